@@ -1,0 +1,48 @@
+// The `cornserve` command line: one subcommand per file in src/cli/, wired here.
+import { Command, CommanderError } from 'commander';
+import { CliError } from './output.js';
+import { registerValidate } from './validate.js';
+import { registerNotImplemented } from './not-implemented.js';
+import { VERSION } from '../version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('cornserve')
+    .description('Plan and serve Any-to-Any multimodal models')
+    .version(VERSION)
+    .option('--json', 'machine-readable JSON on stdout')
+    .option('--debug', 'print stack traces for unexpected errors')
+    .showHelpAfterError()
+    .exitOverride();
+  registerValidate(program);
+  for (const name of ['plan', 'simulate', 'trace', 'profile', 'serve', 'k8s', 'report', 'diff', 'up'] as const) {
+    registerNotImplemented(program, name);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message (help, version or a usage error).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const debug = program.opts().debug === true;
+    process.stderr.write(`internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    else process.stderr.write('(run with --debug for a stack trace)\n');
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] && /(?:cli[\\/]main\.[jt]s|bin[\\/]cornserve)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2));
+}
