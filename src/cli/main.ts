@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './output.js';
 import { registerValidate } from './validate.js';
 import { registerNotImplemented } from './not-implemented.js';
+import { registerUp } from './up.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -14,7 +15,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
-  for (const name of ['plan', 'simulate', 'trace', 'profile', 'serve', 'k8s', 'report', 'diff', 'up'] as const) {
+  registerUp(program);
+  for (const name of ['plan', 'simulate', 'trace', 'profile', 'serve', 'k8s', 'report', 'diff'] as const) {
     registerNotImplemented(program, name);
   }
   return program;
@@ -44,5 +46,10 @@ export async function main(argv: string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] && /(?:cli[\\/]main\.[jt]s|bin[\\/]cornserve)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // A reader that stops early (`| head`) is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -11,7 +11,7 @@ import { checkModelGraph } from './check-model-graph.js';
 import { checkCluster, checkProfile, checkWorkload } from './check-inputs.js';
 import type { Cluster, Deployment, GPUCatalogue, GPUType, ModelGraph, Profile, Workload } from './types.generated.js';
 
-export type InputKind = Exclude<SchemaKind, 'plan'>;
+export type InputKind = Exclude<SchemaKind, 'plan' | 'trace'>;
 
 /** The GPU catalogue shipped with cornserve (datasheet numbers with sources). */
 export const DEFAULT_GPU_CATALOGUE = fileURLToPath(new URL('../../fixtures/gpus.yaml', import.meta.url));

@@ -9,7 +9,7 @@ import type { JsonPath, SourceFile } from './source-file.js';
 /** schemas/ beside src/ (tsx) or dist/ (compiled): both sit two levels below the package root. */
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
-export const SCHEMA_KINDS = ['model-graph', 'gpu-catalog', 'cluster', 'workload', 'profile', 'deployment', 'plan'] as const;
+export const SCHEMA_KINDS = ['model-graph', 'gpu-catalog', 'cluster', 'workload', 'profile', 'deployment', 'plan', 'trace'] as const;
 export type SchemaKind = (typeof SCHEMA_KINDS)[number];
 
 let ajv: Ajv2020 | undefined;

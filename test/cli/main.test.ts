@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { runCli } from './helpers.js';
+import { registerNotImplemented } from '../../src/cli/not-implemented.js';
+import { main } from '../../src/cli/main.js';
+import { VERSION } from '../../src/version.js';
+
+const SUBCOMMANDS = ['validate', 'plan', 'simulate', 'trace', 'profile', 'serve', 'k8s', 'report', 'diff', 'up'];
+
+test('--help lists every subcommand', () => {
+  const run = runCli(['--help']);
+  assert.equal(run.status, 0);
+  for (const name of SUBCOMMANDS) assert.match(run.stdout, new RegExp(`^  ${name}\\b`, 'm'), `missing ${name}`);
+});
+
+test('the version is package.json\'s', () => {
+  assert.equal(VERSION, JSON.parse(readFileSync('package.json', 'utf8')).version);
+});
+
+test('a subcommand that is not built yet says so and exits 2', async () => {
+  const program = new Command('cornserve').exitOverride();
+  registerNotImplemented(program, 'report');
+  await assert.rejects(program.parseAsync(['report', 'x.json'], { from: 'user' }), (err: Error & { exitCode?: number }) => {
+    assert.match(err.message, /'cornserve report' is not implemented yet/);
+    assert.equal(err.exitCode, 2);
+    return true;
+  });
+});
+
+test('an unknown subcommand is a usage error (exit 2)', async () => {
+  assert.equal(await main(['frobnicate']), 2);
+});
+
+test('validate: valid files exit 0', () => {
+  const run = runCli(['validate', 'test/fixtures/spec/deployment.yaml', 'test/fixtures/spec/model.yaml', 'fixtures/gpus.yaml']);
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /ok: 3 file\(s\) valid/);
+});
+
+test('validate: every bad file reported with position and code frame, exit 1, no stack trace', () => {
+  const run = runCli(['validate', 'test/fixtures/bad/23-cluster-unknown-gpu.yaml', 'test/fixtures/bad/12-model-cycle.yaml', 'test/fixtures/spec/model.yaml']);
+  assert.equal(run.status, 1);
+  assert.match(run.stdout, /test\/fixtures\/bad\/23-cluster-unknown-gpu\.yaml:5:21: error ref\.unknown-gpu: unknown GPU type 'A100-80G' \(did you mean 'A100-80GB'\?\)/);
+  assert.match(run.stdout, /12-model-cycle\.yaml:23:5: error graph\.cycle/);
+  assert.match(run.stdout, /^ *5 \| +- \{ name: p, gpu: A100-80G/m);
+  assert.match(run.stdout, /2 error\(s\) in 2 of 3 file\(s\)/);
+  assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at /);
+});
+
+test('validate --json prints the diagnostics as an array', () => {
+  const run = runCli(['--json', 'validate', 'test/fixtures/bad/27-workload-mix-sum.yaml']);
+  assert.equal(run.status, 1);
+  const diagnostics = JSON.parse(run.stdout);
+  assert.deepEqual(diagnostics, [
+    { file: 'test/fixtures/bad/27-workload-mix-sum.yaml', line: 7, column: 8, code: 'workload.mix-sum', message: 'mix fractions sum to 1.1; they must sum to 1' },
+  ]);
+});
+
+test('validate on a missing file and a directory: one line each, exit 1', () => {
+  const run = runCli(['validate', 'no/such/file.yaml', 'test/fixtures']);
+  assert.equal(run.status, 1);
+  assert.match(run.stdout, /no\/such\/file\.yaml: error file\.missing: file not found/);
+  assert.match(run.stdout, /test\/fixtures: error file\.directory: is a directory; expected a YAML file/);
+});
+
+test('up prints the summary of a deployment', () => {
+  const run = runCli(['up', 'test/fixtures/spec/deployment.yaml']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /deployment mini: model mini-omni on cluster one-node/);
+  assert.match(run.stdout, /image-to-text +text\+image → text +vision → thinker +50\.0% +15000 ms/);
+});
+
+test('unexpected errors print one line without a stack unless --debug', () => {
+  const run = runCli(['up', 'test/fixtures/bad/12-model-cycle.yaml']);
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /^error: /);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
