@@ -1,12 +1,13 @@
 // A deployment in a few tables: what the model graph is, where it may run, what load it gets.
 import type { DeploymentSpec } from '../spec/load.js';
+import type { LinearForm } from '../spec/types.generated.js';
 import { formatTable } from './output.js';
 
 const GB = 1e9;
 
-function formatLinear(form: Record<string, number | undefined> | undefined): string {
+function formatLinear(form: LinearForm | undefined): string {
   if (!form) return '';
-  return Object.entries(form)
+  return (Object.entries(form) as [string, number | undefined][])
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => (k === 'constant' ? `${v}` : v === 1 ? k : `${v}·${k}`))
     .join(' + ');

@@ -12,9 +12,9 @@ export function registerUp(program: Command): void {
   program
     .command('up')
     .description('validate the default deployment (or the one given) and print its summary')
-    .argument('[deployment]', 'deployment YAML', DEFAULT_DEPLOYMENT)
-    .action((path: string) => {
-      const result = loadDeployment(path);
+    .argument('[deployment]', 'deployment YAML (default: the bundled fixtures/deployments/qwen3-omni-16xa100-audio-third.yaml)')
+    .action((path: string | undefined) => {
+      const result = loadDeployment(path ?? DEFAULT_DEPLOYMENT);
       if (!result.ok) {
         throw new CliError(`${result.diagnostics.length} error(s) in the deployment:\n${result.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
       }

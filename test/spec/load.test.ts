@@ -65,7 +65,7 @@ test('all problems in a file are reported together, each with a code frame', () 
       ['schema.range', 4],
     ],
   );
-  assert.match(diagnostics[0].frame ?? '', /3 \|   - \{ name: p.*\n {2}\| {44}\^/);
+  assert.match(diagnostics[0].frame ?? '', /3 \| {3}- \{ name: p.*\n {2}\| {44}\^/);
 });
 
 test('semantic errors across files are all collected before failing', () => {
