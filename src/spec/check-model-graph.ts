@@ -59,14 +59,22 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
       out.push(file.diagnostic([...at, 'path', j], 'ref.unknown-component', `request type '${t.name}' visits unknown component '${c}'${didYouMean(c, names)}`));
       return false;
     });
-    // Every component after the first must be fed by an earlier one: the path is connected and ordered.
+    // The path lists producers before consumers; a component fed by no other on the path must
+    // take the request's input itself (several encoders may each start one branch), and the
+    // branches must meet: the path is one connected sub-graph.
     known.forEach((c, j) => {
-      if (j === 0) return;
-      const fedBy = [...(producers.get(c) ?? [])].filter((p) => known.indexOf(p) >= 0 && known.indexOf(p) < j);
-      if (fedBy.length === 0) {
+      const inPath = [...(producers.get(c) ?? [])].filter((p) => known.includes(p));
+      const late = inPath.find((p) => known.indexOf(p) > j);
+      if (late) {
+        out.push(file.diagnostic([...at, 'path', t.path.indexOf(c)], 'graph.path-order', `in request type '${t.name}', '${c}' comes before its producer '${late}' (list producers first)`));
+      } else if (inPath.length === 0 && j > 0 && byName.get(c)!.kind !== 'encoder') {
         out.push(file.diagnostic([...at, 'path', t.path.indexOf(c)], 'graph.disconnected-path', `in request type '${t.name}', '${c}' is not fed by any earlier component of the path (add an edge or reorder the path)`));
       }
     });
+    const unreached = unreachedInPath(known, graph.edges);
+    if (unreached.length > 0) {
+      out.push(file.diagnostic([...at, 'path'], 'graph.disconnected-path', `in request type '${t.name}', ${unreached.map((c) => `'${c}'`).join(', ')} ${unreached.length === 1 ? 'is' : 'are'} not connected to '${known[0]}' by any edge within the path`));
+    }
     for (const c of known) {
       const comp = byName.get(c)!;
       if (comp.kind === 'encoder' && !t.inputs.includes(comp.modality)) {
@@ -106,6 +114,24 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
     }
   }
   return out;
+}
+
+/** Components of `path` not linked to its first one through edges among path components (either direction). */
+function unreachedInPath(path: string[], edges: { from: string; to: string }[]): string[] {
+  if (path.length === 0) return [];
+  const members = new Set(path);
+  const reached = new Set([path[0]]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const e of edges) {
+      if (!members.has(e.from) || !members.has(e.to) || reached.has(e.from) === reached.has(e.to)) continue;
+      reached.add(e.from);
+      reached.add(e.to);
+      grew = true;
+    }
+  }
+  return path.filter((c) => !reached.has(c));
 }
 
 /** A cycle as a list of names (first = last), or undefined for a DAG. */

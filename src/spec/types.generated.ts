@@ -1085,6 +1085,12 @@ export interface Plan {
      */
     bottleneck: string;
     /**
+     * Per component, its share of the plan's busy GPU time (the bottleneck has the largest).
+     */
+    gpuShare?: {
+      [k: string]: number;
+    };
+    /**
      * Constraints at their limit in the chosen solution.
      */
     binding: {
@@ -1100,6 +1106,14 @@ export interface Plan {
        * The constraint in words, with numbers.
        */
       detail: string;
+      /**
+       * The constrained quantity in the solution (GPUs, busy fraction, KV tokens, req/s).
+       */
+      used?: number;
+      /**
+       * Its limit.
+       */
+      limit?: number;
     }[];
   };
   /**
@@ -1256,6 +1270,10 @@ export interface Solution {
   simulated?: {
     [k: string]: SimulatedType;
   };
+  /**
+   * How the strategy was formed or why it has no solution, when that is not obvious.
+   */
+  note?: string;
 }
 /**
  * Colocated components served by one process group on tp devices, replicated.
@@ -1299,6 +1317,18 @@ export interface ExecutorUnit {
    * KV-cache tokens a replica holds for its LLM components together (what colocated weights leave).
    */
   kvCapacityTokens?: number;
+  /**
+   * The same per LLM component: how the planner split the KV cache between colocated LLMs (in proportion to their KV demand).
+   */
+  kvCapacityTokensByComponent?: {
+    [k: string]: number;
+  };
+  /**
+   * Operating batch per component the capacities assume: work units per batch (encoders, generators) or most concurrent sequences (LLMs, also bounded by the KV cache).
+   */
+  batch?: {
+    [k: string]: number;
+  };
   /**
    * The cost curve of each component at this unit's GPU and TP.
    */

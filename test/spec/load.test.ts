@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDeployment, validateFile } from '../../src/spec/load.js';
@@ -76,4 +76,10 @@ test('semantic errors across files are all collected before failing', () => {
   const codes = result.diagnostics.map((d) => d.code);
   assert.deepEqual(codes.filter((c) => c === 'ref.missing-file').length, 2);
   assert.ok(codes.includes('schema.min-items'));
+});
+
+test('a request type may start several branches at once (image + audio → one LLM)', () => {
+  const model = readFileSync('test/fixtures/bad/42-model-branches-never-meet.yaml', 'utf8').replace('path: [vision, ears]', 'path: [vision, ears, thinker]');
+  const diagnostics = validateFile(write('branches.yaml', model));
+  assert.deepEqual(diagnostics.map((d) => formatDiagnostic(d)), []);
 });
