@@ -45,7 +45,7 @@ test('validate: every bad file reported with position and code frame, exit 1, no
   assert.match(run.stdout, /test\/fixtures\/bad\/23-cluster-unknown-gpu\.yaml:5:21: error ref\.unknown-gpu: unknown GPU type 'A100-80G' \(did you mean 'A100-80GB'\?\)/);
   assert.match(run.stdout, /12-model-cycle\.yaml:23:5: error graph\.cycle/);
   assert.match(run.stdout, /^ *5 \| +- \{ name: p, gpu: A100-80G/m);
-  assert.match(run.stdout, /2 error\(s\) in 2 of 3 file\(s\)/);
+  assert.match(run.stdout, /3 error\(s\) in 2 of 3 file\(s\)/);
   assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at /);
 });
 

@@ -1,0 +1,72 @@
+// `npm run bench:sim`: simulated requests per second of wall time on the Qwen3-Omni plan, for
+// 10k, 100k and 1M requests (generated lazily, metrics kept in typed arrays, so 1M fits in a
+// small heap). Uses plans/qwen3-omni-*.plan.json when the planner has written one, else the
+// illustrative Qwen3-Omni plan the simulator's tests build. Target: ≥ 100k simulated requests/s.
+// Options: --strategy NAME (default planned), --sizes 10000,100000 (request counts).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileModel, runnableStrategies, type Strategy } from '../src/sim/model.js';
+import { runSimulation } from '../src/sim/engine.js';
+import { summariseRun } from '../src/sim/metrics.js';
+import type { Plan } from '../src/spec/types.generated.js';
+import { generateRequests, workloadSpecFromPlan } from '../src/workload/generator.js';
+import { formatTable } from '../src/cli/output.js';
+import { qwen3OmniPlan } from '../test/sim/plans.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function loadPlan(): { plan: Plan; source: string } {
+  const dir = 'plans';
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => /^qwen3-omni-.*\.plan\.json$/.test(f)).sort();
+  } catch {
+    // no plans/ yet
+  }
+  if (files.length > 0) return { plan: JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as Plan, source: join(dir, files[0]) };
+  return { plan: qwen3OmniPlan(), source: 'test/sim/plans.ts qwen3OmniPlan() (illustrative; no plans/qwen3-omni-*.plan.json yet)' };
+}
+
+const { plan, source } = loadPlan();
+const strategies = runnableStrategies(plan);
+const strategy = (arg('--strategy') ?? 'planned') as Strategy;
+if (!strategies.includes(strategy)) throw new Error(`strategy ${strategy} is not in the plan (${strategies.join(', ')})`);
+const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
+const spec = workloadSpecFromPlan(plan);
+const model = compileModel(plan, strategy);
+
+console.log(`plan: ${source}`);
+console.log(`strategy: ${strategy}; workload: ${spec.ratePerS}/s ${spec.arrival.process}, ${Object.keys(spec.mix).length} request types; units: ${model.units.map((u) => `${u.replicas}×${u.id}`).join(', ')}`);
+console.log(`node ${process.version}\n`);
+
+// Warm the JIT so the 10k row measures steady-state speed, not compilation.
+for (let i = 0; i < 3; i++) runSimulation(model, generateRequests(spec, 10_000, { seed: 99 + i }));
+
+const rows: string[][] = [['requests', 'wall s', 'simulated req/s', 'generate-only req/s', 'events/request', 'heap after MB', 'peak RSS MB', 'saturated', 'p90 ms (first type)']];
+for (const n of sizes) {
+  let t = performance.now();
+  let count = 0;
+  for (const _ of generateRequests(spec, n)) count++;
+  const genS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const run = runSimulation(model, generateRequests(spec, n));
+  const wallS = (performance.now() - t) / 1000;
+  const heapMb = process.memoryUsage().heapUsed / 1e6;
+  const result = summariseRun(run);
+  const first = Object.values(result.perType)[0];
+  rows.push([
+    String(n),
+    wallS.toFixed(2),
+    Math.round(n / wallS).toLocaleString('en-US'),
+    Math.round(count / genS).toLocaleString('en-US'),
+    (run.events / n).toFixed(1),
+    heapMb.toFixed(0),
+    (process.resourceUsage().maxRSS / 1024).toFixed(0),
+    result.saturated ? `yes (${result.bottleneck})` : 'no',
+    first?.latencyMs ? first.latencyMs.p90.toFixed(0) : '-',
+  ]);
+}
+console.log(formatTable(rows));

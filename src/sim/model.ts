@@ -1,0 +1,321 @@
+// A Plan and one of its strategies compiled into the flat, indexed form the simulator's hot loop
+// reads: components, edges, request types with their sub-graphs and routing, units with their
+// cost curves, replicas with their nodes. Every inconsistency between the parts of the plan is
+// reported here, once, as a SimError listing all of them.
+import type { Plan, ProfileEntry, Solution } from '../spec/types.generated.js';
+import { compileForm, type CompiledForm } from '../workload/fields.js';
+import { makeCurve, tabulate, type Curve } from './curve.js';
+
+export const STRATEGIES = ['planned', 'monolithic', 'epd', 'disaggregated'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** A plan the simulator cannot run as given; `problems` lists every reason. */
+export class SimError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'SimError';
+  }
+}
+
+export interface SimComponent {
+  name: string;
+  index: number;
+  isLlm: boolean;
+  /** Generator producing audio (time to first audio chunk is measured on it). */
+  isAudioGenerator: boolean;
+  /** Work units (encoders, generators) or prefill tokens (LLMs). */
+  work: CompiledForm;
+  /** Decode tokens (LLMs). */
+  decode: CompiledForm;
+  maxBatch?: number;
+  maxWaitMs: number;
+  /** Units per streamed chunk (streaming generators); 0 when the component does not take chunks. */
+  chunkUnits: number;
+}
+
+export interface SimEdge {
+  index: number;
+  from: number;
+  to: number;
+  bytes: CompiledForm;
+  streaming: boolean;
+}
+
+export interface SimRoute {
+  /** Unit indices, in the solution's unit order, and the cumulative shares (last = 1). */
+  units: Int32Array;
+  cumulative: Float64Array;
+}
+
+export interface SimType {
+  name: string;
+  index: number;
+  /** Component indices in path order. */
+  path: Int32Array;
+  /** Edges inside the sub-graph. */
+  edges: Int32Array;
+  /** Per component index: in-path predecessors, out-edges inside the sub-graph. */
+  predCount: Int32Array;
+  outEdges: Int32Array[];
+  roots: Int32Array;
+  isSink: Uint8Array;
+  sinkCount: number;
+  /** Per component index: the streaming edge it feeds chunk by chunk (LLM → chunked generator), or −1. */
+  chunkEdge: Int32Array;
+  /** Per edge index: 1 when the consumer (an LLM) starts at the producer's first token. */
+  earlyEdge: Uint8Array;
+  /** The LLM whose tokens are the text answer (first LLM on the path) when the type outputs text, else −1. */
+  textLlm: number;
+  /** The audio generator when the type outputs audio, else −1. */
+  audioGenerator: number;
+  targetMs?: number;
+  /** Per component index (null when not on the path). */
+  routes: (SimRoute | null)[];
+}
+
+export interface SimStationSpec {
+  component: number;
+  /** Encoders/generators: latency by batch units. */
+  unitCurve?: Curve;
+  /** LLMs: prefill latency by tokens, decode latency table by concurrent sequences. */
+  prefillCurve?: Curve;
+  decodeTable?: Float64Array;
+  maxBatch: number;
+  maxWaitMs: number;
+}
+
+export interface SimUnit {
+  id: string;
+  index: number;
+  components: number[];
+  replicas: number;
+  pool: number;
+  kvCapacityTokens: number;
+  stations: SimStationSpec[];
+  /** Global index of the unit's first replica; replicas are numbered consecutively. */
+  firstReplica: number;
+}
+
+export interface SimPool {
+  name: string;
+  /** Bytes per millisecond inside a node and between nodes. */
+  intraBytesPerMs: number;
+  interBytesPerMs: number;
+  hopMs: number;
+}
+
+export interface SimModel {
+  strategy: Strategy;
+  components: SimComponent[];
+  edges: SimEdge[];
+  types: SimType[];
+  typeIndex: Map<string, number>;
+  units: SimUnit[];
+  pools: SimPool[];
+  /** Per replica: unit, pool and node. */
+  replicaUnit: Int32Array;
+  replicaPool: Int32Array;
+  replicaNode: Int32Array;
+}
+
+export function solutionFor(plan: Plan, strategy: Strategy): Solution {
+  const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
+  if (!solution) throw new SimError([`the plan has no '${strategy}' baseline (it has ${['planned', ...plan.baselines.map((b) => b.strategy)].join(', ')})`]);
+  if (solution.units.length === 0) throw new SimError([`strategy '${strategy}' has no units (status ${solution.status})`]);
+  return solution;
+}
+
+/** Strategies of the plan that have units to simulate, planned first. */
+export function runnableStrategies(plan: Plan): Strategy[] {
+  return [plan.solution, ...plan.baselines].filter((s) => s.units.length > 0).map((s) => s.strategy as Strategy);
+}
+
+export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: Record<string, number> = plan.latencyTargetsMs ?? {}): SimModel {
+  const solution = solutionFor(plan, strategy);
+  const problems: string[] = [];
+  const compIndex = new Map(plan.model.components.map((c, i) => [c.name, i]));
+
+  const components: SimComponent[] = plan.model.components.map((c, i) => ({
+    name: c.name,
+    index: i,
+    isLlm: c.kind === 'llm',
+    isAudioGenerator: c.kind === 'generator' && c.modality === 'audio',
+    work: compileForm(c.kind === 'llm' ? c.work.prefillTokens : c.work.units),
+    decode: compileForm(c.kind === 'llm' ? c.work.decodeTokens : undefined),
+    maxBatch: c.serving?.maxBatch,
+    maxWaitMs: c.serving?.maxWaitMs ?? 0,
+    chunkUnits: c.kind !== 'llm' ? (c.serving?.chunkUnits ?? 0) : 0,
+  }));
+
+  const edges: SimEdge[] = [];
+  plan.model.edges.forEach((e) => {
+    const from = compIndex.get(e.from);
+    const to = compIndex.get(e.to);
+    if (from === undefined || to === undefined) {
+      problems.push(`edge ${e.from} → ${e.to} names an unknown component`);
+      return;
+    }
+    edges.push({ index: edges.length, from, to, bytes: compileForm(e.bytes), streaming: e.streaming === true });
+  });
+
+  const pools: SimPool[] = plan.pools.map((p) => ({
+    name: p.name,
+    intraBytesPerMs: p.intraNodeBandwidthGBps * 1e6,
+    interBytesPerMs: p.interNodeBandwidthGBps * 1e6,
+    hopMs: p.hopLatencyMs,
+  }));
+  const poolIndex = new Map(plan.pools.map((p, i) => [p.name, i]));
+
+  const units: SimUnit[] = [];
+  const replicaUnit: number[] = [];
+  const replicaPool: number[] = [];
+  const replicaNode: number[] = [];
+  solution.units.forEach((u, ui) => {
+    const pool = poolIndex.get(u.pool);
+    if (pool === undefined) problems.push(`unit ${u.id}: unknown pool '${u.pool}'`);
+    const stations: SimStationSpec[] = [];
+    const comps: number[] = [];
+    for (const name of u.components) {
+      const ci = compIndex.get(name);
+      if (ci === undefined) {
+        problems.push(`unit ${u.id}: unknown component '${name}'`);
+        continue;
+      }
+      comps.push(ci);
+      const entry = u.profiles.find((p) => p.component === name);
+      const station = entry ? stationSpec(components[ci], entry, `unit ${u.id}`, problems) : undefined;
+      if (!entry) problems.push(`unit ${u.id}: no profile for component '${name}'`);
+      if (station) stations.push(station);
+    }
+    const firstReplica = replicaUnit.length;
+    for (let r = 0; r < u.replicas; r++) {
+      replicaUnit.push(ui);
+      replicaPool.push(pool ?? 0);
+      replicaNode.push(u.placement.find((p) => p.replica === r)?.node ?? 0);
+    }
+    units.push({ id: u.id, index: ui, components: comps, replicas: u.replicas, pool: pool ?? 0, kvCapacityTokens: u.kvCapacityTokens ?? Infinity, stations, firstReplica });
+  });
+  const unitIndex = new Map(units.map((u) => [u.id, u.index]));
+
+  const routeOf = new Map<string, Solution['routing'][number]>();
+  for (const r of solution.routing) routeOf.set(`${r.requestType}|${r.component}`, r);
+
+  const types: SimType[] = plan.model.requestTypes.map((t, ti) => {
+    const n = components.length;
+    const path: number[] = [];
+    const inPath = new Uint8Array(n);
+    for (const name of t.path) {
+      const ci = compIndex.get(name);
+      if (ci === undefined) problems.push(`request type ${t.name}: unknown component '${name}' on its path`);
+      else {
+        path.push(ci);
+        inPath[ci] = 1;
+      }
+    }
+    const typeEdges = edges.filter((e) => inPath[e.from] && inPath[e.to]);
+    const predCount = new Int32Array(n);
+    const outEdges: Int32Array[] = Array.from({ length: n }, () => new Int32Array(0));
+    const outLists: number[][] = Array.from({ length: n }, () => []);
+    for (const e of typeEdges) {
+      predCount[e.to]++;
+      outLists[e.from].push(e.index);
+    }
+    outLists.forEach((l, i) => (outEdges[i] = Int32Array.from(l)));
+    const isSink = new Uint8Array(n);
+    for (const c of path) if (outLists[c].length === 0) isSink[c] = 1;
+    const chunkEdge = new Int32Array(n).fill(-1);
+    const earlyEdge = new Uint8Array(edges.length);
+    for (const e of typeEdges) {
+      if (!e.streaming || !components[e.from].isLlm) continue;
+      if (components[e.to].isLlm) earlyEdge[e.index] = 1;
+      else if (components[e.to].chunkUnits > 0 && chunkEdge[e.from] < 0 && predCount[e.to] === 1) chunkEdge[e.from] = e.index;
+    }
+    const outputsText = t.outputs.includes('text');
+    const outputsAudio = t.outputs.includes('audio');
+    const routes: (SimRoute | null)[] = Array.from({ length: n }, () => null);
+    for (const c of path) {
+      const name = components[c].name;
+      const route = routeOf.get(`${t.name}|${name}`);
+      if (route) {
+        const shares = route.shares
+          .map((s) => ({ unit: unitIndex.get(s.unit), share: s.share, id: s.unit }))
+          .filter((s) => {
+            if (s.unit === undefined) problems.push(`routing of ${t.name}/${name}: unit '${s.id}' is not in the '${strategy}' solution`);
+            else if (!units[s.unit].components.includes(c)) problems.push(`routing of ${t.name}/${name}: unit '${s.id}' does not hold ${name}`);
+            return s.unit !== undefined;
+          })
+          .sort((a, b) => a.unit! - b.unit!);
+        const total = shares.reduce((a, s) => a + s.share, 0);
+        if (shares.length > 0 && total > 0) {
+          let acc = 0;
+          routes[c] = {
+            units: Int32Array.from(shares.map((s) => s.unit!)),
+            cumulative: Float64Array.from(shares.map((s) => (acc += s.share / total))),
+          };
+          routes[c]!.cumulative[shares.length - 1] = 1;
+        }
+      } else {
+        // No routing entry: fine when exactly one unit holds the component.
+        const holders = units.filter((u) => u.components.includes(c));
+        if (holders.length === 1) routes[c] = { units: Int32Array.of(holders[0].index), cumulative: Float64Array.of(1) };
+        else problems.push(`routing of ${t.name}/${name}: no entry, and ${holders.length === 0 ? 'no unit holds it' : `${holders.length} units hold it`}`);
+      }
+    }
+    return {
+      name: t.name,
+      index: ti,
+      path: Int32Array.from(path),
+      edges: Int32Array.from(typeEdges.map((e) => e.index)),
+      predCount,
+      outEdges,
+      roots: Int32Array.from(path.filter((c) => predCount[c] === 0)),
+      isSink,
+      sinkCount: path.filter((c) => isSink[c]).length,
+      chunkEdge,
+      earlyEdge,
+      textLlm: outputsText ? (path.find((c) => components[c].isLlm) ?? -1) : -1,
+      audioGenerator: outputsAudio ? (path.find((c) => components[c].isAudioGenerator) ?? -1) : -1,
+      targetMs: latencyTargetsMs[t.name],
+      routes,
+    };
+  });
+
+  if (problems.length > 0) throw new SimError(problems);
+  return {
+    strategy,
+    components,
+    edges,
+    types,
+    typeIndex: new Map(types.map((t) => [t.name, t.index])),
+    units,
+    pools,
+    replicaUnit: Int32Array.from(replicaUnit),
+    replicaPool: Int32Array.from(replicaPool),
+    replicaNode: Int32Array.from(replicaNode),
+  };
+}
+
+function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, problems: string[]): SimStationSpec | undefined {
+  if (c.isLlm) {
+    if (!entry.prefillLatencyMs || !entry.decodeLatencyMs) {
+      problems.push(`${where}: LLM '${c.name}' needs prefillLatencyMs and decodeLatencyMs in its profile`);
+      return undefined;
+    }
+    const decode = makeCurve(entry.decodeLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
+    // Without a serving limit, the largest profiled batch is the most sequences run at once.
+    const maxBatch = c.maxBatch ?? decode.xs[decode.xs.length - 1];
+    return {
+      component: c.index,
+      prefillCurve: makeCurve(entry.prefillLatencyMs.map((p) => ({ x: p.tokens, ms: p.ms }))),
+      decodeTable: tabulate(decode, maxBatch),
+      maxBatch,
+      maxWaitMs: 0,
+    };
+  }
+  if (!entry.unitLatencyMs) {
+    problems.push(`${where}: '${c.name}' needs unitLatencyMs in its profile`);
+    return undefined;
+  }
+  const curve = makeCurve(entry.unitLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
+  return { component: c.index, unitCurve: curve, maxBatch: c.maxBatch ?? curve.xs[curve.xs.length - 1], maxWaitMs: c.maxWaitMs };
+}

@@ -1,0 +1,143 @@
+// The simulator's public face: simulate a plan's strategy on a request stream, evaluate a plan
+// quickly for the planner's simulate-and-tighten loop, sweep the rate for goodput curves.
+// Pure: a Plan and requests in, numbers out; same inputs and seed → same result.
+import type { Plan, SimulatedType, TraceRequest } from '../spec/types.generated.js';
+import { generateRequests, workloadSpecFromPlan, type WorkloadSpec } from '../workload/generator.js';
+import { runSimulation, type SimOptions } from './engine.js';
+import { compileModel, type Strategy } from './model.js';
+import { summariseRun, type SimResult } from './metrics.js';
+
+export interface SimulateOptions extends SimOptions {
+  /** Replaces the plan's latency targets (per request type, ms). */
+  latencyTargetsMs?: Record<string, number>;
+}
+
+/** Replays `requests` (in arrival order; a generator is fine, it is read once) against one strategy of the plan. */
+export function simulate(plan: Plan, strategy: Strategy, requests: Iterable<TraceRequest>, options: SimulateOptions = {}): SimResult {
+  const model = compileModel(plan, strategy, options.latencyTargetsMs ?? plan.latencyTargetsMs ?? {});
+  return summariseRun(runSimulation(model, requests, { seed: options.seed ?? plan.workload.seed, ...options }));
+}
+
+export interface EvaluateOptions {
+  /** Requests to simulate (default 5000). */
+  requests?: number;
+  /** Replaces the plan's workload rate. */
+  ratePerS?: number;
+  /** Seed of arrivals, types, sizes and routing (default the plan's workload seed). */
+  seed?: number;
+  /** Workload to generate from (default: the plan's own workload summary and request sizes). */
+  workload?: WorkloadSpec;
+  latencyTargetsMs?: Record<string, number>;
+}
+
+export interface TypeEvaluation {
+  /** p90 end-to-end latency; null when the type is saturated. */
+  p90Ms: number | null;
+  goodputPerS: number;
+  sloAttainment: number | null;
+  targetMs: number | null;
+  /** p90 within the target (false when saturated; true without a target unless saturated). */
+  meetsTarget: boolean;
+  saturated: boolean;
+}
+
+export interface PlanEvaluation {
+  strategy: Strategy;
+  saturated: boolean;
+  bottleneck: string | null;
+  perType: Record<string, TypeEvaluation>;
+  result: SimResult;
+}
+
+/**
+ * What the planner's loop asks after each solve: at the workload's rate, does each type meet its
+ * p90 target, and is anything saturated? Runs a few thousand generated requests, stopping early
+ * once queues hold a tenth of them, so an overloaded candidate costs little.
+ */
+export function evaluatePlan(plan: Plan, strategy: Strategy, options: EvaluateOptions = {}): PlanEvaluation {
+  const count = options.requests ?? 5000;
+  const spec = options.workload ?? workloadSpecFromPlan(plan);
+  const seed = options.seed ?? spec.seed;
+  const requests = generateRequests(spec, count, { ratePerS: options.ratePerS, seed });
+  const result = simulate(plan, strategy, requests, {
+    seed,
+    warmupRequests: Math.floor(count / 10),
+    maxQueued: Math.max(200, Math.floor(count / 10)),
+    latencyTargetsMs: options.latencyTargetsMs,
+  });
+  const perType: Record<string, TypeEvaluation> = {};
+  for (const [name, t] of Object.entries(result.perType)) {
+    const p90Ms = t.latencyMs ? t.latencyMs.p90 : null;
+    perType[name] = {
+      p90Ms,
+      goodputPerS: t.goodputPerS,
+      sloAttainment: t.sloAttainment,
+      targetMs: t.targetMs,
+      meetsTarget: !t.saturated && (t.targetMs === null || (p90Ms !== null && p90Ms <= t.targetMs)),
+      saturated: t.saturated,
+    };
+  }
+  return { strategy, saturated: result.saturated, bottleneck: result.bottleneck, perType, result };
+}
+
+/** The plan schema's `solution.simulated` block from a result (observed latencies when saturated). */
+export function toSimulatedTypes(result: SimResult): Record<string, SimulatedType> {
+  const out: Record<string, SimulatedType> = {};
+  for (const [name, t] of Object.entries(result.perType)) {
+    const l = t.latencyMs ?? t.observedLatencyMs;
+    out[name] = {
+      throughputPerS: t.throughputPerS,
+      p50Ms: l?.p50 ?? 0,
+      p90Ms: l?.p90 ?? 0,
+      p99Ms: l?.p99 ?? 0,
+      goodputPerS: t.goodputPerS,
+      sloAttainment: t.sloAttainment ?? 1,
+    };
+  }
+  return out;
+}
+
+export interface SweepPoint {
+  strategy: Strategy;
+  ratePerS: number;
+  goodputPerS: number;
+  throughputPerS: number;
+  sloAttainment: number | null;
+  /** Worst p99 over the types; null when any type is saturated. */
+  p99Ms: number | null;
+  saturated: boolean;
+  perType: Record<string, { goodputPerS: number; p99Ms: number | null }>;
+}
+
+/**
+ * Goodput and p99 as the offered rate rises, per strategy: the curve a paper plots. `requestsAt`
+ * supplies the requests for one rate (the same seed at every rate keeps types and sizes fixed).
+ */
+export function sweepRates(
+  plan: Plan,
+  strategies: readonly Strategy[],
+  rates: readonly number[],
+  requestsAt: (ratePerS: number) => Iterable<TraceRequest>,
+  options: SimulateOptions = {},
+): SweepPoint[] {
+  const points: SweepPoint[] = [];
+  for (const strategy of strategies) {
+    const model = compileModel(plan, strategy, options.latencyTargetsMs ?? plan.latencyTargetsMs ?? {});
+    for (const ratePerS of rates) {
+      const result = summariseRun(runSimulation(model, requestsAt(ratePerS), { seed: options.seed ?? plan.workload.seed, ...options }));
+      const types = Object.values(result.perType);
+      const p99s = types.map((t) => t.latencyMs?.p99 ?? null);
+      points.push({
+        strategy,
+        ratePerS,
+        goodputPerS: result.goodputPerS,
+        throughputPerS: result.throughputPerS,
+        sloAttainment: result.sloAttainment,
+        p99Ms: p99s.some((p) => p === null) ? null : Math.max(0, ...(p99s as number[])),
+        saturated: result.saturated,
+        perType: Object.fromEntries(types.map((t) => [t.type, { goodputPerS: t.goodputPerS, p99Ms: t.latencyMs?.p99 ?? null }])),
+      });
+    }
+  }
+  return points;
+}
