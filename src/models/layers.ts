@@ -54,16 +54,15 @@ export function mergeHeads(g: GraphBuilder, x: string, hidden: number): string {
   return g.op('Reshape', [t, g.constInt64([0, 0, hidden])]);
 }
 
-/** softmax(q·kᵀ/√d + bias)·v over [B, heads, S, d] tensors; `bias` broadcasts to the scores. */
-export function scaledDotAttention(g: GraphBuilder, q: string, k: string, v: string, headDim: number, bias?: string): string {
+/** softmax(q·kᵀ/√d)·v over [B, heads, S, d] tensors. */
+function scaledDotAttention(g: GraphBuilder, q: string, k: string, v: string, headDim: number): string {
   const kT = g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });
-  let scores = g.op('Mul', [g.op('MatMul', [q, kT]), g.constFloat(1 / Math.sqrt(headDim))]);
-  if (bias !== undefined) scores = g.op('Add', [scores, bias]);
+  const scores = g.op('Mul', [g.op('MatMul', [q, kT]), g.constFloat(1 / Math.sqrt(headDim))]);
   return g.op('MatMul', [g.op('Softmax', [scores], { axis: attr.int(-1) }), v]);
 }
 
 /** Bidirectional self-attention (encoders and the DiT): every token sees every token. */
-export function selfAttention(g: GraphBuilder, x: string, prefix: string, dims: TransformerDims): string {
+function selfAttention(g: GraphBuilder, x: string, prefix: string, dims: TransformerDims): string {
   const headDim = dims.hidden / dims.heads;
   const q = splitHeads(g, linear(g, x, `${prefix}.q`, dims.hidden, dims.hidden), dims.heads, headDim);
   const k = splitHeads(g, linear(g, x, `${prefix}.k`, dims.hidden, dims.hidden), dims.heads, headDim);

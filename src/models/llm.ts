@@ -4,7 +4,10 @@
 //     (image / audio embeddings of the same width) between text embeddings before the LLM runs.
 //   llm: inputs_embeds [batch, seq, hidden], attention_mask int64 [batch, past_seq + seq],
 //     position_ids int64 [batch, seq], past_key_values.{l}.{key,value} [batch, heads, past_seq, headDim]
-//     → logits [batch, seq, vocab], present.{l}.{key,value} [batch, heads, past_seq + seq, headDim].
+//     → logits [batch, seq, vocab], present.{l}.{key,value} [batch, heads, seq, headDim].
+// `present` holds only this call's new keys and values (not past + new as in Hugging Face
+// exports): the executor owns the cache and appends them, so the cache is not copied out of
+// onnxruntime again every step.
 // Positions are learned absolute embeddings added to the input (GPT-2 style). Because they are
 // added before K is cached, where a key sits in the cache does not matter; only the mask does.
 // That is what lets continuous batching pad every sequence's past to a common length: padded
@@ -12,7 +15,7 @@
 // New tokens attend causally to each other and to every unmasked past slot.
 import { attr, ONNX_DTYPE } from './onnx-writer.js';
 import { GraphBuilder, type BuiltModel } from './graph-builder.js';
-import { layerNorm, linear, mergeHeads, mlp, MASK_NEGATIVE, scaledDotAttention, splitHeads, type TransformerDims } from './layers.js';
+import { layerNorm, linear, mergeHeads, mlp, MASK_NEGATIVE, splitHeads, type TransformerDims } from './layers.js';
 
 export interface LlmConfig extends TransformerDims {
   vocab: number;
@@ -54,6 +57,7 @@ export function buildLlm(config: LlmConfig, seed: number): BuiltModel {
 
   const posTable = g.weight('embed_positions.weight', [config.maxPositions, config.hidden], 0.1);
   let x = g.op('Add', [embeds, g.op('Gather', [posTable, positions], { axis: attr.int(0) })]);
+  const pastLen = g.op('Gather', [g.op('Shape', [past[0].key]), g.constInt64([2])], { axis: attr.int(0) });
   const bias = attentionBias(g, embeds, past[0].key, mask);
 
   for (let l = 0; l < config.layers; l++) {
@@ -62,19 +66,42 @@ export function buildLlm(config: LlmConfig, seed: number): BuiltModel {
     const q = splitHeads(g, linear(g, h, `${prefix}.attn.q`, config.hidden, config.hidden), config.heads, headDim);
     const k = splitHeads(g, linear(g, h, `${prefix}.attn.k`, config.hidden, config.hidden), config.heads, headDim);
     const v = splitHeads(g, linear(g, h, `${prefix}.attn.v`, config.hidden, config.hidden), config.heads, headDim);
-    const kAll = g.op('Concat', [past[l].key, k], { axis: attr.int(2) });
-    const vAll = g.op('Concat', [past[l].value, v], { axis: attr.int(2) });
-    const presentDims = ['batch', config.heads, 'total_seq', headDim];
-    g.output(presentName(l, 'key'), kAll, 'float32', presentDims);
-    g.output(presentName(l, 'value'), vAll, 'float32', presentDims);
-    const attended = mergeHeads(g, scaledDotAttention(g, q, kAll, vAll, headDim, bias), config.hidden);
+    const presentDims = ['batch', config.heads, 'seq', headDim];
+    g.output(presentName(l, 'key'), k, 'float32', presentDims);
+    g.output(presentName(l, 'value'), v, 'float32', presentDims);
+    const attended = mergeHeads(g, cachedAttention(g, q, { key: past[l].key, value: past[l].value }, { key: k, value: v }, headDim, bias, pastLen), config.hidden);
     x = g.op('Add', [x, linear(g, attended, `${prefix}.attn.out`, config.hidden, config.hidden)]);
     x = g.op('Add', [x, mlp(g, layerNorm(g, x, `${prefix}.ln2`, config.hidden), `${prefix}.mlp`, config)]);
   }
   const final = layerNorm(g, x, 'ln_f', config.hidden);
   const logits = g.op('MatMul', [final, g.linearWeight('lm_head.weight', config.hidden, config.vocab)]);
   g.output(LLM_OUTPUT.logits, logits, 'float32', ['batch', 'seq', config.vocab]);
-  return { bytes: g.encode({ component: 'llm', layers: String(config.layers) }), builder: g };
+  return { bytes: g.encode({ component: 'llm', max_positions: String(config.maxPositions) }), builder: g };
+}
+
+/**
+ * softmax(q·[K_past, K_new]ᵀ/√d + bias)·[V_past, V_new], computed without concatenating the
+ * cache: scores against the past and the new keys are joined (small: [batch, heads, seq,
+ * past + seq]) and the probabilities split again. Concatenating K and V instead would copy the
+ * whole cache once per layer per step, which dominated batched decode time on CPU.
+ */
+function cachedAttention(
+  g: GraphBuilder,
+  q: string,
+  past: { key: string; value: string },
+  current: { key: string; value: string },
+  headDim: number,
+  bias: string,
+  pastLen: string,
+): string {
+  const scale = g.constFloat(1 / Math.sqrt(headDim));
+  const scores = (k: string) => g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) })]), scale]);
+  const joined = g.op('Add', [g.op('Concat', [scores(past.key), scores(current.key)], { axis: attr.int(3) }), bias]);
+  const probs = g.op('Softmax', [joined], { axis: attr.int(-1) });
+  const axis = g.constInt64([3]);
+  const probsPast = g.op('Slice', [probs, g.constInt64([0]), pastLen, axis]);
+  const probsNew = g.op('Slice', [probs, pastLen, g.constInt64([Number.MAX_SAFE_INTEGER]), axis]);
+  return g.op('Add', [g.op('MatMul', [probsPast, past.value]), g.op('MatMul', [probsNew, current.value])]);
 }
 
 /**

@@ -81,3 +81,18 @@ export function decodeWav(bytes: Uint8Array): PcmAudio {
   }
   return { sampleRateHz: fmt.sampleRate, samples };
 }
+
+/** Linear-interpolation resampling: enough for feeding speech to a 16 kHz encoder front end. */
+export function resampleLinear(audio: PcmAudio, targetRateHz: number): PcmAudio {
+  if (audio.sampleRateHz === targetRateHz) return audio;
+  const length = Math.floor((audio.samples.length * targetRateHz) / audio.sampleRateHz);
+  const samples = new Float32Array(length);
+  const step = audio.sampleRateHz / targetRateHz;
+  for (let i = 0; i < length; i++) {
+    const pos = i * step;
+    const i0 = Math.floor(pos);
+    const i1 = Math.min(i0 + 1, audio.samples.length - 1);
+    samples[i] = audio.samples[i0] + (audio.samples[i1] - audio.samples[i0]) * (pos - i0);
+  }
+  return { sampleRateHz: targetRateHz, samples };
+}

@@ -138,7 +138,7 @@ function encodeAttribute(name: string, a: AttrValue): ProtoMessage {
   return m.varint(20, ATTR_TYPE[a.kind]);
 }
 
-export function encodeTensor(t: TensorDef): ProtoMessage {
+function encodeTensor(t: TensorDef): ProtoMessage {
   const expected = t.dims.reduce((a, b) => a * b, 1);
   if (t.data.length !== expected) {
     throw new Error(`tensor ${t.name}: ${t.data.length} values for dims [${t.dims.join(',')}] (expected ${expected})`);

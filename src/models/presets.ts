@@ -39,8 +39,8 @@ export const PRESETS: Record<PresetName, ModelPreset> = {
     latentSize: 8, decoderChannels: 16, upsamplings: 2, vocoderChannels: 32, strides: [4, 4],
   }),
   small: preset({
-    hidden: 256, heads: 4, llmLayers: 4, maxPositions: 1024,
+    hidden: 512, heads: 8, llmLayers: 8, maxPositions: 1024,
     encoderHidden: 192, encoderHeads: 3, encoderLayers: 6, imageSize: 224, patchSize: 16, melBins: 80,
-    latentSize: 16, decoderChannels: 64, upsamplings: 3, vocoderChannels: 128, strides: [8, 8, 4],
+    latentSize: 16, decoderChannels: 128, upsamplings: 3, vocoderChannels: 128, strides: [8, 8, 4],
   }),
 };

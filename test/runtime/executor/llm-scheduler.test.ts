@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ContinuousBatchScheduler } from '../../../src/runtime/executor/llm-scheduler.js';
+
+const EOS = 99;
+
+test('admits up to the running limit, prefills once, then decodes every running sequence', () => {
+  const s = new ContinuousBatchScheduler({ maxRunningSequences: 2, maxPrefillTokensPerStep: 100, maxContextTokens: 64 }, EOS);
+  s.enqueue(0, 5, 3);
+  s.enqueue(1, 7, 3);
+  s.enqueue(2, 4, 3);
+  assert.deepEqual(s.plan(), { prefill: [0, 1], decode: [] });
+  assert.equal(s.record(0, 10), undefined);
+  assert.equal(s.record(1, 11), undefined);
+  assert.deepEqual(s.plan(), { prefill: [], decode: [0, 1] });
+  assert.equal(s.record(0, EOS), 'eos');
+  assert.equal(s.record(1, 12), undefined);
+  // Sequence 0 left: its slot goes to sequence 2 in the very next step.
+  assert.deepEqual(s.plan(), { prefill: [2], decode: [1] });
+  assert.equal(s.record(1, 13), 'length');
+  assert.equal(s.record(2, 14), undefined);
+  assert.equal(s.runningCount, 1);
+});
+
+test('the prefill token budget spreads long prompts over steps but always admits one', () => {
+  const s = new ContinuousBatchScheduler({ maxRunningSequences: 8, maxPrefillTokensPerStep: 10, maxContextTokens: 64 }, EOS);
+  s.enqueue(0, 12, 1);
+  s.enqueue(1, 6, 1);
+  s.enqueue(2, 4, 1);
+  s.enqueue(3, 1, 1);
+  assert.deepEqual(s.plan().prefill, [0]);
+  assert.deepEqual(s.plan().prefill, [1, 2]);
+  assert.deepEqual(s.plan().prefill, [3]);
+});
+
+test('a sequence stops when its context is full, and cancel removes it anywhere', () => {
+  const s = new ContinuousBatchScheduler({ maxRunningSequences: 1, maxPrefillTokensPerStep: 100, maxContextTokens: 8 }, EOS);
+  assert.throws(() => s.enqueue(9, 8, 1), /does not fit a context of 8/);
+  assert.throws(() => s.enqueue(9, 0, 1), /empty prompt/);
+  s.enqueue(0, 6, 100);
+  s.enqueue(1, 2, 100);
+  s.plan();
+  assert.equal(s.record(0, 1), undefined);
+  assert.equal(s.record(0, 2), 'context');
+  assert.ok(s.cancel(1));
+  assert.ok(!s.cancel(1));
+  assert.ok(s.idle);
+});
