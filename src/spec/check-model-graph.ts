@@ -92,8 +92,9 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
       }
     }
     for (const m of t.outputs) {
-      const served = m === 'text' ? comps.some((c) => c.kind === 'llm') : comps.some((c) => c.kind === 'generator' && c.modality === m);
-      if (!served) out.push(file.diagnostic([...at, 'outputs'], 'type.unserved-output', `request type '${t.name}' asks for ${m} output but its path has no ${m === 'text' ? 'LLM' : `${m} generator`}`));
+      // Text comes from an LLM or a text generator (an OCR recogniser, say); other modalities from their generator.
+      const served = comps.some((c) => (c.kind === 'generator' && c.modality === m) || (m === 'text' && c.kind === 'llm'));
+      if (!served) out.push(file.diagnostic([...at, 'outputs'], 'type.unserved-output', `request type '${t.name}' asks for ${m} output but its path has no ${m === 'text' ? 'LLM or text generator' : `${m} generator`}`));
     }
     out.push(...checkSizes(file, [...at, 'sizes'], t.sizes as RequestSizes));
   });
