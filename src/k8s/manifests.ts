@@ -3,6 +3,10 @@
 //   Namespace, a ConfigMap with the plan and the endpoint map, per executor unit a Deployment,
 //   a headless Service (pod IPs for direct tensor forwarding) and a PodDisruptionBudget, and a
 //   Deployment + Service for the gateway.
+// Replicas of a unit are interchangeable pods of its Deployment: an executor learns which pod it
+// is from CORNSERVE_POD_NAME (downward API) and discovers its unit's peers, and the replicas of
+// every other unit, by resolving the units' headless Services listed in endpoints.json; nothing
+// depends on a pod's ordinal or hostname.
 // The plan's concrete placement (node index, device indices) is not pinned: in Kubernetes the
 // scheduler picks the node and the device plugin the devices; a pod asking for tp GPUs always
 // gets them on one node, which is what the placement guaranteed.
@@ -213,7 +217,10 @@ function unitObjects(ctx: Context, unit: ExecutorUnit): K8sObject[] {
     image: opts.image,
     imagePullPolicy: 'IfNotPresent',
     workingDir: APP_DIR,
-    command: ['node', 'bin/cornserve', 'executor', '--plan', PLAN_PATH, '--unit', unit.id, '--replica-from-hostname'],
+    // No replica index on the command line: a Deployment's pods have random name suffixes, so the
+    // executor names itself by CORNSERVE_POD_NAME (downward API, below) and finds its peers, and
+    // every other unit's replicas, through the units' headless Services (endpoints.json).
+    command: ['node', 'bin/cornserve', 'executor', '--plan', PLAN_PATH, '--unit', unit.id],
     env: [
       { name: 'CORNSERVE_EXECUTOR_PORT', value: String(EXECUTOR_PORT) },
       { name: 'CORNSERVE_EXECUTION_PROVIDER', value: gpu ? 'cuda' : 'cpu' },

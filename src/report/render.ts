@@ -96,7 +96,10 @@ function simulationSection(data: ReportData): string {
   const cdfs = types.map((t) => {
     const series = STRATEGIES.flatMap((s) => simulation.latencyCdfs.filter((c) => c.requestType === t && c.strategy === s));
     const target = plan.latencyTargetsMs?.[t];
-    const caption = `<b>${esc(t)}</b>: share of requests finished within a latency, per strategy${target !== undefined ? `; the dashed line is the p90 target (${esc(fmt(target))} ms)` : ''}.`;
+    const saturated = series.filter((c) => c.saturated && c.points.length > 0).map((c) => c.strategy);
+    const caption =
+      `<b>${esc(t)}</b>: share of requests finished within a latency, per strategy${target !== undefined ? `; the dashed line is the p90 target (${esc(fmt(target))} ms)` : ''}.` +
+      (saturated.length > 0 ? ` Saturated at this rate, so the latencies shown grow with the run's length: ${esc(saturated.join(', '))}.` : '');
     return chart(`latency-cdf-${t}`, caption, latencyCdfChart(t, series, target));
   });
   parts.push(`<div class="charts">${cdfs.join('\n')}</div>`);
@@ -109,6 +112,10 @@ function simulationSection(data: ReportData): string {
         goodputChart(curves, plan.workload.ratePerS),
       ),
     );
+  }
+  if (simulation.skipped && simulation.skipped.length > 0) {
+    const items = simulation.skipped.map((k) => `<li><b>${esc(k.strategy)}</b>: ${esc(k.reason)}</li>`);
+    parts.push(`<p class="note">Not simulated:</p><ul class="skipped note">${items.join('')}</ul>`);
   }
   if (simulation.note) parts.push(`<p class="note">${esc(simulation.note)}</p>`);
   parts.push(recordedPredictions(plan));

@@ -41,6 +41,12 @@ export interface TypeResult {
   goodputPerS: number;
   /** Fraction of offered requests completed within the target; null without a target. */
   sloAttainment: number | null;
+  /**
+   * End-to-end latencies of the measured requests that completed, ms, ascending (saturated or
+   * not): present only when the run asked for them (SimulateOptions.collectLatencies); all of them
+   * up to the limit, else a uniform random subset of that size drawn under the run's seed.
+   */
+  latencySamplesMs?: number[];
 }
 
 export interface UnitResult {

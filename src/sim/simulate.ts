@@ -3,19 +3,61 @@
 // Pure: a Plan and requests in, numbers out; same inputs and seed → same result.
 import type { Plan, SimulatedType, TraceRequest } from '../spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan, type WorkloadSpec } from '../workload/generator.js';
-import { runSimulation, type SimOptions } from './engine.js';
+import { Rng } from '../workload/random.js';
+import { runSimulation, type RawRun, type SimOptions } from './engine.js';
+import type { Samples } from './heap.js';
 import { compileModel, type Strategy } from './model.js';
 import { summariseRun, type SimResult } from './metrics.js';
+
+/** Most latency samples kept per request type when a run collects them. */
+export const DEFAULT_LATENCY_SAMPLE_LIMIT = 4096;
 
 export interface SimulateOptions extends SimOptions {
   /** Replaces the plan's latency targets (per request type, ms). */
   latencyTargetsMs?: Record<string, number>;
+  /**
+   * Keep each type's end-to-end latencies in `perType[type].latencySamplesMs` (for CDFs). Off by
+   * default; the run itself is the same either way, the samples are drawn from it afterwards.
+   */
+  collectLatencies?: boolean;
+  /** With collectLatencies: the most samples kept per type (default DEFAULT_LATENCY_SAMPLE_LIMIT). */
+  latencySampleLimit?: number;
 }
 
 /** Replays `requests` (in arrival order; a generator is fine, it is read once) against one strategy of the plan. */
 export function simulate(plan: Plan, strategy: Strategy, requests: Iterable<TraceRequest>, options: SimulateOptions = {}): SimResult {
   const model = compileModel(plan, strategy, options.latencyTargetsMs ?? plan.latencyTargetsMs ?? {});
-  return summariseRun(runSimulation(model, requests, { seed: options.seed ?? plan.workload.seed, ...options }));
+  const seed = options.seed ?? plan.workload.seed;
+  const run = runSimulation(model, requests, { seed, ...options });
+  const result = summariseRun(run);
+  if (options.collectLatencies) attachLatencySamples(result, run, seed, options.latencySampleLimit ?? DEFAULT_LATENCY_SAMPLE_LIMIT);
+  return result;
+}
+
+function attachLatencySamples(result: SimResult, run: RawRun, seed: number, limit: number): void {
+  if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`latencySampleLimit must be a whole number ≥ 1, got ${limit}`);
+  for (const t of run.model.types) {
+    const typeResult = result.perType[t.name];
+    if (typeResult) typeResult.latencySamplesMs = boundedSample(run.latencyMs[t.index], limit, new Rng(seed, `latency-samples/${t.name}`));
+  }
+}
+
+/**
+ * The samples, ascending: all of them when there are at most `limit`, else a uniform random
+ * subset of `limit` (a partial Fisher–Yates shuffle of the sorted values, so the same seed picks
+ * the same subset whatever order the requests completed in).
+ */
+export function boundedSample(samples: Samples, limit: number, rng: Rng): number[] {
+  const values = samples.sorted();
+  const n = values.length;
+  if (n <= limit) return Array.from(values);
+  for (let i = 0; i < limit; i++) {
+    const j = i + Math.floor(rng.next() * (n - i));
+    const v = values[i];
+    values[i] = values[j];
+    values[j] = v;
+  }
+  return Array.from(values.subarray(0, limit).sort());
 }
 
 export interface EvaluateOptions {

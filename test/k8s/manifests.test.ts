@@ -49,7 +49,7 @@ describe('k8s manifests', () => {
       assert.equal(d.spec.replicas, u.replicas);
       const c = d.spec.template.spec.containers[0];
       assert.equal(c.resources.requests['nvidia.com/gpu'], String(u.tp));
-      assert.deepEqual(c.command, ['node', 'bin/cornserve', 'executor', '--plan', '/etc/cornserve/plan.json', '--unit', u.id, '--replica-from-hostname']);
+      assert.deepEqual(c.command, ['node', 'bin/cornserve', 'executor', '--plan', '/etc/cornserve/plan.json', '--unit', u.id]);
       assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'CORNSERVE_EXECUTION_PROVIDER' && e.value === 'cuda'));
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');
       assert.equal(c.livenessProbe.httpGet.path, '/healthz');
@@ -57,6 +57,28 @@ describe('k8s manifests', () => {
       assert.match(c.resources.requests.memory, /^\d+Mi$/);
       assert.ok(d.spec.template.spec.volumes.some((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === 'cornserve-models'));
     }
+  });
+
+  test('executors identify themselves by pod name and find peers through their headless Service, not by replica index', () => {
+    const all = objects(plan);
+    const endpoints = JSON.parse(all.find((o) => o.kind === 'ConfigMap')!.data!['endpoints.json']);
+    for (const d of executorDeployments(plan)) {
+      const c = d.spec.template.spec.containers[0];
+      assert.ok(!c.command.some((arg: string) => /replica|hostname/.test(arg)), c.command.join(' '));
+      assert.deepEqual(
+        c.env.find((e: { name: string }) => e.name === 'CORNSERVE_POD_NAME'),
+        { name: 'CORNSERVE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      );
+      // The unit's headless Service selects exactly this Deployment's pods, and the endpoint map names it.
+      const service = all.find((o) => o.kind === 'Service' && o.metadata.name === d.metadata.name)!;
+      assert.equal(service.spec.clusterIP, 'None');
+      assert.deepEqual(service.spec.selector, d.spec.selector.matchLabels);
+      for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(d.spec.template.metadata.labels[k], v);
+      const unitId = d.metadata.annotations!['cornserve.dev/unit-id'];
+      assert.deepEqual(endpoints.units[unitId], { headless: true, host: `${service.metadata.name}.cornserve-omni-demo.svc`, port: 9000 });
+    }
+    const gateway = all.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-gateway'))!;
+    assert.deepEqual(gateway.spec.template.spec.containers[0].command, ['node', 'bin/cornserve', 'gateway', '--plan', '/etc/cornserve/plan.json']);
   });
 
   test("each Deployment's node affinity names its pool and GPU type", () => {

@@ -1,37 +1,52 @@
 // The report in a real browser: headless Chromium (Debian's, at /usr/bin/chromium; .ci/run
 // installs it) loads the file with no console errors and no requests beyond the file itself,
-// every chart is a non-empty SVG, and a screenshot is kept in the test's temp folder.
+// every chart is a non-empty SVG, and a screenshot is kept in the test's temp folder. Two pages,
+// one browser: a report with fixture series, and a `report --simulate` one from the simulator.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, describe, test } from 'node:test';
-import { renderReport } from '../../src/report/index.js';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext } from 'playwright-core';
+import { renderReport, simulateForReport } from '../../src/report/index.js';
 import { buildPlan } from '../fixtures/plans/build.js';
 import { buildSeries } from '../fixtures/plans/series.js';
+import { qwen3OmniPlan } from '../sim/plans.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium); .ci/run installs it`;
 
+interface Loaded {
+  charts: { name: string | null; width: number; height: number; drawn: number; series: number }[];
+  title: string;
+  problems: string[];
+  requests: string[];
+  url: string;
+}
+
 describe('report in headless Chromium', { skip }, () => {
   const root = mkdtempSync(join(tmpdir(), 'cornserve-report-browser-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-
-  test('loads with no console errors, every chart has a non-empty SVG, a screenshot is written', async () => {
+  let context: BrowserContext | undefined;
+  before(async () => {
+    if (skip) return;
     const { chromium } = await import('playwright-core');
-    const plan = buildPlan({ simulated: true, name: 'omni <demo> & "quotes"' });
-    const file = join(root, 'report.html');
-    writeFileSync(file, renderReport({ plan, simulation: buildSeries(plan) }));
-
-    const context = await chromium.launchPersistentContext(join(root, 'profile'), {
+    context = await chromium.launchPersistentContext(join(root, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1200, height: 900 },
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
+  });
+  after(async () => {
+    await context?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Loads an HTML file, measures every chart and keeps a full-page screenshot next to it. */
+  async function load(file: string): Promise<Loaded> {
+    const page = await context!.newPage();
     try {
-      const page = await context.newPage();
       const problems: string[] = [];
       const requests: string[] = [];
       page.on('console', (m) => {
@@ -41,33 +56,61 @@ describe('report in headless Chromium', { skip }, () => {
       page.on('request', (r) => requests.push(r.url()));
       const url = pathToFileURL(file).href;
       await page.goto(url, { waitUntil: 'load' });
-
-      const chartsInPage = await page.$$eval('figure.chart', (figures) =>
+      const charts = await page.$$eval('figure.chart', (figures) =>
         figures.map((f) => {
           const svg = f.querySelector('svg');
           const box = svg?.getBoundingClientRect();
-          const drawn = svg ? [...svg.querySelectorAll('rect, path, line, circle, text')].filter((e) => {
-            const b = (e as unknown as { getBBox(): { width: number; height: number } }).getBBox();
-            return b.width > 0 || b.height > 0;
-          }).length : 0;
-          return { name: f.getAttribute('data-chart'), width: box?.width ?? 0, height: box?.height ?? 0, drawn };
+          // No named helper functions in here: tsx would wrap them in a __name() the page lacks.
+          const sized = svg
+            ? [...svg.querySelectorAll('rect, path, line, circle, text')].filter((e) => {
+                const b = (e as unknown as { getBBox(): { width: number; height: number } }).getBBox();
+                return b.width > 0 || b.height > 0;
+              })
+            : [];
+          const drawn = sized.length;
+          const series = sized.filter((e) => e.matches('path.series')).length;
+          return { name: f.getAttribute('data-chart'), width: box?.width ?? 0, height: box?.height ?? 0, drawn, series };
         }),
       );
-      assert.equal(chartsInPage.length, 7);
-      for (const c of chartsInPage) {
-        assert.ok(c.width > 100 && c.height > 40, `${c.name}: svg is ${c.width}×${c.height}`);
-        assert.ok(c.drawn > 5, `${c.name}: only ${c.drawn} drawn elements`);
-      }
-      assert.equal(await page.title(), 'cornserve plan omni <demo> & "quotes"');
-
-      const shot = join(root, 'report.png');
+      const shot = file.replace(/\.html$/, '.png');
       await page.screenshot({ path: shot, fullPage: true });
       assert.ok(statSync(shot).size > 10_000);
-
-      assert.deepEqual(problems, []);
-      assert.deepEqual(requests, [url]);
+      return { charts, title: await page.title(), problems, requests, url };
     } finally {
-      await context.close();
+      await page.close();
     }
+  }
+
+  function assertCleanAndDrawn(loaded: Loaded): void {
+    for (const c of loaded.charts) {
+      assert.ok(c.width > 100 && c.height > 40, `${c.name}: svg is ${c.width}×${c.height}`);
+      assert.ok(c.drawn > 5, `${c.name}: only ${c.drawn} drawn elements`);
+    }
+    assert.deepEqual(loaded.problems, []);
+    assert.deepEqual(loaded.requests, [loaded.url]);
+  }
+
+  test('loads with no console errors, every chart has a non-empty SVG, a screenshot is written', async () => {
+    const plan = buildPlan({ simulated: true, name: 'omni <demo> & "quotes"' });
+    const file = join(root, 'report.html');
+    writeFileSync(file, renderReport({ plan, simulation: buildSeries(plan) }));
+    const loaded = await load(file);
+    assert.equal(loaded.charts.length, 7);
+    assertCleanAndDrawn(loaded);
+    assert.equal(loaded.title, 'cornserve plan omni <demo> & "quotes"');
+  });
+
+  test('a --simulate report loads cleanly with every CDF and the goodput chart drawing a line per strategy', async () => {
+    const plan = qwen3OmniPlan(20);
+    const file = join(root, 'simulated.html');
+    writeFileSync(file, renderReport({ plan, simulation: simulateForReport(plan, { requests: 600 }) }));
+    const loaded = await load(file);
+    const simulated = loaded.charts.filter((c) => c.name === 'goodput' || c.name?.startsWith('latency-cdf-'));
+    assert.deepEqual(
+      simulated.map((c) => c.name),
+      [...plan.model.requestTypes.map((t) => `latency-cdf-${t.name}`), 'goodput'],
+    );
+    assertCleanAndDrawn(loaded);
+    for (const c of simulated) assert.equal(c.series, 4, `${c.name}: ${c.series} visible series`);
   });
 });
