@@ -2,8 +2,15 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './output.js';
 import { registerValidate } from './validate.js';
-import { registerNotImplemented } from './not-implemented.js';
+import { registerPlan } from './plan.js';
+import { registerDiff } from './diff.js';
+import { registerK8s } from './k8s.js';
+import { registerReport } from './report.js';
 import { registerUp } from './up.js';
+import { registerTrace } from './trace.js';
+import { registerSimulate } from './simulate.js';
+import { registerServe } from './serve.js';
+import { registerProfile } from './profile.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -15,10 +22,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);
+  registerPlan(program);
+  registerDiff(program);
+  registerK8s(program);
+  registerReport(program);
   registerUp(program);
-  for (const name of ['plan', 'simulate', 'trace', 'profile', 'serve', 'k8s', 'report', 'diff'] as const) {
-    registerNotImplemented(program, name);
-  }
+  registerTrace(program);
+  registerSimulate(program);
+  registerServe(program);
+  registerProfile(program);
   return program;
 }
 

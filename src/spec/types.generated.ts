@@ -18,6 +18,41 @@ export type Modality = "text" | "image" | "video" | "audio";
  */
 export type Source = string;
 /**
+ * The executor engine that runs the component, and the graph roles it needs. vit-encoder: an image encoder (encoder, image; role vit-encoder); audio-encoder: a mel-feature audio encoder (encoder, audio; role audio-encoder); llm: a decoder-only LLM with a KV cache under continuous batching (llm; roles embed and decoder); dit-image: a DiT denoising step run for each step then a latent-to-image decoder (generator, image; roles step and decoder); vocoder: a streaming frames-to-waveform vocoder (generator, audio; role vocoder); ocr-det: PP-OCR text detection (encoder, image; role ocr-det); ocr-rec: PP-OCR text recognition with CTC decoding (generator, text; role rec, optional cls, and options.dictionary).
+ */
+export type ExecutorEngine = "vit-encoder" | "audio-encoder" | "llm" | "dit-image" | "vocoder" | "ocr-det" | "ocr-rec";
+/**
+ * The ONNX files the engine loads, one per role.
+ *
+ * @minItems 1
+ */
+export type ExecutorGraphs = [ONNXGraph, ...ONNXGraph[]];
+/**
+ * What the graph does for its engine: embed (token ids to embeddings) and decoder (the transformer with KV cache) for llm; step (one denoising step) and decoder (latent to pixels) for dit-image; rec and cls (text-direction classifier, optional) for ocr-rec; for the other engines, the engine's own name.
+ */
+export type GraphRole =
+  "vit-encoder" | "audio-encoder" | "embed" | "decoder" | "step" | "vocoder" | "ocr-det" | "rec" | "cls";
+/**
+ * Path of the .onnx file, relative to the model graph file.
+ */
+export type GraphPath = string;
+/**
+ * Graph input names.
+ *
+ * @minItems 1
+ */
+export type GraphInputs = [string, ...string[]];
+/**
+ * Graph output names.
+ *
+ * @minItems 1
+ */
+export type GraphOutputs = [string, ...string[]];
+/**
+ * ocr-rec: the recogniser's character list, one character a line (not an ONNX file), relative to the model graph file.
+ */
+export type DictionaryFile = string;
+/**
  * Request type name, used by workloads and traces.
  */
 export type Identifier2 = string;
@@ -25,6 +60,10 @@ export type Identifier2 = string;
  * A kind of data a request carries in or asks for out.
  */
 export type Modality1 = "text" | "image" | "video" | "audio";
+/**
+ * The OpenAI `model` name that selects this request type at the gateway, which classifies a request by model name first, then by modalities. Defaults to the model graph's name; set it when two request types carry the same modalities (OCR and image+text→text, say).
+ */
+export type ServedModelName = string;
 /**
  * Text tokens in the prompt.
  */
@@ -226,7 +265,7 @@ export interface Component {
    */
   published?: PublishedThroughput[];
   serving?: ServingKnobs;
-  onnx?: ONNXArtifact;
+  executor?: ExecutorSpec;
   source: Source;
 }
 /**
@@ -469,25 +508,27 @@ export interface ServingKnobs {
   chunkUnits?: number;
 }
 /**
- * The exported network the executor loads, relative to this file.
+ * How `cornserve serve` and `cornserve profile` run this component: the executor engine and the exported ONNX graphs it loads. Components without one can be planned and simulated but not served or profiled.
  */
-export interface ONNXArtifact {
-  /**
-   * Path of the .onnx file, relative to the model graph file.
-   */
-  path: string;
-  /**
-   * Graph input names.
-   *
-   * @minItems 1
-   */
-  inputs: [string, ...string[]];
-  /**
-   * Graph output names.
-   *
-   * @minItems 1
-   */
-  outputs: [string, ...string[]];
+export interface ExecutorSpec {
+  engine: ExecutorEngine;
+  graphs: ExecutorGraphs;
+  options?: EngineOptions;
+}
+/**
+ * One exported network the engine loads, in the role the engine gives it.
+ */
+export interface ONNXGraph {
+  role: GraphRole;
+  path: GraphPath;
+  inputs: GraphInputs;
+  outputs: GraphOutputs;
+}
+/**
+ * Settings an engine needs besides its graphs.
+ */
+export interface EngineOptions {
+  dictionary?: DictionaryFile;
 }
 /**
  * A data dependency from a producer component to a consumer component.
@@ -588,6 +629,7 @@ export interface RequestType {
    * @minItems 1
    */
   path: [string, ...string[]];
+  servedModel?: ServedModelName;
   sizes: RequestSizes;
 }
 /**
@@ -1280,7 +1322,7 @@ export interface Solution {
  */
 export interface ExecutorUnit {
   /**
-   * Stable id: components joined by '+', '@', pool, ':tp', TP degree.
+   * Stable id: components joined by '+', '@', pool, ':tp', TP degree; then '[types]' when the unit is a specialised operating point that serves only those request types.
    */
   id: string;
   /**

@@ -1,0 +1,224 @@
+// `cornserve plan <deployment>`: solve the placement MILP, write the frozen plan and print a
+// summary; `cornserve plan --check <plan>` re-solves from the plan's recorded inputs and exits
+// 0 (identical), 2 (different, with the diff) or 1 (error).
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { displayPath, formatDiagnostic } from '../spec/diagnostics.js';
+import { loadDeployment } from '../spec/load.js';
+import type { Plan } from '../spec/types.generated.js';
+import { planDeploymentDetailed, type PlanProgress, type PlanReport } from '../planner/plan-deployment.js';
+import { PlanningError } from '../planner/errors.js';
+import { buildMilp } from '../planner/milp.js';
+import { writeLp } from '../planner/lp-format.js';
+import { fmtRate } from '../planner/explain.js';
+import { planDigest, writePlan } from '../plan/io.js';
+import { checkPlan } from '../plan/check.js';
+import { formatPlanDiff } from '../plan/diff.js';
+import { CliError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
+
+interface PlanCliOptions {
+  output?: string;
+  objective?: string;
+  rate?: string;
+  gpus?: string;
+  timeLimit?: string;
+  emitLp?: string;
+  check?: string;
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('solve the placement MILP for a deployment and write a frozen plan (--check: re-solve a plan and compare; exit 0 same, 2 changed, 1 error)')
+    .argument('[deployment]', 'deployment YAML')
+    .option('-o, --output <file>', 'plan file to write (default plans/<deployment name>.plan.json)')
+    .option('--objective <kind>', 'max-rate or min-cost (default: the deployment\'s)')
+    .option('--rate <reqPerS>', 'min-cost: request rate to sustain')
+    .option('--gpus <n>', 'max-rate: use at most this many GPUs')
+    .option('--time-limit <seconds>', 'hard limit on each solve')
+    .option('--emit-lp <file>', 'also write the MILP in CPLEX LP format')
+    .option('--check <plan>', 're-solve from the inputs recorded in a plan and compare')
+    .action(async (deployment: string | undefined, opts: PlanCliOptions, cmd: Command) => {
+      const global = cmd.optsWithGlobals<GlobalOptions>();
+      if (opts.check) {
+        if (deployment) throw new CliError('give either a deployment to plan or --check <plan>, not both');
+        process.exitCode = await runCheck(opts, global);
+        return;
+      }
+      if (!deployment) throw new CliError('missing deployment: cornserve plan <deployment.yaml> (or --check <plan.json>)');
+      await runPlan(deployment, opts, global);
+    });
+}
+
+function positive(value: string | undefined, flag: string, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new CliError(`${flag} expects a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
+  return n;
+}
+
+async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: GlobalOptions): Promise<void> {
+  if (opts.objective !== undefined && opts.objective !== 'max-rate' && opts.objective !== 'min-cost') {
+    throw new CliError(`--objective expects max-rate or min-cost, got '${opts.objective}'`);
+  }
+  const loaded = loadDeployment(deploymentPath);
+  if (!loaded.ok) {
+    throw new CliError(`${deploymentPath} has ${loaded.diagnostics.length} problem(s):\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+  }
+  const spec = loaded.spec;
+  const output = resolve(opts.output ?? `plans/${spec.deployment.name}.plan.json`);
+  const progress = await progressReporter(spec.deployment.name);
+  let report: PlanReport;
+  try {
+    report = await planDeploymentDetailed(spec, {
+      planDir: dirname(output),
+      objective: {
+        ...(opts.objective ? { kind: opts.objective as 'max-rate' | 'min-cost' } : {}),
+        ...(opts.rate !== undefined ? { targetRatePerS: positive(opts.rate, '--rate') } : {}),
+        ...(opts.gpus !== undefined ? { gpuBudget: positive(opts.gpus, '--gpus', true) } : {}),
+      },
+      ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}),
+      onProgress: progress.update,
+    });
+  } catch (err) {
+    await progress.done();
+    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`);
+    throw err;
+  }
+  await progress.done();
+  writePlan(report.plan, output);
+  if (opts.emitLp) {
+    mkdirSync(dirname(resolve(opts.emitLp)), { recursive: true });
+    writeFileSync(opts.emitLp, writeLp(buildMilp(report.planned.layout.instance).model));
+  }
+  if (global.json) printJson(summaryJson(report, output));
+  else process.stdout.write(summaryText(report, output));
+}
+
+async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<number> {
+  const progress = await progressReporter(`check ${opts.check}`);
+  const result = await checkPlan(opts.check!, { onProgress: progress.update, ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}) });
+  await progress.done();
+  if (global.json) {
+    printJson(result.status === 'changed' ? { status: result.status, changes: result.diff.changes } : result.status === 'error' ? { status: 'error', message: result.message } : { status: result.status });
+  } else if (result.status === 'identical') {
+    process.stdout.write(`${opts.check}: up to date (re-solving its inputs gives the same plan)\n`);
+  } else if (result.status === 'changed') {
+    process.stdout.write(`${opts.check}: re-solving its inputs gives a different plan:\n${formatPlanDiff(result.diff)}`);
+  } else {
+    process.stderr.write(`error: ${result.message}\n`);
+  }
+  return result.status === 'identical' ? 0 : result.status === 'changed' ? 2 : 1;
+}
+
+function ratioWords(report: PlanReport, s: Plan['baselines'][number]): string {
+  const planned = report.plan.solution;
+  if (s.status !== 'optimal' && s.status !== 'feasible') return s.status;
+  if (report.plan.objective.kind === 'max-rate') return s.ratePerS > 0 ? `${(planned.ratePerS / s.ratePerS).toFixed(2)}×` : '–';
+  const cost = (x: Plan['solution']) => (report.plan.objective.costBasis === 'dollars' ? x.costPerHour : x.gpus);
+  return cost(planned) > 0 ? `${(cost(s) / cost(planned)).toFixed(2)}×` : '–';
+}
+
+function summaryText(report: PlanReport, output: string): string {
+  const c = stdoutColours();
+  const { plan } = report;
+  const s = plan.solution;
+  const totalGpus = plan.pools.reduce((n, p) => n + p.nodes * p.gpusPerNode, 0);
+  const o = plan.objective;
+  const goal = o.kind === 'max-rate' ? `max-rate${o.gpuBudget !== undefined ? ` within ${o.gpuBudget} GPUs` : ''}` : `min-cost (${o.costBasis}) at ${fmtRate(o.targetRatePerS!)} req/s`;
+  const lines: string[] = [];
+  lines.push(`${c.bold(plan.name)}: ${goal} → ${displayPath(output)} (sha256 ${planDigest(plan).slice(0, 12)})`);
+  lines.push(
+    `planned: ${c.green(`${fmtRate(s.ratePerS)} req/s`)} on ${s.gpus} of ${totalGpus} GPUs${s.costPerHour > 0 ? ` ($${s.costPerHour.toFixed(2)}/h)` : ''} — ${plan.solver.status}, gap ${(plan.solver.gap * 100).toFixed(2)}%, ${report.solveSeconds.toFixed(2)} s (${plan.solver.variables} variables, ${plan.solver.integerVariables} integer, ${plan.solver.constraints} constraints)`,
+  );
+  if (o.kind === 'max-rate' && plan.workload.ratePerS > s.ratePerS) {
+    lines.push(c.yellow(`warning: the workload's ${fmtRate(plan.workload.ratePerS)} req/s exceeds the ${fmtRate(s.ratePerS)} req/s this cluster sustains`));
+  }
+  lines.push('');
+  lines.push(
+    formatTable([
+      ['unit', 'pool', 'TP', 'replicas', 'GPUs', 'util', 'ρmax'],
+      ...s.units.map((u) => [u.id, u.pool, String(u.tp), String(u.replicas), String(u.tp * u.replicas), u.utilisation.toFixed(2), u.maxUtilisation.toFixed(2)]),
+    ]),
+  );
+  lines.push('');
+  lines.push(
+    formatTable([
+      ['strategy', 'status', 'req/s', 'GPUs', '$/h', o.kind === 'max-rate' ? 'planned ÷ it' : 'it ÷ planned'],
+      ...[s, ...plan.baselines].map((b) => [b.strategy, b.status, b.status === 'optimal' || b.status === 'feasible' ? fmtRate(b.ratePerS) : '–', String(b.gpus), b.costPerHour.toFixed(2), b === s ? '1.00×' : ratioWords(report, b)]),
+    ]),
+  );
+  lines.push('');
+  lines.push(`bottleneck: ${plan.reasons.bottleneck} (${((plan.reasons.gpuShare?.[plan.reasons.bottleneck] ?? 0) * 100).toFixed(0)}% of the busy GPU time)`);
+  const binding = plan.reasons.binding.filter((b) => b.kind !== 'capacity');
+  for (const b of binding.slice(0, 4)) lines.push(`binding ${b.kind}: ${b.detail}`);
+  const saturated = plan.reasons.binding.filter((b) => b.kind === 'capacity').length;
+  if (saturated > 0) lines.push(`binding capacity: ${saturated} unit(s) at their utilisation limit`);
+  for (const cal of report.problem.cost.calibrations) {
+    const cap = cal.maxBatch < cal.configuredMaxBatch ? ` at batch ≤ ${cal.maxBatch} (configured ${cal.configuredMaxBatch})` : '';
+    lines.push(c.dim(`calibration: ${cal.component} roofline ×${cal.factor.toPrecision(3)}${cap} to ${cal.points} published point(s); error ${(cal.rawErrorMax * 100).toFixed(1)}% before, ${(cal.residualErrorMax * 100).toFixed(1)}% after`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function summaryJson(report: PlanReport, output: string) {
+  const { plan } = report;
+  return {
+    plan: output,
+    digest: planDigest(plan),
+    name: plan.name,
+    objective: plan.objective,
+    solution: { status: plan.solution.status, ratePerS: plan.solution.ratePerS, gpus: plan.solution.gpus, costPerHour: plan.solution.costPerHour, units: plan.solution.units.map((u) => ({ id: u.id, replicas: u.replicas, tp: u.tp, utilisation: u.utilisation })) },
+    baselines: plan.baselines.map((b) => ({ strategy: b.strategy, status: b.status, ratePerS: b.ratePerS, gpus: b.gpus, costPerHour: b.costPerHour })),
+    bottleneck: plan.reasons.bottleneck,
+    solver: { ...plan.solver, seconds: report.solveSeconds },
+    calibrations: report.problem.cost.calibrations,
+  };
+}
+
+interface ProgressReporter {
+  update: (e: PlanProgress) => void;
+  done: () => Promise<void>;
+}
+
+/** An ink line on an interactive terminal (stderr, so stdout stays clean), plain lines otherwise. */
+async function progressReporter(title: string): Promise<ProgressReporter> {
+  const interactive = process.stderr.isTTY === true && process.stdout.isTTY === true && !process.env.CI;
+  const started = performance.now();
+  const elapsed = () => ((performance.now() - started) / 1000).toFixed(1);
+  if (!interactive) {
+    return {
+      update: (e) => {
+        if (e.phase === 'prepared') process.stderr.write(`${title}: ${e.candidates} candidate units\n`);
+        if (e.phase === 'solved') process.stderr.write(`${title}: ${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s\n`);
+      },
+      done: async () => {},
+    };
+  }
+  // ink costs ~0.6 s to import (yoga wasm), so only an interactive run pays for it.
+  const [{ render, Text }, React] = await Promise.all([import('ink'), import('react')]);
+  let text = `${title}: preparing…`;
+  const view = () => React.createElement(Text, { color: 'cyan' }, text);
+  const app = render(view(), { stdout: process.stderr, patchConsole: false });
+  let last = 0;
+  return {
+    update: (e) => {
+      if (e.phase === 'prepared') text = `${title}: ${e.candidates} candidate units`;
+      else if (e.phase === 'solving') text = `${title}: solving ${e.strategy}… ${elapsed()} s`;
+      else if (e.phase === 'progress' && e.line && /mip =/.test(e.line)) text = `${title}: solving ${e.strategy}… ${elapsed()} s  ${e.line.replace(/^\+\s*\d+:\s*/, '').replace(/\s+/g, ' ')}`;
+      else if (e.phase === 'solved') text = `${title}: ${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s`;
+      const now = performance.now();
+      if (now - last > 80 || e.phase === 'solved') {
+        last = now;
+        app.rerender(view());
+      }
+    },
+    done: async () => {
+      text = `${title}: done in ${elapsed()} s`;
+      app.rerender(view());
+      app.unmount();
+      await app.waitUntilExit();
+    },
+  };
+}

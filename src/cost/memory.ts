@@ -1,0 +1,40 @@
+// Memory fit of a unit: every component's weights and activations per device, and what is left
+// for the LLMs' KV cache. An encoder colocated with an LLM takes KV capacity away from it, so
+// the LLM runs a smaller batch (the KV effect the Cornserve papers stress).
+import type { GPUType, ProfileEntry } from '../spec/types.generated.js';
+
+/** Share of device memory a serving process may use (vLLM's gpu_memory_utilization default). */
+export const USABLE_MEMORY_FRACTION = 0.9;
+
+export function usableBytesPerGpu(gpu: GPUType): number {
+  return gpu.memoryGiB * 1024 ** 3 * USABLE_MEMORY_FRACTION;
+}
+
+export interface MemberMemory {
+  component: string;
+  entry: ProfileEntry;
+  /** LLMs: relative KV demand (bytes per token × token-steps of its requests); splits the cache. */
+  kvWeight?: number;
+}
+
+export interface UnitMemory {
+  memoryBytesPerGpu: number;
+  /** Bytes per device left for KV cache (negative when the weights do not fit). */
+  kvBytesPerGpu: number;
+  fits: boolean;
+  /** LLM component → KV tokens a replica holds for it. */
+  kvTokens: Map<string, number>;
+}
+
+export function unitMemory(members: readonly MemberMemory[], gpu: GPUType): UnitMemory {
+  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0);
+  const kvBytesPerGpu = usableBytesPerGpu(gpu) - memoryBytesPerGpu;
+  const llms = members.filter((m) => m.entry.kvBytesPerToken !== undefined && m.entry.kvBytesPerToken > 0);
+  const totalWeight = llms.reduce((sum, m) => sum + Math.max(m.kvWeight ?? 1, 0), 0);
+  const kvTokens = new Map<string, number>();
+  for (const m of llms) {
+    const share = totalWeight > 0 ? Math.max(m.kvWeight ?? 1, 0) / totalWeight : 1 / llms.length;
+    kvTokens.set(m.component, Math.max(0, Math.floor((kvBytesPerGpu * share) / m.entry.kvBytesPerToken!)));
+  }
+  return { memoryBytesPerGpu, kvBytesPerGpu, fits: kvBytesPerGpu >= 0, kvTokens };
+}

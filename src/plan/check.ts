@@ -1,0 +1,69 @@
+// `plan --check`: re-solve from the inputs a plan records and compare bytes. identical → 0,
+// different → 2 with the diff, error (missing input, invalid plan, unplannable) → 1, as
+// Terraform's -detailed-exitcode.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { formatDiagnostic } from '../spec/diagnostics.js';
+import { loadDeployment } from '../spec/load.js';
+import type { Deployment, Plan } from '../spec/types.generated.js';
+import type { ObjectiveOverrides } from '../planner/objective.js';
+import { planDeployment, type PlanOptions } from '../planner/plan-deployment.js';
+import { PlanningError } from '../planner/errors.js';
+import { diffPlans, type PlanDiff } from './diff.js';
+import { planText, readPlan, PlanFileError } from './io.js';
+
+export type CheckResult =
+  | { status: 'identical'; plan: Plan }
+  | { status: 'changed'; plan: Plan; fresh: Plan; diff: PlanDiff }
+  | { status: 'error'; message: string };
+
+/**
+ * The objective overrides the plan was made with: none when its recorded objective is what the
+ * deployment declares (with the workload's rate of the time as min-cost's default target), so
+ * a changed workload rate flows into the re-solve; otherwise the recorded objective.
+ */
+export function recordedOverrides(plan: Plan, deployment: Deployment): ObjectiveOverrides {
+  const declared = deployment.objective;
+  const o = plan.objective;
+  const same =
+    o.kind === declared.kind &&
+    o.costBasis === (declared.costBasis ?? 'gpus') &&
+    o.gpuBudget === (declared.kind === 'max-rate' ? declared.gpuBudget : undefined) &&
+    o.targetRatePerS === (declared.kind === 'min-cost' ? (declared.targetRatePerS ?? plan.workload.ratePerS) : undefined);
+  if (same) return {};
+  return {
+    kind: o.kind,
+    costBasis: o.costBasis,
+    ...(o.gpuBudget !== undefined ? { gpuBudget: o.gpuBudget } : {}),
+    ...(o.targetRatePerS !== undefined ? { targetRatePerS: o.targetRatePerS } : {}),
+  };
+}
+
+export async function checkPlan(planPath: string, options: Pick<PlanOptions, 'solver' | 'onProgress' | 'timeLimitS'> = {}): Promise<CheckResult> {
+  let plan: Plan;
+  try {
+    plan = readPlan(planPath);
+  } catch (err) {
+    if (err instanceof PlanFileError) return { status: 'error', message: err.message };
+    throw err;
+  }
+  const planDir = dirname(resolve(planPath));
+  const missing = plan.provenance.inputs.filter((i) => !existsSync(resolve(planDir, i.path)));
+  if (missing.length > 0) {
+    const what = missing.length > 1 ? 'inputs that no longer exist' : 'an input that no longer exists';
+    return { status: 'error', message: `${planPath} records ${what}: ${missing.map((i) => `${i.role} ${i.path}`).join(', ')} (paths are relative to the plan file)` };
+  }
+  const deploymentInput = plan.provenance.inputs.find((i) => i.role === 'deployment');
+  if (!deploymentInput) return { status: 'error', message: `${planPath} records no deployment input to re-solve from` };
+  const loaded = loadDeployment(resolve(planDir, deploymentInput.path));
+  if (!loaded.ok) return { status: 'error', message: `the plan's inputs no longer load:\n${loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}` };
+  let fresh: Plan;
+  try {
+    fresh = await planDeployment(loaded.spec, { ...options, planDir, objective: recordedOverrides(plan, loaded.spec.deployment) });
+  } catch (err) {
+    if (err instanceof PlanningError) return { status: 'error', message: `re-solving failed: ${err.message}` };
+    throw err;
+  }
+  if (planText(fresh) === planText(plan)) return { status: 'identical', plan };
+  return { status: 'changed', plan, fresh, diff: diffPlans(plan, fresh) };
+}

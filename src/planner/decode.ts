@@ -1,0 +1,162 @@
+// From solver values to a plan's solution: replicas rounded, routing shares per (request type,
+// component), predicted utilisation, concrete placement; then re-checked against every
+// constraint so a solver glitch can never reach a plan.
+import type { ExecutorUnit, ResolvedPool, Route, Solution } from '../spec/types.generated.js';
+import type { Strategy } from '../graph/groups.js';
+import type { MilpLayout } from './milp.js';
+import { packingThresholds, poolCapacityFor } from './milp.js';
+import type { SolveOutcome } from './glpk-solver.js';
+import { placeReplicas } from './placement.js';
+
+/** Routing shares below this fraction are noise and dropped. */
+export const MIN_SHARE = 1e-6;
+
+export interface DecodedSolution {
+  ratePerS: number;
+  /** Replicas per candidate index. */
+  replicas: number[];
+  /** Rate per flow column index of the layout. */
+  flowRates: number[];
+}
+
+export function decodeValues(layout: MilpLayout, outcome: SolveOutcome): DecodedSolution {
+  const { instance } = layout;
+  const ratePerS =
+    instance.objective.kind === 'max-rate' ? Math.max(0, outcome.values[layout.rateColumn!]) : instance.objective.targetRatePerS!;
+  const replicas = layout.replicaColumns.map((col) => Math.max(0, Math.round(outcome.values[col])));
+  const flowRates = layout.flows.map((f) => {
+    const v = outcome.values[f.column];
+    return v > ratePerS * 1e-9 && replicas[f.candidate] > 0 ? v : 0;
+  });
+  return { ratePerS, replicas, flowRates };
+}
+
+/** Throws when the decoded values break a constraint of the model (beyond float noise). */
+export function verifyDecoded(layout: MilpLayout, d: DecodedSolution): void {
+  const { instance } = layout;
+  const tol = 1e-6;
+  for (const t of instance.types) {
+    for (const c of t.path) {
+      const served = layout.flows.reduce((s, f, i) => (f.type === t.name && f.component === c ? s + d.flowRates[i] : s), 0);
+      const demand = t.mix * d.ratePerS;
+      if (Math.abs(served - demand) > tol * Math.max(1, demand)) throw new Error(`decoded plan serves ${served} of ${demand} req/s of ${t.name} on ${c}`);
+    }
+  }
+  instance.candidates.forEach((u, i) => {
+    const busy = layout.flows.reduce((s, f, j) => (f.candidate === i ? s + f.busyS * d.flowRates[j] : s), 0);
+    if (busy > u.rhoMax * d.replicas[i] * (1 + tol) + tol) throw new Error(`decoded plan overloads ${u.id}: ${busy} busy replicas of ${d.replicas[i]} at ρ ${u.rhoMax}`);
+  });
+  for (const pool of instance.pools) {
+    for (const k of packingThresholds(pool)) {
+      const used = instance.candidates.reduce((s, u, i) => (u.pool === pool.name && u.tp >= k ? s + u.tp * d.replicas[i] : s), 0);
+      if (used > poolCapacityFor(pool, k)) throw new Error(`decoded plan uses ${used} devices of TP ≥ ${k} on pool ${pool.name}`);
+    }
+  }
+  const budget = instance.objective.kind === 'max-rate' ? instance.objective.gpuBudget : undefined;
+  if (budget !== undefined) {
+    const gpus = instance.candidates.reduce((s, u, i) => s + u.tp * d.replicas[i], 0);
+    if (gpus > budget) throw new Error(`decoded plan uses ${gpus} GPUs over the budget of ${budget}`);
+  }
+}
+
+export interface SolutionParts {
+  solution: Solution;
+  /** Busy GPU-seconds per second by component (for explanations). */
+  gpuBusy: Map<string, number>;
+  /** Per candidate index: utilisation at the solution's rate. */
+  utilisation: number[];
+}
+
+export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: Strategy, status: Solution['status'], note?: string): SolutionParts {
+  const { instance } = layout;
+  const poolByName = new Map(instance.pools.map((p) => [p.name, p]));
+  const utilisation = instance.candidates.map((_, i) => {
+    if (d.replicas[i] === 0) return 0;
+    const busy = layout.flows.reduce((s, f, j) => (f.candidate === i ? s + f.busyS * d.flowRates[j] : s), 0);
+    return busy / d.replicas[i];
+  });
+  const gpuBusy = new Map<string, number>();
+  layout.flows.forEach((f, j) => {
+    const u = instance.candidates[f.candidate];
+    gpuBusy.set(f.component, (gpuBusy.get(f.component) ?? 0) + f.busyS * d.flowRates[j] * u.tp);
+  });
+
+  const chosen = instance.candidates.map((u, i) => ({ u, i })).filter(({ i }) => d.replicas[i] > 0);
+  const placements = new Map<string, ExecutorUnit['placement']>();
+  for (const pool of instance.pools) {
+    const here = chosen.filter(({ u }) => u.pool === pool.name).map(({ u, i }) => ({ id: u.id, tp: u.tp, replicas: d.replicas[i] }));
+    for (const [id, p] of placeReplicas(pool, here)) placements.set(id, p as ExecutorUnit['placement']);
+  }
+  const poolOrder = new Map(instance.pools.map((p, i) => [p.name, i]));
+  const units: ExecutorUnit[] = chosen
+    .sort((a, b) => poolOrder.get(a.u.pool)! - poolOrder.get(b.u.pool)! || (a.u.id < b.u.id ? -1 : a.u.id > b.u.id ? 1 : 0))
+    .map(({ u, i }) => {
+      const kvTotal = Object.values(u.kvTokens).reduce((s, x) => s + x, 0);
+      return {
+        id: u.id,
+        components: u.group as ExecutorUnit['components'],
+        pool: u.pool,
+        tp: u.tp,
+        replicas: d.replicas[i],
+        maxUtilisation: u.rhoMax,
+        utilisation: Math.min(1, Math.max(0, utilisation[i])),
+        memoryBytesPerGpu: u.memoryBytesPerGpu,
+        ...(Object.keys(u.kvTokens).length > 0 ? { kvCapacityTokens: kvTotal, kvCapacityTokensByComponent: { ...u.kvTokens } } : {}),
+        batch: { ...u.batch },
+        profiles: u.profiles,
+        placement: placements.get(u.id)!,
+      };
+    });
+
+  const routing: Route[] = [];
+  for (const t of instance.types) {
+    for (const c of t.path) {
+      const flows = layout.flows.map((f, j) => ({ f, rate: d.flowRates[j] })).filter(({ f, rate }) => f.type === t.name && f.component === c && rate > 0);
+      const total = flows.reduce((s, x) => s + x.rate, 0);
+      if (total <= 0) continue;
+      const kept = flows.filter((x) => x.rate / total >= MIN_SHARE);
+      const keptTotal = kept.reduce((s, x) => s + x.rate, 0);
+      routing.push({
+        requestType: t.name,
+        component: c,
+        shares: kept
+          .map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal }))
+          .sort((a, b) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0)) as Route['shares'],
+      });
+    }
+  }
+
+  const gpus = units.reduce((s, u) => s + u.tp * u.replicas, 0);
+  const costPerHour = units.reduce((s, u) => s + u.tp * u.replicas * (poolByName.get(u.pool) as ResolvedPool).costPerGpuHour, 0);
+  const perTypeRatePerS = Object.fromEntries(instance.types.map((t) => [t.name, t.mix * d.ratePerS]));
+  return {
+    solution: {
+      strategy,
+      status,
+      ratePerS: d.ratePerS,
+      gpus,
+      costPerHour,
+      perTypeRatePerS,
+      units,
+      routing,
+      ...(note ? { note } : {}),
+    },
+    gpuBusy,
+    utilisation,
+  };
+}
+
+/** A strategy that has no solution (infeasible or not applicable). */
+export function emptySolution(strategy: Strategy, status: Solution['status'], typeNames: readonly string[], note?: string): Solution {
+  return {
+    strategy,
+    status,
+    ratePerS: 0,
+    gpus: 0,
+    costPerHour: 0,
+    perTypeRatePerS: Object.fromEntries(typeNames.map((t) => [t, 0])),
+    units: [],
+    routing: [],
+    ...(note ? { note } : {}),
+  };
+}

@@ -1,0 +1,228 @@
+// The placement MILP as plain data. Integer: replicas of each candidate unit (aggregated per
+// node pool: no per-node variables, so identical nodes create no symmetry). Continuous: the
+// rate of each (request type, component) routed to each candidate, and for max-rate the total
+// rate R. The same model is handed to glpk.js and written as CPLEX LP text.
+import type { ResolvedPool } from '../spec/types.generated.js';
+import type { Candidate } from './candidates.js';
+
+export interface MilpTerm {
+  column: number;
+  coef: number;
+}
+
+export interface MilpColumn {
+  name: string;
+  lb: number;
+  ub: number;
+  integer: boolean;
+}
+
+export interface MilpRow {
+  name: string;
+  terms: MilpTerm[];
+  sense: 'le' | 'ge' | 'eq';
+  rhs: number;
+}
+
+export interface MilpModel {
+  name: string;
+  sense: 'max' | 'min';
+  objective: MilpTerm[];
+  columns: MilpColumn[];
+  rows: MilpRow[];
+  /** Lines written as comments at the top of the LP file (what the indices mean). */
+  comments: string[];
+}
+
+export interface ResolvedObjective {
+  kind: 'max-rate' | 'min-cost';
+  costBasis: 'gpus' | 'dollars';
+  gpuBudget?: number;
+  targetRatePerS?: number;
+}
+
+export interface InstanceType {
+  name: string;
+  /** Fraction of requests; only types with mix > 0 take part. */
+  mix: number;
+  path: string[];
+}
+
+export interface PlannerInstance {
+  name: string;
+  types: InstanceType[];
+  pools: ResolvedPool[];
+  candidates: Candidate[];
+  objective: ResolvedObjective;
+  /**
+   * The best baseline's result, which the free search must match: max-rate a rate floor,
+   * min-cost a cost ceiling. Every baseline solution is feasible for the free search (its
+   * units, or ones dominating them, are candidates), so the row only prunes the search.
+   */
+  baselineBound?: { strategy: string; value: number };
+}
+
+export interface FlowColumn {
+  type: string;
+  component: string;
+  candidate: number;
+  column: number;
+  busyS: number;
+}
+
+export interface MilpLayout {
+  model: MilpModel;
+  instance: PlannerInstance;
+  rateColumn?: number;
+  /** Column of each candidate's replica count, by candidate index. */
+  replicaColumns: number[];
+  flows: FlowColumn[];
+  demandRows: { type: string; component: string; row: number }[];
+  capacityRows: number[];
+  poolRows: { pool: string; minTp: number; capacity: number; row: number }[];
+  budgetRow?: number;
+  baselineRow?: number;
+  /** Weight of the GPU tie-break in a max-rate objective (0 for min-cost). */
+  tieBreak: number;
+}
+
+/** Devices of a pool that TP groups of at least `k` devices can occupy: whole aligned k-blocks per node. */
+export function poolCapacityFor(pool: ResolvedPool, k: number): number {
+  return pool.nodes * k * Math.floor(pool.gpusPerNode / k);
+}
+
+/** TP thresholds whose packing row is not implied by the pool's total (node sizes that are not multiples of k). */
+export function packingThresholds(pool: ResolvedPool): number[] {
+  const total = pool.nodes * pool.gpusPerNode;
+  return [1, 2, 4, 8].filter((k) => k <= pool.gpusPerNode && (k === 1 || poolCapacityFor(pool, k) < total));
+}
+
+export function unitCost(candidate: Candidate, pool: ResolvedPool, basis: ResolvedObjective['costBasis']): number {
+  return basis === 'dollars' ? candidate.tp * pool.costPerGpuHour : candidate.tp;
+}
+
+/** GPU-seconds one request of the mix needs at the most efficient candidate for each of its components: rate ≤ GPUs ÷ this. */
+export function gpuSecondsPerRequest(instance: PlannerInstance): number {
+  let total = 0;
+  for (const t of instance.types) {
+    for (const c of t.path) {
+      let best = Infinity;
+      for (const u of instance.candidates) {
+        const load = u.loads.find((l) => l.type === t.name && l.component === c);
+        if (load) best = Math.min(best, (load.busyS * u.tp) / u.rhoMax);
+      }
+      total += t.mix * best;
+    }
+  }
+  return total;
+}
+
+export function buildMilp(instance: PlannerInstance): MilpLayout {
+  const { candidates, pools, objective } = instance;
+  const poolByName = new Map(pools.map((p) => [p.name, p]));
+  const columns: MilpColumn[] = [];
+  const rows: MilpRow[] = [];
+  const addColumn = (c: MilpColumn) => columns.push(c) - 1;
+  const maxRate = objective.kind === 'max-rate';
+  const rateColumn = maxRate ? addColumn({ name: 'R', lb: 0, ub: Infinity, integer: false }) : undefined;
+
+  const replicaColumns = candidates.map((u, i) => {
+    const pool = poolByName.get(u.pool)!;
+    let ub = Math.floor(poolCapacityFor(pool, u.tp) / u.tp);
+    if (maxRate && objective.gpuBudget !== undefined) ub = Math.min(ub, Math.floor(objective.gpuBudget / u.tp));
+    return addColumn({ name: `n_${i}`, lb: 0, ub, integer: true });
+  });
+
+  const typeIndex = new Map(instance.types.map((t, i) => [t.name, i]));
+  const componentNames = [...new Set(instance.types.flatMap((t) => t.path))];
+  const componentIndex = new Map(componentNames.map((c, i) => [c, i]));
+  const flows: FlowColumn[] = [];
+  candidates.forEach((u, i) => {
+    for (const l of u.loads) {
+      if (!typeIndex.has(l.type)) continue;
+      const column = addColumn({ name: `x_${typeIndex.get(l.type)}_${componentIndex.get(l.component)}_${i}`, lb: 0, ub: Infinity, integer: false });
+      flows.push({ type: l.type, component: l.component, candidate: i, column, busyS: l.busyS });
+    }
+  });
+
+  const demandRows: MilpLayout['demandRows'] = [];
+  for (const t of instance.types) {
+    for (const c of t.path) {
+      const terms = flows.filter((f) => f.type === t.name && f.component === c).map((f) => ({ column: f.column, coef: 1 }));
+      const name = `demand_${typeIndex.get(t.name)}_${componentIndex.get(c)}`;
+      if (maxRate) rows.push({ name, terms: [...terms, { column: rateColumn!, coef: -t.mix }], sense: 'eq', rhs: 0 });
+      else rows.push({ name, terms, sense: 'eq', rhs: t.mix * objective.targetRatePerS! });
+      demandRows.push({ type: t.name, component: c, row: rows.length - 1 });
+    }
+  }
+
+  // Colocated components time-share a replica: Σ busy seconds per second ≤ ρmax per replica.
+  const capacityRows = candidates.map((u, i) => {
+    const terms = flows.filter((f) => f.candidate === i).map((f) => ({ column: f.column, coef: f.busyS }));
+    rows.push({ name: `cap_${i}`, terms: [...terms, { column: replicaColumns[i], coef: -u.rhoMax }], sense: 'le', rhs: 0 });
+    return rows.length - 1;
+  });
+
+  // Power-of-two TP groups pack into nodes iff, for every k, groups of ≥ k devices fit the nodes' aligned k-blocks.
+  const poolRows: MilpLayout['poolRows'] = [];
+  pools.forEach((pool, p) => {
+    for (const k of packingThresholds(pool)) {
+      const terms = candidates.flatMap((u, i) => (u.pool === pool.name && u.tp >= k ? [{ column: replicaColumns[i], coef: u.tp }] : []));
+      if (terms.length === 0) continue;
+      const capacity = poolCapacityFor(pool, k);
+      rows.push({ name: `gpus_${p}_tp${k}`, terms, sense: 'le', rhs: capacity });
+      poolRows.push({ pool: pool.name, minTp: k, capacity, row: rows.length - 1 });
+    }
+  });
+
+  let budgetRow: number | undefined;
+  if (maxRate && objective.gpuBudget !== undefined && candidates.length > 0) {
+    rows.push({ name: 'budget', terms: candidates.map((u, i) => ({ column: replicaColumns[i], coef: u.tp })), sense: 'le', rhs: objective.gpuBudget });
+    budgetRow = rows.length - 1;
+  }
+
+  const costs = candidates.map((u) => unitCost(u, poolByName.get(u.pool)!, maxRate ? 'gpus' : objective.costBasis));
+  let baselineRow: number | undefined;
+  if (instance.baselineBound) {
+    // A hair of slack so the baseline's own solution stays feasible through float noise.
+    const { value } = instance.baselineBound;
+    if (maxRate) rows.push({ name: 'baseline_floor', terms: [{ column: rateColumn!, coef: 1 }], sense: 'ge', rhs: value * (1 - 1e-9) });
+    else rows.push({ name: 'baseline_ceiling', terms: replicaColumns.map((column, i) => ({ column, coef: costs[i] })), sense: 'le', rhs: value * (1 + 1e-9) });
+    baselineRow = rows.length - 1;
+  }
+  let tieBreak = 0;
+  let objectiveTerms: MilpTerm[];
+  if (maxRate) {
+    // Among plans with the largest rate prefer fewer GPUs, with a weight too small to trade rate
+    // for GPUs beyond a millionth of the rate's upper bound.
+    const gpus = Math.min(pools.reduce((s, p) => s + p.nodes * p.gpusPerNode, 0), objective.gpuBudget ?? Infinity);
+    const perRequest = gpuSecondsPerRequest(instance);
+    const rateBound = perRequest > 0 && Number.isFinite(perRequest) ? gpus / perRequest : 1;
+    tieBreak = (1e-6 * rateBound) / Math.max(1, gpus);
+    objectiveTerms = [{ column: rateColumn!, coef: 1 }, ...replicaColumns.map((column, i) => ({ column, coef: -tieBreak * costs[i] }))];
+  } else {
+    objectiveTerms = replicaColumns.map((column, i) => ({ column, coef: costs[i] }));
+  }
+
+  const comments = [
+    `cornserve placement MILP for ${instance.name}: ${objective.kind}${objective.kind === 'min-cost' ? ` of ${objective.costBasis} at ${objective.targetRatePerS} req/s` : objective.gpuBudget !== undefined ? ` within ${objective.gpuBudget} GPUs` : ''}`,
+    'R: total request rate (req/s); n_u: replicas of candidate unit u; x_t_c_u: rate of type t invoking component c routed to unit u',
+    ...instance.types.map((t, i) => `type ${i}: ${t.name} (mix ${t.mix})`),
+    ...componentNames.map((c, i) => `component ${i}: ${c}`),
+    ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})`),
+    ...(instance.baselineBound ? [`baseline_${maxRate ? 'floor' : 'ceiling'}: the ${instance.baselineBound.strategy} baseline's ${maxRate ? 'rate' : 'cost'}, ${instance.baselineBound.value}`] : []),
+  ];
+  return {
+    model: { name: instance.name, sense: maxRate ? 'max' : 'min', objective: objectiveTerms, columns, rows, comments },
+    instance,
+    rateColumn,
+    replicaColumns,
+    flows,
+    demandRows,
+    capacityRows,
+    poolRows,
+    budgetRow,
+    baselineRow,
+    tieBreak,
+  };
+}

@@ -1,0 +1,35 @@
+// Memory fit and the KV effect: an encoder colocated with an LLM takes KV capacity away from it,
+// so the LLM holds fewer sequences.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { unitMemory, usableBytesPerGpu } from '../../src/cost/memory.js';
+import { preparePlanner } from '../../src/planner/prepare.js';
+import { cloneSpec, loadSpec, TINY } from '../planner/helpers.js';
+
+test('KV capacity is what weights and activations leave, split between colocated LLMs', () => {
+  const gpu = { name: 'G', device: 'gpu' as const, peakTflops: 1, memoryBandwidthGBps: 1, memoryGiB: 10, source: 't' };
+  const usable = usableBytesPerGpu(gpu);
+  const llm = (name: string, kvBytesPerToken: number) => ({ component: name, kvWeight: 1, entry: { component: name, gpu: 'G', tp: 1 as const, source: 'measured' as const, memoryBytes: 2e9, kvBytesPerToken } });
+  const m = unitMemory([llm('a', 1000), llm('b', 1000)], gpu);
+  assert.equal(m.memoryBytesPerGpu, 4e9);
+  assert.equal(m.kvTokens.get('a'), Math.floor((usable - 4e9) / 2 / 1000));
+  assert.equal(m.kvTokens.get('a'), m.kvTokens.get('b'));
+  assert.equal(unitMemory([{ component: 'x', entry: { ...llm('x', 1).entry, memoryBytes: usable + 1 } }], gpu).fits, false);
+});
+
+test('the KV effect: colocating the encoder shrinks the LLM\'s KV cache and batch', () => {
+  const spec = cloneSpec(loadSpec(TINY));
+  // A heavy encoder and long requests make the LLM KV-bound on one L40S.
+  spec.modelGraph.components[0].weightBytes = 8e9;
+  spec.modelGraph.requestTypes[0].sizes = { promptTokens: 8000, outputTokens: 200 };
+  spec.workload.generator!.mix = { chat: 1, look: 0 };
+  spec.deployment.latencyTargetsMs = {};
+  const problem = preparePlanner(spec);
+  const alone = problem.candidates.find((c) => c.id === 'llm@l40s:tp1')!;
+  const together = problem.candidates.find((c) => c.id === 'vision+llm@l40s:tp1')!;
+  assert.ok(together.kvTokens.llm < alone.kvTokens.llm - 8e9 / 2 / 131072 / 2, `${together.kvTokens.llm} vs ${alone.kvTokens.llm}`);
+  assert.ok(together.batch.llm < alone.batch.llm, 'fewer sequences fit beside the encoder');
+  assert.deepEqual(together.kvBound, ['llm']);
+  const busy = (c: typeof alone) => c.loads.find((l) => l.type === 'chat' && l.component === 'llm')!.busyS;
+  assert.ok(busy(together) > busy(alone), 'a smaller batch costs more replica time per request');
+});

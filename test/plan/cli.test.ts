@@ -1,0 +1,66 @@
+// `cornserve plan`, `plan --check` and `diff` as a user runs them: exit codes 0 / 2 / 1, the
+// summary table, JSON, the LP file, and a one-paragraph error for an impossible target.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../cli/helpers.js';
+import { readPlan, writePlan } from '../../src/plan/io.js';
+import { loadDeployment } from '../../src/spec/load.js';
+import { planDeployment } from '../../src/planner/plan-deployment.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cornserve-cli-'));
+  cpSync('test/fixtures/planner/tiny', join(dir, 'inputs'), { recursive: true });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('plan writes the plan, the LP file and a JSON summary; --check agrees', () => {
+  const planPath = join(dir, 'plans', 'tiny.plan.json');
+  const lpPath = join(dir, 'tiny.lp');
+  const run = runCli(['plan', join(dir, 'inputs', 'deployment.yaml'), '-o', planPath, '--emit-lp', lpPath, '--json']);
+  assert.equal(run.status, 0, run.stderr);
+  const summary = JSON.parse(run.stdout) as { digest: string; baselines: { strategy: string }[]; solver: { status: string } };
+  assert.equal(summary.solver.status, 'optimal');
+  assert.deepEqual(summary.baselines.map((b) => b.strategy), ['monolithic', 'epd', 'disaggregated']);
+  assert.match(run.stderr, /tiny: planned optimal in [\d.]+ s/, 'plain progress lines on stderr when not a TTY');
+  assert.equal(readPlan(planPath).name, 'tiny');
+  assert.match(readFileSync(lpPath, 'utf8'), /^\\ cornserve placement MILP[\s\S]*\nMaximize\n obj: [\s\S]*\nSubject To\n[\s\S]*\nGeneral\n[\s\S]*\nEnd\n$/);
+  const check = runCli(['plan', '--check', planPath]);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /up to date/);
+});
+
+test('plan prints the summary table; diff and --check report a change with exit 2', async () => {
+  const a = join(dir, 'a.plan.json');
+  const b = join(dir, 'b.plan.json');
+  const run = runCli(['plan', join(dir, 'inputs', 'deployment.yaml'), '-o', a]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /planned: [\d.]+ req\/s on 4 of 4 GPUs/);
+  assert.match(run.stdout, /^strategy +status +req\/s +GPUs +\$\/h +planned ÷ it$/m);
+  assert.match(run.stdout, /^monolithic +optimal/m);
+  assert.match(run.stdout, /^bottleneck: llm/m);
+  const loaded = loadDeployment(join(dir, 'inputs', 'deployment.yaml'));
+  assert.ok(loaded.ok);
+  writePlan(await planDeployment(loaded.spec, { planDir: dir, objective: { gpuBudget: 2 } }), b);
+  const diff = runCli(['diff', a, b]);
+  assert.equal(diff.status, 2, diff.stderr);
+  assert.match(diff.stdout, /objective max-rate → max-rate within 2 GPUs/);
+  assert.match(diff.stdout, /Δ GPUs -2/);
+  const workload = join(dir, 'inputs', 'workload.yaml');
+  writeFileSync(workload, readFileSync(workload, 'utf8').replace('ratePerS: 2', 'ratePerS: 5'));
+  const check = runCli(['plan', '--check', a]);
+  assert.equal(check.status, 2, check.stdout + check.stderr);
+  assert.match(check.stdout, /workload rate 2 → 5 req\/s/);
+});
+
+test('an impossible target and a missing plan exit 1 with an explanation', () => {
+  const run = runCli(['plan', 'test/fixtures/planner/tiny/deployment.yaml', '-o', join(dir, 'x.plan.json'), '--objective', 'min-cost', '--rate', '100']);
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /^error: cannot plan tiny: needs ≥ \d+ GPUs of L40S for 100 req\/s; the cluster has 4 L40S\. .*Lower the target rate/m);
+  const missing = runCli(['plan', '--check', join(dir, 'nope.plan.json')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no such file/);
+});
