@@ -1,0 +1,89 @@
+// `cornserve serve <plan.json>`: run exactly what a plan says, behind an OpenAI-compatible
+// gateway, until SIGTERM or SIGINT; then drain and exit 0. A second signal stops at once.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
+import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
+import { startServe } from '../runtime/supervisor/serve.js';
+import { PlanRejectedError } from '../runtime/supervisor/verify.js';
+import { CliError } from './output.js';
+
+interface ServeFlags {
+  host: string;
+  port: string;
+  apiKey?: string;
+  logFormat: string;
+  runners?: string;
+  planSha256?: string;
+  queueBound: string;
+  requestTimeout: string;
+  drainTimeout: string;
+  bodyLimit: string;
+  mediaRoot?: string;
+  transport: string;
+}
+
+function positiveInt(name: string, text: string, min = 1): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer ≥ ${min}, got '${text}'`, 2);
+  return n;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run a plan: executors, gateway and tensor forwarding')
+    .argument('<plan>', 'plan file written by `cornserve plan`')
+    .option('--host <host>', 'address the gateway binds', '127.0.0.1')
+    .option('--port <port>', 'gateway port (0 picks a free one)', '8000')
+    .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1/* (default: $CORNSERVE_API_KEY)')
+    .option('--log-format <format>', 'text or json (one JSON object per line)', 'text')
+    .option('--runners <module>', 'module exporting createRunners, hosted by every executor')
+    .option('--plan-sha256 <hex>', "the plan file's expected sha256 (default: <plan>.sha256 when present)")
+    .option('--queue-bound <n>', 'invocations a replica may hold before requests get 429', '64')
+    .option('--request-timeout <ms>', 'a request still running after this fails with 504', '120000')
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '30000')
+    .option('--body-limit <bytes>', 'largest request body (bigger gets 413)', String(32 * 1024 * 1024))
+    .option('--media-root <dir>', 'allow file: image URLs under this directory')
+    .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
+    .action(async (planPath: string, flags: ServeFlags) => {
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
+      if (flags.transport !== 'unix' && flags.transport !== 'tcp') throw new CliError(`--transport must be unix or tcp, got '${flags.transport}'`, 2);
+      const log = createLogger({ format: flags.logFormat as LogFormat });
+      const apiKey = flags.apiKey ?? process.env.CORNSERVE_API_KEY;
+      let handle;
+      try {
+        handle = await startServe({
+          planPath,
+          host: flags.host,
+          port: positiveInt('port', flags.port, 0),
+          log,
+          apiKey: apiKey || undefined,
+          runners: flags.runners ? resolve(flags.runners) : undefined,
+          planSha256: flags.planSha256,
+          queueBound: positiveInt('queue-bound', flags.queueBound),
+          requestTimeoutMs: positiveInt('request-timeout', flags.requestTimeout),
+          drainTimeoutMs: positiveInt('drain-timeout', flags.drainTimeout, 0),
+          bodyLimitBytes: positiveInt('body-limit', flags.bodyLimit),
+          mediaRoot: flags.mediaRoot ? resolve(flags.mediaRoot) : undefined,
+          transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
+        });
+      } catch (err) {
+        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message, 1);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`, 1);
+        throw err;
+      }
+      const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+        process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+        process.once('SIGINT', () => resolveSignal('SIGINT'));
+      });
+      const force = (): void => {
+        log.warn('serve.forced_exit', { signal: 'second signal' });
+        process.exit(1);
+      };
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
+      await handle.shutdown(signal);
+      process.exitCode = 0;
+    });
+}

@@ -1,0 +1,127 @@
+// The static part of dispatch: which request type a request is, and the DAG of component
+// invocations that type walks. Both are plain values computed from the plan's model. The DAG
+// is built once per type (the "record" step of Cornserve's record-and-replay, without running
+// anything twice) and reused for every request of that type.
+import type { Modality, RequestType, ResolvedModel } from '../../spec/types.generated.js';
+import { edgeName } from '../host/protocol.js';
+
+export type PayloadPart = 'messages' | 'images' | 'audios';
+
+export interface InvocationTemplate {
+  component: string;
+  kind: 'encoder' | 'llm' | 'generator';
+  /** Input modality of an encoder, output modality of a generator, text for an LLM. */
+  modality: Modality;
+  inputs: { from: string; edge: string; streaming: boolean }[];
+  outputs: { to: string; edge: string; streaming: boolean }[];
+  /** Final modalities this component answers the client with. */
+  emits: Modality[];
+  /** Which parts of the request it reads. */
+  reads: PayloadPart[];
+}
+
+export interface RequestGraph {
+  requestType: string;
+  inputs: Modality[];
+  outputs: Modality[];
+  /** Producers before consumers (the type's path order). */
+  invocations: InvocationTemplate[];
+}
+
+export class GraphError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GraphError';
+  }
+}
+
+/** Builds the invocation DAG of one request type; throws GraphError when the model cannot serve it. */
+export function buildRequestGraph(model: ResolvedModel, type: RequestType): RequestGraph {
+  const byName = new Map(model.components.map((c) => [c.name, c]));
+  const onPath = new Set(type.path);
+  const seen = new Set<string>();
+  const invocations: InvocationTemplate[] = [];
+  for (const name of type.path) {
+    const c = byName.get(name);
+    if (!c) throw new GraphError(`request type '${type.name}' visits '${name}', which is not a component of model '${model.name}'`);
+    const inputs = model.edges
+      .filter((e) => e.to === name && onPath.has(e.from))
+      .map((e) => {
+        if (!seen.has(e.from)) throw new GraphError(`request type '${type.name}': '${e.from}' feeds '${name}' but comes after it in the path`);
+        return { from: e.from, edge: edgeName(e.from, e.to), streaming: e.streaming === true };
+      });
+    const outputs = model.edges
+      .filter((e) => e.from === name && onPath.has(e.to))
+      .map((e) => ({ to: e.to, edge: edgeName(e.from, e.to), streaming: e.streaming === true }));
+    const reads: PayloadPart[] = [];
+    if (c.kind === 'encoder') {
+      if (c.modality === 'image') reads.push('images');
+      else if (c.modality === 'audio') reads.push('audios');
+      else if (c.modality === 'text') reads.push('messages');
+    } else if (c.kind === 'llm' || inputs.length === 0) {
+      reads.push('messages'); // an LLM reads the prompt; so does a generator nothing else conditions
+    }
+    invocations.push({ component: name, kind: c.kind, modality: c.modality, inputs, outputs, emits: [], reads });
+    seen.add(name);
+  }
+  if (invocations.length === 0) throw new GraphError(`request type '${type.name}' has an empty path`);
+  for (const m of type.outputs) {
+    const emitter = findEmitter(invocations, m);
+    if (!emitter) throw new GraphError(`request type '${type.name}' asks for ${m} output but no component on its path produces ${m}`);
+    emitter.emits.push(m);
+  }
+  return { requestType: type.name, inputs: [...type.inputs], outputs: [...type.outputs], invocations };
+}
+
+/**
+ * Text comes from the first LLM on the path (the thinker, not a talker that feeds a vocoder);
+ * another modality comes from the last generator of that modality.
+ */
+function findEmitter(invocations: InvocationTemplate[], m: Modality): InvocationTemplate | undefined {
+  if (m === 'text') return invocations.find((i) => i.kind === 'llm') ?? invocations.at(-1);
+  return invocations.filter((i) => i.kind === 'generator' && i.modality === m).at(-1);
+}
+
+/** All request graphs of a model, keyed by type name; throws on the first type it cannot serve. */
+export function buildRequestGraphs(model: ResolvedModel): Map<string, RequestGraph> {
+  return new Map(model.requestTypes.map((t) => [t.name, buildRequestGraph(model, t)]));
+}
+
+/** The OpenAI model name that selects a request type (its servedModel, else the graph's name). */
+export const servedModelOf = (model: ResolvedModel, type: RequestType): string => type.servedModel ?? model.name;
+
+/** Every model name the gateway answers to, in request-type order. */
+export function servedModelNames(model: ResolvedModel): string[] {
+  return [...new Set(model.requestTypes.map((t) => servedModelOf(model, t)))];
+}
+
+export interface RequestShape {
+  /** The model name the client asked for; undefined matches every request type. */
+  model?: string;
+  /** Modalities present in the request's input. */
+  inputs: ReadonlySet<Modality>;
+  /** Modalities the client asked for. */
+  outputs: ReadonlySet<Modality>;
+}
+
+/**
+ * The request type for a request: among the types served under the requested model name, an
+ * exact match of input and output modalities, else the type that takes every present input
+ * with the fewest extra inputs and gives exactly the outputs asked for. Returns an
+ * explanation when none fits.
+ */
+export function classifyRequest(model: ResolvedModel, shape: RequestShape): { type: RequestType } | { error: string } {
+  const sameSet = (a: readonly Modality[], b: ReadonlySet<Modality>): boolean => a.length === b.size && a.every((m) => b.has(m));
+  const named = model.requestTypes.filter((t) => shape.model === undefined || servedModelOf(model, t) === shape.model);
+  if (named.length === 0) return { error: `no request type is served as model '${shape.model}'; models: ${servedModelNames(model).join(', ')}` };
+  const outputsMatch = named.filter((t) => sameSet(t.outputs, shape.outputs));
+  const exact = outputsMatch.find((t) => sameSet(t.inputs, shape.inputs));
+  if (exact) return { type: exact };
+  const covering = outputsMatch
+    .filter((t) => [...shape.inputs].every((m) => t.inputs.includes(m)))
+    .sort((a, b) => a.inputs.length - b.inputs.length || a.name.localeCompare(b.name));
+  if (covering.length > 0) return { type: covering[0] };
+  const want = `${[...shape.inputs].sort().join('+') || 'nothing'} → ${[...shape.outputs].sort().join('+')}`;
+  const offered = named.map((t) => `${t.name} (${[...t.inputs].sort().join('+')} → ${[...t.outputs].sort().join('+')})`);
+  return { error: `model '${shape.model ?? model.name}' serves no request type for ${want}; it serves ${offered.join(', ')}` };
+}

@@ -1,0 +1,50 @@
+// Turns a request graph plus a replica assignment into the exact messages to send: one invoke
+// per component, each naming where its inputs come from (the producer's replica and tensor
+// endpoint, or `local` when colocated) and carrying only the parts of the request it reads.
+import type { InvocationSpec, RequestPayload, ToHost } from '../host/protocol.js';
+import type { RequestGraph } from './graph.js';
+
+export type InvokeMessage = Extract<ToHost, { type: 'invoke' }>;
+
+export interface PlannedInvocation {
+  replica: string;
+  message: InvokeMessage;
+}
+
+export interface RequestPlan {
+  requestId: string;
+  requestType: string;
+  invocations: PlannedInvocation[];
+}
+
+export function planInvocations(
+  requestId: string,
+  graph: RequestGraph,
+  replicas: ReadonlyMap<string, string>,
+  addressOf: (replica: string) => string,
+  payload: RequestPayload,
+): RequestPlan {
+  const replicaOf = (component: string): string => {
+    const r = replicas.get(component);
+    if (r === undefined) throw new Error(`no replica assigned to '${component}'`);
+    return r;
+  };
+  const invocations = graph.invocations.map((t): PlannedInvocation => {
+    const replica = replicaOf(t.component);
+    const invocation: InvocationSpec = {
+      component: t.component,
+      inputs: t.inputs.map((i) => {
+        const from = replicaOf(i.from);
+        return { from: i.from, edge: i.edge, streaming: i.streaming, producer: { replica: from, address: from === replica ? 'local' : addressOf(from) } };
+      }),
+      outputs: t.outputs.map((o) => ({ to: o.to, edge: o.edge, streaming: o.streaming, local: replicaOf(o.to) === replica })),
+      emits: [...t.emits],
+    };
+    const part: RequestPayload = { params: payload.params };
+    if (t.reads.includes('messages') && payload.messages) part.messages = payload.messages;
+    if (t.reads.includes('images') && payload.images) part.images = payload.images;
+    if (t.reads.includes('audios') && payload.audios) part.audios = payload.audios;
+    return { replica, message: { type: 'invoke', requestId, invocation, payload: part } };
+  });
+  return { requestId, requestType: graph.requestType, invocations };
+}

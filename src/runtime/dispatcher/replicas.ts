@@ -1,0 +1,114 @@
+// The live state of every executor replica: whether it is up, where its tensor endpoint
+// listens, how many invocations it holds, and how long it has been busy. The supervisor
+// writes liveness, the dispatcher writes queue depth, metrics and /status read it.
+import type { ExecutorUnit } from '../../spec/types.generated.js';
+import type { ToHost } from '../host/protocol.js';
+
+/** How the dispatcher reaches one replica's control channel. */
+export interface ExecutorLink {
+  send(msg: ToHost): void;
+}
+
+export interface ReplicaState {
+  /** `unit#index` */
+  key: string;
+  unit: string;
+  index: number;
+  components: readonly string[];
+  live: boolean;
+  /** Tensor endpoint address while live. */
+  address?: string;
+  link?: ExecutorLink;
+  /** Invocations sent and not yet done or failed. */
+  queueDepth: number;
+  restarts: number;
+  busyMs: number;
+  busySinceMs?: number;
+}
+
+export const replicaKey = (unit: string, index: number): string => `${unit}#${index}`;
+
+export class ReplicaTable {
+  private readonly replicas = new Map<string, ReplicaState>();
+  private readonly units = new Map<string, ReplicaState[]>();
+  private readonly busyMarks = new Map<string, { atMs: number; busyMs: number }>();
+
+  constructor(units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'replicas'>[]) {
+    for (const u of units) {
+      const list: ReplicaState[] = [];
+      for (let i = 0; i < u.replicas; i++) {
+        const r: ReplicaState = { key: replicaKey(u.id, i), unit: u.id, index: i, components: u.components, live: false, queueDepth: 0, restarts: 0, busyMs: 0 };
+        this.replicas.set(r.key, r);
+        list.push(r);
+      }
+      this.units.set(u.id, list);
+    }
+  }
+
+  get(key: string): ReplicaState | undefined {
+    return this.replicas.get(key);
+  }
+
+  of(unit: string): readonly ReplicaState[] {
+    return this.units.get(unit) ?? [];
+  }
+
+  unitIds(): string[] {
+    return [...this.units.keys()];
+  }
+
+  all(): ReplicaState[] {
+    return [...this.replicas.values()];
+  }
+
+  markLive(key: string, address: string, link: ExecutorLink): void {
+    const r = this.must(key);
+    r.live = true;
+    r.address = address;
+    r.link = link;
+  }
+
+  markDown(key: string): void {
+    const r = this.must(key);
+    r.live = false;
+    r.address = undefined;
+    r.link = undefined;
+  }
+
+  /** Changes a replica's queue depth, keeping its busy time (time with depth > 0). */
+  addDepth(key: string, delta: number, nowMs: number): void {
+    const r = this.must(key);
+    const before = r.queueDepth;
+    r.queueDepth = Math.max(0, before + delta);
+    if (before === 0 && r.queueDepth > 0) r.busySinceMs = nowMs;
+    if (before > 0 && r.queueDepth === 0 && r.busySinceMs !== undefined) {
+      r.busyMs += nowMs - r.busySinceMs;
+      r.busySinceMs = undefined;
+    }
+  }
+
+  /** Fraction of the time since the previous call that the replica was busy (0..1). */
+  busyRatio(key: string, nowMs: number): number {
+    const r = this.must(key);
+    const busyNow = r.busyMs + (r.busySinceMs !== undefined ? nowMs - r.busySinceMs : 0);
+    const mark = this.busyMarks.get(key);
+    this.busyMarks.set(key, { atMs: nowMs, busyMs: busyNow });
+    if (!mark || nowMs <= mark.atMs) return r.queueDepth > 0 ? 1 : 0;
+    return Math.min(1, Math.max(0, (busyNow - mark.busyMs) / (nowMs - mark.atMs)));
+  }
+
+  liveCount(unit: string): number {
+    return this.of(unit).filter((r) => r.live).length;
+  }
+
+  /** Every unit has at least one live replica. */
+  allUnitsLive(): boolean {
+    return [...this.units.keys()].every((u) => this.liveCount(u) > 0);
+  }
+
+  private must(key: string): ReplicaState {
+    const r = this.replicas.get(key);
+    if (!r) throw new Error(`unknown replica ${key}`);
+    return r;
+  }
+}

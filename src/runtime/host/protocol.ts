@@ -1,0 +1,90 @@
+// The control messages between the serving process (dispatcher, supervisor) and an executor
+// process, sent over the child-process IPC channel. They are small: tensors between
+// components never travel here, only the request's own inputs (prompt, media bytes) and the
+// parts of its final answer.
+import type { Modality } from '../../spec/types.generated.js';
+
+/** One part of a message's content, in order; media refer to the payload's arrays by index. */
+export type ContentRef = { type: 'text'; text: string } | { type: 'image'; index: number } | { type: 'audio'; index: number };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'developer' | 'tool';
+  content: ContentRef[];
+}
+
+export interface MediaInput {
+  /** The file's bytes: PNG for images, WAV for audio. */
+  bytes: Uint8Array;
+  mime: string;
+}
+
+export interface GenerationParams {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Requested generated-image size and denoising steps. */
+  image?: { width?: number; height?: number; steps?: number };
+  /** Requested generated-audio voice and container. */
+  audio?: { voice?: string; format?: 'wav' | 'pcm16' };
+}
+
+/** What of the request one invocation reads; the dispatcher sends each component only its part. */
+export interface RequestPayload {
+  messages?: ChatMessage[];
+  images?: MediaInput[];
+  audios?: MediaInput[];
+  params: GenerationParams;
+}
+
+/** A piece of the request's final answer, emitted by the component that produces it. */
+export type OutputPart =
+  | { kind: 'text'; text: string }
+  | { kind: 'image'; png: Uint8Array }
+  | { kind: 'audio'; samples: Float32Array; sampleRateHz: number }
+  | { kind: 'finish'; reason: 'stop' | 'length'; promptTokens?: number; completionTokens?: number };
+
+export interface InputBinding {
+  /** Producer component. */
+  from: string;
+  /** Edge name, `from->to`. */
+  edge: string;
+  streaming: boolean;
+  /** The producer's replica, and its tensor endpoint unless it is this same replica. */
+  producer: { replica: string; address: string | 'local' };
+}
+
+export interface OutputBinding {
+  to: string;
+  edge: string;
+  streaming: boolean;
+  /** Whether the consumer runs in this same replica (an in-process handoff, no copy). */
+  local: boolean;
+}
+
+export interface InvocationSpec {
+  component: string;
+  inputs: InputBinding[];
+  outputs: OutputBinding[];
+  /** Final modalities this invocation emits to the client. */
+  emits: Modality[];
+}
+
+export type ToHost =
+  | { type: 'invoke'; requestId: string; invocation: InvocationSpec; payload: RequestPayload }
+  /** The request failed or was abandoned: stop its invocations, drop its tensors. */
+  | { type: 'cancel'; requestId: string; reason: string }
+  /** The request finished: drop anything still held for it. */
+  | { type: 'release'; requestId: string }
+  | { type: 'shutdown' };
+
+export type FromHost =
+  | { type: 'ready'; address: string; components: string[]; pid: number }
+  | { type: 'output'; requestId: string; component: string; part: OutputPart }
+  | { type: 'done'; requestId: string; component: string; forwardedBytes: Record<string, number> }
+  | { type: 'failed'; requestId: string; component: string; message: string; cause: 'component' | 'peer-lost' | 'cancelled' }
+  | { type: 'batch'; component: string; size: number }
+  /** The executor could not start (bad model file, missing runner): restarting will not help. */
+  | { type: 'fatal'; message: string };
+
+export const edgeName = (from: string, to: string): string => `${from}->${to}`;

@@ -1,0 +1,53 @@
+// The narrow interface an executor engine implements to be hosted: one ComponentRunner per
+// component of the unit. The host calls `run` once per invocation, concurrently for concurrent
+// requests (a runner that batches does so across those calls), and wires its inputs, outputs
+// and answer parts to the transport, the in-process handoff and the control channel.
+import type { Component, Modality } from '../../spec/types.generated.js';
+import type { Tensor } from '../transport/tensor.js';
+import type { OutputPart, RequestPayload } from './protocol.js';
+
+export interface InvocationContext {
+  requestId: string;
+  component: string;
+  /** The parts of the request this component reads (see dispatcher/graph.ts `reads`). */
+  payload: RequestPayload;
+  /** Final modalities this invocation answers the client with (emit them). */
+  emits: readonly Modality[];
+  /** Components this one feeds in this request, and the ones that feed it. */
+  consumers: readonly string[];
+  producers: readonly string[];
+  /**
+   * The tensor on a non-streaming edge from `from`. Input tensors are valid until `run`
+   * settles: their buffers are recycled afterwards, so copy what must outlive the call.
+   */
+  input(from: string): Promise<Tensor>;
+  /** Chunks of a streaming edge from `from`, ending when the producer ends the stream. */
+  stream(from: string): AsyncIterable<Tensor>;
+  /** Sends to a consumer: the tensor of a non-streaming edge, or one chunk of a streaming one. */
+  send(to: string, tensor: Tensor, opts?: { last?: boolean }): void;
+  /** Ends a streaming edge (not needed after a chunk sent with last: true). */
+  end(to: string): void;
+  /** A part of the client's answer: text delta, image, audio chunk, finish. */
+  emit(part: OutputPart): void;
+  /** Aborted when the request is cancelled; a runner should stop and reject. */
+  signal: AbortSignal;
+}
+
+export interface ComponentRunner {
+  run(ctx: InvocationContext): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface RunnerFactoryContext {
+  unit: string;
+  replica: number;
+  /** The unit's components as the plan's model describes them, executor graph paths made absolute. */
+  components: Component[];
+  device: { kind: 'cpu' | 'gpu'; threads: number; gpus: number[] };
+  /** Report the size of a batch a runner ran (feeds cornserve_batch_size). */
+  reportBatch(component: string, size: number): void;
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a runner module exports (as `createRunners`): one runner per component of the unit. */
+export type RunnerFactory = (ctx: RunnerFactoryContext) => Promise<Record<string, ComponentRunner>>;

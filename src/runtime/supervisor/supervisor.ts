@@ -1,0 +1,224 @@
+// Keeps one executor process per replica of the plan running. It starts them with their
+// devices, waits for each to report ready (publishing its tensor endpoint to the replica
+// table), forwards their messages to the dispatcher, and when one dies marks it down, fails
+// what it was serving and restarts it after an exponential backoff. stop() asks every
+// executor to exit and kills those that do not.
+import type { ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import type { Component, Plan } from '../../spec/types.generated.js';
+import type { Dispatcher } from '../dispatcher/dispatcher.js';
+import type { ReplicaTable } from '../dispatcher/replicas.js';
+import type { HostConfig } from '../host/config.js';
+import type { FromHost } from '../host/protocol.js';
+import type { Logger } from './log.js';
+import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from './policy.js';
+import { spawnExecutor } from './process.js';
+
+export interface SupervisorOptions {
+  plan: Plan;
+  planDir: string;
+  replicas: ReplicaTable;
+  dispatcher: Dispatcher;
+  /** Runner module every executor loads. */
+  runners: string;
+  /** Directory for Unix sockets (private to this run). */
+  runDir: string;
+  transport: { kind: 'unix' } | { kind: 'tcp'; host: string };
+  token: string;
+  log: Logger;
+  backoff?: BackoffPolicy;
+  readyTimeoutMs?: number;
+  onRestart?: (unit: string) => void;
+  now?: () => number;
+}
+
+interface Managed {
+  key: string;
+  unit: string;
+  index: number;
+  config: HostConfig;
+  env: Record<string, string>;
+  child?: ChildProcess;
+  readyAtMs?: number;
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+  stderrTail: string[];
+  fatal?: string;
+}
+
+/** A component whose executor graph (and dictionary) paths are absolute instead of plan-relative. */
+export function withAbsolutePaths(c: Component, planDir: string): Component {
+  if (!c.executor) return c;
+  const { graphs, options } = c.executor;
+  return {
+    ...c,
+    executor: {
+      ...c.executor,
+      graphs: graphs.map((g) => ({ ...g, path: resolve(planDir, g.path) })) as typeof graphs,
+      ...(options?.dictionary ? { options: { ...options, dictionary: resolve(planDir, options.dictionary) } } : {}),
+    },
+  };
+}
+
+export class ExecutorStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutorStartError';
+  }
+}
+
+export class Supervisor {
+  private readonly managed = new Map<string, Managed>();
+  private readonly backoff: BackoffPolicy;
+  private readonly now: () => number;
+  private stopping = false;
+  private readyWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.now = options.now ?? Date.now;
+    const { plan } = options;
+    const components = new Map(plan.model.components.map((c) => [c.name, c]));
+    let socket = 0;
+    plan.solution.units.forEach((unit) => {
+      const pool = plan.pools.find((p) => p.name === unit.pool)!;
+      for (const placement of unit.placement) {
+        const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
+        if (!key) continue;
+        const device = executorDevice(pool, placement);
+        const config: HostConfig = {
+          unit: unit.id,
+          replica: placement.replica,
+          components: unit.components.map((name) => {
+            return withAbsolutePaths(components.get(name)!, options.planDir);
+          }),
+          runners: options.runners,
+          listen: options.transport.kind === 'unix' ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) } : { kind: 'tcp', host: options.transport.host, port: 0 },
+          token: options.token,
+          device,
+        };
+        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(device), failures: 0, stderrTail: [] });
+      }
+      if (unit.placement.some((p) => p.node > 0)) {
+        options.log.warn('supervisor.multi_node_placement', { unit: unit.id, note: 'this host runs every node’s replicas of the plan' });
+      }
+    });
+  }
+
+  /** Starts every executor and resolves once all are ready; rejects if one cannot start. */
+  async start(): Promise<void> {
+    const timeoutMs = this.options.readyTimeoutMs ?? 120_000;
+    const waits = [...this.managed.values()].map(
+      (m) =>
+        new Promise<void>((resolve, reject) => {
+          this.readyWaiters.set(m.key, { resolve, reject });
+          this.spawn(m);
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const waiting = [...this.readyWaiters.keys()];
+        reject(new ExecutorStartError(`executors not ready after ${timeoutMs} ms: ${waiting.join(', ')}`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(waits), timeout]);
+    } catch (err) {
+      await this.stop(2000);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Process ids by replica key (for tests and status). */
+  pids(): Map<string, number | undefined> {
+    return new Map([...this.managed.values()].map((m) => [m.key, m.child?.pid]));
+  }
+
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.stopping = true;
+    const exits: Promise<void>[] = [];
+    for (const m of this.managed.values()) {
+      clearTimeout(m.restartTimer);
+      const child = m.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      exits.push(
+        new Promise<void>((resolve) => {
+          const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          if (child.connected) child.send({ type: 'shutdown' }, () => undefined);
+          else child.kill('SIGTERM');
+        }),
+      );
+    }
+    await Promise.all(exits);
+  }
+
+  private spawn(m: Managed): void {
+    const { log, replicas, dispatcher } = this.options;
+    m.stderrTail = [];
+    m.fatal = undefined;
+    m.readyAtMs = undefined;
+    const child = spawnExecutor(m.config, m.env, (stream, line) => {
+      if (stream === 'stderr') {
+        m.stderrTail.push(line);
+        if (m.stderrTail.length > 20) m.stderrTail.shift();
+      }
+      log.info(`executor.${stream}`, { unit: m.unit, replica: m.index, line });
+    });
+    m.child = child;
+    log.info('executor.starting', { unit: m.unit, replica: m.index, pid: child.pid, ...m.env });
+    const link = { send: (msg: Parameters<typeof child.send>[0]) => void (child.connected && child.send(msg, () => undefined)) };
+    child.on('message', (msg: FromHost) => {
+      if (msg.type === 'ready') {
+        m.readyAtMs = this.now();
+        replicas.markLive(m.key, msg.address, link);
+        log.info('executor.ready', { unit: m.unit, replica: m.index, pid: msg.pid, address: msg.address });
+        this.readyWaiters.get(m.key)?.resolve();
+        this.readyWaiters.delete(m.key);
+      } else if (msg.type === 'fatal') {
+        m.fatal = msg.message;
+        log.error('executor.fatal', { unit: m.unit, replica: m.index, message: msg.message });
+      } else {
+        dispatcher.onHostMessage(m.key, msg);
+      }
+    });
+    child.on('error', (err) => log.error('executor.error', { unit: m.unit, replica: m.index, error: err }));
+    child.on('exit', (code, signal) => this.exited(m, child, code, signal));
+  }
+
+  private exited(m: Managed, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (m.child !== child) return;
+    const { log, replicas, dispatcher } = this.options;
+    const wasLive = replicas.get(m.key)?.live === true;
+    replicas.markDown(m.key);
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    if (this.stopping) {
+      log.info('executor.stopped', { unit: m.unit, replica: m.index, how });
+      return;
+    }
+    log.error('executor.exited', { unit: m.unit, replica: m.index, how, fatal: m.fatal, stderr: m.fatal ? undefined : m.stderrTail.slice(-5).join('\n') || undefined });
+    if (wasLive) dispatcher.replicaLost(m.key, how);
+    const waiter = this.readyWaiters.get(m.key);
+    if (waiter) {
+      // Never became ready on the first start: restarting will not fix a bad model or module.
+      this.readyWaiters.delete(m.key);
+      const why = m.fatal ?? (m.stderrTail.slice(-5).join('\n') || how);
+      waiter.reject(new ExecutorStartError(`executor ${m.key} failed to start: ${why}`));
+      return;
+    }
+    const upMs = m.readyAtMs !== undefined ? this.now() - m.readyAtMs : 0;
+    m.failures = upMs >= this.backoff.stableMs ? 1 : m.failures + 1;
+    const delayMs = restartDelayMs(m.failures, this.backoff);
+    this.options.onRestart?.(m.unit);
+    log.warn('executor.restarting', { unit: m.unit, replica: m.index, delayMs, failures: m.failures });
+    m.restartTimer = setTimeout(() => {
+      if (!this.stopping) this.spawn(m);
+    }, delayMs);
+  }
+}

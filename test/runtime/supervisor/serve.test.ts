@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { encodePng } from '../../../src/models/media.js';
+import { createLogger } from '../../../src/runtime/supervisor/log.js';
+import { startServe, type ServeHandle } from '../../../src/runtime/supervisor/serve.js';
+import { ExecutorStartError } from '../../../src/runtime/supervisor/supervisor.js';
+import { unitId } from '../dispatcher/fixtures/plans.js';
+import { RUNNERS, writeServePlan } from './fixtures/serve-plan.js';
+
+const PNG = Buffer.from(encodePng({ width: 2, height: 2, rgb: new Uint8Array(12) })).toString('base64');
+const ENC_LLM = unitId(['enc', 'llm']);
+
+function ask(url: string, text: string, extra: Record<string, unknown> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const image = extra.modalities ? [] : [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }];
+  return fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'text', text }, ...image] }], ...extra }),
+    // A request outliving this would be a hang: the serve side times requests out well before.
+    signal: AbortSignal.timeout(20_000),
+  }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+}
+
+const contentOf = (body: Record<string, unknown>): unknown => (body.choices as { message: { content: unknown } }[])[0].message.content;
+
+describe('serve over executor processes', () => {
+  let dir: string;
+  let handle: ServeHandle;
+  const events: Record<string, unknown>[] = [];
+  before(async () => {
+    const plan = writeServePlan();
+    dir = plan.dir;
+    handle = await startServe({
+      planPath: plan.path,
+      host: '127.0.0.1',
+      port: 0,
+      runners: RUNNERS,
+      log: createLogger({ format: 'json', level: 'debug', write: (l) => events.push(JSON.parse(l)) }),
+      requestTimeoutMs: 15_000,
+      backoff: { initialMs: 100, maxMs: 1000, factor: 2, stableMs: 60_000 },
+    });
+  });
+  after(async () => {
+    await handle?.shutdown('test over');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts one process per replica, each ready with its tensor endpoint', async () => {
+    const ready = events.filter((e) => e.event === 'executor.ready');
+    assert.equal(ready.length, 3);
+    assert.ok(ready.every((e) => String(e.address).startsWith('unix:')));
+    const starting = events.filter((e) => e.event === 'executor.starting');
+    assert.ok(starting.every((e) => e.CUDA_VISIBLE_DEVICES === '' && e.CORNSERVE_EXECUTION_PROVIDER === 'cpu' && e.CORNSERVE_THREADS === '1'));
+    assert.equal((await fetch(`${handle.url}/readyz`)).status, 200);
+  });
+
+  it('answers through ONNX runners, with a tensor crossing processes to the generator', async () => {
+    const vision = await ask(handle.url, 'hello');
+    assert.equal(vision.status, 200, JSON.stringify(vision.body));
+    assert.match(String(contentOf(vision.body)), /^echo hello images=\d+$/);
+    const draw = await ask(handle.url, 'paint', { modalities: ['image'] });
+    assert.equal(draw.status, 200, JSON.stringify(draw.body));
+    const parts = contentOf(draw.body) as { type: string }[];
+    assert.equal(parts[0].type, 'image_url');
+    const metrics = await (await fetch(`${handle.url}/metrics`)).text();
+    assert.match(metrics, /cornserve_tensor_bytes_forwarded_total\{edge="llm->gen"\} 16/);
+    assert.match(metrics, /cornserve_batch_size_count\{unit="gen@local:tp1",component="gen"\} 1/);
+  });
+
+  it('kill -9 under load: affected requests fail fast with 503, the executor restarts, later requests succeed', async () => {
+    const load = Array.from({ length: 8 }, (_, i) => ask(handle.url, `SLOW ${i}`));
+    const victim = `${ENC_LLM}#0`;
+    while ((handle.replicas.get(victim)?.queueDepth ?? 0) === 0) await new Promise((r) => setTimeout(r, 5));
+    const pid = handle.supervisor.pids().get(victim)!;
+    process.kill(pid, 'SIGKILL');
+    const results = await Promise.all(load);
+    const statuses = results.map((r) => r.status).sort();
+    assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join(','));
+    assert.ok(statuses.includes(503), 'requests on the killed executor failed');
+    assert.ok(statuses.includes(200), 'requests on the other replica completed');
+    const failed = results.find((r) => r.status === 503)!;
+    assert.match(String((failed.body.error as { message: string }).message), /stopped while serving this request \(killed by SIGKILL\)/);
+
+    while (!handle.replicas.get(victim)?.live) await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(handle.supervisor.pids().get(victim), pid);
+    assert.ok(events.some((e) => e.event === 'executor.restarting' && e.delayMs === 100));
+    const later = await Promise.all(Array.from({ length: 4 }, (_, i) => ask(handle.url, `after ${i}`)));
+    assert.deepEqual(
+      later.map((r) => r.status),
+      [200, 200, 200, 200],
+    );
+    const metrics = await (await fetch(`${handle.url}/metrics`)).text();
+    assert.ok(metrics.includes(`cornserve_executor_restarts_total{unit="${ENC_LLM}"} 1`), metrics);
+    assert.ok(metrics.includes(`cornserve_unit_live_replicas{unit="${ENC_LLM}"} 2`));
+    const status = (await (await fetch(`${handle.url}/status`)).json()) as { recentErrors: { status: number; requestType: string }[] };
+    assert.ok(status.recentErrors.some((e) => e.status === 503 && e.requestType === 'vision'));
+  });
+});
+
+describe('serve start-up failures', () => {
+  it('refuses to start when an executor cannot load its runners, with the reason', async () => {
+    const plan = writeServePlan();
+    try {
+      await assert.rejects(
+        startServe({ planPath: plan.path, host: '127.0.0.1', port: 0, runners: '/nonexistent/runners.js', log: createLogger({ format: 'text', write: () => undefined }) }),
+        (e: Error) => e instanceof ExecutorStartError && /failed to start: .*nonexistent/.test(e.message),
+      );
+    } finally {
+      rmSync(plan.dir, { recursive: true, force: true });
+    }
+  });
+});

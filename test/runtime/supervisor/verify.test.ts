@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { planText } from '../../../src/plan/io.js';
+import { createLogger, formatLogLine } from '../../../src/runtime/supervisor/log.js';
+import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs } from '../../../src/runtime/supervisor/policy.js';
+import { withAbsolutePaths } from '../../../src/runtime/supervisor/supervisor.js';
+import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
+import type { Plan } from '../../../src/spec/types.generated.js';
+import { tinyPlan } from '../dispatcher/fixtures/plans.js';
+
+const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-verify-'));
+  mkdirSync(join(dir, 'models'));
+  mkdirSync(join(dir, 'plans'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A plan in plans/ whose llm names models/llm.onnx and whose inputs include a model graph. */
+function setup(name: string, opts: { recordOnnx?: boolean } = {}): { path: string; plan: Plan } {
+  const graph = `name: tiny-${name}\n`;
+  const onnx = Buffer.from(`onnx bytes ${name}`);
+  writeFileSync(join(dir, 'models', `${name}.yaml`), graph);
+  writeFileSync(join(dir, 'models', `${name}.onnx`), onnx);
+  const inputs: Plan['provenance']['inputs'] = [{ role: 'model-graph', path: `../models/${name}.yaml`, sha256: sha(graph) }];
+  if (opts.recordOnnx !== false) inputs.push({ role: 'onnx', path: `../models/${name}.onnx`, sha256: sha(onnx) });
+  const plan = tinyPlan({
+    provenanceInputs: inputs,
+    componentExtras: { llm: { executor: { engine: 'llm', graphs: [{ role: 'decoder', path: `../models/${name}.onnx`, inputs: ['x'], outputs: ['y'] }] } } },
+  });
+  const path = join(dir, 'plans', `${name}.json`);
+  writeFileSync(path, planText(plan));
+  return { path, plan };
+}
+
+function rejected(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: Error) => {
+    assert.ok(e instanceof PlanRejectedError, String(e));
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+describe('verifyPlan', () => {
+  it('accepts an intact plan and reports its digest', () => {
+    const { path } = setup('ok');
+    const v = verifyPlan(path);
+    assert.equal(v.plan.model.name, 'tiny-omni');
+    assert.equal(v.planDir, join(dir, 'plans'));
+    assert.match(v.sha256, /^[0-9a-f]{64}$/);
+  });
+
+  it('refuses a plan whose model file changed (stale)', () => {
+    const { path } = setup('stale-onnx');
+    writeFileSync(join(dir, 'models', 'stale-onnx.onnx'), 'retrained weights');
+    rejected(() => verifyPlan(path), /stale plan: its onnx input \.\.\/models\/stale-onnx\.onnx changed since the plan was written/);
+  });
+
+  it('refuses a plan whose model graph changed or vanished', () => {
+    const { path } = setup('stale-graph');
+    writeFileSync(join(dir, 'models', 'stale-graph.yaml'), 'name: edited\n');
+    rejected(() => verifyPlan(path), /model-graph input .* changed/);
+    rmSync(join(dir, 'models', 'stale-graph.yaml'));
+    rejected(() => verifyPlan(path), /no longer exists/);
+  });
+
+  it('refuses a model file the plan recorded no digest for', () => {
+    const { path } = setup('unrecorded', { recordOnnx: false });
+    rejected(() => verifyPlan(path), /the plan records no digest for its model file/);
+  });
+
+  it('refuses a hand-edited plan and one that does not match its digest', () => {
+    const { path, plan } = setup('tampered');
+    plan.solution.units[1].replicas = 1;
+    plan.solution.units[1].placement.pop();
+    writeFileSync(path, JSON.stringify(plan));
+    rejected(() => verifyPlan(path), /not in the canonical form/);
+    writeFileSync(path, planText(plan));
+    rejected(() => verifyPlan(path, { expectedSha256: '0'.repeat(64) }), /sha256 is [0-9a-f]{64}, not the expected 0000/);
+    writeFileSync(`${path}.sha256`, `${sha(planText(plan))}  tampered.json\n`);
+    assert.doesNotThrow(() => verifyPlan(path));
+    writeFileSync(`${path}.sha256`, `${'1'.repeat(64)}  tampered.json\n`);
+    rejected(() => verifyPlan(path), /changed after it was written/);
+  });
+
+  it('refuses files that are not plans, listing what is wrong', () => {
+    const path = join(dir, 'plans', 'bad.json');
+    writeFileSync(path, '{"format": "cornserve-plan/1"}');
+    rejected(() => verifyPlan(path), /not a valid plan/);
+    writeFileSync(path, '{oops');
+    rejected(() => verifyPlan(path), /is not JSON/);
+    rejected(() => verifyPlan(join(dir, 'nope.json')), /no such file/);
+  });
+});
+
+describe('supervisor policy', () => {
+  const plan = tinyPlan();
+  it('gives GPU replicas their devices and CPU replicas their cores as threads', () => {
+    const gpuPool = { ...plan.pools[0], gpu: { ...plan.pools[0].gpu, device: 'gpu' as const } };
+    const gpu = executorDevice(gpuPool, { replica: 0, node: 0, gpus: [2, 3] });
+    assert.deepEqual(executorEnv(gpu), { CUDA_VISIBLE_DEVICES: '2,3', CORNSERVE_EXECUTION_PROVIDER: 'cuda', CORNSERVE_THREADS: '1' });
+    const cpu = executorDevice(plan.pools[0], { replica: 1, node: 0, gpus: [0, 1] });
+    assert.deepEqual(cpu, { kind: 'cpu', threads: 2, gpus: [0, 1] });
+    assert.deepEqual(executorEnv(cpu), { CUDA_VISIBLE_DEVICES: '', CORNSERVE_EXECUTION_PROVIDER: 'cpu', CORNSERVE_CPU_CORES: '0,1', CORNSERVE_THREADS: '2', OMP_NUM_THREADS: '2' });
+  });
+
+  it('hands executors absolute graph and dictionary paths', () => {
+    const c = withAbsolutePaths(
+      { ...plan.model.components[0], executor: { engine: 'ocr-rec', graphs: [{ role: 'rec', path: '../m/rec.onnx', inputs: ['x'], outputs: ['y'] }], options: { dictionary: '../m/keys.txt' } } },
+      '/srv/plans',
+    );
+    assert.equal(c.executor!.graphs[0].path, '/srv/m/rec.onnx');
+    assert.equal(c.executor!.options!.dictionary, '/srv/m/keys.txt');
+  });
+
+  it('backs off exponentially up to a cap', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 10].map((n) => restartDelayMs(n, DEFAULT_BACKOFF)),
+      [250, 500, 1000, 2000, 15_000],
+    );
+  });
+
+  it('logs one JSON object per line, or a readable line', () => {
+    const t = new Date('2026-11-28T12:00:01.234Z');
+    assert.equal(formatLogLine('json', t, 'info', 'executor.ready', { unit: 'llm', replica: 0 }), '{"time":"2026-11-28T12:00:01.234Z","level":"info","event":"executor.ready","unit":"llm","replica":0}');
+    assert.equal(formatLogLine('text', t, 'warn', 'executor.restarting', { unit: 'llm@local:tp1', delayMs: 250, why: 'killed by SIGKILL' }), '12:00:01.234 WARN  executor.restarting unit=llm@local:tp1 delayMs=250 why="killed by SIGKILL"');
+    const lines: string[] = [];
+    const log = createLogger({ format: 'json', level: 'info', write: (l) => lines.push(l) });
+    log.debug('hidden');
+    log.error('shown', { error: new Error('boom') });
+    assert.deepEqual(lines.map((l) => JSON.parse(l).error), ['boom']);
+  });
+});
