@@ -1,6 +1,8 @@
 // Semantic checks of a model graph beyond its schema: references resolve, the graph is a DAG,
 // each request type walks a connected sub-graph from its inputs to its outputs, and each
-// component declares the work its kind needs.
+// component declares the work its kind needs and, when it has an executor spec, the graphs its
+// engine needs.
+import { checkExecutor } from './check-executor.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source-file.js';
 import type { ModelGraph, RequestSizes } from './types.generated.js';
@@ -26,6 +28,7 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
         if (c.work[field]) out.push(file.diagnostic([...at, field], 'graph.unexpected-work', `${c.kind} '${c.name}' counts work in units, not ${field}`, 'key'));
       }
     }
+    out.push(...checkExecutor(file, i, c));
   });
 
   const edgeKeys = new Set<string>();

@@ -1,0 +1,75 @@
+// Checks a component's executor spec against its engine: the engine runs components of one kind
+// and modality, and loads one ONNX graph per role it knows (some required, some optional), plus
+// the options it needs. The schema only knows the roles exist; which belong to which engine is
+// here, shared with `cornserve profile` and the executors.
+import type { Diagnostic } from './diagnostics.js';
+import type { SourceFile } from './source-file.js';
+import type { Component, EngineOptions, ExecutorEngine, GraphRole, Modality } from './types.generated.js';
+
+export interface EngineRules {
+  kind: Component['kind'];
+  modality: Modality;
+  /** Roles that must each have one graph. */
+  roles: readonly GraphRole[];
+  /** Roles that may have one graph. */
+  optionalRoles: readonly GraphRole[];
+  /** Options that must be set. */
+  options: readonly (keyof EngineOptions)[];
+}
+
+export const ENGINES: Record<ExecutorEngine, EngineRules> = {
+  'vit-encoder': { kind: 'encoder', modality: 'image', roles: ['vit-encoder'], optionalRoles: [], options: [] },
+  'audio-encoder': { kind: 'encoder', modality: 'audio', roles: ['audio-encoder'], optionalRoles: [], options: [] },
+  llm: { kind: 'llm', modality: 'text', roles: ['embed', 'decoder'], optionalRoles: [], options: [] },
+  'dit-image': { kind: 'generator', modality: 'image', roles: ['step', 'decoder'], optionalRoles: [], options: [] },
+  vocoder: { kind: 'generator', modality: 'audio', roles: ['vocoder'], optionalRoles: [], options: [] },
+  'ocr-det': { kind: 'encoder', modality: 'image', roles: ['ocr-det'], optionalRoles: [], options: [] },
+  'ocr-rec': { kind: 'generator', modality: 'text', roles: ['rec'], optionalRoles: ['cls'], options: ['dictionary'] },
+};
+
+/** "an image encoder", "a text generator", "an LLM". */
+function describeKind(kind: Component['kind'], modality: Modality): string {
+  if (kind === 'llm') return 'an LLM';
+  const what = `${modality} ${kind}`;
+  return /^[aeiou]/.test(what) ? `an ${what}` : `a ${what}`;
+}
+
+export function checkExecutor(file: SourceFile, index: number, c: Component): Diagnostic[] {
+  const spec = c.executor;
+  if (!spec) return [];
+  const out: Diagnostic[] = [];
+  const at = ['components', index, 'executor'];
+  const rules = ENGINES[spec.engine];
+  if (rules.kind !== c.kind || rules.modality !== c.modality) {
+    out.push(
+      file.diagnostic(
+        [...at, 'engine'],
+        'executor.engine-kind',
+        `engine '${spec.engine}' runs ${describeKind(rules.kind, rules.modality)}, but '${c.name}' is ${describeKind(c.kind, c.modality)}`,
+      ),
+    );
+  }
+  const known = [...rules.roles, ...rules.optionalRoles];
+  const seen = new Set<GraphRole>();
+  spec.graphs.forEach((g, j) => {
+    if (!known.includes(g.role)) {
+      out.push(file.diagnostic([...at, 'graphs', j, 'role'], 'executor.unknown-role', `engine '${spec.engine}' has no graph role '${g.role}' (its roles: ${known.join(', ')})`));
+    } else if (seen.has(g.role)) {
+      out.push(file.diagnostic([...at, 'graphs', j, 'role'], 'executor.duplicate-role', `component '${c.name}' lists a '${g.role}' graph twice`));
+    }
+    seen.add(g.role);
+  });
+  for (const role of rules.roles) {
+    if (!seen.has(role)) out.push(file.diagnostic([...at, 'graphs'], 'executor.missing-role', `engine '${spec.engine}' needs a graph with role '${role}' (its required roles: ${rules.roles.join(', ')})`));
+  }
+  for (const option of rules.options) {
+    if (spec.options?.[option] === undefined) out.push(file.diagnostic(at, 'executor.missing-option', `engine '${spec.engine}' needs options.${option}`));
+  }
+  for (const option of Object.keys(spec.options ?? {}) as (keyof EngineOptions)[]) {
+    if (!rules.options.includes(option)) {
+      const users = (Object.keys(ENGINES) as ExecutorEngine[]).filter((e) => ENGINES[e].options.includes(option));
+      out.push(file.diagnostic([...at, 'options', option], 'executor.unexpected-option', `options.${option} applies to engine ${users.join(', ')}, not '${spec.engine}'`, 'key'));
+    }
+  }
+  return out;
+}
