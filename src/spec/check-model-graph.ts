@@ -102,6 +102,17 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
     out.push(...checkSizes(file, [...at, 'sizes'], t.sizes as RequestSizes));
   });
 
+  // A server picks the request type from the OpenAI model name and the modalities in and out,
+  // so two types alike in all three could never both be reached.
+  const selectors = new Map<string, string>();
+  graph.requestTypes.forEach((t, i) => {
+    const key = `${t.servedModel ?? graph.name}|${[...t.inputs].sort().join('+')}|${[...t.outputs].sort().join('+')}`;
+    const first = selectors.get(key);
+    if (first !== undefined) {
+      out.push(file.diagnostic(['requestTypes', i, 'name'], 'type.ambiguous', `request types '${first}' and '${t.name}' have the same servedModel and modalities, so a server cannot tell them apart; give one a different servedModel`));
+    } else selectors.set(key, t.name);
+  });
+
   graph.components.forEach((c, i) =>
     (c.published ?? []).forEach((p, j) => {
       if (!typeNames.has(p.requestType)) {
