@@ -11,6 +11,8 @@ import { registerTrace } from './trace.js';
 import { registerSimulate } from './simulate.js';
 import { registerServe } from './serve.js';
 import { registerProfile } from './profile.js';
+import { registerExecutor } from './executor.js';
+import { registerGateway } from './gateway.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerServe(program);
   registerProfile(program);
+  registerExecutor(program);
+  registerGateway(program);
   return program;
 }
 

@@ -3,10 +3,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
-import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
-import { startServe } from '../runtime/supervisor/serve.js';
+import { createLogger, type LogFormat, type Logger } from '../runtime/supervisor/log.js';
+import { startServe, type ServeHandle } from '../runtime/supervisor/serve.js';
 import { PlanRejectedError } from '../runtime/supervisor/verify.js';
 import { CliError } from './output.js';
+import { isInteractive } from './ui/tty.js';
+import { runDashboard } from './ui/run-dashboard.js';
 
 interface ServeFlags {
   host: string;
@@ -21,6 +23,7 @@ interface ServeFlags {
   bodyLimit: string;
   mediaRoot?: string;
   transport: string;
+  tui?: boolean;
 }
 
 function positiveInt(name: string, text: string, min = 1): number {
@@ -46,12 +49,16 @@ export function registerServe(program: Command): void {
     .option('--body-limit <bytes>', 'largest request body (bigger gets 413)', String(32 * 1024 * 1024))
     .option('--media-root <dir>', 'allow file: image URLs under this directory')
     .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
+    .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (planPath: string, flags: ServeFlags) => {
       if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
       if (flags.transport !== 'unix' && flags.transport !== 'tcp') throw new CliError(`--transport must be unix or tcp, got '${flags.transport}'`, 2);
-      const log = createLogger({ format: flags.logFormat as LogFormat });
+      // The dashboard owns the terminal: only errors are logged under it.
+      const log = createLogger({ format: flags.logFormat as LogFormat, level: flags.tui && isInteractive(process.stderr) ? 'error' : 'info' });
       const apiKey = flags.apiKey ?? process.env.CORNSERVE_API_KEY;
       let handle;
+      // Listening before startServe logs serve.listening: whoever reads that may signal at once.
+      const signalled = nextSignal();
       try {
         handle = await startServe({
           planPath,
@@ -73,17 +80,48 @@ export function registerServe(program: Command): void {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`, 1);
         throw err;
       }
-      const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-        process.once('SIGTERM', () => resolveSignal('SIGTERM'));
-        process.once('SIGINT', () => resolveSignal('SIGINT'));
-      });
-      const force = (): void => {
-        log.warn('serve.forced_exit', { signal: 'second signal' });
-        process.exit(1);
-      };
-      process.once('SIGTERM', force);
-      process.once('SIGINT', force);
-      await handle.shutdown(signal);
-      process.exitCode = 0;
+      await runUntilSignal(handle, log, signalled, { tui: flags.tui === true });
     });
+}
+
+/**
+ * The first SIGTERM or SIGINT from now on. Call it before telling anyone the server is up: a
+ * signal that arrives before its handler exists kills the process without draining.
+ */
+export function nextSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolveSignal) => {
+    const on = (signal: NodeJS.Signals) => () => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolveSignal(signal);
+    };
+    const onTerm = on('SIGTERM');
+    const onInt = on('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+  });
+}
+
+/**
+ * Serves until `signal` (from nextSignal) arrives, then drains and sets exit code 0; a second
+ * signal exits 1 at once. With `tui` on a terminal, the live dashboard draws on stderr meanwhile.
+ */
+export async function runUntilSignal(handle: Pick<ServeHandle, 'url' | 'shutdown'>, log: Logger, signalled: Promise<NodeJS.Signals>, options: { tui?: boolean } = {}): Promise<void> {
+  const stop = new AbortController();
+  let dashboard: Promise<void> | undefined;
+  if (options.tui) {
+    if (isInteractive(process.stderr)) dashboard = runDashboard(handle.url, { intervalMs: 1000, signal: stop.signal, interactive: true });
+    else log.warn('serve.tui_unavailable', { reason: 'stderr is not a terminal (or CI is set); serving without the dashboard' });
+  }
+  const signal = await signalled;
+  stop.abort();
+  await dashboard?.catch(() => undefined);
+  const force = (): void => {
+    log.warn('serve.forced_exit', { signal: 'second signal' });
+    process.exit(1);
+  };
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  await handle.shutdown(signal);
+  process.exitCode = 0;
 }

@@ -174,9 +174,11 @@ export class Dispatcher {
     }
     if (msg.type === 'failed') {
       const err =
-        msg.cause === 'component'
-          ? new DispatchError(500, 'component_failed', `component '${msg.component}' failed on ${replica}: ${msg.message}`)
-          : new DispatchError(503, 'executor_unavailable', `component '${msg.component}' on ${replica} lost its input: ${msg.message}`, this.retryAfterS);
+        msg.cause === 'input'
+          ? new DispatchError(400, 'invalid_input', msg.message)
+          : msg.cause === 'component'
+            ? new DispatchError(500, 'component_failed', `component '${msg.component}' failed on ${replica}: ${msg.message}`)
+            : new DispatchError(503, 'executor_unavailable', `component '${msg.component}' on ${replica} lost its input: ${msg.message}`, this.retryAfterS);
       this.fail(a, err);
       return;
     }

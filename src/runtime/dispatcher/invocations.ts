@@ -33,6 +33,7 @@ export function planInvocations(
     const replica = replicaOf(t.component);
     const invocation: InvocationSpec = {
       component: t.component,
+      requestType: graph.requestType,
       inputs: t.inputs.map((i) => {
         const from = replicaOf(i.from);
         return { from: i.from, edge: i.edge, streaming: i.streaming, producer: { replica: from, address: from === replica ? 'local' : addressOf(from) } };

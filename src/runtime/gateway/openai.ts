@@ -34,8 +34,8 @@ export const CHAT_REQUEST_SCHEMA = {
       type: ['object', 'null'],
       additionalProperties: false,
       properties: {
-        width: { type: 'integer', minimum: 1, maximum: 4096 },
-        height: { type: 'integer', minimum: 1, maximum: 4096 },
+        width: { type: 'integer', minimum: 1, maximum: 1024 },
+        height: { type: 'integer', minimum: 1, maximum: 1024 },
         steps: { type: 'integer', minimum: 1, maximum: 1000 },
       },
     },

@@ -11,7 +11,7 @@ import { parseAddress } from '../transport/address.js';
 import type { Chunk } from '../transport/endpoint.js';
 import type { Tensor } from '../transport/tensor.js';
 import type { FromHost, InvocationSpec, RequestPayload, ToHost } from './protocol.js';
-import type { ComponentRunner, InvocationContext } from './runner.js';
+import { InvalidInputError, type ComponentRunner, type InvocationContext } from './runner.js';
 
 export interface ExecutorHostOptions {
   runners: Record<string, ComponentRunner>;
@@ -66,7 +66,7 @@ export class ExecutorHost {
   private async invoke(requestId: string, spec: InvocationSpec, payload: RequestPayload): Promise<void> {
     const { component } = spec;
     const runner = this.options.runners[component];
-    const failed = (message: string, cause: 'component' | 'peer-lost' | 'cancelled'): void =>
+    const failed = (message: string, cause: Extract<FromHost, { type: 'failed' }>['cause']): void =>
       this.options.send({ type: 'failed', requestId, component, message, cause });
     if (this.cancelled.has(requestId)) return failed('the request was cancelled', 'cancelled');
     if (!runner) return failed(`this executor does not host component '${component}'`, 'component');
@@ -114,6 +114,7 @@ export class ExecutorHost {
     const ctx: InvocationContext = {
       requestId,
       component,
+      requestType: spec.requestType,
       payload,
       emits: spec.emits,
       consumers: spec.outputs.map((o) => o.to),
@@ -157,7 +158,7 @@ export class ExecutorHost {
         if (out.local) this.localChannel(requestId, out.edge).fail(new Error(`producer '${component}' failed: ${message}`));
         else this.options.endpoint.fail({ requestId, edge: out.edge }, `producer '${component}' failed: ${message}`);
       }
-      const cause = entry.abort.signal.aborted || err instanceof CancelledError ? 'cancelled' : err instanceof PeerLostError ? 'peer-lost' : 'component';
+      const cause = entry.abort.signal.aborted || err instanceof CancelledError ? 'cancelled' : err instanceof PeerLostError ? 'peer-lost' : err instanceof InvalidInputError ? 'input' : 'component';
       failed(message, cause);
     } finally {
       this.running.delete(entry);

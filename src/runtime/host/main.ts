@@ -1,15 +1,14 @@
 // Executor process entry: reads its HostConfig, loads the runner module, opens its tensor
 // endpoint and reports ready over IPC; then serves invocations until told to shut down or
 // until its parent goes away. Everything else lives in ExecutorHost.
-import { isAbsolute } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { formatAddress } from '../transport/address.js';
 import { BufferPool } from '../transport/buffer-pool.js';
 import { TensorEndpoint } from '../transport/endpoint.js';
 import { HOST_CONFIG_ENV, type HostConfig } from './config.js';
 import { ExecutorHost } from './host.js';
 import type { FromHost, ToHost } from './protocol.js';
-import type { RunnerFactory } from './runner.js';
+import { loadRunnerFactory } from './runner-module.js';
 
 const send = (msg: FromHost): void => {
   if (process.connected) process.send!(msg);
@@ -22,15 +21,14 @@ function logLine(event: string, fields: Record<string, unknown> = {}): void {
 async function main(): Promise<void> {
   const raw = process.env[HOST_CONFIG_ENV];
   if (!raw || !process.send) throw new Error(`the executor host must be started by the supervisor (no ${HOST_CONFIG_ENV} or IPC channel)`);
-  const config = JSON.parse(raw) as HostConfig;
-  const url = config.runners.startsWith('file:') || !isAbsolute(config.runners) ? config.runners : pathToFileURL(config.runners).href;
-  const mod = (await import(url)) as { createRunners?: RunnerFactory; default?: RunnerFactory };
-  const factory = mod.createRunners ?? mod.default;
-  if (typeof factory !== 'function') throw new Error(`runner module ${config.runners} exports no createRunners function`);
+  const config = JSON.parse(raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw) as HostConfig;
+  const factory = await loadRunnerFactory(config.runners);
   const runners = await factory({
     unit: config.unit,
     replica: config.replica,
     components: config.components,
+    model: config.model,
+    batch: config.batch,
     device: config.device,
     reportBatch: (component, size) => send({ type: 'batch', component, size }),
     log: logLine,

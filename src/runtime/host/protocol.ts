@@ -64,6 +64,8 @@ export interface OutputBinding {
 
 export interface InvocationSpec {
   component: string;
+  /** The request type this invocation serves (engines read its default sizes). */
+  requestType: string;
   inputs: InputBinding[];
   outputs: OutputBinding[];
   /** Final modalities this invocation emits to the client. */
@@ -82,7 +84,8 @@ export type FromHost =
   | { type: 'ready'; address: string; components: string[]; pid: number }
   | { type: 'output'; requestId: string; component: string; part: OutputPart }
   | { type: 'done'; requestId: string; component: string; forwardedBytes: Record<string, number> }
-  | { type: 'failed'; requestId: string; component: string; message: string; cause: 'component' | 'peer-lost' | 'cancelled' }
+  /** cause `input`: the request itself is unusable (a corrupt image, a prompt longer than the context): a 400, not a 500. */
+  | { type: 'failed'; requestId: string; component: string; message: string; cause: 'component' | 'input' | 'peer-lost' | 'cancelled' }
   | { type: 'batch'; component: string; size: number }
   /** The executor could not start (bad model file, missing runner): restarting will not help. */
   | { type: 'fatal'; message: string };

@@ -2,13 +2,15 @@
 // component of the unit. The host calls `run` once per invocation, concurrently for concurrent
 // requests (a runner that batches does so across those calls), and wires its inputs, outputs
 // and answer parts to the transport, the in-process handoff and the control channel.
-import type { Component, Modality } from '../../spec/types.generated.js';
+import type { Component, Modality, ResolvedModel } from '../../spec/types.generated.js';
 import type { Tensor } from '../transport/tensor.js';
 import type { OutputPart, RequestPayload } from './protocol.js';
 
 export interface InvocationContext {
   requestId: string;
   component: string;
+  /** The request type being served (its default sizes fill in what the request leaves out). */
+  requestType: string;
   /** The parts of the request this component reads (see dispatcher/graph.ts `reads`). */
   payload: RequestPayload;
   /** Final modalities this invocation answers the client with (emit them). */
@@ -43,6 +45,10 @@ export interface RunnerFactoryContext {
   replica: number;
   /** The unit's components as the plan's model describes them, executor graph paths made absolute. */
   components: Component[];
+  /** The plan's whole model: request types (default sizes) and the components around this unit. */
+  model?: ResolvedModel;
+  /** Batch sizes the plan chose for this unit's components (the planner's `unit.batch`). */
+  batch?: Record<string, number>;
   device: { kind: 'cpu' | 'gpu'; threads: number; gpus: number[] };
   /** Report the size of a batch a runner ran (feeds cornserve_batch_size). */
   reportBatch(component: string, size: number): void;
@@ -51,3 +57,14 @@ export interface RunnerFactoryContext {
 
 /** What a runner module exports (as `createRunners`): one runner per component of the unit. */
 export type RunnerFactory = (ctx: RunnerFactoryContext) => Promise<Record<string, ComponentRunner>>;
+
+/**
+ * Thrown by a runner when the request itself cannot be served (an undecodable image, a prompt
+ * longer than the model's context): the client gets a 400 with this message, not a 500.
+ */
+export class InvalidInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidInputError';
+  }
+}

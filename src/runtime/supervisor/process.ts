@@ -2,6 +2,8 @@
 // channel using advanced serialization (typed arrays and buffers cross without JSON), and its
 // output piped to us line by line.
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,11 +19,24 @@ function hostEntry(): { path: string; execArgv: string[] } {
   return { path: fileURLToPath(new URL('../host/main.js', here)), execArgv: [] };
 }
 
-export function spawnExecutor(config: HostConfig, env: Record<string, string>, onLine: (stream: 'stdout' | 'stderr', line: string) => void): ChildProcess {
+/** Linux caps one environment string at 128 KiB; a config near that goes in a file instead. */
+const MAX_ENV_CONFIG_BYTES = 64 * 1024;
+
+/**
+ * @param spillDir where a config too large for the environment is written (`CORNSERVE_HOST=@file`):
+ *   the plan's whole model travels with it, and real model graphs can be long.
+ */
+export function spawnExecutor(config: HostConfig, env: Record<string, string>, onLine: (stream: 'stdout' | 'stderr', line: string) => void, spillDir?: string): ChildProcess {
   const entry = hostEntry();
+  let value = JSON.stringify(config);
+  if (spillDir && Buffer.byteLength(value) > MAX_ENV_CONFIG_BYTES) {
+    const file = join(spillDir, `host-${config.unit.replace(/[^\w.-]+/g, '_')}-${config.replica}.json`);
+    writeFileSync(file, value);
+    value = `@${file}`;
+  }
   const child = fork(entry.path, [], {
     execArgv: entry.execArgv,
-    env: { ...process.env, ...env, [HOST_CONFIG_ENV]: JSON.stringify(config) },
+    env: { ...process.env, ...env, [HOST_CONFIG_ENV]: value },
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

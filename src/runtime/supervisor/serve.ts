@@ -49,13 +49,14 @@ export interface ServeHandle {
   shutdown(reason: string): Promise<void>;
 }
 
-export const DEFAULT_RUNNERS = fileURLToPath(new URL(`../host/default-runners.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+export const DEFAULT_RUNNERS = fileURLToPath(new URL(`../host/engine-runners.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
 
 export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const { log } = options;
   const verified = verifyPlan(options.planPath, { expectedSha256: options.planSha256 });
   const { plan } = verified;
-  log.info('serve.plan_verified', { plan: verified.planPath, sha256: verified.sha256, units: plan.solution.units.length, model: plan.model.name });
+  log.info('serve.plan_verified', { plan: verified.planPath, sha256: verified.sha256, digestFrom: verified.digestFrom, units: plan.solution.units.length, model: plan.model.name });
+  for (const warning of verified.warnings) log.warn('serve.plan_warning', { plan: verified.planPath, warning });
 
   const replicas = new ReplicaTable(plan.solution.units);
   const metrics = new ServeMetrics(replicas);

@@ -92,6 +92,8 @@ export class Supervisor {
           components: unit.components.map((name) => {
             return withAbsolutePaths(components.get(name)!, options.planDir);
           }),
+          model: plan.model,
+          ...(unit.batch ? { batch: unit.batch } : {}),
           runners: options.runners,
           listen: options.transport.kind === 'unix' ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) } : { kind: 'tcp', host: options.transport.host, port: 0 },
           token: options.token,
@@ -164,13 +166,18 @@ export class Supervisor {
     m.stderrTail = [];
     m.fatal = undefined;
     m.readyAtMs = undefined;
-    const child = spawnExecutor(m.config, m.env, (stream, line) => {
-      if (stream === 'stderr') {
-        m.stderrTail.push(line);
-        if (m.stderrTail.length > 20) m.stderrTail.shift();
-      }
-      log.info(`executor.${stream}`, { unit: m.unit, replica: m.index, line });
-    });
+    const child = spawnExecutor(
+      m.config,
+      m.env,
+      (stream, line) => {
+        if (stream === 'stderr') {
+          m.stderrTail.push(line);
+          if (m.stderrTail.length > 20) m.stderrTail.shift();
+        }
+        log.info(`executor.${stream}`, { unit: m.unit, replica: m.index, line });
+      },
+      this.options.runDir,
+    );
     m.child = child;
     log.info('executor.starting', { unit: m.unit, replica: m.index, pid: child.pid, ...m.env });
     const link = { send: (msg: Parameters<typeof child.send>[0]) => void (child.connected && child.send(msg, () => undefined)) };

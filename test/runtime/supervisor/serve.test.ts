@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planText } from '../../../src/plan/io.js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng } from '../../../src/models/media.js';
 import { createLogger } from '../../../src/runtime/supervisor/log.js';
 import { startServe, type ServeHandle } from '../../../src/runtime/supervisor/serve.js';
 import { ExecutorStartError } from '../../../src/runtime/supervisor/supervisor.js';
-import { unitId } from '../dispatcher/fixtures/plans.js';
+import { tinyPlan, unitId } from '../dispatcher/fixtures/plans.js';
 import { RUNNERS, writeServePlan } from './fixtures/serve-plan.js';
 
 const PNG = Buffer.from(encodePng({ width: 2, height: 2, rgb: new Uint8Array(12) })).toString('base64');
@@ -95,6 +98,23 @@ describe('serve over executor processes', () => {
     assert.ok(metrics.includes(`cornserve_unit_live_replicas{unit="${ENC_LLM}"} 2`));
     const status = (await (await fetch(`${handle.url}/status`)).json()) as { recentErrors: { status: number; requestType: string }[] };
     assert.ok(status.recentErrors.some((e) => e.status === 503 && e.requestType === 'vision'));
+  });
+});
+
+describe('serve with a large plan model', () => {
+  it('hands an executor a config too big for one environment string through a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-serve-big-'));
+    const path = join(dir, 'plan.json');
+    // 200 KiB of description: over Linux's 128 KiB limit on one environment string.
+    const plan = tinyPlan({ units: [{ components: ['enc', 'llm', 'gen'], replicas: 1 }], componentExtras: { llm: { description: 'x'.repeat(200 * 1024) } } });
+    writeFileSync(path, planText(plan));
+    const handle = await startServe({ planPath: path, host: '127.0.0.1', port: 0, runners: RUNNERS, log: createLogger({ format: 'text', write: () => undefined }) });
+    try {
+      assert.equal((await ask(handle.url, 'big')).status, 200);
+    } finally {
+      await handle.shutdown('test over');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -89,6 +89,42 @@ describe('verifyPlan', () => {
     rejected(() => verifyPlan(path), /changed after it was written/);
   });
 
+  it('accepts a plan in another layout when its sidecar digest vouches for the exact bytes', () => {
+    const { path, plan } = setup('pretty');
+    const pretty = JSON.stringify(plan, null, 2);
+    writeFileSync(path, pretty);
+    rejected(() => verifyPlan(path), /not in the canonical form/);
+    writeFileSync(`${path}.sha256`, `${sha(pretty)}  pretty.json\n`);
+    const v = verifyPlan(path);
+    assert.equal(v.digestFrom, 'sidecar');
+    assert.equal(verifyPlan(path, { expectedSha256: sha(pretty) }).digestFrom, 'flag');
+    // The vouching digest covers the plan file, not the model files: a stale one is still refused.
+    writeFileSync(join(dir, 'models', 'pretty.onnx'), 'retrained');
+    rejected(() => verifyPlan(path), /stale plan: its onnx input/);
+  });
+
+  it('checks a recorded OCR dictionary like any input, and warns about an unrecorded one', () => {
+    const keys = 'a\nb\n';
+    writeFileSync(join(dir, 'models', 'keys.txt'), keys);
+    const withDictionary = (record: boolean): string => {
+      const { plan } = setup(record ? 'dict-recorded' : 'dict-unrecorded');
+      const rec = { engine: 'ocr-rec' as const, graphs: [{ role: 'rec' as const, path: `../models/${record ? 'dict-recorded' : 'dict-unrecorded'}.onnx`, inputs: ['x'], outputs: ['y'] }] as [{ role: 'rec'; path: string; inputs: string[]; outputs: string[] }], options: { dictionary: '../models/keys.txt' } };
+      plan.model.components = plan.model.components.map((c) => (c.name === 'llm' ? { ...c, executor: rec } : c)) as Plan['model']['components'];
+      if (record) plan.provenance.inputs.push({ role: 'onnx', path: '../models/keys.txt', sha256: sha(keys) });
+      const path = join(dir, 'plans', `${record ? 'dict-recorded' : 'dict-unrecorded'}.json`);
+      writeFileSync(path, planText(plan));
+      return path;
+    };
+    const unrecorded = verifyPlan(withDictionary(false));
+    assert.match(unrecorded.warnings.join('\n'), /records no digest for its dictionary \.\.\/models\/keys\.txt/);
+    const recorded = withDictionary(true);
+    assert.deepEqual(verifyPlan(recorded).warnings, []);
+    writeFileSync(join(dir, 'models', 'keys.txt'), 'a\nc\n');
+    rejected(() => verifyPlan(recorded), /its onnx input \.\.\/models\/keys\.txt changed/);
+    rmSync(join(dir, 'models', 'keys.txt'));
+    rejected(() => verifyPlan(withDictionary(false)), /dictionary file \.\.\/models\/keys\.txt does not exist/);
+  });
+
   it('refuses files that are not plans, listing what is wrong', () => {
     const path = join(dir, 'plans', 'bad.json');
     writeFileSync(path, '{"format": "cornserve-plan/1"}');

@@ -1,0 +1,79 @@
+// The gateway on its own (`cornserve gateway`, a Kubernetes Deployment): the same dispatcher,
+// metrics and HTTP front as `serve`, in front of executors that run elsewhere and are found
+// through the endpoint map (remote-executors.ts). It drains like `serve`; the executors are
+// not its to stop.
+import { Dispatcher } from '../dispatcher/dispatcher.js';
+import { servedModelNames } from '../dispatcher/graph.js';
+import { ReplicaTable } from '../dispatcher/replicas.js';
+import type { Logger } from '../supervisor/log.js';
+import { verifyPlanFile, type VerifiedPlan } from '../supervisor/verify.js';
+import { ServeMetrics } from './metrics.js';
+import { RemoteExecutors } from './remote-executors.js';
+import { Gateway } from './server.js';
+
+export interface StandaloneGatewayOptions {
+  planPath: string;
+  endpointsPath: string;
+  host: string;
+  port: number;
+  log: Logger;
+  apiKey?: string;
+  planSha256?: string;
+  token?: string;
+  queueBound?: number;
+  requestTimeoutMs?: number;
+  drainTimeoutMs?: number;
+  bodyLimitBytes?: number;
+  resolveIntervalMs?: number;
+  resolveHost?: (host: string) => Promise<string[]>;
+}
+
+export interface StandaloneGateway {
+  verified: VerifiedPlan;
+  url: string;
+  port: number;
+  replicas: ReplicaTable;
+  dispatcher: Dispatcher;
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promise<StandaloneGateway> {
+  const { log } = o;
+  const verified = verifyPlanFile(o.planPath, { expectedSha256: o.planSha256 });
+  const { plan } = verified;
+  log.info('gateway.plan_verified', { plan: verified.planPath, sha256: verified.sha256, units: plan.solution.units.length, model: plan.model.name });
+  const replicas = new ReplicaTable(plan.solution.units);
+  const metrics = new ServeMetrics(replicas);
+  const dispatcher = new Dispatcher({ model: plan.model, routes: plan.solution.routing, units: plan.solution.units, replicas, queueBound: o.queueBound, requestTimeoutMs: o.requestTimeoutMs, observer: metrics.observer() });
+  const remote = new RemoteExecutors({ units: plan.solution.units, replicas, dispatcher, endpointsPath: o.endpointsPath, resolveIntervalMs: o.resolveIntervalMs, token: o.token, log, resolveHost: o.resolveHost });
+  await remote.start();
+  const gateway = new Gateway({ modelNames: servedModelNames(plan.model), dispatcher, replicas, metrics, apiKey: o.apiKey, bodyLimitBytes: o.bodyLimitBytes, log });
+  let port: number;
+  try {
+    ({ port } = await gateway.listen(o.host, o.port));
+  } catch (err) {
+    remote.stop();
+    throw err;
+  }
+  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+  log.info('gateway.listening', { url, host: o.host, port, models: servedModelNames(plan.model).join(','), live: replicas.all().filter((r) => r.live).length, replicas: replicas.all().length });
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> =>
+    (stopped ??= (async () => {
+      const drainMs = o.drainTimeoutMs ?? 30_000;
+      log.info('gateway.draining', { reason, inFlight: dispatcher.inFlight, timeoutMs: drainMs });
+      gateway.startDraining();
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([dispatcher.idle().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs)))]);
+      clearTimeout(timer);
+      if (!drained) {
+        log.warn('gateway.drain_timeout', { inFlight: dispatcher.inFlight });
+        gateway.app.server.closeAllConnections();
+      }
+      await gateway.close();
+      remote.stop();
+      log.info('gateway.stopped', { reason });
+    })());
+  return { verified, url, port, replicas, dispatcher, shutdown };
+}

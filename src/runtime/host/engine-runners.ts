@@ -1,0 +1,45 @@
+// The runner module `serve` hosts by default: each component of the unit gets a runner on the
+// executor engine its model graph names (`executor.engine`), over the ONNX graphs it lists,
+// with the execution provider and threads the supervisor chose for this replica. Engines live
+// in engines/; what crosses each edge is documented there (encoders.ts, llm.ts, generators.ts,
+// ocr.ts).
+import type { ExecutorEngine } from '../../spec/types.generated.js';
+import { engineDevice, type EngineContext } from './engines/common.js';
+import { audioEncoderRunner, vitEncoderRunner } from './engines/encoders.js';
+import { ditImageRunner, vocoderRunner } from './engines/generators.js';
+import { llmRunner } from './engines/llm.js';
+import { ocrDetRunner, ocrRecRunner } from './engines/ocr.js';
+import type { ComponentRunner, RunnerFactory } from './runner.js';
+
+export const ENGINE_RUNNERS: Record<ExecutorEngine, (e: EngineContext) => Promise<ComponentRunner>> = {
+  'vit-encoder': vitEncoderRunner,
+  'audio-encoder': audioEncoderRunner,
+  llm: llmRunner,
+  'dit-image': ditImageRunner,
+  vocoder: vocoderRunner,
+  'ocr-det': ocrDetRunner,
+  'ocr-rec': ocrRecRunner,
+};
+
+export const createRunners: RunnerFactory = async (ctx) => {
+  const device = engineDevice(ctx);
+  const runners: Record<string, ComponentRunner> = {};
+  try {
+    for (const component of ctx.components) {
+      const engine = component.executor?.engine;
+      if (!engine) throw new Error(`component '${component.name}' has no executor spec in the model graph, so no engine can run it; add one, or serve with --runners <module>`);
+      runners[component.name] = await ENGINE_RUNNERS[engine]({
+        component,
+        model: ctx.model,
+        planBatch: ctx.batch?.[component.name],
+        device,
+        reportBatch: (size) => ctx.reportBatch(component.name, size),
+        log: ctx.log,
+      });
+    }
+  } catch (err) {
+    await Promise.all(Object.values(runners).map((r) => r.close?.()));
+    throw err;
+  }
+  return runners;
+};
