@@ -7,7 +7,10 @@ import type { Command } from 'commander';
 import { displayPath, formatDiagnostic } from '../spec/diagnostics.js';
 import { loadDeployment } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
-import { planDeploymentDetailed, type PlanProgress, type PlanReport } from '../planner/plan-deployment.js';
+import { MAX_LOOP_ITERATIONS, planDeploymentDetailed, type PlanProgress, type PlanReport } from '../planner/plan-deployment.js';
+import { BASELINE_STRATEGIES } from '../graph/groups.js';
+import { missedTypes, sloGoodput } from '../sim/simulate.js';
+import { createProgress } from './ui/progress.js';
 import { PlanningError } from '../planner/errors.js';
 import { buildMilp } from '../planner/milp.js';
 import { writeLp } from '../planner/lp-format.js';
@@ -68,7 +71,7 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
   }
   const spec = loaded.spec;
   const output = resolve(opts.output ?? `plans/${spec.deployment.name}.plan.json`);
-  const progress = await progressReporter(spec.deployment.name);
+  const progress = await progressReporter(`plan ${spec.deployment.name}`, 1 + BASELINE_STRATEGIES.length);
   let report: PlanReport;
   try {
     report = await planDeploymentDetailed(spec, {
@@ -82,11 +85,11 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
       onProgress: progress.update,
     });
   } catch (err) {
-    await progress.done();
+    progress.fail();
     if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`);
     throw err;
   }
-  await progress.done();
+  progress.done();
   writePlan(report.plan, output);
   if (opts.emitLp) {
     mkdirSync(dirname(resolve(opts.emitLp)), { recursive: true });
@@ -97,9 +100,10 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
 }
 
 async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<number> {
-  const progress = await progressReporter(`check ${opts.check}`);
+  const progress = await progressReporter(`check ${opts.check}`, 1 + BASELINE_STRATEGIES.length);
   const result = await checkPlan(opts.check!, { onProgress: progress.update, ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}) });
-  await progress.done();
+  if (result.status === 'error') progress.fail();
+  else progress.done();
   if (global.json) {
     printJson(result.status === 'changed' ? { status: result.status, changes: result.diff.changes } : result.status === 'error' ? { status: 'error', message: result.message } : { status: result.status });
   } else if (result.status === 'identical') {
@@ -143,12 +147,21 @@ function summaryText(report: PlanReport, output: string): string {
     ]),
   );
   lines.push('');
+  const simulated = [s, ...plan.baselines].some((b) => b.simulated);
+  const simCells = (b: Plan['solution']) => {
+    if (!simulated) return [];
+    if (!b.simulated) return ['–', '–'];
+    const missed = missedTypes(b);
+    return [fmtRate(sloGoodput(b)), missed.length === 0 ? 'all' : `misses ${missed.join(', ')}`];
+  };
   lines.push(
     formatTable([
-      ['strategy', 'status', 'req/s', 'GPUs', '$/h', o.kind === 'max-rate' ? 'planned ÷ it' : 'it ÷ planned'],
-      ...[s, ...plan.baselines].map((b) => [b.strategy, b.status, b.status === 'optimal' || b.status === 'feasible' ? fmtRate(b.ratePerS) : '–', String(b.gpus), b.costPerHour.toFixed(2), b === s ? '1.00×' : ratioWords(report, b)]),
+      ['strategy', 'status', 'req/s', 'GPUs', '$/h', o.kind === 'max-rate' ? 'planned ÷ it' : 'it ÷ planned', ...(simulated ? ['sim SLO goodput', 'p90 targets met'] : [])],
+      ...[s, ...plan.baselines].map((b) => [b.strategy, b.status, b.status === 'optimal' || b.status === 'feasible' ? fmtRate(b.ratePerS) : '–', String(b.gpus), b.costPerHour.toFixed(2), b === s ? '1.00×' : ratioWords(report, b), ...simCells(b)]),
     ]),
   );
+  const loop = plan.solver.loopIterations ?? [];
+  if (loop.length > 1) lines.push(`simulate-and-tighten: ${loop.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` (${it.missedTypes.join(', ')} missed)` : ' (all met)'}`).join(' → ')}`);
   lines.push('');
   lines.push(`bottleneck: ${plan.reasons.bottleneck} (${((plan.reasons.gpuShare?.[plan.reasons.bottleneck] ?? 0) * 100).toFixed(0)}% of the busy GPU time)`);
   const binding = plan.reasons.binding.filter((b) => b.kind !== 'capacity');
@@ -172,53 +185,57 @@ function summaryJson(report: PlanReport, output: string) {
     solution: { status: plan.solution.status, ratePerS: plan.solution.ratePerS, gpus: plan.solution.gpus, costPerHour: plan.solution.costPerHour, units: plan.solution.units.map((u) => ({ id: u.id, replicas: u.replicas, tp: u.tp, utilisation: u.utilisation })) },
     baselines: plan.baselines.map((b) => ({ strategy: b.strategy, status: b.status, ratePerS: b.ratePerS, gpus: b.gpus, costPerHour: b.costPerHour })),
     bottleneck: plan.reasons.bottleneck,
-    solver: { ...plan.solver, seconds: report.solveSeconds },
+    solver: { ...plan.solver, seconds: report.solveSeconds, totalSeconds: report.totalSeconds },
+    simulated: Object.fromEntries([plan.solution, ...plan.baselines].filter((b) => b.simulated).map((b) => [b.strategy, { sloGoodputPerS: sloGoodput(b), missedTypes: missedTypes(b) }])),
     calibrations: report.problem.cost.calibrations,
   };
 }
 
-interface ProgressReporter {
+interface PlanProgressReporter {
   update: (e: PlanProgress) => void;
-  done: () => Promise<void>;
+  done: (detail?: string) => void;
+  fail: (detail?: string) => void;
 }
 
-/** An ink line on an interactive terminal (stderr, so stdout stays clean), plain lines otherwise. */
-async function progressReporter(title: string): Promise<ProgressReporter> {
-  const interactive = process.stderr.isTTY === true && process.stdout.isTTY === true && !process.env.CI;
+/**
+ * The solve and the simulate-and-tighten loop as one progress line (createProgress: live on a
+ * terminal without CI, plain lines on stderr otherwise). The fraction counts strategies: each
+ * baseline and the free search is one share, split between its loop iterations.
+ */
+async function progressReporter(label: string, strategies: number, maxIterations = MAX_LOOP_ITERATIONS): Promise<PlanProgressReporter> {
+  const progress = await createProgress(label);
   const started = performance.now();
-  const elapsed = () => ((performance.now() - started) / 1000).toFixed(1);
-  if (!interactive) {
-    return {
-      update: (e) => {
-        if (e.phase === 'prepared') process.stderr.write(`${title}: ${e.candidates} candidate units\n`);
-        if (e.phase === 'solved') process.stderr.write(`${title}: ${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s\n`);
-      },
-      done: async () => {},
-    };
-  }
-  // ink costs ~0.6 s to import (yoga wasm), so only an interactive run pays for it.
-  const [{ render, Text }, React] = await Promise.all([import('ink'), import('react')]);
-  let text = `${title}: preparing…`;
-  const view = () => React.createElement(Text, { color: 'cyan' }, text);
-  const app = render(view(), { stdout: process.stderr, patchConsole: false });
-  let last = 0;
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const seen: string[] = [];
+  let iteration = 0;
+  const fraction = (strategy: string | undefined) => {
+    if (strategy === undefined) return 0;
+    const index = Math.max(0, seen.indexOf(strategy));
+    return Math.min(0.99, (index + Math.min(iteration, maxIterations) / maxIterations) / Math.max(1, strategies));
+  };
+  let lastLive = 0;
   return {
     update: (e) => {
-      if (e.phase === 'prepared') text = `${title}: ${e.candidates} candidate units`;
-      else if (e.phase === 'solving') text = `${title}: solving ${e.strategy}… ${elapsed()} s`;
-      else if (e.phase === 'progress' && e.line && /mip =/.test(e.line)) text = `${title}: solving ${e.strategy}… ${elapsed()} s  ${e.line.replace(/^\+\s*\d+:\s*/, '').replace(/\s+/g, ' ')}`;
-      else if (e.phase === 'solved') text = `${title}: ${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s`;
-      const now = performance.now();
-      if (now - last > 80 || e.phase === 'solved') {
-        last = now;
-        app.rerender(view());
+      if (e.strategy !== undefined && !seen.includes(e.strategy)) {
+        seen.push(e.strategy);
+        iteration = 0;
+      }
+      if (e.phase === 'prepared') progress.update({ fraction: 0, detail: `${e.candidates} candidate units` });
+      else if (e.phase === 'solving') progress.update({ fraction: fraction(e.strategy), detail: `solving ${e.strategy}${iteration > 0 ? ` (loop iteration ${iteration + 1})` : ''}…` });
+      else if (e.phase === 'progress' && e.line && /mip =/.test(e.line)) {
+        // GLPK's incumbent and bound, at most a few times a second.
+        const now = performance.now();
+        if (now - lastLive < 250) return;
+        lastLive = now;
+        progress.update({ fraction: fraction(e.strategy), detail: `solving ${e.strategy}… ${elapsed()} ${e.line.replace(/^\+\s*\d+:\s*/, '').replace(/\s+/g, ' ')}` });
+      } else if (e.phase === 'solved') progress.update({ fraction: fraction(e.strategy), detail: `${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s` });
+      else if (e.phase === 'simulated') {
+        iteration = e.iteration ?? iteration + 1;
+        const verdict = e.missed && e.missed.length > 0 ? `${e.missed.join(', ')} missed` : 'every target met';
+        progress.update({ fraction: fraction(e.strategy), detail: `${e.strategy} simulated at ${fmtRate(e.ratePerS ?? 0)} req/s (iteration ${e.iteration}): ${verdict}` });
       }
     },
-    done: async () => {
-      text = `${title}: done in ${elapsed()} s`;
-      app.rerender(view());
-      app.unmount();
-      await app.waitUntilExit();
-    },
+    done: (detail) => progress.done(detail ?? `in ${elapsed()}`),
+    fail: (detail) => progress.fail(detail ?? `failed after ${elapsed()}`),
   };
 }

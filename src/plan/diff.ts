@@ -80,6 +80,9 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
       detail: `planned ${num(sa.ratePerS)} → ${num(sb.ratePerS)} req/s (${pct(sa.ratePerS, sb.ratePerS)}), ${sa.gpus} → ${sb.gpus} GPUs, $${sa.costPerHour.toFixed(2)} → $${sb.costPerHour.toFixed(2)}/h${sa.status !== sb.status ? `, ${sa.status} → ${sb.status}` : ''}`,
     });
   }
+  const simA = simulatedWords(sa);
+  const simB = simulatedWords(sb);
+  if (simA !== simB) changes.push({ kind: 'throughput', op: '~', subject: 'planned simulated', detail: `planned in simulation: ${simA} → ${simB}` });
   changes.push(...diffUnits(sa, sb, ''));
   changes.push(...diffRouting(sa, sb));
 
@@ -114,6 +117,16 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
     gpus: { from: sa.gpus, to: sb.gpus },
     costPerHour: { from: sa.costPerHour, to: sb.costPerHour },
   };
+}
+
+/** The simulator's verdict on a solution at its rate: the request types missing their p90 target (≥ 90% within it, not saturated), or all met. */
+function simulatedWords(s: Solution): string {
+  if (!s.simulated) return 'not simulated';
+  const missed = Object.entries(s.simulated)
+    .filter(([, t]) => t.saturated === true || t.sloAttainment < 0.9)
+    .map(([name]) => name)
+    .sort();
+  return missed.length === 0 ? `every type meets its target at ${num(s.ratePerS)} req/s` : `${missed.join(', ')} miss${missed.length === 1 ? 'es' : ''} at ${num(s.ratePerS)} req/s`;
 }
 
 function describeObjective(p: Plan): string {

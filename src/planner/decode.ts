@@ -109,6 +109,7 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
     });
 
   const routing: Route[] = [];
+  const byUnit = (a: { unit: string }, b: { unit: string }) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0);
   for (const t of instance.types) {
     for (const c of t.path) {
       const flows = layout.flows.map((f, j) => ({ f, rate: d.flowRates[j] })).filter(({ f, rate }) => f.type === t.name && f.component === c && rate > 0);
@@ -119,16 +120,33 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
       routing.push({
         requestType: t.name,
         component: c,
-        shares: kept
-          .map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal }))
-          .sort((a, b) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0)) as Route['shares'],
+        shares: kept.map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal })).sort(byUnit) as Route['shares'],
       });
+    }
+  }
+  // Types outside the mix carry no planned load, yet any request a client sends must be routable:
+  // each (type, component) goes to the units holding the component, in proportion to their
+  // capacity for it (replicas × ρmax ÷ busy seconds per request).
+  for (const t of instance.idleTypes ?? []) {
+    for (const c of t.path) {
+      const capacity = chosen
+        .filter(({ u }) => u.group.includes(c))
+        .map(({ u, i }) => {
+          const busy = u.idleLoads.find((l) => l.type === t.name && l.component === c)?.busyS ?? 0;
+          return { unit: u.id, capacity: (d.replicas[i] * u.rhoMax) / (busy > 0 ? busy : 1) };
+        })
+        .filter((x) => x.capacity > 0 && Number.isFinite(x.capacity));
+      const total = capacity.reduce((s, x) => s + x.capacity, 0);
+      if (!(total > 0)) continue;
+      const kept = capacity.filter((x) => x.capacity / total >= MIN_SHARE);
+      const keptTotal = kept.reduce((s, x) => s + x.capacity, 0);
+      routing.push({ requestType: t.name, component: c, shares: kept.map((x) => ({ unit: x.unit, share: x.capacity / keptTotal })).sort(byUnit) as Route['shares'] });
     }
   }
 
   const gpus = units.reduce((s, u) => s + u.tp * u.replicas, 0);
   const costPerHour = units.reduce((s, u) => s + u.tp * u.replicas * (poolByName.get(u.pool) as ResolvedPool).costPerGpuHour, 0);
-  const perTypeRatePerS = Object.fromEntries(instance.types.map((t) => [t.name, t.mix * d.ratePerS]));
+  const perTypeRatePerS = Object.fromEntries([...instance.types.map((t) => [t.name, t.mix * d.ratePerS]), ...(instance.idleTypes ?? []).map((t) => [t.name, 0])]);
   return {
     solution: {
       strategy,

@@ -1,6 +1,6 @@
 // Why a plan is what it is (binding constraints, bottleneck component, a summary sentence) and
 // why an input cannot be planned (one paragraph naming the binding resource).
-import type { Plan, ResolvedPool, Solution } from '../spec/types.generated.js';
+import type { LoopIteration, Plan, ResolvedPool, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
 import type { PlannerProblem } from './prepare.js';
 import type { MilpLayout, PlannerInstance } from './milp.js';
@@ -9,6 +9,8 @@ import { fastestLatencies, gib, pathLatencyMs } from './candidates.js';
 import { worstLink } from '../cost/transfer.js';
 import { usableBytesPerGpu } from '../cost/memory.js';
 import { sequenceTokens } from '../cost/service.js';
+import { missedTypes, sloGoodput } from '../sim/simulate.js';
+import { DEFAULT_TARGET_FACTOR } from './prepare.js';
 
 type Binding = Plan['reasons']['binding'][number];
 
@@ -132,9 +134,14 @@ export interface ExplainInput {
   decoded: DecodedSolution;
   parts: SolutionParts;
   baselines: readonly Solution[];
+  /** The simulate-and-tighten loop's steps and the 1-based iteration kept (absent without simulation). */
+  iterations?: readonly LoopIteration[];
+  kept?: number;
+  /** The plan is a baseline's units, adopted because they did better in simulation. */
+  adopted?: { strategy: string; plannedSloGoodput: number; plannedPartial: number };
 }
 
-export function explainSolution({ problem, layout, decoded, parts, baselines }: ExplainInput): Plan['reasons'] {
+export function explainSolution({ problem, layout, decoded, parts, baselines, iterations, kept, adopted }: ExplainInput): Plan['reasons'] {
   const { instance } = layout;
   const binding: Binding[] = [];
   const maxRate = instance.objective.kind === 'max-rate';
@@ -165,7 +172,13 @@ export function explainSolution({ problem, layout, decoded, parts, baselines }: 
     if (decoded.replicas[i] === 0) return;
     const util = parts.utilisation[i];
     if (util >= u.rhoMax * (1 - 1e-3)) {
-      const why = u.rhoLimitedBy ? `set by ${u.rhoLimitedBy}'s ${problem.latencyTargetsMs[u.rhoLimitedBy]} ms latency target` : `the planner's maxUtilisation`;
+      const why = u.adjusted
+        ? u.adjusted === 'tightened'
+          ? 'lowered by the simulate-and-tighten loop after a type it serves missed its target in simulation'
+          : 'raised by the simulate-and-tighten loop after every type met its target in simulation with room to spare'
+        : u.rhoLimitedBy
+          ? `set by ${u.rhoLimitedBy}'s ${problem.latencyTargetsMs[u.rhoLimitedBy]} ms latency target`
+          : `the planner's maxUtilisation`;
       binding.push({ kind: 'capacity', subject: u.id, detail: `${u.id}: each of ${decoded.replicas[i]} replica(s) busy ${(util * 100).toFixed(1)}% of the time, its limit ρmax ${(u.rhoMax * 100).toFixed(1)}% (${why})`, used: util, limit: u.rhoMax });
     }
     for (const c of u.kvBound) {
@@ -200,13 +213,41 @@ export function explainSolution({ problem, layout, decoded, parts, baselines }: 
   const failed = baselines.filter((b) => b.status === 'infeasible').map((b) => b.strategy);
   const summary = [
     `${headline} with ${unitWords || 'no units'}.`,
-    comparisons.length > 0 ? `Against the baselines on the same GPUs: ${comparisons.join(', ')}.` : '',
+    comparisons.length > 0 ? `MILP capacity against the baselines on the same GPUs: ${comparisons.join(', ')}.` : '',
     failed.length > 0 ? `${failed.join(', ')} cannot serve this workload on this cluster.` : '',
     bottleneck ? `${bottleneck} takes ${(gpuShare[bottleneck] * 100).toFixed(0)}% of the busy GPU time.` : '',
+    simulationWords(s, baselines, iterations, kept, adopted),
+    defaultTargetWords(problem),
   ]
     .filter(Boolean)
     .join(' ');
   return { summary, bottleneck, gpuShare, binding };
+}
+
+/** The simulate-and-tighten loop and the simulated SLO goodput against the baselines', in words. */
+function simulationWords(s: Solution, baselines: readonly Solution[], iterations: readonly LoopIteration[] | undefined, kept: number | undefined, adopted: ExplainInput['adopted']): string {
+  if (!s.simulated || !iterations || iterations.length === 0) return '';
+  const missed = missedTypes(s);
+  const goodput = sloGoodput(s);
+  const verdict = missed.length === 0 ? 'every request type meets its p90 latency target' : `${missed.join(', ')} ${missed.length === 1 ? 'misses its' : 'miss their'} p90 latency target`;
+  const steps = iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s ${it.missedTypes.length === 0 ? 'meeting every target' : `missing ${it.missedTypes.join(', ')}`}`).join(', then ');
+  const loop =
+    iterations.length === 1 && iterations[0].missedTypes.length === 0
+      ? "The MILP's first choice met every target in simulation."
+      : `The simulate-and-tighten loop (a type that misses its target lowers ρmax of the units that serve it; when every type meets its target with room to spare, ρmax rises; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
+  const best = adopted ? (adopted.plannedSloGoodput > 0 ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s` : `met no rate's targets for every type (${fmtRate(adopted.plannedPartial)} req/s of the types that met theirs)`) : '';
+  const adoption = adopted ? ` Its best ${best}, less than the ${adopted.strategy} baseline, so the plan adopts the ${adopted.strategy} baseline's units (a member of the search space).` : '';
+  const simulatedBaselines = baselines.filter((b) => b.simulated);
+  const against = simulatedBaselines.length > 0 ? ` SLO goodput in simulation (the rate at which every type meets its target; 0 when one misses): ${fmtRate(goodput)} req/s against ${simulatedBaselines.map((b) => `${b.strategy} ${fmtRate(sloGoodput(b))}`).join(', ')}.` : '';
+  return `${loop}${adoption} Simulated on the workload at ${fmtRate(s.ratePerS)} req/s, ${verdict}.${against}`;
+}
+
+/** Which targets are the planner's default, and the rule. */
+function defaultTargetWords(problem: PlannerProblem): string {
+  const defaults = problem.defaultTargets;
+  if (defaults.length === 0) return '';
+  const list = defaults.map((t) => `${t} ${problem.latencyTargetsMs[t]} ms`).join(', ');
+  return `Latency targets not set by the deployment default to ${DEFAULT_TARGET_FACTOR} × the type's calibrated idle latency on its fastest path, rounded up to two significant digits (Cornfigurator's default target is proportional to the type's compute cost): ${list}.`;
 }
 
 function ratio(a: number, b: number): string {

@@ -60,6 +60,13 @@ export interface PlannerInstance {
    * units, or ones dominating them, are candidates), so the row only prunes the search.
    */
   baselineBound?: { strategy: string; value: number };
+  /**
+   * Components that only request types outside the mix visit: at least one replica of some unit
+   * must host each, so that every request type the model defines can be routed.
+   */
+  coverage?: string[];
+  /** Request types outside the mix (mix 0): no demand, but the plan routes them too. */
+  idleTypes?: { name: string; path: string[] }[];
 }
 
 export interface FlowColumn {
@@ -82,6 +89,8 @@ export interface MilpLayout {
   poolRows: { pool: string; minTp: number; capacity: number; row: number }[];
   budgetRow?: number;
   baselineRow?: number;
+  /** Per coverage component with a host among the candidates: its row (Σ replicas of units hosting it ≥ 1). */
+  coverageRows: { component: string; row: number }[];
   /** Weight of the GPU tie-break in a max-rate objective (0 for min-cost). */
   tieBreak: number;
 }
@@ -175,6 +184,15 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     }
   });
 
+  // Components only types outside the mix visit still get one replica somewhere.
+  const coverageRows: MilpLayout['coverageRows'] = [];
+  for (const c of instance.coverage ?? []) {
+    const terms = candidates.flatMap((u, i) => (u.covers.includes(c) ? [{ column: replicaColumns[i], coef: 1 }] : []));
+    if (terms.length === 0) continue;
+    rows.push({ name: `cover_${coverageRows.length}`, terms, sense: 'ge', rhs: 1 });
+    coverageRows.push({ component: c, row: rows.length - 1 });
+  }
+
   let budgetRow: number | undefined;
   if (maxRate && objective.gpuBudget !== undefined && candidates.length > 0) {
     rows.push({ name: 'budget', terms: candidates.map((u, i) => ({ column: replicaColumns[i], coef: u.tp })), sense: 'le', rhs: objective.gpuBudget });
@@ -210,6 +228,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     ...instance.types.map((t, i) => `type ${i}: ${t.name} (mix ${t.mix})`),
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
     ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})`),
+    ...coverageRows.map((r, i) => `cover_${i}: at least one replica hosts ${r.component} (only request types outside the mix visit it)`),
     ...(instance.baselineBound ? [`baseline_${maxRate ? 'floor' : 'ceiling'}: the ${instance.baselineBound.strategy} baseline's ${maxRate ? 'rate' : 'cost'}, ${instance.baselineBound.value}`] : []),
   ];
   return {
@@ -223,6 +242,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     poolRows,
     budgetRow,
     baselineRow,
+    coverageRows,
     tieBreak,
   };
 }

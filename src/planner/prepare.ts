@@ -4,10 +4,10 @@
 import type { DeploymentSpec } from '../spec/load.js';
 import type { ResolvedPool } from '../spec/types.generated.js';
 import { buildWorkloadModel, type WorkloadModel } from '../graph/model.js';
-import { colocatableGroups, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
+import { BASELINE_STRATEGIES, colocatableGroups, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import { buildCostModel, type CostModel } from '../cost/profiles.js';
 import type { Tp } from '../cost/roofline.js';
-import { buildCandidates, pruneDominated, type Candidate, type Rejection } from './candidates.js';
+import { buildCandidates, fastestLatencies, NEAR_DOMINANCE, pathLatencyMs, pruneDominated, pruneNearDominated, type Candidate, type Rejection } from './candidates.js';
 import type { PlannerInstance, ResolvedObjective } from './milp.js';
 import { resolveObjective, type ObjectiveOverrides } from './objective.js';
 import { PlanningError } from './errors.js';
@@ -18,6 +18,12 @@ export const DEFAULT_MAX_UTILISATION = 0.8;
 export const DEFAULT_TIME_LIMIT_S = 60;
 /** Relative MIP gap at which the search may stop (0.01%: rates agree to four digits). */
 export const DEFAULT_MIP_GAP = 1e-4;
+/**
+ * A request type without a latency target gets this multiple of its calibrated idle latency on
+ * its fastest path (Cornfigurator's default target is proportional to the type's compute cost;
+ * at 5× the planner's sojourn bound ρ ≤ 1 − latency/target leaves ρmax ≈ 0.8).
+ */
+export const DEFAULT_TARGET_FACTOR = 5;
 
 export interface PrepareOptions {
   objective?: ObjectiveOverrides;
@@ -36,6 +42,10 @@ export interface PlannerProblem {
   maxUtilisation: number;
   timeLimitS: number;
   mipGap: number;
+  /** Request types whose target is the default (DEFAULT_TARGET_FACTOR × calibrated idle latency), not the deployment's. */
+  defaultTargets: string[];
+  /** Per request type: calibrated single-request latency of its fastest path on an idle cluster, ms. */
+  idleLatencyMs: Record<string, number>;
   /** Every candidate unit; each strategy's instance prunes the dominated ones of its own set. */
   candidates: Candidate[];
   rejections: Rejection[];
@@ -68,8 +78,18 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
   const tpDegrees = [...(planner.tpDegrees ?? DEFAULT_TP_DEGREES)].sort((a, b) => a - b) as Tp[];
   const maxUtilisation = planner.maxUtilisation ?? DEFAULT_MAX_UTILISATION;
   const objective = resolveObjective(spec.deployment, model.ratePerS, pools, options.objective);
-  const latencyTargetsMs = { ...(spec.deployment.latencyTargetsMs ?? {}) };
   const cost = buildCostModel({ model, graph: spec.modelGraph, pools, profiles: spec.profiles, gpuTypes: spec.gpuTypes });
+  const idleLatencyMs = idleLatencies(model, pools, cost, tpDegrees);
+  const declared = spec.deployment.latencyTargetsMs ?? {};
+  const latencyTargetsMs: Record<string, number> = {};
+  const defaultTargets: string[] = [];
+  for (const t of model.types) {
+    if (declared[t.name] !== undefined) latencyTargetsMs[t.name] = declared[t.name];
+    else if (Number.isFinite(idleLatencyMs[t.name]) && idleLatencyMs[t.name] > 0) {
+      latencyTargetsMs[t.name] = defaultTargetMs(idleLatencyMs[t.name]);
+      defaultTargets.push(t.name);
+    }
+  }
   const { candidates, rejections } = buildCandidates({ model, pools, cost, tpDegrees, maxUtilisation, latencyTargetsMs }, colocatableGroups(spec.modelGraph));
   return {
     spec,
@@ -78,6 +98,8 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
     cost,
     objective,
     latencyTargetsMs,
+    defaultTargets,
+    idleLatencyMs,
     tpDegrees,
     maxUtilisation,
     timeLimitS: options.timeLimitS ?? planner.timeLimitS ?? DEFAULT_TIME_LIMIT_S,
@@ -90,10 +112,23 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
 export type StrategyInstance = { instance: PlannerInstance; note?: string } | { instance: undefined; note: string };
 
 /** The MILP instance of a strategy: planned uses every candidate, a baseline only its groups'. */
-export function strategyInstance(problem: PlannerProblem, strategy: Strategy, objective: ResolvedObjective = problem.objective): StrategyInstance {
-  let candidates = problem.candidates;
+export function strategyInstance(
+  problem: PlannerProblem,
+  strategy: Strategy,
+  objective: ResolvedObjective = problem.objective,
+  rhoOverrides?: ReadonlyMap<string, number>,
+  nearDominance = NEAR_DOMINANCE,
+  restrictTo?: ReadonlySet<string>,
+): StrategyInstance {
+  let candidates = rhoOverrides && rhoOverrides.size > 0 ? problem.candidates.map((c) => adjusted(c, rhoOverrides.get(c.id))) : problem.candidates;
+  if (restrictTo) candidates = candidates.filter((c) => restrictTo.has(c.id));
   let note: string | undefined;
-  if (strategy !== 'planned') {
+  let pruned: (list: Candidate[]) => Candidate[] = pruneDominated;
+  if (strategy === 'planned') {
+    // The free search also drops near-dominated candidates, except the fixed strategies' own.
+    const protectedGroups = new Set(BASELINE_STRATEGIES.flatMap((b) => strategyGroups(problem.spec.modelGraph, b).groups ?? []).map(groupKey));
+    pruned = (list) => pruneNearDominated(pruneDominated(list), nearDominance, (c) => protectedGroups.has(groupKey(c.group)));
+  } else {
     const s = strategyGroups(problem.spec.modelGraph, strategy);
     if (!s.groups) return { instance: undefined, note: s.note ?? `${strategy} does not apply to this model` };
     const keys = new Set(s.groups.map(groupKey));
@@ -101,8 +136,48 @@ export function strategyInstance(problem: PlannerProblem, strategy: Strategy, ob
     note = s.note;
   }
   const types = problem.model.types.filter((t) => t.mix > 0).map((t) => ({ name: t.name, mix: t.mix, path: t.path }));
+  const coverage = coverageComponents(problem.model);
+  const idleTypes = problem.model.types.filter((t) => !(t.mix > 0)).map((t) => ({ name: t.name, path: t.path }));
   return {
-    instance: { name: `${problem.spec.deployment.name}-${strategy}`, types, pools: problem.pools, candidates: pruneDominated(candidates), objective },
+    instance: { name: `${problem.spec.deployment.name}-${strategy}`, types, pools: problem.pools, candidates: pruned(candidates), objective, ...(coverage.length > 0 ? { coverage } : {}), ...(idleTypes.length > 0 ? { idleTypes } : {}) },
     ...(note ? { note } : {}),
   };
+}
+
+/** x rounded up to two significant digits (12 345 → 13 000). */
+export function roundUp2(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return x;
+  const step = 10 ** (Math.floor(Math.log10(x)) - 1);
+  return Number((Math.ceil(x / step - 1e-9) * step).toPrecision(12));
+}
+
+/** The default latency target of a type whose calibrated idle latency on its fastest path is `idleMs`. */
+export function defaultTargetMs(idleMs: number): number {
+  return roundUp2(DEFAULT_TARGET_FACTOR * idleMs);
+}
+
+/**
+ * Per request type: its single-request latency on an idle cluster with every component at its
+ * fastest (pool, TP degree) under the calibrated cost model and no transfers — the type's
+ * compute cost in milliseconds, which default targets are proportional to.
+ */
+export function idleLatencies(model: WorkloadModel, pools: ResolvedPool[], cost: CostModel, tpDegrees: readonly Tp[]): Record<string, number> {
+  const fastest = fastestLatencies({ model, pools, cost, tpDegrees, maxUtilisation: DEFAULT_MAX_UTILISATION, latencyTargetsMs: {} });
+  const link = { bandwidthGBps: Infinity, hopLatencyMs: 0 };
+  const out: Record<string, number> = {};
+  for (const t of model.types) out[t.name] = pathLatencyMs(t, (c) => fastest.get(`${t.name}|${c}`) ?? Infinity, () => true, link);
+  return out;
+}
+
+/** Components on the path of some request type that no type of the mix visits, in graph order. */
+export function coverageComponents(model: WorkloadModel): string[] {
+  const visited = new Set(model.types.filter((t) => t.mix > 0).flatMap((t) => t.path));
+  const needed = new Set(model.types.filter((t) => t.mix === 0).flatMap((t) => t.path).filter((c) => !visited.has(c)));
+  return [...needed].sort((a, b) => model.order.get(a)! - model.order.get(b)!);
+}
+
+/** A candidate with its ρmax set to `rho` by the simulate-and-tighten loop (unchanged when rho is undefined or the same). */
+function adjusted(c: Candidate, rho: number | undefined): Candidate {
+  if (rho === undefined || rho === c.rhoMax) return c;
+  return { ...c, rhoMax: rho, adjusted: rho < c.rhoMax ? 'tightened' : 'loosened' };
 }

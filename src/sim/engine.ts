@@ -27,7 +27,15 @@ const EV_DELIVER_CHUNK = 4;
 const ACT_BATCH = 0;
 const ACT_LLM = 1;
 
+/** A KV cache: a replica's whole cache, or one LLM's share of it when the plan splits it. */
+class KvPool {
+  reserved = 0;
+  constructor(readonly capacity: number) {}
+}
+
 class Station {
+  /** LLMs: the cache its sequences reserve tokens in (set when the replica is built). */
+  kv!: KvPool;
   readonly queue = new IntQueue(16);
   queuedUnits = 0;
   // LLM state: running sequences by the decode step at which they next need attention.
@@ -67,7 +75,8 @@ class Replica {
   stepMs = 0;
   steps = 0;
   busyMs = 0;
-  kvReserved = 0;
+  /** KV tokens reserved over all of the replica's caches, and the most ever reserved at once. */
+  kvHeld = 0;
   kvPeak = 0;
   /** Invocations assigned and not finished: the "load" least-loaded routing compares. */
   load = 0;
@@ -79,7 +88,6 @@ class Replica {
   constructor(
     readonly index: number,
     readonly unit: number,
-    readonly kvCapacity: number,
     components: number,
   ) {
     this.stationOf = new Array(components).fill(undefined);
@@ -201,10 +209,12 @@ class Engine {
     this.maxQueued = options.maxQueued ?? Infinity;
     for (const u of model.units) {
       for (let r = 0; r < u.replicas; r++) {
-        const rep = new Replica(this.replicas.length, u.index, u.kvCapacityTokens, this.C);
+        const rep = new Replica(this.replicas.length, u.index, this.C);
+        const shared = new KvPool(u.kvCapacityTokens);
         for (const s of u.stations) {
           const comp = model.components[s.component];
           const st = new Station(s.component, comp.isLlm, s.maxBatch, s.maxWaitMs, s.unitCurve, s.prefillCurve, s.decodeTable);
+          st.kv = s.kvCapacityTokens !== undefined ? new KvPool(s.kvCapacityTokens) : shared;
           rep.stations.push(st);
           rep.stationOf[s.component] = st;
         }
@@ -499,7 +509,7 @@ class Engine {
   private canAdmit(rep: Replica, st: Station): boolean {
     if (st.queue.size === 0 || st.running >= st.maxBatch) return false;
     const j = st.queue.peek();
-    return rep.kvReserved + this.jobWork[j] + this.jobDecode[j] <= rep.kvCapacity || rep.kvReserved === 0;
+    return st.kv.reserved + this.jobWork[j] + this.jobDecode[j] <= st.kv.capacity || st.kv.reserved === 0;
   }
 
   private tryStart(rep: Replica, now: number): void {
@@ -565,16 +575,17 @@ class Engine {
       const j = st.queue.peek();
       const need = this.jobWork[j] + this.jobDecode[j];
       // A sequence larger than the whole cache still runs, alone, rather than block forever.
-      if (rep.kvReserved + need > rep.kvCapacity && !(rep.kvReserved === 0 && admitted === 0)) break;
+      if (st.kv.reserved + need > st.kv.capacity && !(st.kv.reserved === 0 && admitted === 0)) break;
       st.queue.shift();
       rep.queued--;
       this.queuedTotal--;
-      rep.kvReserved += need;
+      st.kv.reserved += need;
+      rep.kvHeld += need;
       tokens += this.jobWork[j];
       if (admitted === rep.admitted.length) rep.admitted = growInt(rep.admitted, admitted * 2);
       rep.admitted[admitted++] = j;
     }
-    if (rep.kvReserved > rep.kvPeak) rep.kvPeak = rep.kvReserved;
+    if (rep.kvHeld > rep.kvPeak) rep.kvPeak = rep.kvHeld;
     rep.admittedCount = admitted;
     rep.busy = true;
     rep.activity = ACT_LLM;
@@ -654,7 +665,8 @@ class Engine {
     const finish = this.jobFinishStep[j];
     if (finish <= S) {
       st.running--;
-      rep.kvReserved -= this.jobWork[j] + this.jobDecode[j];
+      st.kv.reserved -= this.jobWork[j] + this.jobDecode[j];
+      rep.kvHeld -= this.jobWork[j] + this.jobDecode[j];
       const slot = this.jobSlot[j];
       const c = this.jobComp[j];
       const type = this.model.types[this.slotType[slot]];

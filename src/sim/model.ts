@@ -82,6 +82,11 @@ export interface SimStationSpec {
   decodeTable?: Float64Array;
   maxBatch: number;
   maxWaitMs: number;
+  /**
+   * LLMs: KV-cache tokens of this component's own share of a replica (the plan's
+   * kvCapacityTokensByComponent when several LLMs share the unit); undefined: the unit's whole cache.
+   */
+  kvCapacityTokens?: number;
 }
 
 export interface SimUnit {
@@ -175,6 +180,10 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
     if (pool === undefined) problems.push(`unit ${u.id}: unknown pool '${u.pool}'`);
     const stations: SimStationSpec[] = [];
     const comps: number[] = [];
+    // Several LLMs in one unit: each gets the KV share the planner gave it, not the whole cache.
+    const byComponent = u.kvCapacityTokensByComponent;
+    const llmsWithShare = byComponent ? u.components.filter((n) => plan.model.components.find((c) => c.name === n)?.kind === 'llm' && byComponent[n] !== undefined) : [];
+    const splitKv = llmsWithShare.length > 1;
     for (const name of u.components) {
       const ci = compIndex.get(name);
       if (ci === undefined) {
@@ -183,7 +192,7 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
       }
       comps.push(ci);
       const entry = u.profiles.find((p) => p.component === name);
-      const station = entry ? stationSpec(components[ci], entry, `unit ${u.id}`, problems) : undefined;
+      const station = entry ? stationSpec(components[ci], entry, `unit ${u.id}`, problems, u.batch?.[name], splitKv && llmsWithShare.includes(name) ? byComponent![name] : undefined) : undefined;
       if (!entry) problems.push(`unit ${u.id}: no profile for component '${name}'`);
       if (station) stations.push(station);
     }
@@ -295,7 +304,12 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
   };
 }
 
-function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, problems: string[]): SimStationSpec | undefined {
+/**
+ * A component's queue and cost curve in one unit. The batch limit is the unit's operating batch
+ * from the plan (what the planner's capacities assume, calibrated batch limits included) when it
+ * records one, else the component's serving maxBatch, else the largest profiled batch.
+ */
+function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, problems: string[], unitBatch?: number, kvCapacityTokens?: number): SimStationSpec | undefined {
   if (c.isLlm) {
     if (!entry.prefillLatencyMs || !entry.decodeLatencyMs) {
       problems.push(`${where}: LLM '${c.name}' needs prefillLatencyMs and decodeLatencyMs in its profile`);
@@ -303,13 +317,14 @@ function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, proble
     }
     const decode = makeCurve(entry.decodeLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
     // Without a serving limit, the largest profiled batch is the most sequences run at once.
-    const maxBatch = c.maxBatch ?? decode.xs[decode.xs.length - 1];
+    const maxBatch = unitBatch ?? c.maxBatch ?? decode.xs[decode.xs.length - 1];
     return {
       component: c.index,
       prefillCurve: makeCurve(entry.prefillLatencyMs.map((p) => ({ x: p.tokens, ms: p.ms }))),
       decodeTable: tabulate(decode, maxBatch),
       maxBatch,
       maxWaitMs: 0,
+      ...(kvCapacityTokens !== undefined ? { kvCapacityTokens } : {}),
     };
   }
   if (!entry.unitLatencyMs) {
@@ -317,5 +332,5 @@ function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, proble
     return undefined;
   }
   const curve = makeCurve(entry.unitLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
-  return { component: c.index, unitCurve: curve, maxBatch: c.maxBatch ?? curve.xs[curve.xs.length - 1], maxWaitMs: c.maxWaitMs };
+  return { component: c.index, unitCurve: curve, maxBatch: unitBatch ?? c.maxBatch ?? curve.xs[curve.xs.length - 1], maxWaitMs: c.maxWaitMs };
 }

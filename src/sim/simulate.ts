@@ -1,7 +1,7 @@
 // The simulator's public face: simulate a plan's strategy on a request stream, evaluate a plan
 // quickly for the planner's simulate-and-tighten loop, sweep the rate for goodput curves.
 // Pure: a Plan and requests in, numbers out; same inputs and seed → same result.
-import type { Plan, SimulatedType, TraceRequest } from '../spec/types.generated.js';
+import type { Plan, SimulatedType, Solution, TraceRequest } from '../spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan, type WorkloadSpec } from '../workload/generator.js';
 import { Rng } from '../workload/random.js';
 import { runSimulation, type RawRun, type SimOptions } from './engine.js';
@@ -122,7 +122,11 @@ export function evaluatePlan(plan: Plan, strategy: Strategy, options: EvaluateOp
   return { strategy, saturated: result.saturated, bottleneck: result.bottleneck, perType, result };
 }
 
-/** The plan schema's `solution.simulated` block from a result (observed latencies when saturated). */
+/**
+ * The plan schema's `solution.simulated` block from a result. A saturated type is flagged and
+ * reports what the finite run observed (its latencies only measure the run's length); TTFT, TPOT
+ * and TTFA medians appear where the type has them and is not saturated.
+ */
 export function toSimulatedTypes(result: SimResult): Record<string, SimulatedType> {
   const out: Record<string, SimulatedType> = {};
   for (const [name, t] of Object.entries(result.perType)) {
@@ -134,9 +138,50 @@ export function toSimulatedTypes(result: SimResult): Record<string, SimulatedTyp
       p99Ms: l?.p99 ?? 0,
       goodputPerS: t.goodputPerS,
       sloAttainment: t.sloAttainment ?? 1,
+      saturated: t.saturated,
+      ...(t.ttftMs ? { ttftP50Ms: t.ttftMs.p50 } : {}),
+      ...(t.tpotMs ? { tpotP50Ms: t.tpotMs.p50 } : {}),
+      ...(t.ttfaMs ? { ttfaP50Ms: t.ttfaMs.p50 } : {}),
     };
   }
   return out;
+}
+
+/** A p90 latency target holds when at least this fraction of a type's requests meet it. */
+export const SLO_ATTAINMENT = 0.9;
+
+/** A simulated type meets its p90 target: not saturated and at least 90% of its requests within the target. */
+export function meetsSlo(t: SimulatedType): boolean {
+  return t.saturated !== true && t.sloAttainment >= SLO_ATTAINMENT;
+}
+
+/**
+ * SLO goodput of a simulated solution, requests per second: its planned rate (Σ perTypeRatePerS)
+ * when every simulated request type meets its p90 target (≥ 90% within it, not saturated), else
+ * 0 — a plan meets its latency targets or it does not. 0 as well when it was not simulated. The
+ * planner's loop, its comparison with the baselines, the frozen-plan test and bench:paper all use
+ * this criterion; partialSloGoodput breaks ties between plans that miss.
+ */
+export function sloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>): number {
+  const simulated = solution.simulated;
+  if (!simulated || Object.keys(simulated).length === 0) return 0;
+  if (!Object.values(simulated).every(meetsSlo)) return 0;
+  return Object.keys(simulated).reduce((sum, type) => sum + (solution.perTypeRatePerS[type] ?? 0), 0);
+}
+
+/** The planned rate of the request types that do meet their p90 target (each type's goodput at its SLO, summed). */
+export function partialSloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>): number {
+  let total = 0;
+  for (const [type, t] of Object.entries(solution.simulated ?? {})) if (meetsSlo(t)) total += solution.perTypeRatePerS[type] ?? 0;
+  return total;
+}
+
+/** Request types of a simulated solution that miss their p90 target (saturated or under 90% within it), sorted. */
+export function missedTypes(solution: Pick<Solution, 'simulated'>): string[] {
+  return Object.entries(solution.simulated ?? {})
+    .filter(([, t]) => !meetsSlo(t))
+    .map(([name]) => name)
+    .sort();
 }
 
 export interface SweepPoint {

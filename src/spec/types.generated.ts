@@ -1110,7 +1110,7 @@ export interface Plan {
      */
     constraints: number;
     /**
-     * Simulate-and-tighten iterations after the first solve.
+     * The planner's simulate-and-tighten loop for the free search: one entry per solve whose solution was simulated on the workload, in order (the first is the MILP's first choice). A type that misses its p90 target tightens ρmax of the units on its path; when every type meets its target with room to spare, ρmax rises; the MILP is solved again, at most a fixed number of times; the plan keeps the iteration with the highest SLO goodput (its rate when every type meets its target; then the rate of the types that do; then the lower cost).
      */
     loopIterations?: LoopIteration[];
   };
@@ -1293,7 +1293,7 @@ export interface Solution {
    */
   costPerHour: number;
   /**
-   * Sustainable rate of each request type (rate × mix).
+   * Sustainable rate of every request type of the model (rate × mix; 0 for types outside the mix).
    */
   perTypeRatePerS: {
     [k: string]: number;
@@ -1303,11 +1303,11 @@ export interface Solution {
    */
   units: ExecutorUnit[];
   /**
-   * For each request type and component, the share sent to each unit.
+   * For each request type of the model and each component on its path, the share sent to each unit. Types in the mix follow the MILP's flows; types outside it (mix 0) are routed in proportion to each unit's capacity for the component, so a server can route any type a client sends.
    */
   routing: Route[];
   /**
-   * Per request type, simulated metrics at the workload's rate (when the simulator ran).
+   * Per request type of the mix, simulated metrics on the workload (its mix, arrival process and sizes, seeded by its seed) at this solution's ratePerS, the rate it claims to sustain.
    */
   simulated?: {
     [k: string]: SimulatedType;
@@ -1463,9 +1463,25 @@ export interface SimulatedType {
    * Fraction of requests meeting the target.
    */
   sloAttainment: number;
+  /**
+   * The type passes through a unit whose backlog grew without bound: its latencies are what the finite run observed, not a steady state.
+   */
+  saturated?: boolean;
+  /**
+   * Median time to first token of the text answer (types that output text; absent when saturated).
+   */
+  ttftP50Ms?: number;
+  /**
+   * Median time per output token of the text answer (types that output text; absent when saturated).
+   */
+  tpotP50Ms?: number;
+  /**
+   * Median time to the first audio chunk (types that output audio; absent when saturated).
+   */
+  ttfaP50Ms?: number;
 }
 /**
- * One simulate-and-tighten step.
+ * One simulate-and-tighten step: a solve, its simulation, and the ρmax it tightened in response.
  */
 export interface LoopIteration {
   /**
@@ -1473,13 +1489,31 @@ export interface LoopIteration {
    */
   iteration: number;
   /**
-   * Request types that missed their target.
+   * The rate this iteration's solution claims (and was simulated at).
+   */
+  ratePerS?: number;
+  /**
+   * GPUs this iteration's solution uses.
+   */
+  gpus?: number;
+  /**
+   * Its SLO goodput in simulation: its rate when every request type meets its p90 target (≥ 90% within it, not saturated), else 0.
+   */
+  sloGoodputPerS?: number;
+  /**
+   * Request types that missed their p90 target in simulation (saturated, or under 90% of requests within it).
    */
   missedTypes: string[];
   /**
-   * Unit id → new ρmax.
+   * Unit id → the lower ρmax the next solve gives it, for this solution's units that serve a missed type; every other candidate unit serving a missed type and colocating at least as many components is lowered by the same factor (empty when nothing missed, this was the last iteration, or nothing could be tightened further).
    */
   tightenedUnits: {
+    [k: string]: number;
+  };
+  /**
+   * When every type met its target with room to spare: unit id → the higher ρmax (at most the planner's maxUtilisation) the next solve gives this solution's units; every other candidate unit serving only such types rises by the same factor.
+   */
+  loosenedUnits?: {
     [k: string]: number;
   };
 }

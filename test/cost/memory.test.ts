@@ -23,7 +23,8 @@ test('the KV effect: colocating the encoder shrinks the LLM\'s KV cache and batc
   spec.modelGraph.components[0].weightBytes = 8e9;
   spec.modelGraph.requestTypes[0].sizes = { promptTokens: 8000, outputTokens: 200 };
   spec.workload.generator!.mix = { chat: 1, look: 0 };
-  spec.deployment.latencyTargetsMs = {};
+  // Targets so loose that latency never limits the operating point (without any, the planner's 5× default would).
+  spec.deployment.latencyTargetsMs = { chat: 1e9, look: 1e9 };
   const problem = preparePlanner(spec);
   const alone = problem.candidates.find((c) => c.id === 'llm@l40s:tp1')!;
   const together = problem.candidates.find((c) => c.id === 'vision+llm@l40s:tp1')!;

@@ -25,7 +25,9 @@ test('plan writes the plan, the LP file and a JSON summary; --check agrees', () 
   const summary = JSON.parse(run.stdout) as { digest: string; baselines: { strategy: string }[]; solver: { status: string } };
   assert.equal(summary.solver.status, 'optimal');
   assert.deepEqual(summary.baselines.map((b) => b.strategy), ['monolithic', 'epd', 'disaggregated']);
-  assert.match(run.stderr, /tiny: planned optimal in [\d.]+ s/, 'plain progress lines on stderr when not a TTY');
+  assert.match(run.stderr, /^plan tiny \[[#-]+\] \d+% planned optimal in [\d.]+ s …$/m, 'plain progress lines on stderr when not a TTY');
+  assert.match(run.stderr, /^plan tiny \[[#-]+\] \d+% planned simulated at [\d.]+ req\/s \(iteration 1\): every target met …$/m, 'the simulate-and-tighten loop reports too');
+  assert.match(run.stderr, /^plan tiny \[#{20}\] 100% in [\d.]+ s done$/m);
   assert.equal(readPlan(planPath).name, 'tiny');
   assert.match(readFileSync(lpPath, 'utf8'), /^\\ cornserve placement MILP[\s\S]*\nMaximize\n obj: [\s\S]*\nSubject To\n[\s\S]*\nGeneral\n[\s\S]*\nEnd\n$/);
   const check = runCli(['plan', '--check', planPath]);
@@ -39,7 +41,8 @@ test('plan prints the summary table; diff and --check report a change with exit 
   const run = runCli(['plan', join(dir, 'inputs', 'deployment.yaml'), '-o', a]);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /planned: [\d.]+ req\/s on 4 of 4 GPUs/);
-  assert.match(run.stdout, /^strategy +status +req\/s +GPUs +\$\/h +planned ÷ it$/m);
+  assert.match(run.stdout, /^strategy +status +req\/s +GPUs +\$\/h +planned ÷ it +sim SLO goodput +p90 targets met$/m);
+  assert.match(run.stdout, /^planned +optimal +[\d.]+ +4 +[\d.]+ +1\.00× +[\d.]+ +all$/m);
   assert.match(run.stdout, /^monolithic +optimal/m);
   assert.match(run.stdout, /^bottleneck: llm/m);
   const loaded = loadDeployment(join(dir, 'inputs', 'deployment.yaml'));

@@ -24,6 +24,10 @@ export interface UnitSpec {
   replicas: number;
   tp?: 1 | 2 | 4 | 8;
   kvCapacityTokens?: number;
+  /** The planner's split of the KV cache between colocated LLMs. */
+  kvCapacityTokensByComponent?: Record<string, number>;
+  /** The planner's operating batch per component (ExecutorUnit.batch). */
+  batch?: Record<string, number>;
   /** Per component, a different profile than the component's default (e.g. a faster TP degree). */
   profiles?: Record<string, Partial<Pick<ComponentSpec, 'unitMs' | 'prefillMs' | 'decodeMs'>>>;
 }
@@ -102,6 +106,8 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
       placement,
     };
     if (u.kvCapacityTokens !== undefined) unit.kvCapacityTokens = u.kvCapacityTokens;
+    if (u.kvCapacityTokensByComponent !== undefined) unit.kvCapacityTokensByComponent = u.kvCapacityTokensByComponent;
+    if (u.batch !== undefined) unit.batch = u.batch;
     return unit;
   });
   const routing: Route[] = [];
