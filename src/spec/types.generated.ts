@@ -966,7 +966,7 @@ export interface Deployment {
   profiles?: string[];
   objective: Objective;
   /**
-   * Per request type, the end-to-end latency (p90) a request must meet to count as goodput, milliseconds.
+   * Per request type, the end-to-end latency (p90) a request must meet to count as goodput, milliseconds. A type without one gets 5 × its calibrated idle latency (the cost model along its fastest path, no queueing).
    */
   latencyTargetsMs?: {
     [k: string]: number;
