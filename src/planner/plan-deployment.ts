@@ -272,26 +272,14 @@ function tighten(problem: PlannerProblem, solution: Solution, missed: readonly s
     const sizes = solution.units.filter((u) => units.has(u.id)).map((u) => u.components.length);
     rule.set(type, { factor, minSize: sizes.length > 0 ? Math.min(...sizes) : 1, units });
   }
-  let changed = false;
-  const newRho = new Map<string, number>();
-  for (const c of problem.candidates) {
+  return rescaleRho(problem, solution, overrides, (c) => {
     let f = 1;
     for (const l of c.loads) {
       const r = rule.get(l.type);
       if (r && (r.units.has(c.id) || c.group.length >= r.minSize)) f = Math.min(f, r.factor);
     }
-    if (f >= 1) continue;
-    const current = overrides.get(c.id) ?? c.rhoMax;
-    const rho = Math.max(MIN_UTILISATION, current * f);
-    if (!(rho < current * (1 - 1e-9))) continue;
-    overrides.set(c.id, rho);
-    newRho.set(c.id, rho);
-    changed = true;
-  }
-  if (!changed) return undefined;
-  const out: Record<string, number> = {};
-  for (const u of solution.units) if (newRho.has(u.id)) out[u.id] = newRho.get(u.id)!;
-  return out;
+    return f;
+  });
 }
 
 /**
@@ -307,21 +295,31 @@ function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<stri
     const slack = target !== undefined && sim.p90Ms > 0 ? target / sim.p90Ms : 1;
     factor.set(type, slack >= LOOSENING_SLACK ? Math.min(LOOSENING_MAX, Math.sqrt(slack)) : 1);
   }
-  let changed = false;
-  const newRho = new Map<string, number>();
-  for (const c of problem.candidates) {
-    if (c.loads.length === 0) continue;
+  return rescaleRho(problem, solution, overrides, (c) => {
+    if (c.loads.length === 0) return 1;
     let f = Infinity;
     for (const l of c.loads) f = Math.min(f, factor.get(l.type) ?? 1);
-    if (!(f > 1)) continue;
+    return f;
+  });
+}
+
+/**
+ * Multiplies each candidate's ρmax (in `overrides`) by `factorOf(candidate)`, kept within
+ * [MIN_UTILISATION, maxUtilisation]; only changes beyond float noise count. Returns this
+ * solution's changed units with their new ρmax; undefined when nothing moved.
+ */
+function rescaleRho(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>, factorOf: (c: PlannerProblem['candidates'][number]) => number): Record<string, number> | undefined {
+  const newRho = new Map<string, number>();
+  for (const c of problem.candidates) {
+    const f = factorOf(c);
+    if (!(f !== 1 && Number.isFinite(f))) continue;
     const current = overrides.get(c.id) ?? c.rhoMax;
-    const rho = Math.min(problem.maxUtilisation, current * f);
-    if (!(rho > current * (1 + 1e-9))) continue;
+    const rho = f < 1 ? Math.max(MIN_UTILISATION, current * f) : Math.min(problem.maxUtilisation, current * f);
+    if (Math.abs(rho - current) <= current * 1e-9) continue;
     overrides.set(c.id, rho);
     newRho.set(c.id, rho);
-    changed = true;
   }
-  if (!changed) return undefined;
+  if (newRho.size === 0) return undefined;
   const out: Record<string, number> = {};
   for (const u of solution.units) if (newRho.has(u.id)) out[u.id] = newRho.get(u.id)!;
   return out;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildPlan } from '../fixtures/plans/build.js';
-import { runCli } from './run-cli.js';
+import { runCli } from '../cli/run-in-process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cornserve-k8s-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildPlan } from '../fixtures/plans/build.js';
-import { runCli } from '../k8s/run-cli.js';
+import { runCli } from '../cli/run-in-process.js';
 import { qwen3OmniPlan } from '../sim/plans.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cornserve-report-cli-'));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../workload/run-cli.js';
+import { runCli } from '../cli/run-in-process.js';
 import { qwen3OmniPlan, singleServerPlan } from './plans.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cornserve-sim-cli-'));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './run-cli.js';
+import { runCli } from '../cli/run-in-process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cornserve-trace-cli-'));
 const DEPLOYMENT = 'test/fixtures/spec/deployment.yaml';

@@ -1,5 +1,6 @@
-// Runs `cornserve …` in-process and captures what it wrote, restoring process.exitCode (the
-// commands set it, and a leftover 2 would fail the test file itself).
+// Runs `cornserve …` in-process and captures what it wrote (much faster than a child process
+// per case), restoring process.exitCode: the commands set it, and a leftover 2 would fail the
+// test file itself. test/cli/helpers.ts runs the real binary when a child process matters.
 import { main } from '../../src/cli/main.js';
 
 export interface CliRun {
