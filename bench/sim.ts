@@ -2,7 +2,8 @@
 // 10k, 100k and 1M requests (generated lazily, metrics kept in typed arrays, so 1M fits in a
 // small heap). Uses plans/qwen3-omni-*.plan.json when the planner has written one, else the
 // illustrative Qwen3-Omni plan the simulator's tests build. Target: ≥ 100k simulated requests/s.
-// Options: --strategy NAME (default planned), --sizes 10000,100000 (request counts).
+// Options: --strategy NAME (default planned), --sizes 10000,100000 (request counts), --rate R
+// (default: the rate the strategy's solution sustains).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileModel, runnableStrategies, type Strategy } from '../src/sim/model.js';
@@ -35,7 +36,11 @@ const strategies = runnableStrategies(plan);
 const strategy = (arg('--strategy') ?? 'planned') as Strategy;
 if (!strategies.includes(strategy)) throw new Error(`strategy ${strategy} is not in the plan (${strategies.join(', ')})`);
 const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
-const spec = workloadSpecFromPlan(plan);
+// Run at the rate the strategy's solution sustains (or --rate): the workload's own rate can lie
+// beyond a plan's capacity, and a saturated run measures queue growth, not the simulator.
+const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
+const rateArg = arg('--rate');
+const spec = { ...workloadSpecFromPlan(plan), ...(rateArg || solution?.ratePerS ? { ratePerS: rateArg ? Number(rateArg) : solution!.ratePerS } : {}) };
 const model = compileModel(plan, strategy);
 
 console.log(`plan: ${source}`);
