@@ -500,12 +500,17 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
   });
   const gen = spec.workload.generator!;
   const objective = problem.objective;
-  const roleOrder = ['deployment', 'model-graph', 'cluster', 'workload', 'trace', 'profile', 'gpu-catalog', 'onnx'];
-  // The ONNX graphs the executors load are inputs too (serve checks their digests); missing ones are left to serve to report.
-  const onnx = [...new Set(spec.modelGraph.components.flatMap((c) => (c.executor?.graphs ?? []).map((g) => resolve(graphDir, g.path))))]
-    .filter((path) => existsSync(path))
-    .map((path) => ({ role: 'onnx' as const, path, sha256: sha256File(path) }));
-  const inputs = [...spec.files, ...onnx]
+  const roleOrder = ['deployment', 'model-graph', 'cluster', 'workload', 'trace', 'profile', 'gpu-catalog', 'onnx', 'model-data'];
+  // The files the executors load are inputs too (serve checks their digests); missing ones are left to serve to report.
+  const executorFiles = (role: 'onnx' | 'model-data', paths: (c: (typeof spec.modelGraph.components)[number]) => string[]) =>
+    [...new Set(spec.modelGraph.components.flatMap((c) => paths(c).map((p) => resolve(graphDir, p))))]
+      .filter((path) => existsSync(path))
+      .map((path) => ({ role, path, sha256: sha256File(path) }));
+  const modelFiles = [
+    ...executorFiles('onnx', (c) => (c.executor?.graphs ?? []).map((g) => g.path)),
+    ...executorFiles('model-data', (c) => (c.executor?.options?.dictionary !== undefined ? [c.executor.options.dictionary] : [])),
+  ];
+  const inputs = [...spec.files, ...modelFiles]
     .map((f) => ({ role: f.role, path: rel(f.path), sha256: f.sha256 }))
     .sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {

@@ -1171,9 +1171,18 @@ export interface Plan {
      */
     inputs: {
       /**
-       * What the file is.
+       * What the file is: onnx for a graph an executor loads, model-data for another file it loads (an OCR dictionary).
        */
-      role: "deployment" | "model-graph" | "cluster" | "workload" | "trace" | "profile" | "gpu-catalog" | "onnx";
+      role:
+        | "deployment"
+        | "model-graph"
+        | "cluster"
+        | "workload"
+        | "trace"
+        | "profile"
+        | "gpu-catalog"
+        | "onnx"
+        | "model-data";
       /**
        * Path relative to the plan file.
        */
