@@ -13,20 +13,11 @@ import { createLogger } from '../../src/runtime/supervisor/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { planDemo, SPLIT_GROUPS, writeRegrouped } from './fixtures/plans.js';
 import { chat, demoRequest, until, type DemoType, type Reply } from './fixtures/requests.js';
+import { alive } from '../support/processes.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** Long generations keep requests in flight long enough to be hit. */
 const LONG = { max_tokens: 200 };
-
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let dir: string;
 let planPath: string;

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RUNNERS, writeServePlan } from './fixtures/serve-plan.js';
+import { alive } from '../../support/processes.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const KEY = 'sk-cli-test';
@@ -16,15 +17,6 @@ function ask(port: number, text: string): Promise<number> {
     body: JSON.stringify({ model: 'tiny-omni', messages: [{ role: 'user', content: text }] }),
     signal: AbortSignal.timeout(20_000),
   }).then((r) => r.status);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('cornserve serve (the command)', () => {
