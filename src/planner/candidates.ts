@@ -1,6 +1,7 @@
 // Candidate executor units: each colocatable component group × node pool × TP degree that fits
 // in device memory, with its operating point (batch sizes, utilisation limit ρmax) and what one
 // request of each type costs it. Candidates another candidate dominates are dropped.
+import { gpuTpProblem } from '../spec/engine-tp.js';
 import type { ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
 import type { TypeModel, WorkloadModel } from '../graph/model.js';
 import type { Group } from '../graph/groups.js';
@@ -79,6 +80,11 @@ export interface CandidateContext {
   latencyTargetsMs: Record<string, number>;
 }
 
+/** Whether every component of `group` has an engine that executes TP `tp` on `pool` (GPU pools only: see spec/engine-tp.ts). */
+export function executesTp(ctx: Pick<CandidateContext, 'model'>, group: readonly string[], pool: ResolvedPool, tp: number): boolean {
+  return pool.gpu.device !== 'gpu' || group.every((c) => gpuTpProblem(ctx.model.components.get(c)!, tp) === undefined);
+}
+
 export function unitId(group: Group, pool: string, tp: number): string {
   return `${group.join('+')}@${pool}:tp${tp}`;
 }
@@ -91,7 +97,7 @@ export function fastestLatencies(ctx: CandidateContext): Map<string, number> {
       let best = Infinity;
       for (const pool of ctx.pools) {
         for (const tp of ctx.tpDegrees) {
-          if (tp > pool.gpusPerNode) continue;
+          if (tp > pool.gpusPerNode || !executesTp(ctx, [c], pool, tp)) continue;
           const entry = ctx.cost.entry(c, pool, tp);
           if (!entry || entry.memoryBytes > usableBytesPerGpu(pool.gpu)) continue;
           const work = t.work.get(c)!;
@@ -144,6 +150,7 @@ export function buildCandidates(ctx: CandidateContext, groups: readonly Group[])
   for (const group of groups) {
     for (const pool of ctx.pools) {
       for (const tp of [...ctx.tpDegrees].sort((a, b) => a - b)) {
+        if (!executesTp(ctx, group, pool, tp)) continue;
         for (const result of buildCandidate(ctx, group, pool, tp, fastest, link)) {
           if ('reason' in result) rejections.push(result);
           else candidates.push(result);

@@ -1,10 +1,12 @@
 // Checks a component's executor spec against its engine: the engine runs components of one kind
 // and modality, and loads one ONNX graph per role it knows (some required, some optional), plus
 // the options it needs. The schema only knows the roles exist; which belong to which engine is
-// here, shared with `cornserve profile` and the executors.
+// here, shared with `cornserve profile` and the executors. An external engine (an
+// OpenAI-compatible server `serve` launches) is checked here too: its command template, and that
+// it serves an LLM no edge touches.
 import type { Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source-file.js';
-import type { Component, EngineOptions, ExecutorEngine, GraphRole, Modality } from './types.generated.js';
+import type { Component, EngineOptions, ExecutorEngine, GraphRole, ModelGraph, Modality } from './types.generated.js';
 
 export interface EngineRules {
   kind: Component['kind'];
@@ -34,10 +36,49 @@ function describeKind(kind: Component['kind'], modality: Modality): string {
   return /^[aeiou]/.test(what) ? `an ${what}` : `a ${what}`;
 }
 
+/** What an external engine's command template may name, replaced when `serve` launches it. */
+export const EXTERNAL_PLACEHOLDERS = ['model', 'tp', 'port', 'host'] as const;
+
+function checkExternalEngine(file: SourceFile, index: number, c: Component): Diagnostic[] {
+  const external = c.externalEngine;
+  if (!external) return [];
+  const out: Diagnostic[] = [];
+  const at = ['components', index, 'externalEngine'];
+  if (c.executor) {
+    out.push(file.diagnostic(at, 'executor.external-and-onnx', `component '${c.name}' has both an executor spec and an external engine; keep one`, 'key'));
+  }
+  if (c.kind !== 'llm') {
+    out.push(file.diagnostic(at, 'executor.external-kind', `an external engine serves an LLM over OpenAI chat completions, but '${c.name}' is ${describeKind(c.kind, c.modality)}`, 'key'));
+  }
+  const named = [...external.command.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]);
+  for (const name of named) {
+    if (!(EXTERNAL_PLACEHOLDERS as readonly string[]).includes(name)) {
+      out.push(file.diagnostic([...at, 'command'], 'executor.external-placeholder', `the command names {${name}}; the placeholders are ${EXTERNAL_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`));
+    }
+  }
+  if (!named.includes('port')) {
+    out.push(file.diagnostic([...at, 'command'], 'executor.external-port', 'the command must pass {port}: serve picks the port the engine listens on and forwards requests there'));
+  }
+  return out;
+}
+
+/** An external engine receives only the request's messages and answers text: no tensor reaches it or leaves it. */
+export function checkExternalEngineEdges(file: SourceFile, graph: ModelGraph): Diagnostic[] {
+  const external = new Set(graph.components.filter((c) => c.externalEngine).map((c) => c.name));
+  const out: Diagnostic[] = [];
+  graph.edges.forEach((e, i) => {
+    const end = external.has(e.from) ? e.from : external.has(e.to) ? e.to : undefined;
+    if (end !== undefined) {
+      out.push(file.diagnostic(['edges', i], 'executor.external-edge', `'${end}' runs on an external engine, which takes only the request's messages and answers text; the edge ${e.from} → ${e.to} cannot reach it`));
+    }
+  });
+  return out;
+}
+
 export function checkExecutor(file: SourceFile, index: number, c: Component): Diagnostic[] {
   const spec = c.executor;
-  if (!spec) return [];
-  const out: Diagnostic[] = [];
+  const out = checkExternalEngine(file, index, c);
+  if (!spec) return out;
   const at = ['components', index, 'executor'];
   const rules = ENGINES[spec.engine];
   if (rules.kind !== c.kind || rules.modality !== c.modality) {

@@ -2,7 +2,7 @@
 // each request type walks a connected sub-graph from its inputs to its outputs, and each
 // component declares the work its kind needs and, when it has an executor spec, the graphs its
 // engine needs.
-import { checkExecutor } from './check-executor.js';
+import { checkExecutor, checkExternalEngineEdges } from './check-executor.js';
 import { didYouMean, type Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source-file.js';
 import type { ModelGraph, RequestSizes } from './types.generated.js';
@@ -128,6 +128,7 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
       out.push(file.diagnostic(['components', i, 'name'], 'graph.unused-component', `component '${c}' is visited by no request type`));
     }
   }
+  out.push(...checkExternalEngineEdges(file, graph));
   return out;
 }
 

@@ -53,6 +53,22 @@ export type GraphOutputs = [string, ...string[]];
  */
 export type DictionaryFile = string;
 /**
+ * The command line, split at whitespace (no shell), with {model}, {tp}, {port} and {host} replaced: e.g. `vllm serve {model} --tensor-parallel-size {tp} --host {host} --port {port}`. It runs in the plan file's directory.
+ */
+export type CommandTemplate = string;
+/**
+ * The model the engine serves: {model} in the command and the `model` of every request forwarded to it (a Hugging Face id or a local path).
+ */
+export type ServedModel = string;
+/**
+ * Path that answers 200 once the engine is ready.
+ */
+export type HealthPath = string;
+/**
+ * How long the engine may take to become healthy (loading a large model takes minutes).
+ */
+export type StartupTimeout = number;
+/**
  * Request type name, used by workloads and traces.
  */
 export type Identifier2 = string;
@@ -266,6 +282,7 @@ export interface Component {
   published?: PublishedThroughput[];
   serving?: ServingKnobs;
   executor?: ExecutorSpec;
+  externalEngine?: ExternalEngine;
   source: Source;
 }
 /**
@@ -529,6 +546,15 @@ export interface ONNXGraph {
  */
 export interface EngineOptions {
   dictionary?: DictionaryFile;
+}
+/**
+ * An OpenAI-compatible server (vLLM, SGLang, …) that `cornserve serve` launches for each replica of this LLM's unit, on the unit's devices (CUDA_VISIBLE_DEVICES), and forwards the component's requests to, streaming. Instead of an executor spec; the component must have no edges, since only the request's messages reach it. Its TP degree is what the plan chose.
+ */
+export interface ExternalEngine {
+  command: CommandTemplate;
+  model: ServedModel;
+  healthPath?: HealthPath;
+  startupTimeoutS?: StartupTimeout;
 }
 /**
  * A data dependency from a producer component to a consumer component.

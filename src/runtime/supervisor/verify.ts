@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { PlanFileError, planText, readPlan } from '../../plan/io.js';
+import { gpuTpProblem } from '../../spec/engine-tp.js';
 import type { Component, ExecutorUnit, Plan } from '../../spec/types.generated.js';
 
 export class PlanRejectedError extends Error {
@@ -79,6 +80,13 @@ function checkUnits(plan: Plan, problems: string[]): void {
     for (const c of u.components) if (!components.has(c)) problems.push(`unit ${u.id} holds '${c}', which is not a component of the model`);
     if (u.placement.length !== u.replicas) problems.push(`unit ${u.id} has ${u.replicas} replicas but ${u.placement.length} placements`);
     if (!plan.pools.some((p) => p.name === u.pool)) problems.push(`unit ${u.id} is placed on unknown pool '${u.pool}'`);
+    // A TP>1 unit whose engine runs on one GPU would idle the rest while the plan counts on them.
+    if (plan.pools.find((p) => p.name === u.pool)?.gpu.device === 'gpu') {
+      for (const c of plan.model.components.filter((x) => u.components.includes(x.name))) {
+        const why = gpuTpProblem(c, u.tp);
+        if (why !== undefined) problems.push(`unit ${u.id} asks for TP${u.tp} on GPUs, which it cannot honour: ${why}`);
+      }
+    }
   }
 }
 

@@ -1,0 +1,68 @@
+// `serve` refuses a plan it cannot honour before starting anything: a GPU unit at a TP degree its
+// engine does not execute (an ONNX engine at TP>1 would run on one GPU and idle the others).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { planText } from '../../../src/plan/io.js';
+import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
+import type { Component, Plan } from '../../../src/spec/types.generated.js';
+import { runCli } from '../../cli/run-in-process.js';
+import { tinyPlan } from '../dispatcher/fixtures/plans.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-engine-tp-'));
+  writeFileSync(join(dir, 'llm.onnx'), 'onnx bytes');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const ONNX_LLM: Partial<Component> = { executor: { engine: 'llm', graphs: [{ role: 'decoder', path: 'llm.onnx', inputs: ['x'], outputs: ['y'] }] } };
+
+/** The tiny plan with its LLM alone in one unit at TP `tp`, on a GPU or CPU pool, written to `name`. */
+function writePlan(name: string, tp: 1 | 2, device: 'gpu' | 'cpu', llm: Partial<Component> = ONNX_LLM): string {
+  const base = tinyPlan({
+    device,
+    units: [{ components: ['llm'], replicas: 1 }],
+    componentExtras: { llm },
+    provenanceInputs: [{ role: 'onnx', path: 'llm.onnx', sha256: createHash('sha256').update('onnx bytes').digest('hex') }],
+  });
+  const id = `llm@local:tp${tp}`;
+  const plan: Plan = {
+    ...base,
+    solution: {
+      ...base.solution,
+      units: base.solution.units.map((u) => ({ ...u, id, tp, placement: [{ replica: 0, node: 0, gpus: tp === 2 ? [0, 1] : [0] }] })),
+      routing: base.solution.routing.filter((r) => r.component === 'llm').map((r) => ({ ...r, shares: r.shares.map((s) => ({ ...s, unit: id })) as typeof r.shares })),
+    },
+  };
+  const path = join(dir, name);
+  writeFileSync(path, planText(plan));
+  return path;
+}
+
+describe('serve and TP it cannot honour', () => {
+  it('cornserve serve refuses an ONNX engine at TP2 on GPUs with the reason, starting nothing', async () => {
+    const path = writePlan('onnx-tp2.plan.json', 2, 'gpu');
+    const run = await runCli(['serve', path, '--port', '0', '--log-format', 'json']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /refusing to serve .*onnx-tp2\.plan\.json:\n {2}unit llm@local:tp2 asks for TP2 on GPUs, which it cannot honour: component 'llm': engine 'llm' executes TP 1 only \(one onnxruntime session on one GPU\), so TP2 would leave 1 of its GPUs idle/);
+    assert.doesNotMatch(run.stderr, /executor\.starting|serve\.listening/);
+  });
+
+  it('accepts the same engine at TP1 on GPUs, and at TP2 on CPU core slots (two intra-op threads)', () => {
+    assert.equal(verifyPlan(writePlan('onnx-tp1.plan.json', 1, 'gpu')).plan.solution.units[0].tp, 1);
+    assert.equal(verifyPlan(writePlan('onnx-cpu-tp2.plan.json', 2, 'cpu')).plan.solution.units[0].tp, 2);
+  });
+
+  it('refuses an external engine at TP2 whose command never passes {tp}, and accepts one that does', () => {
+    const external = (command: string): Partial<Component> => ({ externalEngine: { command, model: 'some/llm' } });
+    assert.throws(
+      () => verifyPlan(writePlan('ext-no-tp.plan.json', 2, 'gpu', external('vllm serve {model} --port {port}'))),
+      (e: Error) => e instanceof PlanRejectedError && /external engine command has no \{tp\} placeholder, so it would run on one of the 2 GPUs/.test(e.message),
+    );
+    assert.equal(verifyPlan(writePlan('ext-tp.plan.json', 2, 'gpu', external('vllm serve {model} --tensor-parallel-size {tp} --port {port}'))).plan.solution.units[0].tp, 2);
+  });
+});
