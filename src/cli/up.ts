@@ -35,10 +35,10 @@ interface UpFlags {
   tui?: boolean;
 }
 
-/** Components some request type visits that no engine could run (no executor spec). */
+/** Components some request type visits that no engine could run (no executor spec nor external engine). */
 export function unservableComponents(spec: DeploymentSpec): string[] {
   const used = new Set(spec.modelGraph.requestTypes.flatMap((t) => t.path));
-  return spec.modelGraph.components.filter((c) => used.has(c.name) && !c.executor).map((c) => c.name);
+  return spec.modelGraph.components.filter((c) => used.has(c.name) && !c.executor && !c.externalEngine).map((c) => c.name);
 }
 
 /** The cached plan when it is still the plan of this deployment's current files, else undefined. */

@@ -11,6 +11,7 @@ import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
+import { ExternalEngines } from './external-engines.js';
 import type { Logger } from './log.js';
 import type { BackoffPolicy } from './policy.js';
 import { Supervisor } from './supervisor.js';
@@ -44,6 +45,8 @@ export interface ServeHandle {
   replicas: ReplicaTable;
   dispatcher: Dispatcher;
   supervisor: Supervisor;
+  /** The external engine processes (units whose component names an externalEngine). */
+  externalEngines: ExternalEngines;
   gateway: Gateway;
   /** Drains and stops everything; resolves once executors have exited. Idempotent. */
   shutdown(reason: string): Promise<void>;
@@ -84,9 +87,19 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     readyTimeoutMs: options.readyTimeoutMs,
     onRestart: (unit) => metrics.restarts.inc({ unit }),
   });
+  const externalEngines = new ExternalEngines({
+    plan,
+    planDir: verified.planDir,
+    replicas,
+    dispatcher,
+    log,
+    backoff: options.backoff,
+    onRestart: (unit) => metrics.restarts.inc({ unit }),
+  });
   try {
-    await supervisor.start();
+    await Promise.all([supervisor.start(), externalEngines.start()]);
   } catch (err) {
+    await Promise.all([supervisor.stop(2000), externalEngines.stop(2000)]);
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
@@ -105,7 +118,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   try {
     ({ port } = await gateway.listen(options.host, options.port));
   } catch (err) {
-    await supervisor.stop();
+    await Promise.all([supervisor.stop(), externalEngines.stop()]);
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
@@ -129,10 +142,10 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
         gateway.app.server.closeAllConnections();
       }
       await gateway.close();
-      await supervisor.stop();
+      await Promise.all([supervisor.stop(), externalEngines.stop()]);
       rmSync(runDir, { recursive: true, force: true });
       log.info('serve.stopped', { reason });
     })());
 
-  return { verified, url, port, replicas, dispatcher, supervisor, gateway, shutdown };
+  return { verified, url, port, replicas, dispatcher, supervisor, externalEngines, gateway, shutdown };
 }

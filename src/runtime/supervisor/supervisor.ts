@@ -10,6 +10,7 @@ import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { HostConfig } from '../host/config.js';
 import type { FromHost } from '../host/protocol.js';
+import { externalComponentOf } from './external-command.js';
 import type { Logger } from './log.js';
 import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from './policy.js';
 import { spawnExecutor } from './process.js';
@@ -81,6 +82,7 @@ export class Supervisor {
     const components = new Map(plan.model.components.map((c) => [c.name, c]));
     let socket = 0;
     plan.solution.units.forEach((unit) => {
+      if (externalComponentOf(plan, unit)) return; // ExternalEngines runs these
       const pool = plan.pools.find((p) => p.name === unit.pool)!;
       for (const placement of unit.placement) {
         const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
