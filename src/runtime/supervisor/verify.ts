@@ -81,7 +81,7 @@ function checkUnits(plan: Plan, problems: string[]): void {
     if (u.placement.length !== u.replicas) problems.push(`unit ${u.id} has ${u.replicas} replicas but ${u.placement.length} placements`);
     if (!plan.pools.some((p) => p.name === u.pool)) problems.push(`unit ${u.id} is placed on unknown pool '${u.pool}'`);
     const external = plan.model.components.filter((c) => c.externalEngine !== undefined && u.components.includes(c.name));
-    if (external.length > 0 && u.components.length > 1) problems.push(`unit ${u.id} holds '${external[0].name}', which runs on an external engine, together with ${u.components.length - 1} other components; an external engine's unit holds it alone`);
+    if (external.length > 0 && u.components.length > 1) problems.push(`unit ${u.id} holds '${external[0].name}', which runs on an external engine, together with ${u.components.length - 1} other component${u.components.length > 2 ? 's' : ''}; an external engine's unit holds it alone`);
     // A TP>1 unit whose engine runs on one GPU would idle the rest while the plan counts on them.
     if (plan.pools.find((p) => p.name === u.pool)?.gpu.device === 'gpu') {
       for (const c of plan.model.components.filter((x) => u.components.includes(x.name))) {

@@ -1,47 +1,20 @@
 // `serve` refuses a plan it cannot honour before starting anything: a GPU unit at a TP degree its
 // engine does not execute (an ONNX engine at TP>1 would run on one GPU and idle the others).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { planText } from '../../../src/plan/io.js';
 import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
-import type { Component, Plan } from '../../../src/spec/types.generated.js';
+import type { Component } from '../../../src/spec/types.generated.js';
 import { runCli } from '../../cli/run-in-process.js';
-import { tinyPlan } from '../dispatcher/fixtures/plans.js';
+import { writeLlmUnitPlan } from './fixtures/llm-unit-plan.js';
 
 let dir: string;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cs-engine-tp-'));
-  writeFileSync(join(dir, 'llm.onnx'), 'onnx bytes');
-});
+before(() => (dir = mkdtempSync(join(tmpdir(), 'cs-engine-tp-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const ONNX_LLM: Partial<Component> = { executor: { engine: 'llm', graphs: [{ role: 'decoder', path: 'llm.onnx', inputs: ['x'], outputs: ['y'] }] } };
-
-/** The tiny plan with its LLM alone in one unit at TP `tp`, on a GPU or CPU pool, written to `name`. */
-function writePlan(name: string, tp: 1 | 2, device: 'gpu' | 'cpu', llm: Partial<Component> = ONNX_LLM): string {
-  const base = tinyPlan({
-    device,
-    units: [{ components: ['llm'], replicas: 1 }],
-    componentExtras: { llm },
-    provenanceInputs: [{ role: 'onnx', path: 'llm.onnx', sha256: createHash('sha256').update('onnx bytes').digest('hex') }],
-  });
-  const id = `llm@local:tp${tp}`;
-  const plan: Plan = {
-    ...base,
-    solution: {
-      ...base.solution,
-      units: base.solution.units.map((u) => ({ ...u, id, tp, placement: [{ replica: 0, node: 0, gpus: tp === 2 ? [0, 1] : [0] }] })),
-      routing: base.solution.routing.filter((r) => r.component === 'llm').map((r) => ({ ...r, shares: r.shares.map((s) => ({ ...s, unit: id })) as typeof r.shares })),
-    },
-  };
-  const path = join(dir, name);
-  writeFileSync(path, planText(plan));
-  return path;
-}
+const writePlan = (name: string, tp: 1 | 2, device: 'gpu' | 'cpu', llm?: Partial<Component>): string => writeLlmUnitPlan(dir, name, tp, device, llm);
 
 describe('serve and TP it cannot honour', () => {
   it('cornserve serve refuses an ONNX engine at TP2 on GPUs with the reason, starting nothing', async () => {
