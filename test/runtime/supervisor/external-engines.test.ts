@@ -2,7 +2,7 @@
 // engine that exits with its last words, one that never turns healthy and is killed), and a plan
 // that puts an external engine in a unit with other components is refused.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { startServe } from '../../../src/runtime/supervisor/serve.js';
 import type { Component } from '../../../src/spec/types.generated.js';
 import { runCli } from '../../cli/run-in-process.js';
 import { alive } from '../../support/processes.js';
+import { until } from '../../e2e/fixtures/requests.js';
 import { writeLlmUnitPlan } from './fixtures/llm-unit-plan.js';
 
 let dir: string;
@@ -54,6 +55,29 @@ describe('external engines that cannot start', () => {
     );
     assert.match(err.message, /did not answer \/ready within 1 s/);
     assert.equal(alive(Number(readFileSync(pidFile, 'utf8'))), false);
+  });
+});
+
+describe('an engine that dies', () => {
+  it('takes its workers with it: the whole process group is killed before the restart', async () => {
+    const workerPidFile = join(dir, 'worker.pid');
+    // A health endpoint, and a worker in the engine's process group that would outlive it.
+    const script = `require("http").createServer((q,s)=>s.end("ok")).listen(+process.argv[1],"127.0.0.1");require("fs").writeFileSync(process.argv[2],String(require("child_process").spawn("sleep",["1000"]).pid))`;
+    const planPath = writeLlmUnitPlan(dir, 'group.plan.json', 1, 'cpu', external(`${NODE} -e ${script} {port} ${workerPidFile}`, { healthPath: '/' }));
+    const handle = await startServe({ planPath, host: '127.0.0.1', port: 0, log: silentLogger, backoff: { initialMs: 50, maxMs: 100, factor: 2, stableMs: 60_000 } });
+    try {
+      const key = 'llm@local:tp1#0';
+      const leader = handle.externalEngines.pids().get(key)!;
+      await until(() => existsSync(workerPidFile) && readFileSync(workerPidFile, 'utf8') !== '', 'the worker started', 10_000, 20);
+      const worker = Number(readFileSync(workerPidFile, 'utf8'));
+      assert.ok(alive(worker));
+      rmSync(workerPidFile);
+      process.kill(leader, 'SIGKILL');
+      await until(() => !alive(worker), 'the worker is killed with its engine', 10_000, 20);
+      await until(() => handle.replicas.get(key)?.live === true && handle.externalEngines.pids().get(key) !== leader, 'the engine restarted', 10_000, 20);
+    } finally {
+      await handle.shutdown('test');
+    }
   });
 });
 
