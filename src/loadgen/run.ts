@@ -2,7 +2,8 @@
 // have answered (a closed loop would slow down with the server and hide its queueing). Sending
 // is a function handed in (the HTTP client, or anything else in tests); this module only keeps
 // time, counts, and stops a run that cannot succeed: after `maxConsecutiveFailures` requests in
-// a row failed to connect or got a non-overload error, or when the caller aborts. A stopped run
+// a row failed to connect or got a non-overload error (those in flight get a few seconds to
+// answer), or when the caller aborts (those in flight are cut). A stopped run
 // still returns every outcome, the unsent requests marked as such.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TraceRequest } from '../spec/types.generated.js';
@@ -32,6 +33,8 @@ export interface OpenLoopOptions {
   /** Stops the run early (Ctrl-C); what was measured so far is kept. */
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** After too many failures, how long requests in flight may still answer before they are cut, ms (default 5000). */
+  graceMs?: number;
   /** Monotonic clock, ms (default performance.now). */
   now?: () => number;
 }
@@ -51,14 +54,21 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
   const now = options.now ?? (() => performance.now());
   const maxFailures = options.maxConsecutiveFailures ?? 10;
   const outcomes: RequestOutcome[] = schedule.map((r, index) => ({ index, type: r.type }));
-  const stop = new AbortController();
+  // Sending stops at once; requests in flight get `graceMs` to answer (their answers, errors
+  // included, are worth keeping) before they are cut. An interrupt cuts them at once.
+  const sending = new AbortController();
+  const inFlightCut = new AbortController();
+  let graceTimer: NodeJS.Timeout | undefined;
   let stopped: string | undefined;
-  const halt = (reason: string): void => {
-    if (stopped !== undefined) return;
-    stopped = reason;
-    stop.abort();
+  const halt = (reason: string, graceMs: number): void => {
+    if (stopped === undefined) {
+      stopped = reason;
+      sending.abort();
+    }
+    if (graceMs === 0) inFlightCut.abort();
+    else graceTimer ??= setTimeout(() => inFlightCut.abort(), graceMs);
   };
-  const onExternal = (): void => halt('interrupted');
+  const onExternal = (): void => halt('interrupted', 0);
   if (options.signal?.aborted) onExternal();
   options.signal?.addEventListener('abort', onExternal, { once: true });
 
@@ -73,7 +83,7 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
     const waitMs = dueMs - now();
     if (waitMs > 0) {
       try {
-        await sleep(waitMs, undefined, { signal: stop.signal });
+        await sleep(waitMs, undefined, { signal: sending.signal });
       } catch {
         break; // stopped while waiting
       }
@@ -83,7 +93,7 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
     progress.sent++;
     report();
     inFlight.push(
-      send(i, stop.signal).then(
+      send(i, inFlightCut.signal).then(
         (result) => record(outcome, result),
         (err: unknown) => record(outcome, { failure: { kind: 'stream', message: err instanceof Error ? err.message : String(err) } }),
       ),
@@ -97,7 +107,7 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
       progress.failed++;
       if (FATAL_KINDS.has(result.failure.kind) && stopped === undefined) {
         consecutive++;
-        if (consecutive >= maxFailures) halt(`${consecutive} requests in a row failed; the last: ${result.failure.status !== undefined ? `HTTP ${result.failure.status}: ` : ''}${result.failure.message}`);
+        if (consecutive >= maxFailures) halt(`${consecutive} requests in a row failed; the last: ${result.failure.status !== undefined ? `HTTP ${result.failure.status}: ` : ''}${result.failure.message}`, options.graceMs ?? 5000);
       }
     } else {
       outcome.latencyMs = result.latencyMs;
@@ -108,6 +118,7 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
   }
 
   await Promise.all(inFlight);
+  clearTimeout(graceTimer);
   options.signal?.removeEventListener('abort', onExternal);
   for (const o of outcomes) if (o.sentAtMs === undefined) o.failure = { kind: 'not-sent', message: `not sent: the run stopped (${stopped ?? 'stopped'})` };
   return { outcomes, ...(stopped !== undefined ? { stopped } : {}), elapsedS: (now() - started) / 1000 };
