@@ -253,9 +253,10 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
 async function warmUp(requests: readonly TraceRequest[], perType: number, bodyOf: (r: TraceRequest, i: number) => string, client: ChatClientOptions, signal: AbortSignal): Promise<string | undefined> {
   const firstOfType = [...new Map(requests.map((r) => [r.type, r])).values()];
   for (let k = 0; k < perType; k++) {
-    for (const r of firstOfType) {
+    for (const [j, r] of firstOfType.entries()) {
       if (signal.aborted) return 'interrupted';
-      const result = await sendChat(bodyOf(r, -1 - k), client, signal);
+      // Indices past the schedule's: warm-up prompts share no prefix with measured ones.
+      const result = await sendChat(bodyOf(r, requests.length + k * firstOfType.length + j), client, signal);
       const f = result.failure;
       if (f && (f.kind === 'connection' || f.kind === 'http' || f.kind === 'stream')) {
         return `the warm-up request of type ${r.type} failed: ${f.status !== undefined ? `HTTP ${f.status}: ` : ''}${f.message}`;

@@ -18,6 +18,7 @@ const WORDS = ['the', 'of', 'and', 'to', 'in', 'is', 'it', 'that', 'for', 'on', 
 
 /** A prompt of `tokens` tokens under `tokenizer`, starting with `index` so that no two requests share a prefix (no prefix-cache hits). */
 export function promptText(tokens: number, tokenizer: PromptTokenizer, index: number): string {
+  if (!(Number.isInteger(index) && index >= 0)) throw new RangeError(`request index must be a whole number ≥ 0, got ${index}`);
   const n = Math.max(1, Math.round(tokens));
   if (tokenizer === 'words') {
     const words = [String(index)];

@@ -25,6 +25,8 @@ test('prompts have the requested token count under either tokenizer, and differ 
     assert.equal(promptText(n, 'words', 12).split(' ').length, n);
   }
   assert.notEqual(promptText(32, 'bytes', 1), promptText(32, 'bytes', 2));
+  assert.doesNotMatch(promptText(300, 'words', 7) + promptText(300, 'bytes', 7), /undefined/);
+  assert.throws(() => promptText(5, 'bytes', -1), RangeError);
 });
 
 test('images are PNGs of the request’s width × height; audio is a WAV of its length', () => {

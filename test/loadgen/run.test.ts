@@ -56,3 +56,14 @@ test('an abort from the caller stops sending and cuts requests in flight', async
   assert.ok(result.outcomes.some((o) => o.failure?.kind === 'not-sent'));
   assert.ok(result.outcomes.some((o) => o.failure?.message === 'cut off'));
 });
+
+test('after a failure storm, requests in flight may still answer within the grace period; later ones are cut', async () => {
+  const result = await runOpenLoop(schedule(10, 0.005), (i, signal): Promise<SendResult> => {
+    if (i === 0) return new Promise((resolve) => setTimeout(() => resolve({ latencyMs: 40 }), 40));
+    if (i === 1) return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ failure: { kind: 'stream', message: 'cut off' } })));
+    return Promise.resolve({ failure: { kind: 'http', status: 500, message: 'down' } });
+  }, { maxConsecutiveFailures: 3, graceMs: 100 });
+  assert.match(result.stopped!, /3 requests in a row failed; the last: HTTP 500: down/);
+  assert.equal(result.outcomes[0].latencyMs, 40, 'answered within the grace period');
+  assert.equal(result.outcomes[1].failure?.message, 'cut off');
+});
