@@ -45,12 +45,13 @@ export interface SummaryOptions {
 }
 
 /**
- * A type is marked saturated when its queue visibly grew during the run, the measured analogue of
- * the simulator's unbounded backlog: the median latency of the last third of its requests (in
- * send order) more than twice that of the first third, with at least 10 requests in each; or when
- * a tenth or more of its requests were refused for overload or timed out.
+ * A type is marked saturated, the measured analogue of the simulator's unbounded backlog, when its
+ * requests in flight kept piling up while requests arrived: sampled at each of its sends, the mean
+ * over the last third exceeds the middle third's by more than SATURATION_BACKLOG_GROWTH requests
+ * and a quarter, the middle third's exceeding the first's (at least SATURATION_MIN_PER_THIRD sends
+ * in each third); or when a tenth or more of its requests were refused for overload or timed out.
  */
-export const SATURATION_GROWTH = 2;
+export const SATURATION_BACKLOG_GROWTH = 5;
 export const SATURATION_MIN_PER_THIRD = 10;
 export const SATURATION_FAILED_SHARE = 0.1;
 
@@ -67,16 +68,26 @@ function stats(values: number[]): LatencyStats | null {
   };
 }
 
-function median(values: number[]): number {
-  return quantileSorted(Float64Array.from(values).sort(), 0.5);
+/** Requests of one type in flight (sent, not yet answered) at each of its sends; `sentInOrder` sorted by send time. */
+export function inFlightAtSends(sentInOrder: readonly RequestOutcome[]): number[] {
+  // A failed request stops holding the server when it fails; its end is unknown, so it counts as answered at once.
+  const ends = sentInOrder.map((o) => (completed(o) ? o.sentAtMs! + o.latencyMs! : o.sentAtMs!)).sort((a, b) => a - b);
+  const out: number[] = [];
+  let ended = 0;
+  sentInOrder.forEach((o, k) => {
+    while (ended < ends.length && ends[ended] <= o.sentAtMs!) ended++;
+    out.push(k + 1 - ended);
+  });
+  return out;
 }
 
-function grew(completedInSendOrder: RequestOutcome[]): boolean {
-  const third = Math.floor(completedInSendOrder.length / 3);
+function backlogGrew(sentInOrder: readonly RequestOutcome[]): boolean {
+  const third = Math.floor(sentInOrder.length / 3);
   if (third < SATURATION_MIN_PER_THIRD) return false;
-  const first = median(completedInSendOrder.slice(0, third).map((o) => o.latencyMs!));
-  const last = median(completedInSendOrder.slice(-third).map((o) => o.latencyMs!));
-  return last > SATURATION_GROWTH * first;
+  const held = inFlightAtSends(sentInOrder);
+  const mean = (from: number, to: number): number => held.slice(from, to).reduce((a, b) => a + b, 0) / (to - from);
+  const [w1, w2, w3] = [mean(0, third), mean(third, 2 * third), mean(held.length - third, held.length)];
+  return w2 > w1 && w3 - w2 > Math.max(SATURATION_BACKLOG_GROWTH, 0.25 * w2);
 }
 
 const completed = (o: RequestOutcome): boolean => o.latencyMs !== undefined && o.failure === undefined;
@@ -109,7 +120,7 @@ export function summariseOutcomes(outcomes: readonly RequestOutcome[], options: 
     const hasTarget = targetMs !== undefined;
     const met = hasTarget ? done.filter((o) => o.latencyMs! <= targetMs) : done;
     const refused = mine.filter((o) => o.failure?.kind === 'overload' || o.failure?.kind === 'timeout').length;
-    const saturated = grew(done) || refused >= SATURATION_FAILED_SHARE * mine.length;
+    const saturated = backlogGrew(mine) || refused >= SATURATION_FAILED_SHARE * mine.length;
     const timings = done.map((o) => o.timing).filter((t): t is AnswerTiming => t !== undefined);
     const outputs = new Set(type.outputs);
     const observed = stats(latencies);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { compareResults, relativeError } from '../../src/loadgen/compare.js';
-import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../../src/loadgen/summary.js';
+import { inFlightAtSends, summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../../src/loadgen/summary.js';
 import { simulate } from '../../src/sim/simulate.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 
@@ -56,14 +56,20 @@ test('per-type counts, window rates, goodput and SLO attainment as the simulator
   assert.equal(tokens.t2t.requestedPromptTokens, 10);
 });
 
-test('a type whose latency keeps growing, or that is refused for overload, is saturated', () => {
-  const growing = Array.from({ length: 30 }, (_, i) => ok(i, 't2t', i * 100, 10 + i * 10));
-  const r = summariseOutcomes(growing, options);
+test('a type whose requests in flight pile up, or that is refused for overload, is saturated', () => {
+  // Sent every 10 ms, answered every 40 ms: a queue that grows for as long as requests arrive.
+  const overloaded = Array.from({ length: 60 }, (_, i) => ok(i, 't2t', i * 10, 40 * (i + 1) - i * 10));
+  assert.deepEqual(inFlightAtSends(overloaded).slice(0, 5), [1, 2, 3, 4, 4]);
+  const r = summariseOutcomes(overloaded, options);
   assert.equal(r.perType.t2t.saturated, true);
+  assert.equal(r.saturated, true);
   assert.equal(r.perType.t2t.latencyMs, null);
-  assert.equal(r.perType.t2t.observedLatencyMs!.count, 30);
-  const steady = Array.from({ length: 30 }, (_, i) => ok(i, 't2t', i * 100, 10 + (i % 3)));
+  assert.equal(r.perType.t2t.observedLatencyMs!.count, 60);
+  // The same arrivals answered in 35 ms each: a few in flight, never more.
+  const steady = Array.from({ length: 60 }, (_, i) => ok(i, 't2t', i * 10, 35));
   assert.equal(summariseOutcomes(steady, options).perType.t2t.saturated, false);
+  // Latency that only looks like growth over too short a run is not called saturation.
+  assert.equal(summariseOutcomes(overloaded.slice(0, 20), options).perType.t2t.saturated, false);
   const refused = steady.map((o, i): RequestOutcome => (i % 5 === 0 ? { index: o.index, type: o.type, sentAtMs: o.sentAtMs, failure: { kind: 'overload', status: 429, message: 'busy' } } : o));
   assert.equal(summariseOutcomes(refused, options).perType.t2t.saturated, true);
 });
