@@ -224,7 +224,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     notSent: requests.length - sent.length,
     stopped: run.stopped ?? null,
     failures,
-    tokens: tokenCounts(run.outcomes, requests),
+    tokens: tokenCounts(run.outcomes, requests, plan.model.requestTypes.map((t) => t.name)),
   };
   if (global.json) {
     printJson({

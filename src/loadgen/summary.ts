@@ -197,9 +197,11 @@ export interface TokenCounts {
   reportedCompletionTokens: number | null;
 }
 
-export function tokenCounts(outcomes: readonly RequestOutcome[], requested: readonly { type: string; promptTokens?: number; outputTokens?: number }[]): Record<string, TokenCounts> {
+/** Per type that was sent, in `typeOrder` (types not in it last): tokens asked for against tokens the server reported. */
+export function tokenCounts(outcomes: readonly RequestOutcome[], requested: readonly { type: string; promptTokens?: number; outputTokens?: number }[], typeOrder: readonly string[] = []): Record<string, TokenCounts> {
   const mean = (xs: number[]): number | null => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-  const types = [...new Set(outcomes.map((o) => o.type))];
+  const rank = (t: string): number => (typeOrder.includes(t) ? typeOrder.indexOf(t) : typeOrder.length);
+  const types = [...new Set(outcomes.map((o) => o.type))].sort((a, b) => rank(a) - rank(b));
   return Object.fromEntries(
     types.map((type) => {
       const mine = outcomes.filter((o) => o.type === type && o.sentAtMs !== undefined);

@@ -138,3 +138,27 @@ describe('cornserve bench against a server that starts failing', () => {
     assert.ok(readFileSync(trace, 'utf8').includes('"promptTokens"'));
   });
 });
+
+describe('cornserve bench against a server that never answers', () => {
+  let server: Server;
+  let port: number;
+  before(async () => {
+    // Accepts every request and never answers it.
+    server = createServer((req) => req.resume());
+    port = await listen(server);
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('times every request out at --timeout instead of hanging, and reports them as timeouts', async () => {
+    const r = await runCli(['--json', 'bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '-n', '6', '--rate', '50', '--warmup', '0', '--timeout', '0.5']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: 6 of 6 requests failed/);
+    const out = JSON.parse(r.stdout) as BenchJson;
+    assert.deepEqual(out.bench.failures.byKind, { timeout: 6 });
+    assert.match(out.bench.failures.examples[0].message, /no complete answer within 500 ms/);
+    assert.equal(out.results.planned.requests.completed, 0);
+  });
+});
