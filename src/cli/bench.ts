@@ -12,7 +12,7 @@ import { compareResults, type ComparisonRow } from '../loadgen/compare.js';
 import { MediaCache } from '../loadgen/media.js';
 import { chatBody, PROMPT_TOKENIZERS, UnsupportedRequestError, withTypeSizes, type PromptTokenizer } from '../loadgen/request-body.js';
 import { runOpenLoop, type OpenLoopResult, type Progress } from '../loadgen/run.js';
-import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS } from '../loadgen/schedule.js';
+import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests } from '../loadgen/schedule.js';
 import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../loadgen/summary.js';
 import { cdfFromSamples, renderReport } from '../report/index.js';
 import { servedModelOf } from '../runtime/dispatcher/graph.js';
@@ -82,9 +82,9 @@ export function registerBench(program: Command): void {
     .option('--timeout <s>', 'a request not finished after this many seconds fails as a timeout', positiveNumber('--timeout'), 120)
     .option('--max-failures <n>', 'stop after this many requests in a row fail to connect or get a non-overload error', positiveInt('--max-failures'), 10)
     .option('--api-key <key>', 'send `Authorization: Bearer <key>` (default: $CORNSERVE_API_KEY)')
-    .option('--compare-sim', 'also simulate the requests sent and print predicted vs measured with the relative error')
+    .option('--compare-sim', 'also simulate the requests sent (at the times they were sent) and print predicted vs measured with the relative error')
     .option('--report <file>', 'write an HTML report: the plan with the measured latency CDFs')
-    .option('--save-trace <file>', 'write the requests sent as a trace (JSONL or CSV), for `simulate --trace`')
+    .option('--save-trace <file>', 'write the requests sent, at the times they were sent, as a trace (JSONL or CSV) for `simulate --trace`')
     .action(async (baseUrl: string, opts: BenchOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       await runBench(baseUrl, opts, global);
@@ -209,7 +209,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   }
 
   const result = summariseOutcomes(run.outcomes, { types: plan.model.requestTypes, latencyTargetsMs: plan.latencyTargetsMs ?? {}, strategy: opts.strategy, stoppedEarly: run.stopped !== undefined });
-  const sent = requests.filter((_, i) => run.outcomes[i].sentAtMs !== undefined);
+  const sent = sentRequests(requests, run.outcomes);
   const failures = summariseFailures(run.outcomes.filter((o) => o.failure?.kind !== 'not-sent'));
   const comparison = opts.compareSim && sent.length > 0 ? compareWithSimulator(plan, opts.strategy, sent, result) : undefined;
   if (opts.saveTrace) writeTrace(opts.saveTrace, sent);

@@ -3,6 +3,7 @@
 // stretched to another rate. Pure: the same inputs and seed give the same schedule, which is
 // also the trace `bench --compare-sim` hands to the simulator.
 import type { TraceRequest } from '../spec/types.generated.js';
+import type { RequestOutcome } from './summary.js';
 import { generateRequests, type WorkloadSpec } from '../workload/generator.js';
 
 export interface ScheduleLimits {
@@ -53,4 +54,17 @@ export function scheduleFromTrace(trace: readonly TraceRequest[], limits: Schedu
   }
   if (limits.requests !== undefined) requests = requests.slice(0, limits.requests);
   return requests;
+}
+
+/**
+ * The requests that were sent, at the times they were actually sent (a loaded client sends late,
+ * and the simulator should see the arrivals the server saw): `sentAtMs` after the schedule's
+ * first arrival, to the microsecond, in send order. Unsent requests are left out.
+ */
+export function sentRequests(schedule: readonly TraceRequest[], outcomes: readonly RequestOutcome[]): TraceRequest[] {
+  const t0 = schedule.length > 0 ? schedule[0].arrivalS : 0;
+  return outcomes
+    .filter((o) => o.sentAtMs !== undefined)
+    .map((o) => ({ ...schedule[o.index], arrivalS: Math.round((t0 + o.sentAtMs! / 1000) * 1e6) / 1e6 }))
+    .sort((a, b) => a.arrivalS - b.arrivalS);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS } from '../../src/loadgen/schedule.js';
+import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests } from '../../src/loadgen/schedule.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 import { workloadSpecFromPlan } from '../../src/workload/generator.js';
 
@@ -40,4 +40,21 @@ test('a trace keeps its order and sizes, stretched to a rate and cut to the limi
   assert.equal(scheduleFromTrace(trace, { requests: 2 }).length, 2);
   assert.deepEqual(scheduleFromTrace(trace, { durationS: 2 }).map((r) => r.type), ['t2t', 'ocr', 'i2t']);
   assert.throws(() => scheduleFromTrace([{ arrivalS: 0, type: 'a' }, { arrivalS: 0, type: 'a' }], {}, 5), /no measurable rate/);
+});
+
+test('the requests sent are replayed at the times they were sent, unsent ones left out', () => {
+  const schedule = [
+    { arrivalS: 5, type: 't2t', promptTokens: 3 },
+    { arrivalS: 5.1, type: 'ocr' },
+    { arrivalS: 5.2, type: 't2t' },
+  ];
+  const sent = sentRequests(schedule, [
+    { index: 0, type: 't2t', sentAtMs: 0.4 },
+    { index: 1, type: 'ocr', sentAtMs: 180.25 },
+    { index: 2, type: 't2t', failure: { kind: 'not-sent', message: 'stopped' } },
+  ]);
+  assert.deepEqual(sent, [
+    { arrivalS: 5.0004, type: 't2t', promptTokens: 3 },
+    { arrivalS: 5.18025, type: 'ocr' },
+  ]);
 });
