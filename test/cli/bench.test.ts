@@ -1,7 +1,7 @@
 // `cornserve bench` where the server is missing or failing: a clear error, a partial report whose
 // counts add up, and no hang. The live demo server is measured in test/e2e/bench-serve.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,25 @@ describe('cornserve bench against a server that is not there', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /stopped early \(the warm-up request of type \w+ failed: cannot reach .*ECONNREFUSED\); the report covers the 0 of 10 requests sent/);
     assert.match(r.stdout, /stopped early/);
+  });
+
+  it('draws from another workload or a trace, with the plan’s sizes, and checks their types against the plan', async () => {
+    const port = await closedPort();
+    const r = await runCli(['--json', 'bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '--workload', 'fixtures/workloads/demo-local.yaml', '--seed', '3', '-n', '12']);
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout) as BenchJson;
+    assert.match(out.requests, /^12 requests at [\d.]+\/s, generated from fixtures\/workloads\/demo-local\.yaml \(poisson arrivals, seed 3\)$/);
+    assert.equal(out.results.planned.requests.offered, 12);
+    const dir = mkdtempSync(join(tmpdir(), 'cs-bench-trace-'));
+    try {
+      const trace = join(dir, 't.jsonl');
+      writeFileSync(trace, '{"arrivalS":0,"type":"t2t"}\n{"arrivalS":1,"type":"v2v"}\n');
+      const bad = await runCli(['bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '--trace', trace]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /t\.jsonl:2:\d+: .*unknown request type 'v2v'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects contradictory or malformed arguments with exit code 2', async () => {
