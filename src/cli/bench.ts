@@ -278,7 +278,12 @@ function compareWithSimulator(plan: Plan, strategy: Strategy, sent: TraceRequest
 
 function writeReport(path: string, plan: Plan, strategy: Strategy, outcomes: readonly RequestOutcome[], describe: string): void {
   const byType = new Map<string, number[]>();
-  for (const o of outcomes) if (o.latencyMs !== undefined && !o.failure) byType.set(o.type, [...(byType.get(o.type) ?? []), o.latencyMs]);
+  for (const o of outcomes) {
+    if (o.latencyMs === undefined || o.failure) continue;
+    const samples = byType.get(o.type);
+    if (samples) samples.push(o.latencyMs);
+    else byType.set(o.type, [o.latencyMs]);
+  }
   const html = renderReport({
     plan,
     simulation: {

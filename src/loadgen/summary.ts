@@ -95,11 +95,16 @@ const completed = (o: RequestOutcome): boolean => o.latencyMs !== undefined && o
 /** The run as a SimResult: what `simulate --json` reports for a strategy, measured. */
 export function summariseOutcomes(outcomes: readonly RequestOutcome[], options: SummaryOptions): SimResult {
   const sent = outcomes.filter((o) => o.sentAtMs !== undefined);
-  const sendTimes = sent.map((o) => o.sentAtMs!);
-  const startMs = sendTimes.length > 0 ? Math.min(...sendTimes) : 0;
-  const lastSendMs = sendTimes.length > 0 ? Math.max(...sendTimes) : 0;
+  // Loops, not Math.min(...xs): a million-request run would overflow the call stack.
+  let startMs = sent.length > 0 ? Infinity : 0;
+  let lastSendMs = 0;
+  for (const o of sent) {
+    startMs = Math.min(startMs, o.sentAtMs!);
+    lastSendMs = Math.max(lastSendMs, o.sentAtMs!);
+  }
   const doneAt = (o: RequestOutcome): number => o.sentAtMs! + o.latencyMs!;
-  const endMs = Math.max(lastSendMs, ...sent.filter(completed).map(doneAt));
+  let endMs = lastSendMs;
+  for (const o of sent) if (completed(o)) endMs = Math.max(endMs, doneAt(o));
   const windowed = lastSendMs > startMs;
   const windowEndMs = windowed ? lastSendMs : endMs;
   const durationS = Math.max(1e-9, (windowEndMs - startMs) / 1000);
