@@ -10,6 +10,7 @@ import { registerUp } from './up.js';
 import { registerTrace } from './trace.js';
 import { registerSimulate } from './simulate.js';
 import { registerServe } from './serve.js';
+import { registerBench } from './bench.js';
 import { registerProfile } from './profile.js';
 import { registerExecutor } from './executor.js';
 import { registerGateway } from './gateway.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerTrace(program);
   registerSimulate(program);
   registerServe(program);
+  registerBench(program);
   registerProfile(program);
   registerExecutor(program);
   registerGateway(program);

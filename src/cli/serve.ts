@@ -6,6 +6,7 @@ import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { createLogger, type LogFormat, type Logger } from '../runtime/supervisor/log.js';
 import { startServe, type ServeHandle } from '../runtime/supervisor/serve.js';
 import { PlanRejectedError } from '../runtime/supervisor/verify.js';
+import { STRATEGIES, type Strategy } from '../sim/model.js';
 import { CliError } from './output.js';
 import { isInteractive } from './ui/tty.js';
 import { runDashboard } from './ui/run-dashboard.js';
@@ -17,6 +18,7 @@ interface ServeFlags {
   logFormat: string;
   runners?: string;
   planSha256?: string;
+  strategy: string;
   queueBound: string;
   requestTimeout: string;
   drainTimeout: string;
@@ -43,6 +45,7 @@ export function registerServe(program: Command): void {
     .option('--log-format <format>', 'text or json (one JSON object per line)', 'text')
     .option('--runners <module>', 'module exporting createRunners, hosted by every executor')
     .option('--plan-sha256 <hex>', "the plan file's expected sha256 (default: <plan>.sha256 when present)")
+    .option('--strategy <name>', `which of the plan's solutions to run: ${STRATEGIES.join(', ')} (a baseline the plan carries)`, 'planned')
     .option('--queue-bound <n>', 'invocations a replica may hold before requests get 429', '64')
     .option('--request-timeout <ms>', 'a request still running after this fails with 504', '120000')
     .option('--drain-timeout <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '30000')
@@ -52,6 +55,7 @@ export function registerServe(program: Command): void {
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (planPath: string, flags: ServeFlags) => {
       if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
+      if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) throw new CliError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${flags.strategy}'`, 2);
       if (flags.transport !== 'unix' && flags.transport !== 'tcp') throw new CliError(`--transport must be unix or tcp, got '${flags.transport}'`, 2);
       // The dashboard owns the terminal: only errors are logged under it.
       const log = createLogger({ format: flags.logFormat as LogFormat, level: flags.tui && isInteractive(process.stderr) ? 'error' : 'info' });
@@ -68,6 +72,7 @@ export function registerServe(program: Command): void {
           apiKey: apiKey || undefined,
           runners: flags.runners ? resolve(flags.runners) : undefined,
           planSha256: flags.planSha256,
+          strategy: flags.strategy as Strategy,
           queueBound: positiveInt('queue-bound', flags.queueBound),
           requestTimeoutMs: positiveInt('request-timeout', flags.requestTimeout),
           drainTimeoutMs: positiveInt('drain-timeout', flags.drainTimeout, 0),

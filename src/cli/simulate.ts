@@ -162,7 +162,8 @@ export function formatResult(r: SimResult): string {
       u.saturated ? c.red('saturated') : '',
     ]),
   ]);
-  return [head, ...(warn ? [warn] : []), '', types, '', units, ''].join('\n');
+  // A measured result (bench) has no units: a client cannot see them.
+  return [head, ...(warn ? [warn] : []), '', types, ...(r.units.length > 0 ? ['', units] : []), ''].join('\n');
 }
 
 interface Ratio {

@@ -12,10 +12,11 @@ import { ReplicaTable } from '../dispatcher/replicas.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
 import { ExternalEngines } from './external-engines.js';
+import type { Plan, Solution } from '../../spec/types.generated.js';
 import type { Logger } from './log.js';
 import type { BackoffPolicy } from './policy.js';
 import { Supervisor } from './supervisor.js';
-import { verifyPlan, type VerifiedPlan } from './verify.js';
+import { PlanRejectedError, verifyPlan, type VerifiedPlan } from './verify.js';
 
 export interface ServeOptions {
   planPath: string;
@@ -26,6 +27,8 @@ export interface ServeOptions {
   /** Runner module for the executors (default: the executor engine adapter). */
   runners?: string;
   planSha256?: string;
+  /** Which of the plan's solutions to run: the planned one (default) or a baseline it carries. */
+  strategy?: Solution['strategy'];
   queueBound?: number;
   requestTimeoutMs?: number;
   drainTimeoutMs?: number;
@@ -40,6 +43,8 @@ export interface ServeOptions {
 
 export interface ServeHandle {
   verified: VerifiedPlan;
+  /** The plan as served: `verified.plan` with the chosen strategy's solution as its solution. */
+  served: Plan;
   url: string;
   port: number;
   replicas: ReplicaTable;
@@ -54,11 +59,28 @@ export interface ServeHandle {
 
 export const DEFAULT_RUNNERS = fileURLToPath(new URL(`../host/engine-runners.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
 
+/**
+ * The plan with `strategy`'s solution as the one to serve, so that the supervisor, dispatcher and
+ * gateway (which read `plan.solution`) run a baseline exactly as they run the planned solution.
+ * Rejects a strategy the plan does not carry, or one without units (infeasible, not applicable).
+ */
+export function planForStrategy(plan: Plan, strategy: Solution['strategy'], planPath: string): Plan {
+  if (strategy === 'planned') return plan;
+  const solution = plan.baselines.find((b) => b.strategy === strategy);
+  const carried = ['planned', ...plan.baselines.map((b) => `${b.strategy} (${b.status})`)].join(', ');
+  if (!solution) throw new PlanRejectedError(planPath, [`the plan carries no '${strategy}' baseline; it has ${carried}`]);
+  if (solution.units.length === 0) {
+    throw new PlanRejectedError(planPath, [`its '${strategy}' baseline is ${solution.status} with no units: there is nothing to serve${solution.note ? ` (${solution.note})` : ''}; it has ${carried}`]);
+  }
+  return { ...plan, solution };
+}
+
 export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const { log } = options;
   const verified = verifyPlan(options.planPath, { expectedSha256: options.planSha256 });
-  const { plan } = verified;
-  log.info('serve.plan_verified', { plan: verified.planPath, sha256: verified.sha256, digestFrom: verified.digestFrom, units: plan.solution.units.length, model: plan.model.name });
+  const strategy = options.strategy ?? 'planned';
+  const plan = planForStrategy(verified.plan, strategy, options.planPath);
+  log.info('serve.plan_verified', { plan: verified.planPath, sha256: verified.sha256, digestFrom: verified.digestFrom, strategy, units: plan.solution.units.length, model: plan.model.name });
   for (const warning of verified.warnings) log.warn('serve.plan_warning', { plan: verified.planPath, warning });
 
   const replicas = new ReplicaTable(plan.solution.units);
@@ -147,5 +169,5 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       log.info('serve.stopped', { reason });
     })());
 
-  return { verified, url, port, replicas, dispatcher, supervisor, externalEngines, gateway, shutdown };
+  return { verified, served: plan, url, port, replicas, dispatcher, supervisor, externalEngines, gateway, shutdown };
 }
