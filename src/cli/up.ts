@@ -14,11 +14,10 @@ import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
 import { startServe } from '../runtime/supervisor/serve.js';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../runtime/supervisor/verify.js';
-import { formatDiagnostic } from '../spec/diagnostics.js';
 import { loadDeployment, type DeploymentSpec } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
 import { curlExamples, formatExamples } from './examples.js';
-import { CliError, formatTable } from './output.js';
+import { CliError, formatTable, inputError, usageError } from './output.js';
 import { nextSignal, runUntilSignal } from './serve.js';
 import { describeDeployment } from './summary.js';
 import { isInteractive } from './ui/tty.js';
@@ -66,7 +65,7 @@ export async function ensurePlan(spec: DeploymentSpec, cacheDir: string, note: (
   try {
     plan = await planDeployment(spec, { planDir: cacheDir, baselines: false });
   } catch (err) {
-    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`);
+    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
     throw err;
   }
   writePlan(plan, path);
@@ -94,14 +93,14 @@ export function registerUp(program: Command): void {
     .option('--log-format <format>', 'text or json', 'text')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (positional: string | undefined, flags: UpFlags) => {
-      if (positional && flags.deployment && resolve(positional) !== resolve(flags.deployment)) throw new CliError('give the deployment once: as the argument or as --deployment', 2);
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
+      if (positional && flags.deployment && resolve(positional) !== resolve(flags.deployment)) throw usageError('give the deployment once: as the argument or as --deployment');
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer from 0 to 65535, got '${flags.port}'`, 2);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be an integer from 0 to 65535, got '${flags.port}'`);
       const path = flags.deployment ?? positional ?? DEFAULT_DEPLOYMENT;
       const result = loadDeployment(path);
       if (!result.ok) {
-        throw new CliError(`${result.diagnostics.length} error(s) in the deployment:\n${result.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+        throw inputError(`${result.diagnostics.length} error(s) in the deployment`, result.diagnostics);
       }
       const spec = result.spec;
       const out = (text: string): void => void process.stdout.write(text + '\n');
@@ -125,8 +124,8 @@ export function registerUp(program: Command): void {
       try {
         handle = await startServe({ planPath, host: flags.host, port, log });
       } catch (err) {
-        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message, 1);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use (try --port 0)`, 1);
+        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use (try --port 0)`);
         throw err;
       }
       const host = flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host.includes(':') ? `[${flags.host}]` : flags.host;

@@ -1,8 +1,8 @@
 // `cornserve validate <file...>`: every problem in every file, with positions; exit 1 on any.
 import type { Command } from 'commander';
-import { displayPath, formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
 import { validateFile } from '../spec/load.js';
-import { printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { diagnosticJson, printJson, stdoutColours, type GlobalOptions } from './output.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerValidate(program: Command): void {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       const diagnostics: Diagnostic[] = files.flatMap((f) => validateFile(f));
       if (global.json) {
-        printJson(diagnostics.map(({ frame: _frame, ...d }) => ({ ...d, file: displayPath(d.file) })));
+        printJson(diagnostics.map(diagnosticJson));
       } else {
         const c = stdoutColours();
         for (const d of diagnostics) {
