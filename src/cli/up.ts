@@ -15,6 +15,7 @@ import { startServe } from '../runtime/supervisor/serve.js';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../runtime/supervisor/verify.js';
 import { loadDeployment, type DeploymentSpec } from '../spec/load.js';
+import { recordedInputPath } from '../spec/builtin-inputs.js';
 import type { Plan } from '../spec/types.generated.js';
 import { curlExamples, formatExamples } from './examples.js';
 import { CliError, formatTable, inputError, usageError } from './output.js';
@@ -46,7 +47,7 @@ function cachedPlan(path: string, deploymentPath: string): Plan | undefined {
   try {
     const { plan, planDir } = verifyPlan(path);
     const deployment = plan.provenance.inputs.find((i) => i.role === 'deployment');
-    return deployment && resolve(planDir, deployment.path) === resolve(deploymentPath) ? plan : undefined;
+    return deployment && recordedInputPath(deployment, planDir) === resolve(deploymentPath) ? plan : undefined;
   } catch {
     return undefined; // stale or damaged: plan again
   }

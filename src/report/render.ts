@@ -1,6 +1,7 @@
 // `renderReport(data)` → one self-contained HTML page: inline CSS, inline SVG, no script, and a
 // Content-Security-Policy that forbids any fetch, so the file opens the same offline, attached to
 // an issue, or in CI. Every value from the plan is escaped (see escape.ts).
+import { recordedInputName } from '../spec/builtin-inputs.js';
 import type { Plan, Solution } from '../spec/types.generated.js';
 import { VERSION } from '../version.js';
 import { componentGraph, goodputChart, latencyCdfChart, placementGrid, unitColours, utilisationBars } from './charts.js';
@@ -137,7 +138,7 @@ function reasonsSection(plan: Plan): string {
 
 function provenanceSection(plan: Plan): string {
   const s = plan.solver;
-  const inputs = plan.provenance.inputs.map((i) => `<tr><td>${esc(i.role)}</td><td><code>${esc(i.path)}</code></td><td><code>${esc(i.sha256)}</code></td></tr>`);
+  const inputs = plan.provenance.inputs.map((i) => `<tr><td>${esc(i.role)}</td><td><code>${esc(recordedInputName(i))}</code></td><td><code>${esc(i.sha256)}</code></td></tr>`);
   return [
     '<h2 id="provenance">Provenance</h2>',
     `<p>Planned by cornserve ${esc(plan.provenance.cornserveVersion)} with ${esc(s.name)} ${esc(s.version)}: ${esc(s.status)}, objective ${esc(fmt(s.objective))}, bound ${esc(fmt(s.bound))}, gap ${esc(pct(s.gap))}; ` +

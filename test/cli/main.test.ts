@@ -61,3 +61,14 @@ test('unexpected errors print one line without a stack unless --debug', () => {
   assert.match(run.stderr, /^error: /);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
 });
+
+test('validate recognises plan files: a frozen plan is valid, a broken one gets positioned plan-schema errors', () => {
+  const ok = runCli(['validate', 'plans/demo-local.plan.json', 'plans/internvl3-mixed-min-cost.plan.json']);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /ok: 2 file\(s\) valid/);
+  const bad = runCli(['--json', 'validate', 'test/fixtures/bad/51-plan-rate-not-a-number.yaml']);
+  assert.equal(bad.status, 1);
+  assert.deepEqual(JSON.parse(bad.stdout), [
+    { file: 'test/fixtures/bad/51-plan-rate-not-a-number.yaml', line: 240, column: 17, code: 'schema.type', message: "'solution.ratePerS' must be a number" },
+  ]);
+});
