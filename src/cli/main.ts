@@ -57,9 +57,17 @@ function printJsonError(code: string, message: string, err?: CliError): void {
   printJson({ error: { code, message, ...(err?.diagnostics ? { diagnostics: err.diagnostics.map(diagnosticJson) } : {}) } });
 }
 
+/** The program and every subcommand under it (commander configures output per command). */
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const json = jsonRequested(argv);
+  // Under --json, help and version text become the one JSON document instead of raw text.
+  let helpText = '';
+  if (json) for (const command of allCommands(program)) command.configureOutput({ writeOut: (text) => void (helpText += text) });
   program.hook('preAction', (_root, action) => {
     if (json && SERVER_COMMANDS.has(action.name())) {
       throw usageError(`--json does not apply to '${action.name()}', which serves until stopped; its log is JSON with --log-format json`);
@@ -70,9 +78,12 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? EXIT_OK);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander has already printed its message (help, version or a usage error) on stderr.
-      if (err.exitCode === 0) return EXIT_OK;
-      if (json) printJsonError(usageCode(err.code), err.message.replace(/^error: /, ''));
+      // commander has already printed its message (help, version or a usage error).
+      if (err.exitCode === 0) {
+        if (json) printJson(err.code === 'commander.version' ? { version: VERSION } : { help: helpText });
+        return EXIT_OK;
+      }
+      if (json) printJsonError(usageCode(err.code), err.code === 'commander.help' ? 'no command given; `cornserve --help` lists them' : err.message.replace(/^error: /, ''));
       return EXIT_ERROR;
     }
     if (err instanceof CliError) {

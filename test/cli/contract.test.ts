@@ -12,6 +12,7 @@ import { runCli } from './run-in-process.js';
 import { loadDeployment } from '../../src/spec/load.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { writePlan } from '../../src/plan/io.js';
+import { VERSION } from '../../src/version.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cornserve-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -44,6 +45,11 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  // help and version are answers, not errors; no command at all is a usage mistake
+  { name: 'help', args: () => ['--help'], code: 0 },
+  { name: 'a command\'s help', args: () => ['plan', '--help'], code: 0 },
+  { name: 'version', args: () => ['--version'], code: 0 },
+  { name: 'no command', args: () => [], code: 1, error: /^usage\.help$/ },
   // usage mistakes: 1, never the 2 that means "changed"
   { name: 'unknown command', args: () => ['frobnicate'], code: 1, error: /^usage\.unknown-command$/ },
   { name: 'unknown flag', args: () => ['validate', '--frob', 'x.yaml'], code: 1, error: /^usage\.unknown-option$/ },
@@ -99,6 +105,12 @@ for (const c of CASES) {
     }
   });
 }
+
+test('--json help and version are JSON too', async () => {
+  assert.deepEqual(JSON.parse((await runCli(['--json', '--version'])).stdout), { version: VERSION });
+  const help = JSON.parse((await runCli(['--json', 'diff', '--help'])).stdout) as { help: string };
+  assert.match(help.help, /^Usage: cornserve diff \[options\] <a> <b>/);
+});
 
 test('--json error documents carry the input diagnostics with positions', async () => {
   const run = await runCli(['--json', 'plan', 'test/fixtures/bad/33-deployment-missing-model.yaml', '-o', at('y.plan.json')]);
