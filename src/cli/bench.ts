@@ -26,7 +26,7 @@ import type { Plan, TraceRequest, Workload } from '../spec/types.generated.js';
 import { workloadSpecFromPlan, workloadSpecFromWorkload, type WorkloadSpec } from '../workload/generator.js';
 import { writeTrace } from '../workload/trace.js';
 import { readPlanFile } from './k8s.js';
-import { CliError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { CliError, EXIT_ERROR, usageError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
 import { formatResult } from './simulate.js';
 import { nonNegativeInt, positiveInt, positiveNumber, readTraceOrFail } from './trace.js';
 import { isInteractive } from './ui/tty.js';
@@ -93,28 +93,28 @@ export function registerBench(program: Command): void {
 
 function readWorkloadSpec(path: string, plan: Plan): WorkloadSpec {
   const read = readYamlFile(path);
-  if (!read.ok) throw new CliError(`cannot read ${path}:\n${read.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`, 1);
+  if (!read.ok) throw new CliError(`cannot read ${path}:\n${read.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
   const kind = detectKind(read.file);
   let workload: Workload;
   if (kind === 'deployment') {
     const loaded = loadDeployment(path);
-    if (!loaded.ok) throw new CliError(`${path} is not a valid deployment:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`, 1);
+    if (!loaded.ok) throw new CliError(`${path} is not a valid deployment:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
     workload = loaded.spec.workload;
   } else if (kind === 'workload') {
     const loaded = loadInput<Workload>(path, 'workload');
-    if (!loaded.ok) throw new CliError(`${path} is not a valid workload:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`, 1);
+    if (!loaded.ok) throw new CliError(`${path} is not a valid workload:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
     workload = loaded.value;
-  } else throw new CliError(`${path}: expected a workload (generator) or a deployment`, 1);
-  if (!workload.generator) throw new CliError(`${path} is a trace workload ('${workload.trace}'); pass the trace with --trace`, 1);
+  } else throw new CliError(`${path}: expected a workload (generator) or a deployment`);
+  if (!workload.generator) throw new CliError(`${path} is a trace workload ('${workload.trace}'); pass the trace with --trace`);
   const unknown = Object.keys(workload.generator.mix).filter((t) => !plan.model.requestTypes.some((r) => r.name === t));
-  if (unknown.length > 0) throw new CliError(`${path} mixes request types the plan does not have: ${unknown.join(', ')}; the plan's types are ${plan.model.requestTypes.map((t) => t.name).join(', ')}`, 1);
+  if (unknown.length > 0) throw new CliError(`${path} mixes request types the plan does not have: ${unknown.join(', ')}; the plan's types are ${plan.model.requestTypes.map((t) => t.name).join(', ')}`);
   // Sizes default to the plan's request types (the model graph the plan was made from).
   return workloadSpecFromWorkload(workload, plan.model);
 }
 
 /** The requests to send, in arrival order, with every size their type defines filled in. */
-function buildSchedule(plan: Plan, opts: BenchOptions): { requests: TraceRequest[]; describe: string } {
-  if (opts.workload && opts.trace) throw new CliError('--workload and --trace both say what to send; pass one', 2);
+function buildSchedule(plan: Plan, opts: BenchOptions): { requests: TraceRequest[]; describe: string; ratePerS: number } {
+  if (opts.workload && opts.trace) throw usageError('--workload and --trace both say what to send; pass one');
   const limits = { requests: opts.requests ?? (opts.duration === undefined ? DEFAULT_BENCH_REQUESTS : undefined), durationS: opts.duration };
   let requests: TraceRequest[];
   let describe: string;
@@ -123,7 +123,7 @@ function buildSchedule(plan: Plan, opts: BenchOptions): { requests: TraceRequest
     try {
       requests = scheduleFromTrace(trace, limits, opts.rate);
     } catch (err) {
-      throw new CliError(`cannot rescale ${opts.trace} to --rate: ${(err as Error).message}`, 1);
+      throw new CliError(`cannot rescale ${opts.trace} to --rate: ${(err as Error).message}`);
     }
     describe = `trace ${opts.trace}`;
   } else {
@@ -132,11 +132,11 @@ function buildSchedule(plan: Plan, opts: BenchOptions): { requests: TraceRequest
     requests = scheduleFromWorkload(spec, limits, { ratePerS: opts.rate, seed });
     describe = `generated from ${opts.workload ?? `the plan's workload`} (${spec.arrival.process} arrivals, seed ${seed})`;
   }
-  if (requests.length === 0) throw new CliError('nothing to send: the schedule is empty (check --duration and --requests)', 1);
+  if (requests.length === 0) throw new CliError('nothing to send: the schedule is empty (check --duration and --requests)');
   const types = new Map(plan.model.requestTypes.map((t) => [t.name, t]));
   requests = requests.map((r) => withTypeSizes(r, types.get(r.type)!));
   const rate = scheduleRatePerS(requests);
-  return { requests, describe: `${requests.length} requests at ${rate.toFixed(3)}/s, ${describe}` };
+  return { requests, describe: `${requests.length} requests at ${rate.toFixed(3)}/s, ${describe}`, ratePerS: rate };
 }
 
 /** Draws a one-line progress bar on stderr (a terminal only), at most ten times a second. */
@@ -164,18 +164,18 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   try {
     chatCompletionsUrl(baseUrl);
   } catch (err) {
-    throw new CliError((err as Error).message, 2);
+    throw usageError((err as Error).message);
   }
   const plan = readPlanFile(opts.plan);
   if (opts.compareSim) {
     try {
       solutionFor(plan, opts.strategy);
     } catch (err) {
-      if (err instanceof SimError) throw new CliError(`--compare-sim cannot simulate ${opts.plan}: ${err.problems.join('; ')}`, 1);
+      if (err instanceof SimError) throw new CliError(`--compare-sim cannot simulate ${opts.plan}: ${err.problems.join('; ')}`);
       throw err;
     }
   }
-  const { requests, describe } = buildSchedule(plan, opts);
+  const { requests, describe, ratePerS } = buildSchedule(plan, opts);
   const types = new Map(plan.model.requestTypes.map((t) => [t.name, t]));
   const media = new MediaCache();
   const bodyOf = (r: TraceRequest, index: number): string => {
@@ -186,7 +186,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     // One body per type up front: a type the server cannot be sent fails before anything is sent.
     for (const r of new Map(requests.map((q) => [q.type, q])).values()) bodyOf(r, 0);
   } catch (err) {
-    if (err instanceof UnsupportedRequestError) throw new CliError(err.message, 1);
+    if (err instanceof UnsupportedRequestError) throw new CliError(err.message);
     throw err;
   }
   const client: ChatClientOptions = { baseUrl, apiKey: opts.apiKey ?? (process.env.CORNSERVE_API_KEY || undefined), timeoutMs: opts.timeout * 1000 };
@@ -213,7 +213,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   const failures = summariseFailures(run.outcomes.filter((o) => o.failure?.kind !== 'not-sent'));
   const comparison = opts.compareSim && sent.length > 0 ? compareWithSimulator(plan, opts.strategy, sent, result) : undefined;
   if (opts.saveTrace) writeTrace(opts.saveTrace, sent);
-  if (opts.report) writeReport(opts.report, plan, opts.strategy, run.outcomes, `${describe}; sent to ${baseUrl}`);
+  if (opts.report) writeReport(opts.report, plan, opts.strategy, ratePerS, run.outcomes, `${describe}; sent to ${baseUrl}`);
 
   const bench = {
     url: chatCompletionsUrl(baseUrl),
@@ -226,7 +226,10 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     failures,
     tokens: tokenCounts(run.outcomes, requests, plan.model.requestTypes.map((t) => t.name)),
   };
+  const stoppedEarly =
+    run.stopped !== undefined ? `the benchmark stopped early (${run.stopped}); the report covers the ${sent.length} of ${requests.length} requests sent` : undefined;
   if (global.json) {
+    // One document either way: a run that stopped early is a partial report that carries its error.
     printJson({
       plan: plan.name,
       requests: describe,
@@ -235,12 +238,16 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
       ratios: [],
       bench,
       ...(comparison ? { comparison } : {}),
+      ...(stoppedEarly ? { error: { code: 'bench.stopped', message: stoppedEarly } } : {}),
     });
   } else {
     process.stdout.write(formatBench(plan, describe, result, bench, comparison));
   }
-  if (run.stopped !== undefined) {
-    throw new CliError(`the benchmark stopped early (${run.stopped}); the report covers the ${sent.length} of ${requests.length} requests sent`, 1);
+  if (stoppedEarly) {
+    if (!global.json) throw new CliError(stoppedEarly);
+    process.stderr.write(`error: ${stoppedEarly}\n`);
+    process.exitCode = EXIT_ERROR;
+    return;
   }
   if (result.requests.completed < sent.length) process.stderr.write(`warning: ${sent.length - result.requests.completed} of ${sent.length} requests failed (see failures)\n`);
 }
@@ -271,12 +278,12 @@ function compareWithSimulator(plan: Plan, strategy: Strategy, sent: TraceRequest
     const simulated = simulate(plan, strategy, sent, { seed: plan.workload.seed, warmupRequests: 0 });
     return { simulated, rows: compareResults(simulated, measured) };
   } catch (err) {
-    if (err instanceof SimError) throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`, 1);
+    if (err instanceof SimError) throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
     throw err;
   }
 }
 
-function writeReport(path: string, plan: Plan, strategy: Strategy, outcomes: readonly RequestOutcome[], describe: string): void {
+function writeReport(path: string, plan: Plan, strategy: Strategy, ratePerS: number, outcomes: readonly RequestOutcome[], describe: string): void {
   const byType = new Map<string, number[]>();
   for (const o of outcomes) {
     if (o.latencyMs === undefined || o.failure) continue;
@@ -287,7 +294,7 @@ function writeReport(path: string, plan: Plan, strategy: Strategy, outcomes: rea
   const html = renderReport({
     plan,
     simulation: {
-      latencyCdfs: [...byType].map(([requestType, samples]) => ({ strategy, requestType, points: cdfFromSamples(samples, 200) })),
+      latencyCdfs: [...byType].map(([requestType, samples]) => ({ strategy, requestType, ratePerS, points: cdfFromSamples(samples, 200) })),
       goodput: [],
       note: `Measured by cornserve bench, not simulated: ${describe}. The latency CDFs are end-to-end latencies of the completed requests, labelled with the strategy the server ran (${strategy}).`,
     },

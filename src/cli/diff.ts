@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { diffPlans, formatPlanDiff } from '../plan/diff.js';
 import { readPlan, PlanFileError } from '../plan/io.js';
-import { CliError, printJson, type GlobalOptions } from './output.js';
+import { CliError, EXIT_CHANGED, EXIT_OK, printJson, type GlobalOptions } from './output.js';
 
 export function registerDiff(program: Command): void {
   program
@@ -24,6 +24,6 @@ export function registerDiff(program: Command): void {
       const d = diffPlans(before, after);
       if (global.json) printJson(d);
       else process.stdout.write(formatPlanDiff(d));
-      process.exitCode = d.identical ? 0 : 2;
+      process.exitCode = d.identical ? EXIT_OK : EXIT_CHANGED;
     });
 }

@@ -10,7 +10,7 @@ import { DEFAULT_RUNNERS } from '../runtime/supervisor/serve.js';
 import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
 import { PlanRejectedError, verifyPlanForUnit } from '../runtime/supervisor/verify.js';
 import { startStandaloneExecutor } from '../runtime/host/standalone.js';
-import { CliError } from './output.js';
+import { CliError, usageError } from './output.js';
 import { nextSignal } from './serve.js';
 
 interface ExecutorFlags {
@@ -28,7 +28,7 @@ interface ExecutorFlags {
 
 function port(name: string, text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--${name} must be a port number (0 picks a free one), got '${text}'`, 2);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`--${name} must be a port number (0 picks a free one), got '${text}'`);
   return n;
 }
 
@@ -47,18 +47,18 @@ export function registerExecutor(program: Command): void {
     .option('--log-format <format>', 'text or json', 'json')
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running invocations may take to finish', '30000')
     .action(async (flags: ExecutorFlags) => {
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const logger = createLogger({ format: flags.logFormat as LogFormat });
       const httpPort = port('port', flags.port ?? process.env.CORNSERVE_EXECUTOR_PORT ?? '9000');
       const tensorPort = flags.tensorPort !== undefined ? port('tensor-port', flags.tensorPort) : httpPort === 0 ? 0 : httpPort + 1;
       const drainMs = Number(flags.drainTimeout);
-      if (!Number.isInteger(drainMs) || drainMs < 0) throw new CliError(`--drain-timeout must be a whole number of ms, got '${flags.drainTimeout}'`, 2);
+      if (!Number.isInteger(drainMs) || drainMs < 0) throw usageError(`--drain-timeout must be a whole number of ms, got '${flags.drainTimeout}'`);
       const modelDir = flags.modelDir ?? process.env.CORNSERVE_MODEL_DIR;
       let verified;
       try {
         verified = verifyPlanForUnit(flags.plan, flags.unit, { expectedSha256: flags.planSha256, modelDir: modelDir ? resolve(modelDir) : undefined });
       } catch (err) {
-        if (err instanceof PlanRejectedError) throw new CliError(err.message, 1);
+        if (err instanceof PlanRejectedError) throw new CliError(err.message);
         throw err;
       }
       for (const warning of verified.warnings) logger.warn('executor.plan_warning', { warning });
@@ -80,7 +80,7 @@ export function registerExecutor(program: Command): void {
           log: (event, fields) => logger.info(event, fields),
         });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}: ${(err as Error).message}`, 1);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}: ${(err as Error).message}`);
         throw err;
       }
       logger.info('executor.listening', { unit: flags.unit, name, host: flags.host, port: executor.port, tensorPort: executor.tensorPort });

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { startStandaloneGateway } from '../runtime/gateway/standalone.js';
 import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
 import { PlanRejectedError } from '../runtime/supervisor/verify.js';
-import { CliError } from './output.js';
+import { CliError, usageError } from './output.js';
 import { nextSignal, runUntilSignal } from './serve.js';
 
 interface GatewayFlags {
@@ -26,7 +26,7 @@ interface GatewayFlags {
 
 function wholeNumber(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got '${text}'`, 2);
+  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got '${text}'`);
   return n;
 }
 
@@ -46,9 +46,9 @@ export function registerGateway(program: Command): void {
     .option('--drain-timeout <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '30000')
     .option('--resolve-interval <ms>', 'how often the endpoint map is re-read and its hosts re-resolved', '5000')
     .action(async (flags: GatewayFlags) => {
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const endpoints = flags.endpoints ?? process.env.CORNSERVE_ENDPOINTS;
-      if (!endpoints) throw new CliError('no endpoint map: give --endpoints <file> or set CORNSERVE_ENDPOINTS', 2);
+      if (!endpoints) throw usageError('no endpoint map: give --endpoints <file> or set CORNSERVE_ENDPOINTS');
       const log = createLogger({ format: flags.logFormat as LogFormat });
       const signalled = nextSignal();
       let handle;
@@ -68,8 +68,8 @@ export function registerGateway(program: Command): void {
           resolveIntervalMs: wholeNumber('resolve-interval', flags.resolveInterval, 10),
         });
       } catch (err) {
-        if (err instanceof PlanRejectedError) throw new CliError(err.message, 1);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`, 1);
+        if (err instanceof PlanRejectedError) throw new CliError(err.message);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
         throw err;
       }
       await runUntilSignal(handle, log, signalled);

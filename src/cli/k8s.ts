@@ -4,11 +4,10 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkManifests, DEFAULT_IMAGE, generateManifests, GPU_TYPE_LABEL, K8sError, labelValue, POOL_LABEL, writeManifests, type K8sOptions } from '../k8s/index.js';
-import { formatDiagnostic } from '../spec/diagnostics.js';
 import { validateAgainstSchema } from '../spec/schemas.js';
 import { readYamlFile } from '../spec/source-file.js';
 import type { Plan } from '../spec/types.generated.js';
-import { CliError, printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { CliError, EXIT_CHANGED, inputError, printJson, usageError, stdoutColours, type GlobalOptions } from './output.js';
 
 /**
  * Reads and schema-checks a plan file (JSON is YAML, so errors carry line and column).
@@ -16,10 +15,10 @@ import { CliError, printJson, stdoutColours, type GlobalOptions } from './output
  */
 export function readPlanFile(path: string): Plan {
   const read = readYamlFile(path);
-  if (!read.ok) throw new CliError(read.diagnostics.map((d) => formatDiagnostic(d)).join('\n'), 1);
+  if (!read.ok) throw inputError(`cannot read ${path}`, read.diagnostics);
   const diagnostics = validateAgainstSchema('plan', read.file);
   if (diagnostics.length > 0) {
-    throw new CliError(`${path} is not a valid plan:\n${diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`, 1);
+    throw inputError(`${path} is not a valid plan`, diagnostics);
   }
   return read.file.value as Plan;
 }
@@ -45,7 +44,7 @@ function userErrors<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof K8sError) throw new CliError(err.message, 1);
+    if (err instanceof K8sError) throw new CliError(err.message);
     throw err;
   }
 }
@@ -62,18 +61,18 @@ export function registerK8s(program: Command): void {
     .option('--model-volume <claim>', 'PersistentVolumeClaim with the model files, mounted read-only at /models; ReadOnlyMany when units span nodes (default cornserve-models)')
     .action((planPath: string, opts: K8sCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
-      if ((opts.output === undefined) === (opts.check === undefined)) throw new CliError('give exactly one of -o DIR (write) or --check DIR (compare)', 1);
+      if ((opts.output === undefined) === (opts.check === undefined)) throw usageError('give exactly one of -o DIR (write) or --check DIR (compare)');
       const plan = readPlanFile(planPath);
       const options: K8sOptions = { namespace: opts.namespace, image: opts.image, modelVolumeClaim: opts.modelVolume };
       const c = stdoutColours();
 
       if (opts.check !== undefined) {
-        if (!isDirectory(opts.check)) throw new CliError(`${opts.check} is not a folder`, 1);
+        if (!isDirectory(opts.check)) throw new CliError(`${opts.check} is not a folder`);
         const { differences } = userErrors(() => checkManifests(opts.check!, plan, options));
         if (global.json) printJson({ match: differences.length === 0, differences });
         else if (differences.length === 0) process.stdout.write(`${c.green('match')}: ${opts.check} matches plan ${plan.name}\n`);
         else process.stdout.write(`${differences.map((d) => `${c.red('differs')} ${d}`).join('\n')}\n${differences.length} difference(s) between ${opts.check} and plan ${plan.name}\n`);
-        if (differences.length > 0) process.exitCode = 2;
+        if (differences.length > 0) process.exitCode = EXIT_CHANGED;
         return;
       }
 

@@ -1,6 +1,6 @@
 // The `cornserve` command line: one subcommand per file in src/cli/, wired here.
 import { Command, CommanderError } from 'commander';
-import { CliError } from './output.js';
+import { CliError, diagnosticJson, EXIT_ERROR, EXIT_OK, printJson, usageError } from './output.js';
 import { registerValidate } from './validate.js';
 import { registerPlan } from './plan.js';
 import { registerDiff } from './diff.js';
@@ -40,25 +40,66 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Commands whose output is a running server's log, not one document: `--json` does not apply. */
+const SERVER_COMMANDS = new Set(['serve', 'up', 'executor', 'gateway']);
+
+/** Whether `--json` was asked for, read from argv itself so that even a parse failure answers in JSON. */
+function jsonRequested(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** `commander.unknownOption` → `usage.unknown-option`. */
+function usageCode(commanderCode: string): string {
+  return `usage.${commanderCode.replace(/^commander\./, '').replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}`;
+}
+
+/** The one JSON document `--json` prints on any failure. */
+function printJsonError(code: string, message: string, err?: CliError): void {
+  printJson({ error: { code, message, ...(err?.diagnostics ? { diagnostics: err.diagnostics.map(diagnosticJson) } : {}) } });
+}
+
+/** The program and every subcommand under it (commander configures output per command). */
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = jsonRequested(argv);
+  // Under --json, help and version text become the one JSON document instead of raw text.
+  let helpText = '';
+  if (json) for (const command of allCommands(program)) command.configureOutput({ writeOut: (text) => void (helpText += text) });
+  program.hook('preAction', (_root, action) => {
+    if (json && SERVER_COMMANDS.has(action.name())) {
+      throw usageError(`--json does not apply to '${action.name()}', which serves until stopped; its log is JSON with --log-format json`);
+    }
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return Number(process.exitCode ?? 0);
+    return Number(process.exitCode ?? EXIT_OK);
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander has already printed its message (help, version or a usage error).
-      return err.exitCode === 0 ? 0 : 2;
+      if (err.exitCode === 0) {
+        if (json) printJson(err.code === 'commander.version' ? { version: VERSION } : { help: helpText });
+        return EXIT_OK;
+      }
+      if (json) printJsonError(usageCode(err.code), err.code === 'commander.help' ? 'no command given; `cornserve --help` lists them' : err.message.replace(/^error: /, ''));
+      return EXIT_ERROR;
     }
     if (err instanceof CliError) {
+      if (json) printJsonError(err.code, err.message, err);
       process.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
+      return EXIT_ERROR;
     }
+    const message = err instanceof Error ? err.message : String(err);
+    if (json) printJsonError('internal', message);
     const debug = program.opts().debug === true;
-    process.stderr.write(`internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`internal error: ${message}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
     else process.stderr.write('(run with --debug for a stack trace)\n');
-    return 1;
+    return EXIT_ERROR;
   }
 }
 

@@ -4,7 +4,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { displayPath, formatDiagnostic } from '../spec/diagnostics.js';
+import { displayPath } from '../spec/diagnostics.js';
 import { loadDeployment } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
 import { MAX_LOOP_ITERATIONS, planDeploymentDetailed, type PlanProgress, type PlanReport } from '../planner/plan-deployment.js';
@@ -18,7 +18,7 @@ import { fmtRate } from '../planner/explain.js';
 import { planDigest, writePlan } from '../plan/io.js';
 import { checkPlan } from '../plan/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
-import { CliError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { CliError, EXIT_CHANGED, EXIT_ERROR, EXIT_OK, formatTable, inputError, usageError, printJson, stdoutColours, type GlobalOptions } from './output.js';
 
 interface PlanCliOptions {
   output?: string;
@@ -45,11 +45,11 @@ export function registerPlan(program: Command): void {
     .action(async (deployment: string | undefined, opts: PlanCliOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       if (opts.check) {
-        if (deployment) throw new CliError('give either a deployment to plan or --check <plan>, not both');
+        if (deployment) throw usageError('give either a deployment to plan or --check <plan>, not both');
         process.exitCode = await runCheck(opts, global);
         return;
       }
-      if (!deployment) throw new CliError('missing deployment: cornserve plan <deployment.yaml> (or --check <plan.json>)');
+      if (!deployment) throw usageError('missing deployment: cornserve plan <deployment.yaml> (or --check <plan.json>)');
       await runPlan(deployment, opts, global);
     });
 }
@@ -57,17 +57,17 @@ export function registerPlan(program: Command): void {
 function positive(value: string | undefined, flag: string, integer = false): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new CliError(`${flag} expects a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usageError(`${flag} expects a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
   return n;
 }
 
 async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: GlobalOptions): Promise<void> {
   if (opts.objective !== undefined && opts.objective !== 'max-rate' && opts.objective !== 'min-cost') {
-    throw new CliError(`--objective expects max-rate or min-cost, got '${opts.objective}'`);
+    throw usageError(`--objective expects max-rate or min-cost, got '${opts.objective}'`);
   }
   const loaded = loadDeployment(deploymentPath);
   if (!loaded.ok) {
-    throw new CliError(`${deploymentPath} has ${loaded.diagnostics.length} problem(s):\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+    throw inputError(`${deploymentPath} has ${loaded.diagnostics.length} problem(s)`, loaded.diagnostics);
   }
   const spec = loaded.spec;
   const output = resolve(opts.output ?? `plans/${spec.deployment.name}.plan.json`);
@@ -86,7 +86,7 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
     });
   } catch (err) {
     progress.fail();
-    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`);
+    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
     throw err;
   }
   progress.done();
@@ -105,7 +105,7 @@ async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<nu
   if (result.status === 'error') progress.fail();
   else progress.done();
   if (global.json) {
-    printJson(result.status === 'changed' ? { status: result.status, changes: result.diff.changes } : result.status === 'error' ? { status: 'error', message: result.message } : { status: result.status });
+    printJson(result.status === 'changed' ? { status: result.status, changes: result.diff.changes } : result.status === 'error' ? { status: 'error', error: { code: 'plan.check', message: result.message } } : { status: result.status });
   } else if (result.status === 'identical') {
     process.stdout.write(`${opts.check}: up to date (re-solving its inputs gives the same plan)\n`);
   } else if (result.status === 'changed') {
@@ -113,7 +113,7 @@ async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<nu
   } else {
     process.stderr.write(`error: ${result.message}\n`);
   }
-  return result.status === 'identical' ? 0 : result.status === 'changed' ? 2 : 1;
+  return result.status === 'identical' ? EXIT_OK : result.status === 'changed' ? EXIT_CHANGED : EXIT_ERROR;
 }
 
 function ratioWords(report: PlanReport, s: Plan['baselines'][number]): string {

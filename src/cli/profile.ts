@@ -19,7 +19,7 @@ import { checkProfile } from '../spec/check-inputs.js';
 import type { Component, ModelGraph, Profile } from '../spec/types.generated.js';
 import { checkGraphFiles, ProfileError } from '../profile/engines.js';
 import { CPU_GPU_TYPE, effectiveProvider, profileModel } from '../profile/profile-model.js';
-import { CliError, printJson, type GlobalOptions } from './output.js';
+import { CliError, inputError, printJson, usageError, type GlobalOptions } from './output.js';
 import { createProgress } from './ui/progress.js';
 
 const PROFILE_SCHEMA = fileURLToPath(new URL('../../schemas/profile.schema.json', import.meta.url));
@@ -79,12 +79,12 @@ export function registerProfile(program: Command): void {
       const graph = loadGraph(graphPath);
       const components = chooseComponents(graph, opts.component);
       if (opts.ep === 'cpu' && opts.gpu !== undefined && opts.gpu !== CPU_GPU_TYPE) {
-        throw new CliError(`--gpu applies to --ep cuda; measurements on cpu are written for GPU type ${CPU_GPU_TYPE}`);
+        throw usageError(`--gpu applies to --ep cuda; measurements on cpu are written for GPU type ${CPU_GPU_TYPE}`);
       }
       if (opts.ep === 'cpu' && opts.threads !== undefined) {
-        throw new CliError('--threads applies to --ep cuda; on cpu the intra-op thread count is the --tp degree (e.g. --tp 1,2)');
+        throw usageError('--threads applies to --ep cuda; on cpu the intra-op thread count is the --tp degree (e.g. --tp 1,2)');
       }
-      if (opts.ep === 'cuda' && opts.gpu === undefined) throw new CliError('--ep cuda needs --gpu NAME: the GPU type the entries are for (e.g. --gpu H100-80GB)');
+      if (opts.ep === 'cuda' && opts.gpu === undefined) throw usageError('--ep cuda needs --gpu NAME: the GPU type the entries are for (e.g. --gpu H100-80GB)');
       const logger = { warn: (message: string) => process.stderr.write(`warning: ${message}\n`) };
 
       await withUserErrors(async () => {
@@ -97,7 +97,7 @@ export function registerProfile(program: Command): void {
             logger.warn(`measuring on cpu instead of cuda: the entries are written for GPU type ${CPU_GPU_TYPE}, not ${gpu}, and --tp is the intra-op thread count`);
             gpu = CPU_GPU_TYPE;
           } else {
-            if (opts.tp.some((t) => t > 1)) throw new CliError('--tp above 1 needs tensor parallelism across GPUs, which one onnxruntime session does not do; measure --tp 1 on cuda');
+            if (opts.tp.some((t) => t > 1)) throw usageError('--tp above 1 needs tensor parallelism across GPUs, which one onnxruntime session does not do; measure --tp 1 on cuda');
             const catalogue = loadDefaultCatalogue();
             if (!catalogue.has(gpu)) logger.warn(`GPU type '${gpu}' is not in the GPU catalogue${didYouMean(gpu, catalogue.keys())}; a deployment using this profile must define it under its cluster's gpuTypes`);
           }
@@ -144,7 +144,7 @@ function commandLine(graphPath: string, opts: ProfileCommandOptions): string {
 
 function loadGraph(path: string): ModelGraph {
   const loaded = loadInput<ModelGraph>(resolve(path), 'model-graph');
-  if (!loaded.ok) throw new CliError(`${path} has ${loaded.diagnostics.length} problem(s):\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+  if (!loaded.ok) throw inputError(`${path} has ${loaded.diagnostics.length} problem(s)`, loaded.diagnostics);
   return loaded.value;
 }
 

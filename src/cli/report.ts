@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { DEFAULT_REPORT_REQUESTS, renderReport, simulateForReport, type ReportData } from '../report/index.js';
 import { SimError } from '../sim/model.js';
 import { readPlanFile } from './k8s.js';
-import { CliError, printJson, type GlobalOptions } from './output.js';
+import { CliError, printJson, usageError, type GlobalOptions } from './output.js';
 import { nonNegativeInt, positiveInt } from './trace.js';
 
 interface ReportOptions {
@@ -25,12 +25,12 @@ export function registerReport(program: Command): void {
     .argument('<plan>', 'plan JSON file')
     .requiredOption('-o, --output <file>', 'HTML file to write')
     .option('--simulate', 'run the simulator for latency CDFs and goodput-vs-rate curves of every strategy')
-    .option('-n, --requests <n>', `with --simulate: requests per strategy at the plan's rate (default ${DEFAULT_REPORT_REQUESTS}); each of the 8 goodput rates gets a third of them`, positiveInt('--requests'))
+    .option('-n, --requests <n>', `with --simulate: requests per strategy at its sustainable rate (default ${DEFAULT_REPORT_REQUESTS}); each of the 8 goodput rates gets a third of them`, positiveInt('--requests'))
     .option('--seed <s>', "with --simulate: seed of generated requests and routing (default: the plan's workload seed)", nonNegativeInt('--seed'))
     .action((planPath: string, opts: ReportOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       if (!opts.simulate && (opts.requests !== undefined || opts.seed !== undefined)) {
-        throw new CliError('--requests and --seed choose what --simulate simulates; add --simulate or drop them', 2);
+        throw usageError('--requests and --seed choose what --simulate simulates; add --simulate or drop them');
       }
       const plan = readPlanFile(planPath);
       const data: ReportData = { plan };
@@ -38,7 +38,7 @@ export function registerReport(program: Command): void {
         try {
           data.simulation = simulateForReport(plan, { requests: opts.requests, seed: opts.seed });
         } catch (err) {
-          if (err instanceof SimError) throw new CliError(`cannot simulate ${planPath}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`, 1);
+          if (err instanceof SimError) throw new CliError(`cannot simulate ${planPath}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
           throw err;
         }
       }

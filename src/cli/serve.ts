@@ -7,7 +7,7 @@ import { createLogger, type LogFormat, type Logger } from '../runtime/supervisor
 import { startServe, type ServeHandle } from '../runtime/supervisor/serve.js';
 import { PlanRejectedError } from '../runtime/supervisor/verify.js';
 import { STRATEGIES, type Strategy } from '../sim/model.js';
-import { CliError } from './output.js';
+import { CliError, usageError } from './output.js';
 import { isInteractive } from './ui/tty.js';
 import { runDashboard } from './ui/run-dashboard.js';
 
@@ -30,7 +30,7 @@ interface ServeFlags {
 
 function positiveInt(name: string, text: string, min = 1): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer ≥ ${min}, got '${text}'`, 2);
+  if (!Number.isInteger(n) || n < min) throw usageError(`--${name} must be an integer ≥ ${min}, got '${text}'`);
   return n;
 }
 
@@ -54,9 +54,9 @@ export function registerServe(program: Command): void {
     .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (planPath: string, flags: ServeFlags) => {
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
-      if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) throw new CliError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${flags.strategy}'`, 2);
-      if (flags.transport !== 'unix' && flags.transport !== 'tcp') throw new CliError(`--transport must be unix or tcp, got '${flags.transport}'`, 2);
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
+      if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) throw usageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${flags.strategy}'`);
+      if (flags.transport !== 'unix' && flags.transport !== 'tcp') throw usageError(`--transport must be unix or tcp, got '${flags.transport}'`);
       // The dashboard owns the terminal: only errors are logged under it.
       const log = createLogger({ format: flags.logFormat as LogFormat, level: flags.tui && isInteractive(process.stderr) ? 'error' : 'info' });
       const apiKey = flags.apiKey ?? process.env.CORNSERVE_API_KEY;
@@ -81,8 +81,8 @@ export function registerServe(program: Command): void {
           transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
         });
       } catch (err) {
-        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message, 1);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`, 1);
+        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
         throw err;
       }
       await runUntilSignal(handle, log, signalled, { tui: flags.tui === true });

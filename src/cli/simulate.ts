@@ -45,7 +45,7 @@ function requestSource(plan: Plan, opts: SimulateCommandOptions): { describe: st
       ratePerS: traceRate,
       at: (rate) => {
         if (rate === undefined || rate === traceRate) return requests;
-        if (!(traceRate > 0)) throw new CliError(`cannot rescale ${opts.trace} to --rate: it has no measurable rate`, 1);
+        if (!(traceRate > 0)) throw new CliError(`cannot rescale ${opts.trace} to --rate: it has no measurable rate`);
         const scale = traceRate / rate;
         const t0 = requests[0].arrivalS;
         return requests.map((r) => ({ ...r, arrivalS: t0 + (r.arrivalS - t0) * scale }));
@@ -81,7 +81,7 @@ export function registerSimulate(program: Command): void {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       const plan = readPlanFile(planPath);
       const strategies = opts.strategy === 'all' ? runnableStrategies(plan) : [opts.strategy];
-      if (strategies.length === 0) throw new CliError(`${planPath} has no strategy with units to simulate`, 1);
+      if (strategies.length === 0) throw new CliError(`${planPath} has no strategy with units to simulate`);
       const source = requestSource(plan, opts);
       const count = opts.trace ? undefined : opts.requests;
       const warmupRequests = opts.warmup ?? Math.floor((count ?? 0) / 20);
@@ -97,7 +97,7 @@ export function registerSimulate(program: Command): void {
         if (global.json) printJson({ plan: plan.name, requests: source.describe, ratePerS: opts.rate ?? source.ratePerS, results: Object.fromEntries(results.map((r) => [r.strategy, r])), ratios: ratios(results) });
         else process.stdout.write(formatResults(plan, source.describe, results));
       } catch (err) {
-        if (err instanceof SimError) throw new CliError(`cannot simulate ${planPath}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`, 1);
+        if (err instanceof SimError) throw new CliError(`cannot simulate ${planPath}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
         throw err;
       }
     });

@@ -11,7 +11,7 @@ import { generateRequests, workloadSpecFromPlan, workloadSpecFromWorkload, type 
 import { traceStats, type TraceStats } from '../workload/summarise.js';
 import { formatCsvLine, formatJsonlLine, csvHeader, readTraceFile, traceFormatOf, writeTrace, type TraceFormat } from '../workload/trace.js';
 import { readPlanFile } from './k8s.js';
-import { CliError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { CliError, formatTable, inputError, usageError, printJson, stdoutColours, type GlobalOptions } from './output.js';
 
 export function positiveInt(name: string): (value: string) => number {
   return (value) => {
@@ -38,7 +38,7 @@ export function positiveNumber(name: string): (value: string) => number {
 }
 
 function fail(diagnostics: Diagnostic[], what: string): never {
-  throw new CliError(`${what}:\n${diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`, 1);
+  throw inputError(what, diagnostics);
 }
 
 /** The generator behind a deployment (its workload with the model graph's sizes), a workload file, or a plan. */
@@ -51,16 +51,16 @@ export function workloadSpecFromFile(path: string): WorkloadSpec {
     const loaded = loadDeployment(path);
     if (!loaded.ok) fail(loaded.diagnostics, `${path} is not a valid deployment`);
     const { workload, modelGraph } = loaded.spec;
-    if (!workload.generator) throw new CliError(`the workload of ${path} is already a trace ('${workload.trace}'); there is nothing to generate`, 1);
+    if (!workload.generator) throw new CliError(`the workload of ${path} is already a trace ('${workload.trace}'); there is nothing to generate`);
     return workloadSpecFromWorkload(workload, modelGraph);
   }
   if (kind === 'workload') {
     const loaded = loadInput<Workload>(path, 'workload');
     if (!loaded.ok) fail(loaded.diagnostics, `${path} is not a valid workload`);
-    if (!loaded.value.generator) throw new CliError(`${path} is a trace workload ('${loaded.value.trace}'), not a generator`, 1);
+    if (!loaded.value.generator) throw new CliError(`${path} is a trace workload ('${loaded.value.trace}'), not a generator`);
     return workloadSpecFromWorkload(loaded.value);
   }
-  throw new CliError(`${path}: expected a deployment, a workload generator or a plan (.json)`, 1);
+  throw new CliError(`${path}: expected a deployment, a workload generator or a plan (.json)`);
 }
 
 /** Reads a trace; malformed lines are fatal unless skipBad, in which case they are warned about on stderr. */
@@ -70,10 +70,10 @@ export function readTraceOrFail(path: string, skipBad: boolean, knownTypes?: Ite
   if (fileLevel.length > 0) fail(fileLevel, `cannot read trace ${path}`);
   if (diagnostics.length > 0) {
     const list = diagnostics.map((d) => formatDiagnostic(d)).join('\n');
-    if (!skipBad) throw new CliError(`${diagnostics.length} malformed line(s) of ${lines} in ${path} (--skip-bad skips them):\n${list}`, 1);
+    if (!skipBad) throw new CliError(`${diagnostics.length} malformed line(s) of ${lines} in ${path} (--skip-bad skips them):\n${list}`);
     process.stderr.write(`${list}\nwarning: skipped ${diagnostics.length} malformed line(s) of ${lines} in ${path}\n`);
   }
-  if (requests.length === 0) throw new CliError(`${path} has no usable requests`, 1);
+  if (requests.length === 0) throw new CliError(`${path} has no usable requests`);
   return requests;
 }
 
@@ -103,13 +103,18 @@ export function registerTrace(program: Command): void {
       if (v !== 'jsonl' && v !== 'csv') throw new InvalidArgumentError('--format must be jsonl or csv');
       return v;
     })
-    .action((input: string, opts: GenOptions) => {
+    .action((input: string, opts: GenOptions, cmd: Command) => {
+      const global = cmd.optsWithGlobals<GlobalOptions>();
+      const toFile = opts.output !== undefined && opts.output !== '-';
+      // Without -o the trace itself is stdout, one JSON value a line: not the one document --json promises.
+      if (global.json && !toFile) throw usageError('--json prints a summary of the written trace: give -o <file> for the trace itself');
       const spec = workloadSpecFromFile(input);
       const requests = generateRequests(spec, opts.requests, { ratePerS: opts.rate, seed: opts.seed });
-      if (opts.output && opts.output !== '-') {
-        const format = opts.format ?? traceFormatOf(opts.output);
-        const count = writeTrace(opts.output, requests, format);
-        process.stderr.write(`wrote ${count} requests to ${opts.output} (${format}, rate ${opts.rate ?? spec.ratePerS}/s, ${spec.arrival.process} arrivals, seed ${opts.seed ?? spec.seed})\n`);
+      if (toFile) {
+        const format = opts.format ?? traceFormatOf(opts.output!);
+        const written = { file: opts.output!, requests: writeTrace(opts.output!, requests, format), format, ratePerS: opts.rate ?? spec.ratePerS, arrival: spec.arrival.process, seed: opts.seed ?? spec.seed };
+        if (global.json) printJson(written);
+        else process.stderr.write(`wrote ${written.requests} requests to ${written.file} (${format}, rate ${written.ratePerS}/s, ${written.arrival} arrivals, seed ${written.seed})\n`);
         return;
       }
       const format = opts.format ?? 'jsonl';

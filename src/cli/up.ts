@@ -14,11 +14,11 @@ import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
 import { startServe } from '../runtime/supervisor/serve.js';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../runtime/supervisor/verify.js';
-import { formatDiagnostic } from '../spec/diagnostics.js';
 import { loadDeployment, type DeploymentSpec } from '../spec/load.js';
+import { recordedInputPath } from '../spec/builtin-inputs.js';
 import type { Plan } from '../spec/types.generated.js';
 import { curlExamples, formatExamples } from './examples.js';
-import { CliError, formatTable } from './output.js';
+import { CliError, formatTable, inputError, usageError } from './output.js';
 import { nextSignal, runUntilSignal } from './serve.js';
 import { describeDeployment } from './summary.js';
 import { isInteractive } from './ui/tty.js';
@@ -29,7 +29,7 @@ export const DEFAULT_CACHE_DIR = '.cornserve';
 interface UpFlags {
   deployment?: string;
   host: string;
-  port: string;
+  port?: string;
   cacheDir: string;
   logFormat: string;
   tui?: boolean;
@@ -47,7 +47,7 @@ function cachedPlan(path: string, deploymentPath: string): Plan | undefined {
   try {
     const { plan, planDir } = verifyPlan(path);
     const deployment = plan.provenance.inputs.find((i) => i.role === 'deployment');
-    return deployment && resolve(planDir, deployment.path) === resolve(deploymentPath) ? plan : undefined;
+    return deployment && recordedInputPath(deployment, planDir) === resolve(deploymentPath) ? plan : undefined;
   } catch {
     return undefined; // stale or damaged: plan again
   }
@@ -66,18 +66,37 @@ export async function ensurePlan(spec: DeploymentSpec, cacheDir: string, note: (
   try {
     plan = await planDeployment(spec, { planDir: cacheDir, baselines: false });
   } catch (err) {
-    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`);
+    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
     throw err;
   }
   writePlan(plan, path);
   return { path, plan, reused: false };
 }
 
+export const DEFAULT_PORT = 8000;
+
+/**
+ * The gateway's port: --port, else $CORNSERVE_PORT, else $PORT (what platforms that run
+ * `npm start` set), else 8000. A value that is not a port names where it came from.
+ */
+export function gatewayPort(flag: string | undefined, env: NodeJS.ProcessEnv): number {
+  const [text, from] =
+    flag !== undefined ? [flag, '--port'] : env.CORNSERVE_PORT ? [env.CORNSERVE_PORT, '$CORNSERVE_PORT'] : env.PORT ? [env.PORT, '$PORT'] : [String(DEFAULT_PORT), 'the default'];
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65535) throw usageError(`${from} must be a port number from 0 to 65535 (0 picks a free one), got '${text}'`);
+  return port;
+}
+
+/** Where each replica of a unit runs, as words: `node 0 device 1`, `node 1 devices 0,1`. */
+function placementWords(unit: Plan['solution']['units'][number]): string {
+  return unit.placement.map((p) => `node ${p.node} device${p.gpus.length > 1 ? 's' : ''} ${p.gpus.join(',')}`).join('; ');
+}
+
 export function describePlan(plan: Plan): string {
   const s = plan.solution;
   const units = formatTable([
-    ['executor unit', 'pool', 'tp', 'replicas', 'devices', 'predicted utilisation'],
-    ...s.units.map((u) => [u.components.join(' + '), u.pool, String(u.tp), String(u.replicas), u.placement.map((p) => p.gpus.join('+')).join(' '), `${(u.utilisation * 100).toFixed(0)}%`]),
+    ['executor unit', 'pool', 'tp', 'replicas', 'placement (per replica)', 'predicted utilisation'],
+    ...s.units.map((u) => [u.components.join(' + '), u.pool, String(u.tp), String(u.replicas), placementWords(u), `${(u.utilisation * 100).toFixed(0)}%`]),
   ]);
   return `plan: ${s.units.length} executor unit(s), predicted ${s.ratePerS.toFixed(1)} req/s sustainable (${s.status})\n${units}`;
 }
@@ -89,19 +108,18 @@ export function registerUp(program: Command): void {
     .argument('[deployment]', 'deployment YAML (default: the bundled fixtures/deployments/demo-local.yaml)')
     .option('--deployment <file>', 'deployment YAML (same as the argument)')
     .option('--host <host>', 'address the gateway binds', '127.0.0.1')
-    .option('--port <port>', 'gateway port (0 picks a free one)', '8000')
+    .option('--port <port>', `gateway port, 0 picks a free one (default: $CORNSERVE_PORT, else $PORT, else ${DEFAULT_PORT})`)
     .option('--cache-dir <dir>', 'where the plan is kept between runs', DEFAULT_CACHE_DIR)
     .option('--log-format <format>', 'text or json', 'text')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (positional: string | undefined, flags: UpFlags) => {
-      if (positional && flags.deployment && resolve(positional) !== resolve(flags.deployment)) throw new CliError('give the deployment once: as the argument or as --deployment', 2);
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new CliError(`--log-format must be text or json, got '${flags.logFormat}'`, 2);
-      const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer from 0 to 65535, got '${flags.port}'`, 2);
+      if (positional && flags.deployment && resolve(positional) !== resolve(flags.deployment)) throw usageError('give the deployment once: as the argument or as --deployment');
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
+      const port = gatewayPort(flags.port, process.env);
       const path = flags.deployment ?? positional ?? DEFAULT_DEPLOYMENT;
       const result = loadDeployment(path);
       if (!result.ok) {
-        throw new CliError(`${result.diagnostics.length} error(s) in the deployment:\n${result.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+        throw inputError(`${result.diagnostics.length} error(s) in the deployment`, result.diagnostics);
       }
       const spec = result.spec;
       const out = (text: string): void => void process.stdout.write(text + '\n');
@@ -125,8 +143,8 @@ export function registerUp(program: Command): void {
       try {
         handle = await startServe({ planPath, host: flags.host, port, log });
       } catch (err) {
-        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message, 1);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use (try --port 0)`, 1);
+        if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${port}: the address is in use (try --port 0)`);
         throw err;
       }
       const host = flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host.includes(':') ? `[${flags.host}]` : flags.host;

@@ -1,19 +1,19 @@
-// `cornserve validate <file...>`: every problem in every file, with positions; exit 1 on any.
+// `cornserve validate <file...>`: every problem in every file (inputs and plans), with positions; exit 1 on any.
 import type { Command } from 'commander';
-import { displayPath, formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
 import { validateFile } from '../spec/load.js';
-import { printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { diagnosticJson, printJson, stdoutColours, type GlobalOptions } from './output.js';
 
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('check model graphs, clusters, workloads, profiles and deployments against their schemas and each other')
-    .argument('<files...>', 'YAML files (a deployment is checked with every file it references)')
+    .description('check model graphs, clusters, workloads, profiles, deployments and plans against their schemas and each other')
+    .argument('<files...>', 'YAML files (a deployment is checked with every file it references) or plan JSON files')
     .action((files: string[], _opts: unknown, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       const diagnostics: Diagnostic[] = files.flatMap((f) => validateFile(f));
       if (global.json) {
-        printJson(diagnostics.map(({ frame: _frame, ...d }) => ({ ...d, file: displayPath(d.file) })));
+        printJson(diagnostics.map(diagnosticJson));
       } else {
         const c = stdoutColours();
         for (const d of diagnostics) {

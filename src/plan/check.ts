@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import { loadDeployment } from '../spec/load.js';
+import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js';
 import type { Deployment, Plan } from '../spec/types.generated.js';
 import type { ObjectiveOverrides } from '../planner/objective.js';
 import { planDeployment, type PlanOptions } from '../planner/plan-deployment.js';
@@ -48,14 +49,14 @@ export async function checkPlan(planPath: string, options: Pick<PlanOptions, 'so
     throw err;
   }
   const planDir = dirname(resolve(planPath));
-  const missing = plan.provenance.inputs.filter((i) => !existsSync(resolve(planDir, i.path)));
+  const missing = plan.provenance.inputs.filter((i) => !existsSync(recordedInputPath(i, planDir)));
   if (missing.length > 0) {
     const what = missing.length > 1 ? 'inputs that no longer exist' : 'an input that no longer exists';
-    return { status: 'error', message: `${planPath} records ${what}: ${missing.map((i) => `${i.role} ${i.path}`).join(', ')} (paths are relative to the plan file)` };
+    return { status: 'error', message: `${planPath} records ${what}: ${missing.map((i) => `${i.role} ${recordedInputName(i)}`).join(', ')} (paths are relative to the plan file)` };
   }
   const deploymentInput = plan.provenance.inputs.find((i) => i.role === 'deployment');
   if (!deploymentInput) return { status: 'error', message: `${planPath} records no deployment input to re-solve from` };
-  const loaded = loadDeployment(resolve(planDir, deploymentInput.path));
+  const loaded = loadDeployment(recordedInputPath(deploymentInput, planDir));
   if (!loaded.ok) return { status: 'error', message: `the plan's inputs no longer load:\n${loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}` };
   let fresh: Plan;
   try {

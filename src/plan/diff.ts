@@ -1,6 +1,7 @@
 // What changed between two plans, in the terms a reviewer reads: inputs, objective, workload,
 // predicted throughput and cost, units (added, removed, resized), placement, routing shares
 // and baselines; anything else that differs is listed by JSON path.
+import { recordedInputName } from '../spec/builtin-inputs.js';
 import type { ExecutorUnit, Plan, Solution } from '../spec/types.generated.js';
 import { canonicalize } from './canonical.js';
 
@@ -40,7 +41,7 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
   const changes: PlanChange[] = [];
   const covered = new Set<string>(['provenance', 'objective', 'workload', 'solution', 'baselines']);
 
-  const inputs = (p: Plan) => new Map(p.provenance.inputs.map((i) => [`${i.role} ${i.path}`, i.sha256]));
+  const inputs = (p: Plan) => new Map(p.provenance.inputs.map((i) => [`${i.role} ${recordedInputName(i)}`, i.sha256]));
   const ia = inputs(a);
   const ib = inputs(b);
   for (const [key, sha] of ib) {

@@ -30,12 +30,16 @@ export function clusterWords(pools: readonly ResolvedPool[]): string {
   return pools.map((p) => `${poolGpus(p)} ${p.gpu.name}${pools.length > 1 ? ` in ${p.name}` : ''}`).join(' and ');
 }
 
+type Unservable = { kind: 'component-fits-nowhere' | 'type-unservable'; message: string };
+
 /**
  * A paragraph when some request type's work on some component has no candidate unit in the
- * instance (nothing fits in memory, or no unit meets the latency target), else undefined.
+ * instance (nothing fits in memory, or no unit meets the latency target), else undefined. When
+ * several things fail, the root cause leads: a component too large for every GPU also makes
+ * every path through it miss its target, so memory comes before latency.
  */
-export function unservableExplanation(problem: PlannerProblem, instance: PlannerInstance, strategy: Strategy): { kind: 'component-fits-nowhere' | 'type-unservable'; message: string } | undefined {
-  const problems: { kind: 'component-fits-nowhere' | 'type-unservable'; message: string }[] = [];
+export function unservableExplanation(problem: PlannerProblem, instance: PlannerInstance, strategy: Strategy): Unservable | undefined {
+  const problems: (Unservable & { rank: number })[] = [];
   const seenComponents = new Set<string>();
   for (const t of instance.types) {
     for (const c of t.path) {
@@ -44,21 +48,36 @@ export function unservableExplanation(problem: PlannerProblem, instance: Planner
       if (hosts.length === 0) {
         if (seenComponents.has(c)) continue;
         seenComponents.add(c);
-        problems.push({ kind: 'component-fits-nowhere', message: fitsNowhere(problem, c, strategy) });
+        problems.push(fitsNowhere(problem, c, strategy));
       } else {
-        problems.push({ kind: 'type-unservable', message: typeUnservable(problem, t.name, c) });
+        problems.push({ kind: 'type-unservable', message: typeUnservable(problem, t.name, c), rank: 2 });
       }
     }
   }
   if (problems.length === 0) return undefined;
-  const more = problems.length > 1 ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''} of the same kind follow from the same inputs.)` : '';
-  return { kind: problems[0].kind, message: problems[0].message + more };
+  const first = problems.reduce((a, b) => (b.rank < a.rank ? b : a));
+  const more = problems.length > 1 ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''} follow${problems.length > 2 ? '' : 's'} from the same inputs.)` : '';
+  return { kind: first.kind, message: first.message + more };
 }
 
-function fitsNowhere(problem: PlannerProblem, component: string, strategy: Strategy): string {
+/**
+ * Why no unit holds `component`. A latency rejection at some pool and TP degree means the unit
+ * fits there but misses the target, so the target is the cause (more memory would not help);
+ * otherwise memory or a missing profile is, at every degree tried.
+ */
+function fitsNowhere(problem: PlannerProblem, component: string, strategy: Strategy): Unservable & { rank: number } {
   const comp = problem.model.components.get(component)!;
   const where = strategy === 'planned' ? '' : ` in the ${strategy} strategy`;
   const rejections = problem.rejections.filter((r) => r.group.includes(component) && (strategy !== 'planned' || r.group.length === 1));
+  const unit = strategy === 'planned' ? `component '${component}' (${gb(comp.weightBytes)} of weights)` : `the unit holding '${component}'${where}`;
+  if (rejections.some((r) => r.reason === 'latency')) {
+    const visiting = problem.model.types.filter((t) => t.mix > 0 && t.path.includes(component) && problem.latencyTargetsMs[t.name] !== undefined);
+    // The type whose target is furthest below its idle latency is the one to name.
+    const fastest = fastestLatencies({ model: problem.model, pools: problem.pools, cost: problem.cost, tpDegrees: problem.tpDegrees, maxUtilisation: problem.maxUtilisation, latencyTargetsMs: problem.latencyTargetsMs });
+    const idleMs = (t: (typeof visiting)[number]) => pathLatencyMs(t, (c) => fastest.get(`${t.name}|${c}`) ?? 0, () => true, worstLink(problem.pools));
+    const worst = visiting.reduce<(typeof visiting)[number] | undefined>((a, t) => (!a || idleMs(t) / problem.latencyTargetsMs[t.name] > idleMs(a) / problem.latencyTargetsMs[a.name] ? t : a), undefined);
+    if (worst) return { kind: 'type-unservable', message: typeUnservable(problem, worst.name, component), rank: 1 };
+  }
   const perPool = problem.pools.map((pool) => {
     const here = rejections.filter((r) => r.pool === pool.name && r.reason !== 'node-size');
     if (here.length === 0) return `${pool.name} (${pool.gpu.name}) allows no TP degree for it`;
@@ -68,7 +87,6 @@ function fitsNowhere(problem: PlannerProblem, component: string, strategy: Strat
     }
     return `on ${pool.name} at TP${best.tp}: ${best.detail}`;
   });
-  const unit = strategy === 'planned' ? `component '${component}' (${gb(comp.weightBytes)} of weights)` : `the unit holding '${component}'${where}`;
   const largestNode = Math.max(...problem.pools.map((p) => p.gpusPerNode));
   const maxTp = Math.max(...problem.tpDegrees);
   const tpHint =
@@ -77,7 +95,11 @@ function fitsNowhere(problem: PlannerProblem, component: string, strategy: Strat
       : maxTp < 8
         ? `allow a larger TP degree (planner.tpDegrees, now ${problem.tpDegrees.join(', ')})`
         : '';
-  return `${unit} fits no GPU of the cluster: ${perPool.join('; ')}. Use GPUs with more memory, ${tpHint ? `${tpHint}, ` : ''}or serve the weights at a smaller dtype.`;
+  const byMemory = rejections.some((r) => r.reason === 'memory');
+  const message = byMemory
+    ? `${unit} fits no GPU of the cluster: ${perPool.join('; ')}. Use GPUs with more memory, ${tpHint ? `${tpHint}, ` : ''}or serve the weights at a smaller dtype.`
+    : `${unit} has no unit on any GPU of the cluster: ${perPool.join('; ')}.`;
+  return { kind: 'component-fits-nowhere', message, rank: byMemory ? 0 : 1 };
 }
 
 function typeUnservable(problem: PlannerProblem, type: string, component: string): string {

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { sha256File, type DeploymentSpec } from '../spec/load.js';
+import { recordedInputName } from '../spec/builtin-inputs.js';
 import type { LoopIteration, Plan, Solution } from '../spec/types.generated.js';
 import { BASELINE_STRATEGIES, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import { canonicalize } from '../plan/canonical.js';
@@ -510,9 +511,9 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
     ...executorFiles('onnx', (c) => (c.executor?.graphs ?? []).map((g) => g.path)),
     ...executorFiles('model-data', (c) => (c.executor?.options?.dictionary !== undefined ? [c.executor.options.dictionary] : [])),
   ];
-  const inputs = [...spec.files, ...modelFiles]
-    .map((f) => ({ role: f.role, path: rel(f.path), sha256: f.sha256 }))
-    .sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const inputs: Plan['provenance']['inputs'] = [...spec.files, ...modelFiles]
+    .map((f) => ('builtin' in f && f.builtin !== undefined ? { role: f.role, builtin: f.builtin, sha256: f.sha256 } : { role: f.role, path: rel(f.path), sha256: f.sha256 }))
+    .sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (recordedInputName(a) < recordedInputName(b) ? -1 : recordedInputName(a) > recordedInputName(b) ? 1 : 0));
   return {
     format: 'cornserve-plan/1',
     name: spec.deployment.name,

@@ -4,7 +4,7 @@
 import type { ExecutorUnit, Plan, ResolvedPool } from '../spec/types.generated.js';
 import type { GoodputCurve, LatencyCdf } from './data.js';
 import { el, esc, fmt, num, pct } from './escape.js';
-import { lineChart, PALETTE, STRATEGY_COLOURS, svg } from './svg.js';
+import { fitText, lineChart, PALETTE, STRATEGY_COLOURS, svg, textWidth } from './svg.js';
 
 /** Colour of each unit of a solution, by its position in the plan (stable across runs). */
 export function unitColours(units: ExecutorUnit[]): Map<string, string> {
@@ -25,7 +25,9 @@ export function placementGrid(plan: Plan, units: ExecutorUnit[], colours: Map<st
   let top = 0;
   let width = 0;
   for (const pool of pools) {
-    parts.push(el('text', { class: 'pool', x: 0, y: top + 14 }, esc(`pool ${pool.name}: ${pool.nodes} × ${pool.gpusPerNode} ${pool.gpu.name}`)));
+    const title = `pool ${pool.name}: ${pool.nodes} × ${pool.gpusPerNode} ${pool.gpu.name}`;
+    parts.push(el('text', { class: 'pool', x: 0, y: top + 14 }, esc(title)));
+    width = Math.max(width, textWidth(title, 12) + 4);
     top += 22;
     for (let g = 0; g < pool.gpusPerNode; g++) {
       parts.push(el('text', { class: 'tick', x: labelWidth + g * (cell + gap) + cell / 2, y: top + 10, 'text-anchor': 'middle' }, String(g)));
@@ -94,24 +96,39 @@ export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<s
   const width = pad * 2 + (Math.max(...columns.keys()) + 1) * (W + colGap) - colGap;
   const height = pad * 2 + 18 + Math.max(...[...columns.values()].map((c) => c.length)) * (H + rowGap) - rowGap;
 
-  const groups = units
+  // Each colocation group's label sits in the top band of its tinted box. Groups over the same
+  // components would put their labels on top of each other: a label that would overlap one
+  // already placed raises its box by a row until it is clear.
+  const LABEL_FONT = 10;
+  const LABEL_ROW = 13;
+  const placed: { x0: number; x1: number; y: number }[] = [];
+  const groupBoxes = units
     .filter((u) => u.components.length > 1)
     .map((u, i) => {
       const boxes = u.components.map((c) => pos.get(c)).filter((b): b is Box => b !== undefined);
-      if (boxes.length === 0) return '';
+      if (boxes.length === 0) return undefined;
       const inset = 10 + (i % 3) * 4;
       const x0 = Math.min(...boxes.map((b) => b.x)) - inset;
-      const y0 = Math.min(...boxes.map((b) => b.y)) - inset - 12;
       const x1 = Math.max(...boxes.map((b) => b.x)) + W + inset;
-      const y1 = Math.max(...boxes.map((b) => b.y)) + H + inset;
-      const colour = colours.get(u.id) ?? '#999';
-      return el(
-        'g',
-        { class: 'group' },
-        el('rect', { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 10, fill: colour, stroke: colour }, el('title', {}, esc(`colocated in ${u.id}`))),
-        el('text', { class: 'group-label', x: x0 + 8, y: y0 + 12, fill: colour }, esc(u.id)),
-      );
-    });
+      const text = fitText(u.id, x1 - x0 - 16, LABEL_FONT);
+      const label = { x0: x0 + 8, x1: x0 + 8 + textWidth(text, LABEL_FONT) };
+      let y0 = Math.min(...boxes.map((b) => b.y)) - inset - 12;
+      while (placed.some((p) => p.x0 < label.x1 && label.x0 < p.x1 && Math.abs(p.y - y0) < LABEL_ROW)) y0 -= LABEL_ROW;
+      placed.push({ ...label, y: y0 });
+      return { u, x0, x1, y0, y1: Math.max(...boxes.map((b) => b.y)) + H + inset, text };
+    })
+    .filter((g) => g !== undefined);
+  // Raised boxes may reach above the drawing: move everything down by as much.
+  const shift = Math.max(0, 4 - Math.min(...groupBoxes.map((g) => g.y0)));
+  const groups = groupBoxes.map(({ u, x0, x1, y0, y1, text }) => {
+    const colour = colours.get(u.id) ?? '#999';
+    return el(
+      'g',
+      { class: 'group' },
+      el('rect', { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 10, fill: colour, stroke: colour }, el('title', {}, esc(`colocated in ${u.id}`))),
+      el('text', { class: 'group-label', x: x0 + 8, y: y0 + 12, fill: colour }, esc(text)),
+    );
+  });
 
   const colocatedIn = (from: string, to: string) => units.find((u) => u.components.includes(from) && u.components.includes(to));
   const edges = plan.model.edges.map((e) => {
@@ -145,19 +162,22 @@ export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<s
     return el(
       'g',
       { class: 'component' },
-      el('rect', { class: 'box', x, y, width: W, height: H, rx: 6 }),
-      el('text', { class: 'name', x: x + 8, y: y + 18 }, esc(c)),
-      el('text', { class: 'kind', x: x + 8, y: y + 32 }, esc(serving.length === 0 ? `${kind}, not served` : kind)),
+      el('rect', { class: 'box', x, y, width: W, height: H, rx: 6 }, el('title', {}, esc(c))),
+      el('text', { class: 'name', x: x + 8, y: y + 18 }, esc(fitText(c, W - 16))),
+      el('text', { class: 'kind', x: x + 8, y: y + 32 }, esc(fitText(serving.length === 0 ? `${kind}, not served` : kind, W - 16))),
       ...chips,
     );
   });
   const defs = el('defs', {}, el('marker', { id: 'cs-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, el('path', { d: 'M0 0L10 5L0 10z', class: 'arrowhead' })));
-  return svg(Math.max(width, 240), height, 'Component graph with colocation groups', [defs, ...groups, ...edges, ...nodes]);
+  const drawing = el('g', { transform: shift > 0 ? `translate(0 ${num(shift)})` : undefined }, ...groups, ...edges, ...nodes);
+  return svg(Math.max(width, 240), height + shift, 'Component graph with colocation groups', [defs, drawing]);
 }
 
 /** One bar per unit: predicted utilisation against its limit ρmax. */
 export function utilisationBars(units: ExecutorUnit[], colours: Map<string, string>): string {
-  const labelWidth = 250;
+  const label = (u: ExecutorUnit) => `${u.id} ×${u.replicas}`;
+  // The label column fits the longest unit id (ids name every component, so they run long).
+  const labelWidth = Math.max(120, ...units.map((u) => textWidth(label(u)) + 12));
   const barWidth = 300;
   const row = 26;
   const top = 24;
@@ -169,7 +189,7 @@ export function utilisationBars(units: ExecutorUnit[], colours: Map<string, stri
   units.forEach((u, i) => {
     const y = top + i * row;
     parts.push(
-      el('text', { class: 'unit', x: labelWidth - 8, y: y + 15, 'text-anchor': 'end' }, esc(`${u.id} ×${u.replicas}`)),
+      el('text', { class: 'unit', x: labelWidth - 8, y: y + 15, 'text-anchor': 'end' }, esc(label(u))),
       el('rect', { class: 'track', x: labelWidth, y: y + 4, width: barWidth, height: 14, rx: 2 }),
       el('rect', { x: labelWidth, y: y + 4, width: x(u.utilisation) - labelWidth, height: 14, rx: 2, fill: colours.get(u.id) ?? '#999' }, el('title', {}, esc(`${u.id}: utilisation ${pct(u.utilisation)} of limit ${pct(u.maxUtilisation)}`))),
       el('line', { class: 'limit', x1: x(u.maxUtilisation), x2: x(u.maxUtilisation), y1: y + 1, y2: y + 21 }),

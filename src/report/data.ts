@@ -16,9 +16,11 @@ export interface CdfPoint {
 export interface LatencyCdf {
   strategy: StrategyName;
   requestType: string;
+  /** The offered rate the latencies were simulated at: the strategy's own sustainable rate. */
+  ratePerS: number;
   points: CdfPoint[];
   /**
-   * The strategy could not keep up with this type at the simulated rate: its queue grew for as
+   * The strategy could not keep up with this type at its rate after all: its queue grew for as
    * long as requests arrived, so the latencies measure the run's length (drawn, and said so).
    */
   saturated?: boolean;

@@ -1,6 +1,7 @@
 // `renderReport(data)` → one self-contained HTML page: inline CSS, inline SVG, no script, and a
 // Content-Security-Policy that forbids any fetch, so the file opens the same offline, attached to
 // an issue, or in CI. Every value from the plan is escaped (see escape.ts).
+import { recordedInputName } from '../spec/builtin-inputs.js';
 import type { Plan, Solution } from '../spec/types.generated.js';
 import { VERSION } from '../version.js';
 import { componentGraph, goodputChart, latencyCdfChart, placementGrid, unitColours, utilisationBars } from './charts.js';
@@ -71,13 +72,13 @@ function recordedPredictions(plan: Plan): string {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(
         ([type, m]) =>
-          `<tr><td>${esc(s.strategy)}</td><td>${esc(type)}</td><td class="num">${esc(fmt(m.p50Ms))}</td><td class="num">${esc(fmt(m.p90Ms))}</td><td class="num">${esc(fmt(m.p99Ms))}</td>` +
+          `<tr><td>${esc(s.strategy)}</td><td class="num">${esc(fmt(s.ratePerS))}</td><td>${esc(type)}</td><td class="num">${esc(fmt(m.p50Ms))}</td><td class="num">${esc(fmt(m.p90Ms))}</td><td class="num">${esc(fmt(m.p99Ms))}</td>` +
           `<td class="num">${esc(fmt(m.goodputPerS))}</td><td class="num">${esc(pct(m.sloAttainment))}</td></tr>`,
       ),
   );
   if (rows.length === 0) return '';
   return (
-    `<h3>Simulated at the workload's rate (recorded in the plan)</h3><table><thead><tr><th>strategy</th><th>request type</th><th class="num">p50 ms</th><th class="num">p90 ms</th>` +
+    `<h3>Simulated at each strategy's sustainable rate (recorded in the plan)</h3><table><thead><tr><th>strategy</th><th class="num">at req/s</th><th>request type</th><th class="num">p50 ms</th><th class="num">p90 ms</th>` +
     `<th class="num">p99 ms</th><th class="num">goodput/s</th><th class="num">within target</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
@@ -93,18 +94,24 @@ function simulationSection(data: ReportData): string {
   const types = [...new Set([...plan.model.requestTypes.map((t) => t.name), ...simulation.latencyCdfs.map((c) => c.requestType)])].filter((t) =>
     simulation.latencyCdfs.some((c) => c.requestType === t && c.points.length > 0),
   );
+  const rates = STRATEGIES.flatMap((s) => simulation.latencyCdfs.find((c) => c.strategy === s) ?? []).map((c) => `${esc(c.strategy)} ${esc(fmt(c.ratePerS))}`);
   const cdfs = types.map((t) => {
     const series = STRATEGIES.flatMap((s) => simulation.latencyCdfs.filter((c) => c.requestType === t && c.strategy === s));
     const target = plan.latencyTargetsMs?.[t];
     const saturated = series.filter((c) => c.saturated && c.points.length > 0).map((c) => c.strategy);
     const caption =
-      `<b>${esc(t)}</b>: share of requests finished within a latency, per strategy${target !== undefined ? `; the dashed line is the p90 target (${esc(fmt(target))} ms)` : ''}.` +
-      (saturated.length > 0 ? ` Saturated at this rate, so the latencies shown grow with the run's length: ${esc(saturated.join(', '))}.` : '');
+      `<b>${esc(t)}</b>: share of requests finished within a latency, each strategy at its own sustainable rate${target !== undefined ? `; the dashed line is the p90 target (${esc(fmt(target))} ms)` : ''}.` +
+      (saturated.length > 0 ? ` Saturated even at its own rate, so the latencies shown grow with the run's length: ${esc(saturated.join(', '))}.` : '');
     return chart(`latency-cdf-${t}`, caption, latencyCdfChart(t, series, target));
   });
-  parts.push(`<div class="charts">${cdfs.join('\n')}</div>`);
+  if (cdfs.length > 0) {
+    parts.push(`<h3>Latency at each strategy's sustainable rate</h3><p class="note">Each strategy is simulated at the rate it sustains, not at the workload's ${esc(fmt(plan.workload.ratePerS))} req/s (a strategy short of that only shows a queue growing for the whole run): ${rates.join(', ')} req/s.</p>`);
+    parts.push(`<div class="charts">${cdfs.join('\n')}</div>`);
+  }
   const curves = STRATEGIES.flatMap((s) => simulation.goodput.filter((g) => g.strategy === s));
-  if (curves.some((c) => c.points.length > 0)) {
+  const offered = curves.flatMap((c) => c.points.map((p) => p.ratePerS));
+  if (offered.length > 0) {
+    parts.push(`<h3>Goodput from ${esc(fmt(Math.min(...offered)))} to ${esc(fmt(Math.max(...offered)))} req/s offered</h3>`);
     parts.push(
       chart(
         'goodput',
@@ -137,7 +144,7 @@ function reasonsSection(plan: Plan): string {
 
 function provenanceSection(plan: Plan): string {
   const s = plan.solver;
-  const inputs = plan.provenance.inputs.map((i) => `<tr><td>${esc(i.role)}</td><td><code>${esc(i.path)}</code></td><td><code>${esc(i.sha256)}</code></td></tr>`);
+  const inputs = plan.provenance.inputs.map((i) => `<tr><td>${esc(i.role)}</td><td><code>${esc(recordedInputName(i))}</code></td><td><code>${esc(i.sha256)}</code></td></tr>`);
   return [
     '<h2 id="provenance">Provenance</h2>',
     `<p>Planned by cornserve ${esc(plan.provenance.cornserveVersion)} with ${esc(s.name)} ${esc(s.version)}: ${esc(s.status)}, objective ${esc(fmt(s.objective))}, bound ${esc(fmt(s.bound))}, gap ${esc(pct(s.gap))}; ` +

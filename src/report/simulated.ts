@@ -1,7 +1,8 @@
 // The simulator's series for `cornserve report --simulate`: every strategy of the plan that has
 // units (the planned one and the baselines) replays requests generated from the plan's own
-// workload, at the plan's rate for the latency CDFs and at a fixed ladder of rates around the
-// planned capacity for the goodput curves. Seeded throughout: the same plan and options give the
+// workload, each at its own sustainable rate for the latency CDFs (the rate it claims; at the
+// workload's rate a strategy short of it only shows an ever-growing queue) and at a fixed ladder
+// of rates around the planned capacity for the goodput curves. Seeded throughout: the same plan and options give the
 // same series, byte for byte, on every run.
 import { SimError } from '../sim/model.js';
 import { simulate, sweepRates } from '../sim/simulate.js';
@@ -10,7 +11,7 @@ import { generateRequests, workloadSpecFromPlan } from '../workload/generator.js
 import { cdfFromSamples, solutionsByStrategy, type GoodputCurve, type LatencyCdf, type SimulationSeries, type StrategyName } from './data.js';
 import { fmt } from './escape.js';
 
-/** Requests per strategy at the plan's rate (the CDFs), unless the caller says otherwise. */
+/** Requests per strategy at its sustainable rate (the CDFs), unless the caller says otherwise. */
 export const DEFAULT_REPORT_REQUESTS = 3000;
 /** Offered rates of the goodput curve, as fractions of the planned capacity: 20% to 200% in 8 even steps. */
 export const SWEEP_FRACTIONS: readonly number[] = Array.from({ length: 8 }, (_, k) => 0.2 + (k * 1.8) / 7);
@@ -18,7 +19,7 @@ export const SWEEP_FRACTIONS: readonly number[] = Array.from({ length: 8 }, (_, 
 const CDF_POINTS = 200;
 
 export interface ReportSimulationOptions {
-  /** Requests per strategy at the plan's rate (default DEFAULT_REPORT_REQUESTS); each sweep point gets a third of them. */
+  /** Requests per strategy at its sustainable rate (default DEFAULT_REPORT_REQUESTS); each sweep point gets a third of them. */
   requests?: number;
   /** Seed of arrivals, types, sizes and routing (default: the plan's workload seed). */
   seed?: number;
@@ -56,13 +57,13 @@ export function simulateForReport(plan: Plan, options: ReportSimulationOptions =
   const latencyCdfs: LatencyCdf[] = [];
   const strategies: StrategyName[] = [];
   for (const [strategy, solution] of solutionsByStrategy(plan)) {
-    if (solution.units.length === 0) {
-      skipped.push({ strategy, reason: `${solution.status}: no units to simulate` });
+    if (solution.units.length === 0 || !(solution.ratePerS > 0)) {
+      skipped.push({ strategy, reason: `${solution.status}: no ${solution.units.length === 0 ? 'units' : 'sustainable rate'} to simulate` });
       continue;
     }
     let result;
     try {
-      result = simulate(plan, strategy, generateRequests(spec, requests, { seed }), { seed, warmupRequests: warmup, collectLatencies: true });
+      result = simulate(plan, strategy, generateRequests(spec, requests, { seed, ratePerS: solution.ratePerS }), { seed, warmupRequests: warmup, collectLatencies: true });
     } catch (err) {
       if (!(err instanceof SimError) || strategy === 'planned') throw err;
       skipped.push({ strategy, reason: `the simulator cannot run it: ${err.problems.join('; ')}` });
@@ -73,7 +74,7 @@ export function simulateForReport(plan: Plan, options: ReportSimulationOptions =
       const r = result.perType[t.name];
       const samples = r?.latencySamplesMs ?? [];
       if (samples.length === 0) continue;
-      const cdf: LatencyCdf = { strategy, requestType: t.name, points: cdfFromSamples(samples, CDF_POINTS) };
+      const cdf: LatencyCdf = { strategy, requestType: t.name, ratePerS: solution.ratePerS, points: cdfFromSamples(samples, CDF_POINTS) };
       if (r.saturated) cdf.saturated = true;
       latencyCdfs.push(cdf);
     }
@@ -96,7 +97,7 @@ export function simulateForReport(plan: Plan, options: ReportSimulationOptions =
 
   const capacity = plannedCapacity(plan);
   const note =
-    `Simulated: ${requests} requests per strategy generated from the plan's workload (${spec.arrival.process} arrivals, seed ${seed}) at ${fmt(spec.ratePerS)} req/s for the latency CDFs, ` +
+    `Simulated: ${requests} requests per strategy generated from the plan's workload (${spec.arrival.process} arrivals, seed ${seed}) at the strategy's own sustainable rate for the latency CDFs, ` +
     `the first ${warmup} left out as warm-up; goodput at ${rates.length} rates from ${fmt(rates[0])} to ${fmt(rates[rates.length - 1])} req/s ` +
     `(20% to 200% of the planned ${fmt(capacity)} req/s), ${perPoint} requests each, the first ${Math.floor(perPoint / 10)} as warm-up, ` +
     `a run stopping early once more than ${maxQueued} jobs wait.`;

@@ -3,6 +3,21 @@
 // report must be one file that renders with no network.
 import { el, esc, fmt, num } from './escape.js';
 
+/**
+ * Width a text will take, in px, at `fontPx`: an upper estimate (0.62 em a character; system-ui
+ * averages about 0.55 em, digits 0.55) used to keep every label inside its chart. The page runs
+ * no script, so layout cannot measure; the Chromium test checks the estimate holds.
+ */
+export function textWidth(text: string, fontPx = 11): number {
+  return text.length * fontPx * 0.62;
+}
+
+/** `text` cut with an ellipsis to fit `maxPx` at `fontPx` (the full text belongs in a <title>). */
+export function fitText(text: string, maxPx: number, fontPx = 11): string {
+  if (textWidth(text, fontPx) <= maxPx) return text;
+  return `${text.slice(0, Math.max(1, Math.floor(maxPx / (fontPx * 0.62)) - 1))}…`;
+}
+
 export interface Scale {
   (value: number): number;
   min: number;
@@ -61,44 +76,54 @@ export interface LineChartSpec {
   diagonal?: boolean;
 }
 
+/** The least margins; left and right grow with the tick labels, top with the legend's rows. */
 const MARGIN = { left: 58, right: 18, top: 34, bottom: 44 };
+/** Where the rotated y-axis label sits, and the gap between a tick label and its axis. */
+const Y_LABEL_X = 14;
+const TICK_GAP = 6;
+const LEGEND_ROW = 18;
 
 export function lineChart(spec: LineChartSpec): string {
   const width = spec.width ?? 560;
   const height = spec.height ?? 300;
-  const plotRight = width - MARGIN.right;
-  const plotBottom = height - MARGIN.bottom;
   const xs = spec.series.flatMap((s) => s.points.map((p) => p[0])).concat((spec.guides ?? []).map((g) => g.x));
   const ys = spec.series.flatMap((s) => s.points.map((p) => p[1]));
   const xTicks = niceTicks(spec.xMin ?? 0, xs.length ? Math.max(...xs.filter(Number.isFinite)) : 1);
   const yTicks = spec.yRange ? niceTicks(spec.yRange[0], spec.yRange[1]) : niceTicks(0, ys.length ? Math.max(...ys.filter(Number.isFinite)) : 1);
-  const x = linearScale(xTicks[0], xTicks[xTicks.length - 1], MARGIN.left, plotRight);
-  const y = linearScale(yTicks[0], yTicks[yTicks.length - 1], plotBottom, MARGIN.top);
+  // Room for the widest y tick label beside the rotated axis label, and for half of each end x tick label.
+  const left = Math.max(MARGIN.left, Y_LABEL_X + 8 + TICK_GAP + Math.max(...yTicks.map((t) => textWidth(fmt(t)))), textWidth(fmt(xTicks[0])) / 2 + 2);
+  const plotRight = width - Math.max(MARGIN.right, textWidth(fmt(xTicks[xTicks.length - 1])) / 2 + 2);
+  const legend = legendLayout(spec.series, left, width - 2);
+  const top = MARGIN.top + (legend.rows - 1) * LEGEND_ROW;
+  const plotBottom = height - MARGIN.bottom;
+  const x = linearScale(xTicks[0], xTicks[xTicks.length - 1], left, plotRight);
+  const y = linearScale(yTicks[0], yTicks[yTicks.length - 1], plotBottom, top);
+  const yMiddle = (top + plotBottom) / 2;
 
   const grid = [
-    ...yTicks.map((t) => el('line', { class: 'grid', x1: MARGIN.left, x2: plotRight, y1: y(t), y2: y(t) })),
-    ...yTicks.map((t) => el('text', { class: 'tick', x: MARGIN.left - 6, y: y(t) + 4, 'text-anchor': 'end' }, esc(fmt(t)))),
+    ...yTicks.map((t) => el('line', { class: 'grid', x1: left, x2: plotRight, y1: y(t), y2: y(t) })),
+    ...yTicks.map((t) => el('text', { class: 'tick', x: left - TICK_GAP, y: y(t) + 4, 'text-anchor': 'end' }, esc(fmt(t)))),
     ...xTicks.map((t) => el('text', { class: 'tick', x: x(t), y: plotBottom + 16, 'text-anchor': 'middle' }, esc(fmt(t)))),
-    el('line', { class: 'axis', x1: MARGIN.left, x2: plotRight, y1: plotBottom, y2: plotBottom }),
-    el('line', { class: 'axis', x1: MARGIN.left, x2: MARGIN.left, y1: MARGIN.top, y2: plotBottom }),
-    el('text', { class: 'label', x: (MARGIN.left + plotRight) / 2, y: height - 8, 'text-anchor': 'middle' }, esc(spec.xLabel)),
-    el('text', { class: 'label', x: 14, y: (MARGIN.top + plotBottom) / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${num((MARGIN.top + plotBottom) / 2)})` }, esc(spec.yLabel)),
+    el('line', { class: 'axis', x1: left, x2: plotRight, y1: plotBottom, y2: plotBottom }),
+    el('line', { class: 'axis', x1: left, x2: left, y1: top, y2: plotBottom }),
+    el('text', { class: 'label', x: (left + plotRight) / 2, y: height - 8, 'text-anchor': 'middle' }, esc(spec.xLabel)),
+    el('text', { class: 'label', x: Y_LABEL_X, y: yMiddle, 'text-anchor': 'middle', transform: `rotate(-90 ${Y_LABEL_X} ${num(yMiddle)})` }, esc(spec.yLabel)),
   ];
   const clamp = (v: number, s: Scale) => Math.min(Math.max(v, s.min), s.max);
   const guides = (spec.guides ?? []).map((g) => {
     const gx = x(clamp(g.x, x));
-    // Labels near the right edge go on the line's left so they stay inside the chart.
-    const left = gx > plotRight - 90;
+    // A label that would cross the right edge goes on the line's left, inside the chart.
+    const onLeft = gx + 4 + textWidth(g.label) > width - 2;
     return el(
       'g',
       { class: 'guide' },
-      el('line', { x1: gx, x2: gx, y1: MARGIN.top, y2: plotBottom }),
-      el('text', { x: left ? gx - 4 : gx + 4, y: MARGIN.top + 10, 'text-anchor': left ? 'end' : 'start' }, esc(g.label)),
+      el('line', { x1: gx, x2: gx, y1: top, y2: plotBottom }),
+      el('text', { x: onLeft ? gx - 4 : gx + 4, y: top + 10, 'text-anchor': onLeft ? 'end' : 'start' }, esc(g.label)),
     );
   });
   if (spec.diagonal) {
-    const top = Math.min(x.max, y.max);
-    guides.push(el('line', { class: 'diagonal', x1: x(0), y1: y(0), x2: x(top), y2: y(top) }));
+    const diagonalTop = Math.min(x.max, y.max);
+    guides.push(el('line', { class: 'diagonal', x1: x(0), y1: y(0), x2: x(diagonalTop), y2: y(diagonalTop) }));
   }
   const lines = spec.series
     .filter((s) => s.points.length > 0)
@@ -113,16 +138,33 @@ export function lineChart(spec: LineChartSpec): string {
         .join('');
       return el('path', { class: 'series', d, stroke: s.colour, 'stroke-dasharray': s.dashed ? '6 4' : undefined }, el('title', {}, esc(s.name)));
     });
-  const empty = lines.length === 0 ? [el('text', { class: 'empty', x: (MARGIN.left + plotRight) / 2, y: (MARGIN.top + plotBottom) / 2, 'text-anchor': 'middle' }, 'no data')] : [];
-  const legend = spec.series.map((s, i) =>
+  const empty = lines.length === 0 ? [el('text', { class: 'empty', x: (left + plotRight) / 2, y: yMiddle, 'text-anchor': 'middle' }, 'no data')] : [];
+  const entries = spec.series.map((s, i) =>
     el(
       'g',
-      { transform: `translate(${num(MARGIN.left + i * 128)} 12)` },
+      { transform: `translate(${num(legend.at[i].x)} ${num(12 + legend.at[i].row * LEGEND_ROW)})` },
       el('line', { x1: 0, x2: 18, y1: 0, y2: 0, stroke: s.colour, 'stroke-width': 3, 'stroke-dasharray': s.dashed ? '6 4' : undefined }),
       el('text', { class: 'legend', x: 24, y: 4 }, esc(s.name)),
     ),
   );
-  return svg(width, height, spec.title, [...grid, ...guides, ...lines, ...empty, ...legend]);
+  return svg(width, height, spec.title, [...grid, ...guides, ...lines, ...empty, ...entries]);
+}
+
+/** Legend entries left to right from `from`, each at least 128 px apart, wrapping before one would cross `to`. */
+function legendLayout(series: LineSeries[], from: number, to: number): { at: { x: number; row: number }[]; rows: number } {
+  const at: { x: number; row: number }[] = [];
+  let x = from;
+  let row = 0;
+  for (const s of series) {
+    const w = 24 + textWidth(s.name);
+    if (x > from && x + w > to) {
+      row++;
+      x = from;
+    }
+    at.push({ x, row });
+    x += Math.max(128, w + 16);
+  }
+  return { at, rows: row + 1 };
 }
 
 /** An <svg> root with an accessible name; children are trusted markup. */

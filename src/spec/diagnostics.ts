@@ -22,12 +22,21 @@ export class SpecError extends Error {
   }
 }
 
+/** Widest source excerpt a code frame shows: long lines are cut to a window around the column. */
+export const CODE_FRAME_WIDTH = 100;
+
 export function codeFrame(text: string, line: number, column: number): string | undefined {
   const lines = text.split(/\r?\n/);
   if (line < 1 || line > lines.length) return undefined;
   const gutter = String(line).length;
-  const shown = lines[line - 1].replace(/\t/g, ' ');
-  return `${String(line).padStart(gutter)} | ${shown}\n${' '.repeat(gutter)} | ${' '.repeat(Math.max(0, column - 1))}^`;
+  const full = lines[line - 1].replace(/\t/g, ' ');
+  // A one-line 40,000-character document must not print 40,000 characters: keep the column in view.
+  const start = full.length <= CODE_FRAME_WIDTH ? 0 : Math.max(0, Math.min(column - 1 - Math.floor(CODE_FRAME_WIDTH / 2), full.length - CODE_FRAME_WIDTH));
+  const end = Math.min(full.length, start + CODE_FRAME_WIDTH);
+  const before = start > 0 ? '…' : '';
+  const shown = `${before}${full.slice(start, end)}${end < full.length ? '…' : ''}`;
+  const caret = Math.max(0, column - 1 - start) + before.length;
+  return `${String(line).padStart(gutter)} | ${shown}\n${' '.repeat(gutter)} | ${' '.repeat(caret)}^`;
 }
 
 export function displayPath(file: string): string {

@@ -3,23 +3,22 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { didYouMean, SpecError, type Diagnostic } from './diagnostics.js';
 import { readYamlFile, type SourceFile } from './source-file.js';
 import { validateAgainstSchema, type SchemaKind } from './schemas.js';
 import { checkModelGraph } from './check-model-graph.js';
 import { checkCluster, checkProfile, checkWorkload } from './check-inputs.js';
 import type { Cluster, Deployment, GPUCatalogue, GPUType, ModelGraph, Profile, Workload } from './types.generated.js';
+import { DEFAULT_GPU_CATALOGUE, DEFAULT_GPU_CATALOGUE_NAME, type BuiltinInput } from './builtin-inputs.js';
 
 export type InputKind = Exclude<SchemaKind, 'plan' | 'trace'>;
-
-/** The GPU catalogue shipped with cornserve (datasheet numbers with sources). */
-export const DEFAULT_GPU_CATALOGUE = fileURLToPath(new URL('../../fixtures/gpus.yaml', import.meta.url));
 
 export interface InputFile {
   role: 'deployment' | 'model-graph' | 'cluster' | 'workload' | 'trace' | 'profile' | 'gpu-catalog';
   /** Absolute path. */
   path: string;
+  /** Set for a file shipped with cornserve: the plan records this name instead of the path. */
+  builtin?: BuiltinInput;
   sha256: string;
 }
 
@@ -118,10 +117,18 @@ export function loadDefaultCatalogue(): Map<string, GPUType> {
   return defaultCatalogue;
 }
 
-/** Validates one file of any input kind; a deployment is validated with everything it references. */
+/** A plan written by `cornserve plan` names its format (`cornserve-plan/1`); an older or newer version still counts as a plan. */
+function declaresPlan(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const format = (value as { format?: unknown }).format;
+  return typeof format === 'string' && format.startsWith('cornserve-plan/');
+}
+
+/** Validates one file of any input kind or a plan; a deployment is validated with everything it references. */
 export function validateFile(path: string): Diagnostic[] {
   const read = readYamlFile(path);
   if (!read.ok) return read.diagnostics;
+  if (declaresPlan(read.file.value)) return validateAgainstSchema('plan', read.file);
   const kind = detectKind(read.file);
   if (!kind) {
     return [
@@ -129,7 +136,7 @@ export function validateFile(path: string): Diagnostic[] {
         [],
         'file.unknown-kind',
         typeof read.file.value === 'object' && read.file.value !== null && !Array.isArray(read.file.value)
-          ? 'cannot tell what this file is: expected a deployment (modelGraph:), model graph (components:), cluster (pools:), workload (generator: or trace:), profile (entries:) or GPU catalogue (gpus:)'
+          ? 'cannot tell what this file is: expected a deployment (modelGraph:), model graph (components:), cluster (pools:), workload (generator: or trace:), profile (entries:), GPU catalogue (gpus:) or plan (format: cornserve-plan/1)'
           : `expected a mapping at the top level, found ${Array.isArray(read.file.value) ? 'a list' : `a ${typeof read.file.value}`}`,
       ),
     ];
@@ -154,7 +161,7 @@ export function loadDeployment(path: string): DeploymentResult {
   const files: InputFile[] = [{ role: 'deployment', path: absolute, sha256: sha256File(absolute) }];
 
   const catalogue = loadDefaultCatalogue();
-  files.push({ role: 'gpu-catalog', path: DEFAULT_GPU_CATALOGUE, sha256: sha256File(DEFAULT_GPU_CATALOGUE) });
+  files.push({ role: 'gpu-catalog', path: DEFAULT_GPU_CATALOGUE, builtin: DEFAULT_GPU_CATALOGUE_NAME, sha256: sha256File(DEFAULT_GPU_CATALOGUE) });
 
   function referenced<T>(field: 'modelGraph' | 'cluster' | 'workload', kind: InputKind, cat?: Map<string, GPUType>): { value: T; path: string; file: SourceFile } | undefined {
     const target = resolve(base, deployment[field]);

@@ -1193,9 +1193,11 @@ export interface Plan {
      */
     cornserveVersion: string;
     /**
-     * Every input file with its digest; paths are relative to the plan file.
+     * Every input file with its digest: the user's files by path relative to the plan file, the files cornserve ships (the GPU catalogue) by name, so that a plan does not depend on where cornserve is installed.
      */
-    inputs: {
+    inputs: ({
+      [k: string]: unknown;
+    } & {
       /**
        * What the file is: onnx for a graph an executor loads, model-data for another file it loads (an OCR dictionary).
        */
@@ -1212,12 +1214,16 @@ export interface Plan {
       /**
        * Path relative to the plan file.
        */
-      path: string;
+      path?: string;
+      /**
+       * A file shipped with cornserve, by its path inside the cornserve package (its sha256 still says which version of it).
+       */
+      builtin?: "fixtures/gpus.yaml";
       /**
        * Hex sha256 of the file's bytes.
        */
       sha256: string;
-    }[];
+    })[];
   };
 }
 /**

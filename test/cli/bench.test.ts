@@ -98,15 +98,15 @@ describe('cornserve bench against a server that is not there', () => {
     }
   });
 
-  it('rejects contradictory or malformed arguments with exit code 2', async () => {
+  it('rejects contradictory or malformed arguments with exit code 1 (usage errors)', async () => {
     const both = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--workload', 'fixtures/workloads/demo-local.yaml', '--trace', 'x.jsonl']);
-    assert.equal(both.code, 2);
+    assert.equal(both.code, 1);
     assert.match(both.stderr, /--workload and --trace both/);
     const url = await runCli(['bench', 'localhost:8000', '--plan', PLAN]);
-    assert.equal(url.code, 2);
+    assert.equal(url.code, 1);
     assert.match(url.stderr, /not an http\(s\) URL/);
     const tokenizer = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--tokenizer', 'chars']);
-    assert.equal(tokenizer.code, 2);
+    assert.equal(tokenizer.code, 1);
     assert.match(tokenizer.stderr, /--tokenizer must be one of bytes, words/);
   });
 });

@@ -1,10 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
 import { runCli } from './helpers.js';
-import { registerNotImplemented } from '../../src/cli/not-implemented.js';
-import { main } from '../../src/cli/main.js';
 import { VERSION } from '../../src/version.js';
 
 const SUBCOMMANDS = ['validate', 'plan', 'simulate', 'trace', 'profile', 'serve', 'k8s', 'report', 'diff', 'up'];
@@ -17,20 +14,6 @@ test('--help lists every subcommand', () => {
 
 test('the version is package.json\'s', () => {
   assert.equal(VERSION, JSON.parse(readFileSync('package.json', 'utf8')).version);
-});
-
-test('a subcommand that is not built yet says so and exits 2', async () => {
-  const program = new Command('cornserve').exitOverride();
-  registerNotImplemented(program, 'report');
-  await assert.rejects(program.parseAsync(['report', 'x.json'], { from: 'user' }), (err: Error & { exitCode?: number }) => {
-    assert.match(err.message, /'cornserve report' is not implemented yet/);
-    assert.equal(err.exitCode, 2);
-    return true;
-  });
-});
-
-test('an unknown subcommand is a usage error (exit 2)', async () => {
-  assert.equal(await main(['frobnicate']), 2);
 });
 
 test('validate: valid files exit 0', () => {
@@ -77,4 +60,15 @@ test('unexpected errors print one line without a stack unless --debug', () => {
   assert.equal(run.status, 1);
   assert.match(run.stderr, /^error: /);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
+
+test('validate recognises plan files: a frozen plan is valid, a broken one gets positioned plan-schema errors', () => {
+  const ok = runCli(['validate', 'plans/demo-local.plan.json', 'plans/internvl3-mixed-min-cost.plan.json']);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /ok: 2 file\(s\) valid/);
+  const bad = runCli(['--json', 'validate', 'test/fixtures/bad/51-plan-rate-not-a-number.yaml']);
+  assert.equal(bad.status, 1);
+  assert.deepEqual(JSON.parse(bad.stdout), [
+    { file: 'test/fixtures/bad/51-plan-rate-not-a-number.yaml', line: 240, column: 17, code: 'schema.type', message: "'solution.ratePerS' must be a number" },
+  ]);
 });

@@ -16,8 +16,12 @@ export async function runCli(args: string[]): Promise<CliRun> {
   const writeErr = process.stderr.write;
   const saved = process.exitCode;
   process.exitCode = undefined;
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
+  // The CLI writes strings; node:test's reporter (in a --test child) writes its binary stream to
+  // stdout meanwhile, and must get through, or earlier tests' results vanish into this capture.
+  const capture = (into: string[], stream: NodeJS.WriteStream, original: typeof process.stdout.write) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => (typeof chunk === 'string' ? (into.push(chunk), true) : (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest))) as typeof process.stdout.write;
+  process.stdout.write = capture(out, process.stdout, writeOut);
+  process.stderr.write = capture(err, process.stderr, writeErr);
   try {
     const code = await main(args);
     return { code, stdout: out.join(''), stderr: err.join('') };

@@ -13,12 +13,13 @@ import { renderReport, simulateForReport } from '../../src/report/index.js';
 import { buildPlan } from '../fixtures/plans/build.js';
 import { buildSeries } from '../fixtures/plans/series.js';
 import { qwen3OmniPlan } from '../sim/plans.js';
+import { readPlan } from '../../src/plan/io.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium); .ci/run installs it`;
 
 interface Loaded {
-  charts: { name: string | null; width: number; height: number; drawn: number; series: number }[];
+  charts: { name: string | null; width: number; height: number; drawn: number; series: number; outside: string[]; overlapping: string[] }[];
   title: string;
   problems: string[];
   requests: string[];
@@ -69,7 +70,20 @@ describe('report in headless Chromium', { skip }, () => {
             : [];
           const drawn = sized.length;
           const series = sized.filter((e) => e.matches('path.series')).length;
-          return { name: f.getAttribute('data-chart'), width: box?.width ?? 0, height: box?.height ?? 0, drawn, series };
+          // Every text inside its SVG's box (half a pixel of rounding allowed), as the browser lays it out.
+          const texts = svg ? [...svg.querySelectorAll('text')].map((t) => ({ text: t.textContent ?? '', cls: t.getAttribute('class') ?? '', r: t.getBoundingClientRect() })) : [];
+          const outside = box
+            ? texts.filter(({ r }) => r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5).map((t) => `${t.cls} '${t.text}'`)
+            : [];
+          // Labels of one kind (colocation groups, legend entries) never on top of each other.
+          const labels = texts.filter((t) => t.cls === 'group-label' || t.cls === 'legend');
+          const overlapping = labels.flatMap((a, i) =>
+            labels
+              .slice(i + 1)
+              .filter((b) => a.cls === b.cls && a.r.left < b.r.right && b.r.left < a.r.right && a.r.top < b.r.bottom && b.r.top < a.r.bottom)
+              .map((b) => `'${a.text}' and '${b.text}'`),
+          );
+          return { name: f.getAttribute('data-chart'), width: box?.width ?? 0, height: box?.height ?? 0, drawn, series, outside, overlapping };
         }),
       );
       const shot = file.replace(/\.html$/, '.png');
@@ -85,6 +99,8 @@ describe('report in headless Chromium', { skip }, () => {
     for (const c of loaded.charts) {
       assert.ok(c.width > 100 && c.height > 40, `${c.name}: svg is ${c.width}×${c.height}`);
       assert.ok(c.drawn > 5, `${c.name}: only ${c.drawn} drawn elements`);
+      assert.deepEqual(c.outside, [], `${c.name}: text outside its SVG`);
+      assert.deepEqual(c.overlapping, [], `${c.name}: overlapping labels`);
     }
     assert.deepEqual(loaded.problems, []);
     assert.deepEqual(loaded.requests, [loaded.url]);
@@ -112,5 +128,16 @@ describe('report in headless Chromium', { skip }, () => {
     );
     assertCleanAndDrawn(loaded);
     for (const c of simulated) assert.equal(c.series, 4, `${c.name}: ${c.series} visible series`);
+  });
+
+  test('a frozen plan with long unit ids, two colocation groups over the same components and latencies in the 10^4 ms: every text inside its chart', async () => {
+    // The plan the issue was found on: its CDFs were drawn at the workload's rate (axes to 1.5
+    // million ms, ticks past the edge), its group labels overlapped and a unit label was cut.
+    const plan = readPlan('plans/qwen3-omni-16xa100-audio-third.plan.json');
+    const file = join(root, 'qwen3-omni.html');
+    writeFileSync(file, renderReport({ plan, simulation: simulateForReport(plan, { requests: 600 }) }));
+    const loaded = await load(file);
+    assert.equal(loaded.charts.length, 3 + plan.model.requestTypes.length + 1);
+    assertCleanAndDrawn(loaded);
   });
 });

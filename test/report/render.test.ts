@@ -54,7 +54,7 @@ describe('report HTML', () => {
     const html = renderReport({ plan: buildPlan({ simulated: true }) });
     assert.deepEqual(charts(html), ['placement', 'graph', 'utilisation']);
     assert.match(html, /cornserve report --simulate/);
-    assert.match(html, /Simulated at the workload's rate/);
+    assert.match(html, /Simulated at each strategy's sustainable rate \(recorded in the plan\)/);
   });
 
   test('is deterministic', () => {

@@ -1,12 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDeployment, validateFile } from '../../src/spec/load.js';
 import { formatDiagnostic } from '../../src/spec/diagnostics.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cornserve-spec-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 function write(name: string, text: string | Buffer): string {
   const path = join(tmp, name);
   writeFileSync(path, text);

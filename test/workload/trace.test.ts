@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateRequests, type WorkloadSpec } from '../../src/workload/generator.js';
@@ -10,6 +10,7 @@ import { traceStats } from '../../src/workload/summarise.js';
 const FIX = 'test/fixtures/traces';
 const TYPES = ['text-to-text', 'image-to-text'];
 const tmp = mkdtempSync(join(tmpdir(), 'cornserve-trace-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const spec: WorkloadSpec = {
   ratePerS: 5,

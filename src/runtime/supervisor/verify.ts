@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { PlanFileError, planText, readPlan } from '../../plan/io.js';
+import { recordedInputName, recordedInputPath } from '../../spec/builtin-inputs.js';
 import { gpuTpProblem } from '../../spec/engine-tp.js';
 import type { Component, ExecutorUnit, Plan } from '../../spec/types.generated.js';
 
@@ -101,15 +102,15 @@ export function verifyPlan(planPath: string, options: { expectedSha256?: string 
   const warnings: string[] = [];
   const { plan, path, planDir, digest, digestFrom } = readVouchedPlan(planPath, options.expectedSha256, problems);
 
-  const recorded = new Map(plan.provenance.inputs.map((i) => [resolve(planDir, i.path), i]));
+  const recorded = new Map(plan.provenance.inputs.map((i) => [recordedInputPath(i, planDir), i]));
   for (const input of plan.provenance.inputs) {
-    const file = resolve(planDir, input.path);
+    const file = recordedInputPath(input, planDir);
     if (!existsSync(file)) {
-      problems.push(`stale plan: its ${input.role} input ${input.path} no longer exists; re-run \`cornserve plan\``);
+      problems.push(`stale plan: its ${input.role} input ${recordedInputName(input)} no longer exists; re-run \`cornserve plan\``);
       continue;
     }
     const actual = sha256(readFileSync(file));
-    if (actual !== input.sha256) problems.push(`stale plan: its ${input.role} input ${input.path} changed since the plan was written (sha256 ${actual.slice(0, 12)}…, plan recorded ${input.sha256.slice(0, 12)}…); re-run \`cornserve plan\``);
+    if (actual !== input.sha256) problems.push(`stale plan: its ${input.role} input ${recordedInputName(input)} changed since the plan was written (sha256 ${actual.slice(0, 12)}…, plan recorded ${input.sha256.slice(0, 12)}…); re-run \`cornserve plan\``);
   }
 
   const served = new Set(plan.solution.units.flatMap((u) => u.components));
@@ -174,7 +175,7 @@ export function verifyPlanForUnit(planPath: string, unitId: string, options: { e
   checkUnits(plan, problems);
   const unit = plan.solution.units.find((u) => u.id === unitId);
   if (!unit) throw new PlanRejectedError(planPath, [...problems, `the plan has no unit '${unitId}'; its units: ${plan.solution.units.map((u) => u.id).join(', ')}`]);
-  const recorded = new Map(plan.provenance.inputs.map((i) => [resolve(planDir, i.path), i.sha256]));
+  const recorded = new Map(plan.provenance.inputs.map((i) => [recordedInputPath(i, planDir), i.sha256]));
   const find = (component: string, rel: string, what: 'model file' | 'dictionary'): string => {
     const file = locateModelFile(rel, planDir, options.modelDir);
     const expected = recorded.get(resolve(planDir, rel));
