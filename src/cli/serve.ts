@@ -3,9 +3,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
-import { createLogger, type LogFormat, type Logger } from '../runtime/supervisor/log.js';
+import { createLogger, type LogFormat, type Logger } from '../runtime/log.js';
 import { startServe, type ServeHandle } from '../runtime/supervisor/serve.js';
-import { PlanRejectedError } from '../runtime/supervisor/verify.js';
+import { PlanRejectedError } from '../plan/verify.js';
 import { CliError } from './output.js';
 import { isInteractive } from './ui/tty.js';
 import { runDashboard } from './ui/run-dashboard.js';

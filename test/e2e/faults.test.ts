@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../../src/runtime/supervisor/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { planDemo, SPLIT_GROUPS, writeRegrouped } from './fixtures/plans.js';
 import { chat, demoRequest, until, type DemoType, type Reply } from './fixtures/requests.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodePng, decodeWav } from '../../src/models/media.js';
-import { createLogger } from '../../src/runtime/supervisor/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { planDemo, SPLIT_GROUPS, writeRegrouped } from './fixtures/plans.js';
 import { chat, chatStream, DEMO_TYPES, demoRequest, messageOf, OCR, OCR_TEXT, OCR_URL, OMNI, PICTURE_URL, SPEECH_B64, summarise, type DemoType } from './fixtures/requests.js';

@@ -3,7 +3,7 @@
 // is built once per type (the "record" step of Cornserve's record-and-replay, without running
 // anything twice) and reused for every request of that type.
 import type { Modality, RequestType, ResolvedModel } from '../../spec/types.generated.js';
-import { edgeName } from '../host/protocol.js';
+import { edgeName } from '../protocol.js';
 
 export type PayloadPart = 'messages' | 'images' | 'audios';
 

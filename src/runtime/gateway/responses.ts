@@ -9,7 +9,7 @@
 // - images come as content parts: `message.content = [{type:"text",text}, {type:"image_url",
 //   image_url:{url:"data:image/png;base64,…"}}]` (the same part type clients send images in).
 //   Streaming sends each image as `delta.content = [that part]`.
-import type { OutputPart } from '../host/protocol.js';
+import type { OutputPart } from '../protocol.js';
 
 export interface Usage {
   prompt_tokens: number;

@@ -5,8 +5,8 @@
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
-import type { Logger } from '../supervisor/log.js';
-import { verifyPlanFile, type VerifiedPlan } from '../supervisor/verify.js';
+import type { Logger } from '../log.js';
+import { verifyPlanFile, type VerifiedPlan } from '../../plan/verify.js';
 import { ServeMetrics } from './metrics.js';
 import { RemoteExecutors } from './remote-executors.js';
 import { Gateway } from './server.js';

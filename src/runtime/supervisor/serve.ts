@@ -11,10 +11,10 @@ import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
-import type { Logger } from './log.js';
-import type { BackoffPolicy } from './policy.js';
+import type { Logger } from '../log.js';
+import type { BackoffPolicy } from '../executor-policy.js';
 import { Supervisor } from './supervisor.js';
-import { verifyPlan, type VerifiedPlan } from './verify.js';
+import { verifyPlan, type VerifiedPlan } from '../../plan/verify.js';
 
 export interface ServeOptions {
   planPath: string;

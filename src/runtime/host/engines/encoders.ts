@@ -14,7 +14,7 @@ import { resizeBilinear } from '../../../models/ocr/image-ops.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
 import type { ComponentSession } from '../../executor/session.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
-import type { MediaInput } from '../protocol.js';
+import type { MediaInput } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { batchPolicy, loadGraphSessions, reportingSession, requireSession, type EngineContext } from './common.js';
 import { readWav } from './wav.js';
