@@ -12,7 +12,7 @@ import { SLO_ATTAINMENT, simulate } from '../src/sim/simulate.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import type { Plan } from '../src/spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../src/workload/generator.js';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/report/text-table.js';
 
 /** Requests per simulated rate (the first tenth are warm-up); a run stops once a tenth of them wait. */
 const REQUESTS = Number(process.env.PAPER_REQUESTS ?? 3000);

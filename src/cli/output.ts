@@ -2,6 +2,8 @@
 // user-facing failures as `CliError` (printed without a stack unless --debug).
 import chalk, { Chalk } from 'chalk';
 
+export { formatTable } from '../report/text-table.js';
+
 export type ExitCode = 0 | 1 | 2;
 
 /** A failure the user can act on: printed as its message, never as a stack trace. */
@@ -27,12 +29,4 @@ export function stdoutColours(): typeof chalk {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-}
-
-/** Formats rows as an aligned plain-text table (first row is the header). */
-export function formatTable(rows: string[][]): string {
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  return rows
-    .map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]))).join('  '))
-    .join('\n');
 }
