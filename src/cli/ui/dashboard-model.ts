@@ -91,8 +91,9 @@ function finite(v: unknown): number | undefined {
 
 /** Text from the network shown on a terminal: one line, no control sequences. */
 function clean(value: unknown): string {
+  const text = String(value ?? '');
   // eslint-disable-next-line no-control-regex
-  return String(value ?? '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
 
 function labelValues(samples: Sample[], names: string[], label: string): string[] {
