@@ -3,13 +3,8 @@
 // windowed percentiles come from the difference with the previous snapshot; without one they
 // are cumulative since the gateway started. `formatDashboardLines` is the plain-text rendering
 // used when stderr is not a terminal.
+import type { StatusBody } from '../../runtime/gateway/status.js';
 import { bucketQuantile, histogramBuckets, parsePrometheusText, select, sum, type Bucket, type Sample } from './prometheus.js';
-
-/** The gateway's GET /status body. */
-export interface GatewayStatus {
-  units: { id: string; replicas: number; live: number; queueDepth: number }[];
-  recentErrors: { time: string; requestType: string; status: string | number; message: string }[];
-}
 
 export interface DashboardSnapshot {
   atMs: number;
@@ -100,7 +95,7 @@ function labelValues(samples: Sample[], names: string[], label: string): string[
   return [...new Set(samples.filter((s) => names.includes(s.name) && s.labels[label] !== undefined).map((s) => s.labels[label]))];
 }
 
-export function deriveDashboard(current: DashboardSnapshot, status: GatewayStatus | undefined, previous?: DashboardSnapshot): DashboardModel {
+export function deriveDashboard(current: DashboardSnapshot, status: StatusBody | undefined, previous?: DashboardSnapshot): DashboardModel {
   const now = current.samples;
   const windowS = previous && current.atMs > previous.atMs ? (current.atMs - previous.atMs) / 1000 : null;
   const before = windowS !== null ? previous!.samples : undefined;
