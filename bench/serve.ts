@@ -36,8 +36,8 @@ import { TensorEndpoint } from '../src/runtime/transport/endpoint.js';
 import type { Plan, TraceRequest } from '../src/spec/types.generated.js';
 import { simulate } from '../src/sim/simulate.js';
 import { generateRequests, workloadSpecFromPlan } from '../src/workload/generator.js';
-import { decodePng, encodeWav, resampleLinear, rgbToPlanar } from '../src/models/media.js';
-import { readWav } from '../src/runtime/host/engines/wav.js';
+import { decodePng, resampleLinear, rgbToPlanar } from '../src/models/media.js';
+import { decodeWav, encodeWav } from '../src/models/wav.js';
 import { logMelSpectrogram, WHISPER_LIKE_MEL } from '../src/models/mel.js';
 import { detPostprocess, detPreprocess } from '../src/models/ocr/det.js';
 import { crop, resizeBilinear } from '../src/models/ocr/image-ops.js';
@@ -462,11 +462,11 @@ function preprocessingCosts(): string[][] {
   const prob = { dtype: 'float32' as const, shape: [1, 1, det.tensor.shape[2], det.tensor.shape[3]], data: new Float32Array(det.tensor.shape[2] * det.tensor.shape[3]).map((_, i) => ((i % det.tensor.shape[3]) > 20 && (i % det.tensor.shape[3]) < 460 && Math.floor(i / det.tensor.shape[3]) > 30 && Math.floor(i / det.tensor.shape[3]) < 66 ? 0.9 : 0.05)) };
   const boxes = detPostprocess(prob, det);
   const mel = { ...WHISPER_LIKE_MEL, melBins: 16 };
-  const pcm = readWav(wav).samples;
+  const pcm = decodeWav(wav).samples;
   return [
     ['engine', 'work outside ONNX runs', 'ms (p50)'],
     ['vit-encoder', 'PNG decode + resize to 32×32 + planar floats (32×32 picture)', fmt(time(() => rgbToPlanar(resizeBilinear(decodePng(picture), 32, 32))))],
-    ['audio-encoder', 'WAV decode (2 s at 16 kHz, 16-bit)', fmt(time(() => resampleLinear(readWav(wav), 16_000)))],
+    ['audio-encoder', 'WAV decode (2 s at 16 kHz, 16-bit)', fmt(time(() => resampleLinear(decodeWav(wav), 16_000)))],
     ['audio-encoder', 'log-mel features (2 s: 198 frames of a 512-point FFT)', fmt(time(() => logMelSpectrogram(pcm, mel)))],
     ['ocr-det', 'PNG decode + DB pre-processing (465×105 line)', fmt(time(() => detPreprocess(decodePng(line))))],
     ['ocr-det', 'DB post-processing (boxes) + crops', fmt(time(() => detPostprocess(prob, det).map((b) => crop(lineImage, b))))],

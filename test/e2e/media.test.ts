@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodePng, decodeWav } from '../../src/models/media.js';
+import { decodePng } from '../../src/models/media.js';
+import { decodeWav } from '../../src/models/wav.js';
 import { MEDIA_DIR as EXAMPLES_MEDIA_DIR, SAMPLE_MEDIA } from '../../src/cli/examples.js';
 import { DEMO_MEDIA, MEDIA_DIR } from '../../bench/demo/media.js';
 
