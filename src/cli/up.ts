@@ -16,6 +16,7 @@ import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../plan/verify.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import { loadDeployment, type DeploymentSpec } from '../spec/load.js';
+import { servedModelNames } from '../spec/served-model.js';
 import type { Plan } from '../spec/types.generated.js';
 import { curlExamples, formatExamples } from './examples.js';
 import { CliError, formatTable } from './output.js';
@@ -132,7 +133,7 @@ export function registerUp(program: Command): void {
       const host = flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host.includes(':') ? `[${flags.host}]` : flags.host;
       const base = `http://${host}:${handle.port}`;
       out(`\nserving ${plan.model.name} at ${base} (OpenAI-compatible: /v1/chat/completions, /v1/models; /healthz, /readyz, /metrics, /status)`);
-      out(`models: ${[...new Set(plan.model.requestTypes.map((t) => t.servedModel ?? plan.model.name))].join(', ')}\n`);
+      out(`models: ${servedModelNames(plan.model).join(', ')}\n`);
       out(formatExamples(curlExamples(plan.model, base)));
       out('\nCtrl-C drains in-flight requests and stops.');
       await runUntilSignal(handle, log, signalled, { tui: flags.tui === true });
