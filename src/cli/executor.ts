@@ -11,7 +11,7 @@ import { createLogger, type LogFormat } from '../runtime/log.js';
 import { PlanRejectedError, verifyPlanForUnit } from '../plan/verify.js';
 import { startStandaloneExecutor } from '../runtime/host/standalone.js';
 import { CliError } from './output.js';
-import { nextSignal } from './serve.js';
+import { nextSignal } from './signals.js';
 
 interface ExecutorFlags {
   plan: string;

@@ -8,7 +8,7 @@ import { startStandaloneGateway } from '../runtime/gateway/standalone.js';
 import { createLogger, type LogFormat } from '../runtime/log.js';
 import { PlanRejectedError } from '../plan/verify.js';
 import { CliError } from './output.js';
-import { nextSignal, runUntilSignal } from './serve.js';
+import { nextSignal, runUntilSignal } from './signals.js';
 
 interface GatewayFlags {
   plan: string;

@@ -20,7 +20,7 @@ import { servedModelNames } from '../spec/served-model.js';
 import type { Plan } from '../spec/types.generated.js';
 import { curlExamples, formatExamples } from './examples.js';
 import { CliError, formatTable } from './output.js';
-import { nextSignal, runUntilSignal } from './serve.js';
+import { nextSignal, runUntilSignal } from './signals.js';
 import { describeDeployment } from './summary.js';
 import { isInteractive } from './ui/tty.js';
 

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
 import { runCli } from './helpers.js';
-import { registerNotImplemented } from '../../src/cli/not-implemented.js';
 import { main } from '../../src/cli/main.js';
 import { VERSION } from '../../src/version.js';
 
@@ -17,16 +15,6 @@ test('--help lists every subcommand', () => {
 
 test('the version is package.json\'s', () => {
   assert.equal(VERSION, JSON.parse(readFileSync('package.json', 'utf8')).version);
-});
-
-test('a subcommand that is not built yet says so and exits 2', async () => {
-  const program = new Command('cornserve').exitOverride();
-  registerNotImplemented(program, 'report');
-  await assert.rejects(program.parseAsync(['report', 'x.json'], { from: 'user' }), (err: Error & { exitCode?: number }) => {
-    assert.match(err.message, /'cornserve report' is not implemented yet/);
-    assert.equal(err.exitCode, 2);
-    return true;
-  });
 });
 
 test('an unknown subcommand is a usage error (exit 2)', async () => {

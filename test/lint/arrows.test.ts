@@ -94,3 +94,15 @@ test('the imports in src/ form no cycle between top-level folders or runtime ser
   };
   for (const node of edges.keys()) visit(node, []);
 });
+
+test('subcommands share helpers through cli/args.ts and friends, never by importing another subcommand', () => {
+  const cli = join(ROOT, 'src/cli');
+  const isSubcommand = (file: string) => /export function register[A-Z]/.test(readFileSync(file, 'utf8'));
+  const subcommands = readdirSync(cli).filter((f) => f.endsWith('.ts') && f !== 'main.ts' && isSubcommand(join(cli, f)));
+  assert.ok(subcommands.includes('serve.ts') && subcommands.includes('trace.ts'), subcommands.join(' '));
+  for (const file of subcommands) {
+    for (const m of readFileSync(join(cli, file), 'utf8').matchAll(/from '\.\/([^'/]+)\.js'/g)) {
+      assert.ok(!subcommands.includes(`${m[1]}.ts`), `src/cli/${file} imports the subcommand ${m[1]}.ts`);
+    }
+  }
+});
