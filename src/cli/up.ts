@@ -49,8 +49,9 @@ function cachedPlan(path: string, deploymentPath: string): Plan | undefined {
     const { plan, planDir } = verifyPlan(path);
     const deployment = plan.provenance.inputs.find((i) => i.role === 'deployment');
     return deployment && resolve(planDir, deployment.path) === resolve(deploymentPath) ? plan : undefined;
-  } catch {
-    return undefined; // stale or damaged: plan again
+  } catch (err) {
+    if (err instanceof PlanRejectedError) return undefined; // stale or damaged: plan again
+    throw err;
   }
 }
 

@@ -176,7 +176,7 @@ export function fmtPct(v: number | null): string {
   return v === null || !Number.isFinite(v) ? '–' : `${Math.round(v * 100)}%`;
 }
 
-export function fmtRate(bytesPerS: number | null): string {
+export function fmtBytesPerS(bytesPerS: number | null): string {
   if (bytesPerS === null) return '–';
   const units = ['B/s', 'KB/s', 'MB/s', 'GB/s'];
   let v = bytesPerS;
