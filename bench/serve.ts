@@ -16,6 +16,8 @@
 //   (d) the simulator's prediction for the same plans and traces against (c)'s measurements.
 // Options: --quick (fewer iterations), --only a|b|c (one part; c includes d). The machine's load
 // average is printed with the results: on 2 shared cores, other processes move the numbers a lot.
+// Over 500 lines on purpose: the file is also the entry of the child processes it forks (the
+// tensor producer, and the runner module of the executor processes), so its parts stay together.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
