@@ -2,6 +2,8 @@
 // tsc --noEmit (run by the same script) does the type checking.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from 'eslint-plugin-boundaries';
+import { boundariesConfig } from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.tmp/', 'src/spec/types.generated.ts'] },
@@ -13,6 +15,7 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  boundariesConfig(boundaries),
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },

@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/report/text-table.js';
 import { buildDemoModels, type DemoComponent } from '../src/models/demo.js';
 import { renderText } from '../src/models/ocr/bitmap-font.js';
 import { joinLines, pretrainedOcrPaths, runOcr, type OcrStages } from '../src/models/ocr/pipeline.js';

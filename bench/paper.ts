@@ -8,11 +8,11 @@
 import { readdirSync } from 'node:fs';
 import { readPlan } from '../src/plan/io.js';
 import { runnableStrategies, type Strategy } from '../src/sim/model.js';
-import { SLO_ATTAINMENT, simulate } from '../src/sim/simulate.js';
+import { meetsSlo, SLO_ATTAINMENT, simulate } from '../src/sim/simulate.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import type { Plan } from '../src/spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../src/workload/generator.js';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/report/text-table.js';
 
 /** Requests per simulated rate (the first tenth are warm-up); a run stops once a tenth of them wait. */
 const REQUESTS = Number(process.env.PAPER_REQUESTS ?? 3000);
@@ -30,7 +30,7 @@ function run(plan: Plan, strategy: Strategy, ratePerS: number): SimResult {
 }
 
 function meetsTargets(r: SimResult): boolean {
-  return !r.saturated && Object.values(r.perType).every((t) => !t.saturated && (t.sloAttainment === null || t.sloAttainment >= SLO_ATTAINMENT));
+  return !r.saturated && Object.values(r.perType).every(meetsSlo);
 }
 
 /** The highest rate at which `ok` holds, bracketed from `start` by factors of 1.5, then bisected. */

@@ -7,7 +7,7 @@ import { loadDeployment, type DeploymentSpec } from '../src/spec/load.js';
 import { planDeploymentDetailed } from '../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../src/planner/glpk-solver.js';
 import { sloGoodput } from '../src/sim/simulate.js';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/report/text-table.js';
 
 const QWEN3_OMNI = process.argv[2] ?? 'fixtures/deployments/qwen3-omni-16xa100-audio-third.yaml';
 const SIZES = [8, 16, 64, 256, 1024];

@@ -16,35 +16,37 @@
 //   (d) the simulator's prediction for the same plans and traces against (c)'s measurements.
 // Options: --quick (fewer iterations), --only a|b|c (one part; c includes d). The machine's load
 // average is printed with the results: on 2 shared cores, other processes move the numbers a lot.
+// Over 500 lines on purpose: the file is also the entry of the child processes it forks (the
+// tensor producer, and the runner module of the executor processes), so its parts stay together.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/report/text-table.js';
 import { planText } from '../src/plan/io.js';
-import { DEFAULT_BACKOFF } from '../src/runtime/supervisor/policy.js';
+import { DEFAULT_BACKOFF } from '../src/runtime/executor-policy.js';
 import type { ComponentRunner, InvocationContext, RunnerFactory } from '../src/runtime/host/runner.js';
 import { ServeMetrics } from '../src/runtime/gateway/metrics.js';
 import { Gateway } from '../src/runtime/gateway/server.js';
 import { startInProcessCluster } from '../src/runtime/supervisor/in-process.js';
-import { silentLogger } from '../src/runtime/supervisor/log.js';
+import { silentLogger } from '../src/runtime/log.js';
 import { startServe } from '../src/runtime/supervisor/serve.js';
 import { BufferPool } from '../src/runtime/transport/buffer-pool.js';
 import { TensorEndpoint } from '../src/runtime/transport/endpoint.js';
 import type { Plan, TraceRequest } from '../src/spec/types.generated.js';
 import { simulate } from '../src/sim/simulate.js';
 import { generateRequests, workloadSpecFromPlan } from '../src/workload/generator.js';
-import { decodePng, encodeWav, resampleLinear, rgbToPlanar } from '../src/models/media.js';
-import { readWav } from '../src/runtime/host/engines/wav.js';
+import { decodePng, resampleLinear, rgbToPlanar } from '../src/models/media.js';
+import { decodeWav, encodeWav } from '../src/models/wav.js';
 import { logMelSpectrogram, WHISPER_LIKE_MEL } from '../src/models/mel.js';
 import { detPostprocess, detPreprocess } from '../src/models/ocr/det.js';
 import { crop, resizeBilinear } from '../src/models/ocr/image-ops.js';
 import { recPreprocess } from '../src/models/ocr/rec.js';
 import { readPlan } from '../src/plan/io.js';
-import { planDemo, writeRegrouped } from '../test/e2e/fixtures/plans.js';
-import { OCR, OCR_URL, OMNI, PICTURE_URL } from '../test/e2e/fixtures/requests.js';
+import { planDemo, writeRegrouped } from './demo/plans.js';
+import { OCR, OCR_URL, OMNI, PICTURE_URL } from './demo/requests.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick');
@@ -462,11 +464,11 @@ function preprocessingCosts(): string[][] {
   const prob = { dtype: 'float32' as const, shape: [1, 1, det.tensor.shape[2], det.tensor.shape[3]], data: new Float32Array(det.tensor.shape[2] * det.tensor.shape[3]).map((_, i) => ((i % det.tensor.shape[3]) > 20 && (i % det.tensor.shape[3]) < 460 && Math.floor(i / det.tensor.shape[3]) > 30 && Math.floor(i / det.tensor.shape[3]) < 66 ? 0.9 : 0.05)) };
   const boxes = detPostprocess(prob, det);
   const mel = { ...WHISPER_LIKE_MEL, melBins: 16 };
-  const pcm = readWav(wav).samples;
+  const pcm = decodeWav(wav).samples;
   return [
     ['engine', 'work outside ONNX runs', 'ms (p50)'],
     ['vit-encoder', 'PNG decode + resize to 32×32 + planar floats (32×32 picture)', fmt(time(() => rgbToPlanar(resizeBilinear(decodePng(picture), 32, 32))))],
-    ['audio-encoder', 'WAV decode (2 s at 16 kHz, 16-bit)', fmt(time(() => resampleLinear(readWav(wav), 16_000)))],
+    ['audio-encoder', 'WAV decode (2 s at 16 kHz, 16-bit)', fmt(time(() => resampleLinear(decodeWav(wav), 16_000)))],
     ['audio-encoder', 'log-mel features (2 s: 198 frames of a 512-point FFT)', fmt(time(() => logMelSpectrogram(pcm, mel)))],
     ['ocr-det', 'PNG decode + DB pre-processing (465×105 line)', fmt(time(() => detPreprocess(decodePng(line))))],
     ['ocr-det', 'DB post-processing (boxes) + crops', fmt(time(() => detPostprocess(prob, det).map((b) => crop(lineImage, b))))],

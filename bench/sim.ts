@@ -1,18 +1,17 @@
 // `npm run bench:sim`: simulated requests per second of wall time on the Qwen3-Omni plan, for
 // 10k, 100k and 1M requests (generated lazily, metrics kept in typed arrays, so 1M fits in a
-// small heap). Uses plans/qwen3-omni-*.plan.json when the planner has written one, else the
-// illustrative Qwen3-Omni plan the simulator's tests build. Target: ≥ 100k simulated requests/s.
+// small heap), on the first frozen plans/qwen3-omni-*.plan.json. Target: ≥ 100k simulated requests/s.
 // Options: --strategy NAME (default planned), --sizes 10000,100000 (request counts), --rate R
 // (default: the rate the strategy's solution sustains).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileModel, runnableStrategies, type Strategy } from '../src/sim/model.js';
 import { runSimulation } from '../src/sim/engine.js';
 import { summariseRun } from '../src/sim/metrics.js';
+import { readPlan } from '../src/plan/io.js';
 import type { Plan } from '../src/spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../src/workload/generator.js';
-import { formatTable } from '../src/cli/output.js';
-import { qwen3OmniPlan } from '../test/sim/plans.js';
+import { formatTable } from '../src/report/text-table.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -21,14 +20,9 @@ function arg(name: string): string | undefined {
 
 function loadPlan(): { plan: Plan; source: string } {
   const dir = 'plans';
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir).filter((f) => /^qwen3-omni-.*\.plan\.json$/.test(f)).sort();
-  } catch {
-    // no plans/ yet
-  }
-  if (files.length > 0) return { plan: JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as Plan, source: join(dir, files[0]) };
-  return { plan: qwen3OmniPlan(), source: 'test/sim/plans.ts qwen3OmniPlan() (illustrative; no plans/qwen3-omni-*.plan.json yet)' };
+  const file = readdirSync(dir).filter((f) => /^qwen3-omni-.*\.plan\.json$/.test(f)).sort()[0];
+  if (!file) throw new Error(`no ${dir}/qwen3-omni-*.plan.json to simulate`);
+  return { plan: readPlan(join(dir, file)), source: join(dir, file) };
 }
 
 const { plan, source } = loadPlan();

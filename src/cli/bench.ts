@@ -15,20 +15,19 @@ import { runOpenLoop, type OpenLoopResult, type Progress } from '../loadgen/run.
 import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests } from '../loadgen/schedule.js';
 import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../loadgen/summary.js';
 import { cdfFromSamples, renderReport } from '../report/index.js';
-import { servedModelOf } from '../runtime/dispatcher/graph.js';
 import type { SimResult } from '../sim/metrics.js';
 import { SimError, STRATEGIES, solutionFor, type Strategy } from '../sim/model.js';
 import { simulate } from '../sim/simulate.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import { detectKind, loadDeployment, loadInput } from '../spec/load.js';
+import { servedModelOf } from '../spec/served-model.js';
 import { readYamlFile } from '../spec/source-file.js';
 import type { Plan, TraceRequest, Workload } from '../spec/types.generated.js';
 import { workloadSpecFromPlan, workloadSpecFromWorkload, type WorkloadSpec } from '../workload/generator.js';
 import { writeTrace } from '../workload/trace.js';
-import { readPlanFile } from './k8s.js';
 import { CliError, EXIT_ERROR, usageError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
 import { formatResult } from './simulate.js';
-import { nonNegativeInt, positiveInt, positiveNumber, readTraceOrFail } from './trace.js';
+import { nonNegativeInt, positiveInt, positiveNumber, readPlanArgument, readTraceOrFail } from './args.js';
 import { isInteractive } from './ui/tty.js';
 
 interface BenchOptions {
@@ -166,7 +165,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   } catch (err) {
     throw usageError((err as Error).message);
   }
-  const plan = readPlanFile(opts.plan);
+  const plan = readPlanArgument(opts.plan);
   if (opts.compareSim) {
     try {
       solutionFor(plan, opts.strategy);

@@ -4,6 +4,7 @@
 // short and work with GNU and BSD base64 alike.
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { servedModelOf } from '../spec/served-model.js';
 import type { RequestType, ResolvedModel } from '../spec/types.generated.js';
 
 export const MEDIA_DIR = fileURLToPath(new URL('../../fixtures/media/', import.meta.url));
@@ -28,7 +29,6 @@ function displayPath(path: string, cwd: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-const servedModel = (model: ResolvedModel, t: RequestType): string => t.servedModel ?? model.name;
 
 /** OCR request types get the rendered text line; other image inputs get the picture. */
 function imageFor(model: ResolvedModel, t: RequestType): string {
@@ -58,7 +58,7 @@ export function exampleBody(model: ResolvedModel, t: RequestType, stream = false
     media.push(SAMPLE_MEDIA.speech);
     content.push({ type: 'input_audio', input_audio: { data: `{{${SAMPLE_MEDIA.speech}}}`, format: 'wav' } });
   }
-  const body: Record<string, unknown> = { model: servedModel(model, t) };
+  const body: Record<string, unknown> = { model: servedModelOf(model, t) };
   const modalities = t.outputs.filter((m) => m !== 'text');
   if (modalities.length > 0) body.modalities = t.outputs;
   if (stream) body.stream = true;
@@ -88,7 +88,7 @@ export function curlExamples(model: ResolvedModel, baseUrl: string, options: { c
           : stream
             ? 'server-sent events: one chat.completion.chunk per text delta, then [DONE]'
             : undefined;
-      out.push({ title: `${t.name} (${io}${stream ? ', streamed' : ''}; model ${servedModel(model, t)})`, ...(hint ? { hint } : {}), command });
+      out.push({ title: `${t.name} (${io}${stream ? ', streamed' : ''}; model ${servedModelOf(model, t)})`, ...(hint ? { hint } : {}), command });
     }
   }
   return out;

@@ -7,11 +7,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_RUNNERS } from '../runtime/supervisor/serve.js';
-import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
-import { PlanRejectedError, verifyPlanForUnit } from '../runtime/supervisor/verify.js';
+import { createLogger, type LogFormat } from '../runtime/log.js';
+import { PlanRejectedError, verifyPlanForUnit } from '../plan/verify.js';
 import { startStandaloneExecutor } from '../runtime/host/standalone.js';
 import { CliError, usageError } from './output.js';
-import { nextSignal } from './serve.js';
+import { nextSignal } from './signals.js';
 
 interface ExecutorFlags {
   plan: string;

@@ -5,10 +5,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { startStandaloneGateway } from '../runtime/gateway/standalone.js';
-import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
-import { PlanRejectedError } from '../runtime/supervisor/verify.js';
+import { createLogger, type LogFormat } from '../runtime/log.js';
+import { PlanRejectedError } from '../plan/verify.js';
 import { CliError, usageError } from './output.js';
-import { nextSignal, runUntilSignal } from './serve.js';
+import { nextSignal, runUntilSignal } from './signals.js';
 
 interface GatewayFlags {
   plan: string;

@@ -4,24 +4,8 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkManifests, DEFAULT_IMAGE, generateManifests, GPU_TYPE_LABEL, K8sError, labelValue, POOL_LABEL, writeManifests, type K8sOptions } from '../k8s/index.js';
-import { validateAgainstSchema } from '../spec/schemas.js';
-import { readYamlFile } from '../spec/source-file.js';
-import type { Plan } from '../spec/types.generated.js';
-import { CliError, EXIT_CHANGED, inputError, printJson, usageError, stdoutColours, type GlobalOptions } from './output.js';
-
-/**
- * Reads and schema-checks a plan file (JSON is YAML, so errors carry line and column).
- * TODO(plan): move to src/plan/ once the planner's module has a loader; report.ts uses it too.
- */
-export function readPlanFile(path: string): Plan {
-  const read = readYamlFile(path);
-  if (!read.ok) throw inputError(`cannot read ${path}`, read.diagnostics);
-  const diagnostics = validateAgainstSchema('plan', read.file);
-  if (diagnostics.length > 0) {
-    throw inputError(`${path} is not a valid plan`, diagnostics);
-  }
-  return read.file.value as Plan;
-}
+import { readPlanArgument } from './args.js';
+import { CliError, EXIT_CHANGED, printJson, usageError, stdoutColours, type GlobalOptions } from './output.js';
 
 interface K8sCommandOptions {
   output?: string;
@@ -62,7 +46,7 @@ export function registerK8s(program: Command): void {
     .action((planPath: string, opts: K8sCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       if ((opts.output === undefined) === (opts.check === undefined)) throw usageError('give exactly one of -o DIR (write) or --check DIR (compare)');
-      const plan = readPlanFile(planPath);
+      const plan = readPlanArgument(planPath);
       const options: K8sOptions = { namespace: opts.namespace, image: opts.image, modelVolumeClaim: opts.modelVolume };
       const c = stdoutColours();
 

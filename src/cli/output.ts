@@ -3,6 +3,8 @@
 import chalk, { Chalk } from 'chalk';
 import { displayPath, formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
 
+export { formatTable } from '../report/text-table.js';
+
 /**
  * The exit codes, Terraform's `-detailed-exitcode` convention: 0 success (or identical), 1 any
  * error (usage mistakes included), 2 only "changed/different" from `plan --check`, `diff` and
@@ -49,14 +51,6 @@ export function stdoutColours(): typeof chalk {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-}
-
-/** Formats rows as an aligned plain-text table (first row is the header). */
-export function formatTable(rows: string[][]): string {
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  return rows
-    .map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]))).join('  '))
-    .join('\n');
 }
 
 /** Input files with problems: the message lists each with its code frame; `--json` gets them as data. */

@@ -19,6 +19,7 @@ import { checkProfile } from '../spec/check-inputs.js';
 import type { Component, ModelGraph, Profile } from '../spec/types.generated.js';
 import { checkGraphFiles, ProfileError } from '../profile/engines.js';
 import { CPU_GPU_TYPE, effectiveProvider, profileModel } from '../profile/profile-model.js';
+import { positiveInt } from './args.js';
 import { CliError, inputError, printJson, usageError, type GlobalOptions } from './output.js';
 import { createProgress } from './ui/progress.js';
 
@@ -49,14 +50,6 @@ function intList(flag: string, allowed?: readonly number[]): (value: string) => 
     const bad = allowed ? numbers.find((n) => !allowed.includes(n)) : undefined;
     if (bad !== undefined) throw new InvalidArgumentError(`${flag} ${bad} is not one of ${allowed!.join(', ')}`);
     return [...new Set(numbers)].sort((a, b) => a - b);
-  };
-}
-
-function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 1`);
-    return n;
   };
 }
 

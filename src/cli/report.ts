@@ -7,9 +7,8 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_REPORT_REQUESTS, renderReport, simulateForReport, type ReportData } from '../report/index.js';
 import { SimError } from '../sim/model.js';
-import { readPlanFile } from './k8s.js';
 import { CliError, printJson, usageError, type GlobalOptions } from './output.js';
-import { nonNegativeInt, positiveInt } from './trace.js';
+import { nonNegativeInt, positiveInt, readPlanArgument } from './args.js';
 
 interface ReportOptions {
   output: string;
@@ -32,7 +31,7 @@ export function registerReport(program: Command): void {
       if (!opts.simulate && (opts.requests !== undefined || opts.seed !== undefined)) {
         throw usageError('--requests and --seed choose what --simulate simulates; add --simulate or drop them');
       }
-      const plan = readPlanFile(planPath);
+      const plan = readPlanArgument(planPath);
       const data: ReportData = { plan };
       if (opts.simulate) {
         try {

@@ -10,9 +10,8 @@ import { simulate, sweepRates, type SweepPoint } from '../sim/simulate.js';
 import type { Plan, TraceRequest } from '../spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../workload/generator.js';
 import { summariseTrace } from '../workload/summarise.js';
-import { readPlanFile } from './k8s.js';
 import { CliError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
-import { nonNegativeInt, positiveInt, positiveNumber, readTraceOrFail } from './trace.js';
+import { nonNegativeInt, positiveInt, positiveNumber, readPlanArgument, readTraceOrFail } from './args.js';
 
 interface SimulateCommandOptions {
   trace?: string;
@@ -79,7 +78,7 @@ export function registerSimulate(program: Command): void {
     .option('--skip-bad', 'skip malformed trace lines (reported on stderr) instead of failing')
     .action((planPath: string, opts: SimulateCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
-      const plan = readPlanFile(planPath);
+      const plan = readPlanArgument(planPath);
       const strategies = opts.strategy === 'all' ? runnableStrategies(plan) : [opts.strategy];
       if (strategies.length === 0) throw new CliError(`${planPath} has no strategy with units to simulate`);
       const source = requestSource(plan, opts);

@@ -3,39 +3,15 @@
 // its mix, rate, burstiness and size percentiles. Malformed trace lines are reported with line
 // and column and are fatal (exit 1) unless --skip-bad.
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
+import type { Diagnostic } from '../spec/diagnostics.js';
 import { detectKind, loadDeployment, loadInput } from '../spec/load.js';
 import { readYamlFile } from '../spec/source-file.js';
-import type { TraceRequest, Workload } from '../spec/types.generated.js';
+import type { Workload } from '../spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan, workloadSpecFromWorkload, type WorkloadSpec } from '../workload/generator.js';
 import { traceStats, type TraceStats } from '../workload/summarise.js';
-import { formatCsvLine, formatJsonlLine, csvHeader, readTraceFile, traceFormatOf, writeTrace, type TraceFormat } from '../workload/trace.js';
-import { readPlanFile } from './k8s.js';
+import { formatCsvLine, formatJsonlLine, csvHeader, traceFormatOf, writeTrace, type TraceFormat } from '../workload/trace.js';
+import { readPlanArgument, readTraceOrFail, nonNegativeInt, positiveInt, positiveNumber } from './args.js';
 import { CliError, formatTable, inputError, usageError, printJson, stdoutColours, type GlobalOptions } from './output.js';
-
-export function positiveInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
-    return n;
-  };
-}
-
-export function nonNegativeInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
-    return n;
-  };
-}
-
-export function positiveNumber(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
-    return n;
-  };
-}
 
 function fail(diagnostics: Diagnostic[], what: string): never {
   throw inputError(what, diagnostics);
@@ -43,7 +19,7 @@ function fail(diagnostics: Diagnostic[], what: string): never {
 
 /** The generator behind a deployment (its workload with the model graph's sizes), a workload file, or a plan. */
 export function workloadSpecFromFile(path: string): WorkloadSpec {
-  if (/\.json$/i.test(path)) return workloadSpecFromPlan(readPlanFile(path));
+  if (/\.json$/i.test(path)) return workloadSpecFromPlan(readPlanArgument(path));
   const read = readYamlFile(path);
   if (!read.ok) fail(read.diagnostics, `cannot read ${path}`);
   const kind = detectKind(read.file);
@@ -61,20 +37,6 @@ export function workloadSpecFromFile(path: string): WorkloadSpec {
     return workloadSpecFromWorkload(loaded.value);
   }
   throw new CliError(`${path}: expected a deployment, a workload generator or a plan (.json)`);
-}
-
-/** Reads a trace; malformed lines are fatal unless skipBad, in which case they are warned about on stderr. */
-export function readTraceOrFail(path: string, skipBad: boolean, knownTypes?: Iterable<string>): TraceRequest[] {
-  const { requests, diagnostics, lines } = readTraceFile(path, { knownTypes });
-  const fileLevel = diagnostics.filter((d) => d.line === 0);
-  if (fileLevel.length > 0) fail(fileLevel, `cannot read trace ${path}`);
-  if (diagnostics.length > 0) {
-    const list = diagnostics.map((d) => formatDiagnostic(d)).join('\n');
-    if (!skipBad) throw new CliError(`${diagnostics.length} malformed line(s) of ${lines} in ${path} (--skip-bad skips them):\n${list}`);
-    process.stderr.write(`${list}\nwarning: skipped ${diagnostics.length} malformed line(s) of ${lines} in ${path}\n`);
-  }
-  if (requests.length === 0) throw new CliError(`${path} has no usable requests`);
-  return requests;
 }
 
 interface GenOptions {

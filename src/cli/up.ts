@@ -10,16 +10,17 @@ import type { Command } from 'commander';
 import { writePlan } from '../plan/io.js';
 import { PlanningError } from '../planner/errors.js';
 import { planDeployment } from '../planner/plan-deployment.js';
-import { createLogger, type LogFormat } from '../runtime/supervisor/log.js';
+import { createLogger, type LogFormat } from '../runtime/log.js';
 import { startServe } from '../runtime/supervisor/serve.js';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
-import { PlanRejectedError, verifyPlan } from '../runtime/supervisor/verify.js';
+import { PlanRejectedError, verifyPlan } from '../plan/verify.js';
 import { loadDeployment, type DeploymentSpec } from '../spec/load.js';
 import { recordedInputPath } from '../spec/builtin-inputs.js';
+import { servedModelNames } from '../spec/served-model.js';
 import type { Plan } from '../spec/types.generated.js';
 import { curlExamples, formatExamples } from './examples.js';
 import { CliError, formatTable, inputError, usageError } from './output.js';
-import { nextSignal, runUntilSignal } from './serve.js';
+import { nextSignal, runUntilSignal } from './signals.js';
 import { describeDeployment } from './summary.js';
 import { isInteractive } from './ui/tty.js';
 
@@ -48,8 +49,9 @@ function cachedPlan(path: string, deploymentPath: string): Plan | undefined {
     const { plan, planDir } = verifyPlan(path);
     const deployment = plan.provenance.inputs.find((i) => i.role === 'deployment');
     return deployment && recordedInputPath(deployment, planDir) === resolve(deploymentPath) ? plan : undefined;
-  } catch {
-    return undefined; // stale or damaged: plan again
+  } catch (err) {
+    if (err instanceof PlanRejectedError) return undefined; // stale or damaged: plan again
+    throw err;
   }
 }
 
@@ -150,7 +152,7 @@ export function registerUp(program: Command): void {
       const host = flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host.includes(':') ? `[${flags.host}]` : flags.host;
       const base = `http://${host}:${handle.port}`;
       out(`\nserving ${plan.model.name} at ${base} (OpenAI-compatible: /v1/chat/completions, /v1/models; /healthz, /readyz, /metrics, /status)`);
-      out(`models: ${[...new Set(plan.model.requestTypes.map((t) => t.servedModel ?? plan.model.name))].join(', ')}\n`);
+      out(`models: ${servedModelNames(plan.model).join(', ')}\n`);
       out(formatExamples(curlExamples(plan.model, base)));
       out('\nCtrl-C drains in-flight requests and stops.');
       await runUntilSignal(handle, log, signalled, { tui: flags.tui === true });

@@ -2,6 +2,7 @@
 // (monolithic = the whole graph, fully disaggregated = singletons, everything in between), and
 // the restricted group sets that define the fixed baseline strategies.
 import type { ModelGraph } from '../spec/types.generated.js';
+import type { BaselineStrategy } from '../spec/strategies.js';
 
 /** Component names in graph order. */
 export type Group = string[];
@@ -78,8 +79,7 @@ export function connectedParts(graph: ModelGraph, members: Set<string>): Group[]
   return parts;
 }
 
-export type Strategy = 'planned' | 'monolithic' | 'epd' | 'disaggregated';
-export const BASELINE_STRATEGIES: readonly Exclude<Strategy, 'planned'>[] = ['monolithic', 'epd', 'disaggregated'];
+export { BASELINE_STRATEGIES, type Strategy } from '../spec/strategies.js';
 
 export interface StrategyGroups {
   /** undefined when the strategy does not exist for this graph (EPD without encoders). */
@@ -93,7 +93,7 @@ export interface StrategyGroups {
  * non-colocatable edges split the graph, its maximal colocatable parts); epd: each encoder
  * alone, the LLMs and generators together; disaggregated: one unit per component.
  */
-export function strategyGroups(graph: ModelGraph, strategy: Exclude<Strategy, 'planned'>): StrategyGroups {
+export function strategyGroups(graph: ModelGraph, strategy: BaselineStrategy): StrategyGroups {
   const all = graph.components.map((c) => c.name);
   switch (strategy) {
     case 'disaggregated':

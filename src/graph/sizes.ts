@@ -2,6 +2,7 @@
 // request type's mean sizes (a distribution's mean, a constant as is) and the derived
 // megapixel fields of common.schema.json.
 import type { Distribution, LinearForm, RequestSizes } from '../spec/types.generated.js';
+import { DERIVED_FIELD_NAMES, writeDerivedFields } from '../workload/fields.js';
 
 /** Mean of every size field plus the derived fields; missing fields are zero. */
 export type MeanSizes = Record<string, number>;
@@ -18,10 +19,9 @@ export function distributionMean(d: Distribution | undefined): number {
 export function meanSizes(sizes: RequestSizes): MeanSizes {
   const out: MeanSizes = {};
   for (const [field, d] of Object.entries(sizes)) out[field] = distributionMean(d as Distribution);
-  const get = (f: string) => out[f] ?? 0;
-  out.imageMegapixels = (get('images') * get('imageWidth') * get('imageHeight')) / 1e6;
-  out.outputImageMegapixels = (get('outputImages') * get('outputImageWidth') * get('outputImageHeight')) / 1e6;
-  out.diffusionStepMegapixels = out.outputImageMegapixels * get('diffusionSteps');
+  const derived: number[] = [];
+  writeDerivedFields(out, derived, 0);
+  DERIVED_FIELD_NAMES.forEach((name, i) => (out[name] = derived[i]));
   return out;
 }
 

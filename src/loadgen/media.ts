@@ -3,7 +3,8 @@
 // something and a vision encoder sees structure, not noise) and mono 16 kHz WAV speech-like tones
 // of the request's length. Deterministic, and cached by size: a benchmark sends the same few
 // sizes many times, and encoding them once keeps the load generator off the CPU it measures.
-import { encodePng, encodeWav, type RgbImage } from '../models/media.js';
+import { encodePng, type RgbImage } from '../models/media.js';
+import { encodeWav } from '../models/wav.js';
 import { renderText } from '../models/ocr/bitmap-font.js';
 
 /** The text drawn into every synthesised image. */

@@ -1,8 +1,8 @@
-// PNG and WAV codecs for generated outputs and media inputs, over pngjs and wavefile. Images
-// move through the system as 8-bit RGB (row-major, interleaved); tensors use planar float
-// [3, H, W] in [0, 1]. Audio is mono float PCM in [-1, 1]; WAV output is 16-bit PCM.
+// PNG codecs and audio resampling for generated outputs and media inputs (WAV is in wav.ts).
+// Images move through the system as 8-bit RGB (row-major, interleaved); tensors use planar float
+// [3, H, W] in [0, 1]. Audio is mono float PCM in [-1, 1].
 import { PNG } from 'pngjs';
-import wavefile from 'wavefile';
+import type { PcmAudio } from './wav.js';
 
 export interface RgbImage {
   width: number;
@@ -11,10 +11,6 @@ export interface RgbImage {
   rgb: Uint8Array;
 }
 
-export interface PcmAudio {
-  sampleRateHz: number;
-  samples: Float32Array;
-}
 
 export function encodePng(image: RgbImage): Uint8Array {
   const png = new PNG({ width: image.width, height: image.height });
@@ -57,29 +53,6 @@ export function rgbToPlanar(image: RgbImage): Float32Array {
     for (let c = 0; c < 3; c++) out[c * plane + i] = image.rgb[i * 3 + c] / 255;
   }
   return out;
-}
-
-export function encodeWav(audio: PcmAudio): Uint8Array {
-  const pcm16 = Int16Array.from(audio.samples, (s) => Math.round(Math.min(1, Math.max(-1, s)) * 32767));
-  const wav = new wavefile.WaveFile();
-  wav.fromScratch(1, audio.sampleRateHz, '16', pcm16);
-  return wav.toBuffer();
-}
-
-/** Decodes a WAV of any bit depth wavefile reads; several channels are averaged to mono. */
-export function decodeWav(bytes: Uint8Array): PcmAudio {
-  const wav = new wavefile.WaveFile(bytes);
-  wav.toBitDepth('32f');
-  const fmt = wav.fmt as { numChannels: number; sampleRate: number };
-  const interleaved = wav.getSamples(true, Float32Array);
-  const channels = fmt.numChannels;
-  const samples = new Float32Array(interleaved.length / channels);
-  for (let i = 0; i < samples.length; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += interleaved[i * channels + c];
-    samples[i] = sum / channels;
-  }
-  return { sampleRateHz: fmt.sampleRate, samples };
 }
 
 /** Linear-interpolation resampling: enough for feeding speech to a 16 kHz encoder front end. */

@@ -1,6 +1,8 @@
-// Reads just the declared signature of an ONNX file (graph inputs and outputs with element
-// types and dims, IR version, opsets, metadata) without decoding weights, so the executor can
-// check a model file against what a Plan expects before handing it to onnxruntime.
+// Reads the declared signature of an ONNX file without decoding weights: the model header (IR
+// version, opsets, producer, metadata) and the graph's inputs and outputs with element types and
+// dims. Loading a model reads only the header (onnxruntime reports the inputs and outputs, but
+// not the metadata the engines read, such as max_positions); the full signature serves the
+// builders' tests and tools that inspect a file without onnxruntime.
 import { readFields, type ProtoField } from './protobuf.js';
 import { ONNX_DTYPE, type Dim, type ElemType } from './onnx-writer.js';
 
@@ -26,20 +28,33 @@ const DTYPE_BY_CODE = new Map<number, ElemType>(
 );
 const decoder = new TextDecoder();
 
-export function readModelSignature(bytes: Uint8Array): ModelSignature {
-  const sig: ModelSignature = { irVersion: 0, opsets: [], producerName: '', inputs: [], outputs: [], metadata: {} };
+export type ModelHeader = Omit<ModelSignature, 'inputs' | 'outputs'>;
+
+/** The ModelProto's top-level fields; the graph is only checked to be there. */
+export function readModelHeader(bytes: Uint8Array): ModelHeader {
+  return readTopLevel(bytes).header;
+}
+
+function readTopLevel(bytes: Uint8Array): { header: ModelHeader; graph: Uint8Array } {
+  const header: ModelHeader = { irVersion: 0, opsets: [], producerName: '', metadata: {} };
   let graph: Uint8Array | undefined;
   for (const f of readFields(bytes)) {
-    if (f.field === 1 && f.wire === 'varint') sig.irVersion = Number(f.value);
-    else if (f.field === 2 && f.wire === 'len') sig.producerName = decoder.decode(f.bytes);
+    if (f.field === 1 && f.wire === 'varint') header.irVersion = Number(f.value);
+    else if (f.field === 2 && f.wire === 'len') header.producerName = decoder.decode(f.bytes);
     else if (f.field === 7 && f.wire === 'len') graph = f.bytes;
-    else if (f.field === 8 && f.wire === 'len') sig.opsets.push(readOpset(f.bytes));
+    else if (f.field === 8 && f.wire === 'len') header.opsets.push(readOpset(f.bytes));
     else if (f.field === 14 && f.wire === 'len') {
       const [key, value] = readKeyValue(f.bytes);
-      sig.metadata[key] = value;
+      header.metadata[key] = value;
     }
   }
   if (graph === undefined) throw new Error('not an ONNX model: no graph field');
+  return { header, graph };
+}
+
+export function readModelSignature(bytes: Uint8Array): ModelSignature {
+  const { header, graph } = readTopLevel(bytes);
+  const sig: ModelSignature = { ...header, inputs: [], outputs: [] };
   const initializerNames = new Set<string>();
   const inputs: IoSignature[] = [];
   for (const f of readFields(graph)) {

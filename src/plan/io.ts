@@ -1,9 +1,12 @@
-// Reading and writing plan files: canonical JSON out, schema-validated JSON in, and the
-// digest that names a plan's exact bytes.
+// Reading and writing plan files: canonical JSON out, schema-validated JSON in (every problem
+// with its file:line:col), and the digest that names a plan's exact bytes.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { validator } from '../spec/schemas.js';
+import { formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
+import { jsonErrorColumn, jsonErrorText } from '../spec/json-error.js';
+import { validateAgainstSchema, validator } from '../spec/schemas.js';
+import { parseYamlText } from '../spec/source-file.js';
 import type { Plan } from '../spec/types.generated.js';
 import { canonicalJson } from './canonical.js';
 
@@ -11,6 +14,8 @@ export class PlanFileError extends Error {
   constructor(
     readonly path: string,
     message: string,
+    /** The positioned problems behind the message, when the file was read but is wrong. */
+    readonly diagnostics: Diagnostic[] = [],
   ) {
     super(message);
     this.name = 'PlanFileError';
@@ -48,10 +53,21 @@ export function readPlan(path: string): Plan {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    throw new PlanFileError(path, `${path} is not JSON: ${(err as Error).message}`);
+  } catch {
+    const offset = jsonErrorColumn(text) - 1;
+    const line = text.slice(0, offset).split('\n').length;
+    const column = offset - text.lastIndexOf('\n', offset - 1);
+    const message = `is not JSON: ${jsonErrorText(text, offset + 1, 'file')}`;
+    const diagnostic: Diagnostic = { file: path, line, column, code: 'plan.syntax', message };
+    throw new PlanFileError(path, formatDiagnostic(diagnostic), [diagnostic]);
   }
-  const problems = validatePlan(value);
-  if (problems.length > 0) throw new PlanFileError(path, `${path} is not a valid plan (schemas/plan.schema.json):\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? `\n  … ${problems.length - 10} more` : ''}`);
+  if (validatePlan(value).length > 0) {
+    // Only a bad plan pays for the positioned parse that puts line and column on each problem.
+    const read = parseYamlText(path, text);
+    const diagnostics = read.ok ? validateAgainstSchema('plan', read.file) : read.diagnostics;
+    const shown = diagnostics.slice(0, 10).map((d) => formatDiagnostic(d, true));
+    const more = diagnostics.length > 10 ? `\n… ${diagnostics.length - 10} more` : '';
+    throw new PlanFileError(path, `${path} is not a valid plan (schemas/plan.schema.json):\n${shown.join('\n')}${more}`, diagnostics);
+  }
   return value as Plan;
 }

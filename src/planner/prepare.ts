@@ -54,7 +54,7 @@ export interface PlannerProblem {
 export function resolvePools(spec: DeploymentSpec): ResolvedPool[] {
   return spec.cluster.pools.map((p) => {
     const gpu = spec.gpuTypes.get(p.gpu);
-    if (!gpu) throw new PlanningError('bad-objective', `pool ${p.name} names unknown GPU type ${p.gpu}`);
+    if (!gpu) throw new PlanningError('unknown-gpu-type', `pool ${p.name} names unknown GPU type ${p.gpu}`);
     return {
       name: p.name,
       gpu,

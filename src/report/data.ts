@@ -1,11 +1,8 @@
 // What a report is drawn from: the plan, and optionally the simulator's series (latency CDFs per
 // request type and goodput-vs-rate curves, for the planned solution and each baseline). The
 // renderer only draws these values; simulated.ts produces them with src/sim.
+import { STRATEGIES, type Strategy } from '../spec/strategies.js';
 import type { Plan, Solution } from '../spec/types.generated.js';
-
-export type StrategyName = Solution['strategy'];
-
-export const STRATEGIES: StrategyName[] = ['planned', 'monolithic', 'epd', 'disaggregated'];
 
 export interface CdfPoint {
   latencyMs: number;
@@ -14,7 +11,7 @@ export interface CdfPoint {
 }
 
 export interface LatencyCdf {
-  strategy: StrategyName;
+  strategy: Strategy;
   requestType: string;
   /** The offered rate the latencies were simulated at: the strategy's own sustainable rate. */
   ratePerS: number;
@@ -34,7 +31,7 @@ export interface GoodputPoint {
 }
 
 export interface GoodputCurve {
-  strategy: StrategyName;
+  strategy: Strategy;
   points: GoodputPoint[];
 }
 
@@ -44,7 +41,7 @@ export interface SimulationSeries {
   /** How the series were made (simulated requests, seed, rates), shown under the charts. */
   note?: string;
   /** Strategies of the plan that were not simulated, and why (e.g. infeasible, no units). */
-  skipped?: { strategy: StrategyName; reason: string }[];
+  skipped?: { strategy: Strategy; reason: string }[];
 }
 
 export interface ReportData {
@@ -80,7 +77,7 @@ export function cdfFromSamples(latenciesMs: readonly number[], maxPoints = Infin
 }
 
 /** The plan's solutions by strategy: the planned one and the baselines that have units. */
-export function solutionsByStrategy(plan: Plan): Map<StrategyName, Solution> {
+export function solutionsByStrategy(plan: Plan): Map<Strategy, Solution> {
   const all = [plan.solution, ...plan.baselines];
-  return new Map(STRATEGIES.flatMap((s) => all.filter((x) => x.strategy === s).slice(0, 1).map((x): [StrategyName, Solution] => [s, x])));
+  return new Map(STRATEGIES.flatMap((s) => all.filter((x) => x.strategy === s).slice(0, 1).map((x): [Strategy, Solution] => [s, x])));
 }

@@ -5,7 +5,8 @@ import { recordedInputName } from '../spec/builtin-inputs.js';
 import type { Plan, Solution } from '../spec/types.generated.js';
 import { VERSION } from '../version.js';
 import { componentGraph, goodputChart, latencyCdfChart, placementGrid, unitColours, utilisationBars } from './charts.js';
-import { solutionsByStrategy, STRATEGIES, type ReportData } from './data.js';
+import { STRATEGIES } from '../spec/strategies.js';
+import { solutionsByStrategy, type ReportData } from './data.js';
 import { esc, fmt, fmtBytes, pct } from './escape.js';
 
 const CSS = `

@@ -8,7 +8,8 @@ import { SimError } from '../sim/model.js';
 import { simulate, sweepRates } from '../sim/simulate.js';
 import type { Plan } from '../spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../workload/generator.js';
-import { cdfFromSamples, solutionsByStrategy, type GoodputCurve, type LatencyCdf, type SimulationSeries, type StrategyName } from './data.js';
+import { cdfFromSamples, solutionsByStrategy, type GoodputCurve, type LatencyCdf, type SimulationSeries } from './data.js';
+import type { Strategy } from '../spec/strategies.js';
 import { fmt } from './escape.js';
 
 /** Requests per strategy at its sustainable rate (the CDFs), unless the caller says otherwise. */
@@ -55,7 +56,7 @@ export function simulateForReport(plan: Plan, options: ReportSimulationOptions =
 
   const skipped: NonNullable<SimulationSeries['skipped']> = [];
   const latencyCdfs: LatencyCdf[] = [];
-  const strategies: StrategyName[] = [];
+  const strategies: Strategy[] = [];
   for (const [strategy, solution] of solutionsByStrategy(plan)) {
     if (solution.units.length === 0 || !(solution.ratePerS > 0)) {
       skipped.push({ strategy, reason: `${solution.status}: no ${solution.units.length === 0 ? 'units' : 'sustainable rate'} to simulate` });

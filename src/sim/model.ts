@@ -6,8 +6,9 @@ import type { Plan, ProfileEntry, Solution } from '../spec/types.generated.js';
 import { compileForm, type CompiledForm } from '../workload/fields.js';
 import { makeCurve, tabulate, type Curve } from './curve.js';
 
-export const STRATEGIES = ['planned', 'monolithic', 'epd', 'disaggregated'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import type { Strategy } from '../spec/strategies.js';
+
+export { STRATEGIES, type Strategy } from '../spec/strategies.js';
 
 /** A plan the simulator cannot run as given; `problems` lists every reason. */
 export class SimError extends Error {

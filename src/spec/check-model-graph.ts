@@ -7,6 +7,7 @@ import { didYouMean, type Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source-file.js';
 import type { ModelGraph, RequestSizes } from './types.generated.js';
 import { checkSizes } from './check-sizes.js';
+import { servedModelOf } from './served-model.js';
 
 export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -106,7 +107,7 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
   // so two types alike in all three could never both be reached.
   const selectors = new Map<string, string>();
   graph.requestTypes.forEach((t, i) => {
-    const key = `${t.servedModel ?? graph.name}|${[...t.inputs].sort().join('+')}|${[...t.outputs].sort().join('+')}`;
+    const key = `${servedModelOf(graph, t)}|${[...t.inputs].sort().join('+')}|${[...t.outputs].sort().join('+')}`;
     const first = selectors.get(key);
     if (first !== undefined) {
       out.push(file.diagnostic(['requestTypes', i, 'name'], 'type.ambiguous', `request types '${first}' and '${t.name}' have the same servedModel and modalities, so a server cannot tell them apart; give one a different servedModel`));

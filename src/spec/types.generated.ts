@@ -1429,7 +1429,7 @@ export interface ExecutorUnit {
      */
     node: number;
     /**
-     * Device indices on that node (CUDA_VISIBLE_DEVICES, or CPU core slots).
+     * The devices this replica runs on, on that node. On a GPU pool: GPU indices (its CUDA_VISIBLE_DEVICES). On a CPU pool (gpu.device cpu, such as local): CPU core slots, one intra-op thread each. The planner counts both as the pool's devices, hence the one name.
      *
      * @minItems 1
      */

@@ -31,17 +31,26 @@ export const TRACE_COLUMNS: readonly string[] = ['arrivalS', 'type', 'id', ...SI
  * linear forms may use (imageMegapixels = images × width × height / 1e6, outputImageMegapixels,
  * diffusionStepMegapixels = outputImageMegapixels × diffusionSteps).
  */
-export const FEATURE_NAMES: readonly string[] = [...SIZE_FIELD_NAMES, 'imageMegapixels', 'outputImageMegapixels', 'diffusionStepMegapixels'];
+export const DERIVED_FIELD_NAMES = ['imageMegapixels', 'outputImageMegapixels', 'diffusionStepMegapixels'] as const;
+export const FEATURE_NAMES: readonly string[] = [...SIZE_FIELD_NAMES, ...DERIVED_FIELD_NAMES];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 const FEATURE_INDEX = new Map(FEATURE_NAMES.map((n, i) => [n, i]));
 
 /** Fills `out[offset … offset + FEATURE_COUNT)` with the request's features. */
 export function writeFeatures(r: TraceRequest, out: Float64Array, offset = 0): void {
   for (let i = 0; i < SIZE_FIELD_NAMES.length; i++) out[offset + i] = r[SIZE_FIELD_NAMES[i]] ?? 0;
-  const outputMp = ((r.outputImages ?? 0) * (r.outputImageWidth ?? 0) * (r.outputImageHeight ?? 0)) / 1e6;
-  out[offset + 12] = ((r.images ?? 0) * (r.imageWidth ?? 0) * (r.imageHeight ?? 0)) / 1e6;
-  out[offset + 13] = outputMp;
-  out[offset + 14] = outputMp * (r.diffusionSteps ?? 0);
+  writeDerivedFields(r, out, offset + SIZE_FIELD_NAMES.length);
+}
+
+/**
+ * Fills `out[offset … offset + 3)` with the derived fields (DERIVED_FIELD_NAMES order) of one
+ * request's sizes, or of a type's mean sizes; a missing field counts as zero.
+ */
+export function writeDerivedFields(s: Partial<Record<SizeField, number>>, out: Float64Array | number[], offset: number): void {
+  const outputMp = ((s.outputImages ?? 0) * (s.outputImageWidth ?? 0) * (s.outputImageHeight ?? 0)) / 1e6;
+  out[offset] = ((s.images ?? 0) * (s.imageWidth ?? 0) * (s.imageHeight ?? 0)) / 1e6;
+  out[offset + 1] = outputMp;
+  out[offset + 2] = outputMp * (s.diffusionSteps ?? 0);
 }
 
 /** A linear form compiled for repeated evaluation: constant plus (feature index, coefficient) pairs. */

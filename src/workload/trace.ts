@@ -5,6 +5,7 @@
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
 import { didYouMean, type Diagnostic } from '../spec/diagnostics.js';
+import { jsonErrorColumn, jsonErrorText } from '../spec/json-error.js';
 import { validator } from '../spec/schemas.js';
 import type { TraceRequest } from '../spec/types.generated.js';
 import { SIZE_FIELD_NAMES, TRACE_COLUMNS } from './fields.js';
@@ -97,7 +98,7 @@ function parseJsonl(text: string, file: string, known: Set<string> | undefined):
       value = JSON.parse(line);
     } catch {
       const column = jsonErrorColumn(line);
-      diagnostics.push({ file, line: lineNo, column, code: 'trace.syntax', message: `invalid JSON: ${jsonErrorText(line, column)}` });
+      diagnostics.push({ file, line: lineNo, column, code: 'trace.syntax', message: `invalid JSON: ${jsonErrorText(line, column, 'line')}` });
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -260,118 +261,6 @@ function jsonColumn(line: string, field: string, at: 'key' | 'value'): number {
   let i = key + JSON.stringify(field).length;
   while (i < line.length && (line[i] === ' ' || line[i] === '\t' || line[i] === ':')) i++;
   return i + 1;
-}
-
-function jsonErrorText(line: string, column: number): string {
-  if (column > line.length) return 'unexpected end of line';
-  return `unexpected ${JSON.stringify(line[column - 1])}`;
-}
-
-/**
- * 1-based column of the first character where `line` stops being JSON. V8's JSON.parse messages
- * do not always carry a position, so bad lines (only those) are re-scanned by this small
- * recursive-descent recogniser.
- */
-export function jsonErrorColumn(line: string): number {
-  let i = 0;
-  const fail = (): never => {
-    throw i;
-  };
-  const ws = () => {
-    while (i < line.length && ' \t\r\n'.includes(line[i])) i++;
-  };
-  const literal = (word: string) => {
-    for (const ch of word) {
-      if (line[i] !== ch) fail();
-      i++;
-    }
-  };
-  const string = () => {
-    if (line[i] !== '"') fail();
-    i++;
-    while (i < line.length && line[i] !== '"') {
-      if (line.charCodeAt(i) < 0x20) fail();
-      if (line[i] === '\\') {
-        i++;
-        if (line[i] === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(line[i + k] ?? '')) { i += k; fail(); }
-          i += 5;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(line[i] ?? 'x') || i >= line.length) fail();
-      }
-      i++;
-    }
-    if (i >= line.length) fail();
-    i++;
-  };
-  const number = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(line.slice(i));
-    if (!m || m[0] === '' || m[0] === '-') fail();
-    i += m![0].length;
-  };
-  const value = (): void => {
-    ws();
-    const ch = line[i];
-    if (ch === '{') {
-      i++;
-      ws();
-      if (line[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        string();
-        ws();
-        if (line[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (line[i] === ',') {
-          i++;
-          continue;
-        }
-        if (line[i] === '}') {
-          i++;
-          return;
-        }
-        fail();
-      }
-    } else if (ch === '[') {
-      i++;
-      ws();
-      if (line[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (line[i] === ',') {
-          i++;
-          continue;
-        }
-        if (line[i] === ']') {
-          i++;
-          return;
-        }
-        fail();
-      }
-    } else if (ch === '"') string();
-    else if (ch === 't') literal('true');
-    else if (ch === 'f') literal('false');
-    else if (ch === 'n') literal('null');
-    else number();
-  };
-  try {
-    value();
-    ws();
-    if (i < line.length) fail();
-    return line.length + 1;
-  } catch (at) {
-    return (at as number) + 1;
-  }
 }
 
 /** One request as a JSONL line: arrival, type, id, then its non-zero sizes, in column order. */

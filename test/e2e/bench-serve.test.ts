@@ -12,12 +12,12 @@ import { writePlan } from '../../src/plan/io.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { loadDeployment } from '../../src/spec/load.js';
 import type { Plan } from '../../src/spec/types.generated.js';
-import { createLogger } from '../../src/runtime/supervisor/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { runCli as runCliSync } from '../cli/helpers.js';
 import { runCli as runCliInProcess } from '../cli/run-in-process.js';
-import { DEMO_DEPLOYMENT, regroupPlan, SPLIT_GROUPS } from './fixtures/plans.js';
-import { chat, demoRequest } from './fixtures/requests.js';
+import { DEMO_DEPLOYMENT, regroupPlan, SPLIT_GROUPS } from '../../bench/demo/plans.js';
+import { chat, demoRequest } from '../../bench/demo/requests.js';
 
 /** The CLI in a child process, without blocking this one (the server under test runs here). */
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

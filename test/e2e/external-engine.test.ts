@@ -13,13 +13,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { writePlan } from '../../src/plan/io.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
-import { createLogger } from '../../src/runtime/supervisor/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { formatDiagnostic } from '../../src/spec/diagnostics.js';
 import { loadDeployment } from '../../src/spec/load.js';
 import { alive } from '../support/processes.js';
-import { planDemo, regroupPlan } from './fixtures/plans.js';
-import { until } from './fixtures/requests.js';
+import { planDemo, regroupPlan } from '../../bench/demo/plans.js';
+import { until } from '../../bench/demo/requests.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../../src/runtime/supervisor/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
-import { planDemo, SPLIT_GROUPS, writeRegrouped } from './fixtures/plans.js';
-import { chat, demoRequest, until, type DemoType, type Reply } from './fixtures/requests.js';
+import { planDemo, SPLIT_GROUPS, writeRegrouped } from '../../bench/demo/plans.js';
+import { chat, demoRequest, until, type DemoType, type Reply } from '../../bench/demo/requests.js';
 import { alive } from '../support/processes.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

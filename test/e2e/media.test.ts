@@ -1,12 +1,13 @@
 // The sample media under fixtures/media/ are exactly what their generator writes (run
-// `npx tsx test/e2e/fixtures/demo-media.ts` after changing it), and decode as what they claim.
+// `npx tsx bench/demo/media.ts` after changing it), and decode as what they claim.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodePng, decodeWav } from '../../src/models/media.js';
+import { decodePng } from '../../src/models/media.js';
+import { decodeWav } from '../../src/models/wav.js';
 import { MEDIA_DIR as EXAMPLES_MEDIA_DIR, SAMPLE_MEDIA } from '../../src/cli/examples.js';
-import { DEMO_MEDIA, MEDIA_DIR } from './fixtures/demo-media.js';
+import { DEMO_MEDIA, MEDIA_DIR } from '../../bench/demo/media.js';
 
 test('fixtures/media holds byte for byte what the generator writes', () => {
   assert.equal(EXAMPLES_MEDIA_DIR, MEDIA_DIR);

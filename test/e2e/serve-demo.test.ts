@@ -8,11 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodePng, decodeWav } from '../../src/models/media.js';
-import { createLogger } from '../../src/runtime/supervisor/log.js';
+import { decodePng } from '../../src/models/media.js';
+import { decodeWav } from '../../src/models/wav.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
-import { planDemo, SPLIT_GROUPS, writeRegrouped } from './fixtures/plans.js';
-import { chat, chatStream, DEMO_TYPES, demoRequest, messageOf, OCR, OCR_TEXT, OCR_URL, OMNI, PICTURE_URL, SPEECH_B64, summarise, type DemoType } from './fixtures/requests.js';
+import { planDemo, SPLIT_GROUPS, writeRegrouped } from '../../bench/demo/plans.js';
+import { chat, chatStream, DEMO_TYPES, demoRequest, messageOf, OCR, OCR_TEXT, OCR_URL, OMNI, PICTURE_URL, SPEECH_B64, summarise, type DemoType } from '../../bench/demo/requests.js';
 
 const usageOf = (body: Record<string, unknown>) => body.usage as { prompt_tokens: number; completion_tokens: number };
 

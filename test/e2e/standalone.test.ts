@@ -11,8 +11,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readPlan } from '../../src/plan/io.js';
-import { planDemo, SPLIT_GROUPS, writeRegrouped } from './fixtures/plans.js';
-import { chat, DEMO_TYPES, demoRequest, messageOf, OCR_TEXT, until } from './fixtures/requests.js';
+import { planDemo, SPLIT_GROUPS, writeRegrouped } from '../../bench/demo/plans.js';
+import { chat, DEMO_TYPES, demoRequest, messageOf, OCR_TEXT, until } from '../../bench/demo/requests.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

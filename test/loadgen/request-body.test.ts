@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { MediaCache, synthImage } from '../../src/loadgen/media.js';
 import { chatBody, promptText, UnsupportedRequestError, withTypeSizes } from '../../src/loadgen/request-body.js';
-import { decodePng, decodeWav } from '../../src/models/media.js';
+import { decodePng } from '../../src/models/media.js';
+import { decodeWav } from '../../src/models/wav.js';
 import { encodeText } from '../../src/models/tokenizer.js';
 import type { Plan, RequestType } from '../../src/spec/types.generated.js';
 

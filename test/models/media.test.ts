@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import wavefile from 'wavefile';
-import { decodePng, decodeWav, encodePng, encodeWav, planarToRgb, resampleLinear, rgbToPlanar } from '../../src/models/media.js';
+import { decodePng, encodePng, planarToRgb, resampleLinear, rgbToPlanar } from '../../src/models/media.js';
+import { decodeWav, encodeWav } from '../../src/models/wav.js';
 import { Prng } from '../../src/models/prng.js';
 
 test('PNG encode/decode is lossless for 8-bit RGB', () => {

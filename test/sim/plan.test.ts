@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { interpolateMs } from '../../src/cost/curve.js';
 import { curveMs, makeCurve } from '../../src/sim/curve.js';
 import { runnableStrategies, SimError } from '../../src/sim/model.js';
-import { evaluatePlan, simulate, sweepRates, toSimulatedTypes } from '../../src/sim/simulate.js';
+import { evaluatePlan, meetsSlo, simulate, sweepRates, toSimulatedTypes } from '../../src/sim/simulate.js';
 import { validator } from '../../src/spec/schemas.js';
 import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
 import { Rng } from '../../src/workload/random.js';
@@ -58,15 +58,15 @@ test('replicas of a unit share the load (least loaded first)', () => {
 test('evaluatePlan: per-type p90 against targets, and a quick saturation verdict', () => {
   const ok = evaluatePlan(qwen, 'planned', { requests: 3000 });
   assert.equal(ok.saturated, false);
-  assert.equal(Object.keys(ok.perType).length, 8);
-  for (const t of Object.values(ok.perType)) {
-    assert.ok(t.p90Ms !== null && t.p90Ms > 0);
-    assert.equal(t.meetsTarget, t.p90Ms! <= t.targetMs!);
+  assert.equal(Object.keys(ok.result.perType).length, 8);
+  for (const t of Object.values(ok.result.perType)) {
+    assert.ok(t.latencyMs !== null && t.latencyMs.p90 > 0);
+    assert.equal(meetsSlo(t), t.sloAttainment! >= 0.9);
   }
   const over = evaluatePlan(qwen, 'monolithic', { requests: 3000, ratePerS: 200 });
   assert.equal(over.saturated, true);
   assert.ok(over.bottleneck?.startsWith('image-encoder+video-encoder+audio-encoder+thinker'));
-  for (const t of Object.values(over.perType)) assert.deepEqual([t.p90Ms, t.meetsTarget, t.saturated], [null, false, true]);
+  for (const t of Object.values(over.result.perType)) assert.deepEqual([t.latencyMs, meetsSlo(t), t.saturated], [null, false, true]);
   assert.equal(over.result.stoppedEarly, true);
 });
 

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateRequests, type WorkloadSpec } from '../../src/workload/generator.js';
-import { formatTrace, jsonErrorColumn, parseTrace, readTraceFile, writeTrace } from '../../src/workload/trace.js';
+import { jsonErrorColumn } from '../../src/spec/json-error.js';
+import { formatTrace, parseTrace, readTraceFile, writeTrace } from '../../src/workload/trace.js';
 import { traceStats } from '../../src/workload/summarise.js';
 
 const FIX = 'test/fixtures/traces';

@@ -3,13 +3,8 @@
 // windowed percentiles come from the difference with the previous snapshot; without one they
 // are cumulative since the gateway started. `formatDashboardLines` is the plain-text rendering
 // used when stderr is not a terminal.
+import type { StatusBody } from '../../runtime/gateway/status.js';
 import { bucketQuantile, histogramBuckets, parsePrometheusText, select, sum, type Bucket, type Sample } from './prometheus.js';
-
-/** The gateway's GET /status body. */
-export interface GatewayStatus {
-  units: { id: string; replicas: number; live: number; queueDepth: number }[];
-  recentErrors: { time: string; requestType: string; status: string | number; message: string }[];
-}
 
 export interface DashboardSnapshot {
   atMs: number;
@@ -91,15 +86,16 @@ function finite(v: unknown): number | undefined {
 
 /** Text from the network shown on a terminal: one line, no control sequences. */
 function clean(value: unknown): string {
+  const text = String(value ?? '');
   // eslint-disable-next-line no-control-regex
-  return String(value ?? '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
 
 function labelValues(samples: Sample[], names: string[], label: string): string[] {
   return [...new Set(samples.filter((s) => names.includes(s.name) && s.labels[label] !== undefined).map((s) => s.labels[label]))];
 }
 
-export function deriveDashboard(current: DashboardSnapshot, status: GatewayStatus | undefined, previous?: DashboardSnapshot): DashboardModel {
+export function deriveDashboard(current: DashboardSnapshot, status: StatusBody | undefined, previous?: DashboardSnapshot): DashboardModel {
   const now = current.samples;
   const windowS = previous && current.atMs > previous.atMs ? (current.atMs - previous.atMs) / 1000 : null;
   const before = windowS !== null ? previous!.samples : undefined;
@@ -180,7 +176,7 @@ export function fmtPct(v: number | null): string {
   return v === null || !Number.isFinite(v) ? '–' : `${Math.round(v * 100)}%`;
 }
 
-export function fmtRate(bytesPerS: number | null): string {
+export function fmtBytesPerS(bytesPerS: number | null): string {
   if (bytesPerS === null) return '–';
   const units = ['B/s', 'KB/s', 'MB/s', 'GB/s'];
   let v = bytesPerS;

@@ -2,7 +2,7 @@
 // request-type table (rate, errors, p50, p99) and the most recent errors. Pure: it draws the
 // model it is given; polling lives in run-dashboard.ts.
 import { Box, Text } from 'ink';
-import { fmtClock, fmtMs, fmtNumber, fmtPct, fmtRate, fmtReplicas, type DashboardModel } from './dashboard-model.js';
+import { fmtClock, fmtMs, fmtNumber, fmtPct, fmtBytesPerS, fmtReplicas, type DashboardModel } from './dashboard-model.js';
 
 const BAR_WIDTH = 10;
 
@@ -47,7 +47,7 @@ export function Dashboard({ model, source }: DashboardProps) {
     <Box flexDirection="column">
       <Text>
         <Text bold>cornserve</Text>
-        {source ? ` ${source}` : ''} · {fmtClock(model.atMs)} UTC · {window} · tensors {fmtRate(model.tensorBytesPerS)}
+        {source ? ` ${source}` : ''} · {fmtClock(model.atMs)} UTC · {window} · tensors {fmtBytesPerS(model.tensorBytesPerS)}
       </Text>
       {model.error ? <Text color="red">{model.error}</Text> : null}
       <Box flexDirection="column" marginTop={1}>

@@ -2,7 +2,8 @@
 // stderr — a live ink view on a terminal, one plain line group per poll otherwise (not a TTY, or
 // CI set). `cornserve serve --tui` calls it; it returns when the signal aborts.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deriveDashboard, formatDashboardLines, snapshotFromText, type DashboardModel, type DashboardSnapshot, type GatewayStatus } from './dashboard-model.js';
+import { deriveDashboard, formatDashboardLines, snapshotFromText, type DashboardModel, type DashboardSnapshot } from './dashboard-model.js';
+import type { StatusBody } from '../../runtime/gateway/status.js';
 import { isInteractive } from './tty.js';
 
 export interface OutputStream {
@@ -42,10 +43,10 @@ export async function pollGateway(baseUrl: string, previous: DashboardSnapshot |
     const res = await doFetch(`${base}/metrics`, { signal });
     if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
     const text = await res.text();
-    let status: GatewayStatus | undefined;
+    let status: StatusBody | undefined;
     try {
       const s = await doFetch(`${base}/status`, { signal });
-      if (s.ok) status = (await s.json()) as GatewayStatus;
+      if (s.ok) status = (await s.json()) as StatusBody;
     } catch {
       status = undefined; // /status is optional: metrics alone still fill the tables
     }

@@ -5,7 +5,7 @@
 // fails (with every other invocation cancelled) when any one fails, its replica dies, or it
 // runs past its timeout.
 import type { ExecutorUnit, Modality, ResolvedModel, Route } from '../../spec/types.generated.js';
-import type { FromHost, OutputPart, RequestPayload } from '../host/protocol.js';
+import type { FromHost, OutputPart, RequestPayload } from '../protocol.js';
 import { Channel } from '../transport/channel.js';
 import { buildRequestGraphs, classifyRequest, type RequestGraph } from './graph.js';
 import { planInvocations, type RequestPlan } from './invocations.js';

@@ -4,9 +4,9 @@
 // output part the moment it arrives, and the end of the stream as the invocation's `done`;
 // cancel aborts the request. Routing, queue depth, timeouts and replica loss stay the
 // dispatcher's, unchanged.
-import type { FromHost, ToHost } from '../host/protocol.js';
+import type { FromHost, ToHost } from '../protocol.js';
 import { chatCompletionBody, readStreamEvent, SseReader, UnforwardableInput } from './openai-forward.js';
-import type { ExecutorLink } from './replicas.js';
+import type { ExecutorLink } from '../protocol.js';
 
 export interface ExternalLinkOptions {
   /** The engine's base URL, e.g. http://127.0.0.1:8123. */

@@ -3,7 +3,8 @@
 // is built once per type (the "record" step of Cornserve's record-and-replay, without running
 // anything twice) and reused for every request of that type.
 import type { Modality, RequestType, ResolvedModel } from '../../spec/types.generated.js';
-import { edgeName } from '../host/protocol.js';
+import { servedModelNames, servedModelOf } from '../../spec/served-model.js';
+import { edgeName } from '../protocol.js';
 
 export type PayloadPart = 'messages' | 'images' | 'audios';
 
@@ -87,13 +88,7 @@ export function buildRequestGraphs(model: ResolvedModel): Map<string, RequestGra
   return new Map(model.requestTypes.map((t) => [t.name, buildRequestGraph(model, t)]));
 }
 
-/** The OpenAI model name that selects a request type (its servedModel, else the graph's name). */
-export const servedModelOf = (model: ResolvedModel, type: RequestType): string => type.servedModel ?? model.name;
-
-/** Every model name the gateway answers to, in request-type order. */
-export function servedModelNames(model: ResolvedModel): string[] {
-  return [...new Set(model.requestTypes.map((t) => servedModelOf(model, t)))];
-}
+export { servedModelNames } from '../../spec/served-model.js';
 
 export interface RequestShape {
   /** The model name the client asked for; undefined matches every request type. */

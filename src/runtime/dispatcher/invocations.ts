@@ -1,7 +1,7 @@
 // Turns a request graph plus a replica assignment into the exact messages to send: one invoke
 // per component, each naming where its inputs come from (the producer's replica and tensor
 // endpoint, or `local` when colocated) and carrying only the parts of the request it reads.
-import type { InvocationSpec, RequestPayload, ToHost } from '../host/protocol.js';
+import type { InvocationSpec, RequestPayload, ToHost } from '../protocol.js';
 import type { RequestGraph } from './graph.js';
 
 export type InvokeMessage = Extract<ToHost, { type: 'invoke' }>;

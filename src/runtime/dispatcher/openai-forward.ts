@@ -1,7 +1,7 @@
 // What crosses the wire to an external OpenAI-compatible engine, as plain functions: the
 // streaming chat-completions body built from one invocation's payload, and the engine's
 // server-sent events read back into output parts. external-link.ts does the I/O.
-import type { OutputPart, RequestPayload } from '../host/protocol.js';
+import type { OutputPart, RequestPayload } from '../protocol.js';
 
 export interface ChatCompletionBody {
   model: string;

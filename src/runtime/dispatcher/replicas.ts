@@ -2,12 +2,7 @@
 // listens, how many invocations it holds, and how long it has been busy. The supervisor
 // writes liveness, the dispatcher writes queue depth, metrics and /status read it.
 import type { ExecutorUnit } from '../../spec/types.generated.js';
-import type { ToHost } from '../host/protocol.js';
-
-/** How the dispatcher reaches one replica's control channel. */
-export interface ExecutorLink {
-  send(msg: ToHost): void;
-}
+import type { ExecutorLink } from '../protocol.js';
 
 export interface ReplicaState {
   /** `unit#index` */

@@ -4,7 +4,8 @@
 // with the input's name instead of an opaque kernel error.
 import { readFileSync, statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { readModelSignature, type IoSignature, type ModelSignature } from '../../models/onnx-reader.js';
+import { readModelHeader, type IoSignature, type ModelHeader, type ModelSignature } from '../../models/onnx-reader.js';
+import { ONNX_DTYPE, type ElemType } from '../../models/onnx-writer.js';
 import { chooseExecutionProviders, probeProviders, type ExecutionProviderName, type ProviderProbe } from './execution-provider.js';
 import { describeTensor, makeTensor, tensorProblem, type DType, type Tensor, type TensorMap, type TypedArrayFor } from './tensor.js';
 
@@ -55,7 +56,7 @@ export interface ComponentSession {
 }
 
 export async function loadComponentSession(name: string, path: string, options: SessionOptions): Promise<ComponentSession> {
-  const signature = readSignature(path);
+  const header = readHeader(path);
   const logger = options.logger ?? stderrLogger;
   const choice = chooseExecutionProviders(options.executionProvider, options.env ?? process.env, options.probe ?? probeProviders());
   for (const w of choice.warnings) logger.warn(`${name}: ${w}`);
@@ -80,10 +81,26 @@ export async function loadComponentSession(name: string, path: string, options: 
       throw new ModelLoadError(path, messageOf(cpuErr));
     }
   }
+  const signature: ModelSignature = { ...header, inputs: session.inputMetadata.map(ioSignature), outputs: session.outputMetadata.map(ioSignature) };
+  if (signature.inputs.length === 0 || signature.outputs.length === 0) {
+    await session.release();
+    throw new ModelLoadError(path, 'not a valid ONNX model (graph declares no inputs or no outputs)');
+  }
   return new OrtComponentSession(name, path, provider, signature, session);
 }
 
-function readSignature(path: string): ModelSignature {
+/** ONNX TensorProto.DataType codes of onnxruntime's tensor type names (onnx.proto). */
+const ONNX_CODE: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13, uint4: 21, int4: 22 };
+
+/** A graph input or output as onnxruntime reports it (a non-tensor value gets no element type). */
+function ioSignature(m: ort.InferenceSession.ValueMetadata): IoSignature {
+  if (!m.isTensor) return { name: m.name, dtype: undefined, onnxElemType: 0, dims: [] };
+  const dtype = m.type in ONNX_DTYPE ? (m.type as ElemType) : undefined;
+  return { name: m.name, dtype, onnxElemType: ONNX_CODE[m.type] ?? 0, dims: [...m.shape] };
+}
+
+/** The model file's header (metadata the engines read), refusing what is not an ONNX model before onnxruntime sees it. */
+function readHeader(path: string): ModelHeader {
   let bytes: Uint8Array;
   try {
     if (!statSync(path).isFile()) throw new ModelLoadError(path, 'not a file');
@@ -93,9 +110,7 @@ function readSignature(path: string): ModelSignature {
     throw new ModelLoadError(path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file does not exist' : messageOf(err));
   }
   try {
-    const signature = readModelSignature(bytes);
-    if (signature.inputs.length === 0 || signature.outputs.length === 0) throw new Error('graph declares no inputs or no outputs');
-    return signature;
+    return readModelHeader(bytes);
   } catch (err) {
     throw new ModelLoadError(path, `not a valid ONNX model (${messageOf(err)})`);
   }

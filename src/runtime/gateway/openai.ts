@@ -8,7 +8,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Modality } from '../../spec/types.generated.js';
-import type { ChatMessage, ContentRef, GenerationParams, MediaInput } from '../host/protocol.js';
+import type { ChatMessage, ContentRef, GenerationParams, MediaInput } from '../protocol.js';
 import { ApiError } from './errors.js';
 
 export const CHAT_REQUEST_SCHEMA = {

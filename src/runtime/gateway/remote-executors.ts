@@ -11,9 +11,9 @@ import type { Socket } from 'node:net';
 import type { ExecutorUnit } from '../../spec/types.generated.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
-import { CONTROL_PATH, CONTROL_PROTOCOL, ControlReader, encodeControl, TENSOR_PORT_HEADER } from '../host/control-wire.js';
-import type { FromHost } from '../host/protocol.js';
-import type { Logger } from '../supervisor/log.js';
+import { CONTROL_PATH, CONTROL_PROTOCOL, ControlReader, encodeControl, TENSOR_PORT_HEADER } from '../control-wire.js';
+import type { FromHost } from '../protocol.js';
+import type { Logger } from '../log.js';
 import { formatAddress } from '../transport/address.js';
 
 /** endpoints.json as src/k8s writes it; `addresses` (host:port each) lists replicas directly. */

@@ -9,7 +9,8 @@
 // - images come as content parts: `message.content = [{type:"text",text}, {type:"image_url",
 //   image_url:{url:"data:image/png;base64,…"}}]` (the same part type clients send images in).
 //   Streaming sends each image as `delta.content = [that part]`.
-import type { OutputPart } from '../host/protocol.js';
+import { encodeWav, pcm16 } from '../../models/wav.js';
+import type { OutputPart } from '../protocol.js';
 
 export interface Usage {
   prompt_tokens: number;
@@ -62,36 +63,6 @@ function concat(chunks: Float32Array[]): Float32Array {
     off += c.length;
   }
   return out;
-}
-
-/**
- * A 16-bit PCM mono WAV: the 44-byte canonical header, then the samples. Written directly:
- * wavefile's encoder was a tenth of the gateway's CPU on audio answers.
- */
-export function encodeWav(audio: { samples: Float32Array; sampleRateHz: number }): Uint8Array {
-  const data = pcm16(audio.samples);
-  const out = Buffer.allocUnsafe(44 + data.length);
-  out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + data.length, 4);
-  out.write('WAVEfmt ', 8, 'ascii');
-  out.writeUInt32LE(16, 16); // fmt chunk size
-  out.writeUInt16LE(1, 20); // PCM
-  out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(audio.sampleRateHz, 24);
-  out.writeUInt32LE(audio.sampleRateHz * 2, 28); // bytes per second
-  out.writeUInt16LE(2, 32); // bytes per frame
-  out.writeUInt16LE(16, 34); // bits per sample
-  out.write('data', 36, 'ascii');
-  out.writeUInt32LE(data.length, 40);
-  out.set(data, 44);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
-}
-
-/** Little-endian 16-bit PCM (every host serve runs on is little-endian, as the transport assumes). */
-export function pcm16(samples: Float32Array): Uint8Array {
-  const out = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i++) out[i] = Math.round(Math.min(1, Math.max(-1, samples[i])) * 32767);
-  return new Uint8Array(out.buffer);
 }
 
 export interface ResponseMeta {

@@ -5,11 +5,12 @@
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
-import type { Logger } from '../supervisor/log.js';
-import { verifyPlanFile, type VerifiedPlan } from '../supervisor/verify.js';
+import type { Logger } from '../log.js';
+import { verifyPlanFile, type VerifiedPlan } from '../../plan/verify.js';
 import { ServeMetrics } from './metrics.js';
 import { RemoteExecutors } from './remote-executors.js';
 import { Gateway } from './server.js';
+import { drainAndClose } from './drain.js';
 
 export interface StandaloneGatewayOptions {
   planPath: string;
@@ -61,17 +62,7 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
   let stopped: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
     (stopped ??= (async () => {
-      const drainMs = o.drainTimeoutMs ?? 30_000;
-      log.info('gateway.draining', { reason, inFlight: dispatcher.inFlight, timeoutMs: drainMs });
-      gateway.startDraining();
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([dispatcher.idle().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs)))]);
-      clearTimeout(timer);
-      if (!drained) {
-        log.warn('gateway.drain_timeout', { inFlight: dispatcher.inFlight });
-        gateway.app.server.closeAllConnections();
-      }
-      await gateway.close();
+      await drainAndClose(gateway, dispatcher, { reason, timeoutMs: o.drainTimeoutMs, log, eventPrefix: 'gateway' });
       remote.stop();
       log.info('gateway.stopped', { reason });
     })());

@@ -10,7 +10,7 @@ import { CancelledError, PeerLostError } from '../transport/errors.js';
 import { parseAddress } from '../transport/address.js';
 import type { Chunk } from '../transport/endpoint.js';
 import type { Tensor } from '../transport/tensor.js';
-import type { FromHost, InvocationSpec, RequestPayload, ToHost } from './protocol.js';
+import type { FromHost, InvocationSpec, RequestPayload, ToHost } from '../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from './runner.js';
 
 export interface ExecutorHostOptions {

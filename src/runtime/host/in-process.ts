@@ -1,12 +1,11 @@
 // An executor replica hosted inside the calling process: the same ExecutorHost and tensor
 // endpoint a child process runs, with messages passed as function calls on the microtask
 // queue instead of over IPC. Dispatcher tests and the gateway-overhead benchmark use it.
-import type { ExecutorLink } from '../dispatcher/replicas.js';
 import { formatAddress } from '../transport/address.js';
 import { BufferPool } from '../transport/buffer-pool.js';
 import { TensorEndpoint, type ListenSpec } from '../transport/endpoint.js';
 import { ExecutorHost } from './host.js';
-import type { FromHost } from './protocol.js';
+import type { ExecutorLink, FromHost } from '../protocol.js';
 import type { ComponentRunner } from './runner.js';
 
 export interface InProcessReplica {

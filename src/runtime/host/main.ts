@@ -7,7 +7,7 @@ import { BufferPool } from '../transport/buffer-pool.js';
 import { TensorEndpoint } from '../transport/endpoint.js';
 import { HOST_CONFIG_ENV, type HostConfig } from './config.js';
 import { ExecutorHost } from './host.js';
-import type { FromHost, ToHost } from './protocol.js';
+import type { FromHost, ToHost } from '../protocol.js';
 import { loadRunnerFactory } from './runner-module.js';
 
 const send = (msg: FromHost): void => {

@@ -4,7 +4,7 @@
 // and answer parts to the transport, the in-process handoff and the control channel.
 import type { Component, Modality, ResolvedModel } from '../../spec/types.generated.js';
 import type { Tensor } from '../transport/tensor.js';
-import type { OutputPart, RequestPayload } from './protocol.js';
+import type { OutputPart, RequestPayload } from '../protocol.js';
 
 export interface InvocationContext {
   requestId: string;

@@ -8,12 +8,12 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Component, ExecutorUnit, ResolvedModel, ResolvedPool } from '../../spec/types.generated.js';
-import { executorDevice } from '../supervisor/policy.js';
+import { executorDevice } from '../executor-policy.js';
 import { BufferPool } from '../transport/buffer-pool.js';
 import { TensorEndpoint } from '../transport/endpoint.js';
-import { CONTROL_PATH, CONTROL_PROTOCOL, ControlReader, encodeControl, TENSOR_PORT_HEADER } from './control-wire.js';
+import { CONTROL_PATH, CONTROL_PROTOCOL, ControlReader, encodeControl, TENSOR_PORT_HEADER } from '../control-wire.js';
 import { ExecutorHost } from './host.js';
-import type { FromHost, ToHost } from './protocol.js';
+import type { FromHost, ToHost } from '../protocol.js';
 import { loadRunnerFactory } from './runner-module.js';
 
 export interface StandaloneExecutorOptions {

@@ -13,9 +13,9 @@ import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import { ExternalEngineLink } from '../dispatcher/external-link.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import { externalCommand, externalComponentOf } from './external-command.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import { ExecutorStartError } from './supervisor.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from './policy.js';
+import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from '../executor-policy.js';
 
 /** The schema's defaults for an external engine. */
 export const DEFAULT_HEALTH_PATH = '/health';

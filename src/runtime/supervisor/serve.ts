@@ -11,12 +11,13 @@ import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
+import { drainAndClose } from '../gateway/drain.js';
 import { ExternalEngines } from './external-engines.js';
 import type { Plan, Solution } from '../../spec/types.generated.js';
-import type { Logger } from './log.js';
-import type { BackoffPolicy } from './policy.js';
+import type { Logger } from '../log.js';
+import type { BackoffPolicy } from '../executor-policy.js';
 import { Supervisor } from './supervisor.js';
-import { PlanRejectedError, verifyPlan, type VerifiedPlan } from './verify.js';
+import { PlanRejectedError, verifyPlan, type VerifiedPlan } from '../../plan/verify.js';
 
 export interface ServeOptions {
   planPath: string;
@@ -150,20 +151,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   let stopped: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
     (stopped ??= (async () => {
-      const drainMs = options.drainTimeoutMs ?? 30_000;
-      log.info('serve.draining', { reason, inFlight: dispatcher.inFlight, timeoutMs: drainMs });
-      gateway.startDraining();
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        dispatcher.idle().then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainMs))),
-      ]);
-      clearTimeout(timer);
-      if (!drained) {
-        log.warn('serve.drain_timeout', { inFlight: dispatcher.inFlight });
-        gateway.app.server.closeAllConnections();
-      }
-      await gateway.close();
+      await drainAndClose(gateway, dispatcher, { reason, timeoutMs: options.drainTimeoutMs, log, eventPrefix: 'serve' });
       await Promise.all([supervisor.stop(), externalEngines.stop()]);
       rmSync(runDir, { recursive: true, force: true });
       log.info('serve.stopped', { reason });

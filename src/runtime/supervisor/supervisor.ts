@@ -9,10 +9,10 @@ import type { Component, Plan } from '../../spec/types.generated.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { HostConfig } from '../host/config.js';
-import type { FromHost } from '../host/protocol.js';
+import type { FromHost } from '../protocol.js';
 import { externalComponentOf } from './external-command.js';
-import type { Logger } from './log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from './policy.js';
+import type { Logger } from '../log.js';
+import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from '../executor-policy.js';
 import { spawnExecutor } from './process.js';
 
 export interface SupervisorOptions {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DispatchError, type DispatchRequest } from '../../../src/runtime/dispatcher/dispatcher.js';
-import type { OutputPart } from '../../../src/runtime/host/protocol.js';
+import type { OutputPart } from '../../../src/runtime/protocol.js';
 import { startInProcessCluster, type InProcessCluster } from '../../../src/runtime/supervisor/in-process.js';
 import type { Modality } from '../../../src/spec/types.generated.js';
 import { MONOLITHIC, tinyPlan, unitId } from './fixtures/plans.js';

@@ -3,10 +3,10 @@
 // returns the audio in OpenAI's audio output shape.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeWav } from '../../../src/models/media.js';
+import { decodeWav } from '../../../src/models/wav.js';
 import { ServeMetrics } from '../../../src/runtime/gateway/metrics.js';
 import { Gateway } from '../../../src/runtime/gateway/server.js';
-import type { OutputPart } from '../../../src/runtime/host/protocol.js';
+import type { OutputPart } from '../../../src/runtime/protocol.js';
 import type { ComponentRunner } from '../../../src/runtime/host/runner.js';
 import { startInProcessCluster } from '../../../src/runtime/supervisor/in-process.js';
 import type { Plan } from '../../../src/spec/types.generated.js';

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readModelSignature } from '../../../src/models/onnx-reader.js';
 import { probeProviders } from '../../../src/runtime/executor/execution-provider.js';
 import { InputValidationError, loadComponentSession, ModelLoadError } from '../../../src/runtime/executor/session.js';
 import { makeTensor, zeros } from '../../../src/runtime/executor/tensor.js';
@@ -83,4 +85,17 @@ test('when onnxruntime throws creating a CUDA session, the loader retries on cpu
   assert.match(logger.warnings[0], /^vocoder: execution provider cuda failed to start \(.+\); running on cpu$/);
   const out = await s.run({ frames: zeros('float32', [1, 2, 32]) });
   assert.deepEqual(out.waveform.shape, [1, 32]);
+});
+
+test('a loaded session signature (inputs and outputs from onnxruntime, metadata from the header) is what the file declares', async () => {
+  const dir = new URL('../../../fixtures/onnx/tiny/', import.meta.url);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.onnx'))) {
+    const path = fileURLToPath(new URL(file, dir));
+    const session = await loadComponentSession(file, path, { executionProvider: 'cpu' });
+    try {
+      assert.deepEqual(session.signature, readModelSignature(readFileSync(path)), file);
+    } finally {
+      await session.release();
+    }
+  }
 });

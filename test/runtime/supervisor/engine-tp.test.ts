@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
+import { PlanRejectedError, verifyPlan } from '../../../src/plan/verify.js';
 import type { Component } from '../../../src/spec/types.generated.js';
 import { runCli } from '../../cli/run-in-process.js';
 import { writeLlmUnitPlan } from './fixtures/llm-unit-plan.js';

@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { planText, readPlan } from '../../../src/plan/io.js';
-import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
-import { silentLogger } from '../../../src/runtime/supervisor/log.js';
+import { PlanRejectedError, verifyPlan } from '../../../src/plan/verify.js';
+import { silentLogger } from '../../../src/runtime/log.js';
 import { ExternalEngineStartError } from '../../../src/runtime/supervisor/external-engines.js';
 import { startServe } from '../../../src/runtime/supervisor/serve.js';
 import type { Component } from '../../../src/spec/types.generated.js';
 import { runCli } from '../../cli/run-in-process.js';
 import { alive } from '../../support/processes.js';
-import { until } from '../../e2e/fixtures/requests.js';
+import { until } from '../../../bench/demo/requests.js';
 import { writeLlmUnitPlan } from './fixtures/llm-unit-plan.js';
 
 let dir: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { planText } from '../../../src/plan/io.js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng } from '../../../src/models/media.js';
-import { createLogger } from '../../../src/runtime/supervisor/log.js';
+import { createLogger } from '../../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../../src/runtime/supervisor/serve.js';
 import { ExecutorStartError } from '../../../src/runtime/supervisor/supervisor.js';
 import { tinyPlan, unitId } from '../dispatcher/fixtures/plans.js';

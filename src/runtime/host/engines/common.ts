@@ -16,7 +16,7 @@ export interface EngineDevice {
 }
 
 /**
- * The supervisor exports CORNSERVE_EXECUTION_PROVIDER and CORNSERVE_THREADS (supervisor/policy.ts):
+ * The supervisor exports CORNSERVE_EXECUTION_PROVIDER and CORNSERVE_THREADS (runtime/executor-policy.ts):
  * cuda only for a unit on a GPU pool, cpu otherwise, with the placement's core count as threads
  * on a CPU pool (tp = threads). A process started some other way falls back to its HostConfig.
  */

@@ -14,10 +14,10 @@ import { resizeBilinear } from '../../../models/ocr/image-ops.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
 import type { ComponentSession } from '../../executor/session.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
-import type { MediaInput } from '../protocol.js';
+import type { MediaInput } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { batchPolicy, loadGraphSessions, reportingSession, requireSession, type EngineContext } from './common.js';
-import { readWav } from './wav.js';
+import { decodeWav } from '../../../models/wav.js';
 
 /** Longest clip accepted: Whisper's 30 s window (the tiny encoder's 1500 positions at 50/s). */
 export const MAX_AUDIO_SECONDS = 30;
@@ -77,7 +77,7 @@ export async function audioEncoderRunner(e: EngineContext): Promise<ComponentRun
       await sendItems(ctx, ctx.payload.audios ?? [], async (item, i) => {
         let pcm;
         try {
-          pcm = resampleLinear(readWav(item.bytes), mel.sampleRateHz);
+          pcm = resampleLinear(decodeWav(item.bytes), mel.sampleRateHz);
         } catch (err) {
           throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
         }

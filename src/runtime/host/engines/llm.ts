@@ -20,7 +20,7 @@ import { LLM_INPUT, LLM_OUTPUT } from '../../../models/llm.js';
 import { BOS_ID, encodeText, EOS_ID, StreamingTextDecoder, VOCAB_SIZE } from '../../../models/tokenizer.js';
 import type { Modality } from '../../../spec/types.generated.js';
 import { CancelledError } from '../../transport/errors.js';
-import type { ChatMessage } from '../protocol.js';
+import type { ChatMessage } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, requireSession, type EngineContext } from './common.js';
 

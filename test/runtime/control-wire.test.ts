@@ -2,7 +2,7 @@
 // chunks the socket delivers, typed arrays intact.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ControlReader, encodeControl } from '../../../src/runtime/host/control-wire.js';
+import { ControlReader, encodeControl } from '../../src/runtime/control-wire.js';
 
 test('messages survive any chunking, typed arrays included', () => {
   const messages = [

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { PlanFileError, planText, readPlan } from '../../plan/io.js';
-import { recordedInputName, recordedInputPath } from '../../spec/builtin-inputs.js';
-import { gpuTpProblem } from '../../spec/engine-tp.js';
-import type { Component, ExecutorUnit, Plan } from '../../spec/types.generated.js';
+import { PlanFileError, planText, readPlan } from './io.js';
+import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js';
+import { gpuTpProblem } from '../spec/engine-tp.js';
+import type { Component, ExecutorUnit, Plan } from '../spec/types.generated.js';
 
 export class PlanRejectedError extends Error {
   constructor(

@@ -4,13 +4,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { planText } from '../../../src/plan/io.js';
-import { createLogger, formatLogLine } from '../../../src/runtime/supervisor/log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs } from '../../../src/runtime/supervisor/policy.js';
-import { withAbsolutePaths } from '../../../src/runtime/supervisor/supervisor.js';
-import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
-import type { Plan } from '../../../src/spec/types.generated.js';
-import { tinyPlan } from '../dispatcher/fixtures/plans.js';
+import { planText } from '../../src/plan/io.js';
+import { createLogger, formatLogLine } from '../../src/runtime/log.js';
+import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs } from '../../src/runtime/executor-policy.js';
+import { withAbsolutePaths } from '../../src/runtime/supervisor/supervisor.js';
+import { PlanRejectedError, verifyPlan } from '../../src/plan/verify.js';
+import type { Plan } from '../../src/spec/types.generated.js';
+import { tinyPlan } from '../runtime/dispatcher/fixtures/plans.js';
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 

@@ -1,6 +1,6 @@
 // The supervisor's decisions as plain functions: each executor's environment (which devices it
 // sees, how many threads it runs) and how long to wait before restarting a crashed one.
-import type { ExecutorUnit, ResolvedPool } from '../../spec/types.generated.js';
+import type { ExecutorUnit, ResolvedPool } from '../spec/types.generated.js';
 
 export interface ExecutorDevice {
   kind: 'cpu' | 'gpu';

@@ -1,12 +1,20 @@
-// A direct reader for the WAV files clients send (PCM 8/16/24/32-bit and 32/64-bit float,
-// any channel count, WAVE_FORMAT_EXTENSIBLE included): mono float samples in [-1, 1], channels
-// averaged, as models/media.ts decodeWav gives, at a fraction of its cost — wavefile's
-// bit-depth conversion took a third of the audio path's CPU. Other encodings fall back to it.
-import { decodeWav, type PcmAudio } from '../../../models/media.js';
+// WAV in both directions, for media inputs and generated audio. Reading: PCM 8/16/24/32-bit and
+// 32/64-bit float, any channel count, WAVE_FORMAT_EXTENSIBLE included, to mono float samples in
+// [-1, 1] (channels averaged), read directly — wavefile's bit-depth conversion took a third of the
+// audio path's CPU; other encodings fall back to wavefile. Writing: 16-bit PCM mono with the
+// canonical 44-byte header, written directly — wavefile's encoder was a tenth of the gateway's CPU
+// on audio answers. test/models/wav.test.ts checks both against wavefile.
+import wavefile from 'wavefile';
+
+export interface PcmAudio {
+  sampleRateHz: number;
+  samples: Float32Array;
+}
 
 const tag = (b: Uint8Array, at: number): string => String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]);
 
-export function readWav(bytes: Uint8Array): PcmAudio {
+/** Decodes a WAV to mono float samples; several channels are averaged. */
+export function decodeWav(bytes: Uint8Array): PcmAudio {
   if (bytes.length < 12 || tag(bytes, 0) !== 'RIFF' || tag(bytes, 8) !== 'WAVE') throw new Error('not a RIFF/WAVE file');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let format: { code: number; channels: number; rate: number; bits: number } | undefined;
@@ -23,7 +31,7 @@ export function readWav(bytes: Uint8Array): PcmAudio {
       if (!format) throw new Error('the data chunk comes before the fmt chunk');
       const length = Math.min(size, bytes.length - body);
       const samples = pcmToMono(view, body, length, format);
-      return samples ? { sampleRateHz: format.rate, samples } : decodeWav(bytes);
+      return samples ? { sampleRateHz: format.rate, samples } : decodeWithWavefile(bytes);
     }
     at = body + size + (size % 2); // chunks are padded to even sizes
   }
@@ -58,4 +66,47 @@ function pcmToMono(view: DataView, offset: number, length: number, f: { code: nu
     out[i] = sum / f.channels;
   }
   return out;
+}
+
+/** Any encoding wavefile reads, converted to 32-bit float and averaged to mono. */
+function decodeWithWavefile(bytes: Uint8Array): PcmAudio {
+  const wav = new wavefile.WaveFile(bytes);
+  wav.toBitDepth('32f');
+  const fmt = wav.fmt as { numChannels: number; sampleRate: number };
+  const interleaved = wav.getSamples(true, Float32Array);
+  const channels = fmt.numChannels;
+  const samples = new Float32Array(interleaved.length / channels);
+  for (let i = 0; i < samples.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += interleaved[i * channels + c];
+    samples[i] = sum / channels;
+  }
+  return { sampleRateHz: fmt.sampleRate, samples };
+}
+
+/** A 16-bit PCM mono WAV: the 44-byte canonical header, then the samples. */
+export function encodeWav(audio: PcmAudio): Uint8Array {
+  const data = pcm16(audio.samples);
+  const out = Buffer.allocUnsafe(44 + data.length);
+  out.write('RIFF', 0, 'ascii');
+  out.writeUInt32LE(36 + data.length, 4);
+  out.write('WAVEfmt ', 8, 'ascii');
+  out.writeUInt32LE(16, 16); // fmt chunk size
+  out.writeUInt16LE(1, 20); // PCM
+  out.writeUInt16LE(1, 22); // mono
+  out.writeUInt32LE(audio.sampleRateHz, 24);
+  out.writeUInt32LE(audio.sampleRateHz * 2, 28); // bytes per second
+  out.writeUInt16LE(2, 32); // bytes per frame
+  out.writeUInt16LE(16, 34); // bits per sample
+  out.write('data', 36, 'ascii');
+  out.writeUInt32LE(data.length, 40);
+  out.set(data, 44);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** Little-endian 16-bit PCM (every host serve runs on is little-endian, as the transport assumes). */
+export function pcm16(samples: Float32Array): Uint8Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = Math.round(Math.min(1, Math.max(-1, samples[i])) * 32767);
+  return new Uint8Array(out.buffer);
 }

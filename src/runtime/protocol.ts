@@ -2,7 +2,7 @@
 // process, sent over the child-process IPC channel. They are small: tensors between
 // components never travel here, only the request's own inputs (prompt, media bytes) and the
 // parts of its final answer.
-import type { Modality } from '../../spec/types.generated.js';
+import type { Modality } from '../spec/types.generated.js';
 
 /** One part of a message's content, in order; media refer to the payload's arrays by index. */
 export type ContentRef = { type: 'text'; text: string } | { type: 'image'; index: number } | { type: 'audio'; index: number };
@@ -89,5 +89,10 @@ export type FromHost =
   | { type: 'batch'; component: string; size: number }
   /** The executor could not start (bad model file, missing runner): restarting will not help. */
   | { type: 'fatal'; message: string };
+
+/** How the dispatcher reaches one replica's control channel (IPC, TCP or in-process). */
+export interface ExecutorLink {
+  send(msg: ToHost): void;
+}
 
 export const edgeName = (from: string, to: string): string => `${from}->${to}`;
