@@ -26,7 +26,7 @@ import type { Plan, TraceRequest, Workload } from '../spec/types.generated.js';
 import { workloadSpecFromPlan, workloadSpecFromWorkload, type WorkloadSpec } from '../workload/generator.js';
 import { writeTrace } from '../workload/trace.js';
 import { CliError, EXIT_ERROR, usageError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
-import { formatResult } from './simulate.js';
+import { formatResult } from './result-table.js';
 import { nonNegativeInt, positiveInt, positiveNumber, readPlanArgument, readTraceOrFail } from './args.js';
 import { isInteractive } from './ui/tty.js';
 

@@ -5,12 +5,13 @@
 // one), or, with --sweep-rate, goodput and p99 as the rate rises.
 import { InvalidArgumentError, type Command } from 'commander';
 import { SimError, STRATEGIES, runnableStrategies, type Strategy } from '../sim/model.js';
-import type { LatencyStats, SimResult } from '../sim/metrics.js';
+import type { SimResult } from '../sim/metrics.js';
 import { simulate, sweepRates, type SweepPoint } from '../sim/simulate.js';
 import type { Plan, TraceRequest } from '../spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../workload/generator.js';
 import { summariseTrace } from '../workload/summarise.js';
-import { CliError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
+import { CliError, formatTable, printJson, type GlobalOptions } from './output.js';
+import { formatResult, ms, rate } from './result-table.js';
 import { nonNegativeInt, positiveInt, positiveNumber, readPlanArgument, readTraceOrFail } from './args.js';
 
 interface SimulateCommandOptions {
@@ -100,69 +101,6 @@ export function registerSimulate(program: Command): void {
         throw err;
       }
     });
-}
-
-function ms(x: number | undefined): string {
-  if (x === undefined || !Number.isFinite(x)) return '-';
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-
-function pct(x: number | null): string {
-  return x === null ? '-' : `${(x * 100).toFixed(1)}%`;
-}
-
-function rate(x: number): string {
-  return x >= 100 ? x.toFixed(1) : x.toFixed(3);
-}
-
-function p50(s: LatencyStats | null): string {
-  return s ? ms(s.p50) : '-';
-}
-
-export function formatResult(r: SimResult): string {
-  const c = stdoutColours();
-  const head = `${c.bold(r.strategy)}: ${r.requests.completed}/${r.requests.measured} requests in ${r.durationS.toFixed(1)} s; offered ${rate(r.offeredRatePerS)}/s, throughput ${rate(r.throughputPerS)}/s, goodput ${rate(r.goodputPerS)}/s, SLO ${pct(r.sloAttainment)}`;
-  const warn = r.saturated
-    ? c.red(`saturated${r.bottleneck ? ` at ${r.bottleneck}` : ''}: its queue grows as long as requests arrive${r.stoppedEarly ? ' (run stopped early)' : ''}; latency of the types it serves has no steady state`)
-    : '';
-  const types = formatTable([
-    ['type', 'done', 'thr/s', 'p50 ms', 'p90 ms', 'p99 ms', 'ttft p50', 'tpot p50', 'ttfa p50', 'target', 'goodput/s', 'SLO'],
-    ...Object.values(r.perType).map((t) => {
-      const l = t.latencyMs;
-      const sat = c.red('saturated');
-      return [
-        t.type,
-        String(t.completed),
-        rate(t.throughputPerS),
-        l ? ms(l.p50) : sat,
-        l ? ms(l.p90) : '',
-        l ? ms(l.p99) : '',
-        p50(t.ttftMs),
-        p50(t.tpotMs),
-        p50(t.ttfaMs),
-        t.targetMs === null ? '-' : ms(t.targetMs),
-        rate(t.goodputPerS),
-        pct(t.sloAttainment),
-      ];
-    }),
-  ]);
-  const units = formatTable([
-    ['unit', 'replicas', 'util', 'mean batch', 'queue mean', 'queue max', 'kv peak', ''],
-    ...r.units.map((u) => [
-      u.id,
-      String(u.replicas),
-      pct(u.utilisation),
-      Object.entries(u.perComponent)
-        .map(([name, p]) => (u.components.length > 1 ? `${name} ${p.meanBatch.toFixed(1)}` : p.meanBatch.toFixed(1)))
-        .join(', '),
-      u.queue.mean.toFixed(1),
-      String(u.queue.max),
-      u.kvPeakTokens === null ? '-' : `${Math.round(u.kvPeakTokens)}${u.kvCapacityTokens ? ` of ${u.kvCapacityTokens}` : ''}`,
-      u.saturated ? c.red('saturated') : '',
-    ]),
-  ]);
-  // A measured result (bench) has no units: a client cannot see them.
-  return [head, ...(warn ? [warn] : []), '', types, ...(r.units.length > 0 ? ['', units] : []), ''].join('\n');
 }
 
 interface Ratio {
