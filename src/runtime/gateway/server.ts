@@ -9,6 +9,7 @@ import { DispatchError, type Dispatcher, type RequestHandle } from '../dispatche
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { OutputPart } from '../host/protocol.js';
 import { silentLogger, type Logger } from '../supervisor/log.js';
+import { DEFAULT_MEDIA_LIMITS, type MediaLimits } from '../../models/media-inspect.js';
 import { ApiError } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
 import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js';
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   /** Directory `file:` image URLs may point into; unset refuses local files. */
   mediaRoot?: string;
+  /** Pixel and audio-length limits on input media (default DEFAULT_MEDIA_LIMITS). */
+  mediaLimits?: Partial<MediaLimits>;
   log?: Logger;
   /** Wall clock for timestamps (durations use the monotonic clock). */
   now?: () => number;
@@ -70,12 +73,14 @@ export class Gateway {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly keyDigest: Buffer | undefined;
+  private readonly mediaLimits: MediaLimits;
   private drainingFlag = false;
 
   constructor(private readonly options: GatewayOptions) {
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.keyDigest = options.apiKey !== undefined ? digest(options.apiKey) : undefined;
+    this.mediaLimits = { ...DEFAULT_MEDIA_LIMITS, ...options.mediaLimits };
     this.app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 32 * 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
     this.app.removeContentTypeParser('text/plain'); // bodies are JSON; anything else is a 415
     this.app.addHook('onRequest', async (req, reply) => this.guard(req, reply));
@@ -173,7 +178,7 @@ export class Gateway {
       const served = this.options.modelNames.map((m) => `'${m}'`).join(', ');
       throw new ApiError(404, 'model_not_found', `the model '${body.model}' does not exist; this server serves ${served}`, 'model');
     }
-    const parsed = await parseChatRequest(body, { mediaRoot: this.options.mediaRoot, maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024 });
+    const parsed = await parseChatRequest(body, { mediaRoot: this.options.mediaRoot, maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024, limits: this.mediaLimits });
     const meta: ResponseMeta = { id: `chatcmpl-${randomUUID()}`, model: body.model, createdS: Math.floor(this.now() / 1000) };
     const graph = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
     st.type = graph.requestType;
@@ -182,7 +187,7 @@ export class Gateway {
       model: body.model,
       inputs: parsed.inputs,
       outputs: parsed.outputs,
-      payload: { messages: parsed.messages, images: parsed.images, audios: parsed.audios, params: parsed.params },
+      payload: { messages: parsed.messages, images: parsed.images, audios: parsed.audios, mediaLimits: this.mediaLimits, params: parsed.params },
     });
     let finished = false;
     reply.raw.on('close', () => {

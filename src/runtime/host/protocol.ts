@@ -2,6 +2,7 @@
 // process, sent over the child-process IPC channel. They are small: tensors between
 // components never travel here, only the request's own inputs (prompt, media bytes) and the
 // parts of its final answer.
+import type { MediaLimits } from '../../models/media-inspect.js';
 import type { Modality } from '../../spec/types.generated.js';
 
 /** One part of a message's content, in order; media refer to the payload's arrays by index. */
@@ -13,7 +14,7 @@ export interface ChatMessage {
 }
 
 export interface MediaInput {
-  /** The file's bytes: PNG for images, WAV for audio. */
+  /** The file's bytes: PNG or JPEG for images, WAV for audio. */
   bytes: Uint8Array;
   mime: string;
 }
@@ -34,6 +35,8 @@ export interface RequestPayload {
   messages?: ChatMessage[];
   images?: MediaInput[];
   audios?: MediaInput[];
+  /** The limits the gateway checked the media's headers against; decoders hold them to it too. */
+  mediaLimits?: MediaLimits;
   params: GenerationParams;
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import jpeg from 'jpeg-js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng, encodeWav } from '../../../src/models/media.js';
 import { servedModelNames } from '../../../src/runtime/dispatcher/graph.js';
@@ -15,6 +16,24 @@ import { testRunners } from '../dispatcher/fixtures/runners.js';
 const KEY = 'sk-test-123';
 const PNG = Buffer.from(encodePng({ width: 2, height: 2, rgb: new Uint8Array(12).fill(200) }));
 const pngUrl = `data:image/png;base64,${PNG.toString('base64')}`;
+
+/** 33 bytes: a PNG signature and an IHDR header claiming 20000×20000 pixels, and no data. */
+const PIXEL_BOMB = (() => {
+  const b = Buffer.alloc(33);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13], 0);
+  b.write('IHDR', 12, 'ascii');
+  b.writeUInt32BE(20_000, 16);
+  b.writeUInt32BE(20_000, 20);
+  b.set([8, 2, 0, 0, 0], 24);
+  return b;
+})();
+/** 20 000 samples at 1 Hz: 40 kB that resampling to 16 kHz would turn into 320 M samples. */
+const WAV_BOMB = (() => {
+  const b = Buffer.from(encodeWav({ samples: new Float32Array(20_000), sampleRateHz: 16000 }));
+  b.writeUInt32LE(1, 24);
+  b.writeUInt32LE(2, 28);
+  return b;
+})();
 
 interface Server {
   url: string;
@@ -104,6 +123,11 @@ describe('gateway: answers', () => {
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     assert.equal(res.status, 200);
     assert.equal(body.choices[0].message.content, `echo see images=${2 * PNG.length + 1}`);
+    // JPEG too, whatever media type the data URL claims (the bytes are sniffed).
+    const jpg = Buffer.from(jpeg.encode({ width: 4, height: 4, data: new Uint8Array(64).fill(90) }).data);
+    const asJpeg = await post(s, { model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${jpg.toString('base64')}` } }] }] });
+    assert.equal(asJpeg.status, 200);
+    assert.equal(((await asJpeg.json()) as typeof body).choices[0].message.content, `echo see images=${2 * jpg.length + 1}`);
   });
 
   it('returns a generated image as an image_url content part', async () => {
@@ -188,6 +212,8 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
       [post(s, part({ type: 'input_audio', input_audio: { data: 'not base64!', format: 'wav' } })), 400, 'invalid_base64'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8=', format: 'mp3' } })), 400, 'unsupported_audio_format'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8gd29ybGQh', format: 'wav' } })), 400, 'invalid_audio'],
+      [post(s, part({ type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_BOMB.toString('base64')}` } })), 400, 'image_too_many_pixels', /20000×20000 .*the limit is/],
+      [post(s, part({ type: 'input_audio', input_audio: { data: WAV_BOMB.toString('base64'), format: 'wav' } })), 400, 'audio_too_long', /20000\.0 s long/],
       [post(s, chat('x', { temperature: 9 })), 400, 'invalid_value', /temperature/],
       [post(s, chat('x', { modalities: ['audio'] })), 400, 'unsupported_modalities', /serves no request type/],
       [post(s, { ...chat('x'), model: 'gpt-4o' }), 404, 'model_not_found', /'gpt-4o' does not exist/],
@@ -196,6 +222,10 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
     ];
     for (const [res, status, code, message] of cases) await expectError(await res, status, code, message);
     const good = await slow;
+    const media = (await (await fetch(`${s.url}/status`)).json()) as { recentErrors: { requestType: string; message: string }[] };
+    const bombs = media.recentErrors.filter((e) => /20000×20000|20000\.0 s/.test(e.message));
+    assert.equal(bombs.length, 2);
+    assert.ok(bombs.every((e) => e.requestType === 'none'), 'refused before classification: no executor saw them');
     assert.equal(good.status, 200);
     assert.equal(((await good.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content, 'echo SLOW but fine');
     const status = (await (await fetch(`${s.url}/status`)).json()) as { recentErrors: { time: string; status: number; message: string }[] };
