@@ -6,6 +6,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DispatchError, type Dispatcher, type RequestHandle } from '../dispatcher/dispatcher.js';
+import type { RequestGraph } from '../dispatcher/graph.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { OutputPart } from '../host/protocol.js';
 import { silentLogger, type Logger } from '../supervisor/log.js';
@@ -182,6 +183,7 @@ export class Gateway {
     const meta: ResponseMeta = { id: `chatcmpl-${randomUUID()}`, model: body.model, createdS: Math.floor(this.now() / 1000) };
     const graph = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
     st.type = graph.requestType;
+    this.checkPromptLength(graph, parsed);
     const handle = this.options.dispatcher.submit({
       requestId: meta.id,
       model: body.model,
@@ -208,6 +210,19 @@ export class Gateway {
     } catch (err) {
       finished = true;
       throw err;
+    }
+  }
+
+  /** A prompt longer than the context of a component that reads it: 400 before any executor work. */
+  private checkPromptLength(graph: RequestGraph, parsed: ParsedChat): void {
+    let promptBytes = 0;
+    for (const m of parsed.messages) for (const c of m.content) if (c.type === 'text') promptBytes += Buffer.byteLength(c.text);
+    for (const inv of graph.invocations) {
+      if (!inv.reads.includes('messages')) continue;
+      const limit = this.options.replicas.maxPromptBytes(inv.component);
+      if (limit !== undefined && promptBytes > limit) {
+        throw new ApiError(400, 'context_length_exceeded', `the prompt's text is ${promptBytes} bytes; '${inv.component}' takes at most ${limit} (its context length), so it cannot fit: shorten the messages`, 'messages');
+      }
     }
   }
 

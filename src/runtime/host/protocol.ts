@@ -84,7 +84,8 @@ export type ToHost =
   | { type: 'shutdown' };
 
 export type FromHost =
-  | { type: 'ready'; address: string; components: string[]; pid: number }
+  /** maxPromptBytes: per component that reads the prompt and knows its limit (ComponentRunner.maxPromptBytes). */
+  | { type: 'ready'; address: string; components: string[]; pid: number; maxPromptBytes?: Record<string, number> }
   | { type: 'output'; requestId: string; component: string; part: OutputPart }
   | { type: 'done'; requestId: string; component: string; forwardedBytes: Record<string, number> }
   /** cause `input`: the request itself is unusable (a corrupt image, a prompt longer than the context): a 400, not a 500. */

@@ -184,7 +184,7 @@ export class Supervisor {
     child.on('message', (msg: FromHost) => {
       if (msg.type === 'ready') {
         m.readyAtMs = this.now();
-        replicas.markLive(m.key, msg.address, link);
+        replicas.markLive(m.key, msg.address, link, msg.maxPromptBytes);
         log.info('executor.ready', { unit: m.unit, replica: m.index, pid: msg.pid, address: msg.address });
         this.readyWaiters.get(m.key)?.resolve();
         this.readyWaiters.delete(m.key);

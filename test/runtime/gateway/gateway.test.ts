@@ -11,7 +11,7 @@ import { ServeMetrics } from '../../../src/runtime/gateway/metrics.js';
 import { Gateway } from '../../../src/runtime/gateway/server.js';
 import { startInProcessCluster, type InProcessCluster } from '../../../src/runtime/supervisor/in-process.js';
 import { tinyPlan, unitId } from '../dispatcher/fixtures/plans.js';
-import { testRunners } from '../dispatcher/fixtures/runners.js';
+import { TEST_MAX_PROMPT_BYTES, testRunners } from '../dispatcher/fixtures/runners.js';
 
 const KEY = 'sk-test-123';
 const PNG = Buffer.from(encodePng({ width: 2, height: 2, rgb: new Uint8Array(12).fill(200) }));
@@ -157,6 +157,16 @@ describe('gateway: answers', () => {
     assert.ok(chunks.at(-1)!.usage);
   });
 
+  it('refuses a multi-megabyte prompt as over the context, before any executor work', async () => {
+    const res = await post(s, chat('é'.repeat(3 * 1024 * 1024)));
+    const error = await expectError(res, 400, 'context_length_exceeded', /6291456 bytes; 'llm' takes at most 4096/);
+    assert.equal(error.param, 'messages');
+    const status = (await (await fetch(`${s.url}/status`)).json()) as { units: { queueDepth: number }[]; recentErrors: { requestType: string }[] };
+    assert.ok(status.units.every((u) => u.queueDepth === 0));
+    assert.equal(status.recentErrors[0].requestType, 'chat', 'classified, then refused without an invocation');
+    assert.equal((await post(s, chat('still here'))).status, 200);
+  });
+
   it('serves /v1/models, /healthz, /readyz, /status and /metrics', async () => {
     const models = (await (await fetch(`${s.url}/v1/models`)).json()) as { data: { id: string }[] };
     assert.deepEqual(
@@ -214,6 +224,7 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8gd29ybGQh', format: 'wav' } })), 400, 'invalid_audio'],
       [post(s, part({ type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_BOMB.toString('base64')}` } })), 400, 'image_too_many_pixels', /20000×20000 .*the limit is/],
       [post(s, part({ type: 'input_audio', input_audio: { data: WAV_BOMB.toString('base64'), format: 'wav' } })), 400, 'audio_too_long', /20000\.0 s long/],
+      [post(s, chat('x'.repeat(TEST_MAX_PROMPT_BYTES + 1))), 400, 'context_length_exceeded', /4097 bytes; 'llm' takes at most 4096/],
       [post(s, chat('x', { temperature: 9 })), 400, 'invalid_value', /temperature/],
       [post(s, chat('x', { modalities: ['audio'] })), 400, 'unsupported_modalities', /serves no request type/],
       [post(s, { ...chat('x'), model: 'gpt-4o' }), 404, 'model_not_found', /'gpt-4o' does not exist/],

@@ -66,6 +66,10 @@ describe('llm prompt', () => {
     assert.deepEqual((parts[2] as { tokens: number[] }).tokens, encodeText('!\nassistant: ', { bos: false }));
     assert.throws(() => chatPrompt([{ role: 'user', content: [{ type: 'audio', index: 0 }] }], { image: [], audio: [] }), /refers to audio 1, but the audio encoder sent 0/);
   });
+  it('tokenises a multi-megabyte prompt without overflowing the stack', () => {
+    const parts = chatPrompt([{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(4 * 1024 * 1024) }] }], { image: [], audio: [] });
+    assert.equal((parts[0] as { tokens: number[] }).tokens.length, 1 + 'user: '.length + 4 * 1024 * 1024 + '\nassistant: '.length);
+  });
   it('pools every position: prompt tokens, spliced rows and generated tokens', () => {
     const row = (t: number): Float32Array => new Float32Array(4).fill(t);
     const pooled = pooledEmbedding([{ tokens: [2] }, { embeddings: image }], [5], row, 4);
