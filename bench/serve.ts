@@ -17,13 +17,13 @@
 // Options: --quick (fewer iterations), --only a|b|c (one part; c includes d). The machine's load
 // average is printed with the results: on 2 shared cores, other processes move the numbers a lot.
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
 import { formatTable } from '../src/cli/output.js';
-import { planText } from '../src/plan/io.js';
+import { writePlan } from '../src/plan/io.js';
 import { DEFAULT_BACKOFF } from '../src/runtime/supervisor/policy.js';
 import type { ComponentRunner, InvocationContext, RunnerFactory } from '../src/runtime/host/runner.js';
 import { ServeMetrics } from '../src/runtime/gateway/metrics.js';
@@ -251,7 +251,7 @@ async function benchOverhead(): Promise<string[][]> {
 
   // Gateway + dispatcher with the executor in its own process (what `serve` runs).
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
-  writeFileSync(join(dir, 'plan.json'), planText(plan));
+  writePlan(plan, join(dir, 'plan.json'));
   const serve = await startServe({ planPath: join(dir, 'plan.json'), host: '127.0.0.1', port: 0, log: silentLogger, runners: SELF, backoff: DEFAULT_BACKOFF, onRequestFinished: onFinished });
   try {
     const child = await measureHttp(serve.port, n);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planText } from '../../../src/plan/io.js';
+import { writePlan } from '../../../src/plan/io.js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng } from '../../../src/models/media.js';
 import { createLogger } from '../../../src/runtime/supervisor/log.js';
@@ -107,7 +107,7 @@ describe('serve with a large plan model', () => {
     const path = join(dir, 'plan.json');
     // 200 KiB of description: over Linux's 128 KiB limit on one environment string.
     const plan = tinyPlan({ units: [{ components: ['enc', 'llm', 'gen'], replicas: 1 }], componentExtras: { llm: { description: 'x'.repeat(200 * 1024) } } });
-    writeFileSync(path, planText(plan));
+    writePlan(plan, path);
     const handle = await startServe({ planPath: path, host: '127.0.0.1', port: 0, runners: RUNNERS, log: createLogger({ format: 'text', write: () => undefined }) });
     try {
       assert.equal((await ask(handle.url, 'big')).status, 200);
