@@ -11,6 +11,7 @@ import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { OutputPart } from '../host/protocol.js';
 import { silentLogger, type Logger } from '../supervisor/log.js';
 import { DEFAULT_MEDIA_LIMITS, type MediaLimits } from '../../models/media-inspect.js';
+import { applyConnectionTimeouts, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './connections.js';
 import { ApiError } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
 import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js';
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   mediaRoot?: string;
   /** Pixel and audio-length limits on input media (default DEFAULT_MEDIA_LIMITS). */
   mediaLimits?: Partial<MediaLimits>;
+  /** Limits on idle and slow client connections (default DEFAULT_CONNECTION_TIMEOUTS). */
+  connectionTimeouts?: Partial<ConnectionTimeouts>;
   log?: Logger;
   /** Wall clock for timestamps (durations use the monotonic clock). */
   now?: () => number;
@@ -83,6 +86,7 @@ export class Gateway {
     this.keyDigest = options.apiKey !== undefined ? digest(options.apiKey) : undefined;
     this.mediaLimits = { ...DEFAULT_MEDIA_LIMITS, ...options.mediaLimits };
     this.app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 32 * 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+    applyConnectionTimeouts(this.app.server, { ...DEFAULT_CONNECTION_TIMEOUTS, ...options.connectionTimeouts });
     this.app.removeContentTypeParser('text/plain'); // bodies are JSON; anything else is a 415
     this.app.addHook('onRequest', async (req, reply) => this.guard(req, reply));
     this.app.addHook('onResponse', async (req, reply) => {

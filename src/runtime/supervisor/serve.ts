@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
+import type { MediaLimits } from '../../models/media-inspect.js';
+import type { ConnectionTimeouts } from '../gateway/connections.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
 import type { Logger } from './log.js';
@@ -30,6 +32,8 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   bodyLimitBytes?: number;
   mediaRoot?: string;
+  mediaLimits?: Partial<MediaLimits>;
+  connectionTimeouts?: Partial<ConnectionTimeouts>;
   transport?: { kind: 'unix' } | { kind: 'tcp'; host: string };
   backoff?: BackoffPolicy;
   readyTimeoutMs?: number;
@@ -98,6 +102,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     apiKey: options.apiKey,
     bodyLimitBytes: options.bodyLimitBytes,
     mediaRoot: options.mediaRoot,
+    mediaLimits: options.mediaLimits,
+    connectionTimeouts: options.connectionTimeouts,
     log,
     onFinished: options.onRequestFinished,
   });

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import jpeg from 'jpeg-js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng, encodeWav } from '../../../src/models/media.js';
 import { servedModelNames } from '../../../src/runtime/dispatcher/graph.js';
+import type { ConnectionTimeouts } from '../../../src/runtime/gateway/connections.js';
 import { ServeMetrics } from '../../../src/runtime/gateway/metrics.js';
 import { Gateway } from '../../../src/runtime/gateway/server.js';
 import { startInProcessCluster, type InProcessCluster } from '../../../src/runtime/supervisor/in-process.js';
@@ -42,7 +44,7 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function start(options: { queueBound?: number; apiKey?: string; bodyLimitBytes?: number; mediaRoot?: string } = {}): Promise<Server> {
+async function start(options: { queueBound?: number; apiKey?: string; bodyLimitBytes?: number; mediaRoot?: string; connectionTimeouts?: Partial<ConnectionTimeouts> } = {}): Promise<Server> {
   const plan = tinyPlan();
   const ref: { metrics?: ServeMetrics } = {};
   const cluster = await startInProcessCluster(plan, (_u, _r, report) => testRunners(undefined, report), {
@@ -59,6 +61,7 @@ async function start(options: { queueBound?: number; apiKey?: string; bodyLimitB
     apiKey: options.apiKey,
     bodyLimitBytes: options.bodyLimitBytes,
     mediaRoot: options.mediaRoot,
+    connectionTimeouts: options.connectionTimeouts,
   });
   const { port } = await gateway.listen('127.0.0.1', 0);
   return {
@@ -309,5 +312,48 @@ describe('gateway: API key, overload, readiness and draining', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('gateway: idle and slow connections are closed', () => {
+  let s: Server;
+  before(async () => (s = await start({ connectionTimeouts: { headersTimeoutMs: 200, keepAliveTimeoutMs: 200, requestBodyTimeoutMs: 2000 } })));
+  after(() => s.close());
+
+  /** A raw TCP connection to the gateway and a promise that settles when the server closes it. */
+  async function open(): Promise<{ socket: Socket; closed: Promise<string> }> {
+    const port = Number(new URL(s.url).port);
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(received)));
+    return { socket, closed };
+  }
+
+  /** Settles with 'open' if the socket outlives `ms` (a generous bound: the limits are 200 ms). */
+  const within = (p: Promise<string>, ms = 10_000): Promise<string> => Promise.race([p, new Promise<string>((resolve) => setTimeout(() => resolve('open'), ms).unref())]);
+
+  it('closes a connection that never sends a request, one that stops mid-head, and an idle keep-alive one', async () => {
+    const silent = await open();
+    const partial = await open();
+    partial.socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n');
+    const kept = await open();
+    kept.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    try {
+      assert.equal(await within(silent.closed), '', 'a silent connection is closed without an answer');
+      assert.notEqual(await within(partial.closed), 'open', 'a half-sent head is not waited for');
+      const keptReply = await within(kept.closed);
+      assert.match(keptReply, /^HTTP\/1\.1 200/, 'the keep-alive connection was answered, then closed when idle');
+    } finally {
+      for (const c of [silent, partial, kept]) c.socket.destroy();
+    }
+  });
+
+  it('never cuts a request in flight, however long it runs', async () => {
+    // SLOW takes 300 ms: longer than every connection limit above.
+    const res = await post(s, chat('SLOW and steady'));
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content, 'echo SLOW and steady');
   });
 });
