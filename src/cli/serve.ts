@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_MEDIA_LIMITS } from '../models/media-inspect.js';
 import { DEFAULT_CONNECTION_TIMEOUTS } from '../runtime/gateway/connections.js';
+import { DEFAULT_HEARTBEAT } from '../runtime/supervisor/policy.js';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { createLogger, type LogFormat, type Logger } from '../runtime/supervisor/log.js';
 import { startServe, type ServeHandle } from '../runtime/supervisor/serve.js';
@@ -30,6 +31,8 @@ interface ServeFlags {
   headerTimeout: string;
   keepAliveTimeout: string;
   bodyTimeout: string;
+  heartbeatInterval: string;
+  heartbeatTimeout: string;
   transport: string;
   tui?: boolean;
 }
@@ -62,6 +65,8 @@ export function registerServe(program: Command): void {
     .option('--header-timeout <ms>', 'close a connection that sends no complete request head within this', String(DEFAULT_CONNECTION_TIMEOUTS.headersTimeoutMs))
     .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection this long after its last response', String(DEFAULT_CONNECTION_TIMEOUTS.keepAliveTimeoutMs))
     .option('--body-timeout <ms>', 'a request whose head and body take longer than this to arrive gets 408', String(DEFAULT_CONNECTION_TIMEOUTS.requestBodyTimeoutMs))
+    .option('--heartbeat-interval <ms>', 'how often each executor is pinged over its control channel', String(DEFAULT_HEARTBEAT.intervalMs))
+    .option('--heartbeat-timeout <ms>', 'an executor silent this long is marked not live and restarted', String(DEFAULT_HEARTBEAT.timeoutMs))
     .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (planPath: string, flags: ServeFlags) => {
@@ -99,6 +104,7 @@ export function registerServe(program: Command): void {
             maxAudioSamples: positiveInt('max-audio-samples', flags.maxAudioSamples),
           },
           connectionTimeouts,
+          heartbeat: { intervalMs: positiveInt('heartbeat-interval', flags.heartbeatInterval), timeoutMs: positiveInt('heartbeat-timeout', flags.heartbeatTimeout) },
           transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
         });
       } catch (err) {

@@ -81,6 +81,8 @@ export type ToHost =
   | { type: 'cancel'; requestId: string; reason: string }
   /** The request finished: drop anything still held for it. */
   | { type: 'release'; requestId: string }
+  /** Liveness probe: answered at once with a pong carrying the same seq (a frozen executor misses it). */
+  | { type: 'ping'; seq: number }
   | { type: 'shutdown' };
 
 export type FromHost =
@@ -91,6 +93,7 @@ export type FromHost =
   /** cause `input`: the request itself is unusable (a corrupt image, a prompt longer than the context): a 400, not a 500. */
   | { type: 'failed'; requestId: string; component: string; message: string; cause: 'component' | 'input' | 'peer-lost' | 'cancelled' }
   | { type: 'batch'; component: string; size: number }
+  | { type: 'pong'; seq: number }
   /** The executor could not start (bad model file, missing runner): restarting will not help. */
   | { type: 'fatal'; message: string };
 

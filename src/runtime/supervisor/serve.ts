@@ -14,7 +14,7 @@ import type { ConnectionTimeouts } from '../gateway/connections.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
 import type { Logger } from './log.js';
-import type { BackoffPolicy } from './policy.js';
+import type { BackoffPolicy, HeartbeatPolicy } from './policy.js';
 import { Supervisor } from './supervisor.js';
 import { verifyPlan, type VerifiedPlan } from './verify.js';
 
@@ -36,6 +36,7 @@ export interface ServeOptions {
   connectionTimeouts?: Partial<ConnectionTimeouts>;
   transport?: { kind: 'unix' } | { kind: 'tcp'; host: string };
   backoff?: BackoffPolicy;
+  heartbeat?: HeartbeatPolicy;
   readyTimeoutMs?: number;
   /** Called once per chat request with its outcome (benchmarks, tests). */
   onRequestFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
@@ -85,6 +86,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     token: randomBytes(16).toString('hex'),
     log,
     backoff: options.backoff,
+    heartbeat: options.heartbeat,
     readyTimeoutMs: options.readyTimeoutMs,
     onRestart: (unit) => metrics.restarts.inc({ unit }),
   });

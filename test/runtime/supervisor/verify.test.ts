@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { planText } from '../../../src/plan/io.js';
 import { resealPlan, sealPlan } from '../../../src/plan/seal.js';
 import { createLogger, formatLogLine } from '../../../src/runtime/supervisor/log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs } from '../../../src/runtime/supervisor/policy.js';
+import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorDevice, executorEnv, heartbeatVerdict, restartDelayMs } from '../../../src/runtime/supervisor/policy.js';
 import { withAbsolutePaths } from '../../../src/runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
 import type { Plan } from '../../../src/spec/types.generated.js';
@@ -191,6 +191,12 @@ describe('supervisor policy', () => {
       [1, 2, 3, 4, 10].map((n) => restartDelayMs(n, DEFAULT_BACKOFF)),
       [250, 500, 1000, 2000, 15_000],
     );
+  });
+
+  it('pings while an executor answers; past the heartbeat timeout it is unresponsive', () => {
+    assert.equal(heartbeatVerdict(0, DEFAULT_HEARTBEAT), 'ping');
+    assert.equal(heartbeatVerdict(DEFAULT_HEARTBEAT.timeoutMs, DEFAULT_HEARTBEAT), 'ping');
+    assert.equal(heartbeatVerdict(DEFAULT_HEARTBEAT.timeoutMs + 1, DEFAULT_HEARTBEAT), 'unresponsive');
   });
 
   it('logs one JSON object per line, or a readable line', () => {
