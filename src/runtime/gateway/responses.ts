@@ -3,9 +3,11 @@
 // Generated media (documented here because OpenAI has no image output in chat completions):
 // - audio follows OpenAI's audio output: `message.audio = { id, data, expires_at, transcript }`
 //   with `data` a base64 WAV (16-bit PCM mono), `content` null and the text in `transcript`.
-//   Streaming sends `delta.audio = { id, data }` per chunk: base64 of a standalone WAV per
-//   chunk, or raw 16-bit little-endian PCM when the request set `audio.format: "pcm16"` (what
-//   OpenAI streams), and text as `delta.audio.transcript`.
+//   Requests ask for it with `modalities: ["text","audio"]` (or `["audio"]`).
+//   Streaming sends `delta.audio = { id, data }` per chunk: raw 16-bit little-endian PCM when
+//   the request set `audio.format: "pcm16"` (what OpenAI streams); for `wav` the same PCM with
+//   one streaming WAV header (sizes 0xFFFFFFFF, as for a live stream) before the first
+//   samples, so the concatenated chunks are one WAV. Text comes as `delta.audio.transcript`.
 // - images come as content parts: `message.content = [{type:"text",text}, {type:"image_url",
 //   image_url:{url:"data:image/png;base64,…"}}]` (the same part type clients send images in).
 //   Streaming sends each image as `delta.content = [that part]`.
@@ -71,20 +73,32 @@ function concat(chunks: Float32Array[]): Float32Array {
 export function encodeWav(audio: { samples: Float32Array; sampleRateHz: number }): Uint8Array {
   const data = pcm16(audio.samples);
   const out = Buffer.allocUnsafe(44 + data.length);
+  writeWavHeader(out, audio.sampleRateHz, data.length);
+  out.set(data, 44);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** The 44-byte header that starts a streamed WAV: its length is not known yet, so both sizes are 0xFFFFFFFF. */
+export function wavStreamHeader(sampleRateHz: number): Uint8Array {
+  const out = Buffer.alloc(44);
+  writeWavHeader(out, sampleRateHz, undefined);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+function writeWavHeader(out: Buffer, sampleRateHz: number, dataBytes: number | undefined): void {
+  const unknown = 0xffffffff;
   out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + data.length, 4);
+  out.writeUInt32LE(dataBytes === undefined ? unknown : 36 + dataBytes, 4);
   out.write('WAVEfmt ', 8, 'ascii');
   out.writeUInt32LE(16, 16); // fmt chunk size
   out.writeUInt16LE(1, 20); // PCM
   out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(audio.sampleRateHz, 24);
-  out.writeUInt32LE(audio.sampleRateHz * 2, 28); // bytes per second
+  out.writeUInt32LE(sampleRateHz, 24);
+  out.writeUInt32LE(sampleRateHz * 2, 28); // bytes per second
   out.writeUInt16LE(2, 32); // bytes per frame
   out.writeUInt16LE(16, 34); // bits per sample
   out.write('data', 36, 'ascii');
-  out.writeUInt32LE(data.length, 40);
-  out.set(data, 44);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  out.writeUInt32LE(dataBytes ?? unknown, 40);
 }
 
 /** Little-endian 16-bit PCM (every host serve runs on is little-endian, as the transport assumes). */
@@ -132,15 +146,19 @@ export function chunkBody(meta: ResponseMeta, delta: Record<string, unknown>, fi
   };
 }
 
-/** The streaming delta for one part; undefined for a finish (the caller closes the stream). */
-export function deltaFor(meta: ResponseMeta, part: OutputPart, audio: { requested: boolean; format: 'wav' | 'pcm16' }): Record<string, unknown> | undefined {
+/**
+ * The streaming delta for one part; undefined for a finish (the caller closes the stream).
+ * `audio.first` says whether this is the answer's first audio chunk (a wav stream's header goes there).
+ */
+export function deltaFor(meta: ResponseMeta, part: OutputPart, audio: { requested: boolean; format: 'wav' | 'pcm16'; first: boolean }): Record<string, unknown> | undefined {
   switch (part.kind) {
     case 'text':
       return audio.requested ? { audio: { id: `audio_${meta.id}`, transcript: part.text } } : { content: part.text };
     case 'image':
       return { content: [imagePart(part.png)] };
     case 'audio': {
-      const bytes = audio.format === 'pcm16' ? pcm16(part.samples) : encodeWav({ samples: part.samples, sampleRateHz: part.sampleRateHz });
+      const samples = pcm16(part.samples);
+      const bytes = audio.format === 'wav' && audio.first ? Buffer.concat([wavStreamHeader(part.sampleRateHz), samples]) : samples;
       return { audio: { id: `audio_${meta.id}`, data: base64(bytes) } };
     }
     case 'finish':

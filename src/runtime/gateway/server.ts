@@ -47,6 +47,8 @@ interface RequestState {
 }
 
 const CHAT_PATH = '/v1/chat/completions';
+/** Response header naming the request's input modalities its request type does not read. */
+export const IGNORED_INPUTS_HEADER = 'x-cornserve-ignored-inputs';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -185,8 +187,10 @@ export class Gateway {
     }
     const parsed = await parseChatRequest(body, { mediaRoot: this.options.mediaRoot, maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024, limits: this.mediaLimits });
     const meta: ResponseMeta = { id: `chatcmpl-${randomUUID()}`, model: body.model, createdS: Math.floor(this.now() / 1000) };
-    const graph = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
+    const { graph, ignoredInputs } = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
     st.type = graph.requestType;
+    // Served without them (OCR reads the image, not the words beside it): say so, not silently.
+    if (ignoredInputs.length > 0) reply.header(IGNORED_INPUTS_HEADER, ignoredInputs.join(','));
     this.checkPromptLength(graph, parsed);
     const handle = this.options.dispatcher.submit({
       requestId: meta.id,
@@ -233,13 +237,15 @@ export class Gateway {
   private async stream(reply: FastifyReply, st: RequestState, meta: ResponseMeta, parsed: ParsedChat, handle: RequestHandle, first: OutputPart | undefined): Promise<void> {
     reply.hijack();
     const raw = reply.raw;
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const audio = { requested: parsed.outputs.has('audio'), format: parsed.params.audio?.format ?? 'wav' };
+    const audio = { requested: parsed.outputs.has('audio'), format: parsed.params.audio?.format ?? 'wav', first: true };
     const answer = emptyAnswer();
     await send(raw, chunkBody(meta, { role: 'assistant', content: '' }));
     const emit = async (part: OutputPart): Promise<void> => {
       addPart(answer, part);
       const delta = deltaFor(meta, part, audio);
+      if (part.kind === 'audio') audio.first = false;
       if (delta) await send(raw, chunkBody(meta, delta));
     };
     try {
