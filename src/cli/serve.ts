@@ -62,7 +62,7 @@ export function registerServe(program: Command): void {
     .option('--max-image-pixels <n>', 'input images larger than this (width × height, read from the header) get 400', String(DEFAULT_MEDIA_LIMITS.maxImagePixels))
     .option('--max-audio-seconds <s>', 'input audio longer than this (read from the WAV header) gets 400', String(DEFAULT_MEDIA_LIMITS.maxAudioSeconds))
     .option('--max-audio-samples <n>', 'input audio with more samples than this (frames × channels) gets 400', String(DEFAULT_MEDIA_LIMITS.maxAudioSamples))
-    .option('--header-timeout <ms>', 'close a connection that sends no complete request head within this', String(DEFAULT_CONNECTION_TIMEOUTS.headersTimeoutMs))
+    .option('--header-timeout <ms>', 'close a new connection that sends no complete request head within this', String(DEFAULT_CONNECTION_TIMEOUTS.headersTimeoutMs))
     .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection this long after its last response', String(DEFAULT_CONNECTION_TIMEOUTS.keepAliveTimeoutMs))
     .option('--body-timeout <ms>', 'a request whose head and body take longer than this to arrive gets 408', String(DEFAULT_CONNECTION_TIMEOUTS.requestBodyTimeoutMs))
     .option('--heartbeat-interval <ms>', 'how often each executor is pinged over its control channel', String(DEFAULT_HEARTBEAT.intervalMs))

@@ -170,7 +170,7 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
       ['not a PNG', image(`data:image/png;base64,${Buffer.from('GIF89a not really').toString('base64')}`), 400, 'unsupported_image'],
       ['remote URL', image('https://example.com/cat.png'), 400, 'remote_url_not_supported'],
       ['corrupt PNG', image(corruptPng), 400, 'invalid_input'],
-      ['corrupt WAV', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'input_audio', input_audio: { data: corruptWav, format: 'wav' } }] }] }, 400, 'invalid_input'],
+      ['corrupt WAV', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'input_audio', input_audio: { data: corruptWav, format: 'wav' } }] }] }, 400, 'invalid_audio'],
       ['prompt past the context', { model: OMNI, messages: [{ role: 'user', content: 'x'.repeat(400) }] }, 400, 'context_length_exceeded'],
       ['prompt whose text fits but whose image does not', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(230) }, { type: 'image_url', image_url: { url: PICTURE_URL } }] }] }, 400, 'invalid_input'],
       ['image and audio together', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PICTURE_URL } }, { type: 'input_audio', input_audio: { data: SPEECH_B64, format: 'wav' } }] }] }, 400, 'unsupported_modalities'],

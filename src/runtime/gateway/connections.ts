@@ -1,15 +1,15 @@
 // Time limits on the gateway's client connections, so idle or slow sockets cannot pile up to
 // the file-descriptor limit. Node closes an idle keep-alive connection after a response
-// (keepAliveTimeout) and a request whose head or body arrives too slowly once it has begun
-// (headersTimeout, requestTimeout), but not a connection that never sends a byte: that one gets
-// its own timer here, armed when the connection opens and after each response, cleared when a
-// request head arrives. A request in flight is never cut: answering it may take as long as the
-// dispatcher's request timeout allows.
+// (keepAliveTimeout, announced to clients in the Keep-Alive header so they do not reuse it
+// later) and a request whose body arrives too slowly (requestTimeout), but not a connection
+// that never completes its first request head: that one gets its own timer here, armed when
+// the connection opens and cleared when the head arrives. A request in flight is never cut:
+// answering it may take as long as the dispatcher's request timeout allows.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionTimeouts {
-  /** A connection must send a complete request head within this, from opening or from its last response. */
+  /** A new connection must send its first complete request head within this. */
   headersTimeoutMs: number;
   /** An idle keep-alive connection is closed this long after its last response. */
   keepAliveTimeoutMs: number;
@@ -28,11 +28,6 @@ export function connectionTimeoutProblems(t: ConnectionTimeouts): string[] {
   return problems;
 }
 
-interface SocketState {
-  timer?: NodeJS.Timeout;
-  inFlight: number;
-}
-
 /** Applies the timeouts to an HTTP server before it listens. */
 export function applyConnectionTimeouts(server: Server, t: ConnectionTimeouts): void {
   const problems = connectionTimeoutProblems(t);
@@ -40,28 +35,15 @@ export function applyConnectionTimeouts(server: Server, t: ConnectionTimeouts): 
   server.keepAliveTimeout = t.keepAliveTimeoutMs;
   server.headersTimeout = t.headersTimeoutMs;
   server.requestTimeout = t.requestBodyTimeoutMs;
-  const states = new WeakMap<Socket, SocketState>();
-  const arm = (socket: Socket, state: SocketState): void => {
-    clearTimeout(state.timer);
-    state.timer = setTimeout(() => {
-      if (state.inFlight === 0) socket.destroy();
-    }, t.headersTimeoutMs);
-    state.timer.unref();
-  };
+  const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
   server.on('connection', (socket: Socket) => {
-    const state: SocketState = { inFlight: 0 };
-    states.set(socket, state);
-    arm(socket, state);
-    socket.once('close', () => clearTimeout(state.timer));
+    const timer = setTimeout(() => socket.destroy(), t.headersTimeoutMs);
+    timer.unref();
+    firstRequest.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
   });
-  server.on('request', (req, res) => {
-    const state = states.get(req.socket);
-    if (!state) return;
-    state.inFlight++;
-    clearTimeout(state.timer);
-    res.once('close', () => {
-      state.inFlight--;
-      if (state.inFlight === 0 && !req.socket.destroyed) arm(req.socket, state);
-    });
+  server.on('request', (req) => {
+    clearTimeout(firstRequest.get(req.socket));
+    firstRequest.delete(req.socket);
   });
 }
