@@ -65,7 +65,13 @@ export interface HeartbeatPolicy {
  */
 export const DEFAULT_HEARTBEAT: HeartbeatPolicy = { intervalMs: 1000, timeoutMs: 5000 };
 
-/** What to do at a heartbeat tick, given how long the executor has been silent. */
-export function heartbeatVerdict(silentMs: number, policy: HeartbeatPolicy): 'ping' | 'unresponsive' {
-  return silentMs > policy.timeoutMs ? 'unresponsive' : 'ping';
+/**
+ * What to do at a heartbeat tick, given how long the executor has been silent and how long
+ * since the previous tick. A tick far later than scheduled means this process was stalled, and
+ * the executor's answers are still unread behind the timer: start its silence over ('grace')
+ * rather than kill a healthy executor.
+ */
+export function heartbeatVerdict(t: { silentMs: number; sinceLastTickMs: number }, policy: HeartbeatPolicy): 'ping' | 'grace' | 'unresponsive' {
+  if (t.sinceLastTickMs > policy.intervalMs + policy.timeoutMs / 2) return 'grace';
+  return t.silentMs > policy.timeoutMs ? 'unresponsive' : 'ping';
 }

@@ -224,11 +224,15 @@ export class Supervisor {
   private watch(m: Managed, child: ChildProcess, link: { send(msg: ToHost): void }): void {
     clearInterval(m.heartbeatTimer);
     m.lastPongMs = this.now();
+    let lastTickMs = this.now();
     m.heartbeatTimer = setInterval(() => {
       if (m.child !== child || this.stopping) return clearInterval(m.heartbeatTimer);
-      const verdict = heartbeatVerdict(this.now() - m.lastPongMs!, this.heartbeat);
-      if (verdict === 'ping') link.send({ type: 'ping', seq: ++m.pingSeq });
-      else this.unresponsive(m, child, this.now() - m.lastPongMs!);
+      const now = this.now();
+      const verdict = heartbeatVerdict({ silentMs: now - m.lastPongMs!, sinceLastTickMs: now - lastTickMs }, this.heartbeat);
+      lastTickMs = now;
+      if (verdict === 'grace') m.lastPongMs = now;
+      if (verdict === 'unresponsive') this.unresponsive(m, child, now - m.lastPongMs!);
+      else link.send({ type: 'ping', seq: ++m.pingSeq });
     }, this.heartbeat.intervalMs);
     m.heartbeatTimer.unref();
   }
