@@ -84,6 +84,9 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
     // Byte-level tokens: a prompt of more bytes than the context has positions cannot fit.
     maxPromptBytes: maxContextTokens,
     async run(ctx: InvocationContext) {
+      // Before tokenising: a gateway that did not know this limit may have let a huge prompt through.
+      const textBytes = (ctx.payload.messages ?? []).reduce((n, m) => n + m.content.reduce((k, c) => k + (c.type === 'text' ? Buffer.byteLength(c.text) : 0), 0), 0);
+      if (textBytes > maxContextTokens) throw new InvalidInputError(`the prompt's text is ${textBytes} bytes, over this model's context of ${maxContextTokens} tokens`);
       const media = { image: [] as ExecTensor<'float32'>[], audio: [] as ExecTensor<'float32'>[] };
       for (const from of ctx.producers) {
         const modality = modalityOf(from);
