@@ -54,13 +54,13 @@ export const ALLOWED = {
   // The load generator speaks to a live server over HTTP only; it reports in the simulator's
   // result shape so that measured and simulated runs diff.
   loadgen: ['spec', 'workload', 'models', 'sim'],
-  'runtime-common': ['spec'],
+  'runtime-common': ['spec', 'models'],
   'runtime-executor': ['spec', 'models'],
   'runtime-transport': ['runtime-common', 'runtime-executor'],
   'runtime-host': ['spec', 'plan', 'models', 'runtime-common', 'runtime-executor', 'runtime-transport'],
   'runtime-dispatcher': ['spec', 'plan', 'runtime-common', 'runtime-transport'],
   'runtime-gateway': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-dispatcher'],
-  'runtime-supervisor': ['spec', 'plan', 'runtime-common', 'runtime-transport', 'runtime-host', 'runtime-dispatcher', 'runtime-gateway'],
+  'runtime-supervisor': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-host', 'runtime-dispatcher', 'runtime-gateway'],
   // `profile` times the executor code that serves (sessions, the LLM's continuous batching), so a
   // measured profile predicts what `serve` will do; it writes profile files that `cost` reads,
   // which closes the loop through data, not imports.

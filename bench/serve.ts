@@ -19,13 +19,13 @@
 // Over 500 lines on purpose: the file is also the entry of the child processes it forks (the
 // tensor producer, and the runner module of the executor processes), so its parts stay together.
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
 import { formatTable } from '../src/report/text-table.js';
-import { planText } from '../src/plan/io.js';
+import { writePlan } from '../src/plan/io.js';
 import { DEFAULT_BACKOFF } from '../src/runtime/executor-policy.js';
 import type { ComponentRunner, InvocationContext, RunnerFactory } from '../src/runtime/host/runner.js';
 import { ServeMetrics } from '../src/runtime/gateway/metrics.js';
@@ -253,7 +253,7 @@ async function benchOverhead(): Promise<string[][]> {
 
   // Gateway + dispatcher with the executor in its own process (what `serve` runs).
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
-  writeFileSync(join(dir, 'plan.json'), planText(plan));
+  writePlan(plan, join(dir, 'plan.json'));
   const serve = await startServe({ planPath: join(dir, 'plan.json'), host: '127.0.0.1', port: 0, log: silentLogger, runners: SELF, backoff: DEFAULT_BACKOFF, onRequestFinished: onFinished });
   try {
     const child = await measureHttp(serve.port, n);

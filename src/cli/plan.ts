@@ -1,7 +1,9 @@
 // `cornserve plan <deployment>`: solve the placement MILP, write the frozen plan and print a
 // summary; `cornserve plan --check <plan>` re-solves from the plan's recorded inputs and exits
-// 0 (identical), 2 (different, with the diff) or 1 (error).
+// 0 (identical), 2 (different, with the diff) or 1 (error); `cornserve plan --reseal <plan>
+// --reason "…"` seals a hand-edited plan again, recording who and why.
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { displayPath } from '../spec/diagnostics.js';
@@ -15,7 +17,8 @@ import { PlanningError } from '../planner/errors.js';
 import { buildMilp } from '../planner/milp.js';
 import { writeLp } from '../planner/lp-format.js';
 import { fmtRate } from '../planner/explain.js';
-import { planDigest, writePlan } from '../plan/io.js';
+import { PlanFileError, planDigest, planText, readPlan, writePlan } from '../plan/io.js';
+import { resealPlan, sealProblem } from '../plan/seal.js';
 import { checkPlan } from '../plan/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
 import { CliError, EXIT_CHANGED, EXIT_ERROR, EXIT_OK, formatTable, inputError, usageError, printJson, stdoutColours, type GlobalOptions } from './output.js';
@@ -28,6 +31,8 @@ interface PlanCliOptions {
   timeLimit?: string;
   emitLp?: string;
   check?: string;
+  reseal?: string;
+  reason?: string;
 }
 
 export function registerPlan(program: Command): void {
@@ -42,8 +47,16 @@ export function registerPlan(program: Command): void {
     .option('--time-limit <seconds>', 'hard limit on each solve')
     .option('--emit-lp <file>', 'also write the MILP in CPLEX LP format')
     .option('--check <plan>', 're-solve from the inputs recorded in a plan and compare')
+    .option('--reseal <plan>', 'seal a hand-edited plan again so serve accepts it (needs --reason; records $USER and the reason)')
+    .option('--reason <text>', 'with --reseal: why the plan was edited')
     .action(async (deployment: string | undefined, opts: PlanCliOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
+      if (opts.reseal) {
+        if (deployment || opts.check) throw new CliError('give --reseal <plan> on its own, not with a deployment or --check');
+        runReseal(opts.reseal, opts.reason, global);
+        return;
+      }
+      if (opts.reason !== undefined) throw new CliError('--reason goes with --reseal <plan>');
       if (opts.check) {
         if (deployment) throw usageError('give either a deployment to plan or --check <plan>, not both');
         process.exitCode = await runCheck(opts, global);
@@ -90,13 +103,45 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
     throw err;
   }
   progress.done();
-  writePlan(report.plan, output);
+  report = { ...report, plan: writePlan(report.plan, output) };
   if (opts.emitLp) {
     mkdirSync(dirname(resolve(opts.emitLp)), { recursive: true });
     writeFileSync(opts.emitLp, writeLp(buildMilp(report.planned.layout.instance).model));
   }
   if (global.json) printJson(summaryJson(report, output));
   else process.stdout.write(summaryText(report, output));
+}
+
+/** Who is re-sealing: the user name the environment gives. */
+function userName(): string {
+  const fromEnv = process.env.USER ?? process.env.LOGNAME ?? process.env.USERNAME;
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function runReseal(planPath: string, reason: string | undefined, global: GlobalOptions): void {
+  if (!reason?.trim()) throw new CliError('--reseal needs --reason "why the plan was edited": the reason is recorded in the plan');
+  let plan: Plan;
+  try {
+    plan = readPlan(planPath);
+  } catch (err) {
+    if (err instanceof PlanFileError) throw new CliError(err.message);
+    throw err;
+  }
+  if (!sealProblem(plan)) {
+    if (global.json) printJson({ plan: planPath, resealed: false, sha256: plan.seal!.sha256 });
+    else process.stdout.write(`${planPath}: the seal already matches its content; nothing to re-seal\n`);
+    return;
+  }
+  const resealed = resealPlan(plan, { by: userName(), reason: reason.trim() });
+  writeFileSync(planPath, planText(resealed));
+  const record = resealed.seal!.reseals!.at(-1)!;
+  if (global.json) printJson({ plan: planPath, resealed: true, sha256: resealed.seal!.sha256, previousSha256: record.previousSha256 ?? null, by: record.by, reason: record.reason });
+  else process.stdout.write(`${planPath}: re-sealed by ${record.by} (${record.previousSha256 ? `${record.previousSha256.slice(0, 12)}… → ` : ''}${resealed.seal!.sha256.slice(0, 12)}…): ${record.reason}\n`);
 }
 
 async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<number> {

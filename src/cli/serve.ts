@@ -2,6 +2,9 @@
 // gateway, until SIGTERM or SIGINT; then drain and exit 0. A second signal stops at once.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULT_MEDIA_LIMITS } from '../models/media-inspect.js';
+import { DEFAULT_CONNECTION_TIMEOUTS } from '../runtime/gateway/connections.js';
+import { DEFAULT_HEARTBEAT } from '../runtime/executor-policy.js';
 import { ExecutorStartError } from '../runtime/supervisor/supervisor.js';
 import { createLogger, type LogFormat } from '../runtime/log.js';
 import { startServe } from '../runtime/supervisor/serve.js';
@@ -24,6 +27,14 @@ interface ServeFlags {
   drainTimeout: string;
   bodyLimit: string;
   mediaRoot?: string;
+  maxImagePixels: string;
+  maxAudioSeconds: string;
+  maxAudioSamples: string;
+  headerTimeout: string;
+  keepAliveTimeout: string;
+  bodyTimeout: string;
+  heartbeatInterval: string;
+  heartbeatTimeout: string;
   transport: string;
   tui?: boolean;
 }
@@ -51,6 +62,14 @@ export function registerServe(program: Command): void {
     .option('--drain-timeout <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '30000')
     .option('--body-limit <bytes>', 'largest request body (bigger gets 413)', String(32 * 1024 * 1024))
     .option('--media-root <dir>', 'allow file: image URLs under this directory')
+    .option('--max-image-pixels <n>', 'input images larger than this (width × height, read from the header) get 400', String(DEFAULT_MEDIA_LIMITS.maxImagePixels))
+    .option('--max-audio-seconds <s>', 'input audio longer than this (read from the WAV header) gets 400', String(DEFAULT_MEDIA_LIMITS.maxAudioSeconds))
+    .option('--max-audio-samples <n>', 'input audio with more samples than this (frames × channels) gets 400', String(DEFAULT_MEDIA_LIMITS.maxAudioSamples))
+    .option('--header-timeout <ms>', 'close a new connection that sends no complete request head within this', String(DEFAULT_CONNECTION_TIMEOUTS.headersTimeoutMs))
+    .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection this long after its last response', String(DEFAULT_CONNECTION_TIMEOUTS.keepAliveTimeoutMs))
+    .option('--body-timeout <ms>', 'a request whose head and body take longer than this to arrive gets 408', String(DEFAULT_CONNECTION_TIMEOUTS.requestBodyTimeoutMs))
+    .option('--heartbeat-interval <ms>', 'how often each executor is pinged over its control channel', String(DEFAULT_HEARTBEAT.intervalMs))
+    .option('--heartbeat-timeout <ms>', 'an executor silent this long is marked not live and restarted', String(DEFAULT_HEARTBEAT.timeoutMs))
     .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (planPath: string, flags: ServeFlags) => {
@@ -60,6 +79,12 @@ export function registerServe(program: Command): void {
       // The dashboard owns the terminal: only errors are logged under it.
       const log = createLogger({ format: flags.logFormat as LogFormat, level: flags.tui && isInteractive(process.stderr) ? 'error' : 'info' });
       const apiKey = flags.apiKey ?? process.env.CORNSERVE_API_KEY;
+      const connectionTimeouts = {
+        headersTimeoutMs: positiveInt('header-timeout', flags.headerTimeout),
+        keepAliveTimeoutMs: positiveInt('keep-alive-timeout', flags.keepAliveTimeout),
+        requestBodyTimeoutMs: positiveInt('body-timeout', flags.bodyTimeout),
+      };
+      if (connectionTimeouts.headersTimeoutMs > connectionTimeouts.requestBodyTimeoutMs) throw usageError('--header-timeout must not exceed --body-timeout (the head is part of the request)');
       let handle;
       // Listening before startServe logs serve.listening: whoever reads that may signal at once.
       const signalled = nextSignal();
@@ -78,6 +103,13 @@ export function registerServe(program: Command): void {
           drainTimeoutMs: positiveInt('drain-timeout', flags.drainTimeout, 0),
           bodyLimitBytes: positiveInt('body-limit', flags.bodyLimit),
           mediaRoot: flags.mediaRoot ? resolve(flags.mediaRoot) : undefined,
+          mediaLimits: {
+            maxImagePixels: positiveInt('max-image-pixels', flags.maxImagePixels),
+            maxAudioSeconds: positiveInt('max-audio-seconds', flags.maxAudioSeconds),
+            maxAudioSamples: positiveInt('max-audio-samples', flags.maxAudioSamples),
+          },
+          connectionTimeouts,
+          heartbeat: { intervalMs: positiveInt('heartbeat-interval', flags.heartbeatInterval), timeoutMs: positiveInt('heartbeat-timeout', flags.heartbeatTimeout) },
           transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
         });
       } catch (err) {

@@ -1,7 +1,10 @@
-// PNG codecs and audio resampling for generated outputs and media inputs (WAV is in wav.ts).
-// Images move through the system as 8-bit RGB (row-major, interleaved); tensors use planar float
-// [3, H, W] in [0, 1]. Audio is mono float PCM in [-1, 1].
+// PNG and JPEG codecs and audio resampling for generated outputs and media inputs (WAV is in
+// wav.ts, headers and limits in media-inspect.ts). Images move through the system as 8-bit RGB
+// (row-major, interleaved); tensors use planar float [3, H, W] in [0, 1]. Audio is mono float PCM
+// in [-1, 1].
+import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { checkImageLimits, inspectImage, MediaFormatError, type MediaLimits } from './media-inspect.js';
 import type { PcmAudio } from './wav.js';
 
 export interface RgbImage {
@@ -32,6 +35,23 @@ export function decodePng(bytes: Uint8Array): RgbImage {
     for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(png.data[i * 4 + c] * alpha + 255 * (1 - alpha));
   }
   return { width: png.width, height: png.height, rgb };
+}
+
+/**
+ * Decodes an input image (PNG or JPEG, sniffed from its bytes) once its header has passed the
+ * pixel limit: throws MediaFormatError or MediaLimitError before decoding anything, and
+ * MediaFormatError when the data behind a good header is broken.
+ */
+export function decodeImage(bytes: Uint8Array, limits: Pick<MediaLimits, 'maxImagePixels'>): RgbImage {
+  const header = inspectImage(bytes);
+  checkImageLimits(header, limits);
+  try {
+    if (header.format === 'png') return decodePng(bytes);
+    const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: limits.maxImagePixels / 1e6 + 1 });
+    return { width: decoded.width, height: decoded.height, rgb: decoded.data };
+  } catch (err) {
+    throw new MediaFormatError(`the ${header.format.toUpperCase()} data cannot be decoded (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 /** Planar float [3, H, W] in [0, 1] (clamped) → 8-bit RGB. */

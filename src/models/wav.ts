@@ -5,37 +5,19 @@
 // canonical 44-byte header, written directly — wavefile's encoder was a tenth of the gateway's CPU
 // on audio answers. test/models/wav.test.ts checks both against wavefile.
 import wavefile from 'wavefile';
+import { inspectWav } from './media-inspect.js';
 
 export interface PcmAudio {
   sampleRateHz: number;
   samples: Float32Array;
 }
 
-const tag = (b: Uint8Array, at: number): string => String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]);
-
-/** Decodes a WAV to mono float samples; several channels are averaged. */
+/** Decodes a WAV to mono float samples; several channels are averaged. Header problems throw MediaFormatError. */
 export function decodeWav(bytes: Uint8Array): PcmAudio {
-  if (bytes.length < 12 || tag(bytes, 0) !== 'RIFF' || tag(bytes, 8) !== 'WAVE') throw new Error('not a RIFF/WAVE file');
+  const h = inspectWav(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let format: { code: number; channels: number; rate: number; bits: number } | undefined;
-  for (let at = 12; at + 8 <= bytes.length; ) {
-    const id = tag(bytes, at);
-    const size = view.getUint32(at + 4, true);
-    const body = at + 8;
-    if (id === 'fmt ' && size >= 16) {
-      let code = view.getUint16(body, true);
-      // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
-      if (code === 0xfffe && size >= 40) code = view.getUint16(body + 24, true);
-      format = { code, channels: view.getUint16(body + 2, true), rate: view.getUint32(body + 4, true), bits: view.getUint16(body + 14, true) };
-    } else if (id === 'data') {
-      if (!format) throw new Error('the data chunk comes before the fmt chunk');
-      const length = Math.min(size, bytes.length - body);
-      const samples = pcmToMono(view, body, length, format);
-      return samples ? { sampleRateHz: format.rate, samples } : decodeWithWavefile(bytes);
-    }
-    at = body + size + (size % 2); // chunks are padded to even sizes
-  }
-  throw new Error('no data chunk');
+  const samples = pcmToMono(view, h.dataOffset, h.dataBytes, { code: h.formatCode, channels: h.channels, bits: h.bitsPerSample });
+  return samples ? { sampleRateHz: h.sampleRateHz, samples } : decodeWithWavefile(bytes);
 }
 
 function pcmToMono(view: DataView, offset: number, length: number, f: { code: number; channels: number; bits: number }): Float32Array | undefined {
@@ -88,20 +70,32 @@ function decodeWithWavefile(bytes: Uint8Array): PcmAudio {
 export function encodeWav(audio: PcmAudio): Uint8Array {
   const data = pcm16(audio.samples);
   const out = Buffer.allocUnsafe(44 + data.length);
+  writeWavHeader(out, audio.sampleRateHz, data.length);
+  out.set(data, 44);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** The 44-byte header that starts a streamed WAV: its length is not known yet, so both sizes are 0xFFFFFFFF. */
+export function wavStreamHeader(sampleRateHz: number): Uint8Array {
+  const out = Buffer.alloc(44);
+  writeWavHeader(out, sampleRateHz, undefined);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+function writeWavHeader(out: Buffer, sampleRateHz: number, dataBytes: number | undefined): void {
+  const unknown = 0xffffffff;
   out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + data.length, 4);
+  out.writeUInt32LE(dataBytes === undefined ? unknown : 36 + dataBytes, 4);
   out.write('WAVEfmt ', 8, 'ascii');
   out.writeUInt32LE(16, 16); // fmt chunk size
   out.writeUInt16LE(1, 20); // PCM
   out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(audio.sampleRateHz, 24);
-  out.writeUInt32LE(audio.sampleRateHz * 2, 28); // bytes per second
+  out.writeUInt32LE(sampleRateHz, 24);
+  out.writeUInt32LE(sampleRateHz * 2, 28); // bytes per second
   out.writeUInt16LE(2, 32); // bytes per frame
   out.writeUInt16LE(16, 34); // bits per sample
   out.write('data', 36, 'ascii');
-  out.writeUInt32LE(data.length, 40);
-  out.set(data, 44);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  out.writeUInt32LE(dataBytes ?? unknown, 40);
 }
 
 /** Little-endian 16-bit PCM (every host serve runs on is little-endian, as the transport assumes). */

@@ -12,6 +12,7 @@ import { planDeployment, type PlanOptions } from '../planner/plan-deployment.js'
 import { PlanningError } from '../planner/errors.js';
 import { diffPlans, type PlanDiff } from './diff.js';
 import { planText, readPlan, PlanFileError } from './io.js';
+import { withoutSeal } from './seal.js';
 
 export type CheckResult =
   | { status: 'identical'; plan: Plan }
@@ -65,6 +66,7 @@ export async function checkPlan(planPath: string, options: Pick<PlanOptions, 'so
     if (err instanceof PlanningError) return { status: 'error', message: `re-solving failed: ${err.message}` };
     throw err;
   }
-  if (planText(fresh) === planText(plan)) return { status: 'identical', plan };
+  // Compared without seals: a re-solve is never re-sealed, and a re-sealed edit shows as a change.
+  if (planText(fresh) === planText(withoutSeal(plan))) return { status: 'identical', plan };
   return { status: 'changed', plan, fresh, diff: diffPlans(plan, fresh) };
 }

@@ -4,6 +4,7 @@
 import { recordedInputName } from '../spec/builtin-inputs.js';
 import type { ExecutorUnit, Plan, Solution } from '../spec/types.generated.js';
 import { canonicalize } from './canonical.js';
+import { withoutSeal } from './seal.js';
 
 export type ChangeKind = 'input' | 'objective' | 'workload' | 'throughput' | 'unit' | 'placement' | 'routing' | 'baseline' | 'other';
 
@@ -36,8 +37,9 @@ function num(x: number): string {
 }
 
 export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
-  const a = canonicalize(aIn);
-  const b = canonicalize(bIn);
+  // Content only: seals differ whenever content does, and say nothing a reviewer needs.
+  const a = canonicalize(withoutSeal(aIn));
+  const b = canonicalize(withoutSeal(bIn));
   const changes: PlanChange[] = [];
   const covered = new Set<string>(['provenance', 'objective', 'workload', 'solution', 'baselines']);
 

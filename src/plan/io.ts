@@ -9,6 +9,7 @@ import { validateAgainstSchema, validator } from '../spec/schemas.js';
 import { parseYamlText } from '../spec/source-file.js';
 import type { Plan } from '../spec/types.generated.js';
 import { canonicalJson } from './canonical.js';
+import { sealPlan } from './seal.js';
 
 export class PlanFileError extends Error {
   constructor(
@@ -38,9 +39,12 @@ export function planDigest(plan: Plan): string {
   return createHash('sha256').update(planText(plan)).digest('hex');
 }
 
-export function writePlan(plan: Plan, path: string): void {
+/** Writes the plan sealed over its content (seal.ts); returns what was written. */
+export function writePlan(plan: Plan, path: string): Plan {
+  const sealed = sealPlan(plan);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, planText(plan));
+  writeFileSync(path, planText(sealed));
+  return sealed;
 }
 
 export function readPlan(path: string): Plan {

@@ -1,8 +1,8 @@
 // What `serve` checks before it starts anything: the plan file is a valid plan, in the
 // canonical form the planner writes (a hand edit usually breaks it) unless a digest given for
 // it (`--plan-sha256`, or a `<plan>.sha256` sidecar) vouches for its exact bytes, matches that
-// digest, and every file it was computed from, and every model file it names, still has the
-// digest the plan recorded. A plan that fails is refused with every problem listed; nothing
+// digest, its content matches its seal (plan/seal.ts: any hand edit breaks it), and every file
+// it was computed from, and every model file it names, still has the digest the plan recorded. A plan that fails is refused with every problem listed; nothing
 // half-starts.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { PlanFileError, planText, readPlan } from './io.js';
 import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js';
 import { gpuTpProblem } from '../spec/engine-tp.js';
 import type { Component, ExecutorUnit, Plan } from '../spec/types.generated.js';
+import { sealProblem } from './seal.js';
 
 export class PlanRejectedError extends Error {
   constructor(
@@ -68,6 +69,9 @@ function readVouchedPlan(planPath: string, expectedSha256: string | undefined, p
   if (!vouched && planText(plan) !== bytes.toString('utf8')) {
     problems.push('the plan file is not in the canonical form `cornserve plan` writes: it was edited by hand or by another tool; re-run `cornserve plan`');
   }
+  // The seal holds whatever vouched for the bytes: a digest taken after an edit vouches for the edit.
+  const seal = sealProblem(plan);
+  if (seal) problems.push(`${seal}. Re-run \`cornserve plan <deployment>\` for a plan from its inputs, or, if the edit is intended, seal it again with \`cornserve plan --reseal ${planPath} --reason "…"\``);
   return { plan, path, planDir: dirname(path), digest, ...(vouched ? { digestFrom } : {}) };
 }
 

@@ -1,5 +1,6 @@
 // The supervisor's decisions as plain functions: each executor's environment (which devices it
-// sees, how many threads it runs) and how long to wait before restarting a crashed one.
+// sees, how many threads it runs), how long to wait before restarting a crashed one, and when
+// a silent one counts as frozen.
 import type { ExecutorUnit, ResolvedPool } from '../spec/types.generated.js';
 
 export interface ExecutorDevice {
@@ -48,4 +49,29 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 15_000, f
 /** Delay before restart number `failures` (1 for the first crash in a row). */
 export function restartDelayMs(failures: number, policy: BackoffPolicy): number {
   return Math.min(policy.maxMs, policy.initialMs * policy.factor ** Math.max(0, failures - 1));
+}
+
+export interface HeartbeatPolicy {
+  /** How often a live executor is pinged over its control channel. */
+  intervalMs: number;
+  /** An executor that has answered no ping for this long is marked down and killed. */
+  timeoutMs: number;
+}
+
+/**
+ * A ping a second; five seconds of silence is a frozen executor. Its event loop answers pings
+ * between batches (model runs happen off the loop), so only a stopped or wedged process misses
+ * that many in a row.
+ */
+export const DEFAULT_HEARTBEAT: HeartbeatPolicy = { intervalMs: 1000, timeoutMs: 5000 };
+
+/**
+ * What to do at a heartbeat tick, given how long the executor has been silent and how long
+ * since the previous tick. A tick far later than scheduled means this process was stalled, and
+ * the executor's answers are still unread behind the timer: start its silence over ('grace')
+ * rather than kill a healthy executor.
+ */
+export function heartbeatVerdict(t: { silentMs: number; sinceLastTickMs: number }, policy: HeartbeatPolicy): 'ping' | 'grace' | 'unresponsive' {
+  if (t.sinceLastTickMs > policy.intervalMs + policy.timeoutMs / 2) return 'grace';
+  return t.silentMs > policy.timeoutMs ? 'unresponsive' : 'ping';
 }

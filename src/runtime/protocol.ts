@@ -2,6 +2,7 @@
 // process, sent over the child-process IPC channel. They are small: tensors between
 // components never travel here, only the request's own inputs (prompt, media bytes) and the
 // parts of its final answer.
+import type { MediaLimits } from '../models/media-inspect.js';
 import type { Modality } from '../spec/types.generated.js';
 
 /** One part of a message's content, in order; media refer to the payload's arrays by index. */
@@ -13,7 +14,7 @@ export interface ChatMessage {
 }
 
 export interface MediaInput {
-  /** The file's bytes: PNG for images, WAV for audio. */
+  /** The file's bytes: PNG or JPEG for images, WAV for audio. */
   bytes: Uint8Array;
   mime: string;
 }
@@ -34,6 +35,8 @@ export interface RequestPayload {
   messages?: ChatMessage[];
   images?: MediaInput[];
   audios?: MediaInput[];
+  /** The limits the gateway checked the media's headers against; decoders hold them to it too. */
+  mediaLimits?: MediaLimits;
   params: GenerationParams;
 }
 
@@ -78,15 +81,19 @@ export type ToHost =
   | { type: 'cancel'; requestId: string; reason: string }
   /** The request finished: drop anything still held for it. */
   | { type: 'release'; requestId: string }
+  /** Liveness probe: answered at once with a pong carrying the same seq (a frozen executor misses it). */
+  | { type: 'ping'; seq: number }
   | { type: 'shutdown' };
 
 export type FromHost =
-  | { type: 'ready'; address: string; components: string[]; pid: number }
+  /** maxPromptBytes: per component that reads the prompt and knows its limit (ComponentRunner.maxPromptBytes). */
+  | { type: 'ready'; address: string; components: string[]; pid: number; maxPromptBytes?: Record<string, number> }
   | { type: 'output'; requestId: string; component: string; part: OutputPart }
   | { type: 'done'; requestId: string; component: string; forwardedBytes: Record<string, number> }
   /** cause `input`: the request itself is unusable (a corrupt image, a prompt longer than the context): a 400, not a 500. */
   | { type: 'failed'; requestId: string; component: string; message: string; cause: 'component' | 'input' | 'peer-lost' | 'cancelled' }
   | { type: 'batch'; component: string; size: number }
+  | { type: 'pong'; seq: number }
   /** The executor could not start (bad model file, missing runner): restarting will not help. */
   | { type: 'fatal'; message: string };
 

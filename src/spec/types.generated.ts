@@ -1185,6 +1185,32 @@ export interface Plan {
     }[];
   };
   /**
+   * Content digest written by `cornserve plan` and checked by `serve`: a hand edit breaks it unless it is sealed again with `cornserve plan --reseal`, which records who and why.
+   */
+  seal?: {
+    /**
+     * Hex sha256 of the plan's canonical JSON without this field.
+     */
+    sha256: string;
+    /**
+     * Every re-seal after an intended hand edit, oldest first.
+     */
+    reseals?: {
+      /**
+       * Who re-sealed (the user name from the environment).
+       */
+      by: string;
+      /**
+       * Why the plan was edited.
+       */
+      reason: string;
+      /**
+       * The seal it replaced, when there was one.
+       */
+      previousSha256?: string;
+    }[];
+  };
+  /**
    * What produced the plan.
    */
   provenance: {

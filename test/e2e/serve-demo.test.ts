@@ -4,7 +4,7 @@
 // request type of the demo, 32 concurrent requests against sequential answers, and malformed
 // requests under load.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -160,7 +160,7 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
   it('malformed requests each get their 4xx while the others keep being served', async () => {
     const load = Array.from({ length: 12 }, (_, i) => chat(handle.url, demoRequest(DEMO_TYPES[i % DEMO_TYPES.length], 100 + i)));
     const png = (bytes: Buffer): string => `data:image/png;base64,${bytes.toString('base64')}`;
-    const corruptPng = png(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]));
+    const corruptPng = png(readFileSync(new URL('../fixtures/bad/media/corrupt-data.png', import.meta.url)));
     const corruptWav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WAVE'), Buffer.alloc(40, 3)]).toString('base64');
     const image = (url: string) => ({ model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url } }] }] });
     const cases: [string, unknown, number, string][] = [
@@ -171,8 +171,9 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
       ['not a PNG', image(`data:image/png;base64,${Buffer.from('GIF89a not really').toString('base64')}`), 400, 'unsupported_image'],
       ['remote URL', image('https://example.com/cat.png'), 400, 'remote_url_not_supported'],
       ['corrupt PNG', image(corruptPng), 400, 'invalid_input'],
-      ['corrupt WAV', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'input_audio', input_audio: { data: corruptWav, format: 'wav' } }] }] }, 400, 'invalid_input'],
-      ['prompt past the context', { model: OMNI, messages: [{ role: 'user', content: 'x'.repeat(400) }] }, 400, 'invalid_input'],
+      ['corrupt WAV', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'input_audio', input_audio: { data: corruptWav, format: 'wav' } }] }] }, 400, 'invalid_audio'],
+      ['prompt past the context', { model: OMNI, messages: [{ role: 'user', content: 'x'.repeat(400) }] }, 400, 'context_length_exceeded'],
+      ['prompt whose text fits but whose image does not', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(230) }, { type: 'image_url', image_url: { url: PICTURE_URL } }] }] }, 400, 'invalid_input'],
       ['image and audio together', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PICTURE_URL } }, { type: 'input_audio', input_audio: { data: SPEECH_B64, format: 'wav' } }] }] }, 400, 'unsupported_modalities'],
       ['image too large', { ...demoRequest('t2i'), image: { width: 5000 } }, 400, 'invalid_value'],
       ['body over the limit', { model: OMNI, messages: [{ role: 'user', content: 'y'.repeat(2 * 1024 * 1024) }] }, 413, 'request_too_large'],

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { checkPlan } from '../../src/plan/check.js';
 import { formatPlanDiff } from '../../src/plan/diff.js';
 import { readPlan } from '../../src/plan/io.js';
+import { sealProblem } from '../../src/plan/seal.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
 import { compileModel, runnableStrategies, type Strategy } from '../../src/sim/model.js';
 import { missedTypes, sloGoodput } from '../../src/sim/simulate.js';
@@ -22,6 +23,10 @@ test('every fixture deployment has a frozen plan', () => {
     const name = (parse(readFileSync(`fixtures/deployments/${f}`, 'utf8')) as { name: string }).name;
     assert.ok(frozen.includes(`${name}.plan.json`), `no plans/${name}.plan.json for fixtures/deployments/${f}; run: cornserve plan fixtures/deployments/${f}`);
   }
+});
+
+test('every frozen plan carries a seal that matches its content', () => {
+  for (const f of frozen) assert.equal(sealProblem(readPlan(`plans/${f}`)), undefined, `plans/${f}: re-freeze it with cornserve plan`);
 });
 
 test('every frozen plan is valid and at least as good as each baseline that meets its targets in simulation', () => {

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { planText } from '../../src/plan/io.js';
+import { resealPlan, sealPlan } from '../../src/plan/seal.js';
 import { createLogger, formatLogLine } from '../../src/runtime/log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs } from '../../src/runtime/executor-policy.js';
+import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorDevice, executorEnv, heartbeatVerdict, restartDelayMs } from '../../src/runtime/executor-policy.js';
 import { withAbsolutePaths } from '../../src/runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../../src/plan/verify.js';
 import type { Plan } from '../../src/spec/types.generated.js';
@@ -35,7 +36,7 @@ function setup(name: string, opts: { recordOnnx?: boolean } = {}): { path: strin
     componentExtras: { llm: { executor: { engine: 'llm', graphs: [{ role: 'decoder', path: `../models/${name}.onnx`, inputs: ['x'], outputs: ['y'] }] } } },
   });
   const path = join(dir, 'plans', `${name}.json`);
-  writeFileSync(path, planText(plan));
+  writeFileSync(path, planText(sealPlan(plan)));
   return { path, plan };
 }
 
@@ -81,17 +82,47 @@ describe('verifyPlan', () => {
     plan.solution.units[1].placement.pop();
     writeFileSync(path, JSON.stringify(plan));
     rejected(() => verifyPlan(path), /not in the canonical form/);
-    writeFileSync(path, planText(plan));
+    const sealed = planText(sealPlan(plan));
+    writeFileSync(path, sealed);
     rejected(() => verifyPlan(path, { expectedSha256: '0'.repeat(64) }), /sha256 is [0-9a-f]{64}, not the expected 0000/);
-    writeFileSync(`${path}.sha256`, `${sha(planText(plan))}  tampered.json\n`);
+    writeFileSync(`${path}.sha256`, `${sha(sealed)}  tampered.json\n`);
     assert.doesNotThrow(() => verifyPlan(path));
     writeFileSync(`${path}.sha256`, `${'1'.repeat(64)}  tampered.json\n`);
     rejected(() => verifyPlan(path), /changed after it was written/);
   });
 
+  it('refuses a canonical hand edit (a rate, a batch size, a removed seal), and takes it once re-sealed with who and why', () => {
+    const { path, plan } = setup('edited');
+    const sealed = sealPlan(plan);
+    const edits: [string, Plan][] = [
+      ['rate', { ...sealed, solution: { ...sealed.solution, ratePerS: sealed.solution.ratePerS - 0.008 } }],
+      ['batch', { ...sealed, solution: { ...sealed.solution, units: sealed.solution.units.map((u, i) => (i === 0 ? { ...u, batch: { ...u.batch, llm: 96 } } : u)) } }],
+    ];
+    for (const [what, edited] of edits) {
+      writeFileSync(path, planText(edited));
+      assert.throws(() => verifyPlan(path), (e: Error) => {
+        assert.ok(e instanceof PlanRejectedError, what);
+        assert.match(e.message, /content does not match its seal \(sealed [0-9a-f]{12}…, content now [0-9a-f]{12}…\): it was edited after it was written/, what);
+        assert.match(e.message, /cornserve plan --reseal .*edited\.json --reason/, what);
+        assert.doesNotMatch(e.message, /canonical form/, `${what}: the edit kept the file canonical`);
+        return true;
+      });
+    }
+    writeFileSync(path, planText({ ...sealed, seal: undefined }));
+    rejected(() => verifyPlan(path), /carries no seal/);
+    const resealed = resealPlan(edits[1][1], { by: 'alice', reason: 'llm batch 96 measured on this host' });
+    writeFileSync(path, planText(resealed));
+    const v = verifyPlan(path);
+    assert.equal(v.plan.solution.units[0].batch?.llm, 96);
+    assert.deepEqual(v.plan.seal?.reseals, [{ by: 'alice', reason: 'llm batch 96 measured on this host', previousSha256: sealed.seal!.sha256 }]);
+    // The record is under the digest too: rewriting who or why breaks the seal.
+    writeFileSync(path, planText({ ...resealed, seal: { ...resealed.seal!, reseals: [{ ...resealed.seal!.reseals![0], by: 'mallory' }] } }));
+    rejected(() => verifyPlan(path), /does not match its seal/);
+  });
+
   it('accepts a plan in another layout when its sidecar digest vouches for the exact bytes', () => {
     const { path, plan } = setup('pretty');
-    const pretty = JSON.stringify(plan, null, 2);
+    const pretty = JSON.stringify(sealPlan(plan), null, 2);
     writeFileSync(path, pretty);
     rejected(() => verifyPlan(path), /not in the canonical form/);
     writeFileSync(`${path}.sha256`, `${sha(pretty)}  pretty.json\n`);
@@ -112,7 +143,7 @@ describe('verifyPlan', () => {
       plan.model.components = plan.model.components.map((c) => (c.name === 'llm' ? { ...c, executor: rec } : c)) as Plan['model']['components'];
       if (record) plan.provenance.inputs.push({ role: 'onnx', path: '../models/keys.txt', sha256: sha(keys) });
       const path = join(dir, 'plans', `${record ? 'dict-recorded' : 'dict-unrecorded'}.json`);
-      writeFileSync(path, planText(plan));
+      writeFileSync(path, planText(sealPlan(plan)));
       return path;
     };
     const unrecorded = verifyPlan(withDictionary(false));
@@ -160,6 +191,15 @@ describe('supervisor policy', () => {
       [1, 2, 3, 4, 10].map((n) => restartDelayMs(n, DEFAULT_BACKOFF)),
       [250, 500, 1000, 2000, 15_000],
     );
+  });
+
+  it('pings while an executor answers; past the heartbeat timeout it is unresponsive, unless this process was the one stalled', () => {
+    const tick = DEFAULT_HEARTBEAT.intervalMs;
+    assert.equal(heartbeatVerdict({ silentMs: 0, sinceLastTickMs: tick }, DEFAULT_HEARTBEAT), 'ping');
+    assert.equal(heartbeatVerdict({ silentMs: DEFAULT_HEARTBEAT.timeoutMs, sinceLastTickMs: tick }, DEFAULT_HEARTBEAT), 'ping');
+    assert.equal(heartbeatVerdict({ silentMs: DEFAULT_HEARTBEAT.timeoutMs + 1, sinceLastTickMs: tick }, DEFAULT_HEARTBEAT), 'unresponsive');
+    // This process itself stalled (the tick came 10 s late): the unread pongs get a chance first.
+    assert.equal(heartbeatVerdict({ silentMs: 10_000, sinceLastTickMs: 10_000 }, DEFAULT_HEARTBEAT), 'grace');
   });
 
   it('logs one JSON object per line, or a readable line', () => {

@@ -104,15 +104,16 @@ export class Dispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  classify(inputs: ReadonlySet<Modality>, outputs: ReadonlySet<Modality>, model?: string): RequestGraph {
+  /** The request type's graph, and the present inputs that type does not read (see classifyRequest). */
+  classify(inputs: ReadonlySet<Modality>, outputs: ReadonlySet<Modality>, model?: string): { graph: RequestGraph; ignoredInputs: Modality[] } {
     const found = classifyRequest(this.options.model, { model, inputs, outputs });
     if ('error' in found) throw new DispatchError(400, 'unsupported_modalities', found.error);
-    return this.graphs.get(found.type.name)!;
+    return { graph: this.graphs.get(found.type.name)!, ignoredInputs: found.ignoredInputs };
   }
 
   /** The invocations a request would get now, without sending anything (for tests and tracing). */
   plan(request: DispatchRequest): RequestPlan {
-    const graph = this.classify(request.inputs, request.outputs, request.model);
+    const { graph } = this.classify(request.inputs, request.outputs, request.model);
     const replicas = this.options.replicas;
     const assignment = assignReplicas(graph, this.routing, (u) => replicas.of(u), this.router, {
       queueBound: this.queueBound,

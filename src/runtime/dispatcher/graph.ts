@@ -102,20 +102,37 @@ export interface RequestShape {
 /**
  * The request type for a request: among the types served under the requested model name, an
  * exact match of input and output modalities, else the type that takes every present input
- * with the fewest extra inputs and gives exactly the outputs asked for. Returns an
+ * with the fewest extra inputs and gives exactly the outputs asked for. Two of OpenAI's usual
+ * shapes are met halfway: `["text","audio"]` output (how OpenAI asks for speech) is served by a
+ * type that answers audio, whose answer carries the transcript; and text sent along with media
+ * to a type that takes no text (OCR) is ignored, and said so in `ignoredInputs`. Returns an
  * explanation when none fits.
  */
-export function classifyRequest(model: ResolvedModel, shape: RequestShape): { type: RequestType } | { error: string } {
+export function classifyRequest(model: ResolvedModel, shape: RequestShape): { type: RequestType; ignoredInputs: Modality[] } | { error: string } {
   const sameSet = (a: readonly Modality[], b: ReadonlySet<Modality>): boolean => a.length === b.size && a.every((m) => b.has(m));
   const named = model.requestTypes.filter((t) => shape.model === undefined || servedModelOf(model, t) === shape.model);
   if (named.length === 0) return { error: `no request type is served as model '${shape.model}'; models: ${servedModelNames(model).join(', ')}` };
-  const outputsMatch = named.filter((t) => sameSet(t.outputs, shape.outputs));
-  const exact = outputsMatch.find((t) => sameSet(t.inputs, shape.inputs));
-  if (exact) return { type: exact };
-  const covering = outputsMatch
-    .filter((t) => [...shape.inputs].every((m) => t.inputs.includes(m)))
-    .sort((a, b) => a.inputs.length - b.inputs.length || a.name.localeCompare(b.name));
-  if (covering.length > 0) return { type: covering[0] };
+  const outputChoices: ReadonlySet<Modality>[] = [shape.outputs];
+  if (shape.outputs.has('audio') && shape.outputs.has('text')) outputChoices.push(new Set([...shape.outputs].filter((m) => m !== 'text')));
+  const pick = (inputs: ReadonlySet<Modality>): RequestType | undefined => {
+    for (const outputs of outputChoices) {
+      const outputsMatch = named.filter((t) => sameSet(t.outputs, outputs));
+      const exact = outputsMatch.find((t) => sameSet(t.inputs, inputs));
+      if (exact) return exact;
+      const covering = outputsMatch
+        .filter((t) => [...inputs].every((m) => t.inputs.includes(m)))
+        .sort((a, b) => a.inputs.length - b.inputs.length || a.name.localeCompare(b.name));
+      if (covering.length > 0) return covering[0];
+    }
+    return undefined;
+  };
+  const found = pick(shape.inputs);
+  if (found) return { type: found, ignoredInputs: [] };
+  const withoutText = new Set([...shape.inputs].filter((m) => m !== 'text'));
+  if (shape.inputs.has('text') && withoutText.size > 0) {
+    const textless = pick(withoutText);
+    if (textless && !textless.inputs.includes('text')) return { type: textless, ignoredInputs: ['text'] };
+  }
   const want = `${[...shape.inputs].sort().join('+') || 'nothing'} → ${[...shape.outputs].sort().join('+')}`;
   const offered = named.map((t) => `${t.name} (${[...t.inputs].sort().join('+')} → ${[...t.outputs].sort().join('+')})`);
   return { error: `model '${shape.model ?? model.name}' serves no request type for ${want}; it serves ${offered.join(', ')}` };

@@ -45,6 +45,7 @@ export function planInvocations(
     if (t.reads.includes('messages') && payload.messages) part.messages = payload.messages;
     if (t.reads.includes('images') && payload.images) part.images = payload.images;
     if (t.reads.includes('audios') && payload.audios) part.audios = payload.audios;
+    if ((part.images || part.audios) && payload.mediaLimits) part.mediaLimits = payload.mediaLimits;
     return { replica, message: { type: 'invoke', requestId, invocation, payload: part } };
   });
   return { requestId, requestType: graph.requestType, invocations };

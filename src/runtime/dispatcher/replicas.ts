@@ -14,6 +14,8 @@ export interface ReplicaState {
   /** Tensor endpoint address while live. */
   address?: string;
   link?: ExecutorLink;
+  /** While live: the longest prompt (UTF-8 bytes of text) each of its prompt-reading components can take. */
+  maxPromptBytes?: Readonly<Record<string, number>>;
   /** Invocations sent and not yet done or failed. */
   queueDepth: number;
   restarts: number;
@@ -56,11 +58,21 @@ export class ReplicaTable {
     return [...this.replicas.values()];
   }
 
-  markLive(key: string, address: string, link: ExecutorLink): void {
+  markLive(key: string, address: string, link: ExecutorLink, maxPromptBytes?: Readonly<Record<string, number>>): void {
     const r = this.must(key);
     r.live = true;
     r.address = address;
     r.link = link;
+    r.maxPromptBytes = maxPromptBytes;
+  }
+
+  /**
+   * The longest prompt some live replica of `component` takes, by what the replicas reported;
+   * undefined when none reported a limit (the executor then checks on its own).
+   */
+  maxPromptBytes(component: string): number | undefined {
+    const limits = this.all().flatMap((r) => (r.live && r.maxPromptBytes?.[component] !== undefined ? [r.maxPromptBytes[component]] : []));
+    return limits.length > 0 ? Math.max(...limits) : undefined;
   }
 
   markDown(key: string): void {
@@ -68,6 +80,7 @@ export class ReplicaTable {
     r.live = false;
     r.address = undefined;
     r.link = undefined;
+    r.maxPromptBytes = undefined;
   }
 
   /** Changes a replica's queue depth, keeping its busy time (time with depth > 0). */

@@ -1,12 +1,14 @@
 // POST /v1/chat/completions bodies: the JSON Schema they must meet, and their translation
 // into a dispatch request (modalities in and out, the prompt, the media bytes). Content parts
 // follow OpenAI's: `text`, `image_url` and `input_audio`. Media are never fetched from the
-// network: images come as `data:image/png;base64,…` URLs or as `file:` URLs under the
-// configured media root; audio comes inline as base64 WAV.
+// network: images (PNG or JPEG) come as `data:image/…;base64,…` URLs or as `file:` URLs under
+// the configured media root; audio comes inline as base64 WAV. Each medium's header is checked
+// against the media limits here, before any executor sees it.
 import { Ajv, type ErrorObject } from 'ajv';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkAudioLimits, checkImageLimits, IMAGE_MIME, inspectImage, inspectWav, MediaFormatError, MediaLimitError, type MediaLimits } from '../../models/media-inspect.js';
 import type { Modality } from '../../spec/types.generated.js';
 import type { ChatMessage, ContentRef, GenerationParams, MediaInput } from '../protocol.js';
 import { ApiError } from './errors.js';
@@ -150,6 +152,8 @@ export interface MediaOptions {
   mediaRoot?: string;
   /** Largest decoded medium accepted. */
   maxMediaBytes: number;
+  /** Pixel and audio-length limits, checked on the headers. */
+  limits: MediaLimits;
 }
 
 export interface ParsedChat {
@@ -164,7 +168,6 @@ export interface ParsedChat {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 function decodeBase64(text: string, param: string, what: string): Uint8Array {
   const clean = text.replace(/\s+/g, '');
@@ -174,20 +177,26 @@ function decodeBase64(text: string, param: string, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(clean, 'base64'));
 }
 
-function requirePng(bytes: Uint8Array, param: string): void {
-  if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) {
-    throw new ApiError(400, 'unsupported_image', `${param} is not a PNG image (only PNG is supported)`, param);
+/** The image's header: a supported format within the pixel limit, or a 400 that says which. */
+function checkedImage(bytes: Uint8Array, param: string, limits: MediaLimits): MediaInput {
+  try {
+    const header = inspectImage(bytes);
+    checkImageLimits(header, limits);
+    return { bytes, mime: IMAGE_MIME[header.format] };
+  } catch (err) {
+    if (err instanceof MediaLimitError) throw new ApiError(400, 'image_too_many_pixels', `${param}: ${err.message}`, param);
+    if (err instanceof MediaFormatError) throw new ApiError(400, 'unsupported_image', `${param}: ${err.message}`, param);
+    throw err;
   }
 }
 
 async function loadImage(url: string, param: string, media: MediaOptions): Promise<MediaInput> {
   const data = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
   if (data) {
-    if (!/;base64$/.test(data[2])) throw new ApiError(400, 'invalid_image_url', `${param} must be a base64 data URL (data:image/png;base64,…)`, param);
+    if (!/;base64$/.test(data[2])) throw new ApiError(400, 'invalid_image_url', `${param} must be a base64 data URL (data:image/png;base64,… or data:image/jpeg;base64,…)`, param);
     const bytes = decodeBase64(data[3], param, 'image data');
     if (bytes.length > media.maxMediaBytes) throw new ApiError(413, 'image_too_large', `${param} is over ${media.maxMediaBytes} bytes`, param);
-    requirePng(bytes, param);
-    return { bytes, mime: 'image/png' };
+    return checkedImage(bytes, param, media.limits);
   }
   if (/^https?:/i.test(url)) {
     throw new ApiError(
@@ -210,8 +219,7 @@ async function loadImage(url: string, param: string, media: MediaOptions): Promi
     if (rel.startsWith('..') || isAbsolute(rel)) throw new ApiError(400, 'file_outside_media_root', `${param}: the file is outside the media root`, param);
     const bytes = new Uint8Array(await readFile(resolve(root, rel)));
     if (bytes.length > media.maxMediaBytes) throw new ApiError(413, 'image_too_large', `${param} is over ${media.maxMediaBytes} bytes`, param);
-    requirePng(bytes, param);
-    return { bytes, mime: 'image/png' };
+    return checkedImage(bytes, param, media.limits);
   }
   throw new ApiError(400, 'invalid_image_url', `${param} must be a data: URL or a file: URL`, param);
 }
@@ -220,8 +228,13 @@ function loadAudio(part: { data: string; format: string }, param: string, media:
   if (part.format !== 'wav') throw new ApiError(400, 'unsupported_audio_format', `${param}.format '${part.format}' is not supported; send WAV ('wav')`, `${param}.format`);
   const bytes = decodeBase64(part.data, `${param}.data`, 'audio data');
   if (bytes.length > media.maxMediaBytes) throw new ApiError(413, 'audio_too_large', `${param}.data is over ${media.maxMediaBytes} bytes`, `${param}.data`);
-  const tag = (o: number): string => String.fromCharCode(...bytes.subarray(o, o + 4));
-  if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw new ApiError(400, 'invalid_audio', `${param}.data is not a WAV file`, `${param}.data`);
+  try {
+    checkAudioLimits(inspectWav(bytes), media.limits);
+  } catch (err) {
+    if (err instanceof MediaLimitError) throw new ApiError(400, 'audio_too_long', `${param}.data: ${err.message}`, `${param}.data`);
+    if (err instanceof MediaFormatError) throw new ApiError(400, 'invalid_audio', `${param}.data is not a WAV file this server reads: ${err.message}`, `${param}.data`);
+    throw err;
+  }
   return { bytes, mime: 'audio/wav' };
 }
 

@@ -3,13 +3,15 @@
 // Generated media (documented here because OpenAI has no image output in chat completions):
 // - audio follows OpenAI's audio output: `message.audio = { id, data, expires_at, transcript }`
 //   with `data` a base64 WAV (16-bit PCM mono), `content` null and the text in `transcript`.
-//   Streaming sends `delta.audio = { id, data }` per chunk: base64 of a standalone WAV per
-//   chunk, or raw 16-bit little-endian PCM when the request set `audio.format: "pcm16"` (what
-//   OpenAI streams), and text as `delta.audio.transcript`.
+//   Requests ask for it with `modalities: ["text","audio"]` (or `["audio"]`).
+//   Streaming sends `delta.audio = { id, data }` per chunk: raw 16-bit little-endian PCM when
+//   the request set `audio.format: "pcm16"` (what OpenAI streams); for `wav` the same PCM with
+//   one streaming WAV header (sizes 0xFFFFFFFF, as for a live stream) before the first
+//   samples, so the concatenated chunks are one WAV. Text comes as `delta.audio.transcript`.
 // - images come as content parts: `message.content = [{type:"text",text}, {type:"image_url",
 //   image_url:{url:"data:image/png;base64,…"}}]` (the same part type clients send images in).
 //   Streaming sends each image as `delta.content = [that part]`.
-import { encodeWav, pcm16 } from '../../models/wav.js';
+import { encodeWav, pcm16, wavStreamHeader } from '../../models/wav.js';
 import type { OutputPart } from '../protocol.js';
 
 export interface Usage {
@@ -103,15 +105,19 @@ export function chunkBody(meta: ResponseMeta, delta: Record<string, unknown>, fi
   };
 }
 
-/** The streaming delta for one part; undefined for a finish (the caller closes the stream). */
-export function deltaFor(meta: ResponseMeta, part: OutputPart, audio: { requested: boolean; format: 'wav' | 'pcm16' }): Record<string, unknown> | undefined {
+/**
+ * The streaming delta for one part; undefined for a finish (the caller closes the stream).
+ * `audio.first` says whether this is the answer's first audio chunk (a wav stream's header goes there).
+ */
+export function deltaFor(meta: ResponseMeta, part: OutputPart, audio: { requested: boolean; format: 'wav' | 'pcm16'; first: boolean }): Record<string, unknown> | undefined {
   switch (part.kind) {
     case 'text':
       return audio.requested ? { audio: { id: `audio_${meta.id}`, transcript: part.text } } : { content: part.text };
     case 'image':
       return { content: [imagePart(part.png)] };
     case 'audio': {
-      const bytes = audio.format === 'pcm16' ? pcm16(part.samples) : encodeWav({ samples: part.samples, sampleRateHz: part.sampleRateHz });
+      const samples = pcm16(part.samples);
+      const bytes = audio.format === 'wav' && audio.first ? Buffer.concat([wavStreamHeader(part.sampleRateHz), samples]) : samples;
       return { audio: { id: `audio_${meta.id}`, data: base64(bytes) } };
     }
     case 'finish':

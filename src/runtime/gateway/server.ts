@@ -6,9 +6,12 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DispatchError, type Dispatcher, type RequestHandle } from '../dispatcher/dispatcher.js';
+import type { RequestGraph } from '../dispatcher/graph.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { OutputPart } from '../protocol.js';
 import { silentLogger, type Logger } from '../log.js';
+import { DEFAULT_MEDIA_LIMITS, type MediaLimits } from '../../models/media-inspect.js';
+import { applyConnectionTimeouts, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './connections.js';
 import { ApiError } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
 import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js';
@@ -26,6 +29,10 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   /** Directory `file:` image URLs may point into; unset refuses local files. */
   mediaRoot?: string;
+  /** Pixel and audio-length limits on input media (default DEFAULT_MEDIA_LIMITS). */
+  mediaLimits?: Partial<MediaLimits>;
+  /** Limits on idle and slow client connections (default DEFAULT_CONNECTION_TIMEOUTS). */
+  connectionTimeouts?: Partial<ConnectionTimeouts>;
   log?: Logger;
   /** Wall clock for timestamps (durations use the monotonic clock). */
   now?: () => number;
@@ -40,6 +47,8 @@ interface RequestState {
 }
 
 const CHAT_PATH = '/v1/chat/completions';
+/** Response header naming the request's input modalities its request type does not read. */
+export const IGNORED_INPUTS_HEADER = 'x-cornserve-ignored-inputs';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -70,13 +79,16 @@ export class Gateway {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly keyDigest: Buffer | undefined;
+  private readonly mediaLimits: MediaLimits;
   private drainingFlag = false;
 
   constructor(private readonly options: GatewayOptions) {
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.keyDigest = options.apiKey !== undefined ? digest(options.apiKey) : undefined;
+    this.mediaLimits = { ...DEFAULT_MEDIA_LIMITS, ...options.mediaLimits };
     this.app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 32 * 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+    applyConnectionTimeouts(this.app.server, { ...DEFAULT_CONNECTION_TIMEOUTS, ...options.connectionTimeouts });
     this.app.removeContentTypeParser('text/plain'); // bodies are JSON; anything else is a 415
     this.app.addHook('onRequest', async (req, reply) => this.guard(req, reply));
     this.app.addHook('onResponse', async (req, reply) => {
@@ -173,16 +185,19 @@ export class Gateway {
       const served = this.options.modelNames.map((m) => `'${m}'`).join(', ');
       throw new ApiError(404, 'model_not_found', `the model '${body.model}' does not exist; this server serves ${served}`, 'model');
     }
-    const parsed = await parseChatRequest(body, { mediaRoot: this.options.mediaRoot, maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024 });
+    const parsed = await parseChatRequest(body, { mediaRoot: this.options.mediaRoot, maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024, limits: this.mediaLimits });
     const meta: ResponseMeta = { id: `chatcmpl-${randomUUID()}`, model: body.model, createdS: Math.floor(this.now() / 1000) };
-    const graph = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
+    const { graph, ignoredInputs } = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
     st.type = graph.requestType;
+    // Served without them (OCR reads the image, not the words beside it): say so, not silently.
+    if (ignoredInputs.length > 0) reply.header(IGNORED_INPUTS_HEADER, ignoredInputs.join(','));
+    this.checkPromptLength(graph, parsed);
     const handle = this.options.dispatcher.submit({
       requestId: meta.id,
       model: body.model,
       inputs: parsed.inputs,
       outputs: parsed.outputs,
-      payload: { messages: parsed.messages, images: parsed.images, audios: parsed.audios, params: parsed.params },
+      payload: { messages: parsed.messages, images: parsed.images, audios: parsed.audios, mediaLimits: this.mediaLimits, params: parsed.params },
     });
     let finished = false;
     reply.raw.on('close', () => {
@@ -206,16 +221,31 @@ export class Gateway {
     }
   }
 
+  /** A prompt longer than the context of a component that reads it: 400 before any executor work. */
+  private checkPromptLength(graph: RequestGraph, parsed: ParsedChat): void {
+    let promptBytes = 0;
+    for (const m of parsed.messages) for (const c of m.content) if (c.type === 'text') promptBytes += Buffer.byteLength(c.text);
+    for (const inv of graph.invocations) {
+      if (!inv.reads.includes('messages')) continue;
+      const limit = this.options.replicas.maxPromptBytes(inv.component);
+      if (limit !== undefined && promptBytes > limit) {
+        throw new ApiError(400, 'context_length_exceeded', `the prompt's text is ${promptBytes} bytes; '${inv.component}' takes at most ${limit} (its context length), so it cannot fit: shorten the messages`, 'messages');
+      }
+    }
+  }
+
   private async stream(reply: FastifyReply, st: RequestState, meta: ResponseMeta, parsed: ParsedChat, handle: RequestHandle, first: OutputPart | undefined): Promise<void> {
     reply.hijack();
     const raw = reply.raw;
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const audio = { requested: parsed.outputs.has('audio'), format: parsed.params.audio?.format ?? 'wav' };
+    const audio = { requested: parsed.outputs.has('audio'), format: parsed.params.audio?.format ?? 'wav', first: true };
     const answer = emptyAnswer();
     await send(raw, chunkBody(meta, { role: 'assistant', content: '' }));
     const emit = async (part: OutputPart): Promise<void> => {
       addPart(answer, part);
       const delta = deltaFor(meta, part, audio);
+      if (part.kind === 'audio') audio.first = false;
       if (delta) await send(raw, chunkBody(meta, delta));
     };
     try {

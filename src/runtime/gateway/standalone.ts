@@ -7,6 +7,8 @@ import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
 import type { Logger } from '../log.js';
 import { verifyPlanFile, type VerifiedPlan } from '../../plan/verify.js';
+import type { MediaLimits } from '../../models/media-inspect.js';
+import type { ConnectionTimeouts } from './connections.js';
 import { ServeMetrics } from './metrics.js';
 import { RemoteExecutors } from './remote-executors.js';
 import { Gateway } from './server.js';
@@ -25,6 +27,8 @@ export interface StandaloneGatewayOptions {
   requestTimeoutMs?: number;
   drainTimeoutMs?: number;
   bodyLimitBytes?: number;
+  mediaLimits?: Partial<MediaLimits>;
+  connectionTimeouts?: Partial<ConnectionTimeouts>;
   resolveIntervalMs?: number;
   resolveHost?: (host: string) => Promise<string[]>;
 }
@@ -48,7 +52,7 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
   const dispatcher = new Dispatcher({ model: plan.model, routes: plan.solution.routing, units: plan.solution.units, replicas, queueBound: o.queueBound, requestTimeoutMs: o.requestTimeoutMs, observer: metrics.observer() });
   const remote = new RemoteExecutors({ units: plan.solution.units, replicas, dispatcher, endpointsPath: o.endpointsPath, resolveIntervalMs: o.resolveIntervalMs, token: o.token, log, resolveHost: o.resolveHost });
   await remote.start();
-  const gateway = new Gateway({ modelNames: servedModelNames(plan.model), dispatcher, replicas, metrics, apiKey: o.apiKey, bodyLimitBytes: o.bodyLimitBytes, log });
+  const gateway = new Gateway({ modelNames: servedModelNames(plan.model), dispatcher, replicas, metrics, apiKey: o.apiKey, bodyLimitBytes: o.bodyLimitBytes, mediaLimits: o.mediaLimits, connectionTimeouts: o.connectionTimeouts, log });
   let port: number;
   try {
     ({ port } = await gateway.listen(o.host, o.port));

@@ -49,6 +49,9 @@ export class ExecutorHost {
       case 'release':
         this.release(msg.requestId);
         break;
+      case 'ping':
+        this.options.send({ type: 'pong', seq: msg.seq });
+        break;
       case 'shutdown':
         break; // the process entry owns shutdown
     }

@@ -8,6 +8,7 @@ import { TensorEndpoint } from '../transport/endpoint.js';
 import { HOST_CONFIG_ENV, type HostConfig } from './config.js';
 import { ExecutorHost } from './host.js';
 import type { FromHost, ToHost } from '../protocol.js';
+import { promptLimits } from './runner.js';
 import { loadRunnerFactory } from './runner-module.js';
 
 const send = (msg: FromHost): void => {
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => void stop()); // the supervisor is gone: nobody will ask for anything
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => undefined); // a terminal's ^C reaches the whole group; the supervisor decides
-  send({ type: 'ready', address: formatAddress(endpoint.address), components: Object.keys(runners), pid: process.pid });
+  send({ type: 'ready', address: formatAddress(endpoint.address), components: Object.keys(runners), pid: process.pid, maxPromptBytes: promptLimits(runners) });
 }
 
 main().catch((err: unknown) => {

@@ -37,6 +37,12 @@ export interface InvocationContext {
 
 export interface ComponentRunner {
   run(ctx: InvocationContext): Promise<void>;
+  /**
+   * For a runner that reads the prompt: the most UTF-8 bytes of message text that could fit its
+   * context. The gateway refuses longer prompts before any executor work, so set it only where
+   * every longer prompt is certainly too long (a byte-level tokenizer: the context in tokens).
+   */
+  maxPromptBytes?: number;
   close?(): Promise<void>;
 }
 
@@ -67,4 +73,9 @@ export class InvalidInputError extends Error {
     super(message);
     this.name = 'InvalidInputError';
   }
+}
+
+/** Each runner's maxPromptBytes, for the ready message (components without one are left out). */
+export function promptLimits(runners: Record<string, ComponentRunner>): Record<string, number> {
+  return Object.fromEntries(Object.entries(runners).flatMap(([name, r]) => (r.maxPromptBytes !== undefined ? [[name, r.maxPromptBytes]] : [])));
 }

@@ -8,7 +8,7 @@ import type { Plan } from '../../spec/types.generated.js';
 import { Dispatcher, type DispatchObserver } from '../dispatcher/dispatcher.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
 import { startInProcessReplica, type InProcessReplica } from '../host/in-process.js';
-import type { ComponentRunner } from '../host/runner.js';
+import { promptLimits, type ComponentRunner } from '../host/runner.js';
 
 export interface InProcessCluster {
   replicas: ReplicaTable;
@@ -32,13 +32,14 @@ export async function startInProcessCluster(
   const hosts = new Map<string, InProcessReplica>();
   for (const r of replicas.all()) {
     const reportBatch = (component: string, size: number): void => dispatcher.onHostMessage(r.key, { type: 'batch', component, size });
+    const runners = runnersFor(r.unit, r.index, reportBatch);
     const hosted = await startInProcessReplica({
-      runners: runnersFor(r.unit, r.index, reportBatch),
+      runners,
       listen: { kind: 'unix', path: join(dir, `${hosts.size}.sock`) },
       onMessage: (msg) => dispatcher.onHostMessage(r.key, msg),
     });
     hosts.set(r.key, hosted);
-    replicas.markLive(r.key, hosted.address, hosted.link);
+    replicas.markLive(r.key, hosted.address, hosted.link, promptLimits(runners));
   }
   return {
     replicas,

@@ -9,13 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { servedModelNames } from '../dispatcher/graph.js';
 import { ReplicaTable } from '../dispatcher/replicas.js';
+import type { MediaLimits } from '../../models/media-inspect.js';
+import type { ConnectionTimeouts } from '../gateway/connections.js';
 import { ServeMetrics } from '../gateway/metrics.js';
 import { Gateway } from '../gateway/server.js';
 import { drainAndClose } from '../gateway/drain.js';
 import { ExternalEngines } from './external-engines.js';
 import type { Plan, Solution } from '../../spec/types.generated.js';
 import type { Logger } from '../log.js';
-import type { BackoffPolicy } from '../executor-policy.js';
+import type { BackoffPolicy, HeartbeatPolicy } from '../executor-policy.js';
 import { Supervisor } from './supervisor.js';
 import { PlanRejectedError, verifyPlan, type VerifiedPlan } from '../../plan/verify.js';
 
@@ -35,8 +37,11 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   bodyLimitBytes?: number;
   mediaRoot?: string;
+  mediaLimits?: Partial<MediaLimits>;
+  connectionTimeouts?: Partial<ConnectionTimeouts>;
   transport?: { kind: 'unix' } | { kind: 'tcp'; host: string };
   backoff?: BackoffPolicy;
+  heartbeat?: HeartbeatPolicy;
   readyTimeoutMs?: number;
   /** Called once per chat request with its outcome (benchmarks, tests). */
   onRequestFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
@@ -107,6 +112,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     token: randomBytes(16).toString('hex'),
     log,
     backoff: options.backoff,
+    heartbeat: options.heartbeat,
     readyTimeoutMs: options.readyTimeoutMs,
     onRestart: (unit) => metrics.restarts.inc({ unit }),
   });
@@ -134,6 +140,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     apiKey: options.apiKey,
     bodyLimitBytes: options.bodyLimitBytes,
     mediaRoot: options.mediaRoot,
+    mediaLimits: options.mediaLimits,
+    connectionTimeouts: options.connectionTimeouts,
     log,
     onFinished: options.onRequestFinished,
   });

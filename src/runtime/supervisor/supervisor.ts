@@ -1,18 +1,20 @@
 // Keeps one executor process per replica of the plan running. It starts them with their
 // devices, waits for each to report ready (publishing its tensor endpoint to the replica
 // table), forwards their messages to the dispatcher, and when one dies marks it down, fails
-// what it was serving and restarts it after an exponential backoff. stop() asks every
-// executor to exit and kills those that do not.
+// what it was serving and restarts it after an exponential backoff. A live executor is pinged
+// over its control channel; one that stops answering (frozen, stopped, wedged) is marked down
+// the same way and killed, so it restarts too. stop() asks every executor to exit and kills
+// those that do not.
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Component, Plan } from '../../spec/types.generated.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { HostConfig } from '../host/config.js';
-import type { FromHost } from '../protocol.js';
+import type { FromHost, ToHost } from '../protocol.js';
 import { externalComponentOf } from './external-command.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from '../executor-policy.js';
+import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorDevice, executorEnv, heartbeatVerdict, restartDelayMs, type BackoffPolicy, type HeartbeatPolicy } from '../executor-policy.js';
 import { spawnExecutor } from './process.js';
 
 export interface SupervisorOptions {
@@ -28,6 +30,7 @@ export interface SupervisorOptions {
   token: string;
   log: Logger;
   backoff?: BackoffPolicy;
+  heartbeat?: HeartbeatPolicy;
   readyTimeoutMs?: number;
   onRestart?: (unit: string) => void;
   now?: () => number;
@@ -41,6 +44,13 @@ interface Managed {
   env: Record<string, string>;
   child?: ChildProcess;
   readyAtMs?: number;
+  /** When it went down, until it is ready again (for the "back" log line). */
+  downSinceMs?: number;
+  lastPongMs?: number;
+  pingSeq: number;
+  heartbeatTimer?: NodeJS.Timeout;
+  /** Why the supervisor killed it, when it did. */
+  killedBecause?: string;
   failures: number;
   restartTimer?: NodeJS.Timeout;
   stderrTail: string[];
@@ -71,12 +81,14 @@ export class ExecutorStartError extends Error {
 export class Supervisor {
   private readonly managed = new Map<string, Managed>();
   private readonly backoff: BackoffPolicy;
+  private readonly heartbeat: HeartbeatPolicy;
   private readonly now: () => number;
   private stopping = false;
   private readyWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
     this.now = options.now ?? Date.now;
     const { plan } = options;
     const components = new Map(plan.model.components.map((c) => [c.name, c]));
@@ -101,7 +113,7 @@ export class Supervisor {
           token: options.token,
           device,
         };
-        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(device), failures: 0, stderrTail: [] });
+        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(device), failures: 0, pingSeq: 0, stderrTail: [] });
       }
       if (unit.placement.some((p) => p.node > 0)) {
         options.log.warn('supervisor.multi_node_placement', { unit: unit.id, note: 'this host runs every node’s replicas of the plan' });
@@ -146,6 +158,7 @@ export class Supervisor {
     const exits: Promise<void>[] = [];
     for (const m of this.managed.values()) {
       clearTimeout(m.restartTimer);
+      clearInterval(m.heartbeatTimer);
       const child = m.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;
       exits.push(
@@ -168,6 +181,7 @@ export class Supervisor {
     m.stderrTail = [];
     m.fatal = undefined;
     m.readyAtMs = undefined;
+    m.killedBecause = undefined;
     const child = spawnExecutor(
       m.config,
       m.env,
@@ -184,10 +198,17 @@ export class Supervisor {
     log.info('executor.starting', { unit: m.unit, replica: m.index, pid: child.pid, ...m.env });
     const link = { send: (msg: Parameters<typeof child.send>[0]) => void (child.connected && child.send(msg, () => undefined)) };
     child.on('message', (msg: FromHost) => {
-      if (msg.type === 'ready') {
+      if (msg.type === 'pong') {
+        m.lastPongMs = this.now();
+      } else if (msg.type === 'ready') {
         m.readyAtMs = this.now();
-        replicas.markLive(m.key, msg.address, link);
+        replicas.markLive(m.key, msg.address, link, msg.maxPromptBytes);
         log.info('executor.ready', { unit: m.unit, replica: m.index, pid: msg.pid, address: msg.address });
+        if (m.downSinceMs !== undefined) {
+          log.info('executor.back', { unit: m.unit, replica: m.index, pid: msg.pid, downMs: m.readyAtMs - m.downSinceMs });
+          m.downSinceMs = undefined;
+        }
+        this.watch(m, child, link);
         this.readyWaiters.get(m.key)?.resolve();
         this.readyWaiters.delete(m.key);
       } else if (msg.type === 'fatal') {
@@ -201,12 +222,44 @@ export class Supervisor {
     child.on('exit', (code, signal) => this.exited(m, child, code, signal));
   }
 
+  /** Pings a ready executor every interval; one silent past the timeout is taken down and killed. */
+  private watch(m: Managed, child: ChildProcess, link: { send(msg: ToHost): void }): void {
+    clearInterval(m.heartbeatTimer);
+    m.lastPongMs = this.now();
+    let lastTickMs = this.now();
+    m.heartbeatTimer = setInterval(() => {
+      if (m.child !== child || this.stopping) return clearInterval(m.heartbeatTimer);
+      const now = this.now();
+      const verdict = heartbeatVerdict({ silentMs: now - m.lastPongMs!, sinceLastTickMs: now - lastTickMs }, this.heartbeat);
+      lastTickMs = now;
+      if (verdict === 'grace') m.lastPongMs = now;
+      if (verdict === 'unresponsive') this.unresponsive(m, child, now - m.lastPongMs!);
+      else link.send({ type: 'ping', seq: ++m.pingSeq });
+    }, this.heartbeat.intervalMs);
+    m.heartbeatTimer.unref();
+  }
+
+  private unresponsive(m: Managed, child: ChildProcess, silentMs: number): void {
+    const { log, replicas, dispatcher } = this.options;
+    clearInterval(m.heartbeatTimer);
+    m.killedBecause = `it answered no heartbeat for ${silentMs} ms`;
+    m.downSinceMs ??= this.now();
+    log.error('executor.unresponsive', { unit: m.unit, replica: m.index, pid: child.pid, silentMs, action: 'marked down, killing it to restart' });
+    if (replicas.get(m.key)?.live) {
+      replicas.markDown(m.key);
+      dispatcher.replicaLost(m.key, `unresponsive: ${m.killedBecause}`);
+    }
+    child.kill('SIGKILL'); // a stopped process cannot handle SIGTERM; SIGKILL ends it anyway
+  }
+
   private exited(m: Managed, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (m.child !== child) return;
+    clearInterval(m.heartbeatTimer);
     const { log, replicas, dispatcher } = this.options;
     const wasLive = replicas.get(m.key)?.live === true;
     replicas.markDown(m.key);
-    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    m.downSinceMs ??= this.now();
+    const how = m.killedBecause ? `killed by the supervisor: ${m.killedBecause}` : signal ? `killed by ${signal}` : `exit code ${code}`;
     if (this.stopping) {
       log.info('executor.stopped', { unit: m.unit, replica: m.index, how });
       return;

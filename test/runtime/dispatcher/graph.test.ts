@@ -45,6 +45,38 @@ describe('classifyRequest', () => {
     assert.deepEqual(servedModelNames(both), ['tiny-omni', 'tiny-ocr']);
   });
 
+  it("serves OpenAI's [\"text\",\"audio\"] output with an audio type (its transcript is the text), audio in and out where a type takes it", () => {
+    const speak = { ...model.requestTypes[0], name: 'speak', outputs: ['audio'] as [Modality] };
+    const echo = { ...model.requestTypes[0], name: 'voice-chat', inputs: ['audio', 'text'] as [Modality, Modality], outputs: ['audio'] as [Modality] };
+    const voiced = { ...model, requestTypes: [...model.requestTypes, speak, echo] };
+    const pick = (inputs: Set<Modality>, outputs: Set<Modality>): string => {
+      const found = classifyRequest(voiced, { inputs, outputs });
+      return 'type' in found ? `${found.type.name}${found.ignoredInputs.length > 0 ? ` ignoring ${found.ignoredInputs.join(',')}` : ''}` : found.error;
+    };
+    assert.equal(pick(set('text'), set('text', 'audio')), 'speak');
+    assert.equal(pick(set('text'), set('audio')), 'speak');
+    assert.equal(pick(set('text', 'audio'), set('text', 'audio')), 'voice-chat');
+    assert.equal(pick(set('audio'), set('text', 'audio')), 'voice-chat');
+    // A model with a type that answers both is matched exactly, not reduced to audio.
+    const both = { ...speak, name: 'speak-and-write', outputs: ['audio', 'text'] as [Modality, Modality] };
+    const found = classifyRequest({ ...voiced, requestTypes: [...voiced.requestTypes, both] }, { inputs: set('text'), outputs: set('text', 'audio') });
+    assert.ok('type' in found && found.type.name === 'speak-and-write');
+    assert.match(pick(set('image'), set('text', 'audio')), /serves no request type for image → audio\+text/);
+  });
+
+  it('serves text sent along with an image to a type that reads no text (OCR), naming the text ignored', () => {
+    const ocr = { ...model.requestTypes[1], name: 'ocr', servedModel: 'tiny-ocr', inputs: ['image'] as [Modality], path: ['enc'] as [string] };
+    const withOcr = { ...model, requestTypes: [...model.requestTypes, ocr] };
+    const found = classifyRequest(withOcr, { model: 'tiny-ocr', inputs: set('text', 'image'), outputs: set('text') });
+    assert.ok('type' in found, JSON.stringify(found));
+    assert.equal(found.type.name, 'ocr');
+    assert.deepEqual(found.ignoredInputs, ['text']);
+    // Text alone is still not an OCR request.
+    const textOnly = classifyRequest(withOcr, { model: 'tiny-ocr', inputs: set('text'), outputs: set('text') });
+    assert.ok('error' in textOnly);
+    assert.match(textOnly.error, /model 'tiny-ocr' serves no request type for text → text; it serves ocr \(image → text\)/);
+  });
+
   it('explains what is served when nothing fits', () => {
     const found = classifyRequest(model, { inputs: set('text', 'audio'), outputs: set('text') });
     assert.ok('error' in found);

@@ -1,21 +1,42 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import jpeg from 'jpeg-js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng } from '../../../src/models/media.js';
 import { encodeWav } from '../../../src/models/wav.js';
 import { servedModelNames } from '../../../src/runtime/dispatcher/graph.js';
+import type { ConnectionTimeouts } from '../../../src/runtime/gateway/connections.js';
 import { ServeMetrics } from '../../../src/runtime/gateway/metrics.js';
 import { Gateway } from '../../../src/runtime/gateway/server.js';
 import { startInProcessCluster, type InProcessCluster } from '../../../src/runtime/supervisor/in-process.js';
 import { tinyPlan, unitId } from '../dispatcher/fixtures/plans.js';
-import { testRunners } from '../dispatcher/fixtures/runners.js';
+import { TEST_MAX_PROMPT_BYTES, testRunners } from '../dispatcher/fixtures/runners.js';
 
 const KEY = 'sk-test-123';
 const PNG = Buffer.from(encodePng({ width: 2, height: 2, rgb: new Uint8Array(12).fill(200) }));
 const pngUrl = `data:image/png;base64,${PNG.toString('base64')}`;
+
+/** 33 bytes: a PNG signature and an IHDR header claiming 20000×20000 pixels, and no data. */
+const PIXEL_BOMB = (() => {
+  const b = Buffer.alloc(33);
+  b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13], 0);
+  b.write('IHDR', 12, 'ascii');
+  b.writeUInt32BE(20_000, 16);
+  b.writeUInt32BE(20_000, 20);
+  b.set([8, 2, 0, 0, 0], 24);
+  return b;
+})();
+/** 20 000 samples at 1 Hz: 40 kB that resampling to 16 kHz would turn into 320 M samples. */
+const WAV_BOMB = (() => {
+  const b = Buffer.from(encodeWav({ samples: new Float32Array(20_000), sampleRateHz: 16000 }));
+  b.writeUInt32LE(1, 24);
+  b.writeUInt32LE(2, 28);
+  return b;
+})();
 
 interface Server {
   url: string;
@@ -24,7 +45,7 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function start(options: { queueBound?: number; apiKey?: string; bodyLimitBytes?: number; mediaRoot?: string } = {}): Promise<Server> {
+async function start(options: { queueBound?: number; apiKey?: string; bodyLimitBytes?: number; mediaRoot?: string; connectionTimeouts?: Partial<ConnectionTimeouts> } = {}): Promise<Server> {
   const plan = tinyPlan();
   const ref: { metrics?: ServeMetrics } = {};
   const cluster = await startInProcessCluster(plan, (_u, _r, report) => testRunners(undefined, report), {
@@ -41,6 +62,7 @@ async function start(options: { queueBound?: number; apiKey?: string; bodyLimitB
     apiKey: options.apiKey,
     bodyLimitBytes: options.bodyLimitBytes,
     mediaRoot: options.mediaRoot,
+    connectionTimeouts: options.connectionTimeouts,
   });
   const { port } = await gateway.listen('127.0.0.1', 0);
   return {
@@ -105,6 +127,11 @@ describe('gateway: answers', () => {
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     assert.equal(res.status, 200);
     assert.equal(body.choices[0].message.content, `echo see images=${2 * PNG.length + 1}`);
+    // JPEG too, whatever media type the data URL claims (the bytes are sniffed).
+    const jpg = Buffer.from(jpeg.encode({ width: 4, height: 4, data: new Uint8Array(64).fill(90) }).data);
+    const asJpeg = await post(s, { model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${jpg.toString('base64')}` } }] }] });
+    assert.equal(asJpeg.status, 200);
+    assert.equal(((await asJpeg.json()) as typeof body).choices[0].message.content, `echo see images=${2 * jpg.length + 1}`);
   });
 
   it('returns a generated image as an image_url content part', async () => {
@@ -132,6 +159,16 @@ describe('gateway: answers', () => {
     assert.equal(chunks.at(-2)!.choices[0].finish_reason, 'stop');
     assert.deepEqual(chunks.at(-1)!.choices, []);
     assert.ok(chunks.at(-1)!.usage);
+  });
+
+  it('refuses a multi-megabyte prompt as over the context, before any executor work', async () => {
+    const res = await post(s, chat('é'.repeat(3 * 1024 * 1024)));
+    const error = await expectError(res, 400, 'context_length_exceeded', /6291456 bytes; 'llm' takes at most 4096/);
+    assert.equal(error.param, 'messages');
+    const status = (await (await fetch(`${s.url}/status`)).json()) as { units: { queueDepth: number }[]; recentErrors: { requestType: string }[] };
+    assert.ok(status.units.every((u) => u.queueDepth === 0));
+    assert.equal(status.recentErrors[0].requestType, 'chat', 'classified, then refused without an invocation');
+    assert.equal((await post(s, chat('still here'))).status, 200);
   });
 
   it('serves /v1/models, /healthz, /readyz, /status and /metrics', async () => {
@@ -189,6 +226,9 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
       [post(s, part({ type: 'input_audio', input_audio: { data: 'not base64!', format: 'wav' } })), 400, 'invalid_base64'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8=', format: 'mp3' } })), 400, 'unsupported_audio_format'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8gd29ybGQh', format: 'wav' } })), 400, 'invalid_audio'],
+      [post(s, part({ type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_BOMB.toString('base64')}` } })), 400, 'image_too_many_pixels', /20000×20000 .*the limit is/],
+      [post(s, part({ type: 'input_audio', input_audio: { data: WAV_BOMB.toString('base64'), format: 'wav' } })), 400, 'audio_too_long', /20000\.0 s long/],
+      [post(s, chat('x'.repeat(TEST_MAX_PROMPT_BYTES + 1))), 400, 'context_length_exceeded', /4097 bytes; 'llm' takes at most 4096/],
       [post(s, chat('x', { temperature: 9 })), 400, 'invalid_value', /temperature/],
       [post(s, chat('x', { modalities: ['audio'] })), 400, 'unsupported_modalities', /serves no request type/],
       [post(s, { ...chat('x'), model: 'gpt-4o' }), 404, 'model_not_found', /'gpt-4o' does not exist/],
@@ -197,6 +237,10 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
     ];
     for (const [res, status, code, message] of cases) await expectError(await res, status, code, message);
     const good = await slow;
+    const media = (await (await fetch(`${s.url}/status`)).json()) as { recentErrors: { requestType: string; message: string }[] };
+    const bombs = media.recentErrors.filter((e) => /20000×20000|20000\.0 s/.test(e.message));
+    assert.equal(bombs.length, 2);
+    assert.ok(bombs.every((e) => e.requestType === 'none'), 'refused before classification: no executor saw them');
     assert.equal(good.status, 200);
     assert.equal(((await good.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content, 'echo SLOW but fine');
     const status = (await (await fetch(`${s.url}/status`)).json()) as { recentErrors: { time: string; status: number; message: string }[] };
@@ -269,5 +313,48 @@ describe('gateway: API key, overload, readiness and draining', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('gateway: idle and slow connections are closed', () => {
+  let s: Server;
+  before(async () => (s = await start({ connectionTimeouts: { headersTimeoutMs: 200, keepAliveTimeoutMs: 200, requestBodyTimeoutMs: 2000 } })));
+  after(() => s.close());
+
+  /** A raw TCP connection to the gateway and a promise that settles when the server closes it. */
+  async function open(): Promise<{ socket: Socket; closed: Promise<string> }> {
+    const port = Number(new URL(s.url).port);
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(received)));
+    return { socket, closed };
+  }
+
+  /** Settles with 'open' if the socket outlives `ms` (a generous bound: the limits are 200 ms). */
+  const within = (p: Promise<string>, ms = 10_000): Promise<string> => Promise.race([p, new Promise<string>((resolve) => setTimeout(() => resolve('open'), ms).unref())]);
+
+  it('closes a connection that never sends a request, one that stops mid-head, and an idle keep-alive one', async () => {
+    const silent = await open();
+    const partial = await open();
+    partial.socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n');
+    const kept = await open();
+    kept.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    try {
+      assert.equal(await within(silent.closed), '', 'a silent connection is closed without an answer');
+      assert.notEqual(await within(partial.closed), 'open', 'a half-sent head is not waited for');
+      const keptReply = await within(kept.closed);
+      assert.match(keptReply, /^HTTP\/1\.1 200/, 'the keep-alive connection was answered, then closed when idle');
+    } finally {
+      for (const c of [silent, partial, kept]) c.socket.destroy();
+    }
+  });
+
+  it('never cuts a request in flight, however long it runs', async () => {
+    // SLOW takes 300 ms: longer than every connection limit above.
+    const res = await post(s, chat('SLOW and steady'));
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content, 'echo SLOW and steady');
   });
 });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { ENGINE_RUNNERS } from '../../../src/runtime/host/engine-runners.js';
+import { InvalidInputError, type InvocationContext } from '../../../src/runtime/host/runner.js';
 import { engineDevice } from '../../../src/runtime/host/engines/common.js';
 import { chatPrompt, pooledEmbedding } from '../../../src/runtime/host/engines/llm.js';
 import { readDetections } from '../../../src/runtime/host/engines/ocr.js';
@@ -65,6 +66,36 @@ describe('llm prompt', () => {
     assert.equal((parts[1] as { embeddings: unknown }).embeddings, image);
     assert.deepEqual((parts[2] as { tokens: number[] }).tokens, encodeText('!\nassistant: ', { bos: false }));
     assert.throws(() => chatPrompt([{ role: 'user', content: [{ type: 'audio', index: 0 }] }], { image: [], audio: [] }), /refers to audio 1, but the audio encoder sent 0/);
+  });
+  it('tokenises a multi-megabyte prompt without overflowing the stack', () => {
+    const parts = chatPrompt([{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(4 * 1024 * 1024) }] }], { image: [], audio: [] });
+    assert.equal((parts[0] as { tokens: number[] }).tokens.length, 1 + 'user: '.length + 4 * 1024 * 1024 + '\nassistant: '.length);
+  });
+  it('the llm engine reports its context as maxPromptBytes and refuses a longer prompt before tokenising it', async () => {
+    const runner = await ENGINE_RUNNERS.llm({ component: demoComponent('llm'), model: undefined, planBatch: 1, device: { executionProvider: 'cpu', threads: 1 }, reportBatch: () => undefined, log: () => undefined });
+    try {
+      assert.equal(runner.maxPromptBytes, 256, 'the demo LLM has 256 positions');
+      const emitted: unknown[] = [];
+      const ctx: InvocationContext = {
+        requestId: 'r',
+        component: 'llm',
+        requestType: 't2t',
+        payload: { messages: [{ role: 'user', content: [{ type: 'text', text: 'y'.repeat(5 * 1024 * 1024) }] }], params: {} },
+        emits: ['text'],
+        consumers: [],
+        producers: [],
+        signal: new AbortController().signal,
+        input: () => Promise.reject(new Error('no inputs')),
+        stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true as const, value: undefined }) }) }),
+        send: () => undefined,
+        end: () => undefined,
+        emit: (part) => emitted.push(part),
+      };
+      await assert.rejects(runner.run(ctx), (e: Error) => e instanceof InvalidInputError && /5242880 bytes, over this model's context of 256 tokens/.test(e.message));
+      assert.deepEqual(emitted, []);
+    } finally {
+      await runner.close?.();
+    }
   });
   it('pools every position: prompt tokens, spliced rows and generated tokens', () => {
     const row = (t: number): Float32Array => new Float32Array(4).fill(t);

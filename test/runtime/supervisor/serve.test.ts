@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planText } from '../../../src/plan/io.js';
+import { writePlan } from '../../../src/plan/io.js';
 import { after, before, describe, it } from 'node:test';
 import { encodePng } from '../../../src/models/media.js';
 import { createLogger } from '../../../src/runtime/log.js';
@@ -10,6 +10,16 @@ import { startServe, type ServeHandle } from '../../../src/runtime/supervisor/se
 import { ExecutorStartError } from '../../../src/runtime/supervisor/supervisor.js';
 import { tinyPlan, unitId } from '../dispatcher/fixtures/plans.js';
 import { RUNNERS, writeServePlan } from './fixtures/serve-plan.js';
+import { alive } from '../../support/processes.js';
+
+/** Polls until `condition` holds; fails naming `what` after `timeoutMs` (a generous bound, not a timing claim). */
+async function until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const PNG = Buffer.from(encodePng({ width: 2, height: 2, rgb: new Uint8Array(12) })).toString('base64');
 const ENC_LLM = unitId(['enc', 'llm']);
@@ -42,6 +52,7 @@ describe('serve over executor processes', () => {
       log: createLogger({ format: 'json', level: 'debug', write: (l) => events.push(JSON.parse(l)) }),
       requestTimeoutMs: 15_000,
       backoff: { initialMs: 100, maxMs: 1000, factor: 2, stableMs: 60_000 },
+      heartbeat: { intervalMs: 250, timeoutMs: 3000 },
     });
   });
   after(async () => {
@@ -88,6 +99,10 @@ describe('serve over executor processes', () => {
     while (!handle.replicas.get(victim)?.live) await new Promise((r) => setTimeout(r, 20));
     assert.notEqual(handle.supervisor.pids().get(victim), pid);
     assert.ok(events.some((e) => e.event === 'executor.restarting' && e.delayMs === 100));
+    const back = events.find((e) => e.event === 'executor.back' && e.unit === ENC_LLM);
+    assert.ok(back, 'the log says when the restarted executor is back');
+    assert.equal(back.pid, handle.supervisor.pids().get(victim));
+    assert.ok(typeof back.downMs === 'number' && back.downMs >= 0);
     const later = await Promise.all(Array.from({ length: 4 }, (_, i) => ask(handle.url, `after ${i}`)));
     assert.deepEqual(
       later.map((r) => r.status),
@@ -99,6 +114,32 @@ describe('serve over executor processes', () => {
     const status = (await (await fetch(`${handle.url}/status`)).json()) as { recentErrors: { status: number; requestType: string }[] };
     assert.ok(status.recentErrors.some((e) => e.status === 503 && e.requestType === 'vision'));
   });
+
+  it('a frozen executor (SIGSTOP) misses its heartbeats: marked not live, then killed and restarted', async () => {
+    const victim = `${unitId(['gen'])}#0`;
+    const pid = handle.supervisor.pids().get(victim)!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await until(() => handle.replicas.get(victim)?.live === false, 'the stopped executor is marked not live', 30_000);
+      const ready = await fetch(`${handle.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(((await ready.json()) as { unitsWithoutLiveReplica: string[] }).unitsWithoutLiveReplica, [unitId(['gen'])]);
+      const status = (await (await fetch(`${handle.url}/status`)).json()) as { units: { id: string; live: number }[] };
+      assert.equal(status.units.find((u) => u.id === unitId(['gen']))?.live, 0);
+      const unresponsive = events.find((e) => e.event === 'executor.unresponsive' && e.unit === unitId(['gen']));
+      assert.ok(unresponsive && unresponsive.pid === pid && Number(unresponsive.silentMs) > 3000, JSON.stringify(unresponsive));
+
+      await until(() => handle.replicas.get(victim)?.live === true, 'the executor is restarted and live again', 60_000);
+      assert.notEqual(handle.supervisor.pids().get(victim), pid);
+      assert.equal(alive(pid), false, 'the frozen process was killed');
+      assert.ok(events.some((e) => e.event === 'executor.exited' && e.unit === unitId(['gen']) && /killed by the supervisor: it answered no heartbeat/.test(String(e.how))));
+      assert.ok(events.some((e) => e.event === 'executor.back' && e.unit === unitId(['gen'])));
+      assert.equal((await fetch(`${handle.url}/readyz`)).status, 200);
+      assert.equal((await ask(handle.url, 'paint again', { modalities: ['image'] })).status, 200);
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
 });
 
 describe('serve with a large plan model', () => {
@@ -107,7 +148,7 @@ describe('serve with a large plan model', () => {
     const path = join(dir, 'plan.json');
     // 200 KiB of description: over Linux's 128 KiB limit on one environment string.
     const plan = tinyPlan({ units: [{ components: ['enc', 'llm', 'gen'], replicas: 1 }], componentExtras: { llm: { description: 'x'.repeat(200 * 1024) } } });
-    writeFileSync(path, planText(plan));
+    writePlan(plan, path);
     const handle = await startServe({ planPath: path, host: '127.0.0.1', port: 0, runners: RUNNERS, log: createLogger({ format: 'text', write: () => undefined }) });
     try {
       assert.equal((await ask(handle.url, 'big')).status, 200);

@@ -8,7 +8,8 @@
 // and splices item i where the prompt refers to it. An encoder with no item ends the edge.
 import { AUDIO_ENCODER_IO } from '../../../models/audio-encoder.js';
 import { IMAGE_ENCODER_IO } from '../../../models/image-encoder.js';
-import { decodePng, resampleLinear, rgbToPlanar, type RgbImage } from '../../../models/media.js';
+import { decodeImage as decodeImageBytes, resampleLinear, rgbToPlanar, type RgbImage } from '../../../models/media.js';
+import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectWav, type MediaLimits } from '../../../models/media-inspect.js';
 import { logMelSpectrogram, melFrameCount, WHISPER_LIKE_MEL, type MelConfig } from '../../../models/mel.js';
 import { resizeBilinear } from '../../../models/ocr/image-ops.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
@@ -37,11 +38,12 @@ function fixedDim(session: ComponentSession, input: string, axis: number): numbe
   return d;
 }
 
-export function decodeImage(item: MediaInput, what: string): RgbImage {
+/** An input image as RGB, held to the request's media limits; any failure is the client's (400). */
+export function decodeImage(item: MediaInput, what: string, limits: MediaLimits = DEFAULT_MEDIA_LIMITS): RgbImage {
   try {
-    return decodePng(item.bytes);
+    return decodeImageBytes(item.bytes, limits);
   } catch (err) {
-    throw new InvalidInputError(`${what} cannot be decoded as PNG (${err instanceof Error ? err.message : String(err)})`);
+    throw new InvalidInputError(`${what} cannot be decoded (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
@@ -55,7 +57,7 @@ export async function vitEncoderRunner(e: EngineContext): Promise<ComponentRunne
   return {
     async run(ctx) {
       await sendItems(ctx, ctx.payload.images ?? [], async (item, i) => {
-        const image = decodeImage(item, `image ${i + 1}`);
+        const image = decodeImage(item, `image ${i + 1}`, ctx.payload.mediaLimits);
         const resized = image.width === width && image.height === height ? image : resizeBilinear(image, width, height);
         const out = await batcher.submit({ [input]: makeTensor('float32', [1, 3, height, width], rgbToPlanar(resized)) });
         const emb = Object.values(out)[0];
@@ -77,6 +79,7 @@ export async function audioEncoderRunner(e: EngineContext): Promise<ComponentRun
       await sendItems(ctx, ctx.payload.audios ?? [], async (item, i) => {
         let pcm;
         try {
+          checkAudioLimits(inspectWav(item.bytes), ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS);
           pcm = resampleLinear(decodeWav(item.bytes), mel.sampleRateHz);
         } catch (err) {
           throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);

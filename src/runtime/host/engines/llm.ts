@@ -36,7 +36,10 @@ const PREFILL_TOKENS_PER_STEP = 1024;
 export function chatPrompt(messages: readonly ChatMessage[], media: { image: readonly ExecTensor<'float32'>[]; audio: readonly ExecTensor<'float32'>[] }): PromptPart[] {
   const parts: PromptPart[] = [];
   let tokens: number[] = [BOS_ID];
-  const text = (s: string): void => void tokens.push(...encodeText(s, { bos: false }));
+  const text = (s: string): void => {
+    // One push per token: spreading a long prompt's tokens into push() overflows the stack.
+    for (const t of encodeText(s, { bos: false })) tokens.push(t);
+  };
   for (const m of messages) {
     text(`${m.role}: `);
     for (const c of m.content) {
@@ -78,7 +81,12 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   const modalityOf = (name: string): Modality | undefined => e.model?.components.find((c) => c.name === name)?.modality;
 
   return {
+    // Byte-level tokens: a prompt of more bytes than the context has positions cannot fit.
+    maxPromptBytes: maxContextTokens,
     async run(ctx: InvocationContext) {
+      // Before tokenising: a gateway that did not know this limit may have let a huge prompt through.
+      const textBytes = (ctx.payload.messages ?? []).reduce((n, m) => n + m.content.reduce((k, c) => k + (c.type === 'text' ? Buffer.byteLength(c.text) : 0), 0), 0);
+      if (textBytes > maxContextTokens) throw new InvalidInputError(`the prompt's text is ${textBytes} bytes, over this model's context of ${maxContextTokens} tokens`);
       const media = { image: [] as ExecTensor<'float32'>[], audio: [] as ExecTensor<'float32'>[] };
       for (const from of ctx.producers) {
         const modality = modalityOf(from);

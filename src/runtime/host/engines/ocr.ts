@@ -37,7 +37,7 @@ export async function ocrDetRunner(e: EngineContext): Promise<ComponentRunner> {
   const det = stage(new ModelBatcher(reportingSession(session, e.reportBatch), batchPolicy(e)));
   return {
     async run(ctx: InvocationContext) {
-      const images = (ctx.payload.images ?? []).map((item, i) => decodeImage(item, `image ${i + 1}`));
+      const images = (ctx.payload.images ?? []).map((item, i) => decodeImage(item, `image ${i + 1}`, ctx.payload.mediaLimits));
       const found = await Promise.all(
         images.map(async (image) => {
           const input = detPreprocess(image);
