@@ -165,6 +165,8 @@ function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: stri
     case 'int64':
     case 'int32':
       return zeros(input.dtype, shape);
+    case 'bool':
+      return makeTensor('bool', shape, new Uint8Array(count).fill(1));
     default:
       throw new ProfileError(`${path}: input ${input.name} has element type ${input.dtype ?? `#${input.onnxElemType}`}, which the profiler cannot make samples of`);
   }
@@ -239,6 +241,11 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
         unit: `one denoising step of one image (${out.dims.slice(1).join('×')}), the decoder's one run per image spread over ${+steps.toFixed(2)} steps (the mean of the request types that visit it); decoder alone: ${decoderCurve.map((p) => `batch ${p.batch} ${p.ms.toFixed(3)} ms`).join(', ')}`,
       };
     }
+    case 'hf-vision-encoder': {
+      const s = session(graphs, 'vision-encoder');
+      const frame = s.signature.inputs[0].dims.slice(2).join('×');
+      return { unitLatencyMs: await unitCurve(s, fixedSample(s, () => 1), settings, 'frame'), unit: `one ${frame} frame (an image is one frame, or its tiles plus one when the model splits images)` };
+    }
     case 'ocr-det': {
       const s = session(graphs, 'ocr-det');
       const image = renderText(OCR_SAMPLE_TEXT, { scale: OCR_SAMPLE_SCALE });
@@ -258,13 +265,14 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       }
       return { unitLatencyMs: curve, unit: `one text line (a ${r.shape.slice(2).join('×')} crop${cls ? ', direction classifier included' : ''})` };
     }
-    case 'llm': {
+    case 'llm':
+    case 'hf-decoder': {
       const embed = session(graphs, 'embed');
       const decoder = session(graphs, 'decoder');
       const prefill: PrefillPoint[] = [];
       const decode: Point[] = [];
       const measure = (prefillTokens: number[], decodeBatches: number[]) =>
-        measureLlmLatency(embed, decoder, { prefillTokens, decodeBatches, contextTokens: settings.contextTokens, repeats: settings.repeats });
+        measureLlmLatency(embed, decoder, { prefillTokens, decodeBatches, contextTokens: settings.contextTokens, repeats: settings.repeats, presentHoldsPast: engine === 'hf-decoder' });
       try {
         for (const tokens of settings.prefillTokens) {
           settings.onPoint?.(`prefill ${tokens} tokens`);

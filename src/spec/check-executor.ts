@@ -25,6 +25,8 @@ export const ENGINES: Record<ExecutorEngine, EngineRules> = {
   vocoder: { kind: 'generator', modality: 'audio', roles: ['vocoder'], optionalRoles: [], options: [] },
   'ocr-det': { kind: 'encoder', modality: 'image', roles: ['ocr-det'], optionalRoles: [], options: [] },
   'ocr-rec': { kind: 'generator', modality: 'text', roles: ['rec'], optionalRoles: ['cls'], options: ['dictionary'] },
+  'hf-vision-encoder': { kind: 'encoder', modality: 'image', roles: ['vision-encoder'], optionalRoles: [], options: [] },
+  'hf-decoder': { kind: 'llm', modality: 'text', roles: ['embed', 'decoder'], optionalRoles: [], options: [] },
 };
 
 /** "an image encoder", "a text generator", "an LLM". */

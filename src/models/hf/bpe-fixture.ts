@@ -4,7 +4,13 @@
 // procedure (count adjacent symbol pairs over pre-tokenized words, merge the most frequent, repeat)
 // so the file is one a tokenizer library must really apply, not a character table. This only
 // makes a fixture: encoding and decoding at serving time are @huggingface/tokenizers' own.
-import { ByteLevelPreTokenizer } from '@huggingface/tokenizers';
+import * as tokenizers from '@huggingface/tokenizers';
+
+// The package exports its ByteLevel pre-tokenizer at run time, but its type declarations re-export
+// it through `export *` from an extensionless path that NodeNext resolution does not follow.
+const { ByteLevelPreTokenizer } = tokenizers as unknown as {
+  ByteLevelPreTokenizer: new (config: object) => { byte_encoder: Record<number, string>; pre_tokenize_text(text: string): string[] };
+};
 
 /** Text the merges are learnt from: chat turns and words the tests and the README use. */
 export const BPE_CORPUS = [

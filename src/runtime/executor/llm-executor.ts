@@ -66,7 +66,14 @@ export interface LlmExecutorOptions {
   maxRunningSequences: number;
   maxPrefillTokensPerStep: number;
   maxContextTokens: number;
-  eosToken: number;
+  /** Ids that end a sequence (Hugging Face models may list several). */
+  eosToken: number | readonly number[];
+  /**
+   * Whether `present` holds past + new keys and values (the Hugging Face export convention) or
+   * only this call's new ones (the tiny demo LLM). Either way the cache keeps each row's real
+   * slots only, so padding never accumulates.
+   */
+  presentHoldsPast?: boolean;
   /** Run steps by itself whenever there is work (serving); false: the caller calls step() (tests). */
   autoRun?: boolean;
 }
@@ -262,10 +269,11 @@ export class LlmExecutor {
       }
     }
     const out = await this.llm.run(feeds);
+    const [presentSlots, newStart] = this.options.presentHoldsPast ? [layout.pastSlots + layout.newSlots, layout.pastSlots] : [layout.newSlots, 0];
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
         const present = out[presentName(l, kind)].data as Float32Array;
-        rows.forEach((r, b) => r.cache.appendPresent(l, kind, present, b, layout.newSlots, 0, r.newTokens));
+        rows.forEach((r, b) => r.cache.appendPresent(l, kind, present, b, presentSlots, newStart, r.newTokens));
       }
     }
     rows.forEach((r) => r.cache.commit(r.newTokens));
