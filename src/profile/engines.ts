@@ -246,6 +246,13 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const frame = s.signature.inputs[0].dims.slice(2).join('×');
       return { unitLatencyMs: await unitCurve(s, fixedSample(s, () => 1), settings, 'frame'), unit: `one ${frame} frame (an image is one frame, or its tiles plus one when the model splits images)` };
     }
+    case 'hf-whisper-encoder': {
+      const s = session(graphs, 'audio-encoder');
+      const input = s.signature.inputs[0];
+      return { unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'clip'), unit: `one audio clip (a ${input.dims.slice(1).join('×')} log-mel window, whatever the clip's length)` };
+    }
+    case 'hf-whisper-decoder':
+      throw new ProfileError(`component '${component}': the hf-whisper-decoder engine cannot be profiled yet; plan it from its architecture (roofline) or a published point`);
     case 'ocr-det': {
       const s = session(graphs, 'ocr-det');
       const image = renderText(OCR_SAMPLE_TEXT, { scale: OCR_SAMPLE_SCALE });

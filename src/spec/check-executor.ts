@@ -27,6 +27,8 @@ export const ENGINES: Record<ExecutorEngine, EngineRules> = {
   'ocr-rec': { kind: 'generator', modality: 'text', roles: ['rec'], optionalRoles: ['cls'], options: ['dictionary'] },
   'hf-vision-encoder': { kind: 'encoder', modality: 'image', roles: ['vision-encoder'], optionalRoles: [], options: [] },
   'hf-decoder': { kind: 'llm', modality: 'text', roles: ['embed', 'decoder'], optionalRoles: [], options: [] },
+  'hf-whisper-encoder': { kind: 'encoder', modality: 'audio', roles: ['audio-encoder'], optionalRoles: [], options: [] },
+  'hf-whisper-decoder': { kind: 'llm', modality: 'text', roles: ['decoder'], optionalRoles: [], options: [] },
 };
 
 /** "an image encoder", "a text generator", "an LLM". */

@@ -1,7 +1,7 @@
-// A Hugging Face-layout model served for real: the tiny SmolVLM-layout deployment
-// (fixtures/deployments/tiny-smolvlm-local.yaml) planned by the planner and started by `serve`
-// (executor processes, gateway on loopback), then asked with the official OpenAI client's request
-// shapes: text, image as a PNG and as a JPEG data URL, and streaming.
+// Hugging Face-layout models served for real: the tiny SmolVLM-layout and Whisper-layout
+// deployments (fixtures/deployments/tiny-{smolvlm,whisper}-local.yaml) planned by the planner and
+// started by `serve` (executor processes, gateway on loopback), then asked with the official OpenAI
+// client's request shapes: text, image as a PNG and as a JPEG data URL, streaming, input_audio.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,8 @@ import { loadDeployment } from '../../src/spec/load.js';
 import { createLogger } from '../../src/runtime/supervisor/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 
-const DEPLOYMENT = fileURLToPath(new URL('../../fixtures/deployments/tiny-smolvlm-local.yaml', import.meta.url));
+const deployment = (name: string) => fileURLToPath(new URL(`../../fixtures/deployments/${name}.yaml`, import.meta.url));
+const SPEECH_WAV = readFileSync(fileURLToPath(new URL('../../fixtures/media/speech.wav', import.meta.url)));
 const MODEL = 'tiny-smolvlm';
 const PICTURE_PNG = readFileSync(fileURLToPath(new URL('../../fixtures/media/picture.png', import.meta.url)));
 // The gateway admits JPEG once media decoding accepts it (serve-hardening's decodeImage).
@@ -31,28 +32,31 @@ function pictureJpeg(): Buffer {
   return jpeg.encode({ data: rgba, width: img.width, height: img.height }, 90).data;
 }
 
+/** Plans the deployment into a temporary folder and serves it; returns the server and a client of it. */
+async function serveDeployment(name: string): Promise<{ handle: ServeHandle; client: OpenAI; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-e2e-hf-'));
+  const loaded = loadDeployment(deployment(name));
+  if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n'));
+  const plan = await planDeployment(loaded.spec, { planDir: dir, baselines: false });
+  const planPath = join(dir, 'hf.plan.json');
+  writePlan(plan, planPath);
+  const handle = await startServe({
+    planPath,
+    host: '127.0.0.1',
+    port: 0,
+    log: createLogger({ format: 'json', level: 'warn', write: () => {} }),
+    requestTimeoutMs: 30_000,
+    bodyLimitBytes: 1024 * 1024,
+  });
+  return { handle, dir, client: new OpenAI({ baseURL: `${handle.url}/v1`, apiKey: 'unused', maxRetries: 0 }) };
+}
+
 describe('serving a Hugging Face-layout image+text → text model', { timeout: 120_000 }, () => {
   let dir: string;
   let handle: ServeHandle;
   let client: OpenAI;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cs-e2e-hf-'));
-    const loaded = loadDeployment(DEPLOYMENT);
-    if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n'));
-    const plan = await planDeployment(loaded.spec, { planDir: dir, baselines: false });
-    const planPath = join(dir, 'hf.plan.json');
-    writePlan(plan, planPath);
-    handle = await startServe({
-      planPath,
-      host: '127.0.0.1',
-      port: 0,
-      log: createLogger({ format: 'json', level: 'warn', write: () => {} }),
-      requestTimeoutMs: 30_000,
-      bodyLimitBytes: 1024 * 1024,
-    });
-    client = new OpenAI({ baseURL: `${handle.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-  });
+  before(async () => void ({ handle, client, dir } = await serveDeployment('tiny-smolvlm-local')));
   after(async () => {
     await handle?.shutdown('tests done');
     rmSync(dir, { recursive: true, force: true });
@@ -111,6 +115,40 @@ describe('serving a Hugging Face-layout image+text → text model', { timeout: 1
     await assert.rejects(
       client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'one two three '.repeat(400) }], max_tokens: 4 }),
       (err: unknown) => err instanceof OpenAI.APIError && err.status === 400 && /context is 512/.test(err.message),
+    );
+  });
+});
+
+describe('serving a Whisper-layout audio → text model', { timeout: 120_000 }, () => {
+  let dir: string;
+  let handle: ServeHandle;
+  let client: OpenAI;
+
+  before(async () => void ({ handle, client, dir } = await serveDeployment('tiny-whisper-local')));
+  after(async () => {
+    await handle?.shutdown('tests done');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const transcribe = (maxTokens: number) =>
+    client.chat.completions.create({
+      model: 'tiny-whisper',
+      messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: SPEECH_WAV.toString('base64'), format: 'wav' } }] }],
+      max_tokens: maxTokens,
+    });
+
+  it('input_audio: a string transcript, the same for the same clip, batched or not', async () => {
+    const alone = await transcribe(6);
+    assert.equal(typeof alone.choices[0].message.content, 'string');
+    assert.ok(alone.usage && alone.usage.prompt_tokens === 4 && alone.usage.completion_tokens >= 1, JSON.stringify(alone.usage));
+    const together = await Promise.all([transcribe(6), transcribe(6), transcribe(6)]);
+    for (const r of together) assert.equal(r.choices[0].message.content, alone.choices[0].message.content);
+  });
+
+  it('a request without audio is a 400', async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: 'tiny-whisper', messages: [{ role: 'user', content: 'no audio here' }], max_tokens: 4 }),
+      (err: unknown) => err instanceof OpenAI.APIError && err.status === 400,
     );
   });
 });

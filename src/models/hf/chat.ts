@@ -12,39 +12,23 @@ export interface TemplateMessage {
   content: string | ({ type: 'text'; text: string } | { type: 'image' } | { type: 'audio' })[];
 }
 
-export class HfChat {
+/** tokenizer.json and tokenizer_config.json of a model folder, through @huggingface/tokenizers. */
+export class HfTokenizer {
   readonly tokenizer: Tokenizer;
-  private readonly template: Template;
 
   constructor(
     readonly dir: string,
     readonly tokenizerConfig: JsonObject,
     tokenizerJson: JsonObject,
-    templateText: string,
   ) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    try {
-      this.template = new Template(templateText);
-    } catch (err) {
-      throw new Error(`${dir}: the chat template does not parse (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-    }
   }
 
-  static load(dir: string): HfChat {
-    const tokenizerConfig = readJsonFile(join(dir, 'tokenizer_config.json'));
-    return new HfChat(dir, tokenizerConfig, readJsonFile(join(dir, 'tokenizer.json')), readChatTemplate(dir, tokenizerConfig));
+  static load(dir: string): HfTokenizer {
+    return new HfTokenizer(dir, readJsonFile(join(dir, 'tokenizer_config.json')), readJsonFile(join(dir, 'tokenizer.json')));
   }
 
-  /** The prompt text the model was trained on for these messages, ending with the answer's cue. */
-  render(messages: readonly TemplateMessage[]): string {
-    const special = (name: string): string | undefined => {
-      const v = this.tokenizerConfig[name];
-      return typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as JsonObject).content === 'string' ? ((v as JsonObject).content as string) : undefined;
-    };
-    return this.template.render({ messages, add_generation_prompt: true, bos_token: special('bos_token') ?? '', eos_token: special('eos_token') ?? '' });
-  }
-
-  /** Token ids of prompt text; the template already placed every special token it wants. */
+  /** Token ids of text, special tokens included as written, none added. */
   encode(text: string): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
@@ -60,6 +44,34 @@ export class HfChat {
   }
 }
 
+/** The tokenizer plus the folder's chat template, run by @huggingface/jinja. */
+export class HfChat extends HfTokenizer {
+  private readonly template: Template;
+
+  constructor(dir: string, tokenizerConfig: JsonObject, tokenizerJson: JsonObject, templateText: string) {
+    super(dir, tokenizerConfig, tokenizerJson);
+    try {
+      this.template = new Template(templateText);
+    } catch (err) {
+      throw new Error(`${dir}: the chat template does not parse (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
+  }
+
+  static override load(dir: string): HfChat {
+    const tokenizerConfig = readJsonFile(join(dir, 'tokenizer_config.json'));
+    return new HfChat(dir, tokenizerConfig, readJsonFile(join(dir, 'tokenizer.json')), readChatTemplate(dir, tokenizerConfig));
+  }
+
+  /** The prompt text the model was trained on for these messages, ending with the answer's cue. */
+  render(messages: readonly TemplateMessage[]): string {
+    const special = (name: string): string | undefined => {
+      const v = this.tokenizerConfig[name];
+      return typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as JsonObject).content === 'string' ? ((v as JsonObject).content as string) : undefined;
+    };
+    return this.template.render({ messages, add_generation_prompt: true, bos_token: special('bos_token') ?? '', eos_token: special('eos_token') ?? '' });
+  }
+}
+
 /**
  * Text of generated ids as it grows: each push returns the new characters. The whole sequence is
  * decoded again each time (byte-level BPE pieces only make characters together), and a trailing
@@ -69,7 +81,7 @@ export class StreamingDetokenizer {
   private readonly ids: number[] = [];
   private sent = 0;
 
-  constructor(private readonly chat: Pick<HfChat, 'decode'>) {}
+  constructor(private readonly chat: Pick<HfTokenizer, 'decode'>) {}
 
   push(id: number): string {
     this.ids.push(id);
