@@ -4,8 +4,10 @@
 // graph's `work.units` counts for that engine; each engine says here what one unit is, and the
 // profile entry's note repeats it.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AUDIO_ENCODER_IO } from '../models/audio-encoder.js';
+import { hfFolderOfGraph, readJsonFile } from '../models/hf/folder.js';
+import { idefics3ImageConfig, preprocessIdefics3 } from '../models/hf/idefics3-image.js';
 import { WHISPER_LIKE_MEL } from '../models/mel.js';
 import { renderText } from '../models/ocr/bitmap-font.js';
 import { clsPreprocess } from '../models/ocr/cls.js';
@@ -18,7 +20,7 @@ import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
 import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
 import { loadComponentSession, ModelLoadError, type ComponentSession, type SessionOptions } from '../runtime/executor/session.js';
 import { makeTensor, zeros, type Tensor, type TensorMap } from '../runtime/executor/tensor.js';
-import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint } from '../spec/types.generated.js';
+import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint, RequestSizes } from '../spec/types.generated.js';
 
 /** A problem with the component or its files that the user must fix; printed as one line. */
 export class ProfileError extends Error {}
@@ -185,6 +187,21 @@ async function vocoderFramesPerSecond(s: ComponentSession): Promise<{ frames: nu
   return { frames: Math.max(1, Math.round(VOCODER_SAMPLE_RATE_HZ / hop)), hop };
 }
 
+/**
+ * The frames (tiles plus the global view) of the reference image of the first request type that
+ * visits `component` (its default imageWidth × imageHeight), pre-processed as the model folder says.
+ */
+function referenceImageFrames(graph: ModelGraph, component: string, graphPath: string): { width: number; height: number; frames: number } {
+  const size = (v: RequestSizes[keyof RequestSizes]): number | undefined => (typeof v === 'number' ? v : v?.mean);
+  const type = graph.requestTypes.find((t) => t.path.includes(component) && size(t.sizes.imageWidth) !== undefined && size(t.sizes.imageHeight) !== undefined);
+  if (!type) throw new ProfileError(`component '${component}': no request type that visits it gives imageWidth and imageHeight, so the reference image is unknown`);
+  const width = Math.round(size(type.sizes.imageWidth)!);
+  const height = Math.round(size(type.sizes.imageHeight)!);
+  const preFile = join(hfFolderOfGraph(graphPath), 'preprocessor_config.json');
+  const blank = { width, height, rgb: new Uint8Array(width * height * 3) };
+  return { width, height, frames: preprocessIdefics3(blank, idefics3ImageConfig(readJsonFile(preFile), preFile)).frames };
+}
+
 /** Mean denoising steps of the request types that visit `component` (their default sizes), or 1. */
 export function referenceSteps(graph: ModelGraph, component: string): number {
   const steps = graph.requestTypes
@@ -244,7 +261,11 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
     case 'hf-vision-encoder': {
       const s = session(graphs, 'vision-encoder');
       const frame = s.signature.inputs[0].dims.slice(2).join('×');
-      return { unitLatencyMs: await unitCurve(s, fixedSample(s, () => 1), settings, 'frame'), unit: `one ${frame} frame (an image is one frame, or its tiles plus one when the model splits images)` };
+      const { width, height, frames } = referenceImageFrames(graph, component, s.path);
+      return {
+        unitLatencyMs: await unitCurve(s, fixedSample(s, (_, axis) => (axis === 1 ? frames : undefined)), settings, 'image'),
+        unit: `one ${width}×${height} image: ${frames} frames of ${frame} (its tiles and the global view, as the folder's preprocessor_config.json splits it)`,
+      };
     }
     case 'hf-whisper-encoder': {
       const s = session(graphs, 'audio-encoder');

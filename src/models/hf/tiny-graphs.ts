@@ -52,20 +52,24 @@ export function buildEmbedTokens(c: TinyDecoderConfig, seed: number): BuiltModel
   return { bytes: g.encode(), builder: g };
 }
 
-export function buildDecoderMerged(c: TinyDecoderConfig, seed: number): BuiltModel {
+/**
+ * `withPositionIds: false` builds the variant some exports have: no position_ids input, positions
+ * taken from attention_mask's running sum (minus one) over this call's slots.
+ */
+export function buildDecoderMerged(c: TinyDecoderConfig, seed: number, { withPositionIds = true } = {}): BuiltModel {
   assertDivisible('hidden', c.hidden, c.heads);
   const headDim = c.hidden / c.heads;
   const g = new GraphBuilder('decoder_model_merged', seed);
   const embeds = g.input(HF_DECODER_IO.embeds, 'float32', ['batch_size', 'sequence_length', c.hidden]);
   const mask = g.input(HF_DECODER_IO.attentionMask, 'int64', ['batch_size', 'total_sequence_length']);
-  const positions = g.input(HF_DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']);
+  const positions = withPositionIds ? g.input(HF_DECODER_IO.positionIds, 'int64', ['batch_size', 'sequence_length']) : undefined;
   const pastDims = ['batch_size', c.heads, 'past_sequence_length', headDim];
   const past = Array.from({ length: c.layers }, (_, l) => ({
     key: g.input(pastName(l, 'key'), 'float32', pastDims),
     value: g.input(pastName(l, 'value'), 'float32', pastDims),
   }));
   const posTable = g.weight('embed_positions.weight', [c.maxPositions, c.hidden], 0.1);
-  let x = g.op('Add', [embeds, g.op('Gather', [posTable, positions], { axis: attr.int(0) })]);
+  let x = g.op('Add', [embeds, g.op('Gather', [posTable, positions ?? positionsFromMask(g, mask, embeds)], { axis: attr.int(0) })]);
   const bias = attentionBias(g, embeds, past[0].key, mask);
   const scale = g.constFloat(1 / Math.sqrt(headDim));
   const presentDims = ['batch_size', c.heads, 'total_sequence_length', headDim];
@@ -85,6 +89,13 @@ export function buildDecoderMerged(c: TinyDecoderConfig, seed: number): BuiltMod
   const logits = g.op('MatMul', [layerNorm(g, x, 'norm', c.hidden), g.linearWeight('lm_head.weight', c.hidden, c.vocab)]);
   g.output(HF_DECODER_IO.logits, logits, 'float32', ['batch_size', 'sequence_length', c.vocab]);
   return { bytes: g.encode(), builder: g };
+}
+
+/** [batch, seq]: cumsum(attention_mask) − 1 over the last seq slots (this call's tokens). */
+function positionsFromMask(g: GraphBuilder, mask: string, embeds: string): string {
+  const running = g.op('Sub', [g.op('CumSum', [mask, g.constInt64(1, [])]), g.constInt64(1, [])]);
+  const seq = g.op('Gather', [g.op('Shape', [embeds]), g.constInt64([1])], { axis: attr.int(0) });
+  return g.op('Slice', [running, g.op('Neg', [seq]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([1])]);
 }
 
 /**

@@ -109,6 +109,7 @@ export class LlmExecutor {
   private readonly scheduler: ContinuousBatchScheduler;
   private readonly sequences = new Map<number, Sequence>();
   private readonly pastBuffers: PastBuffers;
+  private readonly takesPositionIds: boolean;
   private nextId = 0;
   private loop: Promise<void> | undefined;
 
@@ -118,6 +119,7 @@ export class LlmExecutor {
     private readonly options: LlmExecutorOptions,
   ) {
     this.dims = llmDimsFromSignature(llm.signature);
+    this.takesPositionIds = llm.signature.inputs.some((i) => i.name === LLM_INPUT.positionIds);
     this.pastBuffers = new PastBuffers(this.dims);
     this.scheduler = new ContinuousBatchScheduler(options, options.eosToken);
   }
@@ -261,8 +263,10 @@ export class LlmExecutor {
     const feeds: TensorMap = {
       [LLM_INPUT.embeds]: makeTensor('float32', [batch, layout.newSlots, hidden], embeds),
       [LLM_INPUT.attentionMask]: makeTensor('int64', [batch, layout.pastSlots + layout.newSlots], layout.attentionMask),
-      [LLM_INPUT.positionIds]: makeTensor('int64', [batch, layout.newSlots], layout.positionIds),
     };
+    // Exports without position_ids derive positions from attention_mask's running sum, which
+    // gives the same true positions: the padding slots are masked out.
+    if (this.takesPositionIds) feeds[LLM_INPUT.positionIds] = makeTensor('int64', [batch, layout.newSlots], layout.positionIds);
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
         feeds[pastName(l, kind)] = makeTensor('float32', [batch, heads, layout.pastSlots, headDim], this.pastBuffers.fill(rows, l, kind, layout.pastSlots));

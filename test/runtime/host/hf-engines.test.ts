@@ -3,19 +3,22 @@
 // of 18 staggered sequences exactly its solo greedy tokens, image features land on the image
 // tokens, and the vision encoder takes PNG and JPEG and refuses what it cannot decode.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { parse } from 'yaml';
 import { HfChat } from '../../../src/models/hf/chat.js';
+import { buildDecoderMerged } from '../../../src/models/hf/tiny-graphs.js';
+import { TINY_SMOLVLM, TINY_SMOLVLM_SEED } from '../../../src/models/hf/tiny-smolvlm.js';
 import { decodePng } from '../../../src/models/media.js';
 import { pastName } from '../../../src/models/llm.js';
 import { argmax, LlmExecutor, type GenerationHandle, type GenerationResult, type LlmExecutorOptions } from '../../../src/runtime/executor/llm-executor.js';
 import { loadComponentSession, type ComponentSession } from '../../../src/runtime/executor/session.js';
 import { makeTensor, type Tensor } from '../../../src/runtime/executor/tensor.js';
-import { hfPrompt, imagesFromChunks } from '../../../src/runtime/host/engines/hf-decoder.js';
+import { hfPrompt, imagesFromChunks, templateMessages } from '../../../src/runtime/host/engines/hf-decoder.js';
 import { hfVisionEncoderRunner } from '../../../src/runtime/host/engines/hf-vision.js';
 import { InvalidInputError, type InvocationContext } from '../../../src/runtime/host/runner.js';
 import type { Component } from '../../../src/spec/types.generated.js';
@@ -69,6 +72,28 @@ describe('hf-decoder over the full-length KV layout', () => {
 
   it('continuous batching gives each of 18 staggered sequences exactly its solo greedy tokens', async () => {
     const [embed, decoder] = [await load('embed_tokens'), await load('decoder_model_merged')];
+    await staggeredEqualsSolo(embed, decoder);
+  });
+
+  it('a decoder without position_ids (positions from the attention mask) batches to the same tokens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-hf-nopos-'));
+    try {
+      const path = join(dir, 'decoder_model_merged.onnx');
+      writeFileSync(path, buildDecoderMerged({ ...TINY_SMOLVLM.text, vocab: TINY_SMOLVLM.vocab }, TINY_SMOLVLM_SEED, { withPositionIds: false }).bytes);
+      const decoder = await loadComponentSession('decoder', path, { executionProvider: 'cpu', intraOpThreads: 1 });
+      assert.ok(!decoder.signature.inputs.some((i) => i.name === 'position_ids'));
+      const embed = await load('embed_tokens');
+      const chat = HfChat.load(FOLDER);
+      const prompt = chat.encode(chat.render([{ role: 'user', content: 'Describe this image in one sentence.' }]));
+      // Same weights as the committed decoder: the same greedy tokens.
+      assert.deepEqual((await decodeAlone(embed, decoder, prompt, 8)).tokens, (await decodeAlone(embed, await load('decoder_model_merged'), prompt, 8)).tokens);
+      await staggeredEqualsSolo(embed, decoder);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  async function staggeredEqualsSolo(embed: ComponentSession, decoder: ComponentSession): Promise<void> {
     const chat = HfChat.load(FOLDER);
     const prompts = Array.from({ length: 18 }, (_, i) => chat.encode(chat.render([{ role: 'user', content: `${'the tiny model '.repeat(i % 5)}request ${i}: ${'hello world'.slice(0, i % 9)}` }])));
     const maxNew = (i: number) => 6 + (i % 5) * 3;
@@ -89,7 +114,7 @@ describe('hf-decoder over the full-length KV layout', () => {
     results.forEach((r, i) => assert.deepEqual(r.tokens, alone[i].tokens, `sequence ${i}`));
     assert.equal(Math.max(...ex.stats.decodeBatchSizes), 8, 'the running limit was reached');
     assert.ok(ex.stats.prefillCalls < prompts.length, 'some prefills were shared');
-  });
+  }
 
   it('image features replace the image tokens, frame after frame, image after image', () => {
     const chat = HfChat.load(FOLDER);
@@ -107,6 +132,12 @@ describe('hf-decoder over the full-length KV layout', () => {
     assert.deepEqual(spliced, [...Array.from({ length: 12 }, (_, i) => i), 1000, 1001, 1002, 1003]);
     assert.ok(parts.every((p) => !('tokens' in p) || !p.tokens.includes(imageId)));
     assert.throws(() => hfPrompt(chat, [{ role: 'user', content: [{ type: 'text', text: 'no image here' }] }], images, imageId), InvalidInputError);
+  });
+
+  it('text-only models get string content (what their templates index); multimodal ones get parts', () => {
+    const messages = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Hello ' }, { type: 'text' as const, text: 'there' }] }];
+    assert.deepEqual(templateMessages(messages, false), [{ role: 'user', content: 'Hello there' }]);
+    assert.deepEqual(templateMessages(messages, true), [{ role: 'user', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'there' }] }]);
   });
 
   it('the encoder edge: a tile grid chunk pairs with the global frame that follows it', () => {

@@ -61,11 +61,17 @@ export function imagesFromChunks(chunks: readonly Tensor[], from: string): Image
   return images;
 }
 
-/** The request's messages in the shape chat templates take; images become `{ type: 'image' }`. */
-export function templateMessages(messages: readonly ChatMessage[]): TemplateMessage[] {
+/**
+ * The request's messages in the shape chat templates take. Multimodal templates (SmolVLM, Qwen2-VL)
+ * iterate content parts, images as `{ type: 'image' }`; text-only ones expect a string, so a
+ * model without image tokens gets each message's text joined.
+ */
+export function templateMessages(messages: readonly ChatMessage[], multimodal: boolean): TemplateMessage[] {
   return messages.map((m) => ({
     role: m.role,
-    content: m.content.map((c) => (c.type === 'text' ? { type: 'text' as const, text: c.text } : { type: c.type })),
+    content: multimodal
+      ? m.content.map((c) => (c.type === 'text' ? { type: 'text' as const, text: c.text } : { type: c.type }))
+      : m.content.map((c) => (c.type === 'text' ? c.text : '')).join(''),
   }));
 }
 
@@ -74,7 +80,7 @@ export function templateMessages(messages: readonly ChatMessage[]): TemplateMess
  * image tokens replaced by the next rows of image features, image after image.
  */
 export function hfPrompt(chat: HfChat, messages: readonly ChatMessage[], images: readonly ImageFeatures[], imageTokenId: number | undefined): PromptPart[] {
-  const rendered = chat.render(templateMessages(messages));
+  const rendered = chat.render(templateMessages(messages, imageTokenId !== undefined));
   const markers = rendered.split('<image>');
   if (markers.length - 1 !== images.length) throw new InvalidInputError(`the prompt places ${markers.length - 1} image(s) but ${images.length} were encoded`);
   if (images.length > 0 && imageTokenId === undefined) throw new Error(`${chat.dir}: config.json gives no image_token_id, so images cannot be placed`);
