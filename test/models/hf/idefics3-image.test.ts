@@ -25,6 +25,14 @@ test('a wide image becomes a row of tiles plus the global frame; pixels map to [
   assert.ok(black.pixels.every((v) => v === -1));
 });
 
+test('SmolVLM-256M’s settings (longest edge 2048, 512-px tiles) cut a 1920×1080 image into 3 × 4 tiles plus the global view', () => {
+  const real = { ...config, longestEdge: 2048, tileSize: 512 };
+  const frames = preprocessIdefics3(solid(1920, 1080, 128), real);
+  assert.deepEqual([frames.rows, frames.cols, frames.frames], [3, 4, 13]);
+  // A small image is scaled up to the longest edge first: 4 × 4 tiles.
+  assert.deepEqual(preprocessIdefics3(solid(100, 100, 128), real).frames, 17);
+});
+
 test('without splitting, or for an image of one tile, there is one frame and no grid', () => {
   assert.deepEqual(preprocessIdefics3(solid(300, 200, 9), { ...config, split: false }).frames, 1);
   const small = preprocessIdefics3(solid(20, 20, 9), { ...config, longestEdge: 32 });
