@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AUDIO_ENCODER_IO } from '../models/audio-encoder.js';
-import { hfFolderOfGraph, readJsonFile } from '../models/hf/folder.js';
+import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson } from '../models/hf/folder.js';
 import { idefics3ImageConfig, preprocessIdefics3 } from '../models/hf/idefics3-image.js';
 import { WHISPER_LIKE_MEL } from '../models/mel.js';
 import { renderText } from '../models/ocr/bitmap-font.js';
@@ -18,6 +18,8 @@ import { Prng } from '../models/prng.js';
 import { VOCODER_IO } from '../models/vocoder.js';
 import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
 import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
+import { measureSeq2SeqLatency, seq2seqDimsFromSignature } from '../runtime/host/engines/hf-seq2seq.js';
+import { whisperPrefix } from '../runtime/host/engines/hf-whisper.js';
 import { loadComponentSession, ModelLoadError, type ComponentSession, type SessionOptions } from '../runtime/executor/session.js';
 import { makeTensor, zeros, type Tensor, type TensorMap } from '../runtime/executor/tensor.js';
 import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint, RequestSizes } from '../spec/types.generated.js';
@@ -272,8 +274,21 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const input = s.signature.inputs[0];
       return { unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'clip'), unit: `one audio clip (a ${input.dims.slice(1).join('×')} log-mel window, whatever the clip's length)` };
     }
-    case 'hf-whisper-decoder':
-      throw new ProfileError(`component '${component}': the hf-whisper-decoder engine cannot be profiled yet; plan it from its architecture (roofline) or a published point`);
+    case 'hf-whisper-decoder': {
+      const decoder = session(graphs, 'decoder');
+      const folder = hfFolderOfGraph(decoder.path);
+      const configFile = join(folder, 'config.json');
+      const config = readJsonFile(configFile);
+      const prefix = whisperPrefix(readOptionalJson(folder, 'generation_config.json') ?? {}, config, join(folder, 'generation_config.json'));
+      settings.onPoint?.('prefill and decode');
+      const measured = await measureSeq2SeqLatency(decoder, { prefix, encoderLength: configNumber(config, configFile, 'max_source_positions'), decodeBatches: settings.batches, repeats: settings.repeats });
+      return {
+        prefillLatencyMs: measured.prefill,
+        decodeLatencyMs: measured.decode,
+        kvBytesPerToken: kvBytesPerToken(seq2seqDimsFromSignature(decoder.signature, decoder.path)),
+        unit: `prefill of the ${prefix.length}-token decoder prefix against one clip's encoder states (whatever --prefill-tokens says); one decode step by concurrent transcriptions right after it; KV per token counts the decoder self-attention only (the cross-attention keys and values are a fixed ${configNumber(config, configFile, 'max_source_positions')} positions per clip)`,
+      };
+    }
     case 'ocr-det': {
       const s = session(graphs, 'ocr-det');
       const image = renderText(OCR_SAMPLE_TEXT, { scale: OCR_SAMPLE_SCALE });

@@ -10,7 +10,7 @@ import { Prng } from '../../../src/models/prng.js';
 import { argmax, type GenerationResult } from '../../../src/runtime/executor/llm-executor.js';
 import { loadComponentSession, type ComponentSession } from '../../../src/runtime/executor/session.js';
 import { makeTensor, type Tensor } from '../../../src/runtime/executor/tensor.js';
-import { Seq2SeqExecutor, type Seq2SeqOptions } from '../../../src/runtime/host/engines/hf-seq2seq.js';
+import { measureSeq2SeqLatency, Seq2SeqExecutor, type Seq2SeqOptions } from '../../../src/runtime/host/engines/hf-seq2seq.js';
 import { whisperPrefix } from '../../../src/runtime/host/engines/hf-whisper.js';
 import { readJsonFile } from '../../../src/models/hf/folder.js';
 
@@ -84,5 +84,13 @@ describe('Seq2SeqExecutor over the Whisper merged decoder', () => {
     while (!ex.idle) await ex.step();
     assert.equal((await a).finishReason, 'cancelled');
     assert.deepEqual((await b).tokens, (await alone(decoder, states(2), 8)).tokens);
+  });
+
+  it('profiling measures the prefix prefill and one decode step per batch size', async () => {
+    const decoder = await load();
+    const m = await measureSeq2SeqLatency(decoder, { prefix: PREFIX, encoderLength: ENC_LEN, decodeBatches: [1, 3], repeats: 2 });
+    assert.deepEqual(m.prefill.map((p) => p.tokens), [PREFIX.length]);
+    assert.deepEqual(m.decode.map((p) => p.batch), [1, 3]);
+    assert.ok([...m.prefill, ...m.decode].every((p) => p.ms > 0 && (p.p90Ms ?? 0) >= p.ms));
   });
 });

@@ -12,9 +12,12 @@
 // (ContinuousBatchScheduler).
 import { whisperPastName, whisperPresentName, WHISPER_IO } from '../../../models/hf/tiny-whisper-graphs.js';
 import type { ModelSignature } from '../../../models/onnx-reader.js';
+import { Prng } from '../../../models/prng.js';
+import type { Point, PrefillPoint } from '../../../spec/types.generated.js';
 import { PastBuffers, SequenceKvCache, type KvDims } from '../../executor/kv-cache.js';
 import { argmax, type GenerationResult } from '../../executor/llm-executor.js';
 import { ContinuousBatchScheduler, type FinishReason } from '../../executor/llm-scheduler.js';
+import { timeCalls } from '../../executor/measure.js';
 import type { ComponentSession } from '../../executor/session.js';
 import { makeTensor, type TensorMap } from '../../executor/tensor.js';
 
@@ -204,4 +207,32 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
     groups.set(k, [...(groups.get(k) ?? []), item]);
   }
   return [...groups.values()];
+}
+
+/**
+ * For `cornserve profile`: one prefill call (the decoder prefix against fresh encoder states) and
+ * one decode step by concurrent sequences, right after their prefill (short context: Whisper
+ * transcripts are at most max_target_positions tokens). Encoder states are seeded random values.
+ */
+export async function measureSeq2SeqLatency(
+  decoder: ComponentSession,
+  options: { prefix: readonly number[]; encoderLength: number; decodeBatches: readonly number[]; repeats: number },
+): Promise<{ prefill: PrefillPoint[]; decode: Point[] }> {
+  const dims = seq2seqDimsFromSignature(decoder.signature, decoder.path);
+  const rng = new Prng(3);
+  const states = rng.fill(options.encoderLength * dims.hidden, 1);
+  const executor = (batch: number) => new Seq2SeqExecutor(decoder, { maxRunningSequences: batch, maxContextTokens: Number.MAX_SAFE_INTEGER, eosToken: -1, autoRun: false });
+  const single = executor(1);
+  const prefill = await timeCalls(async () => {
+    void single.submit({ prefix: options.prefix, encoderStates: states, maxNewTokens: 1 });
+    await single.step();
+  }, options.repeats);
+  const decode: Point[] = [];
+  for (const batch of options.decodeBatches) {
+    const ex = executor(batch);
+    for (let i = 0; i < batch; i++) void ex.submit({ prefix: options.prefix, encoderStates: states, maxNewTokens: options.repeats + 3 });
+    await ex.step(); // the prefill, untimed
+    decode.push({ batch, ...(await timeCalls(() => ex.step(), options.repeats)) });
+  }
+  return { prefill: [{ tokens: options.prefix.length, ...prefill }], decode };
 }
