@@ -14,15 +14,7 @@ import { attr } from '../onnx-writer.js';
 import { GraphBuilder, type BuiltModel } from '../graph-builder.js';
 import { assertDivisible, encoderBlock, layerNorm, linear, mergeHeads, mlp, splitHeads, type TransformerDims } from '../layers.js';
 import { attentionBias, pastName, presentName } from '../llm.js';
-
-export const HF_DECODER_IO = {
-  inputIds: 'input_ids',
-  embeds: 'inputs_embeds',
-  attentionMask: 'attention_mask',
-  positionIds: 'position_ids',
-  logits: 'logits',
-} as const;
-export const HF_VISION_IO = { pixels: 'pixel_values', pixelMask: 'pixel_attention_mask', features: 'image_features' } as const;
+import { HF_DECODER_IO, HF_VISION_IO } from './layout.js';
 
 export interface TinyDecoderConfig extends TransformerDims {
   vocab: number;

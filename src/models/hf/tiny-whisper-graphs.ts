@@ -16,19 +16,8 @@
 // attention_mask input), which is why sequences share a decoder call only at equal lengths.
 import { attr } from '../onnx-writer.js';
 import { GraphBuilder, type BuiltModel } from '../graph-builder.js';
+import { whisperPastName, whisperPresentName, WHISPER_IO } from './layout.js';
 import { assertDivisible, encoderBlock, geluTanh, layerNorm, linear, mergeHeads, mlp, MASK_NEGATIVE, splitHeads, type TransformerDims } from '../layers.js';
-
-export const WHISPER_IO = {
-  features: 'input_features',
-  encoderOut: 'last_hidden_state',
-  inputIds: 'input_ids',
-  encoderStates: 'encoder_hidden_states',
-  useCache: 'use_cache_branch',
-  logits: 'logits',
-} as const;
-
-export const whisperPastName = (layer: number, part: 'decoder' | 'encoder', kind: 'key' | 'value'): string => `past_key_values.${layer}.${part}.${kind}`;
-export const whisperPresentName = (layer: number, part: 'decoder' | 'encoder', kind: 'key' | 'value'): string => `present.${layer}.${part}.${kind}`;
 
 export interface TinyWhisperConfig extends TransformerDims {
   melBins: number;

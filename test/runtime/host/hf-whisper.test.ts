@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { whisperPastName, WHISPER_IO } from '../../../src/models/hf/tiny-whisper-graphs.js';
+import { whisperPastName, WHISPER_IO } from '../../../src/models/hf/layout.js';
 import { TINY_WHISPER } from '../../../src/models/hf/tiny-whisper.js';
 import { Prng } from '../../../src/models/prng.js';
 import { argmax, type GenerationResult } from '../../../src/runtime/executor/llm-executor.js';

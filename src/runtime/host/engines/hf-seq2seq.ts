@@ -10,7 +10,7 @@
 // every later call (use_cache_branch true). Sequences admitted together start with the same
 // prefix, so they stay one group to the end. The admission and finishing policy is the LLM's
 // (ContinuousBatchScheduler).
-import { whisperPastName, whisperPresentName, WHISPER_IO } from '../../../models/hf/tiny-whisper-graphs.js';
+import { whisperPastName, whisperPresentName, WHISPER_IO } from '../../../models/hf/layout.js';
 import type { ModelSignature } from '../../../models/onnx-reader.js';
 import { Prng } from '../../../models/prng.js';
 import type { Point, PrefillPoint } from '../../../spec/types.generated.js';

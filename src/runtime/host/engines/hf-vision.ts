@@ -12,7 +12,7 @@ import jpeg from 'jpeg-js';
 import { join } from 'node:path';
 import { configNumber, hfFolderOfGraph, readJsonFile } from '../../../models/hf/folder.js';
 import { idefics3ImageConfig, preprocessIdefics3, type Idefics3ImageConfig } from '../../../models/hf/idefics3-image.js';
-import { HF_VISION_IO } from '../../../models/hf/tiny-graphs.js';
+import { HF_VISION_IO } from '../../../models/hf/layout.js';
 import { decodePng, type RgbImage } from '../../../models/media.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
 import type { MediaInput } from '../protocol.js';

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { HfTokenizer, StreamingDetokenizer } from '../../../models/hf/chat.js';
 import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson, tokenIds, type JsonObject } from '../../../models/hf/folder.js';
-import { WHISPER_IO } from '../../../models/hf/tiny-whisper-graphs.js';
+import { WHISPER_IO } from '../../../models/hf/layout.js';
 import { slaneyMelFilters, whisperFeatureConfig, whisperFrameCount, whisperLogMel } from '../../../models/hf/whisper-features.js';
 import { resampleLinear } from '../../../models/media.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
