@@ -61,10 +61,11 @@ export const ALLOWED = {
   'runtime-dispatcher': ['spec', 'plan', 'runtime-common', 'runtime-transport'],
   'runtime-gateway': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-dispatcher'],
   'runtime-supervisor': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-host', 'runtime-dispatcher', 'runtime-gateway'],
-  // `profile` times the executor code that serves (sessions, the LLM's continuous batching), so a
+  // `profile` times the executor code that serves (sessions, the LLM's continuous batching, the
+  // engines' own pre- and post-processing in runtime/host), so a
   // measured profile predicts what `serve` will do; it writes profile files that `cost` reads,
   // which closes the loop through data, not imports.
-  profile: ['spec', 'models', 'runtime-executor'],
+  profile: ['spec', 'models', 'runtime-common', 'runtime-executor', 'runtime-host'],
   cli: [...pipeline, ...runtime, 'profile', 'loadgen'],
   scripts: [...pipeline, ...runtime, 'profile', 'loadgen', 'cli'],
   // Benchmarks use what a library user could: everything but the CLI and the tests.

@@ -108,7 +108,7 @@ function cachedAttention(
  * Additive bias [batch, 1, seq, past_seq + seq]: 0 where query i (absolute slot past_seq + i)
  * may see key j — j is unmasked and j ≤ past_seq + i — and MASK_NEGATIVE elsewhere.
  */
-function attentionBias(g: GraphBuilder, embeds: string, pastKey: string, mask: string): string {
+export function attentionBias(g: GraphBuilder, embeds: string, pastKey: string, mask: string): string {
   const scalarAt = (t: string, axis: number): string => g.op('Gather', [g.op('Shape', [t]), g.constInt64(axis, [])], { axis: attr.int(0) });
   const pastLen = scalarAt(pastKey, 2);
   const total = g.op('Add', [pastLen, scalarAt(embeds, 1)]);

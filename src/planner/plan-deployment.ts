@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { sha256File, type DeploymentSpec } from '../spec/load.js';
 import { recordedInputName } from '../spec/builtin-inputs.js';
+import { engineDataFiles } from '../spec/check-executor.js';
 import type { LoopIteration, Plan, Solution } from '../spec/types.generated.js';
 import { BASELINE_STRATEGIES, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import { canonicalize } from '../plan/canonical.js';
@@ -509,7 +510,7 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
       .map((path) => ({ role, path, sha256: sha256File(path) }));
   const modelFiles = [
     ...executorFiles('onnx', (c) => (c.executor?.graphs ?? []).map((g) => g.path)),
-    ...executorFiles('model-data', (c) => (c.executor?.options?.dictionary !== undefined ? [c.executor.options.dictionary] : [])),
+    ...executorFiles('model-data', engineDataFiles),
   ];
   const inputs: Plan['provenance']['inputs'] = [...spec.files, ...modelFiles]
     .map((f) => ('builtin' in f && f.builtin !== undefined ? { role: f.role, builtin: f.builtin, sha256: f.sha256 } : { role: f.role, path: rel(f.path), sha256: f.sha256 }))

@@ -4,8 +4,10 @@
 // graph's `work.units` counts for that engine; each engine says here what one unit is, and the
 // profile entry's note repeats it.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AUDIO_ENCODER_IO } from '../models/audio-encoder.js';
+import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson } from '../models/hf/folder.js';
+import { idefics3ImageConfig, preprocessIdefics3 } from '../models/hf/idefics3-image.js';
 import { WHISPER_LIKE_MEL } from '../models/mel.js';
 import { renderText } from '../models/ocr/bitmap-font.js';
 import { clsPreprocess } from '../models/ocr/cls.js';
@@ -16,9 +18,11 @@ import { Prng } from '../models/prng.js';
 import { VOCODER_IO } from '../models/vocoder.js';
 import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
 import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
+import { measureSeq2SeqLatency, seq2seqDimsFromSignature } from '../runtime/host/engines/hf-seq2seq.js';
+import { whisperPrefix } from '../runtime/host/engines/hf-whisper.js';
 import { loadComponentSession, ModelLoadError, type ComponentSession, type SessionOptions } from '../runtime/executor/session.js';
 import { makeTensor, zeros, type Tensor, type TensorMap } from '../runtime/executor/tensor.js';
-import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint } from '../spec/types.generated.js';
+import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint, RequestSizes } from '../spec/types.generated.js';
 
 /** A problem with the component or its files that the user must fix; printed as one line. */
 export class ProfileError extends Error {}
@@ -164,6 +168,8 @@ function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: stri
     case 'int64':
     case 'int32':
       return zeros(input.dtype, shape);
+    case 'bool':
+      return makeTensor('bool', shape, new Uint8Array(count).fill(1));
     default:
       throw new ProfileError(`${path}: input ${input.name} has element type ${input.dtype ?? `#${input.onnxElemType}`}, which the profiler cannot make samples of`);
   }
@@ -180,6 +186,21 @@ async function vocoderFramesPerSecond(s: ComponentSession): Promise<{ frames: nu
     if (!(hop > 0) || !Number.isInteger(hop)) throw new ProfileError(`${s.path}: cannot tell the vocoder's samples per frame (${samples} samples from ${probeFrames} frames)`);
   }
   return { frames: Math.max(1, Math.round(VOCODER_SAMPLE_RATE_HZ / hop)), hop };
+}
+
+/**
+ * The frames (tiles plus the global view) of the reference image of the first request type that
+ * visits `component` (its default imageWidth × imageHeight), pre-processed as the model folder says.
+ */
+function referenceImageFrames(graph: ModelGraph, component: string, graphPath: string): { width: number; height: number; frames: number } {
+  const size = (v: RequestSizes[keyof RequestSizes]): number | undefined => (typeof v === 'number' ? v : v?.mean);
+  const type = graph.requestTypes.find((t) => t.path.includes(component) && size(t.sizes.imageWidth) !== undefined && size(t.sizes.imageHeight) !== undefined);
+  if (!type) throw new ProfileError(`component '${component}': no request type that visits it gives imageWidth and imageHeight, so the reference image is unknown`);
+  const width = Math.round(size(type.sizes.imageWidth)!);
+  const height = Math.round(size(type.sizes.imageHeight)!);
+  const preFile = join(hfFolderOfGraph(graphPath), 'preprocessor_config.json');
+  const blank = { width, height, rgb: new Uint8Array(width * height * 3) };
+  return { width, height, frames: preprocessIdefics3(blank, idefics3ImageConfig(readJsonFile(preFile), preFile)).frames };
 }
 
 /** Mean denoising steps of the request types that visit `component` (their default sizes), or 1. */
@@ -238,6 +259,35 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
         unit: `one denoising step of one image (${out.dims.slice(1).join('×')}), the decoder's one run per image spread over ${+steps.toFixed(2)} steps (the mean of the request types that visit it); decoder alone: ${decoderCurve.map((p) => `batch ${p.batch} ${p.ms.toFixed(3)} ms`).join(', ')}`,
       };
     }
+    case 'hf-vision-encoder': {
+      const s = session(graphs, 'vision-encoder');
+      const frame = s.signature.inputs[0].dims.slice(2).join('×');
+      const { width, height, frames } = referenceImageFrames(graph, component, s.path);
+      return {
+        unitLatencyMs: await unitCurve(s, fixedSample(s, (_, axis) => (axis === 1 ? frames : undefined)), settings, 'image'),
+        unit: `one ${width}×${height} image: ${frames} frames of ${frame} (its tiles and the global view, as the folder's preprocessor_config.json splits it)`,
+      };
+    }
+    case 'hf-whisper-encoder': {
+      const s = session(graphs, 'audio-encoder');
+      const input = s.signature.inputs[0];
+      return { unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'clip'), unit: `one audio clip (a ${input.dims.slice(1).join('×')} log-mel window, whatever the clip's length)` };
+    }
+    case 'hf-whisper-decoder': {
+      const decoder = session(graphs, 'decoder');
+      const folder = hfFolderOfGraph(decoder.path);
+      const configFile = join(folder, 'config.json');
+      const config = readJsonFile(configFile);
+      const prefix = whisperPrefix(readOptionalJson(folder, 'generation_config.json') ?? {}, config, join(folder, 'generation_config.json'));
+      settings.onPoint?.('prefill and decode');
+      const measured = await measureSeq2SeqLatency(decoder, { prefix, encoderLength: configNumber(config, configFile, 'max_source_positions'), decodeBatches: settings.batches, repeats: settings.repeats });
+      return {
+        prefillLatencyMs: measured.prefill,
+        decodeLatencyMs: measured.decode,
+        kvBytesPerToken: kvBytesPerToken(seq2seqDimsFromSignature(decoder.signature, decoder.path)),
+        unit: `prefill of the ${prefix.length}-token decoder prefix against one clip's encoder states (whatever --prefill-tokens says); one decode step by concurrent transcriptions right after it; KV per token counts the decoder self-attention only (the cross-attention keys and values are a fixed ${configNumber(config, configFile, 'max_source_positions')} positions per clip)`,
+      };
+    }
     case 'ocr-det': {
       const s = session(graphs, 'ocr-det');
       const image = renderText(OCR_SAMPLE_TEXT, { scale: OCR_SAMPLE_SCALE });
@@ -257,13 +307,14 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       }
       return { unitLatencyMs: curve, unit: `one text line (a ${r.shape.slice(2).join('×')} crop${cls ? ', direction classifier included' : ''})` };
     }
-    case 'llm': {
+    case 'llm':
+    case 'hf-decoder': {
       const embed = session(graphs, 'embed');
       const decoder = session(graphs, 'decoder');
       const prefill: PrefillPoint[] = [];
       const decode: Point[] = [];
       const measure = (prefillTokens: number[], decodeBatches: number[]) =>
-        measureLlmLatency(embed, decoder, { prefillTokens, decodeBatches, contextTokens: settings.contextTokens, repeats: settings.repeats });
+        measureLlmLatency(embed, decoder, { prefillTokens, decodeBatches, contextTokens: settings.contextTokens, repeats: settings.repeats, presentHoldsPast: engine === 'hf-decoder' });
       try {
         for (const tokens of settings.prefillTokens) {
           settings.onPoint?.(`prefill ${tokens} tokens`);

@@ -4,6 +4,7 @@
 // here, shared with `cornserve profile` and the executors. An external engine (an
 // OpenAI-compatible server `serve` launches) is checked here too: its command template, and that
 // it serves an LLM no edge touches.
+import { posix } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 import type { SourceFile } from './source-file.js';
 import type { Component, EngineOptions, ExecutorEngine, GraphRole, ModelGraph, Modality } from './types.generated.js';
@@ -17,6 +18,8 @@ export interface EngineRules {
   optionalRoles: readonly GraphRole[];
   /** Options that must be set. */
   options: readonly (keyof EngineOptions)[];
+  /** Reads the Hugging Face model folder around its graphs (the parent of their onnx/ folder). */
+  modelFolder?: true;
 }
 
 export const ENGINES: Record<ExecutorEngine, EngineRules> = {
@@ -27,7 +30,29 @@ export const ENGINES: Record<ExecutorEngine, EngineRules> = {
   vocoder: { kind: 'generator', modality: 'audio', roles: ['vocoder'], optionalRoles: [], options: [] },
   'ocr-det': { kind: 'encoder', modality: 'image', roles: ['ocr-det'], optionalRoles: [], options: [] },
   'ocr-rec': { kind: 'generator', modality: 'text', roles: ['rec'], optionalRoles: ['cls'], options: ['dictionary'] },
+  'hf-vision-encoder': { kind: 'encoder', modality: 'image', roles: ['vision-encoder'], optionalRoles: [], options: [], modelFolder: true },
+  'hf-decoder': { kind: 'llm', modality: 'text', roles: ['embed', 'decoder'], optionalRoles: [], options: [], modelFolder: true },
+  'hf-whisper-encoder': { kind: 'encoder', modality: 'audio', roles: ['audio-encoder'], optionalRoles: [], options: [], modelFolder: true },
+  'hf-whisper-decoder': { kind: 'llm', modality: 'text', roles: ['decoder'], optionalRoles: [], options: [], modelFolder: true },
 };
+
+/** The files of a Hugging Face model folder that the hf-* engines read besides their graphs. */
+export const HF_FOLDER_FILES = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.json', 'chat_template.jinja'] as const;
+
+/**
+ * What a component's engine reads besides its ONNX graphs, relative to the model graph like the
+ * graph paths: the OCR dictionary, a Hugging Face folder's JSON files. Some may not exist (a
+ * folder has no chat_template.jinja, say); those that do are digested into the plan.
+ */
+export function engineDataFiles(c: Component): string[] {
+  const e = c.executor;
+  if (!e) return [];
+  const files = e.options?.dictionary !== undefined ? [e.options.dictionary] : [];
+  if (ENGINES[e.engine].modelFolder) {
+    for (const folder of new Set(e.graphs.map((g) => posix.dirname(posix.dirname(g.path))))) files.push(...HF_FOLDER_FILES.map((f) => posix.join(folder, f)));
+  }
+  return files;
+}
 
 /** "an image encoder", "a text generator", "an LLM". */
 function describeKind(kind: Component['kind'], modality: Modality): string {

@@ -19,6 +19,10 @@ export const ENGINE_TP_DEGREES: Record<ExecutorEngine, readonly number[]> = {
   vocoder: [1],
   'ocr-det': [1],
   'ocr-rec': [1],
+  'hf-vision-encoder': [1],
+  'hf-decoder': [1],
+  'hf-whisper-encoder': [1],
+  'hf-whisper-decoder': [1],
 };
 
 /** Why `component` cannot run at TP `tp` on a GPU pool, or undefined when it can. */

@@ -18,9 +18,20 @@ export type Modality = "text" | "image" | "video" | "audio";
  */
 export type Source = string;
 /**
- * The executor engine that runs the component, and the graph roles it needs. vit-encoder: an image encoder (encoder, image; role vit-encoder); audio-encoder: a mel-feature audio encoder (encoder, audio; role audio-encoder); llm: a decoder-only LLM with a KV cache under continuous batching (llm; roles embed and decoder); dit-image: a DiT denoising step run for each step then a latent-to-image decoder (generator, image; roles step and decoder); vocoder: a streaming frames-to-waveform vocoder (generator, audio; role vocoder); ocr-det: PP-OCR text detection (encoder, image; role ocr-det); ocr-rec: PP-OCR text recognition with CTC decoding (generator, text; role rec, optional cls, and options.dictionary).
+ * The executor engine that runs the component, and the graph roles it needs. vit-encoder: an image encoder (encoder, image; role vit-encoder); audio-encoder: a mel-feature audio encoder (encoder, audio; role audio-encoder); llm: a decoder-only LLM with a KV cache under continuous batching (llm; roles embed and decoder); dit-image: a DiT denoising step run for each step then a latent-to-image decoder (generator, image; roles step and decoder); vocoder: a streaming frames-to-waveform vocoder (generator, audio; role vocoder); ocr-det: PP-OCR text detection (encoder, image; role ocr-det); ocr-rec: PP-OCR text recognition with CTC decoding (generator, text; role rec, optional cls, and options.dictionary); hf-vision-encoder: an Idefics3/SmolVLM vision encoder in the Hugging Face ONNX export layout, images pre-processed as the model folder's preprocessor_config.json says (encoder, image; role vision-encoder: onnx/vision_encoder.onnx); hf-decoder: a decoder-only LLM in the Hugging Face ONNX export layout with the folder's tokenizer.json and chat template, full-length KV cache, continuous batching, image features spliced at the image tokens (llm; roles embed and decoder: onnx/embed_tokens.onnx and onnx/decoder_model_merged.onnx). hf-whisper-encoder: a Whisper encoder in the Hugging Face ONNX export layout, log-mel features as the folder's preprocessor_config.json says (encoder, audio; role audio-encoder: onnx/encoder_model.onnx); hf-whisper-decoder: a Whisper merged decoder, greedy transcription under continuous batching with the folder's tokenizer and generation_config.json (llm; role decoder: onnx/decoder_model_merged.onnx). The hf-* engines read the model folder that holds their graphs' onnx/ folder.
  */
-export type ExecutorEngine = "vit-encoder" | "audio-encoder" | "llm" | "dit-image" | "vocoder" | "ocr-det" | "ocr-rec";
+export type ExecutorEngine =
+  | "vit-encoder"
+  | "audio-encoder"
+  | "llm"
+  | "dit-image"
+  | "vocoder"
+  | "ocr-det"
+  | "ocr-rec"
+  | "hf-vision-encoder"
+  | "hf-decoder"
+  | "hf-whisper-encoder"
+  | "hf-whisper-decoder";
 /**
  * The ONNX files the engine loads, one per role.
  *
@@ -28,10 +39,19 @@ export type ExecutorEngine = "vit-encoder" | "audio-encoder" | "llm" | "dit-imag
  */
 export type ExecutorGraphs = [ONNXGraph, ...ONNXGraph[]];
 /**
- * What the graph does for its engine: embed (token ids to embeddings) and decoder (the transformer with KV cache) for llm; step (one denoising step) and decoder (latent to pixels) for dit-image; rec and cls (text-direction classifier, optional) for ocr-rec; for the other engines, the engine's own name.
+ * What the graph does for its engine: embed (token ids to embeddings) and decoder (the transformer with KV cache) for llm and hf-decoder; vision-encoder for hf-vision-encoder; audio-encoder for audio-encoder and hf-whisper-encoder; decoder for hf-whisper-decoder; step (one denoising step) and decoder (latent to pixels) for dit-image; rec and cls (text-direction classifier, optional) for ocr-rec; for the other engines, the engine's own name.
  */
 export type GraphRole =
-  "vit-encoder" | "audio-encoder" | "embed" | "decoder" | "step" | "vocoder" | "ocr-det" | "rec" | "cls";
+  | "vit-encoder"
+  | "audio-encoder"
+  | "vision-encoder"
+  | "embed"
+  | "decoder"
+  | "step"
+  | "vocoder"
+  | "ocr-det"
+  | "rec"
+  | "cls";
 /**
  * Path of the .onnx file, relative to the model graph file.
  */

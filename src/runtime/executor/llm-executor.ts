@@ -66,7 +66,14 @@ export interface LlmExecutorOptions {
   maxRunningSequences: number;
   maxPrefillTokensPerStep: number;
   maxContextTokens: number;
-  eosToken: number;
+  /** Ids that end a sequence (Hugging Face models may list several). */
+  eosToken: number | readonly number[];
+  /**
+   * Whether `present` holds past + new keys and values (the Hugging Face export convention) or
+   * only this call's new ones (the tiny demo LLM). Either way the cache keeps each row's real
+   * slots only, so padding never accumulates.
+   */
+  presentHoldsPast?: boolean;
   /** Run steps by itself whenever there is work (serving); false: the caller calls step() (tests). */
   autoRun?: boolean;
 }
@@ -102,6 +109,7 @@ export class LlmExecutor {
   private readonly scheduler: ContinuousBatchScheduler;
   private readonly sequences = new Map<number, Sequence>();
   private readonly pastBuffers: PastBuffers;
+  private readonly takesPositionIds: boolean;
   private nextId = 0;
   private loop: Promise<void> | undefined;
 
@@ -111,6 +119,7 @@ export class LlmExecutor {
     private readonly options: LlmExecutorOptions,
   ) {
     this.dims = llmDimsFromSignature(llm.signature);
+    this.takesPositionIds = llm.signature.inputs.some((i) => i.name === LLM_INPUT.positionIds);
     this.pastBuffers = new PastBuffers(this.dims);
     this.scheduler = new ContinuousBatchScheduler(options, options.eosToken);
   }
@@ -254,18 +263,21 @@ export class LlmExecutor {
     const feeds: TensorMap = {
       [LLM_INPUT.embeds]: makeTensor('float32', [batch, layout.newSlots, hidden], embeds),
       [LLM_INPUT.attentionMask]: makeTensor('int64', [batch, layout.pastSlots + layout.newSlots], layout.attentionMask),
-      [LLM_INPUT.positionIds]: makeTensor('int64', [batch, layout.newSlots], layout.positionIds),
     };
+    // Exports without position_ids derive positions from attention_mask's running sum, which
+    // gives the same true positions: the padding slots are masked out.
+    if (this.takesPositionIds) feeds[LLM_INPUT.positionIds] = makeTensor('int64', [batch, layout.newSlots], layout.positionIds);
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
         feeds[pastName(l, kind)] = makeTensor('float32', [batch, heads, layout.pastSlots, headDim], this.pastBuffers.fill(rows, l, kind, layout.pastSlots));
       }
     }
     const out = await this.llm.run(feeds);
+    const [presentSlots, newStart] = this.options.presentHoldsPast ? [layout.pastSlots + layout.newSlots, layout.pastSlots] : [layout.newSlots, 0];
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
         const present = out[presentName(l, kind)].data as Float32Array;
-        rows.forEach((r, b) => r.cache.appendPresent(l, kind, present, b, layout.newSlots, 0, r.newTokens));
+        rows.forEach((r, b) => r.cache.appendPresent(l, kind, present, b, presentSlots, newStart, r.newTokens));
       }
     }
     rows.forEach((r) => r.cache.commit(r.newTokens));

@@ -31,11 +31,14 @@ interface SequenceState {
 export class ContinuousBatchScheduler {
   private readonly waiting: SequenceState[] = [];
   private readonly running = new Map<number, SequenceState>();
+  private readonly eosTokens: ReadonlySet<number>;
 
   constructor(
     readonly config: LlmSchedulerConfig,
-    readonly eosToken: number,
-  ) {}
+    eosToken: number | readonly number[],
+  ) {
+    this.eosTokens = new Set(typeof eosToken === 'number' ? [eosToken] : eosToken);
+  }
 
   get idle(): boolean {
     return this.waiting.length === 0 && this.running.size === 0;
@@ -79,7 +82,7 @@ export class ContinuousBatchScheduler {
     if (s === undefined) throw new Error(`sequence ${id} is not running`);
     s.generated++;
     let reason: FinishReason | undefined;
-    if (token === this.eosToken) reason = 'eos';
+    if (this.eosTokens.has(token)) reason = 'eos';
     else if (s.generated >= s.maxNewTokens) reason = 'length';
     // Decoding token g feeds it at position prompt + g − 1, which must stay inside the table.
     else if (s.promptTokens + s.generated >= this.config.maxContextTokens) reason = 'context';

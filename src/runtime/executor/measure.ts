@@ -51,6 +51,8 @@ export interface LlmMeasureOptions {
   /** Context each decoding sequence has when its steps are timed. */
   contextTokens: number;
   repeats: number;
+  /** The decoder's `present` holds past + new (Hugging Face exports); see LlmExecutorOptions. */
+  presentHoldsPast?: boolean;
 }
 
 export interface LlmLatency {
@@ -66,7 +68,7 @@ export async function measureLlmLatency(embed: ComponentSession, llm: ComponentS
   const rng = new Prng(1);
   const prompt = (tokens: number) => Array.from({ length: tokens }, () => rng.int(256));
   const executor = (maxRunningSequences: number) =>
-    new LlmExecutor(embed, llm, { maxRunningSequences, maxPrefillTokensPerStep: Number.MAX_SAFE_INTEGER, maxContextTokens, eosToken: -1, autoRun: false });
+    new LlmExecutor(embed, llm, { maxRunningSequences, maxPrefillTokensPerStep: Number.MAX_SAFE_INTEGER, maxContextTokens, eosToken: -1, presentHoldsPast: options.presentHoldsPast, autoRun: false });
 
   const prefill: PrefillPoint[] = [];
   for (const tokens of options.prefillTokens) {

@@ -2,11 +2,14 @@
 // executor engine its model graph names (`executor.engine`), over the ONNX graphs it lists,
 // with the execution provider and threads the supervisor chose for this replica. Engines live
 // in engines/; what crosses each edge is documented there (encoders.ts, llm.ts, generators.ts,
-// ocr.ts).
+// ocr.ts, hf-vision.ts, hf-whisper.ts).
 import type { ExecutorEngine } from '../../spec/types.generated.js';
 import { engineDevice, type EngineContext } from './engines/common.js';
 import { audioEncoderRunner, vitEncoderRunner } from './engines/encoders.js';
 import { ditImageRunner, vocoderRunner } from './engines/generators.js';
+import { hfDecoderRunner } from './engines/hf-decoder.js';
+import { hfVisionEncoderRunner } from './engines/hf-vision.js';
+import { hfWhisperDecoderRunner, hfWhisperEncoderRunner } from './engines/hf-whisper.js';
 import { llmRunner } from './engines/llm.js';
 import { ocrDetRunner, ocrRecRunner } from './engines/ocr.js';
 import type { ComponentRunner, RunnerFactory } from './runner.js';
@@ -19,6 +22,10 @@ export const ENGINE_RUNNERS: Record<ExecutorEngine, (e: EngineContext) => Promis
   vocoder: vocoderRunner,
   'ocr-det': ocrDetRunner,
   'ocr-rec': ocrRecRunner,
+  'hf-vision-encoder': hfVisionEncoderRunner,
+  'hf-decoder': hfDecoderRunner,
+  'hf-whisper-encoder': hfWhisperEncoderRunner,
+  'hf-whisper-decoder': hfWhisperDecoderRunner,
 };
 
 export const createRunners: RunnerFactory = async (ctx) => {
