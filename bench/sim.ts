@@ -6,6 +6,7 @@
 // (default: the rate the strategy's solution sustains).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { simInputFromPlan } from '../src/sim/input.js';
 import { compileModel, runnableStrategies, type Strategy } from '../src/sim/model.js';
 import { runSimulation } from '../src/sim/engine.js';
 import { summariseRun } from '../src/sim/metrics.js';
@@ -41,7 +42,7 @@ const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
 const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
 const rateArg = arg('--rate');
 const spec = { ...workloadSpecFromPlan(plan), ...(rateArg || solution?.ratePerS ? { ratePerS: rateArg ? Number(rateArg) : solution!.ratePerS } : {}) };
-const model = compileModel(plan, strategy);
+const model = compileModel(simInputFromPlan(plan, strategy));
 
 console.log(`plan: ${source}`);
 console.log(`strategy: ${strategy}; workload: ${spec.ratePerS}/s ${spec.arrival.process}, ${Object.keys(spec.mix).length} request types; units: ${model.units.map((u) => `${u.replicas}×${u.id}`).join(', ')}`);

@@ -13,7 +13,7 @@
 // a time.
 import type { TraceRequest } from '../spec/types.generated.js';
 import { evaluateForm, FEATURE_COUNT, writeFeatures } from '../workload/fields.js';
-import { Rng } from '../workload/random.js';
+import { initialCredits, leastLoad, pickReplica, pickUnit } from '../plan/routing-policy.js';
 import { curveMs, type Curve } from './curve.js';
 import { EventQueue, IntQueue, KeyedHeap, Samples } from './heap.js';
 import { SimError, type SimModel } from './model.js';
@@ -52,6 +52,7 @@ class Station {
     readonly isLlm: boolean,
     readonly maxBatch: number,
     readonly maxWaitMs: number,
+    readonly prefillChunkTokens: number,
     readonly unitCurve: Curve | undefined,
     readonly prefillCurve: Curve | undefined,
     readonly decodeTable: Float64Array | undefined,
@@ -78,8 +79,6 @@ class Replica {
   /** KV tokens reserved over all of the replica's caches, and the most ever reserved at once. */
   kvHeld = 0;
   kvPeak = 0;
-  /** Invocations assigned and not finished: the "load" least-loaded routing compares. */
-  load = 0;
   /** Jobs waiting in this replica's queues (not in service). */
   queued = 0;
   wakeAt = Infinity;
@@ -95,7 +94,7 @@ class Replica {
 }
 
 export interface SimOptions {
-  /** Seed of routing choices (defaults to 1). */
+  /** Seed of the routing round-robin's starting phase (defaults to 1). */
   seed?: number;
   /** The first requests are simulated but left out of the metrics (default 0). */
   warmupRequests?: number;
@@ -150,7 +149,11 @@ class Engine {
   private readonly events = new EventQueue(4096);
   private readonly replicas: Replica[] = [];
   private readonly unitCursor: Int32Array;
-  private readonly routeRng: Rng;
+  /** Per replica: invocations assigned and not finished, the load routing compares. */
+  private readonly replicaLoad: Float64Array;
+  /** Per type × component: the routing round-robin's credits, and scratch for the units' depths. */
+  private readonly routeCredits: Float64Array[];
+  private readonly routeDepths: Float64Array[];
   private readonly features = new Float64Array(FEATURE_COUNT);
   private readonly warmup: number;
   private readonly maxQueued: number;
@@ -204,7 +207,6 @@ class Engine {
   ) {
     this.C = model.components.length;
     this.E = Math.max(1, model.edges.length);
-    this.routeRng = new Rng(options.seed ?? 1, 'routing');
     this.warmup = options.warmupRequests ?? 0;
     this.maxQueued = options.maxQueued ?? Infinity;
     for (const u of model.units) {
@@ -213,7 +215,7 @@ class Engine {
         const shared = new KvPool(u.kvCapacityTokens);
         for (const s of u.stations) {
           const comp = model.components[s.component];
-          const st = new Station(s.component, comp.isLlm, s.maxBatch, s.maxWaitMs, s.unitCurve, s.prefillCurve, s.decodeTable);
+          const st = new Station(s.component, comp.isLlm, s.maxBatch, s.maxWaitMs, s.prefillChunkTokens, s.unitCurve, s.prefillCurve, s.decodeTable);
           st.kv = s.kvCapacityTokens !== undefined ? new KvPool(s.kvCapacityTokens) : shared;
           rep.stations.push(st);
           rep.stationOf[s.component] = st;
@@ -222,6 +224,17 @@ class Engine {
       }
     }
     this.unitCursor = new Int32Array(model.units.length);
+    this.replicaLoad = new Float64Array(this.replicas.length);
+    const seed = options.seed ?? 1;
+    this.routeCredits = [];
+    this.routeDepths = [];
+    for (const t of model.types) {
+      for (let c = 0; c < this.C; c++) {
+        const route = t.routes[c];
+        this.routeCredits.push(route ? initialCredits(route.shares, { seed, stream: `${t.name}/${model.components[c].name}` }) : new Float64Array(0));
+        this.routeDepths.push(new Float64Array(route ? route.units.length : 0));
+      }
+    }
     const T = model.types.length;
     const U = model.units.length;
     this.run_ = {
@@ -394,53 +407,48 @@ class Engine {
       this.scPend[base + d]--;
     }
 
-    // One uniform per request for every component: with share lists in the same unit order,
-    // a request follows one unit end to end wherever the routing tables agree.
-    const u = this.routeRng.next();
+    // The shared routing policy (plan/routing-policy.ts): stay on a producer's replica where its
+    // unit serves this component too, else round-robin between units, least-loaded inside one.
+    const loads = this.replicaLoad;
     for (let i = 0; i < path.length; i++) {
       const c = path[i];
       const route = type.routes[c]!;
-      let k = 0;
-      while (k < route.units.length - 1 && u >= route.cumulative[k]) k++;
-      const unit = route.units[k];
-      this.scUnit[base + c] = unit;
+      const producers = type.producers[c];
       let replica = -1;
-      // Components colocated in one unit stay on one replica (data passes in-process).
-      for (let j = 0; j < i; j++) {
-        if (this.scUnit[base + path[j]] === unit) {
-          replica = this.scReplica[base + path[j]];
+      for (let j = 0; j < producers.length; j++) {
+        const p = producers[j];
+        if (route.units.indexOf(this.scUnit[base + p]) >= 0) {
+          replica = this.scReplica[base + p];
           break;
         }
       }
-      if (replica < 0) replica = this.leastLoaded(unit);
+      let unit: number;
+      if (replica >= 0) unit = this.model.replicaUnit[replica];
+      else {
+        let k = 0;
+        if (route.units.length > 1) {
+          const depths = this.routeDepths[ti * C + c];
+          for (let j = 0; j < route.units.length; j++) {
+            const u = m.units[route.units[j]];
+            depths[j] = leastLoad(loads, u.firstReplica, u.replicas);
+          }
+          k = pickUnit(route.shares, this.routeCredits[ti * C + c], depths, route.spillDepths);
+        }
+        unit = route.units[k];
+        const u = m.units[unit];
+        const r = u.replicas === 1 ? 0 : pickReplica(loads, this.unitCursor[unit], u.firstReplica, u.replicas);
+        this.unitCursor[unit] = (r + 1) % u.replicas;
+        replica = u.firstReplica + r;
+      }
+      this.scUnit[base + c] = unit;
       this.scReplica[base + c] = replica;
-      this.replicas[replica].load++;
+      loads[replica]++;
     }
 
     this.inSystem++;
     if (index % SNAPSHOT_EVERY === 0) this.snapshot(now);
     const roots = type.roots;
     for (let i = 0; i < roots.length; i++) this.componentReady(slot, roots[i], now);
-  }
-
-  private leastLoaded(unit: number): number {
-    const u = this.model.units[unit];
-    const n = u.replicas;
-    if (n === 1) return u.firstReplica;
-    // Ties go round-robin, so idle replicas share work instead of replica 0 taking all.
-    const start = this.unitCursor[unit];
-    let best = -1;
-    let bestLoad = Infinity;
-    for (let k = 0; k < n; k++) {
-      const r = u.firstReplica + ((start + k) % n);
-      const load = this.replicas[r].load;
-      if (load < bestLoad) {
-        bestLoad = load;
-        best = r;
-      }
-    }
-    this.unitCursor[unit] = (best - u.firstReplica + 1) % n;
-    return best;
   }
 
   private snapshot(now: number): void {
@@ -453,7 +461,7 @@ class Engine {
       let queued = 0;
       for (let r = 0; r < u.replicas; r++) {
         const rep = this.replicas[u.firstReplica + r];
-        load += rep.load;
+        load += this.replicaLoad[rep.index];
         queued += rep.queued;
       }
       run.snapUnitLoad[u.index].push(load);
@@ -576,6 +584,8 @@ class Engine {
       const need = this.jobWork[j] + this.jobDecode[j];
       // A sequence larger than the whole cache still runs, alone, rather than block forever.
       if (st.kv.reserved + need > st.kv.capacity && !(st.kv.reserved === 0 && admitted === 0)) break;
+      // Chunked prefill: later prompts join the step while they fit the chunk (the engine block's).
+      if (admitted > 0 && tokens + this.jobWork[j] > st.prefillChunkTokens) break;
       st.queue.shift();
       rep.queued--;
       this.queuedTotal--;
@@ -734,7 +744,7 @@ class Engine {
 
   private completeComponent(slot: number, c: number, now: number, ran: boolean): void {
     const sc = slot * this.C + c;
-    this.replicas[this.scReplica[sc]].load--;
+    this.replicaLoad[this.scReplica[sc]]--;
     const type = this.model.types[this.slotType[slot]];
     const outs = type.outEdges[c];
     const chunked = this.scChunkOut[sc] > 0;

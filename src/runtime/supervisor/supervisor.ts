@@ -11,7 +11,7 @@ import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { HostConfig } from '../host/config.js';
 import type { FromHost } from '../host/protocol.js';
 import type { Logger } from './log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from './policy.js';
+import { DEFAULT_BACKOFF, executorEnv, restartDelayMs, type BackoffPolicy } from './policy.js';
 import { spawnExecutor } from './process.js';
 
 export interface SupervisorOptions {
@@ -81,11 +81,9 @@ export class Supervisor {
     const components = new Map(plan.model.components.map((c) => [c.name, c]));
     let socket = 0;
     plan.solution.units.forEach((unit) => {
-      const pool = plan.pools.find((p) => p.name === unit.pool)!;
       for (const placement of unit.placement) {
         const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
         if (!key) continue;
-        const device = executorDevice(pool, placement);
         const config: HostConfig = {
           unit: unit.id,
           replica: placement.replica,
@@ -93,13 +91,13 @@ export class Supervisor {
             return withAbsolutePaths(components.get(name)!, options.planDir);
           }),
           model: plan.model,
-          ...(unit.batch ? { batch: unit.batch } : {}),
+          engine: unit.engine,
+          devices: [...placement.gpus],
           runners: options.runners,
           listen: options.transport.kind === 'unix' ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) } : { kind: 'tcp', host: options.transport.host, port: 0 },
           token: options.token,
-          device,
         };
-        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(device), failures: 0, stderrTail: [] });
+        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(unit.engine.device, placement.gpus), failures: 0, stderrTail: [] });
       }
       if (unit.placement.some((p) => p.node > 0)) {
         options.log.warn('supervisor.multi_node_placement', { unit: unit.id, note: 'this host runs every node’s replicas of the plan' });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { planText } from '../../../src/plan/io.js';
 import { createLogger, formatLogLine } from '../../../src/runtime/supervisor/log.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs } from '../../../src/runtime/supervisor/policy.js';
+import { DEFAULT_BACKOFF, executorEnv, restartDelayMs } from '../../../src/runtime/supervisor/policy.js';
 import { withAbsolutePaths } from '../../../src/runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../../../src/runtime/supervisor/verify.js';
 import type { Plan } from '../../../src/spec/types.generated.js';
@@ -137,13 +137,9 @@ describe('verifyPlan', () => {
 
 describe('supervisor policy', () => {
   const plan = tinyPlan();
-  it('gives GPU replicas their devices and CPU replicas their cores as threads', () => {
-    const gpuPool = { ...plan.pools[0], gpu: { ...plan.pools[0].gpu, device: 'gpu' as const } };
-    const gpu = executorDevice(gpuPool, { replica: 0, node: 0, gpus: [2, 3] });
-    assert.deepEqual(executorEnv(gpu), { CUDA_VISIBLE_DEVICES: '2,3', CORNSERVE_EXECUTION_PROVIDER: 'cuda', CORNSERVE_THREADS: '1' });
-    const cpu = executorDevice(plan.pools[0], { replica: 1, node: 0, gpus: [0, 1] });
-    assert.deepEqual(cpu, { kind: 'cpu', threads: 2, gpus: [0, 1] });
-    assert.deepEqual(executorEnv(cpu), { CUDA_VISIBLE_DEVICES: '', CORNSERVE_EXECUTION_PROVIDER: 'cpu', CORNSERVE_CPU_CORES: '0,1', CORNSERVE_THREADS: '2', OMP_NUM_THREADS: '2' });
+  it('gives GPU replicas their devices and CPU replicas their cores, threads from the engine block', () => {
+    assert.deepEqual(executorEnv({ kind: 'gpu', devices: 2, threads: 1 }, [2, 3]), { CUDA_VISIBLE_DEVICES: '2,3', OMP_NUM_THREADS: '1' });
+    assert.deepEqual(executorEnv({ kind: 'cpu', devices: 2, threads: 2 }, [0, 1]), { CUDA_VISIBLE_DEVICES: '', CORNSERVE_CPU_CORES: '0,1', OMP_NUM_THREADS: '2' });
   });
 
   it('hands executors absolute graph and dictionary paths', () => {

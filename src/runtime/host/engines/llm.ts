@@ -26,8 +26,6 @@ import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, re
 
 /** New tokens when neither the request nor its type's default sizes say. */
 export const DEFAULT_MAX_TOKENS = 64;
-/** Prompt tokens admitted into one prefill step (the first waiting prompt always is). */
-const PREFILL_TOKENS_PER_STEP = 1024;
 
 /**
  * The prompt as parts: BOS, then `role: content\n` per message, then `assistant: `. Text is
@@ -69,8 +67,11 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   const ids = BigInt64Array.from({ length: dims.vocab }, (_, i) => BigInt(i));
   const table = (await embed.run({ [LLM_INPUT.inputIds]: makeTensor('int64', [1, dims.vocab], ids) }))[LLM_OUTPUT.embeds].data as Float32Array;
   const executor = new LlmExecutor(embed, decoder, {
-    maxRunningSequences: Math.max(1, e.planBatch ?? e.component.serving?.maxBatch ?? 16),
-    maxPrefillTokensPerStep: PREFILL_TOKENS_PER_STEP,
+    maxRunningSequences: e.settings.maxBatch,
+    maxPrefillTokensPerStep: e.engine.prefillChunkTokens,
+    // The component's share of a cache its unit splits between LLMs, else the unit's cache; a
+    // plan that states neither gives the LLM no KV bound.
+    kvCapacityTokens: e.settings.kvCapacityTokens ?? e.engine.kvCapacityTokens ?? Infinity,
     maxContextTokens,
     eosToken: EOS_ID,
   });
