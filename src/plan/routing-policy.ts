@@ -85,11 +85,12 @@ export function leastLoad(loads: Indexed, first = 0, count = loads.length - firs
   return least;
 }
 
-/** Rule 1: the position in `units` of the first producer unit that also serves the invocation, or −1. */
-export function producerUnit<T>(producerUnits: Iterable<T>, units: readonly T[] | { indexOf(u: T): number }): number {
-  for (const u of producerUnits) {
-    const i = units.indexOf(u);
-    if (i >= 0) return i;
-  }
+/**
+ * Rule 1: which producer an invocation follows: the index of the first of `producerUnits` (the
+ * units its producers ran on, in input order; the first `count`) that `units` (those its routing
+ * shares name) contains, or −1 when none does.
+ */
+export function followedProducer<T>(producerUnits: ArrayLike<T>, units: { indexOf(unit: T): number }, count = producerUnits.length): number {
+  for (let i = 0; i < count; i++) if (units.indexOf(producerUnits[i]) >= 0) return i;
   return -1;
 }

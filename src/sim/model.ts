@@ -347,3 +347,14 @@ function stationSpec(c: SimComponent, entry: ProfileEntry, settings: ComponentEn
   const curve = makeCurve(entry.unitLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
   return { component: c.index, unitCurve: curve, maxBatch, maxWaitMs: settings.maxWaitMs, prefillChunkTokens };
 }
+
+/** Milliseconds `bytes` take from one replica to another: hop latency plus bytes over the link; free within one replica. */
+export function linkMs(m: SimModel, from: number, to: number, bytes: number): number {
+  if (from === to) return 0;
+  const pa = m.replicaPool[from];
+  const pb = m.replicaPool[to];
+  const A = m.pools[pa];
+  if (pa === pb && m.replicaNode[from] === m.replicaNode[to]) return A.hopMs + bytes / A.intraBytesPerMs;
+  const B = m.pools[pb];
+  return Math.max(A.hopMs, B.hopMs) + bytes / Math.min(A.interBytesPerMs, B.interBytesPerMs);
+}

@@ -5,7 +5,8 @@
 import type { Plan, SimulatedType, Solution, TraceRequest } from '../spec/types.generated.js';
 import { generateRequests, type WorkloadSpec } from '../workload/generator.js';
 import { Rng } from '../workload/random.js';
-import { runSimulation, type RawRun, type SimOptions } from './engine.js';
+import { runSimulation } from './engine.js';
+import type { RawRun, SimOptions } from './run.js';
 import type { Samples } from './heap.js';
 import { simInputFromPlan } from './input.js';
 import { compileModel, type SimInput, type Strategy } from './model.js';

@@ -14,7 +14,7 @@
 //   into frames at its own frame rate (engines/vocoder.ts). The stream ends with generation.
 // With an audio consumer the generated text is also emitted: the gateway returns it as the
 // audio's transcript.
-import { llmDimsFromSignature, LlmExecutor, type PromptPart } from '../../executor/llm-executor.js';
+import { llmDimsFromSignature, LlmExecutor, type LlmExecutorOptions, type PromptPart } from '../../executor/llm-executor.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
 import { LLM_INPUT, LLM_OUTPUT } from '../../../models/llm.js';
 import { BOS_ID, encodeText, EOS_ID, StreamingTextDecoder, VOCAB_SIZE } from '../../../models/tokenizer.js';
@@ -55,6 +55,21 @@ export function chatPrompt(messages: readonly ChatMessage[], media: { image: rea
   return parts.filter((p) => !('tokens' in p) || p.tokens.length > 0);
 }
 
+/**
+ * The continuous-batching settings of the plan's engine block: the batch limit, the prefill chunk
+ * and the KV capacity (the component's share of a cache its unit splits between LLMs, else the
+ * unit's cache; a block that states neither gives the LLM no KV bound).
+ */
+export function llmExecutorOptions(e: Pick<EngineContext, 'engine' | 'settings'>, maxContextTokens: number, eosToken: number): LlmExecutorOptions {
+  return {
+    maxRunningSequences: e.settings.maxBatch,
+    maxPrefillTokensPerStep: e.engine.prefillChunkTokens,
+    kvCapacityTokens: e.settings.kvCapacityTokens ?? e.engine.kvCapacityTokens ?? Infinity,
+    maxContextTokens,
+    eosToken,
+  };
+}
+
 export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   const sessions = await loadGraphSessions(e);
   const embed = requireSession(sessions, 'embed', e.component.name);
@@ -66,15 +81,7 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   // after this LLM are lookups instead of one embed call per token.
   const ids = BigInt64Array.from({ length: dims.vocab }, (_, i) => BigInt(i));
   const table = (await embed.run({ [LLM_INPUT.inputIds]: makeTensor('int64', [1, dims.vocab], ids) }))[LLM_OUTPUT.embeds].data as Float32Array;
-  const executor = new LlmExecutor(embed, decoder, {
-    maxRunningSequences: e.settings.maxBatch,
-    maxPrefillTokensPerStep: e.engine.prefillChunkTokens,
-    // The component's share of a cache its unit splits between LLMs, else the unit's cache; a
-    // plan that states neither gives the LLM no KV bound.
-    kvCapacityTokens: e.settings.kvCapacityTokens ?? e.engine.kvCapacityTokens ?? Infinity,
-    maxContextTokens,
-    eosToken: EOS_ID,
-  });
+  const executor = new LlmExecutor(embed, decoder, llmExecutorOptions(e, maxContextTokens, EOS_ID));
   const row = (token: number): Float32Array => table.subarray(token * dims.hidden, (token + 1) * dims.hidden);
   const modalityOf = (name: string): Modality | undefined => e.model?.components.find((c) => c.name === name)?.modality;
 
