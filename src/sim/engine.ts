@@ -31,9 +31,6 @@ const EV_WAKE = 2;
 const EV_DELIVER_INPUT = 3;
 const EV_DELIVER_CHUNK = 4;
 
-/** jobs.chunk of a chunk sent ahead and taken back: its delivery is dropped. */
-const CHUNK_TAKEN_BACK = -2;
-
 
 export function runSimulation(model: SimModel, requests: Iterable<TraceRequest>, options: SimOptions = {}): RawRun {
   return new Engine(model, options).run(requests);
@@ -127,8 +124,7 @@ class Engine {
         }
         case EV_DELIVER_CHUNK: {
           const job = ev.topData;
-          if (this.jobs.chunk[job] === CHUNK_TAKEN_BACK) this.jobs.release(job);
-          else this.enqueue(job, this.slots.replica[this.jobs.slot[job] * this.C + this.jobs.comp[job]], now);
+          this.enqueue(job, this.slots.replica[this.jobs.slot[job] * this.C + this.jobs.comp[job]], now);
           break;
         }
       }
@@ -255,7 +251,6 @@ class Engine {
     const done = Math.floor((now - rep.startMs) / rep.stepMs);
     const steps = done + 1;
     if (steps >= rep.steps) return;
-    if (rep.aheadCount > 0) this.takeBackChunks(rep, rep.active!, rep.active!.steps + steps);
     rep.steps = steps;
     rep.generation++;
     this.events.push(rep.startMs + steps * rep.stepMs, EV_DONE | (rep.index << 3), rep.generation);
@@ -359,105 +354,19 @@ class Engine {
     }
     // Pure decode: run until the next sequence needs attention, unless other work shares the replica.
     let steps = st.heap.topKey - st.steps;
-    let alone = true;
-    for (const other of rep.stations) {
-      if (other !== st && (other.queue.size > 0 || other.running > 0)) {
-        alone = false;
-        break;
+    if (steps > 1) {
+      for (const other of rep.stations) {
+        if (other !== st && (other.queue.size > 0 || other.running > 0)) {
+          steps = 1;
+          break;
+        }
       }
-    }
-    rep.aheadCount = 0;
-    if (!alone) steps = 1;
-    else {
-      // A sequence finishing, or a batching wait elsewhere on the replica falling due, bounds the
-      // stretch; streamed chunks before that go out ahead of time (sendChunksAhead).
-      let limit = this.nextFinishStep(st) - st.steps;
-      if (rep.wakeAt < Infinity) limit = Math.max(1, Math.min(limit, Math.ceil((rep.wakeAt - now) / decodeMs)));
-      steps = limit > steps ? this.sendChunksAhead(rep, st, limit, decodeMs, now) : Math.min(steps, limit);
+      if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }
     if (!(steps >= 1)) steps = 1;
     rep.stepMs = decodeMs;
     rep.steps = steps;
     this.events.push(now + steps * decodeMs, EV_DONE | (rep.index << 3), rep.generation);
-  }
-
-  /**
-   * Speed: a decode stretch need not stop at every streamed chunk. The chunks that fall inside it
-   * (before `limit` steps, or before a chunk for this same replica, which must interrupt it) are
-   * sent now, each timed at the end of its step, as stepping would send them; the stretch then
-   * runs to that bound. If new work cuts the stretch short (truncate), the chunks beyond the new
-   * end are taken back. Returns the stretch's steps.
-   */
-  private sendChunksAhead(rep: Replica, st: Station, limit: number, decodeMs: number, now: number): number {
-    const S = st.steps;
-    const C = this.C;
-    const jobs = this.jobs;
-    const heap = st.heap;
-    let end = S + limit;
-    while (heap.size > 0 && heap.topKey < end) {
-      const key = heap.topKey;
-      const j = heap.topId;
-      const slot = jobs.slot[j];
-      const p = jobs.comp[j];
-      const type = this.model.types[this.slots.type[slot]];
-      const to = this.slots.replica[slot * C + this.model.edges[type.chunkEdge[p]].to];
-      if (jobs.finishStep[j] <= key || to === rep.index) {
-        end = key;
-        break;
-      }
-      heap.pop();
-      const at = now + (key - S) * decodeMs;
-      const n = jobs.chunks[j];
-      while (jobs.nextChunk[j] < n && this.chunkStep(j, jobs.nextChunk[j]) <= key) {
-        const i = jobs.nextChunk[j]++;
-        const chunkJob = this.emitChunk(slot, p, i, at, now);
-        const k = rep.aheadCount++;
-        if (k === rep.aheadJob.length) {
-          rep.aheadJob = growInt(rep.aheadJob, 2 * k);
-          rep.aheadChunkJob = growInt(rep.aheadChunkJob, 2 * k);
-          rep.aheadIndex = growInt(rep.aheadIndex, 2 * k);
-          const step = new Float64Array(2 * k);
-          step.set(rep.aheadStep);
-          rep.aheadStep = step;
-        }
-        rep.aheadJob[k] = j;
-        rep.aheadChunkJob[k] = chunkJob;
-        rep.aheadIndex[k] = i;
-        rep.aheadStep[k] = key;
-      }
-      heap.push(jobs.nextChunk[j] < n ? Math.min(jobs.finishStep[j], this.chunkStep(j, jobs.nextChunk[j])) : jobs.finishStep[j], j);
-    }
-    return end - S;
-  }
-
-  /** The earliest step at which one of the station's running sequences finishes. */
-  private nextFinishStep(st: Station): number {
-    let first = Infinity;
-    for (let k = 0; k < st.heap.size; k++) {
-      const f = this.jobs.finishStep[st.heap.idAt(k)];
-      if (f < first) first = f;
-    }
-    return first;
-  }
-
-  /** Takes back the chunks sent ahead for steps after `lastStep`; their sequences send them again when they get there. */
-  private takeBackChunks(rep: Replica, st: Station, lastStep: number): void {
-    const jobs = this.jobs;
-    let taken = false;
-    for (let k = 0; k < rep.aheadCount; k++) {
-      if (rep.aheadStep[k] <= lastStep) continue;
-      const j = rep.aheadJob[k];
-      jobs.chunk[rep.aheadChunkJob[k]] = CHUNK_TAKEN_BACK;
-      if (rep.aheadIndex[k] < jobs.nextChunk[j]) jobs.nextChunk[j] = rep.aheadIndex[k];
-      taken = true;
-    }
-    rep.aheadCount = 0;
-    if (!taken) return;
-    // Re-file every running sequence under its next step of interest (few sequences; rare).
-    const heap = st.heap;
-    const ids: number[] = [];
-    while (heap.size > 0) ids.push(heap.pop());
-    for (const j of ids) heap.push(jobs.nextChunk[j] < jobs.chunks[j] ? Math.min(jobs.finishStep[j], this.chunkStep(j, jobs.nextChunk[j])) : jobs.finishStep[j], j);
   }
 
   private done(rep: Replica, now: number): void {
@@ -469,7 +378,6 @@ class Engine {
     const steps = rep.steps;
     // Work handed to this replica while its results are processed waits for tryStart below.
     rep.steps = 0;
-    rep.aheadCount = 0;
     if (rep.activity === ACT_BATCH) {
       const count = rep.batchCount;
       rep.batchCount = 0;
@@ -503,7 +411,7 @@ class Engine {
     const S = st.steps;
     const n = this.jobs.chunks[j];
     while (this.jobs.nextChunk[j] < n && this.chunkStep(j, this.jobs.nextChunk[j]) <= S) {
-      this.emitChunk(this.jobs.slot[j], this.jobs.comp[j], this.jobs.nextChunk[j], now, now);
+      this.emitChunk(this.jobs.slot[j], this.jobs.comp[j], this.jobs.nextChunk[j], now);
       this.jobs.nextChunk[j]++;
     }
     const finish = this.jobs.finishStep[j];
@@ -538,8 +446,7 @@ class Engine {
     }
   }
 
-  /** Sends chunk i of p's stream, completed at `at` (≥ now); returns the chunk's job. */
-  private emitChunk(slot: number, p: number, i: number, at: number, now: number): number {
+  private emitChunk(slot: number, p: number, i: number, now: number): void {
     const m = this.model;
     const type = m.types[this.slots.type[slot]];
     const e = type.chunkEdge[p];
@@ -557,9 +464,8 @@ class Engine {
     this.jobs.chunk[job] = i;
     this.jobs.chunks[job] = 0;
     const delay = this.transferMs(slot, p, d, e, units / total);
-    if (delay === 0 && at === now) this.enqueue(job, this.slots.replica[sd], now);
-    else this.events.push(at + delay, EV_DELIVER_CHUNK, job);
-    return job;
+    if (delay === 0) this.enqueue(job, this.slots.replica[sd], now);
+    else this.events.push(now + delay, EV_DELIVER_CHUNK, job);
   }
 
   private batchJobDone(j: number, now: number): void {
@@ -588,7 +494,7 @@ class Engine {
       const e = outs[i];
       if (chunked && e === type.chunkEdge[c]) {
         // A producer that never ran still owes its consumer every chunk.
-        if (!ran) for (let k = 0; k < this.slots.chunkOut[sc]; k++) this.emitChunk(slot, c, k, now, now);
+        if (!ran) for (let k = 0; k < this.slots.chunkOut[sc]; k++) this.emitChunk(slot, c, k, now);
         continue;
       }
       if (!ran) {

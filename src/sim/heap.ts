@@ -121,16 +121,6 @@ export class KeyedHeap {
     return this.count > 0 ? this.key[0] : Infinity;
   }
 
-  /** The i-th id held, in no particular order (0 ≤ i < size). */
-  idAt(i: number): number {
-    return this.id[i];
-  }
-
-  /** The id with the smallest key (−1 when empty). */
-  get topId(): number {
-    return this.count > 0 ? this.id[0] : -1;
-  }
-
   push(key: number, id: number): void {
     if (this.count === this.key.length) {
       const k = new Float64Array(this.count * 2);

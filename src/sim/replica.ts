@@ -66,15 +66,6 @@ export class Replica {
   queued = 0;
   wakeAt = Infinity;
   rr = 0;
-  /**
-   * Chunks the LLM decode stretch in progress sent ahead of time (see Engine.sendChunksAhead):
-   * the sequence's job, the chunk's job, the chunk's index and the station step it completes at.
-   */
-  aheadJob = new Int32Array(8);
-  aheadChunkJob = new Int32Array(8);
-  aheadIndex = new Int32Array(8);
-  aheadStep = new Float64Array(8);
-  aheadCount = 0;
 
   constructor(
     readonly index: number,

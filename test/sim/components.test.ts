@@ -94,10 +94,10 @@ test('a streaming edge hands audio to the vocoder chunk by chunk', () => {
   assert.deepEqual([shared.ttfaMs!.max, shared.latencyMs!.max], [28, 41]);
 });
 
-test('chunks streamed ahead of a decode stretch are taken back when a new sequence cuts it short', () => {
+test('a sequence arriving mid decode stretch delays the chunks the running one streams', () => {
   // r1 (8 tokens, four 1-second chunks) decodes alone from 20 in 5 ms steps; r2 (4 tokens, two
   // chunks) arrives at 27, so the stretch ends at 30 (token 3) and r2 prefills with r1's token 4
-  // until 55. r1's chunks 1 and 2 were sent ahead for 35 and 45: they go at 55 and 67 instead.
+  // until 55. r1's chunks 1 and 2, due at 35 and 45 had r1 run alone, go at 55 and 67.
   // Both decode at 6 ms per step (61, 67, 73); r2 ends at 73 (its chunk vocoded 73–76), r1 alone
   // at 78 (chunk 3 vocoded 78–81). TTFA: r1's chunk 0 at 25 → 28; r2's at 61 → 64, i.e. 37.
   const r = simulate(audioPlan({}), 'planned', [
