@@ -45,7 +45,7 @@ export const ALLOWED = {
   // The Plan contract: its canonical JSON, file IO, verification and diff. plan/check.ts re-solves
   // with the planner; it moves beside the planner on the planner-fidelity branch, and this
   // exception goes with it.
-  plan: ['version', 'spec'],
+  plan: ['version', 'spec', 'workload'],
   // The simulator reads the plan's units, routing and engine blocks; the planner's loop calls it.
   sim: ['spec', 'workload', 'graph', 'cost', 'plan'],
   planner: ['version', 'spec', 'workload', 'graph', 'cost', 'plan', 'sim'],

@@ -68,7 +68,7 @@ async function benchEncoder(): Promise<void> {
 
 async function benchLlm(): Promise<void> {
   const [embed, llm] = [await load('llm_embed'), await load('llm')];
-  const options = { maxPrefillTokensPerStep: 4096, maxContextTokens: models.config.llm.maxPositions, eosToken: -1 };
+  const options = { maxPrefillTokensPerStep: 4096, kvCapacityTokens: Infinity, maxContextTokens: models.config.llm.maxPositions, eosToken: -1 };
   const prompts = Array.from({ length: 16 }, (_, i) => encodeText(`Request ${i}: ${'describe '.repeat(i % 3)}`));
   /** Runs `batch` through `ex`, returning generated tokens and the executor's decode time. */
   const generate = async (ex: LlmExecutor, batch: number[][]) => {

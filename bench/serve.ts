@@ -27,6 +27,7 @@ import { Agent, request } from 'node:http';
 import { formatTable } from '../src/report/text-table.js';
 import { writePlan } from '../src/plan/io.js';
 import { DEFAULT_BACKOFF } from '../src/runtime/executor-policy.js';
+import { engineBlock } from '../src/planner/engine-block.js';
 import type { ComponentRunner, InvocationContext, RunnerFactory } from '../src/runtime/host/runner.js';
 import { ServeMetrics } from '../src/runtime/gateway/metrics.js';
 import { Gateway } from '../src/runtime/gateway/server.js';
@@ -166,7 +167,7 @@ function trivialPlan(): Plan {
       gpus: 1,
       costPerHour: 0,
       perTypeRatePerS: { chat: 1 },
-      units: [{ id: unit, components: ['llm'], pool: 'local', tp: 1, replicas: 1, maxUtilisation: 1, utilisation: 0, memoryBytesPerGpu: 1, profiles: [], placement: [{ replica: 0, node: 0, gpus: [0] }] }],
+      units: [{ id: unit, components: ['llm'], pool: 'local', tp: 1, replicas: 1, maxUtilisation: 1, utilisation: 0, memoryBytesPerGpu: 1, engine: engineBlock({ components: ['llm'], tp: 1, batch: { llm: 16 }, kvTokens: {} }, { gpu: { device: 'cpu' } }), profiles: [], placement: [{ replica: 0, node: 0, gpus: [0] }] }],
       routing: [{ requestType: 'chat', component: 'llm', shares: [{ unit, share: 1 }] }],
     },
     baselines: [],

@@ -16,7 +16,8 @@ import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests
 import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../loadgen/summary.js';
 import { cdfFromSamples, renderReport } from '../report/index.js';
 import type { SimResult } from '../sim/metrics.js';
-import { SimError, STRATEGIES, solutionFor, type Strategy } from '../sim/model.js';
+import { solutionFor } from '../sim/input.js';
+import { SimError, STRATEGIES, type Strategy } from '../sim/model.js';
 import { simulate } from '../sim/simulate.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import { detectKind, loadDeployment, loadInput } from '../spec/load.js';

@@ -70,7 +70,6 @@ export function registerExecutor(program: Command): void {
           unit: verified.unit,
           components: verified.components,
           model: verified.plan.model,
-          pool: verified.plan.pools.find((p) => p.name === verified.unit.pool)!,
           runners: flags.runners ? resolve(flags.runners) : DEFAULT_RUNNERS,
           host: flags.host,
           port: httpPort,

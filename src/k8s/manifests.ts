@@ -176,9 +176,10 @@ export function unitMemoryBytes(unit: ExecutorUnit): number {
   return perGpu * unit.tp + HOST_MEMORY_OVERHEAD_BYTES;
 }
 
-/** CPU cores requested by one replica: its core slots on a cpu pool, feeders on a GPU pool. */
-export function unitCpus(unit: ExecutorUnit, pool: ResolvedPool): number {
-  return pool.gpu.device === 'cpu' ? unit.tp : HOST_CPUS_PER_GPU * unit.tp;
+/** CPU cores requested by one replica, from its engine block: its core slots on a cpu unit, feeders on a GPU one. */
+export function unitCpus(unit: ExecutorUnit): number {
+  const device = unit.engine.device;
+  return device.kind === 'cpu' ? device.devices : HOST_CPUS_PER_GPU * device.devices;
 }
 
 function mebibytes(bytes: number): string {
@@ -205,12 +206,12 @@ function unitObjects(ctx: Context, unit: ExecutorUnit): K8sObject[] {
   const { plan, opts, common } = ctx;
   const pool = poolOf(plan, unit);
   const name = ctx.names.units.get(unit.id)!;
-  const gpu = pool.gpu.device === 'gpu';
+  const gpu = unit.engine.device.kind === 'gpu';
   const selector = { [INSTANCE_LABEL]: common[INSTANCE_LABEL], [UNIT_LABEL]: name };
   const labels = { ...common, [COMPONENT_LABEL]: 'executor', [UNIT_LABEL]: name, [POOL_LABEL]: labelValue(pool.name) };
   const annotations = { 'cornserve.dev/unit-id': unit.id, 'cornserve.dev/components': unit.components.join(',') };
-  const cpus = unitCpus(unit, pool);
-  const gpuResources: Record<string, string> = gpu ? { 'nvidia.com/gpu': String(unit.tp) } : {};
+  const cpus = unitCpus(unit);
+  const gpuResources: Record<string, string> = gpu ? { 'nvidia.com/gpu': String(unit.engine.device.devices) } : {};
 
   const container: IContainer = {
     name: 'executor',
@@ -223,8 +224,9 @@ function unitObjects(ctx: Context, unit: ExecutorUnit): K8sObject[] {
     command: ['node', 'bin/cornserve', 'executor', '--plan', PLAN_PATH, '--unit', unit.id],
     env: [
       { name: 'CORNSERVE_EXECUTOR_PORT', value: String(EXECUTOR_PORT) },
-      { name: 'CORNSERVE_EXECUTION_PROVIDER', value: gpu ? 'cuda' : 'cpu' },
-      { name: 'CORNSERVE_THREADS', value: String(cpus) },
+      // The executor reads its engine block (provider, threads, batching) from the plan; this only
+      // bounds native libraries that size their own thread pools from the environment.
+      { name: 'OMP_NUM_THREADS', value: String(unit.engine.device.threads) },
       { name: 'CORNSERVE_MODEL_DIR', value: MODEL_DIR },
       { name: 'CORNSERVE_ENDPOINTS', value: ENDPOINTS_PATH },
       { name: 'CORNSERVE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

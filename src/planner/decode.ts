@@ -7,6 +7,7 @@ import type { MilpLayout } from './milp.js';
 import { packingThresholds, poolCapacityFor } from './milp.js';
 import type { SolveOutcome } from './glpk-solver.js';
 import { placeReplicas } from './placement.js';
+import { engineBlock } from './engine-block.js';
 
 /** Routing shares below this fraction are noise and dropped. */
 export const MIN_SHARE = 1e-6;
@@ -91,7 +92,6 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
   const units: ExecutorUnit[] = chosen
     .sort((a, b) => poolOrder.get(a.u.pool)! - poolOrder.get(b.u.pool)! || (a.u.id < b.u.id ? -1 : a.u.id > b.u.id ? 1 : 0))
     .map(({ u, i }) => {
-      const kvTotal = Object.values(u.kvTokens).reduce((s, x) => s + x, 0);
       return {
         id: u.id,
         components: u.group as ExecutorUnit['components'],
@@ -101,8 +101,7 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
         maxUtilisation: u.rhoMax,
         utilisation: Math.min(1, Math.max(0, utilisation[i])),
         memoryBytesPerGpu: u.memoryBytesPerGpu,
-        ...(Object.keys(u.kvTokens).length > 0 ? { kvCapacityTokens: kvTotal, kvCapacityTokensByComponent: { ...u.kvTokens } } : {}),
-        batch: { ...u.batch },
+        engine: engineBlock({ ...u, components: u.group }, poolByName.get(u.pool)!, instance.components),
         profiles: u.profiles,
         placement: placements.get(u.id)!,
       };

@@ -2,7 +2,7 @@
 // node pool: no per-node variables, so identical nodes create no symmetry). Continuous: the
 // rate of each (request type, component) routed to each candidate, and for max-rate the total
 // rate R. The same model is handed to glpk.js and written as CPLEX LP text.
-import type { ResolvedPool } from '../spec/types.generated.js';
+import type { Component, ResolvedPool } from '../spec/types.generated.js';
 import type { Candidate } from './candidates.js';
 
 export interface MilpTerm {
@@ -67,6 +67,8 @@ export interface PlannerInstance {
   coverage?: string[];
   /** Request types outside the mix (mix 0): no demand, but the plan routes them too. */
   idleTypes?: { name: string; path: string[] }[];
+  /** The model's components: their serving knobs fill in each unit's engine block. */
+  components?: ReadonlyMap<string, Component>;
 }
 
 export interface FlowColumn {

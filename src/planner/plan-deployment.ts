@@ -8,8 +8,9 @@ import { engineDataFiles } from '../spec/check-executor.js';
 import type { LoopIteration, Plan, Solution } from '../spec/types.generated.js';
 import { BASELINE_STRATEGIES, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import { canonicalize } from '../plan/canonical.js';
+import { simInputFromSolution } from '../sim/input.js';
 import { SimError } from '../sim/model.js';
-import { evaluatePlan, missedTypes, partialSloGoodput, sloGoodput, toSimulatedTypes } from '../sim/simulate.js';
+import { evaluate, missedTypes, partialSloGoodput, sloGoodput, toSimulatedTypes } from '../sim/simulate.js';
 import { VERSION } from '../version.js';
 import { preparePlanner, strategyInstance, type PlannerProblem, type PrepareOptions } from './prepare.js';
 import { buildMilp, gpuSecondsPerRequest, type MilpLayout, type PlannerInstance } from './milp.js';
@@ -240,9 +241,8 @@ function signature(s: Solution): string {
 function simulateRun(loop: LoopContext, run: StrategyRun): void {
   const solution = run.solution;
   if (solution.units.length === 0 || !(solution.ratePerS > 0)) return;
-  const plan = { ...loop.skeleton, solution: { ...solution, strategy: 'planned' }, baselines: [], solver: PLACEHOLDER_SOLVER, reasons: PLACEHOLDER_REASONS } as Plan;
   try {
-    const evaluation = evaluatePlan(plan, 'planned', { requests: loop.requests, ratePerS: solution.ratePerS });
+    const evaluation = evaluate(simInputFromSolution(loop.skeleton, solution, run.strategy), { requests: loop.requests, ratePerS: solution.ratePerS });
     solution.simulated = toSimulatedTypes(evaluation.result);
   } catch (err) {
     if (!(err instanceof SimError)) throw err;
@@ -251,8 +251,6 @@ function simulateRun(loop: LoopContext, run: StrategyRun): void {
   }
 }
 
-const PLACEHOLDER_SOLVER: Plan['solver'] = { name: 'glpk.js', version: '', status: 'optimal', objective: 0, bound: 0, gap: 0, variables: 0, integerVariables: 0, constraints: 0 };
-const PLACEHOLDER_REASONS: Plan['reasons'] = { summary: '', bottleneck: '', binding: [] };
 
 /**
  * Lowers ρmax (in `overrides`, by candidate id) of the units that serve a missed type: this

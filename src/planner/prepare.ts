@@ -139,7 +139,7 @@ export function strategyInstance(
   const coverage = coverageComponents(problem.model);
   const idleTypes = problem.model.types.filter((t) => !(t.mix > 0)).map((t) => ({ name: t.name, path: t.path }));
   return {
-    instance: { name: `${problem.spec.deployment.name}-${strategy}`, types, pools: problem.pools, candidates: pruned(candidates), objective, ...(coverage.length > 0 ? { coverage } : {}), ...(idleTypes.length > 0 ? { idleTypes } : {}) },
+    instance: { name: `${problem.spec.deployment.name}-${strategy}`, types, pools: problem.pools, candidates: pruned(candidates), objective, components: problem.model.components, ...(coverage.length > 0 ? { coverage } : {}), ...(idleTypes.length > 0 ? { idleTypes } : {}) },
     ...(note ? { note } : {}),
   };
 }

@@ -1,39 +1,17 @@
 // The supervisor's decisions as plain functions: each executor's environment (which devices it
-// sees, how many threads it runs), how long to wait before restarting a crashed one, and when
-// a silent one counts as frozen.
-import type { ExecutorUnit, ResolvedPool } from '../spec/types.generated.js';
-
-export interface ExecutorDevice {
-  kind: 'cpu' | 'gpu';
-  /** Intra-op threads for its sessions. */
-  threads: number;
-  /** CUDA device indices (gpu) or CPU core slots (cpu) from the plan's placement. */
-  gpus: number[];
-}
-
-export type Placement = ExecutorUnit['placement'][number];
+// sees, how many threads OpenMP may start), how long to wait before restarting a crashed one,
+// and when a silent one counts as frozen.
+import type { EngineSettings } from '../spec/types.generated.js';
 
 /**
- * Environment for one replica. A GPU pool's placement becomes CUDA_VISIBLE_DEVICES; on a CPU
- * pool the placement names core slots, so the executor sees no GPU and runs one intra-op thread
- * per slot it was given.
+ * Environment for one replica, from its unit's engine block and its placement's devices. A GPU
+ * unit's devices become CUDA_VISIBLE_DEVICES; a CPU unit's placement names core slots, so the
+ * executor sees no GPU. The sessions' threads come from the engine block in the host config,
+ * not from here; OMP_NUM_THREADS only bounds native libraries that read it.
  */
-export function executorDevice(pool: ResolvedPool, placement: Placement): ExecutorDevice {
-  if (pool.gpu.device === 'gpu') return { kind: 'gpu', threads: 1, gpus: [...placement.gpus] };
-  return { kind: 'cpu', threads: Math.max(1, placement.gpus.length), gpus: [...placement.gpus] };
-}
-
-export function executorEnv(device: ExecutorDevice): Record<string, string> {
-  if (device.kind === 'gpu') {
-    return { CUDA_VISIBLE_DEVICES: device.gpus.join(','), CORNSERVE_EXECUTION_PROVIDER: 'cuda', CORNSERVE_THREADS: String(device.threads) };
-  }
-  return {
-    CUDA_VISIBLE_DEVICES: '',
-    CORNSERVE_EXECUTION_PROVIDER: 'cpu',
-    CORNSERVE_CPU_CORES: device.gpus.join(','),
-    CORNSERVE_THREADS: String(device.threads),
-    OMP_NUM_THREADS: String(device.threads),
-  };
+export function executorEnv(device: EngineSettings['device'], devices: readonly number[]): Record<string, string> {
+  if (device.kind === 'gpu') return { CUDA_VISIBLE_DEVICES: devices.join(','), OMP_NUM_THREADS: String(device.threads) };
+  return { CUDA_VISIBLE_DEVICES: '', CORNSERVE_CPU_CORES: devices.join(','), OMP_NUM_THREADS: String(device.threads) };
 }
 
 export interface BackoffPolicy {

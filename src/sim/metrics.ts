@@ -4,7 +4,7 @@
 // saturated (a queue that grows for as long as requests arrive has no steady-state latency, so
 // a saturated type reports `latencyMs: null` instead of a number that only measures run length).
 import { quantileSorted } from '../workload/summarise.js';
-import type { RawRun } from './engine.js';
+import type { RawRun } from './run.js';
 import type { Samples } from './heap.js';
 import type { Strategy } from './model.js';
 

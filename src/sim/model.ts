@@ -1,14 +1,31 @@
-// A Plan and one of its strategies compiled into the flat, indexed form the simulator's hot loop
-// reads: components, edges, request types with their sub-graphs and routing, units with their
-// cost curves, replicas with their nodes. Every inconsistency between the parts of the plan is
-// reported here, once, as a SimError listing all of them.
-import type { Plan, ProfileEntry, Solution } from '../spec/types.generated.js';
+// The simulator's input (one strategy's units with their engine blocks, its routing, the model,
+// pools, targets and workload) compiled into the flat, indexed form the hot loop reads:
+// components, edges, request types with their sub-graphs and routing, units with their cost
+// curves and engine settings, replicas with their nodes. Every inconsistency between the parts
+// is reported here, once, as a SimError listing all of them.
+import type { ComponentEngine, ExecutorUnit, Plan, ProfileEntry, ResolvedModel, ResolvedPool, Route } from '../spec/types.generated.js';
 import { compileForm, type CompiledForm } from '../workload/fields.js';
+import type { WorkloadSpec } from '../workload/generator.js';
 import { makeCurve, tabulate, type Curve } from './curve.js';
 
 import type { Strategy } from '../spec/strategies.js';
 
 export { STRATEGIES, type Strategy } from '../spec/strategies.js';
+
+/** What the simulator runs, and nothing more (see input.ts for where it comes from). */
+export interface SimInput {
+  /** Which strategy the units are (labels results). */
+  strategy: Strategy;
+  model: ResolvedModel;
+  pools: readonly ResolvedPool[];
+  /** The units, each with its engine block (batching, KV capacity, prefill chunk, routing policy). */
+  units: readonly ExecutorUnit[];
+  routing: readonly Route[];
+  /** Per request type, the p90 end-to-end latency target (ms); types without one have none. */
+  latencyTargetsMs: Readonly<Record<string, number>>;
+  /** The workload generated requests follow (mix, arrivals, sizes, seed). */
+  workload: WorkloadSpec;
+}
 
 /** A plan the simulator cannot run as given; `problems` lists every reason. */
 export class SimError extends Error {
@@ -28,8 +45,6 @@ export interface SimComponent {
   work: CompiledForm;
   /** Decode tokens (LLMs). */
   decode: CompiledForm;
-  maxBatch?: number;
-  maxWaitMs: number;
   /** Units per streamed chunk (streaming generators); 0 when the component does not take chunks. */
   chunkUnits: number;
 }
@@ -42,10 +57,12 @@ export interface SimEdge {
   streaming: boolean;
 }
 
+/** One (request type, component)'s routing under the shared policy (plan/routing-policy.ts). */
 export interface SimRoute {
-  /** Unit indices, in the solution's unit order, and the cumulative shares (last = 1). */
+  /** Unit indices, in the solution's unit order, their shares (summing to 1) and spill depths. */
   units: Int32Array;
-  cumulative: Float64Array;
+  shares: Float64Array;
+  spillDepths: Float64Array;
 }
 
 export interface SimType {
@@ -55,8 +72,9 @@ export interface SimType {
   path: Int32Array;
   /** Edges inside the sub-graph. */
   edges: Int32Array;
-  /** Per component index: in-path predecessors, out-edges inside the sub-graph. */
+  /** Per component index: in-path predecessor count and components, out-edges inside the sub-graph. */
   predCount: Int32Array;
+  producers: Int32Array[];
   outEdges: Int32Array[];
   roots: Int32Array;
   isSink: Uint8Array;
@@ -83,9 +101,11 @@ export interface SimStationSpec {
   decodeTable?: Float64Array;
   maxBatch: number;
   maxWaitMs: number;
+  /** LLMs: prompt tokens one step prefills (the first admitted sequence always joins). */
+  prefillChunkTokens: number;
   /**
-   * LLMs: KV-cache tokens of this component's own share of a replica (the plan's
-   * kvCapacityTokensByComponent when several LLMs share the unit); undefined: the unit's whole cache.
+   * LLMs: KV-cache tokens of this component's own share of a replica (engine.components[c]);
+   * undefined: the unit's whole cache, shared with its other LLMs.
    */
   kvCapacityTokens?: number;
 }
@@ -96,6 +116,7 @@ export interface SimUnit {
   components: number[];
   replicas: number;
   pool: number;
+  /** The unit's whole KV cache (engine.kvCapacityTokens; Infinity when the block states none). */
   kvCapacityTokens: number;
   stations: SimStationSpec[];
   /** Global index of the unit's first replica; replicas are numbered consecutively. */
@@ -124,37 +145,28 @@ export interface SimModel {
   replicaNode: Int32Array;
 }
 
-export function solutionFor(plan: Plan, strategy: Strategy): Solution {
-  const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
-  if (!solution) throw new SimError([`the plan has no '${strategy}' baseline (it has ${['planned', ...plan.baselines.map((b) => b.strategy)].join(', ')})`]);
-  if (solution.units.length === 0) throw new SimError([`strategy '${strategy}' has no units (status ${solution.status})`]);
-  return solution;
-}
-
 /** Strategies of the plan that have units to simulate, planned first. */
 export function runnableStrategies(plan: Plan): Strategy[] {
   return [plan.solution, ...plan.baselines].filter((s) => s.units.length > 0).map((s) => s.strategy as Strategy);
 }
 
-export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: Record<string, number> = plan.latencyTargetsMs ?? {}): SimModel {
-  const solution = solutionFor(plan, strategy);
+export function compileModel(input: SimInput): SimModel {
+  const { strategy, model: graph } = input;
   const problems: string[] = [];
-  const compIndex = new Map(plan.model.components.map((c, i) => [c.name, i]));
+  const compIndex = new Map(graph.components.map((c, i) => [c.name, i]));
 
-  const components: SimComponent[] = plan.model.components.map((c, i) => ({
+  const components: SimComponent[] = graph.components.map((c, i) => ({
     name: c.name,
     index: i,
     isLlm: c.kind === 'llm',
     isAudioGenerator: c.kind === 'generator' && c.modality === 'audio',
     work: compileForm(c.kind === 'llm' ? c.work.prefillTokens : c.work.units),
     decode: compileForm(c.kind === 'llm' ? c.work.decodeTokens : undefined),
-    maxBatch: c.serving?.maxBatch,
-    maxWaitMs: c.serving?.maxWaitMs ?? 0,
     chunkUnits: c.kind !== 'llm' ? (c.serving?.chunkUnits ?? 0) : 0,
   }));
 
   const edges: SimEdge[] = [];
-  plan.model.edges.forEach((e) => {
+  graph.edges.forEach((e) => {
     const from = compIndex.get(e.from);
     const to = compIndex.get(e.to);
     if (from === undefined || to === undefined) {
@@ -164,27 +176,23 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
     edges.push({ index: edges.length, from, to, bytes: compileForm(e.bytes), streaming: e.streaming === true });
   });
 
-  const pools: SimPool[] = plan.pools.map((p) => ({
+  const pools: SimPool[] = input.pools.map((p) => ({
     name: p.name,
     intraBytesPerMs: p.intraNodeBandwidthGBps * 1e6,
     interBytesPerMs: p.interNodeBandwidthGBps * 1e6,
     hopMs: p.hopLatencyMs,
   }));
-  const poolIndex = new Map(plan.pools.map((p, i) => [p.name, i]));
+  const poolIndex = new Map(input.pools.map((p, i) => [p.name, i]));
 
   const units: SimUnit[] = [];
   const replicaUnit: number[] = [];
   const replicaPool: number[] = [];
   const replicaNode: number[] = [];
-  solution.units.forEach((u, ui) => {
+  input.units.forEach((u, ui) => {
     const pool = poolIndex.get(u.pool);
     if (pool === undefined) problems.push(`unit ${u.id}: unknown pool '${u.pool}'`);
     const stations: SimStationSpec[] = [];
     const comps: number[] = [];
-    // Several LLMs in one unit: each gets the KV share the planner gave it, not the whole cache.
-    const byComponent = u.kvCapacityTokensByComponent;
-    const llmsWithShare = byComponent ? u.components.filter((n) => plan.model.components.find((c) => c.name === n)?.kind === 'llm' && byComponent[n] !== undefined) : [];
-    const splitKv = llmsWithShare.length > 1;
     for (const name of u.components) {
       const ci = compIndex.get(name);
       if (ci === undefined) {
@@ -193,8 +201,10 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
       }
       comps.push(ci);
       const entry = u.profiles.find((p) => p.component === name);
-      const station = entry ? stationSpec(components[ci], entry, `unit ${u.id}`, problems, u.batch?.[name], splitKv && llmsWithShare.includes(name) ? byComponent![name] : undefined) : undefined;
+      const settings = u.engine.components[name];
       if (!entry) problems.push(`unit ${u.id}: no profile for component '${name}'`);
+      if (!settings) problems.push(`unit ${u.id}: its engine block has no settings for component '${name}'`);
+      const station = entry && settings ? stationSpec(components[ci], entry, settings, u.engine.prefillChunkTokens, `unit ${u.id}`, problems) : undefined;
       if (station) stations.push(station);
     }
     const firstReplica = replicaUnit.length;
@@ -203,14 +213,19 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
       replicaPool.push(pool ?? 0);
       replicaNode.push(u.placement.find((p) => p.replica === r)?.node ?? 0);
     }
-    units.push({ id: u.id, index: ui, components: comps, replicas: u.replicas, pool: pool ?? 0, kvCapacityTokens: u.kvCapacityTokens ?? Infinity, stations, firstReplica });
+    units.push({ id: u.id, index: ui, components: comps, replicas: u.replicas, pool: pool ?? 0, kvCapacityTokens: u.engine.kvCapacityTokens ?? Infinity, stations, firstReplica });
   });
   const unitIndex = new Map(units.map((u) => [u.id, u.index]));
 
-  const routeOf = new Map<string, Solution['routing'][number]>();
-  for (const r of solution.routing) routeOf.set(`${r.requestType}|${r.component}`, r);
+  const routeOf = new Map<string, Route>();
+  for (const r of input.routing) routeOf.set(`${r.requestType}|${r.component}`, r);
+  const makeRoute = (unitIndices: number[], shares: number[]): SimRoute => ({
+    units: Int32Array.from(unitIndices),
+    shares: Float64Array.from(shares),
+    spillDepths: Float64Array.from(unitIndices, (u) => input.units[u].engine.routing.spillDepth),
+  });
 
-  const types: SimType[] = plan.model.requestTypes.map((t, ti) => {
+  const types: SimType[] = graph.requestTypes.map((t, ti) => {
     const n = components.length;
     const path: number[] = [];
     const inPath = new Uint8Array(n);
@@ -226,9 +241,11 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
     const predCount = new Int32Array(n);
     const outEdges: Int32Array[] = Array.from({ length: n }, () => new Int32Array(0));
     const outLists: number[][] = Array.from({ length: n }, () => []);
+    const producerLists: number[][] = Array.from({ length: n }, () => []);
     for (const e of typeEdges) {
       predCount[e.to]++;
       outLists[e.from].push(e.index);
+      producerLists[e.to].push(e.from);
     }
     outLists.forEach((l, i) => (outEdges[i] = Int32Array.from(l)));
     const isSink = new Uint8Array(n);
@@ -257,17 +274,15 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
           .sort((a, b) => a.unit! - b.unit!);
         const total = shares.reduce((a, s) => a + s.share, 0);
         if (shares.length > 0 && total > 0) {
-          let acc = 0;
-          routes[c] = {
-            units: Int32Array.from(shares.map((s) => s.unit!)),
-            cumulative: Float64Array.from(shares.map((s) => (acc += s.share / total))),
-          };
-          routes[c]!.cumulative[shares.length - 1] = 1;
+          routes[c] = makeRoute(
+            shares.map((s) => s.unit!),
+            shares.map((s) => s.share / total),
+          );
         }
       } else {
         // No routing entry: fine when exactly one unit holds the component.
         const holders = units.filter((u) => u.components.includes(c));
-        if (holders.length === 1) routes[c] = { units: Int32Array.of(holders[0].index), cumulative: Float64Array.of(1) };
+        if (holders.length === 1) routes[c] = makeRoute([holders[0].index], [1]);
         else problems.push(`routing of ${t.name}/${name}: no entry, and ${holders.length === 0 ? 'no unit holds it' : `${holders.length} units hold it`}`);
       }
     }
@@ -277,6 +292,8 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
       path: Int32Array.from(path),
       edges: Int32Array.from(typeEdges.map((e) => e.index)),
       predCount,
+      // Only producers earlier on the path: routing assigns components in path order.
+      producers: producerLists.map((l, c) => Int32Array.from(l.filter((p) => path.indexOf(p) < path.indexOf(c)))),
       outEdges,
       roots: Int32Array.from(path.filter((c) => predCount[c] === 0)),
       isSink,
@@ -285,7 +302,7 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
       earlyEdge,
       textLlm: outputsText ? (path.find((c) => components[c].isLlm) ?? -1) : -1,
       audioGenerator: outputsAudio ? (path.find((c) => components[c].isAudioGenerator) ?? -1) : -1,
-      targetMs: latencyTargetsMs[t.name],
+      targetMs: input.latencyTargetsMs[t.name],
       routes,
     };
   });
@@ -305,27 +322,23 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
   };
 }
 
-/**
- * A component's queue and cost curve in one unit. The batch limit is the unit's operating batch
- * from the plan (what the planner's capacities assume, calibrated batch limits included) when it
- * records one, else the component's serving maxBatch, else the largest profiled batch.
- */
-function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, problems: string[], unitBatch?: number, kvCapacityTokens?: number): SimStationSpec | undefined {
+/** A component's queue and cost curve in one unit, with its engine settings as the plan states them. */
+function stationSpec(c: SimComponent, entry: ProfileEntry, settings: ComponentEngine, prefillChunkTokens: number, where: string, problems: string[]): SimStationSpec | undefined {
+  const maxBatch = settings.maxBatch;
   if (c.isLlm) {
     if (!entry.prefillLatencyMs || !entry.decodeLatencyMs) {
       problems.push(`${where}: LLM '${c.name}' needs prefillLatencyMs and decodeLatencyMs in its profile`);
       return undefined;
     }
     const decode = makeCurve(entry.decodeLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
-    // Without a serving limit, the largest profiled batch is the most sequences run at once.
-    const maxBatch = unitBatch ?? c.maxBatch ?? decode.xs[decode.xs.length - 1];
     return {
       component: c.index,
       prefillCurve: makeCurve(entry.prefillLatencyMs.map((p) => ({ x: p.tokens, ms: p.ms }))),
       decodeTable: tabulate(decode, maxBatch),
       maxBatch,
       maxWaitMs: 0,
-      ...(kvCapacityTokens !== undefined ? { kvCapacityTokens } : {}),
+      prefillChunkTokens,
+      ...(settings.kvCapacityTokens !== undefined ? { kvCapacityTokens: settings.kvCapacityTokens } : {}),
     };
   }
   if (!entry.unitLatencyMs) {
@@ -333,5 +346,16 @@ function stationSpec(c: SimComponent, entry: ProfileEntry, where: string, proble
     return undefined;
   }
   const curve = makeCurve(entry.unitLatencyMs.map((p) => ({ x: p.batch, ms: p.ms })));
-  return { component: c.index, unitCurve: curve, maxBatch: unitBatch ?? c.maxBatch ?? curve.xs[curve.xs.length - 1], maxWaitMs: c.maxWaitMs };
+  return { component: c.index, unitCurve: curve, maxBatch, maxWaitMs: settings.maxWaitMs, prefillChunkTokens };
+}
+
+/** Milliseconds `bytes` take from one replica to another: hop latency plus bytes over the link; free within one replica. */
+export function linkMs(m: SimModel, from: number, to: number, bytes: number): number {
+  if (from === to) return 0;
+  const pa = m.replicaPool[from];
+  const pb = m.replicaPool[to];
+  const A = m.pools[pa];
+  if (pa === pb && m.replicaNode[from] === m.replicaNode[to]) return A.hopMs + bytes / A.intraBytesPerMs;
+  const B = m.pools[pb];
+  return Math.max(A.hopMs, B.hopMs) + bytes / Math.min(A.interBytesPerMs, B.interBytesPerMs);
 }

@@ -1,12 +1,15 @@
-// The simulator's public face: simulate a plan's strategy on a request stream, evaluate a plan
-// quickly for the planner's simulate-and-tighten loop, sweep the rate for goodput curves.
-// Pure: a Plan and requests in, numbers out; same inputs and seed → same result.
+// The simulator's public face: simulate a strategy (a SimInput, or a plan's strategy) on a
+// request stream, evaluate a solution quickly for the planner's simulate-and-tighten loop, sweep
+// the rate for goodput curves. Pure: an input and requests in, numbers out; same inputs and seed
+// → same result.
 import type { Plan, SimulatedType, Solution, TraceRequest } from '../spec/types.generated.js';
-import { generateRequests, workloadSpecFromPlan, type WorkloadSpec } from '../workload/generator.js';
+import { generateRequests, type WorkloadSpec } from '../workload/generator.js';
 import { Rng } from '../workload/random.js';
-import { runSimulation, type RawRun, type SimOptions } from './engine.js';
+import { runSimulation } from './engine.js';
+import type { RawRun, SimOptions } from './run.js';
 import type { Samples } from './heap.js';
-import { compileModel, type Strategy } from './model.js';
+import { simInputFromPlan } from './input.js';
+import { compileModel, type SimInput, type Strategy } from './model.js';
 import { summariseRun, type SimResult } from './metrics.js';
 
 /** Most latency samples kept per request type when a run collects them. */
@@ -26,12 +29,21 @@ export interface SimulateOptions extends SimOptions {
 
 /** Replays `requests` (in arrival order; a generator is fine, it is read once) against one strategy of the plan. */
 export function simulate(plan: Plan, strategy: Strategy, requests: Iterable<TraceRequest>, options: SimulateOptions = {}): SimResult {
-  const model = compileModel(plan, strategy, options.latencyTargetsMs ?? plan.latencyTargetsMs ?? {});
-  const seed = options.seed ?? plan.workload.seed;
+  return simulateInput(simInputFromPlan(plan, strategy), requests, options);
+}
+
+/** Replays `requests` (in arrival order) against the input's units. */
+export function simulateInput(input: SimInput, requests: Iterable<TraceRequest>, options: SimulateOptions = {}): SimResult {
+  const model = compileModel(withTargets(input, options.latencyTargetsMs));
+  const seed = options.seed ?? input.workload.seed;
   const run = runSimulation(model, requests, { seed, ...options });
   const result = summariseRun(run);
   if (options.collectLatencies) attachLatencySamples(result, run, seed, options.latencySampleLimit ?? DEFAULT_LATENCY_SAMPLE_LIMIT);
   return result;
+}
+
+function withTargets(input: SimInput, latencyTargetsMs: Record<string, number> | undefined): SimInput {
+  return latencyTargetsMs ? { ...input, latencyTargetsMs } : input;
 }
 
 function attachLatencySamples(result: SimResult, run: RawRun, seed: number, limit: number): void {
@@ -65,9 +77,9 @@ export interface EvaluateOptions {
   requests?: number;
   /** Replaces the plan's workload rate. */
   ratePerS?: number;
-  /** Seed of arrivals, types, sizes and routing (default the plan's workload seed). */
+  /** Seed of arrivals, types, sizes and routing (default the workload's seed). */
   seed?: number;
-  /** Workload to generate from (default: the plan's own workload summary and request sizes). */
+  /** Workload to generate from (default: the input's own). */
   workload?: WorkloadSpec;
   latencyTargetsMs?: Record<string, number>;
 }
@@ -79,23 +91,28 @@ export interface PlanEvaluation {
   result: SimResult;
 }
 
+/** evaluate() on one strategy of a plan. */
+export function evaluatePlan(plan: Plan, strategy: Strategy, options: EvaluateOptions = {}): PlanEvaluation {
+  return evaluate(simInputFromPlan(plan, strategy), options);
+}
+
 /**
  * What the planner's loop asks after each solve: at the workload's rate, does each type meet its
  * p90 target, and is anything saturated? Runs a few thousand generated requests, stopping early
  * once queues hold a tenth of them, so an overloaded candidate costs little.
  */
-export function evaluatePlan(plan: Plan, strategy: Strategy, options: EvaluateOptions = {}): PlanEvaluation {
+export function evaluate(input: SimInput, options: EvaluateOptions = {}): PlanEvaluation {
   const count = options.requests ?? 5000;
-  const spec = options.workload ?? workloadSpecFromPlan(plan);
+  const spec = options.workload ?? input.workload;
   const seed = options.seed ?? spec.seed;
   const requests = generateRequests(spec, count, { ratePerS: options.ratePerS, seed });
-  const result = simulate(plan, strategy, requests, {
+  const result = simulateInput(input, requests, {
     seed,
     warmupRequests: Math.floor(count / 10),
     maxQueued: Math.max(200, Math.floor(count / 10)),
     latencyTargetsMs: options.latencyTargetsMs,
   });
-  return { strategy, saturated: result.saturated, bottleneck: result.bottleneck, result };
+  return { strategy: input.strategy, saturated: result.saturated, bottleneck: result.bottleneck, result };
 }
 
 /**
@@ -188,7 +205,7 @@ export function sweepRates(
 ): SweepPoint[] {
   const points: SweepPoint[] = [];
   for (const strategy of strategies) {
-    const model = compileModel(plan, strategy, options.latencyTargetsMs ?? plan.latencyTargetsMs ?? {});
+    const model = compileModel(withTargets(simInputFromPlan(plan, strategy), options.latencyTargetsMs));
     for (const ratePerS of rates) {
       const result = summariseRun(runSimulation(model, requestsAt(ratePerS), { seed: options.seed ?? plan.workload.seed, ...options }));
       const types = Object.values(result.perType);

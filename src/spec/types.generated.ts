@@ -1442,22 +1442,7 @@ export interface ExecutorUnit {
    * Weights and activations per device, KV cache excluded.
    */
   memoryBytesPerGpu: number;
-  /**
-   * KV-cache tokens a replica holds for its LLM components together (what colocated weights leave).
-   */
-  kvCapacityTokens?: number;
-  /**
-   * The same per LLM component: how the planner split the KV cache between colocated LLMs (in proportion to their KV demand).
-   */
-  kvCapacityTokensByComponent?: {
-    [k: string]: number;
-  };
-  /**
-   * Operating batch per component the capacities assume: work units per batch (encoders, generators) or most concurrent sequences (LLMs, also bounded by the KV cache).
-   */
-  batch?: {
-    [k: string]: number;
-  };
+  engine: EngineSettings;
   /**
    * The cost curve of each component at this unit's GPU and TP.
    */
@@ -1481,6 +1466,76 @@ export interface ExecutorUnit {
      */
     gpus: [number, ...number[]];
   }[];
+}
+/**
+ * How every replica of the unit runs, written by the planner and read as-is by the simulator, serve and k8s (none of them has defaults of its own).
+ */
+export interface EngineSettings {
+  /**
+   * full: the unit runs its LLMs' prefill and decode; prefill / decode: one phase of a disaggregated LLM.
+   */
+  role: "full" | "prefill" | "decode";
+  /**
+   * Prompt tokens an LLM prefills in one step (chunked prefill): waiting sequences join a step while their prompts fit; the first one always does.
+   */
+  prefillChunkTokens: number;
+  /**
+   * KV-cache tokens a replica holds for its LLM components together (what colocated weights leave); absent when the unit has no LLM.
+   */
+  kvCapacityTokens?: number;
+  /**
+   * Per component of the unit: its batching and, for LLMs, its KV cache.
+   */
+  components: {
+    [k: string]: ComponentEngine;
+  };
+  /**
+   * How invocations reach this unit's replicas (src/plan/routing-policy.ts).
+   */
+  routing: {
+    /**
+     * weighted-round-robin: smooth weighted round-robin over the routing shares, spilling to a calmer unit; inside the unit the least-loaded replica, rotating among equals.
+     */
+    policy: "weighted-round-robin";
+    /**
+     * An invocation the shares send here goes to the calmest eligible unit instead when this unit's least-loaded replica holds this many more invocations than that unit's.
+     */
+    spillDepth: number;
+  };
+  /**
+   * What one replica runs on.
+   */
+  device: {
+    /**
+     * gpu: CUDA devices; cpu: CPU core slots.
+     */
+    kind: "cpu" | "gpu";
+    /**
+     * Devices per replica: GPUs (the TP degree) or CPU core slots.
+     */
+    devices: number;
+    /**
+     * Intra-op threads of each session of the executor process.
+     */
+    threads: number;
+  };
+}
+/**
+ * One component's engine settings in a unit.
+ */
+export interface ComponentEngine {
+  /**
+   * Operating batch the capacities assume: work units per batch (encoders, generators) or most concurrent sequences (LLMs, also bounded by the KV cache).
+   */
+  maxBatch: number;
+  /**
+   * Longest the oldest waiting item waits for its batch to fill (encoders, generators; 0 for LLMs, which batch continuously).
+   */
+  maxWaitMs: number;
+  /**
+   * LLMs: KV-cache tokens of this component's share of a replica (the planner splits the cache between colocated LLMs in proportion to their KV demand); admission waits while the share is full.
+   */
+  kvCapacityTokens?: number;
 }
 /**
  * Where one request type's invocations of one component go.

@@ -150,7 +150,7 @@ export function workloadSpecFromWorkload(workload: Workload, graph?: WithRequest
 }
 
 /** The spec a plan was made for: its workload summary and the sizes recorded on its request types. */
-export function workloadSpecFromPlan(plan: Plan): WorkloadSpec {
+export function workloadSpecFromPlan(plan: Pick<Plan, 'workload' | 'model'>): WorkloadSpec {
   return {
     ratePerS: plan.workload.ratePerS,
     arrival: plan.workload.arrival,

@@ -178,7 +178,7 @@ describe('bad input and faults against the served demo', { timeout: 240_000 }, (
     const tampered = join(dir, 'tampered.plan.json');
     const edits = {
       rate: { ...plan, solution: { ...plan.solution, ratePerS: plan.solution.ratePerS - 0.008 } },
-      batch: { ...plan, solution: { ...plan.solution, units: plan.solution.units.map((u) => (u.components.includes('llm') ? { ...u, batch: { ...u.batch, llm: 96 } } : u)) } },
+      batch: { ...plan, solution: { ...plan.solution, units: plan.solution.units.map((u) => (u.components.includes('llm') ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } },
     };
     for (const [what, edited] of Object.entries(edits)) {
       writeFileSync(tampered, planText(edited));

@@ -43,7 +43,7 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
   it('starts one executor per unit, each on the cpu with its plan thread count', () => {
     const ready = events.filter((e) => e.event === 'executor.ready');
     assert.deepEqual(ready.map((e) => String(e.unit).split('@')[0]).sort(), ['image-encoder+audio-encoder+llm', 'image-generator+vocoder', 'ocr-det', 'ocr-rec']);
-    assert.ok(events.filter((e) => e.event === 'executor.starting').every((e) => e.CORNSERVE_EXECUTION_PROVIDER === 'cpu' && e.CORNSERVE_THREADS === '1'));
+    assert.ok(events.filter((e) => e.event === 'executor.starting').every((e) => e.CUDA_VISIBLE_DEVICES === '' && e.OMP_NUM_THREADS === '1'));
     const loaded = events.filter((e) => e.event === 'executor.stderr' && String(e.line).includes('executor.loaded')).map((e) => JSON.parse(String(e.line)) as { component: string; provider: string });
     assert.equal(loaded.length, 7);
     assert.ok(loaded.every((l) => l.provider === 'cpu'));

@@ -56,8 +56,6 @@ describe('cornserve executor ×4 and cornserve gateway, as in Kubernetes, on loo
   const startExecutor = async (unit: string): Promise<void> => {
     const p = await start(['executor', '--plan', planPath, '--unit', unit, '--host', '127.0.0.1', '--port', '0'], 'executor.ready', {
       CORNSERVE_POD_NAME: `${unit.split('@')[0]}-0`,
-      CORNSERVE_EXECUTION_PROVIDER: 'cpu',
-      CORNSERVE_THREADS: '1',
     });
     executors.set(unit, { ...p, port: p.event.port as number });
     // One unit through the host + port form (resolved like a headless Service), the rest listed.

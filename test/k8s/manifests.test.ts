@@ -50,7 +50,9 @@ describe('k8s manifests', () => {
       const c = d.spec.template.spec.containers[0];
       assert.equal(c.resources.requests['nvidia.com/gpu'], String(u.tp));
       assert.deepEqual(c.command, ['node', 'bin/cornserve', 'executor', '--plan', '/etc/cornserve/plan.json', '--unit', u.id]);
-      assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'CORNSERVE_EXECUTION_PROVIDER' && e.value === 'cuda'));
+      // Provider and threads come from the unit's engine block in the plan, not from the environment.
+      assert.ok(!c.env.some((e: { name: string }) => e.name === 'CORNSERVE_EXECUTION_PROVIDER' || e.name === 'CORNSERVE_THREADS'));
+      assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'OMP_NUM_THREADS' && e.value === String(u.engine.device.threads)));
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');
       assert.equal(c.livenessProbe.httpGet.path, '/healthz');
       assert.equal(c.ports[0].containerPort, 9000);
@@ -158,14 +160,15 @@ describe('k8s manifests', () => {
     assert.deepEqual([...a.entries()], [...c.entries()]);
   });
 
-  test('a cpu pool requests cores instead of GPUs and selects the cpu provider', () => {
+  test('a cpu pool requests cores instead of GPUs and runs a thread per core', () => {
     const cpu = buildPlan({ pools: [{ device: 'cpu', name: 'local', gpusPerNode: 4, nodes: 1 }], units: [{ components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 2 }], baselines: {} });
     const [d] = executorDeployments(cpu);
     const c = d.spec.template.spec.containers[0];
     assert.equal(c.resources.requests.cpu, '2');
     assert.equal(c.resources.limits, undefined);
     assert.equal(d.spec.template.spec.tolerations, undefined);
-    assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'CORNSERVE_EXECUTION_PROVIDER' && e.value === 'cpu'));
+    assert.equal(cpu.solution.units[0].engine.device.kind, 'cpu');
+    assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'OMP_NUM_THREADS' && e.value === '2'));
   });
 
   test('options: namespace, image and model volume claim', () => {

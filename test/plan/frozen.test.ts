@@ -10,6 +10,7 @@ import { formatPlanDiff } from '../../src/plan/diff.js';
 import { readPlan } from '../../src/plan/io.js';
 import { sealProblem } from '../../src/plan/seal.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
+import { simInputFromPlan } from '../../src/sim/input.js';
 import { compileModel, runnableStrategies, type Strategy } from '../../src/sim/model.js';
 import { missedTypes, sloGoodput } from '../../src/sim/simulate.js';
 
@@ -71,7 +72,7 @@ test('every frozen plan routes every request type of its model in every strategy
         for (const c of t.path) assert.ok(s.routing.some((r) => r.requestType === t.name && r.component === c), `${f}/${s.strategy}: no routing for ${t.name}/${c}`);
       }
     }
-    for (const strategy of runnableStrategies(plan)) compileModel(plan, strategy as Strategy);
+    for (const strategy of runnableStrategies(plan)) compileModel(simInputFromPlan(plan, strategy as Strategy));
   }
 });
 

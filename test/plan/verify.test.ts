@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { planText } from '../../src/plan/io.js';
 import { resealPlan, sealPlan } from '../../src/plan/seal.js';
 import { createLogger, formatLogLine } from '../../src/runtime/log.js';
-import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorDevice, executorEnv, heartbeatVerdict, restartDelayMs } from '../../src/runtime/executor-policy.js';
+import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorEnv, heartbeatVerdict, restartDelayMs } from '../../src/runtime/executor-policy.js';
 import { withAbsolutePaths } from '../../src/runtime/supervisor/supervisor.js';
 import { PlanRejectedError, verifyPlan } from '../../src/plan/verify.js';
 import type { Plan } from '../../src/spec/types.generated.js';
@@ -96,7 +96,7 @@ describe('verifyPlan', () => {
     const sealed = sealPlan(plan);
     const edits: [string, Plan][] = [
       ['rate', { ...sealed, solution: { ...sealed.solution, ratePerS: sealed.solution.ratePerS - 0.008 } }],
-      ['batch', { ...sealed, solution: { ...sealed.solution, units: sealed.solution.units.map((u, i) => (i === 0 ? { ...u, batch: { ...u.batch, llm: 96 } } : u)) } }],
+      ['batch', { ...sealed, solution: { ...sealed.solution, units: sealed.solution.units.map((u, i) => (i === 0 ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } }],
     ];
     for (const [what, edited] of edits) {
       writeFileSync(path, planText(edited));
@@ -113,7 +113,7 @@ describe('verifyPlan', () => {
     const resealed = resealPlan(edits[1][1], { by: 'alice', reason: 'llm batch 96 measured on this host' });
     writeFileSync(path, planText(resealed));
     const v = verifyPlan(path);
-    assert.equal(v.plan.solution.units[0].batch?.llm, 96);
+    assert.equal(v.plan.solution.units[0].engine.components.llm.maxBatch, 96);
     assert.deepEqual(v.plan.seal?.reseals, [{ by: 'alice', reason: 'llm batch 96 measured on this host', previousSha256: sealed.seal!.sha256 }]);
     // The record is under the digest too: rewriting who or why breaks the seal.
     writeFileSync(path, planText({ ...resealed, seal: { ...resealed.seal!, reseals: [{ ...resealed.seal!.reseals![0], by: 'mallory' }] } }));
@@ -168,13 +168,9 @@ describe('verifyPlan', () => {
 
 describe('supervisor policy', () => {
   const plan = tinyPlan();
-  it('gives GPU replicas their devices and CPU replicas their cores as threads', () => {
-    const gpuPool = { ...plan.pools[0], gpu: { ...plan.pools[0].gpu, device: 'gpu' as const } };
-    const gpu = executorDevice(gpuPool, { replica: 0, node: 0, gpus: [2, 3] });
-    assert.deepEqual(executorEnv(gpu), { CUDA_VISIBLE_DEVICES: '2,3', CORNSERVE_EXECUTION_PROVIDER: 'cuda', CORNSERVE_THREADS: '1' });
-    const cpu = executorDevice(plan.pools[0], { replica: 1, node: 0, gpus: [0, 1] });
-    assert.deepEqual(cpu, { kind: 'cpu', threads: 2, gpus: [0, 1] });
-    assert.deepEqual(executorEnv(cpu), { CUDA_VISIBLE_DEVICES: '', CORNSERVE_EXECUTION_PROVIDER: 'cpu', CORNSERVE_CPU_CORES: '0,1', CORNSERVE_THREADS: '2', OMP_NUM_THREADS: '2' });
+  it('gives GPU replicas their devices and CPU replicas their cores, threads from the engine block', () => {
+    assert.deepEqual(executorEnv({ kind: 'gpu', devices: 2, threads: 1 }, [2, 3]), { CUDA_VISIBLE_DEVICES: '2,3', OMP_NUM_THREADS: '1' });
+    assert.deepEqual(executorEnv({ kind: 'cpu', devices: 2, threads: 2 }, [0, 1]), { CUDA_VISIBLE_DEVICES: '', CORNSERVE_CPU_CORES: '0,1', OMP_NUM_THREADS: '2' });
   });
 
   it('hands executors absolute graph and dictionary paths', () => {

@@ -62,7 +62,7 @@ const instanceArb = fc
       const loads = types.flatMap((t, ti) =>
         t.path.filter((comp) => group.includes(comp)).flatMap((comp, k) => (c.drop[(ti * 4 + k) % 12] && c.drop[(ti + k) % 12] ? [] : [{ type: t.name, component: comp, busyS: (c.busy[(ti * 4 + k) % 12] / 100) * tp ** -0.8, latencyMs: 1 }])),
       );
-      return { id: `${group.join('+')}@${p.name}:tp${tp}#${i}`, group, pool: p.name, tp, rhoMax: c.rho / 10, loads, memoryBytesPerGpu: 0, kvTokens: {}, batch: {}, covers: [], idleLoads: [], kvBound: [], profiles: [] };
+      return { id: `${group.join('+')}@${p.name}:tp${tp}#${i}`, group, pool: p.name, tp, rhoMax: c.rho / 10, loads, memoryBytesPerGpu: 0, kvTokens: {}, batch: Object.fromEntries(group.map((m) => [m, 1])), covers: [], idleLoads: [], kvBound: [], profiles: [] };
     });
     const objective =
       r.objective.kind === 'max-rate'

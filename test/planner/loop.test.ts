@@ -11,6 +11,7 @@ import { MIN_UTILISATION } from '../../src/planner/candidates.js';
 import { buildMilp } from '../../src/planner/milp.js';
 import { writeLp } from '../../src/planner/lp-format.js';
 import { planText } from '../../src/plan/io.js';
+import { simInputFromPlan } from '../../src/sim/input.js';
 import { compileModel, runnableStrategies } from '../../src/sim/model.js';
 import { missedTypes, simulate, sloGoodput } from '../../src/sim/simulate.js';
 import { cloneSpec, loadSpec, TINY } from './helpers.js';
@@ -50,7 +51,7 @@ test('types outside the mix are routed too, and a unit hosts every component the
     for (const r of s.routing) assert.ok(Math.abs(r.shares.reduce((a, x) => a + x.share, 0) - 1) < 1e-6);
   }
   for (const strategy of runnableStrategies(plan)) {
-    compileModel(plan, strategy);
+    compileModel(simInputFromPlan(plan, strategy));
     const r = simulate(plan, strategy, [{ arrivalS: 0, type: 'look', promptTokens: 100, outputTokens: 150, images: 2 }]);
     assert.equal(r.perType.look.completed, 1, `${strategy} serves a look request a client sends`);
   }

@@ -94,6 +94,20 @@ test('a streaming edge hands audio to the vocoder chunk by chunk', () => {
   assert.deepEqual([shared.ttfaMs!.max, shared.latencyMs!.max], [28, 41]);
 });
 
+test('a sequence arriving mid decode stretch delays the chunks the running one streams', () => {
+  // r1 (8 tokens, four 1-second chunks) decodes alone from 20 in 5 ms steps; r2 (4 tokens, two
+  // chunks) arrives at 27, so the stretch ends at 30 (token 3) and r2 prefills with r1's token 4
+  // until 55. r1's chunks 1 and 2, due at 35 and 45 had r1 run alone, go at 55 and 67.
+  // Both decode at 6 ms per step (61, 67, 73); r2 ends at 73 (its chunk vocoded 73–76), r1 alone
+  // at 78 (chunk 3 vocoded 78–81). TTFA: r1's chunk 0 at 25 → 28; r2's at 61 → 64, i.e. 37.
+  const r = simulate(audioPlan({}), 'planned', [
+    { arrivalS: 0, type: 'speak', outputAudioSeconds: 4 },
+    { arrivalS: 0.027, type: 'speak', outputAudioSeconds: 2 },
+  ]).perType.speak;
+  assert.deepEqual([r.latencyMs!.max, r.latencyMs!.mean], [81, (81 + 49) / 2]);
+  assert.deepEqual([r.ttfaMs!.max, r.ttfaMs!.mean], [37, (28 + 37) / 2]);
+});
+
 function pipelinePlan(opts: { colocated?: boolean; gpusPerNode?: number }) {
   return buildPlan({
     components: [

@@ -2,6 +2,7 @@
 // description and checked against schemas/plan.schema.json (so a schema change that breaks them
 // fails loudly here rather than as odd simulator behaviour). Numbers are illustrative.
 import { validator } from '../../src/spec/schemas.js';
+import { engineBlock } from '../../src/planner/engine-block.js';
 import type { Component, Edge, ExecutorUnit, Plan, ProfileEntry, RequestType, Route, Solution } from '../../src/spec/types.generated.js';
 
 export type Curve = [number, number][];
@@ -26,7 +27,7 @@ export interface UnitSpec {
   kvCapacityTokens?: number;
   /** The planner's split of the KV cache between colocated LLMs. */
   kvCapacityTokensByComponent?: Record<string, number>;
-  /** The planner's operating batch per component (ExecutorUnit.batch). */
+  /** The planner's operating batch per component (engine.components[c].maxBatch). */
   batch?: Record<string, number>;
   /** Per component, a different profile than the component's default (e.g. a faster TP degree). */
   profiles?: Record<string, Partial<Pick<ComponentSpec, 'unitMs' | 'prefillMs' | 'decodeMs'>>>;
@@ -93,6 +94,17 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
       gpu += tp;
       return { replica, node, gpus: nonEmpty(gpus) };
     });
+    // The planner's engine block; a batch the spec leaves out is the component's serving limit,
+    // else its largest profiled batch.
+    const largest = (name: string): number => {
+      const c = comps.get(name)!;
+      const points = (u.profiles?.[name]?.decodeMs ?? u.profiles?.[name]?.unitMs ?? c.decodeMs ?? c.unitMs)!;
+      return points[points.length - 1][0];
+    };
+    const batch = Object.fromEntries(u.components.map((name) => [name, u.batch?.[name] ?? comps.get(name)!.serving?.maxBatch ?? largest(name)]));
+    const engine = engineBlock({ components: u.components, tp, batch, kvTokens: u.kvCapacityTokensByComponent ?? {} }, { gpu: { device: 'gpu' } }, comps);
+    // A unit-wide capacity without a split: the unit's LLMs share one cache.
+    if (u.kvCapacityTokens !== undefined) engine.kvCapacityTokens = u.kvCapacityTokens;
     const unit: ExecutorUnit = {
       id: unitId(u),
       components: nonEmpty(u.components),
@@ -102,12 +114,10 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
       maxUtilisation: 0.9,
       utilisation: 0.5,
       memoryBytesPerGpu: 1e9,
+      engine,
       profiles: u.components.map((name) => profileEntry(comps.get(name)!, u.profiles?.[name], tp)),
       placement,
     };
-    if (u.kvCapacityTokens !== undefined) unit.kvCapacityTokens = u.kvCapacityTokens;
-    if (u.kvCapacityTokensByComponent !== undefined) unit.kvCapacityTokensByComponent = u.kvCapacityTokensByComponent;
-    if (u.batch !== undefined) unit.batch = u.batch;
     return unit;
   });
   const routing: Route[] = [];

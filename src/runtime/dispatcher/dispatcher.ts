@@ -52,10 +52,9 @@ export interface DispatchObserver {
 export interface DispatcherOptions {
   model: ResolvedModel;
   routes: readonly Route[];
-  units: readonly Pick<ExecutorUnit, 'id' | 'components'>[];
+  units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'engine'>[];
   replicas: ReplicaTable;
   queueBound?: number;
-  spillDepth?: number;
   requestTimeoutMs?: number;
   /** Seconds a 429 or 503 asks the client to wait. */
   retryAfterS?: number;
@@ -79,7 +78,6 @@ export class Dispatcher {
   private readonly active = new Map<string, ActiveRequest>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly queueBound: number;
-  private readonly spillDepth: number;
   private readonly requestTimeoutMs: number;
   private readonly retryAfterS: number;
   private readonly now: () => number;
@@ -88,7 +86,6 @@ export class Dispatcher {
     this.graphs = buildRequestGraphs(options.model);
     this.routing = routingTable(options.routes, options.units);
     this.queueBound = options.queueBound ?? 64;
-    this.spillDepth = options.spillDepth ?? 2;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
     this.retryAfterS = options.retryAfterS ?? 1;
     this.now = options.now ?? Date.now;
@@ -117,7 +114,6 @@ export class Dispatcher {
     const replicas = this.options.replicas;
     const assignment = assignReplicas(graph, this.routing, (u) => replicas.of(u), this.router, {
       queueBound: this.queueBound,
-      spillDepth: this.spillDepth,
     });
     if (!assignment.ok) {
       const code = assignment.status === 429 ? 'overloaded' : 'executor_unavailable';

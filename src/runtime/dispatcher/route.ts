@@ -1,10 +1,11 @@
-// Picks a replica for every invocation of one request, as a value. The plan's routing shares
-// decide which unit a (request type, component) goes to, by smooth weighted round-robin (so
-// over any window the split follows the shares); live queue depth overrides that when the
-// chosen unit is clearly busier than another eligible one, and picks the least-loaded live
-// replica inside the unit. A component colocated with its producer in the same unit stays on
-// the producer's replica, so its input never leaves the process.
-import type { Route } from '../../spec/types.generated.js';
+// Picks a replica for every invocation of one request, as a value, by the routing policy the
+// plan's engine blocks name and the simulator follows too (plan/routing-policy.ts): a component
+// colocated with its producer stays on the producer's replica; otherwise smooth weighted
+// round-robin over the plan's shares, spilling to a calmer unit when the chosen one is
+// `spillDepth` invocations deeper, and the least-loaded live replica inside the unit. Here the
+// live state is the replicas' queue depths, and a replica at the queue bound takes no more.
+import { followedProducer, leastLoad, pickReplica, pickUnit } from '../../plan/routing-policy.js';
+import type { ExecutorUnit, Route } from '../../spec/types.generated.js';
 import type { RequestGraph } from './graph.js';
 
 export interface RouteShare {
@@ -31,8 +32,6 @@ export const newRouterState = (): RouterState => ({ credits: new Map(), rotation
 export interface RouteOptions {
   /** Invocations a replica may hold; a replica at the bound takes no more. */
   queueBound: number;
-  /** Take a less loaded unit over the round-robin choice when the chosen one is this much deeper. */
-  spillDepth: number;
 }
 
 export type Assignment =
@@ -42,13 +41,21 @@ export type Assignment =
 export interface RoutingTable {
   /** Shares of one (request type, component), never empty for a component some unit serves. */
   shares(requestType: string, component: string): RouteShare[];
+  /** The unit's engine.routing.spillDepth. */
+  spillDepth(unit: string): number;
 }
 
 /** The plan's routing, with an equal split over the units that hold a component as fallback. */
-export function routingTable(routes: readonly Route[], units: readonly { id: string; components: readonly string[] }[]): RoutingTable {
+export function routingTable(routes: readonly Route[], units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'engine'>[]): RoutingTable {
   const table = new Map<string, RouteShare[]>();
   for (const r of routes) table.set(`${r.requestType}\u0000${r.component}`, r.shares.map((s) => ({ unit: s.unit, share: s.share })));
+  const spill = new Map(units.map((u) => [u.id, u.engine.routing.spillDepth]));
   return {
+    spillDepth(unit) {
+      const depth = spill.get(unit);
+      if (depth === undefined) throw new Error(`routing names unit '${unit}', which the plan does not have`);
+      return depth;
+    },
     shares(requestType, component) {
       const found = table.get(`${requestType}\u0000${component}`);
       if (found) return found;
@@ -65,6 +72,7 @@ export function assignReplicas(
   state: RouterState,
   options: RouteOptions,
 ): Assignment {
+  const spillDepthOf = (unit: string): number => routing.spillDepth(unit);
   const chosen = new Map<string, string>();
   const chosenUnit = new Map<string, string>();
   const extraDepth = new Map<string, number>();
@@ -76,32 +84,28 @@ export function assignReplicas(
     const shares = routing.shares(graph.requestType, inv.component);
     if (shares.length === 0) return { ok: false, status: 503, component: inv.component, message: `no executor unit serves component '${inv.component}'` };
 
-    // Colocation: stay on a producer's replica when its unit serves this component too.
-    let sticky: { key: string; unit: string } | undefined;
-    for (const input of inv.inputs) {
-      const key = chosen.get(input.from);
-      const unit = chosenUnit.get(input.from);
-      if (key !== undefined && unit !== undefined && shares.some((s) => s.unit === unit)) {
-        sticky = { key, unit };
-        break;
-      }
-    }
-    if (sticky) {
-      chosen.set(inv.component, sticky.key);
-      chosenUnit.set(inv.component, sticky.unit);
-      extraDepth.set(sticky.key, (extraDepth.get(sticky.key) ?? 0) + 1);
+    // Rule 1 of the shared policy (plan/routing-policy.ts): stay on a producer's replica when
+    // its unit serves this component too.
+    const producers = inv.inputs.map((input) => input.from).filter((from) => chosenUnit.has(from));
+    const sticky = producers[followedProducer(producers.map((from) => chosenUnit.get(from)!), shares.map((s) => s.unit))];
+    if (sticky !== undefined) {
+      const key = chosen.get(sticky)!;
+      chosen.set(inv.component, key);
+      chosenUnit.set(inv.component, chosenUnit.get(sticky)!);
+      extraDepth.set(key, (extraDepth.get(key) ?? 0) + 1);
       continue;
     }
 
-    const eligible: { unit: string; share: number; best: ReplicaView[]; depth: number }[] = [];
+    // A unit is eligible while one of its live replicas is under the queue bound; its depth is
+    // its least-loaded such replica's.
+    const eligible: { unit: string; share: number; loads: number[]; depth: number; spillDepth: number }[] = [];
     let anyLive = false;
     for (const s of shares) {
-      const live = replicasOf(s.unit).filter((r) => r.live);
-      if (live.length > 0) anyLive = true;
-      const open = live.filter((r) => depthOf(r) < options.queueBound);
-      if (open.length === 0) continue;
-      const depth = Math.min(...open.map(depthOf));
-      eligible.push({ unit: s.unit, share: s.share, best: open.filter((r) => depthOf(r) === depth), depth });
+      const replicas = replicasOf(s.unit);
+      if (replicas.some((r) => r.live)) anyLive = true;
+      const loads = replicas.map((r) => (r.live && depthOf(r) < options.queueBound ? depthOf(r) : Infinity));
+      const depth = leastLoad(loads);
+      if (depth < Infinity) eligible.push({ unit: s.unit, share: s.share, loads, depth, spillDepth: spillDepthOf(s.unit) });
     }
     if (eligible.length === 0) {
       const units = shares.map((s) => s.unit).join(', ');
@@ -110,21 +114,24 @@ export function assignReplicas(
         : { ok: false, status: 503, component: inv.component, message: `no live replica serves '${inv.component}' (${units}): executors are starting or restarting` };
     }
 
-    // Smooth weighted round-robin (nginx): add each share to its credit, take the largest,
-    // subtract the total from the one taken.
+    // Rule 2: smooth weighted round-robin between the eligible units, spilling to the calmest.
     const creditKey = (unit: string): string => `${graph.requestType}\u0000${inv.component}\u0000${unit}`;
-    const credit = (unit: string): number => creditUpdates.get(creditKey(unit)) ?? state.credits.get(creditKey(unit)) ?? 0;
-    const total = eligible.reduce((a, e) => a + e.share, 0);
-    for (const e of eligible) creditUpdates.set(creditKey(e.unit), credit(e.unit) + e.share);
-    let pick = eligible.reduce((a, b) => (credit(b.unit) > credit(a.unit) ? b : a));
-    const calmest = eligible.reduce((a, b) => (b.depth < a.depth ? b : a));
-    if (pick.depth - calmest.depth >= options.spillDepth) pick = calmest;
-    creditUpdates.set(creditKey(pick.unit), credit(pick.unit) - total);
+    const credits = eligible.map((e) => creditUpdates.get(creditKey(e.unit)) ?? state.credits.get(creditKey(e.unit)) ?? 0);
+    const pick = eligible[
+      pickUnit(
+        eligible.map((e) => e.share),
+        credits,
+        eligible.map((e) => e.depth),
+        eligible.map((e) => e.spillDepth),
+      )
+    ];
+    eligible.forEach((e, i) => creditUpdates.set(creditKey(e.unit), credits[i]));
 
-    // Inside the unit: the least-loaded live replica, rotating among equals.
-    const turn = rotationUpdates.get(pick.unit) ?? state.rotation.get(pick.unit) ?? 0;
-    const replica = pick.best[turn % pick.best.length];
-    rotationUpdates.set(pick.unit, turn + 1);
+    // Rule 3: the least-loaded replica inside the unit, rotating among equals.
+    const cursor = rotationUpdates.get(pick.unit) ?? state.rotation.get(pick.unit) ?? 0;
+    const index = pickReplica(pick.loads, cursor);
+    const replica = replicasOf(pick.unit)[index];
+    rotationUpdates.set(pick.unit, (index + 1) % pick.loads.length);
     chosen.set(inv.component, replica.key);
     chosenUnit.set(inv.component, pick.unit);
     extraDepth.set(replica.key, (extraDepth.get(replica.key) ?? 0) + 1);

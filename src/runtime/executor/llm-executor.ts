@@ -7,7 +7,7 @@
 import { LLM_INPUT, LLM_OUTPUT, pastName, presentName } from '../../models/llm.js';
 import type { ModelSignature } from '../../models/onnx-reader.js';
 import { PastBuffers, SequenceKvCache, stepLayout, type KvDims, type StepRow } from './kv-cache.js';
-import { ContinuousBatchScheduler, type FinishReason, type StepPlan } from './llm-scheduler.js';
+import { ContinuousBatchScheduler, type FinishReason, type LlmSchedulerConfig, type StepPlan } from './llm-scheduler.js';
 import type { ComponentSession } from './session.js';
 import { makeTensor, type Tensor, type TensorMap } from './tensor.js';
 import { AsyncChannel } from './async-channel.js';
@@ -62,10 +62,7 @@ export interface StepReport {
   finished: { sequenceId: number; reason: FinishReason }[];
 }
 
-export interface LlmExecutorOptions {
-  maxRunningSequences: number;
-  maxPrefillTokensPerStep: number;
-  maxContextTokens: number;
+export interface LlmExecutorOptions extends LlmSchedulerConfig {
   /** Ids that end a sequence (Hugging Face models may list several). */
   eosToken: number | readonly number[];
   /**
@@ -126,6 +123,11 @@ export class LlmExecutor {
 
   get idle(): boolean {
     return this.scheduler.idle;
+  }
+
+  /** Sequences running and waiting for admission, and the KV tokens the running ones reserve. */
+  get load(): { running: number; waiting: number; kvReservedTokens: number } {
+    return { running: this.scheduler.runningCount, waiting: this.scheduler.waitingCount, kvReservedTokens: this.scheduler.kvReservedTokens };
   }
 
   submit(request: GenerationRequest): GenerationHandle {

@@ -1,13 +1,18 @@
 // Continuous batching policy for the LLM (vLLM-style, simplified): every step, admit waiting
 // sequences while there is room, prefill them together, and decode one token for every running
 // sequence that already has one to feed. Finished sequences leave at once, freeing their slot
-// for the next step. Pure bookkeeping: plan() returns the step as a value to print or test.
+// and KV tokens for the next step. Pure bookkeeping: plan() returns the step as a value to print
+// or test. Admission follows the simulator's rule (src/sim): a sequence reserves the KV tokens
+// it can reach (prompt + most new tokens) when admitted, and waits while the cache cannot hold
+// them, unless the cache is empty (a sequence larger than the whole cache still runs, alone).
 
 export interface LlmSchedulerConfig {
   /** Most sequences in flight (prefilling or decoding) at once. */
   maxRunningSequences: number;
-  /** Prompt tokens admitted per step; the first waiting sequence is admitted regardless. */
+  /** Prompt tokens admitted per step (the plan's prefillChunkTokens); the first waiting sequence is admitted regardless. */
   maxPrefillTokensPerStep: number;
+  /** KV-cache tokens the running sequences may reserve together (the plan's kvCapacityTokens; Infinity: unbounded). */
+  kvCapacityTokens: number;
   /** Prompt plus generated tokens a sequence may reach (the model's position table). */
   maxContextTokens: number;
 }
@@ -26,12 +31,15 @@ interface SequenceState {
   promptTokens: number;
   maxNewTokens: number;
   generated: number;
+  /** KV tokens reserved while running: the most the sequence can hold. */
+  kvTokens: number;
 }
 
 export class ContinuousBatchScheduler {
   private readonly waiting: SequenceState[] = [];
   private readonly running = new Map<number, SequenceState>();
   private readonly eosTokens: ReadonlySet<number>;
+  private reserved = 0;
 
   constructor(
     readonly config: LlmSchedulerConfig,
@@ -52,13 +60,19 @@ export class ContinuousBatchScheduler {
     return this.waiting.length;
   }
 
+  /** KV tokens the running sequences hold reserved. */
+  get kvReservedTokens(): number {
+    return this.reserved;
+  }
+
   enqueue(id: number, promptTokens: number, maxNewTokens: number): void {
     if (promptTokens < 1) throw new Error(`sequence ${id}: empty prompt`);
     if (promptTokens >= this.config.maxContextTokens) {
       throw new Error(`sequence ${id}: prompt of ${promptTokens} tokens does not fit a context of ${this.config.maxContextTokens}`);
     }
     if (maxNewTokens < 1) throw new Error(`sequence ${id}: maxNewTokens must be at least 1`);
-    this.waiting.push({ id, promptTokens, maxNewTokens, generated: 0 });
+    const kvTokens = Math.min(promptTokens + maxNewTokens, this.config.maxContextTokens);
+    this.waiting.push({ id, promptTokens, maxNewTokens, generated: 0, kvTokens });
   }
 
   plan(): StepPlan {
@@ -68,8 +82,10 @@ export class ContinuousBatchScheduler {
     while (this.waiting.length > 0 && this.running.size < this.config.maxRunningSequences) {
       const next = this.waiting[0];
       if (prefill.length > 0 && next.promptTokens > budget) break;
+      if (this.reserved + next.kvTokens > this.config.kvCapacityTokens && this.reserved > 0) break;
       this.waiting.shift();
       this.running.set(next.id, next);
+      this.reserved += next.kvTokens;
       prefill.push(next.id);
       budget -= next.promptTokens;
     }
@@ -86,7 +102,7 @@ export class ContinuousBatchScheduler {
     else if (s.generated >= s.maxNewTokens) reason = 'length';
     // Decoding token g feeds it at position prompt + g − 1, which must stay inside the table.
     else if (s.promptTokens + s.generated >= this.config.maxContextTokens) reason = 'context';
-    if (reason !== undefined) this.running.delete(id);
+    if (reason !== undefined) this.release(s);
     return reason;
   }
 
@@ -94,6 +110,13 @@ export class ContinuousBatchScheduler {
   cancel(id: number): boolean {
     const i = this.waiting.findIndex((s) => s.id === id);
     if (i >= 0) this.waiting.splice(i, 1);
-    return this.running.delete(id) || i >= 0;
+    const s = this.running.get(id);
+    if (s !== undefined) this.release(s);
+    return s !== undefined || i >= 0;
+  }
+
+  private release(s: SequenceState): void {
+    this.running.delete(s.id);
+    this.reserved -= s.kvTokens;
   }
 }

@@ -68,7 +68,7 @@ export async function measureLlmLatency(embed: ComponentSession, llm: ComponentS
   const rng = new Prng(1);
   const prompt = (tokens: number) => Array.from({ length: tokens }, () => rng.int(256));
   const executor = (maxRunningSequences: number) =>
-    new LlmExecutor(embed, llm, { maxRunningSequences, maxPrefillTokensPerStep: Number.MAX_SAFE_INTEGER, maxContextTokens, eosToken: -1, presentHoldsPast: options.presentHoldsPast, autoRun: false });
+    new LlmExecutor(embed, llm, { maxRunningSequences, maxPrefillTokensPerStep: Number.MAX_SAFE_INTEGER, kvCapacityTokens: Infinity, maxContextTokens, eosToken: -1, presentHoldsPast: options.presentHoldsPast, autoRun: false });
 
   const prefill: PrefillPoint[] = [];
   for (const tokens of options.prefillTokens) {

@@ -1,10 +1,10 @@
 // The runner module `serve` hosts by default: each component of the unit gets a runner on the
 // executor engine its model graph names (`executor.engine`), over the ONNX graphs it lists,
-// with the execution provider and threads the supervisor chose for this replica. Engines live
+// with the execution provider, threads and batching of the unit's engine block in the plan. Engines live
 // in engines/; what crosses each edge is documented there (encoders.ts, llm.ts, generators.ts,
 // ocr.ts, hf-vision.ts, hf-whisper.ts).
 import type { ExecutorEngine } from '../../spec/types.generated.js';
-import { engineDevice, type EngineContext } from './engines/common.js';
+import { componentEngine, engineDevice, type EngineContext } from './engines/common.js';
 import { audioEncoderRunner, vitEncoderRunner } from './engines/encoders.js';
 import { ditImageRunner, vocoderRunner } from './engines/generators.js';
 import { hfDecoderRunner } from './engines/hf-decoder.js';
@@ -29,7 +29,7 @@ export const ENGINE_RUNNERS: Record<ExecutorEngine, (e: EngineContext) => Promis
 };
 
 export const createRunners: RunnerFactory = async (ctx) => {
-  const device = engineDevice(ctx);
+  const device = engineDevice(ctx.engine);
   const runners: Record<string, ComponentRunner> = {};
   try {
     for (const component of ctx.components) {
@@ -39,7 +39,8 @@ export const createRunners: RunnerFactory = async (ctx) => {
       runners[component.name] = await ENGINE_RUNNERS[engine]({
         component,
         model: ctx.model,
-        planBatch: ctx.batch?.[component.name],
+        engine: ctx.engine,
+        settings: componentEngine(ctx.engine, component.name),
         device,
         reportBatch: (size) => ctx.reportBatch(component.name, size),
         log: ctx.log,

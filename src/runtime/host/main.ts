@@ -29,8 +29,8 @@ async function main(): Promise<void> {
     replica: config.replica,
     components: config.components,
     model: config.model,
-    batch: config.batch,
-    device: config.device,
+    engine: config.engine,
+    devices: config.devices,
     reportBatch: (component, size) => send({ type: 'batch', component, size }),
     log: logLine,
   });

@@ -2,7 +2,8 @@
 // component of the unit. The host calls `run` once per invocation, concurrently for concurrent
 // requests (a runner that batches does so across those calls), and wires its inputs, outputs
 // and answer parts to the transport, the in-process handoff and the control channel.
-import type { Component, Modality, ResolvedModel } from '../../spec/types.generated.js';
+import type { Modality } from '../../spec/types.generated.js';
+import type { HostConfig } from './config.js';
 import type { Tensor } from '../transport/tensor.js';
 import type { OutputPart, RequestPayload } from '../protocol.js';
 
@@ -46,16 +47,8 @@ export interface ComponentRunner {
   close?(): Promise<void>;
 }
 
-export interface RunnerFactoryContext {
-  unit: string;
-  replica: number;
-  /** The unit's components as the plan's model describes them, executor graph paths made absolute. */
-  components: Component[];
-  /** The plan's whole model: request types (default sizes) and the components around this unit. */
-  model?: ResolvedModel;
-  /** Batch sizes the plan chose for this unit's components (the planner's `unit.batch`). */
-  batch?: Record<string, number>;
-  device: { kind: 'cpu' | 'gpu'; threads: number; gpus: number[] };
+/** What a runner module is given: the replica's identity, components, model and engine settings. */
+export interface RunnerFactoryContext extends Pick<HostConfig, 'unit' | 'replica' | 'components' | 'model' | 'engine' | 'devices'> {
   /** Report the size of a batch a runner ran (feeds cornserve_batch_size). */
   reportBatch(component: string, size: number): void;
   log(event: string, fields?: Record<string, unknown>): void;

@@ -7,8 +7,7 @@
 // the gateway that sent its invocations.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Component, ExecutorUnit, ResolvedModel, ResolvedPool } from '../../spec/types.generated.js';
-import { executorDevice } from '../executor-policy.js';
+import type { Component, ExecutorUnit, ResolvedModel } from '../../spec/types.generated.js';
 import { BufferPool } from '../transport/buffer-pool.js';
 import { TensorEndpoint } from '../transport/endpoint.js';
 import { CONTROL_PATH, CONTROL_PROTOCOL, ControlReader, encodeControl, TENSOR_PORT_HEADER } from '../control-wire.js';
@@ -21,7 +20,6 @@ export interface StandaloneExecutorOptions {
   /** The unit's components, model file paths absolute (verifyPlanForUnit). */
   components: Component[];
   model: ResolvedModel;
-  pool: ResolvedPool;
   /** Runner module (default: the engine runners). */
   runners: string;
   host: string;
@@ -144,8 +142,8 @@ export async function startStandaloneExecutor(o: StandaloneExecutorOptions): Pro
       replica: replicaIndexOf(o.name),
       components: o.components,
       model: o.model,
-      ...(o.unit.batch ? { batch: o.unit.batch } : {}),
-      device: executorDevice(o.pool, placement),
+      engine: o.unit.engine,
+      devices: [...placement.gpus],
       reportBatch: (component, size) => send({ type: 'batch', component, size }),
       log: o.log,
     });

@@ -15,7 +15,7 @@ import type { ReplicaTable } from '../dispatcher/replicas.js';
 import { externalCommand, externalComponentOf } from './external-command.js';
 import type { Logger } from '../log.js';
 import { ExecutorStartError } from './supervisor.js';
-import { DEFAULT_BACKOFF, executorDevice, executorEnv, restartDelayMs, type BackoffPolicy } from '../executor-policy.js';
+import { DEFAULT_BACKOFF, executorEnv, restartDelayMs, type BackoffPolicy } from '../executor-policy.js';
 
 /** The schema's defaults for an external engine. */
 export const DEFAULT_HEALTH_PATH = '/health';
@@ -78,11 +78,10 @@ export class ExternalEngines {
     for (const unit of plan.solution.units) {
       const component = externalComponentOf(plan, unit);
       if (!component) continue;
-      const pool = plan.pools.find((p) => p.name === unit.pool)!;
       for (const placement of unit.placement) {
         const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
         if (!key) continue;
-        const env = executorEnv(executorDevice(pool, placement));
+        const env = executorEnv(unit.engine.device, placement.gpus);
         this.managed.push({ key, unit: unit.id, index: placement.replica, tp: unit.tp, engine: component.externalEngine, env, failures: 0, stderrTail: [] });
       }
     }

@@ -14,7 +14,7 @@ import type { HostConfig } from '../host/config.js';
 import type { FromHost, ToHost } from '../protocol.js';
 import { externalComponentOf } from './external-command.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorDevice, executorEnv, heartbeatVerdict, restartDelayMs, type BackoffPolicy, type HeartbeatPolicy } from '../executor-policy.js';
+import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorEnv, heartbeatVerdict, restartDelayMs, type BackoffPolicy, type HeartbeatPolicy } from '../executor-policy.js';
 import { spawnExecutor } from './process.js';
 
 export interface SupervisorOptions {
@@ -95,11 +95,9 @@ export class Supervisor {
     let socket = 0;
     plan.solution.units.forEach((unit) => {
       if (externalComponentOf(plan, unit)) return; // ExternalEngines runs these
-      const pool = plan.pools.find((p) => p.name === unit.pool)!;
       for (const placement of unit.placement) {
         const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
         if (!key) continue;
-        const device = executorDevice(pool, placement);
         const config: HostConfig = {
           unit: unit.id,
           replica: placement.replica,
@@ -107,13 +105,13 @@ export class Supervisor {
             return withAbsolutePaths(components.get(name)!, options.planDir);
           }),
           model: plan.model,
-          ...(unit.batch ? { batch: unit.batch } : {}),
+          engine: unit.engine,
+          devices: [...placement.gpus],
           runners: options.runners,
           listen: options.transport.kind === 'unix' ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) } : { kind: 'tcp', host: options.transport.host, port: 0 },
           token: options.token,
-          device,
         };
-        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(device), failures: 0, pingSeq: 0, stderrTail: [] });
+        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(unit.engine.device, placement.gpus), failures: 0, pingSeq: 0, stderrTail: [] });
       }
       if (unit.placement.some((p) => p.node > 0)) {
         options.log.warn('supervisor.multi_node_placement', { unit: unit.id, note: 'this host runs every node’s replicas of the plan' });

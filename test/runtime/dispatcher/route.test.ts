@@ -8,7 +8,7 @@ function views(spec: Record<string, { live?: boolean; depth?: number }[]>): (uni
   return (unit) => (spec[unit] ?? []).map((r, index) => ({ key: `${unit}#${index}`, unit, index, live: r.live ?? true, queueDepth: r.depth ?? 0 }));
 }
 
-const options = { queueBound: 4, spillDepth: 2 };
+const options = { queueBound: 4 };
 
 describe('assignReplicas', () => {
   const plan = tinyPlan({

@@ -11,7 +11,7 @@ import { tinyModels, tinySession } from './helpers.js';
 
 /** An EOS id no model emits, for runs that must go to maxNewTokens. */
 const NO_EOS = -1;
-const OPTIONS: LlmExecutorOptions = { maxRunningSequences: 16, maxPrefillTokensPerStep: 256, maxContextTokens: 256, eosToken: EOS_ID, autoRun: false };
+const OPTIONS: LlmExecutorOptions = { maxRunningSequences: 16, maxPrefillTokensPerStep: 256, kvCapacityTokens: Infinity, maxContextTokens: 256, eosToken: EOS_ID, autoRun: false };
 
 async function sessions(): Promise<[ComponentSession, ComponentSession]> {
   return [await tinySession('llm_embed'), await tinySession('llm')];

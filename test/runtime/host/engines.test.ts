@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { ENGINE_RUNNERS } from '../../../src/runtime/host/engine-runners.js';
 import { InvalidInputError, type InvocationContext } from '../../../src/runtime/host/runner.js';
+import { engineBlock } from '../../../src/planner/engine-block.js';
 import { engineDevice } from '../../../src/runtime/host/engines/common.js';
 import { chatPrompt, pooledEmbedding } from '../../../src/runtime/host/engines/llm.js';
 import { readDetections } from '../../../src/runtime/host/engines/ocr.js';
@@ -25,22 +26,17 @@ function demoComponent(name: string): Component {
 }
 
 describe('engine device', () => {
-  const cpu = { device: { kind: 'cpu' as const, threads: 2, gpus: [0, 1] } };
-  const gpu = { device: { kind: 'gpu' as const, threads: 1, gpus: [3] } };
-  it('takes the provider and threads the supervisor exported', () => {
-    assert.deepEqual(engineDevice(cpu, { CORNSERVE_EXECUTION_PROVIDER: 'cpu', CORNSERVE_THREADS: '2' }), { executionProvider: 'cpu', threads: 2 });
-    assert.deepEqual(engineDevice(gpu, { CORNSERVE_EXECUTION_PROVIDER: 'cuda', CORNSERVE_THREADS: '1' }), { executionProvider: 'cuda', threads: 1 });
-  });
-  it('falls back to the host config: cuda only for a GPU placement, the placement’s cores as threads', () => {
-    assert.deepEqual(engineDevice(cpu, {}), { executionProvider: 'cpu', threads: 2 });
-    assert.deepEqual(engineDevice(gpu, { CORNSERVE_THREADS: 'lots' }), { executionProvider: 'cuda', threads: 1 });
+  it('takes the provider and threads from the engine block: cuda only for a GPU unit', () => {
+    assert.deepEqual(engineDevice({ device: { kind: 'cpu', devices: 2, threads: 2 } }), { executionProvider: 'cpu', threads: 2 });
+    assert.deepEqual(engineDevice({ device: { kind: 'gpu', devices: 1, threads: 1 } }), { executionProvider: 'cuda', threads: 1 });
   });
   it('a unit on a GPU pool where CUDA cannot load runs on the cpu and says so', async () => {
     const warnings: Record<string, unknown>[] = [];
     const runner = await ENGINE_RUNNERS['vit-encoder']({
       component: demoComponent('image-encoder'),
       model: undefined,
-      planBatch: 2,
+      engine: engineBlock({ components: ['image-encoder'], tp: 1, batch: { 'image-encoder': 2 }, kvTokens: {} }, { gpu: { device: 'gpu' } }),
+      settings: { maxBatch: 2, maxWaitMs: 0 },
       device: { executionProvider: 'cuda', threads: 1 },
       reportBatch: () => undefined,
       log: (event, fields) => event === 'executor.warning' && warnings.push(fields ?? {}),
@@ -72,7 +68,15 @@ describe('llm prompt', () => {
     assert.equal((parts[0] as { tokens: number[] }).tokens.length, 1 + 'user: '.length + 4 * 1024 * 1024 + '\nassistant: '.length);
   });
   it('the llm engine reports its context as maxPromptBytes and refuses a longer prompt before tokenising it', async () => {
-    const runner = await ENGINE_RUNNERS.llm({ component: demoComponent('llm'), model: undefined, planBatch: 1, device: { executionProvider: 'cpu', threads: 1 }, reportBatch: () => undefined, log: () => undefined });
+    const runner = await ENGINE_RUNNERS.llm({
+      component: demoComponent('llm'),
+      model: undefined,
+      engine: engineBlock({ components: ['llm'], tp: 1, batch: { llm: 1 }, kvTokens: {} }, { gpu: { device: 'cpu' } }),
+      settings: { maxBatch: 1, maxWaitMs: 0 },
+      device: { executionProvider: 'cpu', threads: 1 },
+      reportBatch: () => undefined,
+      log: () => undefined,
+    });
     try {
       assert.equal(runner.maxPromptBytes, 256, 'the demo LLM has 256 positions');
       const emitted: unknown[] = [];

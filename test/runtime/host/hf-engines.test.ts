@@ -19,6 +19,7 @@ import { argmax, LlmExecutor, type GenerationHandle, type GenerationResult, type
 import { loadComponentSession, type ComponentSession } from '../../../src/runtime/executor/session.js';
 import { makeTensor, type Tensor } from '../../../src/runtime/executor/tensor.js';
 import { hfPrompt, imagesFromChunks, templateMessages } from '../../../src/runtime/host/engines/hf-decoder.js';
+import { engineBlock } from '../../../src/planner/engine-block.js';
 import { hfVisionEncoderRunner } from '../../../src/runtime/host/engines/hf-vision.js';
 import { InvalidInputError, type InvocationContext } from '../../../src/runtime/host/runner.js';
 import type { Component } from '../../../src/spec/types.generated.js';
@@ -30,7 +31,7 @@ const LAYERS = 2;
 const HEADS = 2;
 const HEAD_DIM = 16;
 const NO_EOS = -1;
-const OPTIONS: LlmExecutorOptions = { maxRunningSequences: 8, maxPrefillTokensPerStep: 512, maxContextTokens: 512, eosToken: NO_EOS, presentHoldsPast: true, autoRun: false };
+const OPTIONS: LlmExecutorOptions = { maxRunningSequences: 8, maxPrefillTokensPerStep: 512, kvCapacityTokens: Infinity, maxContextTokens: 512, eosToken: NO_EOS, presentHoldsPast: true, autoRun: false };
 
 const load = (name: string): Promise<ComponentSession> => loadComponentSession(name, `${FOLDER}/onnx/${name}.onnx`, { executionProvider: 'cpu', intraOpThreads: 1 });
 
@@ -157,7 +158,15 @@ function component(name: string): Component {
 
 describe('hf-vision-encoder', () => {
   const invoke = async (bytes: Uint8Array): Promise<Tensor[]> => {
-    const runner = await hfVisionEncoderRunner({ component: component('vision-encoder'), model: undefined, planBatch: 1, device: { executionProvider: 'cpu', threads: 1 }, reportBatch: () => undefined, log: () => undefined });
+    const runner = await hfVisionEncoderRunner({
+      component: component('vision-encoder'),
+      model: undefined,
+      engine: engineBlock({ components: ['vision-encoder'], tp: 1, batch: { 'vision-encoder': 1 }, kvTokens: {} }, { gpu: { device: 'cpu' } }),
+      settings: { maxBatch: 1, maxWaitMs: 0 },
+      device: { executionProvider: 'cpu', threads: 1 },
+      reportBatch: () => undefined,
+      log: () => undefined,
+    });
     const sent: Tensor[] = [];
     try {
       const ctx = { payload: { images: [{ bytes, mime: 'image/*' }], params: {} }, consumers: ['llm'], send: (_to: string, t: Tensor) => void sent.push(t), end: () => undefined } as unknown as InvocationContext;

@@ -17,7 +17,7 @@ import { readJsonFile } from '../../../src/models/hf/folder.js';
 const FOLDER = fileURLToPath(new URL('../../../fixtures/hf/tiny-whisper', import.meta.url));
 const ENC_LEN = TINY_WHISPER.frames / 2;
 const HEAD_DIM = TINY_WHISPER.hidden / TINY_WHISPER.heads;
-const OPTIONS: Seq2SeqOptions = { maxRunningSequences: 8, maxContextTokens: TINY_WHISPER.maxTargetPositions, eosToken: -1, autoRun: false };
+const OPTIONS: Seq2SeqOptions = { maxRunningSequences: 8, maxContextTokens: TINY_WHISPER.maxTargetPositions, kvCapacityTokens: Infinity, eosToken: -1, autoRun: false };
 const PREFIX = whisperPrefix(readJsonFile(`${FOLDER}/generation_config.json`), readJsonFile(`${FOLDER}/config.json`), 'generation_config.json');
 
 const load = (): Promise<ComponentSession> => loadComponentSession('decoder', `${FOLDER}/onnx/decoder_model_merged.onnx`, { executionProvider: 'cpu', intraOpThreads: 1 });

@@ -65,7 +65,7 @@ describe('serve over executor processes', () => {
     assert.equal(ready.length, 3);
     assert.ok(ready.every((e) => String(e.address).startsWith('unix:')));
     const starting = events.filter((e) => e.event === 'executor.starting');
-    assert.ok(starting.every((e) => e.CUDA_VISIBLE_DEVICES === '' && e.CORNSERVE_EXECUTION_PROVIDER === 'cpu' && e.CORNSERVE_THREADS === '1'));
+    assert.ok(starting.every((e) => e.CUDA_VISIBLE_DEVICES === '' && e.OMP_NUM_THREADS === '1'));
     assert.equal((await fetch(`${handle.url}/readyz`)).status, 200);
   });
 

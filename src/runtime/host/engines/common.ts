@@ -1,37 +1,39 @@
 // What every engine runner shares: loading a component's graphs with the execution provider
-// and threads the supervisor chose, its dynamic-batching policy from the plan, batch-size
-// reporting, request-type defaults, and typed access to the tensors that arrive on an edge.
-import type { Component, GraphRole, RequestSizes, RequestType, ResolvedModel } from '../../../spec/types.generated.js';
+// and threads of the plan's engine block, its dynamic-batching policy from the same block,
+// batch-size reporting, request-type defaults, and typed access to the tensors that arrive on
+// an edge.
+import type { Component, ComponentEngine, EngineSettings, GraphRole, RequestSizes, RequestType, ResolvedModel } from '../../../spec/types.generated.js';
 import type { BatchPolicyConfig } from '../../executor/batch-policy.js';
 import type { ExecutionProviderName } from '../../executor/execution-provider.js';
 import { loadComponentSession, type ComponentSession, type SessionOptions } from '../../executor/session.js';
 import { makeTensor, type TensorMap } from '../../executor/tensor.js';
 import type { Tensor } from '../../transport/tensor.js';
-import type { RunnerFactoryContext } from '../runner.js';
 
-/** How a unit's sessions run: provider and intra-op threads, from the supervisor's environment. */
+/** How a unit's sessions run: execution provider and intra-op threads. */
 export interface EngineDevice {
   executionProvider: ExecutionProviderName;
   threads: number;
 }
 
-/**
- * The supervisor exports CORNSERVE_EXECUTION_PROVIDER and CORNSERVE_THREADS (runtime/executor-policy.ts):
- * cuda only for a unit on a GPU pool, cpu otherwise, with the placement's core count as threads
- * on a CPU pool (tp = threads). A process started some other way falls back to its HostConfig.
- */
-export function engineDevice(ctx: Pick<RunnerFactoryContext, 'device'>, env: NodeJS.ProcessEnv = process.env): EngineDevice {
-  const requested = env.CORNSERVE_EXECUTION_PROVIDER;
-  const executionProvider: ExecutionProviderName = requested === 'cuda' || requested === 'cpu' ? requested : ctx.device.kind === 'gpu' ? 'cuda' : 'cpu';
-  const threads = Number(env.CORNSERVE_THREADS);
-  return { executionProvider, threads: Number.isInteger(threads) && threads >= 1 ? threads : Math.max(1, ctx.device.threads) };
+/** The sessions' device, read off the unit's engine block: cuda on a GPU unit, cpu otherwise. */
+export function engineDevice(engine: Pick<EngineSettings, 'device'>): EngineDevice {
+  return { executionProvider: engine.device.kind === 'gpu' ? 'cuda' : 'cpu', threads: engine.device.threads };
+}
+
+/** One component's settings in the unit's engine block; a block without them is a broken plan. */
+export function componentEngine(engine: EngineSettings, component: string): ComponentEngine {
+  const settings = engine.components[component];
+  if (!settings) throw new Error(`the unit's engine block has no settings for component '${component}' (it has ${Object.keys(engine.components).join(', ') || 'none'})`);
+  return settings;
 }
 
 export interface EngineContext {
   component: Component;
   model: ResolvedModel | undefined;
-  /** The plan's operating batch for this component (work units per batch), if it gave one. */
-  planBatch: number | undefined;
+  /** The unit's engine block (prefill chunk, KV capacity, device) from the plan. */
+  engine: EngineSettings;
+  /** This component's part of it: batch limit, wait and KV share. */
+  settings: ComponentEngine;
   device: EngineDevice;
   reportBatch(size: number): void;
   log(event: string, fields?: Record<string, unknown>): void;
@@ -87,14 +89,12 @@ export function reportingSession(session: ComponentSession, report: (rows: numbe
 }
 
 /**
- * Dynamic batching of one component: rows per run from the plan's operating batch (what the
- * planner's capacities assume), else the model graph's serving.maxBatch; the wait from
- * serving.maxWaitMs. `unitsPerRow` converts the plan's work units to rows where they differ
- * (a vocoder chunk is a fraction of an audio second).
+ * Dynamic batching of one component, from its engine settings: rows per run from the operating
+ * batch (what the planner's capacities assume), the wait as written. `unitsPerRow` converts the
+ * plan's work units to rows where they differ (a vocoder chunk is a fraction of an audio second).
  */
-export function batchPolicy(e: EngineContext, unitsPerRow = 1): BatchPolicyConfig {
-  const units = e.planBatch ?? e.component.serving?.maxBatch ?? 8;
-  return { maxBatchRows: Math.max(1, Math.round(units / unitsPerRow)), maxWaitMs: e.component.serving?.maxWaitMs ?? 5 };
+export function batchPolicy(e: Pick<EngineContext, 'settings'>, unitsPerRow = 1): BatchPolicyConfig {
+  return { maxBatchRows: Math.max(1, Math.round(e.settings.maxBatch / unitsPerRow)), maxWaitMs: e.settings.maxWaitMs };
 }
 
 /** The default value of one size of a request type: the number, or a distribution's mean. */

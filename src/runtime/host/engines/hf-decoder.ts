@@ -25,9 +25,8 @@ import type { Tensor } from '../../transport/tensor.js';
 import type { ChatMessage } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, requireSession, type EngineContext } from './common.js';
-import { DEFAULT_MAX_TOKENS } from './llm.js';
+import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
 
-const PREFILL_TOKENS_PER_STEP = 2048;
 
 /** One image's features as the vision encoder sent them: its tile grid and every frame's rows. */
 export interface ImageFeatures {
@@ -129,13 +128,7 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
   if (eos.length === 0) throw new Error(`${folder}: neither generation_config.json nor config.json gives eos_token_id`);
   const maxContextTokens = configNumber(config, configFile, 'text_config.max_position_embeddings', 'max_position_embeddings');
   const imageTokenId = typeof config.image_token_id === 'number' ? config.image_token_id : undefined;
-  const executor = new LlmExecutor(embed, decoder, {
-    maxRunningSequences: Math.max(1, e.planBatch ?? e.component.serving?.maxBatch ?? 16),
-    maxPrefillTokensPerStep: PREFILL_TOKENS_PER_STEP,
-    maxContextTokens,
-    eosToken: eos,
-    presentHoldsPast: true,
-  });
+  const executor = new LlmExecutor(embed, decoder, { ...llmExecutorOptions(e, maxContextTokens, eos), presentHoldsPast: true });
   const modalityOf = (name: string) => e.model?.components.find((c) => c.name === name)?.modality;
 
   return {

@@ -54,6 +54,8 @@ export interface Seq2SeqOptions {
   maxRunningSequences: number;
   /** max_target_positions: prefix plus generated tokens. */
   maxContextTokens: number;
+  /** KV-cache tokens the running sequences may reserve together (the plan's engine block). */
+  kvCapacityTokens: number;
   eosToken: number | readonly number[];
   /** Run steps by itself whenever there is work (serving); false: the caller calls step() (tests). */
   autoRun?: boolean;
@@ -221,7 +223,7 @@ export async function measureSeq2SeqLatency(
   const dims = seq2seqDimsFromSignature(decoder.signature, decoder.path);
   const rng = new Prng(3);
   const states = rng.fill(options.encoderLength * dims.hidden, 1);
-  const executor = (batch: number) => new Seq2SeqExecutor(decoder, { maxRunningSequences: batch, maxContextTokens: Number.MAX_SAFE_INTEGER, eosToken: -1, autoRun: false });
+  const executor = (batch: number) => new Seq2SeqExecutor(decoder, { maxRunningSequences: batch, maxContextTokens: Number.MAX_SAFE_INTEGER, kvCapacityTokens: Infinity, eosToken: -1, autoRun: false });
   const single = executor(1);
   const prefill = await timeCalls(async () => {
     void single.submit({ prefix: options.prefix, encoderStates: states, maxNewTokens: 1 });

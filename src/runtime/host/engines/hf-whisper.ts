@@ -19,7 +19,7 @@ import { CancelledError } from '../../transport/errors.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { batchPolicy, collect, defaultSize, floatTensor, loadGraphSessions, reportingSession, requestTypeOf, requireSession, type EngineContext } from './common.js';
 import { Seq2SeqExecutor } from './hf-seq2seq.js';
-import { DEFAULT_MAX_TOKENS } from './llm.js';
+import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
 import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectWav } from '../../../models/media-inspect.js';
 import { decodeWav } from '../../../models/wav.js';
 
@@ -79,7 +79,7 @@ export async function hfWhisperDecoderRunner(e: EngineContext): Promise<Componen
   const eos = tokenIds(generation.eos_token_id ?? config.eos_token_id);
   if (eos.length === 0) throw new Error(`${folder}: neither generation_config.json nor config.json gives eos_token_id`);
   const maxContextTokens = configNumber(config, configFile, 'max_target_positions');
-  const executor = new Seq2SeqExecutor(decoder, { maxRunningSequences: Math.max(1, e.planBatch ?? e.component.serving?.maxBatch ?? 16), maxContextTokens, eosToken: eos });
+  const executor = new Seq2SeqExecutor(decoder, { ...llmExecutorOptions(e, maxContextTokens, eos) });
 
   return {
     async run(ctx: InvocationContext) {

@@ -14,7 +14,7 @@
 //   into frames at its own frame rate (engines/vocoder.ts). The stream ends with generation.
 // With an audio consumer the generated text is also emitted: the gateway returns it as the
 // audio's transcript.
-import { llmDimsFromSignature, LlmExecutor, type PromptPart } from '../../executor/llm-executor.js';
+import { llmDimsFromSignature, LlmExecutor, type LlmExecutorOptions, type PromptPart } from '../../executor/llm-executor.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
 import { LLM_INPUT, LLM_OUTPUT } from '../../../models/llm.js';
 import { BOS_ID, encodeText, EOS_ID, StreamingTextDecoder, VOCAB_SIZE } from '../../../models/tokenizer.js';
@@ -26,8 +26,6 @@ import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, re
 
 /** New tokens when neither the request nor its type's default sizes say. */
 export const DEFAULT_MAX_TOKENS = 64;
-/** Prompt tokens admitted into one prefill step (the first waiting prompt always is). */
-const PREFILL_TOKENS_PER_STEP = 1024;
 
 /**
  * The prompt as parts: BOS, then `role: content\n` per message, then `assistant: `. Text is
@@ -60,6 +58,21 @@ export function chatPrompt(messages: readonly ChatMessage[], media: { image: rea
   return parts.filter((p) => !('tokens' in p) || p.tokens.length > 0);
 }
 
+/**
+ * The continuous-batching settings of the plan's engine block: the batch limit, the prefill chunk
+ * and the KV capacity (the component's share of a cache its unit splits between LLMs, else the
+ * unit's cache; a block that states neither gives the LLM no KV bound).
+ */
+export function llmExecutorOptions(e: Pick<EngineContext, 'engine' | 'settings'>, maxContextTokens: number, eosToken: number | readonly number[]): LlmExecutorOptions {
+  return {
+    maxRunningSequences: e.settings.maxBatch,
+    maxPrefillTokensPerStep: e.engine.prefillChunkTokens,
+    kvCapacityTokens: e.settings.kvCapacityTokens ?? e.engine.kvCapacityTokens ?? Infinity,
+    maxContextTokens,
+    eosToken,
+  };
+}
+
 export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   const sessions = await loadGraphSessions(e);
   const embed = requireSession(sessions, 'embed', e.component.name);
@@ -71,12 +84,7 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   // after this LLM are lookups instead of one embed call per token.
   const ids = BigInt64Array.from({ length: dims.vocab }, (_, i) => BigInt(i));
   const table = (await embed.run({ [LLM_INPUT.inputIds]: makeTensor('int64', [1, dims.vocab], ids) }))[LLM_OUTPUT.embeds].data as Float32Array;
-  const executor = new LlmExecutor(embed, decoder, {
-    maxRunningSequences: Math.max(1, e.planBatch ?? e.component.serving?.maxBatch ?? 16),
-    maxPrefillTokensPerStep: PREFILL_TOKENS_PER_STEP,
-    maxContextTokens,
-    eosToken: EOS_ID,
-  });
+  const executor = new LlmExecutor(embed, decoder, llmExecutorOptions(e, maxContextTokens, EOS_ID));
   const row = (token: number): Float32Array => table.subarray(token * dims.hidden, (token + 1) * dims.hidden);
   const modalityOf = (name: string): Modality | undefined => e.model?.components.find((c) => c.name === name)?.modality;
 

@@ -1,0 +1,34 @@
+// The simulator's narrow input (SimInput, model.ts) from where it comes: a Plan gives one per
+// strategy (simInputFromPlan); the planner's loop builds one from a solution it has not yet
+// turned into a plan (simInputFromSolution), so no Plan is ever faked.
+import type { Plan, Solution } from '../spec/types.generated.js';
+import { workloadSpecFromPlan } from '../workload/generator.js';
+import { SimError, type SimInput, type Strategy } from './model.js';
+
+/** The parts of a plan that do not depend on the solve, which a solution is simulated against. */
+export type SimContext = Pick<Plan, 'model' | 'pools' | 'workload' | 'latencyTargetsMs'>;
+
+/** A solution's units and routing against the plan-independent parts the planner already has. */
+export function simInputFromSolution(context: SimContext, solution: Pick<Solution, 'units' | 'routing'>, strategy: Strategy): SimInput {
+  return {
+    strategy,
+    model: context.model,
+    pools: context.pools,
+    units: solution.units,
+    routing: solution.routing,
+    latencyTargetsMs: context.latencyTargetsMs ?? {},
+    workload: workloadSpecFromPlan(context),
+  };
+}
+
+/** One strategy of a plan: the planned solution or a baseline. */
+export function simInputFromPlan(plan: Plan, strategy: Strategy): SimInput {
+  return simInputFromSolution(plan, solutionFor(plan, strategy), strategy);
+}
+
+export function solutionFor(plan: Plan, strategy: Strategy): Solution {
+  const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
+  if (!solution) throw new SimError([`the plan has no '${strategy}' baseline (it has ${['planned', ...plan.baselines.map((b) => b.strategy)].join(', ')})`]);
+  if (solution.units.length === 0) throw new SimError([`strategy '${strategy}' has no units (status ${solution.status})`]);
+  return solution;
+}
