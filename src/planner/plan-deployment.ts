@@ -16,6 +16,7 @@ import { GlpkSolver, glpkPackageVersion, type SolveOutcome } from './glpk-solver
 import { buildSolution, decodeValues, emptySolution, verifyDecoded, type DecodedSolution, type SolutionParts } from './decode.js';
 import { costOf, explainSolution, fmtRate, noCapacity, targetAboveCapacity, unservableExplanation } from './explain.js';
 import { PlanningError } from './errors.js';
+import { gatewayOf } from '../cost/gateway.js';
 
 /** Simulations per strategy in the simulate-and-tighten loop (the first solve's, then up to this many minus one re-solves). */
 export const MAX_LOOP_ITERATIONS = 5;
@@ -510,6 +511,7 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
     ...executorFiles('onnx', (c) => (c.executor?.graphs ?? []).map((g) => g.path)),
     ...executorFiles('model-data', (c) => (c.executor?.options?.dictionary !== undefined ? [c.executor.options.dictionary] : [])),
   ];
+  const gateway = gatewayOf(spec.profiles);
   const inputs = [...spec.files, ...modelFiles]
     .map((f) => ({ role: f.role, path: rel(f.path), sha256: f.sha256 }))
     .sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -526,6 +528,7 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
     workload: { name: spec.workload.name, ratePerS: gen.ratePerS, mix: gen.mix, arrival: gen.arrival, seed: gen.seed ?? 1 },
     ...(Object.keys(problem.latencyTargetsMs).length > 0 ? { latencyTargetsMs: problem.latencyTargetsMs } : {}),
     pools: problem.pools as Plan['pools'],
+    ...(gateway ? { gateway } : {}),
     provenance: { cornserveVersion: VERSION, inputs },
   };
 }

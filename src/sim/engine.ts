@@ -791,7 +791,8 @@ class Engine {
     this.inSystem--;
     if (this.slotIndex[slot] >= this.warmup) {
       const arrival = this.slotArrival[slot];
-      const latency = now - arrival;
+      // The gateway's own work on the request is not a station of the model: it adds to the latency.
+      const latency = now - arrival + type.gatewayMs;
       run.completed[ti]++;
       run.latencyMs[ti].push(latency);
       run.completionMs[ti].push(now);

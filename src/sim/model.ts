@@ -69,6 +69,8 @@ export interface SimType {
   /** The audio generator when the type outputs audio, else −1. */
   audioGenerator: number;
   targetMs?: number;
+  /** CPU ms the serving process (gateway, dispatcher) spends on one request: the plan's measured gateway section, else 0. */
+  gatewayMs: number;
   /** Per component index (null when not on the path). */
   routes: (SimRoute | null)[];
 }
@@ -285,6 +287,7 @@ export function compileModel(plan: Plan, strategy: Strategy, latencyTargetsMs: R
       textLlm: outputsText ? (path.find((c) => components[c].isLlm) ?? -1) : -1,
       audioGenerator: outputsAudio ? (path.find((c) => components[c].isAudioGenerator) ?? -1) : -1,
       targetMs: latencyTargetsMs[t.name],
+      gatewayMs: plan.gateway?.cpuMsPerRequest[t.name] ?? 0,
       routes,
     };
   });
