@@ -246,7 +246,7 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const { points, rows } = await asServed((b) => b * chunkSeconds, invocation, 'audio second', seconds);
       return {
         unitLatencyMs: points,
-        unit: `one second of audio as served (${+seconds.toFixed(4)} s streamed from ${tokens.length} token embeddings of width ${width}, in ${chunkSeconds} s chunks with context frames; ${rowsNote(rows, settings.batches)} chunks)`,
+        unit: `one second of audio as served (${+seconds.toFixed(4)} s streamed from ${tokens.length} token embeddings of width ${width}, in ${chunkSeconds} s chunks with context frames; ${rowsNote(rows, settings.batches)}, a row being one chunk)`,
       };
     }
     case 'dit-image': {
