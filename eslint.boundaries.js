@@ -65,7 +65,7 @@ export const ALLOWED = {
   // engines' own pre- and post-processing in runtime/host), so a
   // measured profile predicts what `serve` will do; it writes profile files that `cost` reads,
   // which closes the loop through data, not imports.
-  profile: ['spec', 'models', 'runtime-common', 'runtime-executor', 'runtime-host'],
+  profile: ['spec', 'models', 'planner', 'loadgen', 'runtime-common', 'runtime-executor', 'runtime-transport', 'runtime-host', 'runtime-supervisor'],
   cli: [...pipeline, ...runtime, 'profile', 'loadgen'],
   scripts: [...pipeline, ...runtime, 'profile', 'loadgen', 'cli'],
   // Benchmarks use what a library user could: everything but the CLI and the tests.

@@ -1,10 +1,13 @@
 // `cornserve profile <model-graph.yaml> [--component NAME…] [--batch 1,2,4,8,16] [--tp 1,2]
-//  [--threads N] [--ep cpu|cuda] [--gpu NAME] [--repeats N] [--prefill-tokens 16,64,128] [-o profile.yaml]`
-// measures each component's ONNX graphs on this machine through the executor engine and
-// writes a profile (schemas/profile.schema.json, source: measured). On cpu, --tp is the
+//  [--threads N] [--ep cpu|cuda] [--gpu NAME] [--repeats N] [--prefill-tokens 16,64,128]
+//  [--gateway URL [--gateway-requests N]] [-o profile.yaml]`
+// measures each component on this machine the way `serve` runs it (profile/engines.ts) and
+// writes a profile (schemas/profile.schema.json, source: measured); with --gateway, also the
+// CPU a live server's gateway and dispatcher spend per request type (profile/gateway.ts). On cpu, --tp is the
 // intra-op thread count and entries are written for GPU type CPU-core; on cuda, --gpu names
 // the GPU type and only tp 1 is measured.
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -18,6 +21,7 @@ import { parseYamlText } from '../spec/source-file.js';
 import { checkProfile } from '../spec/check-inputs.js';
 import type { Component, ModelGraph, Profile } from '../spec/types.generated.js';
 import { checkGraphFiles, ProfileError } from '../profile/engines.js';
+import { measureGateway } from '../profile/gateway.js';
 import { CPU_GPU_TYPE, effectiveProvider, profileModel } from '../profile/profile-model.js';
 import { positiveInt } from './args.js';
 import { CliError, inputError, printJson, usageError, type GlobalOptions } from './output.js';
@@ -27,6 +31,8 @@ const PROFILE_SCHEMA = fileURLToPath(new URL('../../schemas/profile.schema.json'
 const TP_DEGREES = [1, 2, 4, 8];
 /** Context each decoding sequence has while its steps are timed. */
 const DECODE_CONTEXT_TOKENS = 32;
+/** How long one request may take while the gateway is measured. */
+const GATEWAY_REQUEST_TIMEOUT_MS = 60_000;
 
 interface ProfileCommandOptions {
   component?: string[];
@@ -37,6 +43,8 @@ interface ProfileCommandOptions {
   gpu?: string;
   repeats: number;
   prefillTokens: number[];
+  gateway?: string;
+  gatewayRequests: number;
   output?: string;
 }
 
@@ -66,6 +74,8 @@ export function registerProfile(program: Command): void {
     .option('--gpu <name>', 'GPU type the entries are for (required with --ep cuda; cpu entries are for CPU-core)')
     .option('--repeats <n>', 'timed runs per point, after one warm-up; the median and p90 are kept', positiveInt('--repeats'), 10)
     .addOption(new Option('--prefill-tokens <list>', 'LLM prompt lengths to time prefill at').argParser(intList('--prefill-tokens')).default([16, 64, 128], '16,64,128'))
+    .option('--gateway <url>', "also measure the CPU a live cornserve server's gateway and dispatcher spend per request type (serve this model graph's plan there)")
+    .option('--gateway-requests <n>', 'timed requests per request type with --gateway, sent one at a time', positiveInt('--gateway-requests'), 20)
     .option('-o, --output <file>', 'where to write the profile YAML (default: stdout)')
     .action(async (graphPath: string, opts: ProfileCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
@@ -118,8 +128,18 @@ export function registerProfile(program: Command): void {
           progress.fail(err instanceof Error ? err.message.split('\n')[0] : undefined);
           throw err;
         }
+        const command = commandLine(graphPath, opts);
+        const load = loadAverage();
+        if (opts.gateway !== undefined) {
+          const gateway = await measureGateway({ baseUrl: opts.gateway, graph, requests: opts.gatewayRequests, timeoutMs: GATEWAY_REQUEST_TIMEOUT_MS, onProgress: (fraction, detail) => progress.update({ fraction, detail }) });
+          profile.gateway = {
+            source: 'measured',
+            note: `\`${command}\`: the serving process's ${opts.gatewayRequests} requests per type one at a time after 2 warm-ups, its idle CPU (${gateway.idleCpuMsPerS.toFixed(2)} ms/s) and /metrics scrapes (${gateway.scrapeCpuMs.toFixed(2)} ms each) taken out; load average ${loadAverage()}`,
+            cpuMsPerRequest: gateway.cpuMsPerRequest,
+          };
+        }
         progress.done(`${profile.entries.length} entries in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-        writeProfile(profile, opts.output, global, commandLine(graphPath, opts));
+        writeProfile(profile, opts.output, global, `\`${command}\` with load average ${load} at the start`);
       });
     });
 }
@@ -132,7 +152,13 @@ function commandLine(graphPath: string, opts: ProfileCommandOptions): string {
   if (opts.gpu) parts.push('--gpu', opts.gpu);
   if (opts.threads !== undefined) parts.push('--threads', String(opts.threads));
   parts.push('--repeats', String(opts.repeats), '--prefill-tokens', opts.prefillTokens.join(','));
+  if (opts.gateway !== undefined) parts.push('--gateway', opts.gateway, '--gateway-requests', String(opts.gatewayRequests));
   return parts.join(' ');
+}
+
+/** The 1, 5 and 15 minute load averages: a loaded machine's numbers say so next to them. */
+function loadAverage(): string {
+  return `(1, 5, 15 min) ${loadavg().map((l) => l.toFixed(2)).join(', ')}`;
 }
 
 function loadGraph(path: string): ModelGraph {
@@ -166,14 +192,15 @@ async function withUserErrors(body: () => Promise<void>): Promise<void> {
   }
 }
 
-function writeProfile(profile: Profile, output: string | undefined, global: GlobalOptions, command: string): void {
+/** `provenance` completes the header's "Measured by …": the command and the machine's load. */
+function writeProfile(profile: Profile, output: string | undefined, global: GlobalOptions, provenance: string): void {
   const validate = validator('profile');
   if (!validate(profile)) throw new Error(`the measured profile does not match schemas/profile.schema.json: ${JSON.stringify(validate.errors)}`);
   const target = output ? resolve(output) : undefined;
   const schemaRef = relative(target ? dirname(target) : process.cwd(), PROFILE_SCHEMA).split('\\').join('/');
   const text = [
     `# yaml-language-server: $schema=${schemaRef}`,
-    `# Measured by \`${command}\`.`,
+    `# Measured by ${provenance}.`,
     stringify(profile, { lineWidth: 0 }),
   ].join('\n');
   const reread = parseYamlText(target ?? 'profile.yaml', text);

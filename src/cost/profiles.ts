@@ -9,6 +9,7 @@ import { scaleEntry } from './curve.js';
 import { rooflineEntry, rooflineEstimable, type RooflineTarget, type Tp } from './roofline.js';
 import { llmService, sequenceTokens, unitService } from './service.js';
 import { usableBytesPerGpu } from './memory.js';
+import { gatewayOf, gatewayShare, withGatewayShare } from './gateway.js';
 
 /** Default batch limits when a component's serving knobs do not set maxBatch. */
 export const DEFAULT_UNIT_MAX_BATCH = 16;
@@ -102,6 +103,7 @@ export function buildCostModel(input: CostModelInput): CostModel {
           entry.note += `; calibrated ×${cal.factor.toPrecision(3)}${cal.maxBatch < cal.configuredMaxBatch ? ` at batch ≤ ${cal.maxBatch}` : ''} to ${cal.points} published point(s) (${cal.sources.join(', ')}), error before ${pct(cal.rawErrorMax)}, after ${pct(cal.residualErrorMax)}`;
         }
       }
+      if (entry) entry = withGatewayShare(entry, gatewayShare(gatewayOf(input.profiles), input.model, pool));
       cache.set(key, entry);
       return entry;
     },

@@ -19,6 +19,7 @@ import { GlpkSolver, glpkPackageVersion, type SolveOutcome } from './glpk-solver
 import { buildSolution, decodeValues, emptySolution, verifyDecoded, type DecodedSolution, type SolutionParts } from './decode.js';
 import { costOf, explainSolution, fmtRate, noCapacity, targetAboveCapacity, unservableExplanation } from './explain.js';
 import { PlanningError } from './errors.js';
+import { gatewayOf } from '../cost/gateway.js';
 
 /** Simulations per strategy in the simulate-and-tighten loop (the first solve's, then up to this many minus one re-solves). */
 export const MAX_LOOP_ITERATIONS = 5;
@@ -510,6 +511,7 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
     ...executorFiles('onnx', (c) => (c.executor?.graphs ?? []).map((g) => g.path)),
     ...executorFiles('model-data', engineDataFiles),
   ];
+  const gateway = gatewayOf(spec.profiles);
   const inputs: Plan['provenance']['inputs'] = [...spec.files, ...modelFiles]
     .map((f) => ('builtin' in f && f.builtin !== undefined ? { role: f.role, builtin: f.builtin, sha256: f.sha256 } : { role: f.role, path: rel(f.path), sha256: f.sha256 }))
     .sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (recordedInputName(a) < recordedInputName(b) ? -1 : recordedInputName(a) > recordedInputName(b) ? 1 : 0));
@@ -526,6 +528,7 @@ function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
     workload: { name: spec.workload.name, ratePerS: gen.ratePerS, mix: gen.mix, arrival: gen.arrival, seed: gen.seed ?? 1 },
     ...(Object.keys(problem.latencyTargetsMs).length > 0 ? { latencyTargetsMs: problem.latencyTargetsMs } : {}),
     pools: problem.pools as Plan['pools'],
+    ...(gateway ? { gateway } : {}),
     provenance: { cornserveVersion: VERSION, inputs },
   };
 }

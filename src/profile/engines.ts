@@ -1,39 +1,44 @@
-// What `cornserve profile` does for each executor engine: load the component's graphs through
-// the executor's session loader, build one work unit's worth of input, and time batches of it
-// (encoders, generators) or prefill and decode steps (LLMs). A work unit is what the model
-// graph's `work.units` counts for that engine; each engine says here what one unit is, and the
-// profile entry's note repeats it.
+// What `cornserve profile` does for each executor engine: check and load the component's graphs
+// through the executor's session loader, then time it the way `serve` runs it — encoders and
+// generators through their serving runners (served.ts: media decoding, pre- and
+// post-processing, dynamic batching), the LLM through the serving executor's prefill and decode
+// steps. A work unit is what the model graph's `work.units` counts for that engine; each engine
+// says here what one unit is, and the profile entry's note repeats it. Samples are the media
+// `cornserve bench` sends (loadgen/media.ts) at the sizes of the first request type that visits
+// the component.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIO_ENCODER_IO } from '../models/audio-encoder.js';
+import { synthImage, synthSpeech } from '../loadgen/media.js';
 import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson } from '../models/hf/folder.js';
 import { idefics3ImageConfig, preprocessIdefics3 } from '../models/hf/idefics3-image.js';
-import { WHISPER_LIKE_MEL } from '../models/mel.js';
-import { renderText } from '../models/ocr/bitmap-font.js';
-import { clsPreprocess } from '../models/ocr/cls.js';
+import { DIT_IO } from '../models/image-generator.js';
+import { IMAGE_ENCODER_IO } from '../models/image-encoder.js';
+import { encodePng } from '../models/media.js';
+import { encodeWav } from '../models/wav.js';
 import { detPreprocess } from '../models/ocr/det.js';
 import { loadCharacterClasses, recPreprocess } from '../models/ocr/rec.js';
 import { readModelHeader, type IoSignature } from '../models/onnx-reader.js';
 import { Prng } from '../models/prng.js';
 import { VOCODER_IO } from '../models/vocoder.js';
+import type { ExecutionProviderName } from '../runtime/executor/execution-provider.js';
 import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
 import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
 import { measureSeq2SeqLatency, seq2seqDimsFromSignature } from '../runtime/host/engines/hf-seq2seq.js';
 import { whisperPrefix } from '../runtime/host/engines/hf-whisper.js';
-import { loadComponentSession, ModelLoadError, type ComponentSession, type SessionOptions } from '../runtime/executor/session.js';
-import { makeTensor, zeros, type Tensor, type TensorMap } from '../runtime/executor/tensor.js';
-import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint, RequestSizes } from '../spec/types.generated.js';
+import { loadComponentSession, ModelLoadError, type ComponentSession, type ExecutorLogger, type SessionOptions } from '../runtime/executor/session.js';
+import { makeTensor, zeros, type Tensor as ExecTensor, type TensorMap } from '../runtime/executor/tensor.js';
+import { defaultSize } from '../runtime/host/engines/common.js';
+import { DEFAULT_CHUNK_SECONDS, DEFAULT_TOKENS_PER_SECOND } from '../runtime/host/engines/generators.js';
+import type { MediaInput } from '../runtime/protocol.js';
+import type { Tensor } from '../runtime/transport/tensor.js';
+import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint, RequestSizes, RequestType } from '../spec/types.generated.js';
+import { runConcurrently, startServedRunner, timeServedBatch, type ServedInvocation } from './served.js';
 
 /** A problem with the component or its files that the user must fix; printed as one line. */
 export class ProfileError extends Error {}
 
-/** The line of text every OCR sample is rendered from, at 5 px per font cell (465 × 105 px). */
-export const OCR_SAMPLE_TEXT = 'Cornserve 2026';
-const OCR_SAMPLE_SCALE = 5;
-/** Mel frames per second of audio: the Whisper front end's 10 ms hop (models/mel.ts). */
-export const MEL_FRAMES_PER_SECOND = WHISPER_LIKE_MEL.sampleRateHz / WHISPER_LIKE_MEL.hopSamples;
-/** Output sample rate of the vocoder engine (the demo vocoder's, models/presets.ts). */
-export const VOCODER_SAMPLE_RATE_HZ = WHISPER_LIKE_MEL.sampleRateHz;
+/** The OCR sample's size when the request type gives none: "Cornserve 2026" at 5 px per font cell. */
+const OCR_REFERENCE_IMAGE = { width: 465, height: 105 };
 
 export interface LoadedGraphs {
   sessions: Map<GraphRole, ComponentSession>;
@@ -123,6 +128,8 @@ export interface MeasureSettings {
   /** Context each sequence has when decode steps are timed. */
   contextTokens: number;
   repeats: number;
+  /** How the serving runners run: the model graph's folder, provider, threads, where warnings go. */
+  serving: { graphDir: string; executionProvider: ExecutionProviderName; threads: number; logger: ExecutorLogger };
   /** Called before each point is measured, for progress. */
   onPoint?: (detail: string) => void;
 }
@@ -160,7 +167,7 @@ function fixedSample(s: ComponentSession, symbolic?: (input: IoSignature, axis: 
   return feeds;
 }
 
-function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: string): Tensor {
+function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: string): ExecTensor {
   const count = shape.reduce((a, b) => a * b, 1);
   switch (input.dtype) {
     case 'float32':
@@ -173,19 +180,6 @@ function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: stri
     default:
       throw new ProfileError(`${path}: input ${input.name} has element type ${input.dtype ?? `#${input.onnxElemType}`}, which the profiler cannot make samples of`);
   }
-}
-
-/** Frames per second of audio the vocoder consumes: its hop from metadata, or from one probe run. */
-async function vocoderFramesPerSecond(s: ComponentSession): Promise<{ frames: number; hop: number }> {
-  let hop = Number(s.signature.metadata.hop_samples);
-  if (!(hop > 0)) {
-    const probeFrames = 8;
-    const out = await s.run(fixedSample(s, () => probeFrames));
-    const samples = Object.values(out)[0]?.shape.at(-1) ?? 0;
-    hop = samples / probeFrames;
-    if (!(hop > 0) || !Number.isInteger(hop)) throw new ProfileError(`${s.path}: cannot tell the vocoder's samples per frame (${samples} samples from ${probeFrames} frames)`);
-  }
-  return { frames: Math.max(1, Math.round(VOCODER_SAMPLE_RATE_HZ / hop)), hop };
 }
 
 /**
@@ -203,6 +197,16 @@ function referenceImageFrames(graph: ModelGraph, component: string, graphPath: s
   return { width, height, frames: preprocessIdefics3(blank, idefics3ImageConfig(readJsonFile(preFile), preFile)).frames };
 }
 
+/** Bare ONNX runs of one graph at each batch size (the HF-layout engines, not yet timed as served). */
+async function unitCurve(s: ComponentSession, sample: TensorMap, settings: MeasureSettings, label: string): Promise<Point[]> {
+  const points: Point[] = [];
+  for (const batch of settings.batches) {
+    settings.onPoint?.(`${label} batch ${batch}`);
+    points.push(...(await measureUnitLatency(s, sample, [batch], settings.repeats)));
+  }
+  return points;
+}
+
 /** Mean denoising steps of the request types that visit `component` (their default sizes), or 1. */
 export function referenceSteps(graph: ModelGraph, component: string): number {
   const steps = graph.requestTypes
@@ -213,56 +217,122 @@ export function referenceSteps(graph: ModelGraph, component: string): number {
   return steps.length > 0 ? steps.reduce((a, b) => a + b, 0) / steps.length : 1;
 }
 
-async function unitCurve(s: ComponentSession, sample: TensorMap, settings: MeasureSettings, label: string): Promise<Point[]> {
+/** The first request type that visits `component`: its default sizes are the samples' sizes. */
+function visitingType(graph: ModelGraph, component: string): RequestType | undefined {
+  return graph.requestTypes.find((t) => t.path.includes(component));
+}
+
+const consumersOf = (graph: ModelGraph, component: string): string[] => graph.edges.filter((e) => e.from === component).map((e) => e.to);
+const producerOf = (graph: ModelGraph, component: string): string | undefined => graph.edges.find((e) => e.to === component)?.from;
+
+function fixedDim(s: ComponentSession, input: string, axis: number): number {
+  const d = s.signature.inputs.find((i) => i.name === input)?.dims[axis] ?? s.signature.inputs[0]?.dims[axis];
+  if (typeof d !== 'number' || d < 1) throw new ProfileError(`${s.path}: input ${input} needs a fixed dimension ${axis}`);
+  return d;
+}
+
+const pngImage = (width: number, height: number): MediaInput => ({ bytes: encodePng(synthImage(width, height)), mime: 'image/png' });
+
+interface ServedPoints {
+  points: Point[];
+  /** Rows of the runs the runner made while measuring, largest per batch size. */
+  rows: number[];
+}
+
+/**
+ * One point per batch size: a runner started with its batch limit at `planBatch(batch)` work
+ * units, timed over `batch` concurrent invocations; each point is divided by `unitsPerInvocation`
+ * (a DiT invocation is K steps, a vocoder one the seconds of audio it made).
+ */
+async function servedCurve(c: Component, graph: ModelGraph, settings: MeasureSettings, label: string, planBatch: (batch: number) => number, invocation: (index: number) => ServedInvocation, unitsPerInvocation = 1): Promise<ServedPoints> {
   const points: Point[] = [];
+  const rows: number[] = [];
   for (const batch of settings.batches) {
     settings.onPoint?.(`${label} batch ${batch}`);
-    points.push(...(await measureUnitLatency(s, sample, [batch], settings.repeats)));
+    const served = await startServedRunner({ component: c, graph, ...settings.serving, planBatch: planBatch(batch) });
+    try {
+      const t = await timeServedBatch(c.name, served.runner, batch, invocation, settings.repeats);
+      points.push({ batch, ms: t.ms / unitsPerInvocation, p90Ms: t.p90Ms / unitsPerInvocation });
+      rows.push(Math.max(...served.batchRows));
+    } finally {
+      await served.close();
+    }
   }
-  return points;
+  return { points, rows };
 }
 
-/** Adds curves point by point (same batches), scaling the second by `weight`. */
-function addCurves(a: Point[], b: Point[], weight = 1): Point[] {
-  return a.map((p, i) => ({ batch: p.batch, ms: p.ms + weight * b[i].ms, p90Ms: (p.p90Ms ?? p.ms) + weight * (b[i].p90Ms ?? b[i].ms) }));
-}
+const rowsNote = (rows: number[], batches: readonly number[]): string => `runs of ${rows.join(', ')} rows at batch ${batches.join(', ')}`;
 
-export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs, graph: ModelGraph, component: string, settings: MeasureSettings): Promise<EngineMeasurement> {
+export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs, graph: ModelGraph, c: Component, settings: MeasureSettings): Promise<EngineMeasurement> {
+  const type = visitingType(graph, c.name);
+  const requestType = type?.name ?? c.name;
+  const consumers = consumersOf(graph, c.name);
+  const size = (field: keyof RequestSizes, fallback: number): number => Math.round(defaultSize(type, field) ?? fallback);
+  const asServed = (planBatch: (batch: number) => number, invocation: (index: number) => ServedInvocation, label: string, unitsPerInvocation?: number) =>
+    servedCurve(c, graph, settings, label, planBatch, invocation, unitsPerInvocation);
   switch (engine) {
     case 'vit-encoder': {
       const s = session(graphs, 'vit-encoder');
-      const input = s.signature.inputs[0];
-      const size = input.dims.slice(1).join('×');
-      return { unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'image'), unit: `one image (${input.name} ${size})` };
+      const [height, width] = [fixedDim(s, IMAGE_ENCODER_IO.input, 2), fixedDim(s, IMAGE_ENCODER_IO.input, 3)];
+      const [w, h] = [size('imageWidth', width), size('imageHeight', height)];
+      const image = pngImage(w, h);
+      const { points, rows } = await asServed((b) => b, () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }), 'image');
+      return { unitLatencyMs: points, unit: `one ${w}×${h} PNG image as served (decoded, resized to ${width}×${height}, encoded; ${rowsNote(rows, settings.batches)})` };
     }
     case 'audio-encoder': {
-      const s = session(graphs, 'audio-encoder');
-      const sample = fixedSample(s, () => MEL_FRAMES_PER_SECOND);
-      const name = s.signature.inputs.find((i) => i.name === AUDIO_ENCODER_IO.input)?.name ?? s.signature.inputs[0].name;
-      return { unitLatencyMs: await unitCurve(s, sample, settings, 'audio second'), unit: `one second of audio (${MEL_FRAMES_PER_SECOND} mel frames of ${name})` };
+      const wav: MediaInput = { bytes: encodeWav(synthSpeech(1)), mime: 'audio/wav' };
+      const { points, rows } = await asServed((b) => b, () => ({ requestType, payload: { audios: [wav], params: {} }, emits: [], consumers, inputs: {} }), 'audio second');
+      return { unitLatencyMs: points, unit: `one second of audio as served (a 16 kHz WAV read, log-mel features, encoded; ${rowsNote(rows, settings.batches)})` };
     }
     case 'vocoder': {
       const s = session(graphs, 'vocoder');
-      const { frames, hop } = await vocoderFramesPerSecond(s);
-      const name = s.signature.inputs.find((i) => i.name === VOCODER_IO.input)?.name ?? s.signature.inputs[0].name;
-      return { unitLatencyMs: await unitCurve(s, fixedSample(s, () => frames), settings, 'audio second'), unit: `one second of audio at ${VOCODER_SAMPLE_RATE_HZ} Hz (${frames} ${name} of ${hop} samples each)` };
+      const width = fixedDim(s, VOCODER_IO.input, 2);
+      const audioSeconds = defaultSize(type, 'outputAudioSeconds');
+      const outputTokens = defaultSize(type, 'outputTokens');
+      const tokensPerSecond = audioSeconds && outputTokens ? outputTokens / audioSeconds : DEFAULT_TOKENS_PER_SECOND;
+      const rng = new Prng(7);
+      const tokens = Array.from({ length: Math.max(1, Math.round(tokensPerSecond)) }, (): Tensor => ({ dtype: 'float32', shape: [1, width], data: rng.fill(width, 1) }));
+      const producer = producerOf(graph, c.name) ?? 'llm';
+      const invocation = (): ServedInvocation => ({ requestType, payload: { params: {} }, emits: ['audio'], consumers, inputs: { [producer]: tokens } });
+      // A batch of B streams runs B chunks at a time: the limit in audio seconds is B chunks' worth.
+      const chunkSeconds = c.serving?.chunkUnits ?? DEFAULT_CHUNK_SECONDS;
+      const probe = await startServedRunner({ component: c, graph, ...settings.serving, planBatch: chunkSeconds });
+      let seconds: number;
+      try {
+        const [out] = await runConcurrently(c.name, probe.runner, 1, invocation);
+        seconds = out.emitted.reduce((n, p) => n + (p.kind === 'audio' ? p.samples.length / p.sampleRateHz : 0), 0);
+      } finally {
+        await probe.close();
+      }
+      if (!(seconds > 0)) throw new ProfileError(`component '${c.name}': the vocoder made no audio from ${tokens.length} token embeddings`);
+      const { points, rows } = await asServed((b) => b * chunkSeconds, invocation, 'audio second', seconds);
+      return {
+        unitLatencyMs: points,
+        unit: `one second of audio as served (${+seconds.toFixed(4)} s streamed from ${tokens.length} token embeddings of width ${width}, in ${chunkSeconds} s chunks with context frames; ${rowsNote(rows, settings.batches)}, a row being one chunk)`,
+      };
     }
     case 'dit-image': {
       const step = session(graphs, 'step');
-      const decoder = session(graphs, 'decoder');
-      const steps = referenceSteps(graph, component);
-      const stepCurve = await unitCurve(step, fixedSample(step), settings, 'step');
-      const decoderCurve = await unitCurve(decoder, fixedSample(decoder), settings, 'decode');
-      const out = decoder.signature.outputs[0];
+      const conditionDim = fixedDim(step, DIT_IO.condition, 1);
+      const steps = Math.max(1, Math.round(referenceSteps(graph, c.name)));
+      const condition: Tensor = { dtype: 'float32', shape: [1, conditionDim], data: new Prng(7).fill(conditionDim, 1) };
+      const producer = producerOf(graph, c.name) ?? 'llm';
+      const { points, rows } = await asServed(
+        (b) => b,
+        (i) => ({ requestType, payload: { params: { seed: i, image: { steps } } }, emits: ['image'], consumers, inputs: { [producer]: [condition] } }),
+        'image',
+        steps,
+      );
+      const out = session(graphs, 'decoder').signature.outputs[0];
       return {
-        unitLatencyMs: addCurves(stepCurve, decoderCurve, 1 / steps),
-        unit: `one denoising step of one image (${out.dims.slice(1).join('×')}), the decoder's one run per image spread over ${+steps.toFixed(2)} steps (the mean of the request types that visit it); decoder alone: ${decoderCurve.map((p) => `batch ${p.batch} ${p.ms.toFixed(3)} ms`).join(', ')}`,
+        unitLatencyMs: points,
+        unit: `one denoising step of one image (${out.dims.slice(1).join('×')}) as served: ${steps}-step generations (the mean of the request types that visit it) timed whole, decoder and PNG encoding included, divided by ${steps} (${rowsNote(rows, settings.batches)})`,
       };
     }
     case 'hf-vision-encoder': {
       const s = session(graphs, 'vision-encoder');
       const frame = s.signature.inputs[0].dims.slice(2).join('×');
-      const { width, height, frames } = referenceImageFrames(graph, component, s.path);
+      const { width, height, frames } = referenceImageFrames(graph, c.name, s.path);
       return {
         unitLatencyMs: await unitCurve(s, fixedSample(s, (_, axis) => (axis === 1 ? frames : undefined)), settings, 'image'),
         unit: `one ${width}×${height} image: ${frames} frames of ${frame} (its tiles and the global view, as the folder's preprocessor_config.json splits it)`,
@@ -289,23 +359,32 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       };
     }
     case 'ocr-det': {
-      const s = session(graphs, 'ocr-det');
-      const image = renderText(OCR_SAMPLE_TEXT, { scale: OCR_SAMPLE_SCALE });
-      const t = detPreprocess(image).tensor;
-      const sample = { [s.signature.inputs[0].name]: makeTensor('float32', t.shape, t.data) };
-      return { unitLatencyMs: await unitCurve(s, sample, settings, 'image'), unit: `one ${image.width}×${image.height} image of one text line (network input ${t.shape.slice(2).join('×')})` };
+      const [w, h] = [size('imageWidth', OCR_REFERENCE_IMAGE.width), size('imageHeight', OCR_REFERENCE_IMAGE.height)];
+      const image = pngImage(w, h);
+      const network = detPreprocess(synthImage(w, h)).tensor.shape.slice(2).join('×');
+      const { points, rows } = await asServed((b) => b, () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }), 'image');
+      return { unitLatencyMs: points, unit: `one ${w}×${h} PNG image of a text line as served (decoded, resized to ${network}, boxes found and cut out; ${rowsNote(rows, settings.batches)})` };
     }
     case 'ocr-rec': {
-      const rec = session(graphs, 'rec');
-      const cls = graphs.sessions.get('cls');
-      const image = renderText(OCR_SAMPLE_TEXT, { scale: OCR_SAMPLE_SCALE });
-      const r = recPreprocess([image]);
-      let curve = await unitCurve(rec, { [rec.signature.inputs[0].name]: makeTensor('float32', r.shape, r.data) }, settings, 'line');
-      if (cls) {
-        const c = clsPreprocess([image]);
-        curve = addCurves(curve, await unitCurve(cls, { [cls.signature.inputs[0].name]: makeTensor('float32', c.shape, c.data) }, settings, 'direction'));
+      const detections = await servedDetections(graph, c, settings);
+      const crops = detections.chunks.filter((t) => t.dtype === 'uint8');
+      if (crops.length === 0) throw new ProfileError(`component '${c.name}': ocr-det '${detections.det}' found no text line in the sample image, so there is nothing to read`);
+      const padded = [...new Set(crops.map((t) => recPreprocess([{ height: t.shape[0], width: t.shape[1], rgb: t.data as Uint8Array }]).shape.slice(2).join('×')))];
+      const invocation = (): ServedInvocation => ({ requestType, payload: { params: {} }, emits: ['text'], consumers, inputs: { [detections.det]: detections.chunks } });
+      const probe = await startServedRunner({ component: c, graph, ...settings.serving, planBatch: crops.length });
+      let text: string;
+      try {
+        const [out] = await runConcurrently(c.name, probe.runner, 1, invocation);
+        text = out.emitted.map((p) => (p.kind === 'text' ? p.text : '')).join('');
+      } finally {
+        await probe.close();
       }
-      return { unitLatencyMs: curve, unit: `one text line (a ${r.shape.slice(2).join('×')} crop${cls ? ', direction classifier included' : ''})` };
+      const { points, rows } = await asServed((b) => b * crops.length, invocation, 'image');
+      const cls = graphs.sessions.has('cls') ? ', direction classifier included' : '';
+      return {
+        unitLatencyMs: points,
+        unit: `the text lines of one image as served: ${crops.length} line${crops.length === 1 ? '' : 's'} from ocr-det (crop${crops.length === 1 ? '' : 's'} ${crops.map((t) => `${t.shape[1]}×${t.shape[0]}`).join(', ')}, padded to ${padded.join(', ')})${cls}, read as ${JSON.stringify(text)}; ${rowsNote(rows, settings.batches)}`,
+      };
     }
     case 'llm':
     case 'hf-decoder': {
@@ -326,15 +405,30 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
         }
       } catch (err) {
         // measureLlmLatency says when the model has too few positions for the requested sizes.
-        if (err instanceof Error && /measuring needs/.test(err.message)) throw new ProfileError(`component '${component}': ${err.message} (lower --prefill-tokens)`);
+        if (err instanceof Error && /measuring needs/.test(err.message)) throw new ProfileError(`component '${c.name}': ${err.message} (lower --prefill-tokens)`);
         throw err;
       }
       return {
         prefillLatencyMs: prefill,
         decodeLatencyMs: decode,
         kvBytesPerToken: kvBytesPerToken(llmDimsFromSignature(decoder.signature)),
-        unit: `prefill of one sequence by prompt tokens; one decode step by concurrent sequences at ${settings.contextTokens} tokens of context`,
+        unit: `prefill of one sequence by prompt tokens; one decode step by concurrent sequences at ${settings.contextTokens} tokens of context (the serving executor's steps, cache assembly included)`,
       };
     }
+  }
+}
+
+/** What the ocr-det component before `rec` sends it for the sample image, from one served run of that component. */
+async function servedDetections(graph: ModelGraph, rec: Component, settings: MeasureSettings): Promise<{ det: string; chunks: Tensor[] }> {
+  const det = graph.components.find((d) => d.executor?.engine === 'ocr-det' && graph.edges.some((e) => e.from === d.name && e.to === rec.name));
+  if (!det) throw new ProfileError(`component '${rec.name}': no ocr-det component feeds it, so there are no served crops to read`);
+  const type = visitingType(graph, det.name);
+  const [w, h] = [Math.round(defaultSize(type, 'imageWidth') ?? OCR_REFERENCE_IMAGE.width), Math.round(defaultSize(type, 'imageHeight') ?? OCR_REFERENCE_IMAGE.height)];
+  const served = await startServedRunner({ component: det, graph, ...settings.serving, planBatch: 1 });
+  try {
+    const [out] = await runConcurrently(det.name, served.runner, 1, () => ({ requestType: type?.name ?? det.name, payload: { images: [pngImage(w, h)], params: {} }, emits: [], consumers: [rec.name], inputs: {} }));
+    return { det: det.name, chunks: out.sent.get(rec.name) ?? [] };
+  } finally {
+    await served.close();
   }
 }

@@ -15,7 +15,7 @@ import { checkGraphFiles, loadGraphs, measureEngine, ProfileError, type EngineMe
 /** The GPU type a CPU measurement stands for (fixtures/gpus.yaml). */
 export const CPU_GPU_TYPE = 'CPU-core';
 
-export interface ProfileModelOptions extends Omit<MeasureSettings, 'onPoint'> {
+export interface ProfileModelOptions extends Omit<MeasureSettings, 'onPoint' | 'serving'> {
   graph: ModelGraph;
   graphPath: string;
   /** Components to measure, in the order to measure them; each has an executor spec. */
@@ -32,10 +32,7 @@ export interface ProfileModelOptions extends Omit<MeasureSettings, 'onPoint'> {
 
 /** Points measured per component and degree, for progress. */
 function pointsPer(c: Component, settings: Pick<MeasureSettings, 'batches' | 'prefillTokens'>): number {
-  const engine = c.executor!.engine;
-  if (engine === 'llm') return settings.prefillTokens.length + settings.batches.length;
-  const graphs = engine === 'dit-image' || c.executor!.graphs.some((g) => g.role === 'cls') ? 2 : 1;
-  return graphs * settings.batches.length;
+  return (c.executor!.engine === 'llm' ? settings.prefillTokens.length : 0) + settings.batches.length;
 }
 
 /**
@@ -84,11 +81,12 @@ export async function profileModel(options: ProfileModelOptions): Promise<Profil
       const graphs = await loadGraphs(c, graphDir, { executionProvider: options.executionProvider, intraOpThreads: threads, logger: options.logger });
       onnxPaths = graphs.onnxFiles;
       try {
-        const measured = await measureEngine(engine, graphs, options.graph, c.name, {
+        const measured = await measureEngine(engine, graphs, options.graph, c, {
           batches: options.batches,
           prefillTokens: options.prefillTokens,
           contextTokens: options.contextTokens,
           repeats: options.repeats,
+          serving: { graphDir, executionProvider: options.executionProvider, threads, logger: options.logger },
           onPoint: (detail) => options.onProgress?.(done++ / total, `${label}: ${detail}`),
         });
         runs.push({ tp, threads, measured, rssGrowth: Math.max(0, process.memoryUsage().rss - rssBefore) });

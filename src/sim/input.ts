@@ -6,7 +6,7 @@ import { workloadSpecFromPlan } from '../workload/generator.js';
 import { SimError, type SimInput, type Strategy } from './model.js';
 
 /** The parts of a plan that do not depend on the solve, which a solution is simulated against. */
-export type SimContext = Pick<Plan, 'model' | 'pools' | 'workload' | 'latencyTargetsMs'>;
+export type SimContext = Pick<Plan, 'model' | 'pools' | 'workload' | 'latencyTargetsMs' | 'gateway'>;
 
 /** A solution's units and routing against the plan-independent parts the planner already has. */
 export function simInputFromSolution(context: SimContext, solution: Pick<Solution, 'units' | 'routing'>, strategy: Strategy): SimInput {
@@ -18,6 +18,7 @@ export function simInputFromSolution(context: SimContext, solution: Pick<Solutio
     routing: solution.routing,
     latencyTargetsMs: context.latencyTargetsMs ?? {},
     workload: workloadSpecFromPlan(context),
+    gatewayMsByType: context.gateway?.cpuMsPerRequest ?? {},
   };
 }
 

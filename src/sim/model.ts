@@ -25,6 +25,8 @@ export interface SimInput {
   latencyTargetsMs: Readonly<Record<string, number>>;
   /** The workload generated requests follow (mix, arrivals, sizes, seed). */
   workload: WorkloadSpec;
+  /** Per request type, the gateway's and dispatcher's own CPU time (ms), which adds to its latency (a measured profile's `gateway`). */
+  gatewayMsByType: Readonly<Record<string, number>>;
 }
 
 /** A plan the simulator cannot run as given; `problems` lists every reason. */
@@ -88,6 +90,8 @@ export interface SimType {
   /** The audio generator when the type outputs audio, else −1. */
   audioGenerator: number;
   targetMs?: number;
+  /** CPU ms the serving process (gateway, dispatcher) spends on one request: the plan's measured gateway section, else 0. */
+  gatewayMs: number;
   /** Per component index (null when not on the path). */
   routes: (SimRoute | null)[];
 }
@@ -303,6 +307,7 @@ export function compileModel(input: SimInput): SimModel {
       textLlm: outputsText ? (path.find((c) => components[c].isLlm) ?? -1) : -1,
       audioGenerator: outputsAudio ? (path.find((c) => components[c].isAudioGenerator) ?? -1) : -1,
       targetMs: input.latencyTargetsMs[t.name],
+      gatewayMs: input.gatewayMsByType[t.name] ?? 0,
       routes,
     };
   });

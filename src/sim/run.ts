@@ -91,7 +91,8 @@ export function newRawRun(model: SimModel, replicas: number): RawRun {
 export function recordCompletion(run: RawRun, type: SimType, slots: RequestSlots, slot: number, now: number): void {
   const ti = type.index;
   const arrival = slots.arrival[slot];
-  const latency = now - arrival;
+  // The gateway's own work on the request is not a station of the model: it adds to the latency.
+  const latency = now - arrival + type.gatewayMs;
   run.completed[ti]++;
   run.latencyMs[ti].push(latency);
   run.completionMs[ti].push(now);

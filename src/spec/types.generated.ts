@@ -895,6 +895,7 @@ export interface Profile {
    * @minItems 1
    */
   entries: [ProfileEntry, ...ProfileEntry[]];
+  gateway?: GatewayCPU;
 }
 /**
  * One component on one GPU type at one tensor-parallel degree. Latency between points is interpolated linearly; beyond the last point it is extrapolated from the last two.
@@ -980,6 +981,25 @@ export interface PrefillPoint {
    * 90th percentile latency, milliseconds.
    */
   p90Ms?: number;
+}
+/**
+ * CPU time the serving process (gateway and dispatcher: HTTP, JSON and base64 media, routing, the executors' messages, the streamed answer) spends per request, by request type, on the machine of this profile. On a CPU pool it shares the cores with the executors: the cost model reserves its share at the workload's rate, and the simulator adds it to each request's latency.
+ */
+export interface GatewayCPU {
+  /**
+   * Where these numbers come from: `cornserve profile --gateway URL`.
+   */
+  source: "measured";
+  /**
+   * The command that measured it and the machine's load at the time.
+   */
+  note?: string;
+  /**
+   * Request type name → CPU milliseconds of the serving process per request.
+   */
+  cpuMsPerRequest: {
+    [k: string]: number;
+  };
 }
 /**
  * The root of a plan: which model graph, cluster, workload and profiles, with the objective and latency targets. Paths are relative to this file.
@@ -1110,6 +1130,7 @@ export interface Plan {
    * @minItems 1
    */
   pools: [ResolvedPool, ...ResolvedPool[]];
+  gateway?: GatewayCPU;
   solution: Solution;
   /**
    * Fixed strategies solved on the same inputs (monolithic, epd, disaggregated); an infeasible strategy has status infeasible and no units.

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { writePlan } from '../../src/plan/io.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { loadDeployment } from '../../src/spec/load.js';
-import type { Plan } from '../../src/spec/types.generated.js';
+import type { ModelGraph, Plan } from '../../src/spec/types.generated.js';
+import { measureGateway } from '../../src/profile/gateway.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { runCli as runCliSync } from '../cli/helpers.js';
@@ -111,6 +112,13 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
     }
     assert.ok(existsSync(report));
     assert.match(readFileSync(report, 'utf8'), /Measured by cornserve bench/);
+  });
+
+  it('profile --gateway measures the serving process’s CPU for every request type of the model', async () => {
+    const measured = await measureGateway({ baseUrl: handle.url, graph: plan.model as ModelGraph, requests: 1, timeoutMs: 60_000 });
+    assert.deepEqual(Object.keys(measured.cpuMsPerRequest), plan.model.requestTypes.map((t) => t.name));
+    for (const [type, ms] of Object.entries(measured.cpuMsPerRequest)) assert.ok(Number.isFinite(ms) && ms >= 0, `${type}: ${ms}`);
+    assert.ok(measured.scrapeCpuMs >= 0 && measured.idleCpuMsPerS >= 0);
   });
 
   it('refuses a strategy the plan carries without units, and one it does not know', () => {

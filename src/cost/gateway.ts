@@ -1,0 +1,31 @@
+// The serving process's share of a CPU pool. The gateway and dispatcher run on the same cores as
+// CPU executors, so every request's gateway CPU (measured by `cornserve profile --gateway`, the
+// profile's `gateway` section) is time the executors do not get: at the workload's rate the
+// gateway keeps `share` of one node's cores busy, and each executor runs 1 / (1 − share) slower
+// on average. A GPU pool's executors do not share their devices with it.
+import type { GatewayCPU, Profile, ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
+import type { WorkloadModel } from '../graph/model.js';
+import { scaleEntry } from './curve.js';
+
+/** The most of a node the gateway is taken to hold; beyond it the pool has (almost) nothing left for executors. */
+const MAX_GATEWAY_SHARE = 0.95;
+
+/** The gateway section of the profiles: the first that has one wins, as the first entry for a component does. */
+export function gatewayOf(profiles: readonly Profile[]): GatewayCPU | undefined {
+  return profiles.find((p) => p.gateway !== undefined)?.gateway;
+}
+
+/** Fraction of one node's cores the gateway keeps busy at the workload's rate and mix. */
+export function gatewayShare(gateway: GatewayCPU | undefined, model: WorkloadModel, pool: ResolvedPool): number {
+  if (!gateway || pool.gpu.device !== 'cpu') return 0;
+  const cpuMsPerS = model.types.reduce((sum, t) => sum + model.ratePerS * t.mix * (gateway.cpuMsPerRequest[t.name] ?? 0), 0);
+  return Math.min(MAX_GATEWAY_SHARE, cpuMsPerS / 1000 / pool.gpusPerNode);
+}
+
+/** `entry` on a pool whose cores the gateway holds `share` of: its latencies stretched by 1 / (1 − share). */
+export function withGatewayShare(entry: ProfileEntry, share: number): ProfileEntry {
+  if (!(share > 0)) return entry;
+  const stretched = scaleEntry(entry, 1 / (1 - share));
+  stretched.note = `${entry.note ? `${entry.note}; ` : ''}stretched ×${(1 / (1 - share)).toPrecision(4)}: the gateway holds ${(share * 100).toFixed(2)}% of the node's cores at the workload's rate (profile gateway section)`;
+  return stretched;
+}
