@@ -83,12 +83,14 @@ export async function startServedRunner(o: ServedRunnerOptions): Promise<ServedR
   const batchRows: number[] = [];
   // The engine block the planner would write for a one-component unit at this batch, on this device.
   const device = { gpu: { device: o.executionProvider === 'cuda' ? ('gpu' as const) : ('cpu' as const) } };
-  const block = engineBlock({ components: [component.name], tp: 1, batch: { [component.name]: o.planBatch }, kvTokens: {} }, device, new Map([[component.name, component]]));
+  const block = engineBlock({ components: [component.name], tp: 1, batch: { [component.name]: Math.max(1, Math.ceil(o.planBatch)) }, kvTokens: {} }, device, new Map([[component.name, component]]));
+  // A vocoder's batch limit is in audio seconds, so one stream's chunk is a fraction of one.
+  const settings = { ...block.components[component.name], maxBatch: o.planBatch };
   const runner = await ENGINE_RUNNERS[engine]({
     component,
     model: { name: o.graph.name, components: o.graph.components, edges: o.graph.edges, requestTypes: o.graph.requestTypes },
     engine: block,
-    settings: block.components[component.name],
+    settings,
     device: { executionProvider: o.executionProvider, threads: o.threads },
     reportBatch: (rows) => batchRows.push(rows),
     log: (event, fields) => {

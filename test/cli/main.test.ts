@@ -69,6 +69,6 @@ test('validate recognises plan files: a frozen plan is valid, a broken one gets 
   const bad = runCli(['--json', 'validate', 'test/fixtures/bad/51-plan-rate-not-a-number.yaml']);
   assert.equal(bad.status, 1);
   assert.deepEqual(JSON.parse(bad.stdout), [
-    { file: 'test/fixtures/bad/51-plan-rate-not-a-number.yaml', line: 240, column: 17, code: 'schema.type', message: "'solution.ratePerS' must be a number" },
+    { file: 'test/fixtures/bad/51-plan-rate-not-a-number.yaml', line: 1248, column: 17, code: 'schema.type', message: "'solution.ratePerS' must be a number" },
   ]);
 });

@@ -96,7 +96,7 @@ describe('verifyPlan', () => {
     const sealed = sealPlan(plan);
     const edits: [string, Plan][] = [
       ['rate', { ...sealed, solution: { ...sealed.solution, ratePerS: sealed.solution.ratePerS - 0.008 } }],
-      ['batch', { ...sealed, solution: { ...sealed.solution, units: sealed.solution.units.map((u, i) => (i === 0 ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } }],
+      ['batch', { ...sealed, solution: { ...sealed.solution, units: sealed.solution.units.map((u) => (u.components.includes('llm') ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } }],
     ];
     for (const [what, edited] of edits) {
       writeFileSync(path, planText(edited));
@@ -113,7 +113,7 @@ describe('verifyPlan', () => {
     const resealed = resealPlan(edits[1][1], { by: 'alice', reason: 'llm batch 96 measured on this host' });
     writeFileSync(path, planText(resealed));
     const v = verifyPlan(path);
-    assert.equal(v.plan.solution.units[0].engine.components.llm.maxBatch, 96);
+    assert.equal(v.plan.solution.units.find((u) => u.components.includes('llm'))?.engine.components.llm.maxBatch, 96);
     assert.deepEqual(v.plan.seal?.reseals, [{ by: 'alice', reason: 'llm batch 96 measured on this host', previousSha256: sealed.seal!.sha256 }]);
     // The record is under the digest too: rewriting who or why breaks the seal.
     writeFileSync(path, planText({ ...resealed, seal: { ...resealed.seal!, reseals: [{ ...resealed.seal!.reseals![0], by: 'mallory' }] } }));

@@ -2,11 +2,11 @@
 // engine that exits with its last words, one that never turns healthy and is killed), and a plan
 // that puts an external engine in a unit with other components is refused.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { planText, readPlan } from '../../../src/plan/io.js';
+import { readPlan, writePlan } from '../../../src/plan/io.js';
 import { PlanRejectedError, verifyPlan } from '../../../src/plan/verify.js';
 import { silentLogger } from '../../../src/runtime/log.js';
 import { ExternalEngineStartError } from '../../../src/runtime/supervisor/external-engines.js';
@@ -86,7 +86,7 @@ describe('verifying a plan with an external engine', () => {
     const plan = readPlan(writeLlmUnitPlan(dir, 'alone.plan.json', 1, 'cpu', external('vllm serve {model} --port {port}')));
     plan.solution.units[0].components = ['enc', 'llm'];
     const mixed = join(dir, 'mixed.plan.json');
-    writeFileSync(mixed, planText(plan));
+    writePlan(plan, mixed);
     assert.throws(
       () => verifyPlan(mixed),
       (e: Error) => e instanceof PlanRejectedError && /unit llm@local:tp1 holds 'llm', which runs on an external engine, together with 1 other component;/.test(e.message),
