@@ -11,6 +11,7 @@ import { usableBytesPerGpu } from '../cost/memory.js';
 import { sequenceTokens } from '../cost/service.js';
 import { missedTypes, sloGoodput } from '../sim/simulate.js';
 import { DEFAULT_TARGET_FACTOR } from './prepare.js';
+import { costOf } from './rank.js';
 
 type Binding = Plan['reasons']['binding'][number];
 
@@ -137,8 +138,8 @@ export interface ExplainInput {
   /** The simulate-and-tighten loop's steps and the 1-based iteration kept (absent without simulation). */
   iterations?: readonly LoopIteration[];
   kept?: number;
-  /** The plan is a baseline's units, adopted because they did better in simulation. */
-  adopted?: { strategy: string; plannedSloGoodput: number; plannedPartial: number };
+  /** The plan is a baseline's units, adopted because they did better in simulation than the free search's own, whose rate and simulated goodput these are. */
+  adopted?: { strategy: string; plannedSloGoodput: number; plannedPartial: number; plannedRatePerS: number };
 }
 
 export function explainSolution({ problem, layout, decoded, parts, baselines, iterations, kept, adopted }: ExplainInput): Plan['reasons'] {
@@ -235,8 +236,14 @@ function simulationWords(s: Solution, baselines: readonly Solution[], iterations
     iterations.length === 1 && iterations[0].missedTypes.length === 0
       ? "The MILP's first choice met every target in simulation."
       : `The simulate-and-tighten loop (a type that misses its target lowers ρmax of the units that serve it; when every type meets its target with room to spare, ρmax rises; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
-  const best = adopted ? (adopted.plannedSloGoodput > 0 ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s` : `met no rate's targets for every type (${fmtRate(adopted.plannedPartial)} req/s of the types that met theirs)`) : '';
-  const adoption = adopted ? ` Its best ${best}, less than the ${adopted.strategy} baseline, so the plan adopts the ${adopted.strategy} baseline's units (a member of the search space).` : '';
+  const freeBest = adopted
+    ? adopted.plannedSloGoodput > 0
+      ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s`
+      : `missed a target at ${fmtRate(adopted.plannedRatePerS)} req/s (${fmtRate(adopted.plannedPartial)} req/s of the types that met theirs)`
+    : '';
+  const adoption = adopted
+    ? ` Adopted baseline ${adopted.strategy} because the free search's own best (recorded as freeSearch) ${freeBest} in simulation, ranking below the ${adopted.strategy} baseline's units, which are a member of the search space.`
+    : '';
   const simulatedBaselines = baselines.filter((b) => b.simulated);
   const against = simulatedBaselines.length > 0 ? ` SLO goodput in simulation (the rate at which every type meets its target; 0 when one misses): ${fmtRate(goodput)} req/s against ${simulatedBaselines.map((b) => `${b.strategy} ${fmtRate(sloGoodput(b))}`).join(', ')}.` : '';
   return `${loop}${adoption} Simulated on the workload at ${fmtRate(s.ratePerS)} req/s, ${verdict}.${against}`;
@@ -252,8 +259,4 @@ function defaultTargetWords(problem: PlannerProblem): string {
 
 function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}×` : '∞×';
-}
-
-export function costOf(s: Solution, basis: 'gpus' | 'dollars'): number {
-  return basis === 'dollars' ? s.costPerHour : s.gpus;
 }

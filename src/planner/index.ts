@@ -4,6 +4,7 @@ export { planDeployment, planDeploymentDetailed, type PlanOptions, type PlanProg
 export { preparePlanner, strategyInstance, resolvePools, type PlannerProblem, type PrepareOptions } from './prepare.js';
 export { buildMilp, type MilpModel, type MilpLayout, type PlannerInstance, type ResolvedObjective } from './milp.js';
 export { writeLp } from './lp-format.js';
+export { checkPlan, recordedOverrides, type CheckResult } from './check.js';
 export { GlpkSolver, type SolveOutcome, type SolveStatus } from './glpk-solver.js';
 export { PlanningError, type PlanningErrorKind } from './errors.js';
 export type { ObjectiveOverrides } from './objective.js';
