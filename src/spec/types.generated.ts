@@ -1206,6 +1206,40 @@ export interface Plan {
       [k: string]: number;
     };
     /**
+     * Per component whose roofline estimate was fitted to published throughputs: the raw error before fitting, the factor, the batch cap the fit imposed, and the GPU types it was fitted on and applied to.
+     */
+    calibration?: {
+      component: string;
+      /**
+       * Largest |roofline − published| ÷ published throughput before fitting.
+       */
+      rawErrorMax: number;
+      /**
+       * Latency multiplier applied to the roofline estimate.
+       */
+      factor: number;
+      /**
+       * Published points fitted (one point: one factor always fits it, so the residual proves nothing).
+       */
+      points: number;
+      /**
+       * Batch cap the fit imposed (the configured maxBatch when none was needed).
+       */
+      maxBatch: number;
+      /**
+       * The serving knobs' maxBatch (or the default).
+       */
+      configuredMaxBatch: number;
+      /**
+       * GPU types of the published points.
+       */
+      fittedOn: string[];
+      /**
+       * The calibration in words, with the reason it applies to GPU types it was not fitted on.
+       */
+      detail: string;
+    }[];
+    /**
      * Constraints at their limit in the chosen solution.
      */
     binding: {
