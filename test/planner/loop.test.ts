@@ -12,7 +12,8 @@ import { buildMilp } from '../../src/planner/milp.js';
 import { writeLp } from '../../src/planner/lp-format.js';
 import { planText } from '../../src/plan/io.js';
 import { compileModel, runnableStrategies } from '../../src/sim/model.js';
-import { missedTypes, simulate, sloGoodput } from '../../src/sim/simulate.js';
+import { evaluatePlan, missedTypes, simulate, sloGoodput } from '../../src/sim/simulate.js';
+import { HORIZON_TARGETS, LOOP_MIN_REQUESTS, loopRequests } from '../../src/planner/loop.js';
 import { cloneSpec, loadSpec, TINY } from './helpers.js';
 
 const solver = new GlpkSolver();
@@ -127,4 +128,21 @@ test("when a baseline does better in simulation, the plan adopts the baseline's 
   assert.ok(free.ratePerS > plan.solution.ratePerS, 'the MILP claimed more than the adopted baseline sustains');
   assert.notDeepEqual(free.units.map((u) => u.id), plan.solution.units.map((u) => u.id));
   assert.equal(plan.solver.strategy, 'epd', "the solver block describes the epd solve, whose solution the plan is");
+});
+
+test('the loop horizon scales with the rate: a stable large plan is not mistaken for a saturated one', async () => {
+  // Qwen3-Omni on 1024 A100s claims ~150 req/s against audio targets of ~64 s: the fixed 3000
+  // requests of before spanned 20 s, a third of one target, while the audio requests' backlog was
+  // still filling, and the growth test called the plan saturated (measured: every audio type).
+  const spec = cloneSpec(loadSpec('fixtures/deployments/qwen3-omni-16xa100-audio-third.yaml'));
+  spec.cluster.pools = [{ ...spec.cluster.pools[0], gpusPerNode: 8, nodes: 128 }];
+  const { plan, problem } = await planDeploymentDetailed(spec, { solver, simulate: false, baselines: false });
+  const rate = plan.solution.ratePerS;
+  const requests = loopRequests(problem, rate, LOOP_MIN_REQUESTS);
+  const longestS = Math.max(...Object.values(problem.latencyTargetsMs)) / 1000;
+  assert.ok(requests >= HORIZON_TARGETS * longestS * rate, `${requests} requests at ${rate} req/s`);
+  assert.equal(loopRequests(problem, 0.5, LOOP_MIN_REQUESTS), LOOP_MIN_REQUESTS, 'a small rate keeps the minimum');
+  const long = evaluatePlan(plan, 'planned', { requests, ratePerS: rate });
+  assert.equal(long.saturated, false, `saturated at ${rate} req/s over the loop horizon (bottleneck ${long.bottleneck})`);
+  for (const [type, t] of Object.entries(long.perType)) assert.ok(t.meetsTarget, `${type}: p90 ${t.p90Ms} ms, target ${t.targetMs} ms`);
 });
