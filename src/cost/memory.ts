@@ -28,13 +28,16 @@ export interface UnitMemory {
 }
 
 /**
- * Device memory of a unit's members: each profile entry is one component's process (weights,
- * activations and the runtime's own reserve, e.g. the CUDA context); colocated members run in
- * one process, so the reserve counts once.
+ * Device memory of a unit's members. A roofline entry adds the runtime's own reserve (e.g. the
+ * CUDA context) to the component's weights and activations; colocated members run in one
+ * process, so that reserve counts once: a member with a measured or published figure carries
+ * the process's reserve, else the first roofline member does.
  */
 export function unitMemory(members: readonly MemberMemory[], gpu: GPUType): UnitMemory {
   const reserve = gpu.device === 'gpu' ? GPU_RUNTIME_RESERVE_BYTES : CPU_RUNTIME_RESERVE_BYTES;
-  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0) - Math.max(0, members.length - 1) * reserve;
+  const estimated = members.filter((m) => m.entry.source === 'roofline').length;
+  const extraReserves = estimated === members.length ? Math.max(0, estimated - 1) : estimated;
+  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0) - extraReserves * reserve;
   const kvBytesPerGpu = usableBytesPerGpu(gpu) - memoryBytesPerGpu;
   const llms = members.filter((m) => m.entry.kvBytesPerToken !== undefined && m.entry.kvBytesPerToken > 0);
   const totalWeight = llms.reduce((sum, m) => sum + Math.max(m.kvWeight ?? 1, 0), 0);

@@ -11,10 +11,14 @@ test('KV capacity is what weights and activations leave, split between colocated
   const gpu = { name: 'G', device: 'gpu' as const, peakTflops: 1, memoryBandwidthGBps: 1, memoryGiB: 10, source: 't' };
   const usable = usableBytesPerGpu(gpu);
   const llm = (name: string, kvBytesPerToken: number) => ({ component: name, kvWeight: 1, entry: { component: name, gpu: 'G', tp: 1 as const, source: 'measured' as const, memoryBytes: 2e9, kvBytesPerToken } });
+  // Measured figures are taken as they are.
   const m = unitMemory([llm('a', 1000), llm('b', 1000)], gpu);
-  // Two members in one process: one runtime reserve (CUDA context), not two.
-  const both = 4e9 - GPU_RUNTIME_RESERVE_BYTES;
+  const both = 4e9;
   assert.equal(m.memoryBytesPerGpu, both);
+  // Roofline estimates each add a runtime reserve (CUDA context); two members in one process need one.
+  const estimated = (name: string) => ({ ...llm(name, 1000), entry: { ...llm(name, 1000).entry, source: 'roofline' as const } });
+  assert.equal(unitMemory([estimated('a'), estimated('b')], gpu).memoryBytesPerGpu, 4e9 - GPU_RUNTIME_RESERVE_BYTES);
+  assert.equal(unitMemory([llm('a', 1000), estimated('b')], gpu).memoryBytesPerGpu, 4e9 - GPU_RUNTIME_RESERVE_BYTES, 'the measured member carries the process reserve');
   assert.equal(m.kvTokens.get('a'), Math.floor((usable - both) / 2 / 1000));
   assert.equal(m.kvTokens.get('a'), m.kvTokens.get('b'));
   assert.equal(unitMemory([{ component: 'x', entry: { ...llm('x', 1).entry, memoryBytes: usable + 1 } }], gpu).fits, false);
