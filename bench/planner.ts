@@ -4,8 +4,10 @@
 // 256-GPU plan and a long simulation of the largest plan at its claimed rate; then, for every
 // fixture deployment, the free search's own result and the plan against each baseline on the
 // same GPUs: the MILP's capacity and the SLO goodput in simulation.
-// BENCH_PLANNER_SIZES=256,1024 narrows the cluster sizes; BENCH_PLANNER_CHECK_REQUESTS sets the
-// long simulation's requests (default 200000).
+// BENCH_PLANNER_SIZES=256,1024 narrows the cluster sizes (each row prints as it completes, with
+// the process CPU seconds beside the wall time: the machine may be shared);
+// BENCH_PLANNER_CHECK_REQUESTS sets the long simulation's requests (default 200000);
+// BENCH_PLANNER_FIXTURES=0 skips the per-fixture table.
 import { readdirSync } from 'node:fs';
 import { loadDeployment, type DeploymentSpec } from '../src/spec/load.js';
 import { planDeploymentDetailed } from '../src/planner/plan-deployment.js';
@@ -28,16 +30,23 @@ function withGpus(spec: DeploymentSpec, gpus: number): DeploymentSpec {
   return { ...spec, cluster: { ...spec.cluster, pools: [{ ...pool, gpusPerNode: 8, nodes: gpus / 8 }] } };
 }
 
+/** CPU seconds of this process since `since` (the solver's worker thread included). */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
 const solver = new GlpkSolver();
 try {
   const base = load(QWEN3_OMNI);
   // Load glpk's wasm once before timing anything.
   await planDeploymentDetailed(withGpus(base, 8), { solver, baselines: false, simulate: false });
-  const rows = [['GPUs', 'candidates', 'variables', 'integer', 'constraints', 'status', 'gap', 'MILP req/s', 'planned req/s', 'strategy', 'vs 16× 256-GPU', 'loop (requests/seed)', 'first solve s', 'planned solves s', 'total s']];
+  const rows = [['GPUs', 'candidates', 'variables', 'integer', 'constraints', 'status', 'gap', 'MILP req/s', 'planned req/s', 'strategy', 'vs 16× 256-GPU', 'loop (requests/seed)', 'first solve s', 'planned solves s', 'total s', 'CPU s']];
   const rates = new Map<number, number>();
   let largest: Awaited<ReturnType<typeof planDeploymentDetailed>> | undefined;
   for (const gpus of SIZES) {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     const solves: number[] = [];
     const report = await planDeploymentDetailed(withGpus(base, gpus), {
       solver,
@@ -67,7 +76,9 @@ try {
       (solves[0] ?? 0).toFixed(2),
       solves.reduce((a, b) => a + b, 0).toFixed(2),
       total.toFixed(2),
+      cpuSeconds(cpuStarted).toFixed(1),
     ]);
+    console.log(rows[rows.length - 1].join('  '));
   }
   console.log(`Qwen3-Omni (${QWEN3_OMNI}) on A100 nodes of 8, max-rate, glpk.js in a worker; MILP sizes are those of the kept iteration's solve.`);
   console.log('MILP req/s: the first solve; planned req/s: after simulate-and-tighten; total: all 4 strategies, every solve and simulation.\n');
@@ -85,7 +96,7 @@ try {
     );
   }
 
-  const fixtures = readdirSync('fixtures/deployments').filter((f) => f.endsWith('.yaml')).sort();
+  const fixtures = process.env.BENCH_PLANNER_FIXTURES === '0' ? [] : readdirSync('fixtures/deployments').filter((f) => f.endsWith('.yaml')).sort();
   const gains = [['deployment', 'objective', 'planned', 'free search', 'free sim goodput', 'adopted', 'monolithic', 'epd', 'disaggregated', 'sim goodput', 'vs monolithic', 'vs epd', 'vs disaggregated']];
   for (const f of fixtures) {
     const report = await planDeploymentDetailed(load(`fixtures/deployments/${f}`), { solver });
