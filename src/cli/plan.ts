@@ -162,7 +162,6 @@ function summaryText(report: PlanReport, output: string): string {
   const loop = plan.solver.loopIterations ?? [];
   if (loop.length > 1) lines.push(`simulate-and-tighten: ${loop.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` (${it.missedTypes.join(', ')} missed)` : ' (all met)'}`).join(' → ')}`);
   lines.push('');
-  for (const cal of plan.reasons.calibration ?? []) lines.push(`calibration: ${cal.detail}`);
   lines.push(`bottleneck: ${plan.reasons.bottleneck} (${((plan.reasons.gpuShare?.[plan.reasons.bottleneck] ?? 0) * 100).toFixed(0)}% of the busy GPU time)`);
   const binding = plan.reasons.binding.filter((b) => b.kind !== 'capacity');
   for (const b of binding.slice(0, 4)) lines.push(`binding ${b.kind}: ${b.detail}`);
