@@ -20,14 +20,23 @@ export interface SolveContext {
 /** Seconds the enlarged-cluster solve behind a target-above-capacity message may take: an estimate for an error message, not a plan. */
 const GPUS_NEEDED_TIME_LIMIT_S = 10;
 
-async function solveInstance(ctx: SolveContext, instance: PlannerInstance): Promise<{ layout: MilpLayout; outcome: SolveOutcome }> {
+/**
+ * Relative MIP gap of the loop's re-solves (at least the planner's mipGap): a re-solve under
+ * rescaled ρmax can make branch and bound crawl past the time limit (Qwen3-Omni with on/off
+ * bursts: over 60 s at 0.01%), and a solve stopped by the clock depends on the machine's load,
+ * which would break byte-identical plans; stopping within 1% is deterministic, stays inside the
+ * 2% the near-dominance bound already admits, and the plan reports the gap.
+ */
+export const RESOLVE_MIP_GAP = 0.01;
+
+async function solveInstance(ctx: SolveContext, instance: PlannerInstance, mipGap = ctx.problem.mipGap): Promise<{ layout: MilpLayout; outcome: SolveOutcome }> {
   const { problem, solver, options } = ctx;
   const strategy = instance.strategy;
   const layout = buildMilp(instance);
   options.onProgress?.({ phase: 'solving', strategy });
   const outcome = await solver.solve(layout.model, {
     timeLimitS: problem.timeLimitS,
-    mipGap: problem.mipGap,
+    mipGap,
     onProgress: (line) => options.onProgress?.({ phase: 'progress', strategy, line }),
   });
   options.onProgress?.({ phase: 'solved', strategy, line: outcome.status, seconds: outcome.wallS });
@@ -57,7 +66,7 @@ export async function solvePlanned(ctx: SolveContext, request: PlannedSolveReque
   const base = strategyInstance(problem, 'planned', { rhoOverrides: overrides }).instance!;
   if (!first) {
     // No baseline bound on a re-solve: an adjusted ρmax may rule the baseline's own plan out.
-    const { layout, outcome } = await solveInstance(ctx, base);
+    const { layout, outcome } = await solveInstance(ctx, base, Math.max(problem.mipGap, RESOLVE_MIP_GAP));
     if (outcome.status !== 'optimal' && outcome.status !== 'feasible') return { strategy: 'planned', solution: emptySolution('planned', 'infeasible', []), layout, outcome };
     const decoded = decodeValues(layout, outcome);
     if (base.objective.kind === 'max-rate' && !(decoded.ratePerS > 0)) return { strategy: 'planned', solution: emptySolution('planned', 'infeasible', []), layout, outcome };
