@@ -48,8 +48,11 @@ test("HiGHS reaches the objective of the solve a simulated plan keeps, from the 
   assert.equal(plan.solver.candidateUnits, report.problem.candidates.length);
   const result = highs.solve(lp, { output_flag: false, mip_rel_gap: 1e-6, time_limit: 60 } as Parameters<typeof highs.solve>[1]);
   assert.equal(result.Status, 'Optimal');
-  const tolerance = report.problem.mipGap * Math.abs(plan.solver.objective) + 1e-6;
-  assert.ok(Math.abs(result.ObjectiveValue - plan.solver.objective) <= tolerance, `HiGHS ${result.ObjectiveValue}, plan ${plan.solver.objective}`);
+  // HiGHS reaches the plan's objective, and no more than the bound the plan states (the kept
+  // solve may have stopped within the loop's re-solve gap).
+  const tolerance = 1e-6 * Math.abs(plan.solver.objective) + 1e-6;
+  assert.ok(result.ObjectiveValue >= plan.solver.objective - tolerance, `HiGHS ${result.ObjectiveValue}, plan ${plan.solver.objective}`);
+  assert.ok(result.ObjectiveValue <= plan.solver.bound + tolerance, `HiGHS ${result.ObjectiveValue} above the plan's bound ${plan.solver.bound}`);
   // Exact words: optimal only when proven with nothing fixed at zero at a possible loss.
   if (plan.solver.status === 'optimal') assert.equal(plan.solver.nearDominanceLoss, 0);
   else assert.ok(plan.solver.gap > 0);
