@@ -1,6 +1,7 @@
 // Candidate executor units: each colocatable component group × node pool × TP degree that fits
 // in device memory, with its operating point (batch sizes, utilisation limit ρmax) and what one
-// request of each type costs it. Candidates another candidate dominates are dropped.
+// request of each type costs it. Which candidates a MILP may fix at zero replicas (dominated,
+// near-dominated) is decided here too; the MILP still lists them.
 import type { ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
 import type { TypeModel, WorkloadModel } from '../graph/model.js';
 import type { Group } from '../graph/groups.js';

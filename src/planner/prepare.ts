@@ -1,6 +1,6 @@
 // Everything before the solver, pure: pools with their GPU types resolved, the workload's view
-// of the model, the cost model, the objective, and the candidate units, from which each
-// strategy's MILP instance is the candidate set restricted to the strategy's groups.
+// of the model, the cost model, the objective, and the candidate units; each strategy's MILP
+// instance holds every candidate, with those it may not or need not use fixed at zero.
 import type { DeploymentSpec } from '../spec/load.js';
 import type { ResolvedPool } from '../spec/types.generated.js';
 import { buildWorkloadModel, type WorkloadModel } from '../graph/model.js';
@@ -46,7 +46,7 @@ export interface PlannerProblem {
   defaultTargets: string[];
   /** Per request type: calibrated single-request latency of its fastest path on an idle cluster, ms. */
   idleLatencyMs: Record<string, number>;
-  /** Every candidate unit; each strategy's instance prunes the dominated ones of its own set. */
+  /** Every candidate unit; each strategy's instance lists them all and fixes the ones it may not or need not use at zero. */
   candidates: Candidate[];
   rejections: Rejection[];
 }
