@@ -145,7 +145,7 @@ export function buildCandidates(ctx: CandidateContext, groups: readonly Group[])
   for (const group of groups) {
     for (const pool of ctx.pools) {
       for (const tp of [...ctx.tpDegrees].sort((a, b) => a - b)) {
-        for (const result of buildCandidate(ctx, group, pool, tp, fastest, link)) {
+        for (const result of buildCandidate(ctx, { group, pool, tp, fastest, link })) {
           if ('reason' in result) rejections.push(result);
           else candidates.push(result);
         }
@@ -155,7 +155,16 @@ export function buildCandidates(ctx: CandidateContext, groups: readonly Group[])
   return { candidates, rejections };
 }
 
-function buildCandidate(ctx: CandidateContext, group: Group, pool: ResolvedPool, tp: Tp, fastest: Map<string, number>, link: Link): (Candidate | Rejection)[] {
+/** One (group, pool, TP degree) to build a candidate for, with what every candidate shares: the fastest latencies and the worst link. */
+interface CandidateSlot {
+  group: Group;
+  pool: ResolvedPool;
+  tp: Tp;
+  fastest: Map<string, number>;
+  link: Link;
+}
+
+function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link }: CandidateSlot): (Candidate | Rejection)[] {
   const id = unitId(group, pool.name, tp);
   const reject = (reason: RejectionReason, detail: string, extra: Partial<Rejection> = {}): Rejection => ({ id, group, pool: pool.name, tp, reason, detail, ...extra });
   if (tp > pool.gpusPerNode) return [reject('node-size', `TP${tp} exceeds the ${pool.gpusPerNode} devices of a ${pool.name} node`)];
@@ -187,7 +196,8 @@ function buildCandidate(ctx: CandidateContext, group: Group, pool: ResolvedPool,
       })];
     }
   }
-  const points = BATCH_CAPS.flatMap((cap) => operatingPoints(ctx, group, entries, memory.kvTokens, visiting, cap, fastest, link)).filter((p) => p.loads.length > 0);
+  const unit: UnitShape = { group, entries, kvTokens: memory.kvTokens, visiting, fastest, link };
+  const points = BATCH_CAPS.flatMap((cap) => operatingPoints(ctx, unit, cap)).filter((p) => p.loads.length > 0);
   if (points.length === 0 && visiting.length === 0) {
     // No type of the mix visits this group: a hosting-only unit, there so that the types outside
     // the mix that need these components can still be routed somewhere.
@@ -260,16 +270,17 @@ function kvWeight(component: string, entry: ProfileEntry, types: readonly TypeMo
  * which types the unit keeps. The score is requests of the kept mix per replica-second
  * times the fraction of visiting requests kept.
  */
-function operatingPoints(
-  ctx: CandidateContext,
-  group: Group,
-  entries: Map<string, ProfileEntry>,
-  kvTokens: Map<string, number>,
-  visiting: readonly TypeModel[],
-  cap: number,
-  fastest: Map<string, number>,
-  link: Link,
-): OperatingPoint[] {
+/** A unit being built: its group, the profile entry and KV tokens of each member, the mix's types visiting it, and the shared latencies and link. */
+interface UnitShape {
+  group: Group;
+  entries: Map<string, ProfileEntry>;
+  kvTokens: Map<string, number>;
+  visiting: readonly TypeModel[];
+  fastest: Map<string, number>;
+  link: Link;
+}
+
+function operatingPoints(ctx: CandidateContext, { group, entries, kvTokens, visiting, fastest, link }: UnitShape, cap: number): OperatingPoint[] {
   const inGroup = new Set(group);
   const fitting: { type: TypeModel; costs: Map<string, ServiceCost>; batch: Map<string, number>; kvBound: Set<string> }[] = [];
   for (const t of visiting) {
