@@ -42,9 +42,7 @@ export const ALLOWED = {
   graph: ['spec', 'workload'],
   models: ['version'],
   cost: ['spec', 'workload', 'graph'],
-  // The Plan contract: its canonical JSON, file IO, verification and diff. plan/check.ts re-solves
-  // with the planner; it moves beside the planner on the planner-fidelity branch, and this
-  // exception goes with it.
+  // The Plan contract: its canonical JSON, file IO, seal, verification, diff and routing policy.
   plan: ['version', 'spec', 'workload'],
   // The simulator reads the plan's units, routing and engine blocks; the planner's loop calls it.
   sim: ['spec', 'workload', 'graph', 'cost', 'plan'],
@@ -73,8 +71,6 @@ export const ALLOWED = {
   test: ELEMENTS.map(([type]) => type).filter((type) => type !== 'test'),
 };
 
-/** Known backwards imports, each removed by a named branch: [from file, to element]. */
-export const EXCEPTIONS = [['src/plan/check.ts', 'planner', 'removed by planner-fidelity branch']];
 
 export function boundariesConfig(boundaries) {
   return {
@@ -100,7 +96,6 @@ export function boundariesConfig(boundaries) {
               from: { element: { type: from } },
               allow: { to: { element: { types: { anyOf: [from, ...to] } } } },
             })),
-            ...EXCEPTIONS.map(([file, to]) => ({ from: { file: { path: file } }, allow: { to: { element: { type: to } } } })),
           ],
         },
       ],

@@ -14,12 +14,11 @@ import { BASELINE_STRATEGIES } from '../graph/groups.js';
 import { missedTypes, sloGoodput } from '../sim/simulate.js';
 import { createProgress } from './ui/progress.js';
 import { PlanningError } from '../planner/errors.js';
-import { buildMilp } from '../planner/milp.js';
 import { writeLp } from '../planner/lp-format.js';
 import { fmtRate } from '../planner/explain.js';
 import { PlanFileError, planDigest, planText, readPlan, writePlan } from '../plan/io.js';
 import { resealPlan, sealProblem } from '../plan/seal.js';
-import { checkPlan } from '../plan/check.js';
+import { checkPlan } from '../planner/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
 import { CliError, EXIT_CHANGED, EXIT_ERROR, EXIT_OK, formatTable, inputError, usageError, printJson, stdoutColours, type GlobalOptions } from './output.js';
 
@@ -106,7 +105,7 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
   report = { ...report, plan: writePlan(report.plan, output) };
   if (opts.emitLp) {
     mkdirSync(dirname(resolve(opts.emitLp)), { recursive: true });
-    writeFileSync(opts.emitLp, writeLp(buildMilp(report.planned.layout.instance).model));
+    writeFileSync(opts.emitLp, writeLp(report.planned.layout.model));
   }
   if (global.json) printJson(summaryJson(report, output));
   else process.stdout.write(summaryText(report, output));

@@ -2,6 +2,7 @@
 // for the LLMs' KV cache. An encoder colocated with an LLM takes KV capacity away from it, so
 // the LLM runs a smaller batch (the KV effect the Cornserve papers stress).
 import type { GPUType, ProfileEntry } from '../spec/types.generated.js';
+import { CPU_RUNTIME_RESERVE_BYTES, GPU_RUNTIME_RESERVE_BYTES } from './roofline.js';
 
 /** Share of device memory a serving process may use (vLLM's gpu_memory_utilization default). */
 export const USABLE_MEMORY_FRACTION = 0.9;
@@ -26,8 +27,17 @@ export interface UnitMemory {
   kvTokens: Map<string, number>;
 }
 
+/**
+ * Device memory of a unit's members. A roofline entry adds the runtime's own reserve (e.g. the
+ * CUDA context) to the component's weights and activations; colocated members run in one
+ * process, so that reserve counts once: a member with a measured or published figure carries
+ * the process's reserve, else the first roofline member does.
+ */
 export function unitMemory(members: readonly MemberMemory[], gpu: GPUType): UnitMemory {
-  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0);
+  const reserve = gpu.device === 'gpu' ? GPU_RUNTIME_RESERVE_BYTES : CPU_RUNTIME_RESERVE_BYTES;
+  const estimated = members.filter((m) => m.entry.source === 'roofline').length;
+  const extraReserves = estimated === members.length ? Math.max(0, estimated - 1) : estimated;
+  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0) - extraReserves * reserve;
   const kvBytesPerGpu = usableBytesPerGpu(gpu) - memoryBytesPerGpu;
   const llms = members.filter((m) => m.entry.kvBytesPerToken !== undefined && m.entry.kvBytesPerToken > 0);
   const totalWeight = llms.reduce((sum, m) => sum + Math.max(m.kvWeight ?? 1, 0), 0);

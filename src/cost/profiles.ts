@@ -40,6 +40,8 @@ export interface Calibration {
   /** Same after calibration (0 with one point; the spread when points disagree). */
   residualErrorMax: number;
   sources: string[];
+  /** GPU types of the published points fitted, sorted. */
+  gpus: string[];
 }
 
 export interface CostModel {
@@ -142,12 +144,12 @@ function estimatedThroughput(c: Component, input: CostModelInput, gpu: GPUType, 
 function calibrate(c: Component, input: CostModelInput): Calibration | undefined {
   if (!c.published?.length || !rooflineEstimable(c)) return undefined;
   const points = c.published.filter((p) => input.gpuTypes.has(p.gpu));
-  const ratios = (batch: number): { estimate: number; published: number; source: string }[] | undefined => {
+  const ratios = (batch: number): { estimate: number; published: number; source: string; gpu: string }[] | undefined => {
     const out = [];
     for (const p of points) {
       const estimate = estimatedThroughput(c, input, input.gpuTypes.get(p.gpu)!, p.tp, p.requestType, batch);
       if (estimate === undefined || !Number.isFinite(estimate)) return undefined;
-      out.push({ estimate, published: p.requestsPerS, source: p.source });
+      out.push({ estimate, published: p.requestsPerS, source: p.source, gpu: p.gpu });
     }
     return out.length > 0 ? out : undefined;
   };
@@ -180,5 +182,6 @@ function calibrate(c: Component, input: CostModelInput): Calibration | undefined
     rawErrorMax: Math.max(...full.map((q) => err(q.estimate, q.published))),
     residualErrorMax: Math.max(...pairs.map((q) => err(q.estimate / factor, q.published))),
     sources: [...new Set(pairs.map((q) => q.source))].sort(),
+    gpus: [...new Set(pairs.map((q) => q.gpu))].sort(),
   };
 }

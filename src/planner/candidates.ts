@@ -1,6 +1,7 @@
 // Candidate executor units: each colocatable component group × node pool × TP degree that fits
 // in device memory, with its operating point (batch sizes, utilisation limit ρmax) and what one
-// request of each type costs it. Candidates another candidate dominates are dropped.
+// request of each type costs it. Which candidates a MILP may fix at zero replicas (dominated,
+// near-dominated) is decided here too; the MILP still lists them.
 import { gpuTpProblem } from '../spec/engine-tp.js';
 import type { ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
 import type { TypeModel, WorkloadModel } from '../graph/model.js';
@@ -151,7 +152,7 @@ export function buildCandidates(ctx: CandidateContext, groups: readonly Group[])
     for (const pool of ctx.pools) {
       for (const tp of [...ctx.tpDegrees].sort((a, b) => a - b)) {
         if (!executesTp(ctx, group, pool, tp)) continue;
-        for (const result of buildCandidate(ctx, group, pool, tp, fastest, link)) {
+        for (const result of buildCandidate(ctx, { group, pool, tp, fastest, link })) {
           if ('reason' in result) rejections.push(result);
           else candidates.push(result);
         }
@@ -161,7 +162,16 @@ export function buildCandidates(ctx: CandidateContext, groups: readonly Group[])
   return { candidates, rejections };
 }
 
-function buildCandidate(ctx: CandidateContext, group: Group, pool: ResolvedPool, tp: Tp, fastest: Map<string, number>, link: Link): (Candidate | Rejection)[] {
+/** One (group, pool, TP degree) to build a candidate for, with what every candidate shares: the fastest latencies and the worst link. */
+interface CandidateSlot {
+  group: Group;
+  pool: ResolvedPool;
+  tp: Tp;
+  fastest: Map<string, number>;
+  link: Link;
+}
+
+function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link }: CandidateSlot): (Candidate | Rejection)[] {
   const id = unitId(group, pool.name, tp);
   const reject = (reason: RejectionReason, detail: string, extra: Partial<Rejection> = {}): Rejection => ({ id, group, pool: pool.name, tp, reason, detail, ...extra });
   if (tp > pool.gpusPerNode) return [reject('node-size', `TP${tp} exceeds the ${pool.gpusPerNode} devices of a ${pool.name} node`)];
@@ -193,7 +203,8 @@ function buildCandidate(ctx: CandidateContext, group: Group, pool: ResolvedPool,
       })];
     }
   }
-  const points = BATCH_CAPS.flatMap((cap) => operatingPoints(ctx, group, entries, memory.kvTokens, visiting, cap, fastest, link)).filter((p) => p.loads.length > 0);
+  const unit: UnitShape = { group, entries, kvTokens: memory.kvTokens, visiting, fastest, link };
+  const points = BATCH_CAPS.flatMap((cap) => operatingPoints(ctx, unit, cap)).filter((p) => p.loads.length > 0);
   if (points.length === 0 && visiting.length === 0) {
     // No type of the mix visits this group: a hosting-only unit, there so that the types outside
     // the mix that need these components can still be routed somewhere.
@@ -266,16 +277,17 @@ function kvWeight(component: string, entry: ProfileEntry, types: readonly TypeMo
  * which types the unit keeps. The score is requests of the kept mix per replica-second
  * times the fraction of visiting requests kept.
  */
-function operatingPoints(
-  ctx: CandidateContext,
-  group: Group,
-  entries: Map<string, ProfileEntry>,
-  kvTokens: Map<string, number>,
-  visiting: readonly TypeModel[],
-  cap: number,
-  fastest: Map<string, number>,
-  link: Link,
-): OperatingPoint[] {
+/** A unit being built: its group, the profile entry and KV tokens of each member, the mix's types visiting it, and the shared latencies and link. */
+interface UnitShape {
+  group: Group;
+  entries: Map<string, ProfileEntry>;
+  kvTokens: Map<string, number>;
+  visiting: readonly TypeModel[];
+  fastest: Map<string, number>;
+  link: Link;
+}
+
+function operatingPoints(ctx: CandidateContext, { group, entries, kvTokens, visiting, fastest, link }: UnitShape, cap: number): OperatingPoint[] {
   const inGroup = new Set(group);
   const fitting: { type: TypeModel; costs: Map<string, ServiceCost>; batch: Map<string, number>; kvBound: Set<string> }[] = [];
   for (const t of visiting) {
@@ -341,53 +353,81 @@ function operatingPoints(
 }
 
 /**
- * A dominates B when both sit on the same pool, A's TP degree a divides B's b, A serves every
- * (type, component) B serves, and per device at least as fast at its limit
- * (busy·a/ρ ≤ busy'·b/ρ' for every pair): b/a replicas of A use B's GPUs, pack at least as
- * easily, and can take any load B's replica takes, so some optimum never needs B. A must also
- * host every component B hosts for coverage alone (no type of the mix visits it).
+ * The smallest tolerance τ ≥ 0 at which A dominates B, Infinity when it cannot: both sit on the
+ * same pool, A's TP degree a divides B's b, A serves every (type, component) B serves, hosts
+ * every component B hosts for coverage alone, and per device is within a factor 1 + τ as fast
+ * at its limit (busy·a/ρ ≤ (1 + τ)·busy'·b/ρ' for every pair). At τ = 0, b/a replicas of A use
+ * B's GPUs, pack at least as easily and take any load B's replica takes, so some optimum never
+ * needs B; at τ > 0 they take it at ≥ 1/(1 + τ) of B's capacity.
  */
-export function dominates(a: Candidate, b: Candidate, tolerance = 0): boolean {
-  if (a === b || a.pool !== b.pool || a.tp > b.tp || b.tp % a.tp !== 0) return false;
-  // A unit that hosts a component no type of the mix visits can only be replaced by one hosting it too.
-  if (!b.covers.every((c) => a.covers.includes(c))) return false;
+export function dominanceTolerance(a: Candidate, b: Candidate): number {
+  if (a === b || a.pool !== b.pool || a.tp > b.tp || b.tp % a.tp !== 0) return Infinity;
+  if (!b.covers.every((c) => a.covers.includes(c))) return Infinity;
   const aLoads = new Map(a.loads.map((l) => [`${l.type}|${l.component}`, l.busyS]));
-  return b.loads.every((l) => {
+  let tolerance = 0;
+  for (const l of b.loads) {
     const busyA = aLoads.get(`${l.type}|${l.component}`);
-    return busyA !== undefined && (busyA * a.tp) / a.rhoMax <= ((l.busyS * b.tp) / b.rhoMax) * (1 + tolerance + 1e-12);
-  });
+    if (busyA === undefined) return Infinity;
+    tolerance = Math.max(tolerance, (busyA * a.tp * b.rhoMax) / (a.rhoMax * l.busyS * b.tp) - 1);
+  }
+  // Float noise in equal costs is no loss.
+  return tolerance <= 1e-12 ? 0 : tolerance;
+}
+
+export function dominates(a: Candidate, b: Candidate, tolerance = 0): boolean {
+  return dominanceTolerance(a, b) <= tolerance;
 }
 
 /**
- * How much worse per device a candidate may be than another and still replace it in the free
- * search (near-dominance). Candidates within 2% of each other on every load make branch and
- * bound crawl (Qwen3-Omni on 16 A100s: 40 candidates, 12 s; after near-dominance at 2%, 0.05 s),
- * while dropping one costs at most 2% of the rate: the replicas of its replacement on the same
- * GPUs serve every load it served at ≥ 1/1.02 of its capacity.
+ * How much worse per device a candidate may be than another and still be fixed at zero replicas
+ * in the free search's MILP (near-dominance). Candidates within 2% of each other on every load
+ * make branch and bound crawl (Qwen3-Omni on 16 A100s: 40 candidates, 14 s and more per solve;
+ * after near-dominance at 2%, 0.4 s), while fixing one at zero costs at most its tolerance of the
+ * rate: the replicas of its replacement on the same GPUs serve every load it served at ≥ 1/(1 + τ)
+ * of its capacity. The plan's solver block states the bound this leaves on the full problem.
  */
 export const NEAR_DOMINANCE = 0.02;
 
-/**
- * Drops candidates another kept candidate near-dominates (within `tolerance` per device on every
- * load), except those `keep` protects (the fixed strategies' units, whose solutions bound the
- * free search and must stay feasible in it). Candidates serving the most (type, component) pairs
- * are considered first, so a wide unit may stand in for narrower ones; every dropped candidate
- * has a kept one within the tolerance. Run after pruneDominated; the list order is kept.
- */
-export function pruneNearDominated(candidates: readonly Candidate[], tolerance: number, keep: (c: Candidate) => boolean = () => false): Candidate[] {
-  const order = candidates.map((c, i) => ({ c, i })).sort((x, y) => y.c.loads.length - x.c.loads.length || x.i - y.i);
-  const kept: Candidate[] = [];
-  const dropped = new Set<Candidate>();
-  for (const { c: b } of order) {
-    if (!keep(b) && kept.some((a) => dominates(a, b, tolerance))) dropped.add(b);
-    else kept.push(b);
-  }
-  return candidates.filter((c) => !dropped.has(c));
+/** Why a candidate's replicas are fixed at zero in a MILP: which candidate replaces it, and at what loss. */
+export interface Exclusion {
+  /** Id of the candidate that replaces it (dominated, near-dominated), or the strategy whose unit shapes it is not. */
+  by: string;
+  reason: 'dominated' | 'near-dominated' | 'strategy';
+  /** Relative rate loss the replacement may cost (0 when dominated). */
+  tolerance: number;
 }
 
-/** Drops dominated candidates; of equivalent ones the earliest in the list stays. */
-export function pruneDominated(candidates: readonly Candidate[]): Candidate[] {
-  return candidates.filter((b, j) => !candidates.some((a, i) => dominates(a, b) && (i < j || !dominates(b, a))));
+/**
+ * The candidates a MILP may fix at zero replicas without losing its optimum (dominated by a kept
+ * candidate), plus, with `nearTolerance` > 0, those a kept candidate near-dominates within it,
+ * except those `keep` protects (the fixed strategies' units, whose solutions bound the free
+ * search and must stay feasible in it). Candidates serving the most (type, component) pairs are
+ * considered first, so a wide unit may stand in for narrower ones; of equivalent candidates the
+ * earliest stays. Keys are indices into `candidates`.
+ */
+export function exclusions(candidates: readonly Candidate[], nearTolerance = 0, keep: (c: Candidate) => boolean = () => false): Map<number, Exclusion> {
+  const out = new Map<number, Exclusion>();
+  // Exact dominance first: B is dropped when some A dominates it and is not itself equivalent and earlier-dropped.
+  candidates.forEach((b, j) => {
+    const a = candidates.find((x, i) => dominates(x, b) && (i < j || !dominates(b, x)));
+    if (a) out.set(j, { by: a.id, reason: 'dominated', tolerance: 0 });
+  });
+  if (!(nearTolerance > 0)) return out;
+  const order = candidates.map((c, i) => ({ c, i })).filter(({ i }) => !out.has(i));
+  order.sort((x, y) => y.c.loads.length - x.c.loads.length || x.i - y.i);
+  const kept: Candidate[] = [];
+  for (const { c: b, i } of order) {
+    let best: { a: Candidate; tolerance: number } | undefined;
+    if (!keep(b)) {
+      for (const a of kept) {
+        const tolerance = dominanceTolerance(a, b);
+        if (tolerance <= nearTolerance && (!best || tolerance < best.tolerance)) best = { a, tolerance };
+      }
+    }
+    if (best) out.set(i, { by: best.a.id, reason: 'near-dominated', tolerance: best.tolerance });
+    else kept.push(b);
+  }
+  return out;
 }
 
 export function gib(bytes: number): string {

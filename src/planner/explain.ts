@@ -11,6 +11,8 @@ import { usableBytesPerGpu } from '../cost/memory.js';
 import { sequenceTokens } from '../cost/service.js';
 import { missedTypes, sloGoodput } from '../sim/simulate.js';
 import { DEFAULT_TARGET_FACTOR } from './prepare.js';
+import { MAX_CALIBRATION_FACTOR } from '../cost/profiles.js';
+import { costOf } from './rank.js';
 
 type Binding = Plan['reasons']['binding'][number];
 
@@ -159,8 +161,8 @@ export interface ExplainInput {
   /** The simulate-and-tighten loop's steps and the 1-based iteration kept (absent without simulation). */
   iterations?: readonly LoopIteration[];
   kept?: number;
-  /** The plan is a baseline's units, adopted because they did better in simulation. */
-  adopted?: { strategy: string; plannedSloGoodput: number; plannedPartial: number };
+  /** The plan is a baseline's units, adopted because they did better in simulation than the free search's own, whose rate and simulated goodput these are. */
+  adopted?: { strategy: string; plannedSloGoodput: number; plannedPartial: number; plannedRatePerS: number };
 }
 
 export function explainSolution({ problem, layout, decoded, parts, baselines, iterations, kept, adopted }: ExplainInput): Plan['reasons'] {
@@ -233,6 +235,7 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
     .filter((b) => b.status === 'optimal' || b.status === 'feasible')
     .map((b) => (maxRate ? `${ratio(s.ratePerS, b.ratePerS)} ${b.strategy}` : `${b.strategy} needs ${ratio(costOf(b, instance.objective.costBasis), costOf(s, instance.objective.costBasis))} the ${instance.objective.costBasis === 'dollars' ? 'cost' : 'GPUs'}`));
   const failed = baselines.filter((b) => b.status === 'infeasible').map((b) => b.strategy);
+  const calibration = calibrationReasons(problem);
   const summary = [
     `${headline} with ${unitWords || 'no units'}.`,
     comparisons.length > 0 ? `MILP capacity against the baselines on the same GPUs: ${comparisons.join(', ')}.` : '',
@@ -240,10 +243,11 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
     bottleneck ? `${bottleneck} takes ${(gpuShare[bottleneck] * 100).toFixed(0)}% of the busy GPU time.` : '',
     simulationWords(s, baselines, iterations, kept, adopted),
     defaultTargetWords(problem),
+    calibration.length > 0 ? `Calibration (roofline against published throughputs): ${calibration.map((c) => c.detail).join('; ')}.` : '',
   ]
     .filter(Boolean)
     .join(' ');
-  return { summary, bottleneck, gpuShare, binding };
+  return { summary, bottleneck, gpuShare, binding, ...(calibration.length > 0 ? { calibration } : {}) };
 }
 
 /** The simulate-and-tighten loop and the simulated SLO goodput against the baselines', in words. */
@@ -257,11 +261,41 @@ function simulationWords(s: Solution, baselines: readonly Solution[], iterations
     iterations.length === 1 && iterations[0].missedTypes.length === 0
       ? "The MILP's first choice met every target in simulation."
       : `The simulate-and-tighten loop (a type that misses its target lowers ρmax of the units that serve it; when every type meets its target with room to spare, ρmax rises; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
-  const best = adopted ? (adopted.plannedSloGoodput > 0 ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s` : `met no rate's targets for every type (${fmtRate(adopted.plannedPartial)} req/s of the types that met theirs)`) : '';
-  const adoption = adopted ? ` Its best ${best}, less than the ${adopted.strategy} baseline, so the plan adopts the ${adopted.strategy} baseline's units (a member of the search space).` : '';
+  const freeBest = adopted
+    ? adopted.plannedSloGoodput > 0
+      ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s`
+      : `missed a target at ${fmtRate(adopted.plannedRatePerS)} req/s (${fmtRate(adopted.plannedPartial)} req/s of the types that met theirs)`
+    : '';
+  const adoption = adopted
+    ? ` Adopted baseline ${adopted.strategy} because the free search's own best (recorded as freeSearch) ${freeBest} in simulation, ranking below the ${adopted.strategy} baseline's units, which are a member of the search space.`
+    : '';
   const simulatedBaselines = baselines.filter((b) => b.simulated);
   const against = simulatedBaselines.length > 0 ? ` SLO goodput in simulation (the rate at which every type meets its target; 0 when one misses): ${fmtRate(goodput)} req/s against ${simulatedBaselines.map((b) => `${b.strategy} ${fmtRate(sloGoodput(b))}`).join(', ')}.` : '';
   return `${loop}${adoption} Simulated on the workload at ${fmtRate(s.ratePerS)} req/s, ${verdict}.${against}`;
+}
+
+/**
+ * Each calibrated component: its raw roofline error before fitting, the factor, a batch cap the
+ * fit imposed (never silent), and the GPU types it was fitted on against those it is applied to.
+ */
+export function calibrationReasons(problem: PlannerProblem): NonNullable<Plan['reasons']['calibration']> {
+  const used = [...new Set(problem.pools.map((p) => p.gpu.name))].sort();
+  return problem.cost.calibrations.map((c) => {
+    const elsewhere = used.filter((g) => !c.gpus.includes(g));
+    const cap = c.maxBatch < c.configuredMaxBatch ? `, batch capped at ${c.maxBatch} (configured ${c.configuredMaxBatch}) because the published throughput is more than ${MAX_CALIBRATION_FACTOR}× below the roofline at larger batches` : '';
+    const onePoint = c.points === 1 ? ' (one point: a factor always fits it)' : `, residual ${(c.residualErrorMax * 100).toFixed(1)}%`;
+    const carried = elsewhere.length > 0 ? `; applied to ${elsewhere.join(', ')} too, assuming the roofline's error on ${c.gpus.join(', ')} carries over (no published point there)` : '';
+    return {
+      component: c.component,
+      rawErrorMax: c.rawErrorMax,
+      factor: c.factor,
+      points: c.points,
+      maxBatch: c.maxBatch,
+      configuredMaxBatch: c.configuredMaxBatch,
+      fittedOn: c.gpus,
+      detail: `${c.component} ${(c.rawErrorMax * 100).toFixed(0)}% off before fitting, ×${c.factor.toPrecision(3)} on ${c.points} point(s) on ${c.gpus.join(', ')}${onePoint}${cap}${carried}`,
+    };
+  });
 }
 
 /** Which targets are the planner's default, and the rule. */
@@ -274,8 +308,4 @@ function defaultTargetWords(problem: PlannerProblem): string {
 
 function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}×` : '∞×';
-}
-
-export function costOf(s: Solution, basis: 'gpus' | 'dollars'): number {
-  return basis === 'dollars' ? s.costPerHour : s.gpus;
 }

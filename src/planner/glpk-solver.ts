@@ -1,15 +1,23 @@
-// glpk.js behind a worker thread: its solve() is synchronous and would block the event loop,
-// and a worker can be terminated when the hard time limit passes. GLPK's terminal output is
-// captured inside the worker (never reaching stdout) and parsed for the best bound.
+// glpk.js behind a worker thread (glpk-worker.ts): its solve() is synchronous and would block
+// the event loop, and a worker can be terminated when the hard time limit passes. glpk.js
+// returns no MIP bound (it wraps no glp_ios_* call), so the bound is read from GLPK's own
+// progress log, which the worker captures instead of printing it.
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MilpModel } from './milp.js';
+import type { WorkerMessage, WorkerRequest } from './glpk-worker.js';
 
 export type SolveStatus = 'optimal' | 'feasible' | 'infeasible' | 'timeout' | 'unbounded' | 'error';
 
+/** What ended a solve with an incumbent: the search proved it optimal, reached the relative MIP gap, or hit the time limit. */
+export type StopReason = 'proof' | 'mip-gap' | 'time-limit';
+
 export interface SolveOutcome {
   status: SolveStatus;
+  /** optimal and feasible outcomes: why the search stopped. */
+  stoppedBy?: StopReason;
   /** Objective of the incumbent (NaN without one). */
   objective: number;
   /** Best bound on the objective (equal to it when proven optimal). */
@@ -32,43 +40,9 @@ export interface SolveOptions {
 /** Seconds a worker may run past glpk's own time limit before it is terminated. */
 export const HARD_LIMIT_GRACE_S = 2;
 
-// glpk.js binds console.log when GLPK() is called, so the sink is installed before that.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-let lines = null;
-const sink = (...args) => {
-  const line = args.join(' ');
-  if (lines) { lines.push(line); parentPort.postMessage({ progress: line }); }
-};
-console.log = sink;
-console.error = sink;
-import(workerData.glpkUrl).then(async ({ default: GLPK }) => {
-  const glpk = await GLPK();
-  parentPort.on('message', (msg) => {
-    lines = [];
-    try {
-      const r = glpk.solve(msg.lp, { msglev: glpk.GLP_MSG_ON, tmlim: msg.tmlim, mipgap: msg.mipgap, presol: true });
-      parentPort.postMessage({ id: msg.id, ok: true, status: r.result.status, z: r.result.z, vars: r.result.vars, log: lines });
-    } catch (err) {
-      parentPort.postMessage({ id: msg.id, ok: false, error: String((err && err.message) || err) });
-    }
-    lines = null;
-  });
-  parentPort.postMessage({ ready: true, version: glpk.version });
-}).catch((err) => parentPort.postMessage({ fatal: String((err && err.message) || err) }));
-`;
-
 const GLP = { MAX: 2, MIN: 1, LO: 2, UP: 3, DB: 4, FX: 5 };
 
-interface GlpkLp {
-  name: string;
-  objective: { direction: number; name: string; vars: { name: string; coef: number }[] };
-  subjectTo: { name: string; vars: { name: string; coef: number }[]; bnds: { type: number; lb: number; ub: number } }[];
-  bounds: { name: string; type: number; lb: number; ub: number }[];
-  generals: string[];
-}
-
-export function toGlpk(model: MilpModel): GlpkLp {
+export function toGlpk(model: MilpModel): WorkerRequest['lp'] {
   const vars = (terms: MilpModel['objective']) => terms.map((t) => ({ name: model.columns[t.column].name, coef: t.coef }));
   return {
     name: model.name,
@@ -98,6 +72,19 @@ export function parseBound(log: readonly string[]): { incumbent?: number; bound?
   return { treeEmpty: false };
 }
 
+// The worker is a module beside this one: .ts when run through tsx, .js once compiled.
+const WORKER_URL = new URL(`./glpk-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/**
+ * The worker's entry code. The .ts sources run only under tsx (tests, benches), whose loader
+ * hooks a worker thread does not inherit: the worker registers them before importing the module.
+ */
+function workerBootstrap(): string {
+  const url = JSON.stringify(WORKER_URL.href);
+  if (!WORKER_URL.pathname.endsWith('.ts')) return `import(${url});`;
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${url}); });`;
+}
+
 export function glpkPackageVersion(): string {
   const pkg = fileURLToPath(new URL('../package.json', import.meta.resolve('glpk.js/node')));
   try {
@@ -125,16 +112,16 @@ export class GlpkSolver {
 
   private start(): Promise<string> {
     if (this.ready) return this.ready;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { glpkUrl: import.meta.resolve('glpk.js/node') } });
+    const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [] });
     this.worker = worker;
     this.ready = new Promise<string>((resolve, reject) => {
-      worker.on('message', (msg: { ready?: boolean; version?: string; fatal?: string; progress?: string; id?: number; ok?: boolean; status?: number; z?: number; vars?: Record<string, number>; log?: string[]; error?: string }) => {
-        if (msg.ready) {
-          this.glpkVersion = msg.version ?? 'unknown';
+      worker.on('message', (msg: WorkerMessage) => {
+        if (msg.kind === 'ready') {
+          this.glpkVersion = msg.version;
           resolve(this.glpkVersion);
-        } else if (msg.fatal) reject(new Error(`glpk.js failed to load: ${msg.fatal}`));
-        else if (msg.progress !== undefined) this.pending?.options.onProgress?.(msg.progress);
-        else if (msg.id !== undefined) this.finish(msg);
+        } else if (msg.kind === 'fatal') reject(new Error(`glpk.js failed to load: ${msg.error}`));
+        else if (msg.kind === 'progress') this.pending?.options.onProgress?.(msg.line);
+        else this.finish(msg);
       });
       worker.on('error', (err) => {
         reject(err);
@@ -153,36 +140,38 @@ export class GlpkSolver {
       // glpk stops itself at tmlim; the timer is the hard limit for a solve that does not.
       const timer = setTimeout(() => this.kill(), (options.timeLimitS + HARD_LIMIT_GRACE_S) * 1000);
       this.pending = { resolve, model, options, started, timer };
-      this.worker!.postMessage({ id, lp: toGlpk(model), tmlim: options.timeLimitS, mipgap: options.mipGap });
+      const request: WorkerRequest = { id, lp: toGlpk(model), tmlim: options.timeLimitS, mipgap: options.mipGap };
+      this.worker!.postMessage(request);
     });
   }
 
-  private finish(msg: { ok?: boolean; status?: number; z?: number; vars?: Record<string, number>; log?: string[]; error?: string }): void {
+  private finish(msg: Extract<WorkerMessage, { kind: 'solved' | 'failed' }>): void {
     const p = this.pending;
     if (!p) return;
     clearTimeout(p.timer);
     this.pending = undefined;
     const wallS = (performance.now() - p.started) / 1000;
     const n = p.model.columns.length;
-    if (!msg.ok) {
+    if (msg.kind === 'failed') {
       p.resolve({ status: 'error', objective: NaN, bound: NaN, gap: NaN, values: new Float64Array(n), wallS, message: msg.error });
       return;
     }
-    const values = new Float64Array(p.model.columns.map((c) => msg.vars?.[c.name] ?? 0));
-    const log = msg.log ?? [];
+    const values = new Float64Array(p.model.columns.map((c) => msg.vars[c.name] ?? 0));
+    const log = msg.log;
     const parsed = parseBound(log);
-    const z = msg.z ?? NaN;
+    const z = msg.z;
     const gapOf = (bound: number) => Math.abs(bound - z) / Math.max(1e-9, Math.abs(z));
     switch (msg.status) {
       case 5:
-        p.resolve({ status: 'optimal', objective: z, bound: parsed.bound ?? z, gap: parsed.bound !== undefined ? gapOf(parsed.bound) : 0, values, wallS });
+        // OPT: the search tree is empty, the incumbent is proven optimal.
+        p.resolve({ status: 'optimal', stoppedBy: 'proof', objective: z, bound: z, gap: 0, values, wallS });
         return;
       case 2: {
-        // FEAS: stopped on the relative gap (optimal within mipGap) or at the time limit.
+        // FEAS: stopped on the relative gap or at the time limit; either way not proven optimal.
         const bound = parsed.bound ?? NaN;
         const gap = gapOf(bound);
         const withinGap = Number.isFinite(gap) && gap <= p.options.mipGap * (1 + 1e-9) + 1e-12;
-        p.resolve({ status: withinGap ? 'optimal' : 'feasible', objective: z, bound, gap, values, wallS });
+        p.resolve({ status: 'feasible', stoppedBy: withinGap ? 'mip-gap' : 'time-limit', objective: z, bound, gap, values, wallS });
         return;
       }
       case 3:

@@ -3,7 +3,8 @@
 // rate of each (request type, component) routed to each candidate, and for max-rate the total
 // rate R. The same model is handed to glpk.js and written as CPLEX LP text.
 import type { Component, ResolvedPool } from '../spec/types.generated.js';
-import type { Candidate } from './candidates.js';
+import type { Strategy } from '../graph/groups.js';
+import type { Candidate, Exclusion } from './candidates.js';
 
 export interface MilpTerm {
   column: number;
@@ -50,9 +51,14 @@ export interface InstanceType {
 
 export interface PlannerInstance {
   name: string;
+  /** Whose MILP this is: the free search (planned) or a baseline strategy. */
+  strategy: Strategy;
   types: InstanceType[];
   pools: ResolvedPool[];
+  /** Every candidate unit of the problem, in the problem's order. */
   candidates: Candidate[];
+  /** By candidate index: candidates whose replicas are fixed at zero, and why (the LP still lists them). */
+  excluded?: ReadonlyMap<number, Exclusion>;
   objective: ResolvedObjective;
   /**
    * The best baseline's result, which the free search must match: max-rate a rate floor,
@@ -112,13 +118,25 @@ export function unitCost(candidate: Candidate, pool: ResolvedPool, basis: Resolv
   return basis === 'dollars' ? candidate.tp * pool.costPerGpuHour : candidate.tp;
 }
 
-/** GPU-seconds one request of the mix needs at the most efficient candidate for each of its components: rate ≤ GPUs ÷ this. */
+/**
+ * The relative rate the free search may lose to near-dominance: the largest tolerance of a
+ * candidate fixed at zero because another near-dominates it (0 when none is). The full
+ * problem's optimum is at most (1 + this) × the instance's.
+ */
+export function nearDominanceLoss(instance: PlannerInstance): number {
+  let loss = 0;
+  for (const e of instance.excluded?.values() ?? []) if (e.reason === 'near-dominated') loss = Math.max(loss, e.tolerance);
+  return loss;
+}
+
+/** GPU-seconds one request of the mix needs at the most efficient usable candidate for each of its components: rate ≤ GPUs ÷ this. */
 export function gpuSecondsPerRequest(instance: PlannerInstance): number {
   let total = 0;
   for (const t of instance.types) {
     for (const c of t.path) {
       let best = Infinity;
-      for (const u of instance.candidates) {
+      for (const [i, u] of instance.candidates.entries()) {
+        if (instance.excluded?.has(i)) continue;
         const load = u.loads.find((l) => l.type === t.name && l.component === c);
         if (load) best = Math.min(best, (load.busyS * u.tp) / u.rhoMax);
       }
@@ -126,6 +144,13 @@ export function gpuSecondsPerRequest(instance: PlannerInstance): number {
     }
   }
   return total;
+}
+
+function exclusionWords(e: Exclusion | undefined): string {
+  if (!e) return '';
+  if (e.reason === 'strategy') return `; n_u = 0: not a unit shape of the ${e.by} strategy`;
+  if (e.reason === 'dominated') return `; n_u = 0: dominated by ${e.by} (some optimum never needs it)`;
+  return `; n_u = 0: near-dominated by ${e.by} (at most ${(e.tolerance * 100).toPrecision(3)}% of the rate lost)`;
 }
 
 export function buildMilp(instance: PlannerInstance): MilpLayout {
@@ -139,7 +164,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
 
   const replicaColumns = candidates.map((u, i) => {
     const pool = poolByName.get(u.pool)!;
-    let ub = Math.floor(poolCapacityFor(pool, u.tp) / u.tp);
+    let ub = instance.excluded?.has(i) ? 0 : Math.floor(poolCapacityFor(pool, u.tp) / u.tp);
     if (maxRate && objective.gpuBudget !== undefined) ub = Math.min(ub, Math.floor(objective.gpuBudget / u.tp));
     return addColumn({ name: `n_${i}`, lb: 0, ub, integer: true });
   });
@@ -229,7 +254,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     'R: total request rate (req/s); n_u: replicas of candidate unit u; x_t_c_u: rate of type t invoking component c routed to unit u',
     ...instance.types.map((t, i) => `type ${i}: ${t.name} (mix ${t.mix})`),
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
-    ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})`),
+    ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})${exclusionWords(instance.excluded?.get(i))}`),
     ...coverageRows.map((r, i) => `cover_${i}: at least one replica hosts ${r.component} (only request types outside the mix visit it)`),
     ...(instance.baselineBound ? [`baseline_${maxRate ? 'floor' : 'ceiling'}: the ${instance.baselineBound.strategy} baseline's ${maxRate ? 'rate' : 'cost'}, ${instance.baselineBound.value}`] : []),
   ];

@@ -1,13 +1,13 @@
 // Everything before the solver, pure: pools with their GPU types resolved, the workload's view
-// of the model, the cost model, the objective, and the candidate units, from which each
-// strategy's MILP instance is the candidate set restricted to the strategy's groups.
+// of the model, the cost model, the objective, and the candidate units; each strategy's MILP
+// instance holds every candidate, with those it may not or need not use fixed at zero.
 import type { DeploymentSpec } from '../spec/load.js';
 import type { ResolvedPool } from '../spec/types.generated.js';
 import { buildWorkloadModel, type WorkloadModel } from '../graph/model.js';
 import { BASELINE_STRATEGIES, colocatableGroups, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import { buildCostModel, type CostModel } from '../cost/profiles.js';
 import type { Tp } from '../cost/roofline.js';
-import { buildCandidates, fastestLatencies, NEAR_DOMINANCE, pathLatencyMs, pruneDominated, pruneNearDominated, type Candidate, type Rejection } from './candidates.js';
+import { buildCandidates, exclusions, fastestLatencies, NEAR_DOMINANCE, pathLatencyMs, type Candidate, type Exclusion, type Rejection } from './candidates.js';
 import type { PlannerInstance, ResolvedObjective } from './milp.js';
 import { resolveObjective, type ObjectiveOverrides } from './objective.js';
 import { PlanningError } from './errors.js';
@@ -46,7 +46,7 @@ export interface PlannerProblem {
   defaultTargets: string[];
   /** Per request type: calibrated single-request latency of its fastest path on an idle cluster, ms. */
   idleLatencyMs: Record<string, number>;
-  /** Every candidate unit; each strategy's instance prunes the dominated ones of its own set. */
+  /** Every candidate unit; each strategy's instance lists them all and fixes the ones it may not or need not use at zero. */
   candidates: Candidate[];
   rejections: Rejection[];
 }
@@ -111,35 +111,61 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
 
 export type StrategyInstance = { instance: PlannerInstance; note?: string } | { instance: undefined; note: string };
 
-/** The MILP instance of a strategy: planned uses every candidate, a baseline only its groups'. */
-export function strategyInstance(
-  problem: PlannerProblem,
-  strategy: Strategy,
-  objective: ResolvedObjective = problem.objective,
-  rhoOverrides?: ReadonlyMap<string, number>,
-  nearDominance = NEAR_DOMINANCE,
-  restrictTo?: ReadonlySet<string>,
-): StrategyInstance {
-  let candidates = rhoOverrides && rhoOverrides.size > 0 ? problem.candidates.map((c) => adjusted(c, rhoOverrides.get(c.id))) : problem.candidates;
-  if (restrictTo) candidates = candidates.filter((c) => restrictTo.has(c.id));
+export interface InstanceOptions {
+  objective?: ResolvedObjective;
+  /** ρmax set by the simulate-and-tighten loop, by candidate id: overrides of the candidates' own, never a narrower candidate list. */
+  rhoOverrides?: ReadonlyMap<string, number>;
+  /** Near-dominance tolerance of the free search (default NEAR_DOMINANCE for max-rate, 0 for min-cost). */
+  nearDominance?: number;
+}
+
+/**
+ * The MILP instance of a strategy. Every instance holds every candidate unit; those the strategy
+ * may not use (a baseline's other unit shapes) or need not use (dominated, or for the free
+ * search's max-rate near-dominated within `nearDominance`) have their replicas fixed at zero,
+ * with the reason in `excluded`, so the LP written is the LP solved and lists every candidate.
+ */
+export function strategyInstance(problem: PlannerProblem, strategy: Strategy, options: InstanceOptions = {}): StrategyInstance {
+  const objective = options.objective ?? problem.objective;
+  const overrides = options.rhoOverrides;
+  const candidates = overrides && overrides.size > 0 ? problem.candidates.map((c) => adjusted(c, overrides.get(c.id))) : problem.candidates;
   let note: string | undefined;
-  let pruned: (list: Candidate[]) => Candidate[] = pruneDominated;
+  let excluded: Map<number, Exclusion>;
   if (strategy === 'planned') {
-    // The free search also drops near-dominated candidates, except the fixed strategies' own.
+    // Near-dominance spares the fixed strategies' own units: their solutions bound the free search.
     const protectedGroups = new Set(BASELINE_STRATEGIES.flatMap((b) => strategyGroups(problem.spec.modelGraph, b).groups ?? []).map(groupKey));
-    pruned = (list) => pruneNearDominated(pruneDominated(list), nearDominance, (c) => protectedGroups.has(groupKey(c.group)));
+    // Its loss bound holds for a rate (max-rate); for a cost, integral replicas break the scaling argument.
+    const near = objective.kind === 'max-rate' ? (options.nearDominance ?? NEAR_DOMINANCE) : 0;
+    excluded = exclusions(candidates, near, (c) => protectedGroups.has(groupKey(c.group)));
   } else {
     const s = strategyGroups(problem.spec.modelGraph, strategy);
     if (!s.groups) return { instance: undefined, note: s.note ?? `${strategy} does not apply to this model` };
     const keys = new Set(s.groups.map(groupKey));
-    candidates = candidates.filter((c) => keys.has(groupKey(c.group)));
+    const members = candidates.map((c, i) => ({ c, i })).filter(({ c }) => keys.has(groupKey(c.group)));
+    const inStrategy = new Set(members.map((m) => m.i));
+    excluded = new Map<number, Exclusion>();
+    candidates.forEach((_, i) => {
+      if (!inStrategy.has(i)) excluded.set(i, { by: strategy, reason: 'strategy', tolerance: 0 });
+    });
+    for (const [j, e] of exclusions(members.map((m) => m.c))) excluded.set(members[j].i, e);
     note = s.note;
   }
   const types = problem.model.types.filter((t) => t.mix > 0).map((t) => ({ name: t.name, mix: t.mix, path: t.path }));
   const coverage = coverageComponents(problem.model);
   const idleTypes = problem.model.types.filter((t) => !(t.mix > 0)).map((t) => ({ name: t.name, path: t.path }));
   return {
-    instance: { name: `${problem.spec.deployment.name}-${strategy}`, types, pools: problem.pools, candidates: pruned(candidates), objective, components: problem.model.components, ...(coverage.length > 0 ? { coverage } : {}), ...(idleTypes.length > 0 ? { idleTypes } : {}) },
+    instance: {
+      name: `${problem.spec.deployment.name}-${strategy}`,
+      strategy,
+      types,
+      pools: problem.pools,
+      candidates,
+      excluded,
+      objective,
+      components: problem.model.components,
+      ...(coverage.length > 0 ? { coverage } : {}),
+      ...(idleTypes.length > 0 ? { idleTypes } : {}),
+    },
     ...(note ? { note } : {}),
   };
 }

@@ -1137,7 +1137,47 @@ export interface Plan {
    */
   baselines: Solution[];
   /**
-   * Statistics of the chosen solution's solve (solve time is printed, not recorded, so plans stay byte-identical).
+   * The free search's own result (its kept loop iteration), recorded whether or not the plan adopted a baseline's units instead, so a regression in the search shows in the plan.
+   */
+  freeSearch?: {
+    /**
+     * Status of the free search's kept solve.
+     */
+    status: "optimal" | "feasible" | "infeasible" | "not-applicable";
+    /**
+     * Rate its solution sustains in the MILP (req/s).
+     */
+    ratePerS: number;
+    /**
+     * GPUs its units use.
+     */
+    gpus: number;
+    /**
+     * Cost of its units per hour (0 where the pools give no price).
+     */
+    costPerHour: number;
+    /**
+     * Its units and their replica counts.
+     */
+    units: {
+      id: string;
+      replicas: number;
+    }[];
+    /**
+     * Its simulated SLO goodput: its rate when every type meets its p90 target on every accept seed, else 0 (absent without simulation).
+     */
+    sloGoodputPerS?: number;
+    /**
+     * Request types whose p90 target it missed in simulation (absent without simulation).
+     */
+    missedTypes?: string[];
+    /**
+     * The baseline whose units the plan adopted instead, because they ranked above the free search's in simulation (absent when the plan is the free search's).
+     */
+    adoptedBaseline?: "monolithic" | "epd" | "disaggregated";
+  };
+  /**
+   * Statistics of the solve whose solution is the plan's (solve time is printed, not recorded, so plans stay byte-identical); --emit-lp writes exactly that solve's LP.
    */
   solver: {
     /**
@@ -1149,19 +1189,52 @@ export interface Plan {
      */
     version: string;
     /**
-     * optimal: proven within mipGap; feasible: stopped at the time limit with an incumbent.
+     * optimal: the search proved the solution optimal for the LP solved and no candidate was fixed at zero at a possible loss; feasible: otherwise (stopped at the relative MIP gap or the time limit, or near-dominated candidates fixed at zero), with the gap to the bound.
      */
     status: "optimal" | "feasible";
+    /**
+     * What ended the search: it proved the incumbent optimal, reached the relative MIP gap (planner.mipGap), or hit the time limit (planner.timeLimitS; the gap then says how far the bound is).
+     */
+    stoppedBy?: "proof" | "mip-gap" | "time-limit";
+    /**
+     * Whose MILP the solution comes from: planned (the free search) or the baseline whose units the plan adopted.
+     */
+    strategy?: "planned" | "monolithic" | "epd" | "disaggregated";
+    /**
+     * Candidate units in the LP: every candidate of the problem; those the solve may not or need not use have their replicas fixed at zero (fixedAtZero).
+     */
+    candidateUnits?: number;
+    /**
+     * Candidates whose replicas the LP fixes at zero, by reason (the LP's comments name each one and its replacement).
+     */
+    fixedAtZero?: {
+      /**
+       * Another candidate dominates it: some optimum never needs it (no loss).
+       */
+      dominated: number;
+      /**
+       * Another candidate is within nearDominanceLoss of it per device on every load (free search, max-rate only).
+       */
+      nearDominated: number;
+      /**
+       * Not a unit shape of the baseline strategy solved.
+       */
+      otherStrategy: number;
+    };
+    /**
+     * Largest relative rate a near-dominated candidate fixed at zero may cost: the full problem's optimum is at most (1 + this) × the LP's (0 when none is fixed).
+     */
+    nearDominanceLoss?: number;
     /**
      * Objective value.
      */
     objective: number;
     /**
-     * Best bound on the objective.
+     * Best bound on the objective of the full problem: the solve's own bound, raised by the near-dominance loss where near-dominated candidates were fixed at zero.
      */
     bound: number;
     /**
-     * Relative gap between objective and bound.
+     * Relative gap between objective and bound: |bound − objective| ÷ |objective|.
      */
     gap: number;
     /**
@@ -1199,6 +1272,40 @@ export interface Plan {
     gpuShare?: {
       [k: string]: number;
     };
+    /**
+     * Per component whose roofline estimate was fitted to published throughputs: the raw error before fitting, the factor, the batch cap the fit imposed, and the GPU types it was fitted on and applied to.
+     */
+    calibration?: {
+      component: string;
+      /**
+       * Largest |roofline − published| ÷ published throughput before fitting.
+       */
+      rawErrorMax: number;
+      /**
+       * Latency multiplier applied to the roofline estimate.
+       */
+      factor: number;
+      /**
+       * Published points fitted (one point: one factor always fits it, so the residual proves nothing).
+       */
+      points: number;
+      /**
+       * Batch cap the fit imposed (the configured maxBatch when none was needed).
+       */
+      maxBatch: number;
+      /**
+       * The serving knobs' maxBatch (or the default).
+       */
+      configuredMaxBatch: number;
+      /**
+       * GPU types of the published points.
+       */
+      fittedOn: string[];
+      /**
+       * The calibration in words, with the reason it applies to GPU types it was not fitted on.
+       */
+      detail: string;
+    }[];
     /**
      * Constraints at their limit in the chosen solution.
      */
@@ -1659,6 +1766,14 @@ export interface LoopIteration {
    * GPUs this iteration's solution uses.
    */
   gpus?: number;
+  /**
+   * Requests each simulation of this iteration generated: enough arrivals to cover the loop horizon (a multiple of the longest latency target), at least the loop's minimum.
+   */
+  requestsPerSeed?: number;
+  /**
+   * Seeds simulated: the workload's, then further ones while every type met its target, up to the accept seeds; the metrics are each type's worst over them.
+   */
+  seeds?: number;
   /**
    * Its SLO goodput in simulation: its rate when every request type meets its p90 target (≥ 90% within it, not saturated), else 0.
    */

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCostModel, MAX_CALIBRATION_FACTOR } from '../../src/cost/profiles.js';
 import { buildWorkloadModel } from '../../src/graph/model.js';
-import { resolvePools } from '../../src/planner/prepare.js';
+import { preparePlanner, resolvePools } from '../../src/planner/prepare.js';
+import { calibrationReasons } from '../../src/planner/explain.js';
 import { llmService, unitService, sequenceTokens } from '../../src/cost/service.js';
 import { usableBytesPerGpu } from '../../src/cost/memory.js';
 import { cloneSpec, loadSpec, OMNI } from '../planner/helpers.js';
@@ -43,4 +44,18 @@ test('a published throughput far below the roofline lowers the batch, not just t
   const rate = 1 / llmService(entry, work, Math.min(cal.maxBatch, kv)).busyS;
   // Within 1%: the cost model's decode curve reads the workload's mean context, the calibration the published type's.
   assert.ok(Math.abs(rate - 0.5) / 0.5 < 1e-2, `calibrated ${rate} req/s, published 0.5`);
+});
+
+test('the plan states each calibration: the raw error, a batch cap the fit imposed, and a factor carried to another GPU type', () => {
+  const problem = preparePlanner(loadSpec('fixtures/deployments/qwen2.5-omni-8xh100.yaml'));
+  const reasons = calibrationReasons(problem);
+  assert.deepEqual(reasons.map((r) => r.component).sort(), problem.cost.calibrations.map((c) => c.component).sort());
+  const talker = reasons.find((r) => r.component === 'talker')!;
+  assert.ok(talker.rawErrorMax > 1, 'the roofline is far off before fitting, and the plan says by how much');
+  assert.ok(talker.maxBatch < talker.configuredMaxBatch);
+  assert.match(talker.detail, new RegExp(`batch capped at ${talker.maxBatch} \\(configured ${talker.configuredMaxBatch}\\)`));
+  // Fitted on A100 points, planned on H100s: the carry-over is a stated assumption.
+  assert.deepEqual(talker.fittedOn, ['A100-80GB']);
+  assert.match(talker.detail, /applied to H100-SXM too, assuming the roofline's error on A100-80GB carries over/);
+  assert.match(talker.detail, /one point: a factor always fits it/);
 });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unitMemory, usableBytesPerGpu } from '../../src/cost/memory.js';
+import { GPU_RUNTIME_RESERVE_BYTES } from '../../src/cost/roofline.js';
 import { preparePlanner } from '../../src/planner/prepare.js';
 import { cloneSpec, loadSpec, TINY } from '../planner/helpers.js';
 
@@ -10,9 +11,15 @@ test('KV capacity is what weights and activations leave, split between colocated
   const gpu = { name: 'G', device: 'gpu' as const, peakTflops: 1, memoryBandwidthGBps: 1, memoryGiB: 10, source: 't' };
   const usable = usableBytesPerGpu(gpu);
   const llm = (name: string, kvBytesPerToken: number) => ({ component: name, kvWeight: 1, entry: { component: name, gpu: 'G', tp: 1 as const, source: 'measured' as const, memoryBytes: 2e9, kvBytesPerToken } });
+  // Measured figures are taken as they are.
   const m = unitMemory([llm('a', 1000), llm('b', 1000)], gpu);
-  assert.equal(m.memoryBytesPerGpu, 4e9);
-  assert.equal(m.kvTokens.get('a'), Math.floor((usable - 4e9) / 2 / 1000));
+  const both = 4e9;
+  assert.equal(m.memoryBytesPerGpu, both);
+  // Roofline estimates each add a runtime reserve (CUDA context); two members in one process need one.
+  const estimated = (name: string) => ({ ...llm(name, 1000), entry: { ...llm(name, 1000).entry, source: 'roofline' as const } });
+  assert.equal(unitMemory([estimated('a'), estimated('b')], gpu).memoryBytesPerGpu, 4e9 - GPU_RUNTIME_RESERVE_BYTES);
+  assert.equal(unitMemory([llm('a', 1000), estimated('b')], gpu).memoryBytesPerGpu, 4e9 - GPU_RUNTIME_RESERVE_BYTES, 'the measured member carries the process reserve');
+  assert.equal(m.kvTokens.get('a'), Math.floor((usable - both) / 2 / 1000));
   assert.equal(m.kvTokens.get('a'), m.kvTokens.get('b'));
   assert.equal(unitMemory([{ component: 'x', entry: { ...llm('x', 1).entry, memoryBytes: usable + 1 } }], gpu).fits, false);
 });
@@ -33,4 +40,18 @@ test('the KV effect: colocating the encoder shrinks the LLM\'s KV cache and batc
   assert.deepEqual(together.kvBound, ['llm']);
   const busy = (c: typeof alone) => c.loads.find((l) => l.type === 'chat' && l.component === 'llm')!.busyS;
   assert.ok(busy(together) > busy(alone), 'a smaller batch costs more replica time per request');
+});
+
+test('colocated members share one process: Qwen2.5-VL fits whole on one L4', () => {
+  const spec = cloneSpec(loadSpec('fixtures/deployments/qwen2.5-vl-8xh200.yaml'));
+  spec.cluster.pools = [{ ...spec.cluster.pools[0], name: 'l4', gpu: 'L4', gpusPerNode: 1, nodes: 1 }];
+  // Targets so loose that only memory decides which units exist.
+  spec.deployment.latencyTargetsMs = Object.fromEntries(Object.keys(spec.deployment.latencyTargetsMs ?? {}).map((t) => [t, 1e9]));
+  const problem = preparePlanner(spec);
+  const whole = problem.candidates.find((c) => c.id === 'image-encoder+video-encoder+llm@l4:tp1');
+  assert.ok(whole, JSON.stringify(problem.rejections.filter((r) => r.reason === 'memory')));
+  const alone = (id: string) => problem.candidates.find((c) => c.id === id)!.memoryBytesPerGpu;
+  // The sum of the members' processes less the two runtime reserves the colocated members do not need.
+  const expected = alone('image-encoder@l4:tp1') + alone('video-encoder@l4:tp1') + alone('llm@l4:tp1') - 2 * GPU_RUNTIME_RESERVE_BYTES;
+  assert.ok(Math.abs(whole.memoryBytesPerGpu - expected) < 1, `${whole.memoryBytesPerGpu} vs ${expected}`);
 });

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { checkPlan } from '../../src/plan/check.js';
+import { checkPlan } from '../../src/planner/check.js';
 import { formatPlanDiff } from '../../src/plan/diff.js';
 import { readPlan } from '../../src/plan/io.js';
 import { sealProblem } from '../../src/plan/seal.js';

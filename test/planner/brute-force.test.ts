@@ -68,7 +68,7 @@ const instanceArb = fc
       r.objective.kind === 'max-rate'
         ? { kind: 'max-rate' as const, costBasis: 'gpus' as const, ...(r.objective.budget !== undefined ? { gpuBudget: r.objective.budget } : {}) }
         : { kind: 'min-cost' as const, costBasis: r.objective.dollars ? ('dollars' as const) : ('gpus' as const), targetRatePerS: r.objective.target / 10 };
-    const instance: PlannerInstance = { name: 'random', types, pools, candidates, objective };
+    const instance: PlannerInstance = { name: 'random', strategy: 'planned', types, pools, candidates, objective };
     return instance;
   });
 

@@ -1,4 +1,4 @@
-// `plan --check`: re-solve from the inputs a plan records and compare bytes. identical → 0,
+// `plan --check` (beside the planner, so that plan/ never imports the planner): re-solve from the inputs a plan records and compare bytes. identical → 0,
 // different → 2 with the diff, error (missing input, invalid plan, unplannable) → 1, as
 // Terraform's -detailed-exitcode.
 import { existsSync } from 'node:fs';
@@ -7,12 +7,12 @@ import { formatDiagnostic } from '../spec/diagnostics.js';
 import { loadDeployment } from '../spec/load.js';
 import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js';
 import type { Deployment, Plan } from '../spec/types.generated.js';
-import type { ObjectiveOverrides } from '../planner/objective.js';
-import { planDeployment, type PlanOptions } from '../planner/plan-deployment.js';
-import { PlanningError } from '../planner/errors.js';
-import { diffPlans, type PlanDiff } from './diff.js';
-import { planText, readPlan, PlanFileError } from './io.js';
-import { withoutSeal } from './seal.js';
+import type { ObjectiveOverrides } from './objective.js';
+import { planDeployment, type PlanOptions } from './plan-deployment.js';
+import { PlanningError } from './errors.js';
+import { diffPlans, type PlanDiff } from '../plan/diff.js';
+import { planText, readPlan, PlanFileError } from '../plan/io.js';
+import { withoutSeal } from '../plan/seal.js';
 
 export type CheckResult =
   | { status: 'identical'; plan: Plan }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadDeployment } from '../../src/spec/load.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
-import { checkPlan } from '../../src/plan/check.js';
+import { checkPlan } from '../../src/planner/check.js';
 import { diffPlans, formatPlanDiff } from '../../src/plan/diff.js';
 import { readPlan, writePlan } from '../../src/plan/io.js';
 

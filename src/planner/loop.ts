@@ -1,0 +1,247 @@
+// The simulate-and-tighten loop of one strategy: solve, simulate the solution on the workload at
+// the rate it claims over a horizon that scales with the latency targets, on several seeds, and
+// rescale ρmax of the candidates (overrides, never a narrower candidate list) until the
+// simulator agrees with the MILP or the iterations run out.
+import type { LoopIteration, SimulatedType, Solution } from '../spec/types.generated.js';
+import type { Strategy } from '../graph/groups.js';
+import { SimError } from '../sim/model.js';
+import { simInputFromSolution } from '../sim/input.js';
+import { evaluate, meetsSlo, missedTypes, sloGoodput, toSimulatedTypes } from '../sim/simulate.js';
+import { MIN_UTILISATION } from './candidates.js';
+import type { PlannerProblem } from './prepare.js';
+import type { PlanSkeleton } from './assemble.js';
+import type { PlanOptions, StrategyRun } from './strategy-run.js';
+import { ranksAbove } from './rank.js';
+import { fmtRate } from './explain.js';
+
+/** Simulations per strategy in the loop (the first solve's, then up to this many minus one re-solves): enough for a miss, a correction and two loosenings, few enough to bound planning time. */
+export const MAX_LOOP_ITERATIONS = 5;
+/** Fewest requests a loop simulation generates (the first tenth are warm-up): below this a small cluster's p90 rests on too few requests per type. */
+export const LOOP_MIN_REQUESTS = 3000;
+/**
+ * A loop simulation's arrivals span at least this many times the longest latency target: the
+ * warm-up tenth then covers two target lengths (the slowest requests have reached steady
+ * state), and the backlog-growth test compares windows several target lengths apart, so a
+ * stable system's filling pipeline is not mistaken for saturation (3000 requests at 600 req/s
+ * span 5 s against 64 s targets, and were).
+ */
+export const HORIZON_TARGETS = 20;
+/** Seeds an iteration must meet every target on before the loop accepts it (its arrivals, sizes and routing all differ per seed). */
+export const ACCEPT_SEEDS = 3;
+/** A type that saturates in simulation multiplies the ρmax of the units on its path by this: a saturated run's p90 measures its length, not the target's distance. */
+export const SATURATED_TIGHTENING = 0.6;
+/** Bounds of the factor a type that misses its p90 target applies to ρmax (its target ÷ simulated p90, clamped): at least halve, always move. */
+export const TIGHTENING_RANGE: readonly [number, number] = [0.5, 0.95];
+/**
+ * When every type meets its target, a type whose simulated p90 is at most its target ÷ this
+ * raises ρmax of the units serving it by √(target ÷ p90), at most LOOSENING_MAX, and never above
+ * the planner's maxUtilisation: the sojourn bound is conservative for continuous batching, and
+ * the simulator has the last word in both directions.
+ */
+export const LOOSENING_SLACK = 1.1;
+export const LOOSENING_MAX = 1.5;
+
+export interface LoopContext {
+  problem: PlannerProblem;
+  options: PlanOptions;
+  skeleton: PlanSkeleton;
+  simulate: boolean;
+  maxIterations: number;
+  minRequests: number;
+}
+
+/** One solve of the loop: with the ρmax overrides learned so far; `first` for the loop's first. */
+export type LoopSolve = (request: { overrides: ReadonlyMap<string, number> | undefined; first: boolean }) => Promise<StrategyRun>;
+
+/**
+ * Requests a loop simulation of a solution at `ratePerS` generates: the arrivals of
+ * HORIZON_TARGETS × the longest latency target of the mix's types, at least `minRequests`.
+ */
+export function loopRequests(problem: PlannerProblem, ratePerS: number, minRequests: number): number {
+  const targets = problem.model.types.filter((t) => t.mix > 0).map((t) => problem.latencyTargetsMs[t.name] ?? 0);
+  const longestS = Math.max(0, ...targets) / 1000;
+  return Math.max(minRequests, Math.ceil(HORIZON_TARGETS * longestS * ratePerS));
+}
+
+/**
+ * The loop of one strategy: solve, simulate the solution at the rate it claims, and where a
+ * request type misses its p90 target lower ρmax of the units on its path (by the type's target ÷
+ * simulated p90, within TIGHTENING_RANGE; SATURATED_TIGHTENING when it saturates); where every
+ * type meets its target with room to spare raise ρmax (until a raise first leads to a miss);
+ * solve again, at most maxIterations simulations, stopping when a solve repeats the last
+ * solution. The iteration that ranks best (SLO goodput, then the rate of the types meeting their
+ * targets, then cost) is kept; all are recorded.
+ */
+export async function runLoop(loop: LoopContext, strategy: Strategy, solve: LoopSolve, initial?: ReadonlyMap<string, number>): Promise<StrategyRun> {
+  const overrides = new Map<string, number>(loop.simulate ? (initial ?? []) : []);
+  const first = await solve({ overrides: overrides.size > 0 ? new Map(overrides) : undefined, first: true });
+  if (!loop.simulate || !first.decoded) return first;
+  const { problem } = loop;
+  const iterations: LoopIteration[] = [];
+  const snapshots: ReadonlyMap<string, number>[] = [new Map(overrides)];
+  let best: StrategyRun = first;
+  let bestIndex = 1;
+  let run: StrategyRun | undefined = first;
+  // Raising ρmax stops for good once a raise led to a miss: no see-sawing around the edge.
+  let mayLoosen = true;
+  let loosenedLast = false;
+  for (let k = 1; run?.decoded && k <= loop.maxIterations; k++) {
+    const simulated = simulateRun(loop, run);
+    const goodput = sloGoodput(run.solution);
+    const missed = missedTypes(run.solution);
+    loop.options.onProgress?.({ phase: 'simulated', strategy, iteration: k, ratePerS: run.solution.ratePerS, requests: simulated?.requests, missed });
+    if (k > 1 && ranksAbove(problem.objective, run.solution, best.solution)) {
+      best = run;
+      bestIndex = k;
+    }
+    const last = k >= loop.maxIterations;
+    if (missed.length > 0 && loosenedLast) mayLoosen = false;
+    const tightenedUnits = missed.length > 0 && !last ? tighten(problem, run.solution, missed, overrides) : undefined;
+    const loosenedUnits = missed.length === 0 && !last && mayLoosen && run.solution.simulated ? loosen(problem, run.solution, overrides) : undefined;
+    loosenedLast = loosenedUnits !== undefined;
+    iterations.push({
+      iteration: k,
+      ratePerS: run.solution.ratePerS,
+      gpus: run.solution.gpus,
+      ...(simulated ? { requestsPerSeed: simulated.requests, seeds: simulated.seeds } : {}),
+      sloGoodputPerS: goodput,
+      missedTypes: missed,
+      tightenedUnits: tightenedUnits ?? {},
+      ...(loosenedUnits ? { loosenedUnits } : {}),
+    });
+    if (!tightenedUnits && !loosenedUnits) break;
+    const next = await solve({ overrides: new Map(overrides), first: false });
+    // The same units, replicas and rate again: the loop has converged.
+    if (next.decoded && signature(next.solution) === signature(run.solution)) break;
+    snapshots.push(new Map(overrides));
+    run = next;
+  }
+  if (strategy !== 'planned' && iterations.length > 1) {
+    const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})`;
+    best.solution.note = best.solution.note ? `${best.solution.note}; ${words}` : words;
+  }
+  return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1] };
+}
+
+function signature(s: Solution): string {
+  return `${s.ratePerS.toPrecision(9)}|${s.units.map((u) => `${u.id}×${u.replicas}`).join(',')}`;
+}
+
+/**
+ * Simulated metrics of a run's solution at its own rate over the loop horizon: on the workload's
+ * seed, then on further seeds while every type keeps meeting its target (up to ACCEPT_SEEDS), so
+ * an iteration is accepted only when it holds on every one; each type reports its worst seed.
+ * Returns the requests per seed and the seeds run; the note says why when the simulator cannot
+ * run the solution.
+ */
+function simulateRun(loop: LoopContext, run: StrategyRun): { requests: number; seeds: number } | undefined {
+  const solution = run.solution;
+  if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
+  const input = simInputFromSolution(loop.skeleton, solution, run.strategy);
+  const requests = loopRequests(loop.problem, solution.ratePerS, loop.minRequests);
+  let worst: Record<string, SimulatedType> | undefined;
+  let seeds = 0;
+  try {
+    for (let k = 0; k < ACCEPT_SEEDS; k++) {
+      const evaluation = evaluate(input, { requests, ratePerS: solution.ratePerS, seed: loop.skeleton.workload.seed + k });
+      worst = worstOf(worst, toSimulatedTypes(evaluation.result));
+      seeds++;
+      if (Object.values(worst).some((t) => !meetsSlo(t))) break;
+    }
+    solution.simulated = worst;
+  } catch (err) {
+    if (!(err instanceof SimError)) throw err;
+    const words = `the simulator cannot run this solution: ${err.problems.join('; ')}`;
+    solution.note = solution.note ? `${solution.note}; ${words}` : words;
+    return undefined;
+  }
+  return { requests, seeds };
+}
+
+/** Per type, the worse of two seeds' results: saturated first, then the lower SLO attainment, then the higher p90. */
+function worstOf(a: Record<string, SimulatedType> | undefined, b: Record<string, SimulatedType>): Record<string, SimulatedType> {
+  if (!a) return b;
+  const out: Record<string, SimulatedType> = {};
+  for (const [type, y] of Object.entries(b)) {
+    const x = a[type];
+    if (!x) out[type] = y;
+    else if ((x.saturated === true) !== (y.saturated === true)) out[type] = x.saturated === true ? x : y;
+    else if (x.sloAttainment !== y.sloAttainment) out[type] = x.sloAttainment < y.sloAttainment ? x : y;
+    else out[type] = x.p90Ms >= y.p90Ms ? x : y;
+  }
+  return out;
+}
+
+
+/**
+ * Lowers ρmax (in `overrides`, by candidate id) of the units that serve a missed type: this
+ * solution's units on its path, and every other candidate serving the type that colocates at
+ * least as many components as the least colocated of those (the alternatives the next solve
+ * could swap in that share their cause: queueing, and the interference of colocated components
+ * time-sharing a GPU, both growing with utilisation), by the type's factor. Returns this
+ * solution's tightened units with their new ρmax; undefined when nothing could be lowered
+ * (every such unit is at MIN_UTILISATION).
+ */
+function tighten(problem: PlannerProblem, solution: Solution, missed: readonly string[], overrides: Map<string, number>): Record<string, number> | undefined {
+  const rule = new Map<string, { factor: number; minSize: number; units: Set<string> }>();
+  for (const type of missed) {
+    const sim = solution.simulated?.[type];
+    const target = problem.latencyTargetsMs[type];
+    let factor = SATURATED_TIGHTENING;
+    if (sim && sim.saturated !== true) factor = target !== undefined && sim.p90Ms > 0 ? Math.min(TIGHTENING_RANGE[1], Math.max(TIGHTENING_RANGE[0], target / sim.p90Ms)) : TIGHTENING_RANGE[1];
+    const units = new Set(solution.routing.filter((r) => r.requestType === type).flatMap((r) => r.shares.map((x) => x.unit)));
+    const sizes = solution.units.filter((u) => units.has(u.id)).map((u) => u.components.length);
+    rule.set(type, { factor, minSize: sizes.length > 0 ? Math.min(...sizes) : 1, units });
+  }
+  return rescaleRho(problem, solution, overrides, (c) => {
+    let f = 1;
+    for (const l of c.loads) {
+      const r = rule.get(l.type);
+      if (r && (r.units.has(c.id) || c.group.length >= r.minSize)) f = Math.min(f, r.factor);
+    }
+    return f;
+  });
+}
+
+/**
+ * Raises ρmax (in `overrides`) of every candidate whose types all met their targets with room to
+ * spare (p90 ≤ target ÷ LOOSENING_SLACK) by the tightest such type's √(target ÷ p90), at most
+ * LOOSENING_MAX and never above maxUtilisation. Returns this solution's loosened units with their
+ * new ρmax; undefined when nothing could rise.
+ */
+function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>): Record<string, number> | undefined {
+  const factor = new Map<string, number>();
+  for (const [type, sim] of Object.entries(solution.simulated ?? {})) {
+    const target = problem.latencyTargetsMs[type];
+    const slack = target !== undefined && sim.p90Ms > 0 ? target / sim.p90Ms : 1;
+    factor.set(type, slack >= LOOSENING_SLACK ? Math.min(LOOSENING_MAX, Math.sqrt(slack)) : 1);
+  }
+  return rescaleRho(problem, solution, overrides, (c) => {
+    if (c.loads.length === 0) return 1;
+    let f = Infinity;
+    for (const l of c.loads) f = Math.min(f, factor.get(l.type) ?? 1);
+    return f;
+  });
+}
+
+/**
+ * Multiplies each candidate's ρmax (in `overrides`) by `factorOf(candidate)`, kept within
+ * [MIN_UTILISATION, maxUtilisation]; only changes beyond float noise count. Returns this
+ * solution's changed units with their new ρmax; undefined when nothing moved.
+ */
+function rescaleRho(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>, factorOf: (c: PlannerProblem['candidates'][number]) => number): Record<string, number> | undefined {
+  const newRho = new Map<string, number>();
+  for (const c of problem.candidates) {
+    const f = factorOf(c);
+    if (!(f !== 1 && Number.isFinite(f))) continue;
+    const current = overrides.get(c.id) ?? c.rhoMax;
+    const rho = f < 1 ? Math.max(MIN_UTILISATION, current * f) : Math.min(problem.maxUtilisation, current * f);
+    if (Math.abs(rho - current) <= current * 1e-9) continue;
+    overrides.set(c.id, rho);
+    newRho.set(c.id, rho);
+  }
+  if (newRho.size === 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const u of solution.units) if (newRho.has(u.id)) out[u.id] = newRho.get(u.id)!;
+  return out;
+}
