@@ -58,19 +58,37 @@ export const ALLOWED = {
   'runtime-host': ['spec', 'plan', 'models', 'runtime-common', 'runtime-executor', 'runtime-transport'],
   'runtime-dispatcher': ['spec', 'plan', 'runtime-common', 'runtime-transport'],
   'runtime-gateway': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-dispatcher'],
-  'runtime-supervisor': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-host', 'runtime-dispatcher', 'runtime-gateway'],
+  'runtime-supervisor': [
+    'spec',
+    'plan',
+    'models',
+    'runtime-common',
+    'runtime-transport',
+    'runtime-host',
+    'runtime-dispatcher',
+    'runtime-gateway',
+  ],
   // `profile` times the executor code that serves (sessions, the LLM's continuous batching, the
   // engines' own pre- and post-processing in runtime/host), so a
   // measured profile predicts what `serve` will do; it writes profile files that `cost` reads,
   // which closes the loop through data, not imports.
-  profile: ['spec', 'models', 'planner', 'loadgen', 'runtime-common', 'runtime-executor', 'runtime-transport', 'runtime-host', 'runtime-supervisor'],
+  profile: [
+    'spec',
+    'models',
+    'planner',
+    'loadgen',
+    'runtime-common',
+    'runtime-executor',
+    'runtime-transport',
+    'runtime-host',
+    'runtime-supervisor',
+  ],
   cli: [...pipeline, ...runtime, 'profile', 'loadgen'],
   scripts: [...pipeline, ...runtime, 'profile', 'loadgen', 'cli'],
   // Benchmarks use what a library user could: everything but the CLI and the tests.
   bench: [...pipeline, ...runtime, 'profile', 'loadgen'],
   test: ELEMENTS.map(([type]) => type).filter((type) => type !== 'test'),
 };
-
 
 export function boundariesConfig(boundaries) {
   return {
@@ -82,7 +100,9 @@ export function boundariesConfig(boundaries) {
       // `mode: 'file'` descriptor expresses; its deprecation notice would print on every run.
       'boundaries/legacy-warnings': false,
       'boundaries/include': ['src/**', 'bench/**', 'scripts/**', 'test/**'],
-      'boundaries/elements': ELEMENTS.map(([type, pattern]) => (pattern.endsWith('.ts') ? { type, pattern, mode: 'file' } : { type, pattern, partialMatch: false })),
+      'boundaries/elements': ELEMENTS.map(([type, pattern]) =>
+        pattern.endsWith('.ts') ? { type, pattern, mode: 'file' } : { type, pattern, partialMatch: false },
+      ),
     },
     rules: {
       // A new top-level folder must take its place in the table before it lints.

@@ -62,13 +62,20 @@ async function benchEncoder(): Promise<void> {
     baseline ||= perS;
     rows.push([String(batch), ms.toFixed(1), perS.toFixed(1), `${(perS / baseline).toFixed(2)}×`]);
   }
-  console.log(`image encoder (ViT ${size}×${size}, ${models.config.imageEncoder.layers} layers, hidden ${models.config.imageEncoder.hidden})`);
+  console.log(
+    `image encoder (ViT ${size}×${size}, ${models.config.imageEncoder.layers} layers, hidden ${models.config.imageEncoder.hidden})`,
+  );
   console.log(formatTable(rows) + '\n');
 }
 
 async function benchLlm(): Promise<void> {
   const [embed, llm] = [await load('llm_embed'), await load('llm')];
-  const options = { maxPrefillTokensPerStep: 4096, kvCapacityTokens: Infinity, maxContextTokens: models.config.llm.maxPositions, eosToken: -1 };
+  const options = {
+    maxPrefillTokensPerStep: 4096,
+    kvCapacityTokens: Infinity,
+    maxContextTokens: models.config.llm.maxPositions,
+    eosToken: -1,
+  };
   const prompts = Array.from({ length: 16 }, (_, i) => encodeText(`Request ${i}: ${'describe '.repeat(i % 3)}`));
   /** Runs `batch` through `ex`, returning generated tokens and the executor's decode time. */
   const generate = async (ex: LlmExecutor, batch: number[][]) => {
@@ -111,7 +118,9 @@ async function benchLlm(): Promise<void> {
   }
   const c = models.config.llm;
   const promptLengths = prompts.map((p) => p.length);
-  console.log(`LLM (${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, vocab ${c.vocab}; ${tokensPerSequence} tokens per sequence, prompts ${Math.min(...promptLengths)}–${Math.max(...promptLengths)} tokens)`);
+  console.log(
+    `LLM (${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, vocab ${c.vocab}; ${tokensPerSequence} tokens per sequence, prompts ${Math.min(...promptLengths)}–${Math.max(...promptLengths)} tokens)`,
+  );
   console.log(formatTable(rows) + '\n');
 }
 
@@ -136,7 +145,10 @@ async function benchOcr(): Promise<void> {
   const four: OcrStages = { det: ocrStageRunner(new ModelBatcher(det, batching)), rec: ocrStageRunner(new ModelBatcher(rec, batching)) };
   const rows = [['mode', 'ms / image', 'images/s', 'vs sequential', 'read exactly']];
   let baseline = 0;
-  for (const [name, stages, inFlight] of [['sequential', one, 1], ['4 in flight, batched stages', four, 4]] as const) {
+  for (const [name, stages, inFlight] of [
+    ['sequential', one, 1],
+    ['4 in flight, batched stages', four, 4],
+  ] as const) {
     let correct = 0;
     const ms = await timePerCall(async () => (correct = await readAll(stages, inFlight)));
     const perS = (images.length * 1000) / ms;

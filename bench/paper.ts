@@ -78,17 +78,44 @@ const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x
 const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 const started = performance.now();
-const rows = [['fixture', 'planned req/s', 'monolithic', 'epd', 'disagg', 'planned ÷ mono', '÷ epd', '÷ disagg', 'mono knee req/s', 'p99 planned s', 'mono', 'epd', 'disagg', 'p99 mono ÷ planned', 'epd ÷', 'disagg ÷']];
-const files = readdirSync('plans').filter((f) => f.endsWith('.plan.json')).sort();
+const rows = [
+  [
+    'fixture',
+    'planned req/s',
+    'monolithic',
+    'epd',
+    'disagg',
+    'planned ÷ mono',
+    '÷ epd',
+    '÷ disagg',
+    'mono knee req/s',
+    'p99 planned s',
+    'mono',
+    'epd',
+    'disagg',
+    'p99 mono ÷ planned',
+    'epd ÷',
+    'disagg ÷',
+  ],
+];
+const files = readdirSync('plans')
+  .filter((f) => f.endsWith('.plan.json'))
+  .sort();
 for (const f of files) {
   const plan = readPlan(`plans/${f}`);
   if (plan.objective.kind !== 'max-rate' || plan.name.startsWith('demo')) continue;
   const strategies = runnableStrategies(plan);
   const claimed = (s: Strategy) => (s === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === s)!).ratePerS;
   const best = new Map<Strategy, number>();
-  for (const s of strategies) best.set(s, highestRate(claimed(s) > 0 ? claimed(s) : plan.workload.ratePerS, (rate) => meetsTargets(run(plan, s, rate))));
+  for (const s of strategies)
+    best.set(
+      s,
+      highestRate(claimed(s) > 0 ? claimed(s) : plan.workload.ratePerS, (rate) => meetsTargets(run(plan, s, rate))),
+    );
   // Where monolithic saturates: the highest rate its queues stay bounded at; every strategy's tail there.
-  const knee = strategies.includes('monolithic') ? highestRate(best.get('monolithic')! || claimed('monolithic'), (rate) => !run(plan, 'monolithic', rate).saturated) : 0;
+  const knee = strategies.includes('monolithic')
+    ? highestRate(best.get('monolithic')! || claimed('monolithic'), (rate) => !run(plan, 'monolithic', rate).saturated)
+    : 0;
   const p99 = new Map<Strategy, number | null>();
   if (knee > 0) for (const s of strategies) p99.set(s, worstP99(run(plan, s, knee)));
   const rateCell = (s: Strategy) => (best.has(s) ? fmt(best.get(s)!) : 'n/a');
@@ -106,7 +133,11 @@ for (const f of files) {
   ]);
   process.stderr.write(`${plan.name} done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
 }
-console.log(`Goodput-optimal rate (req/s): the highest offered rate at which every request type meets its p90 latency target (≥ ${SLO_ATTAINMENT * 100}% of requests within it, not saturated),`);
-console.log(`simulated with ${REQUESTS} requests per rate from each plan's workload (seeded); tail latency: the worst request type's p99 (seconds) at the rate where monolithic saturates.\n`);
+console.log(
+  `Goodput-optimal rate (req/s): the highest offered rate at which every request type meets its p90 latency target (≥ ${SLO_ATTAINMENT * 100}% of requests within it, not saturated),`,
+);
+console.log(
+  `simulated with ${REQUESTS} requests per rate from each plan's workload (seeded); tail latency: the worst request type's p99 (seconds) at the rate where monolithic saturates.\n`,
+);
 console.log(formatTable(rows));
 console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -41,7 +41,26 @@ try {
   const base = load(QWEN3_OMNI);
   // Load glpk's wasm once before timing anything.
   await planDeploymentDetailed(withGpus(base, 8), { solver, baselines: false, simulate: false });
-  const rows = [['GPUs', 'candidates', 'variables', 'integer', 'constraints', 'status', 'gap', 'MILP req/s', 'planned req/s', 'strategy', 'vs 16× 256-GPU', 'loop (requests/seed)', 'first solve s', 'planned solves s', 'total s', 'CPU s']];
+  const rows = [
+    [
+      'GPUs',
+      'candidates',
+      'variables',
+      'integer',
+      'constraints',
+      'status',
+      'gap',
+      'MILP req/s',
+      'planned req/s',
+      'strategy',
+      'vs 16× 256-GPU',
+      'loop (requests/seed)',
+      'first solve s',
+      'planned solves s',
+      'total s',
+      'CPU s',
+    ],
+  ];
   const rates = new Map<number, number>();
   let largest: Awaited<ReturnType<typeof planDeploymentDetailed>> | undefined;
   for (const gpus of SIZES) {
@@ -71,7 +90,9 @@ try {
       (loop[0]?.ratePerS ?? report.plan.solution.ratePerS).toPrecision(4),
       report.plan.solution.ratePerS.toPrecision(4),
       s.strategy ?? 'planned',
-      per256 && gpus > 256 ? `${((report.plan.solution.ratePerS / ((per256 * gpus) / 256)) * 100).toFixed(1)}% of ${((per256 * gpus) / 256).toPrecision(4)}` : '–',
+      per256 && gpus > 256
+        ? `${((report.plan.solution.ratePerS / ((per256 * gpus) / 256)) * 100).toFixed(1)}% of ${((per256 * gpus) / 256).toPrecision(4)}`
+        : '–',
       `${loop.length} (kept ${report.planned.kept ?? 1}; ${loop[0]?.requestsPerSeed ?? 0})`,
       (solves[0] ?? 0).toFixed(2),
       solves.reduce((a, b) => a + b, 0).toFixed(2),
@@ -80,8 +101,12 @@ try {
     ]);
     console.log(rows[rows.length - 1].join('  '));
   }
-  console.log(`Qwen3-Omni (${QWEN3_OMNI}) on A100 nodes of 8, max-rate, glpk.js in a worker; MILP sizes are those of the kept iteration's solve.`);
-  console.log('MILP req/s: the first solve; planned req/s: after simulate-and-tighten; total: all 4 strategies, every solve and simulation.\n');
+  console.log(
+    `Qwen3-Omni (${QWEN3_OMNI}) on A100 nodes of 8, max-rate, glpk.js in a worker; MILP sizes are those of the kept iteration's solve.`,
+  );
+  console.log(
+    'MILP req/s: the first solve; planned req/s: after simulate-and-tighten; total: all 4 strategies, every solve and simulation.\n',
+  );
   console.log(formatTable(rows));
   if (largest) {
     // The largest plan at the rate it claims, on a long run of the workload (the loop's seed).
@@ -89,16 +114,41 @@ try {
     const started = performance.now();
     const check = evaluatePlan(plan, 'planned', { requests: CHECK_REQUESTS, ratePerS: plan.solution.ratePerS });
     const perType = toSimulatedTypes(check.result);
-    const misses = Object.entries(perType).filter(([, t]) => !meetsSlo(t)).map(([name]) => name);
+    const misses = Object.entries(perType)
+      .filter(([, t]) => !meetsSlo(t))
+      .map(([name]) => name);
     console.log(
       `\n${plan.pools[0].nodes * plan.pools[0].gpusPerNode} GPUs at ${plan.solution.ratePerS.toPrecision(4)} req/s, ${CHECK_REQUESTS} simulated requests (${((performance.now() - started) / 1000).toFixed(1)} s): ` +
         (misses.length === 0 ? 'every type meets its p90 target' : `misses ${misses.join(', ')}`) +
-        `${check.saturated ? ', saturated' : ''}; p90 ÷ target: ${Object.entries(perType).map(([name, t]) => `${name} ${plan.latencyTargetsMs?.[name] ? (t.p90Ms / plan.latencyTargetsMs[name]).toFixed(2) : '–'}`).join(', ')}`,
+        `${check.saturated ? ', saturated' : ''}; p90 ÷ target: ${Object.entries(perType)
+          .map(([name, t]) => `${name} ${plan.latencyTargetsMs?.[name] ? (t.p90Ms / plan.latencyTargetsMs[name]).toFixed(2) : '–'}`)
+          .join(', ')}`,
     );
   }
 
-  const fixtures = process.env.BENCH_PLANNER_FIXTURES === '0' ? [] : readdirSync('fixtures/deployments').filter((f) => f.endsWith('.yaml')).sort();
-  const gains = [['deployment', 'objective', 'planned', 'free search', 'free sim goodput', 'adopted', 'monolithic', 'epd', 'disaggregated', 'sim goodput', 'vs monolithic', 'vs epd', 'vs disaggregated']];
+  const fixtures =
+    process.env.BENCH_PLANNER_FIXTURES === '0'
+      ? []
+      : readdirSync('fixtures/deployments')
+          .filter((f) => f.endsWith('.yaml'))
+          .sort();
+  const gains = [
+    [
+      'deployment',
+      'objective',
+      'planned',
+      'free search',
+      'free sim goodput',
+      'adopted',
+      'monolithic',
+      'epd',
+      'disaggregated',
+      'sim goodput',
+      'vs monolithic',
+      'vs epd',
+      'vs disaggregated',
+    ],
+  ];
   for (const f of fixtures) {
     const report = await planDeploymentDetailed(load(`fixtures/deployments/${f}`), { solver });
     const { plan } = report;
@@ -122,7 +172,13 @@ try {
       plan.name,
       maxRate ? 'max-rate: planned ÷ baseline' : `min-cost: baseline ÷ planned ${plan.objective.costBasis}`,
       maxRate ? `${planned.toPrecision(4)} req/s` : plan.objective.costBasis === 'dollars' ? `$${planned.toFixed(2)}/h` : `${planned} GPUs`,
-      plan.freeSearch ? (maxRate ? `${plan.freeSearch.ratePerS.toPrecision(4)} req/s` : plan.objective.costBasis === 'dollars' ? `$${plan.freeSearch.costPerHour.toFixed(2)}/h` : `${plan.freeSearch.gpus} GPUs`) : '–',
+      plan.freeSearch
+        ? maxRate
+          ? `${plan.freeSearch.ratePerS.toPrecision(4)} req/s`
+          : plan.objective.costBasis === 'dollars'
+            ? `$${plan.freeSearch.costPerHour.toFixed(2)}/h`
+            : `${plan.freeSearch.gpus} GPUs`
+        : '–',
       plan.freeSearch?.sloGoodputPerS !== undefined ? `${plan.freeSearch.sloGoodputPerS.toPrecision(4)} req/s` : '–',
       plan.freeSearch?.adoptedBaseline ?? '–',
       cell('monolithic'),

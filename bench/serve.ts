@@ -86,7 +86,8 @@ async function producerChild(): Promise<void> {
   const ep = await TensorEndpoint.listen({ kind: 'unix', path });
   process.on('message', (msg: { bytes: number; count: number; tag: string }) => {
     const data = new Float32Array(msg.bytes / 4).map((_, i) => i % 977);
-    for (let i = 0; i < msg.count; i++) ep.send({ requestId: `${msg.tag}-${i}`, edge: 'a->b' }, { dtype: 'float32', shape: [data.length], data });
+    for (let i = 0; i < msg.count; i++)
+      ep.send({ requestId: `${msg.tag}-${i}`, edge: 'a->b' }, { dtype: 'float32', shape: [data.length], data });
     process.send!('published');
   });
   process.send!('listening');
@@ -99,8 +100,13 @@ async function benchTransport(): Promise<string[][]> {
   const nextMessage = (): Promise<unknown> => new Promise((resolve) => child.once('message', resolve));
   await nextMessage();
   const pool = new BufferPool({ maxIdleBytes: 512 * 1024 * 1024 });
-  const consumer = await TensorEndpoint.listen({ kind: 'unix', path: join(dir, 'c.sock') }, { reader: { allocate: (n) => pool.allocate(n) } });
-  const rows: string[][] = [['tensor', 'hops', 'hop p50 ms', 'hop p99 ms', 'GB/s @p50', 'memcpy GB/s', 'ratio', 'memcpy→new GB/s', 'ratio']];
+  const consumer = await TensorEndpoint.listen(
+    { kind: 'unix', path: join(dir, 'c.sock') },
+    { reader: { allocate: (n) => pool.allocate(n) } },
+  );
+  const rows: string[][] = [
+    ['tensor', 'hops', 'hop p50 ms', 'hop p99 ms', 'GB/s @p50', 'memcpy GB/s', 'ratio', 'memcpy→new GB/s', 'ratio'],
+  ];
   try {
     for (const [label, bytes, count] of [
       ['64 KiB', 64 * 1024, QUICK ? 100 : 400],
@@ -134,7 +140,17 @@ async function benchTransport(): Promise<string[][]> {
       const rate = gbps(bytes, h.p50);
       const memcpy = gbps(bytes, stats(warm).p50);
       const memcpyNew = gbps(bytes, stats(fresh).p50);
-      rows.push([label, String(count), fmt(h.p50), fmt(h.p99), rate.toFixed(2), memcpy.toFixed(2), `${((100 * rate) / memcpy).toFixed(0)}%`, memcpyNew.toFixed(2), `${((100 * rate) / memcpyNew).toFixed(0)}%`]);
+      rows.push([
+        label,
+        String(count),
+        fmt(h.p50),
+        fmt(h.p99),
+        rate.toFixed(2),
+        memcpy.toFixed(2),
+        `${((100 * rate) / memcpy).toFixed(0)}%`,
+        memcpyNew.toFixed(2),
+        `${((100 * rate) / memcpyNew).toFixed(0)}%`,
+      ]);
     }
   } finally {
     child.kill();
@@ -154,12 +170,33 @@ function trivialPlan(): Plan {
     objective: { kind: 'max-rate', costBasis: 'gpus' },
     model: {
       name: 'bench-model',
-      components: [{ name: 'llm', kind: 'llm', modality: 'text', weightBytes: 1, architecture: { params: 1, layers: 1, hiddenSize: 1 }, work: { decodeTokens: { constant: 1 } }, source: 'bench' }],
+      components: [
+        {
+          name: 'llm',
+          kind: 'llm',
+          modality: 'text',
+          weightBytes: 1,
+          architecture: { params: 1, layers: 1, hiddenSize: 1 },
+          work: { decodeTokens: { constant: 1 } },
+          source: 'bench',
+        },
+      ],
       edges: [],
       requestTypes: [{ name: 'chat', inputs: ['text'], outputs: ['text'], path: ['llm'], sizes: {} }],
     },
     workload: { name: 'w', ratePerS: 1, mix: { chat: 1 }, arrival: { process: 'poisson' }, seed: 1 },
-    pools: [{ name: 'local', gpu: { name: 'cpu', device: 'cpu', peakTflops: 1, memoryBandwidthGBps: 1, memoryGiB: 1, source: 'bench' }, gpusPerNode: 1, nodes: 1, intraNodeBandwidthGBps: 1, interNodeBandwidthGBps: 1, hopLatencyMs: 0, costPerGpuHour: 0 }],
+    pools: [
+      {
+        name: 'local',
+        gpu: { name: 'cpu', device: 'cpu', peakTflops: 1, memoryBandwidthGBps: 1, memoryGiB: 1, source: 'bench' },
+        gpusPerNode: 1,
+        nodes: 1,
+        intraNodeBandwidthGBps: 1,
+        interNodeBandwidthGBps: 1,
+        hopLatencyMs: 0,
+        costPerGpuHour: 0,
+      },
+    ],
     solution: {
       strategy: 'planned',
       status: 'optimal',
@@ -167,11 +204,35 @@ function trivialPlan(): Plan {
       gpus: 1,
       costPerHour: 0,
       perTypeRatePerS: { chat: 1 },
-      units: [{ id: unit, components: ['llm'], pool: 'local', tp: 1, replicas: 1, maxUtilisation: 1, utilisation: 0, memoryBytesPerGpu: 1, engine: engineBlock({ components: ['llm'], tp: 1, batch: { llm: 16 }, kvTokens: {} }, { gpu: { device: 'cpu' } }), profiles: [], placement: [{ replica: 0, node: 0, gpus: [0] }] }],
+      units: [
+        {
+          id: unit,
+          components: ['llm'],
+          pool: 'local',
+          tp: 1,
+          replicas: 1,
+          maxUtilisation: 1,
+          utilisation: 0,
+          memoryBytesPerGpu: 1,
+          engine: engineBlock({ components: ['llm'], tp: 1, batch: { llm: 16 }, kvTokens: {} }, { gpu: { device: 'cpu' } }),
+          profiles: [],
+          placement: [{ replica: 0, node: 0, gpus: [0] }],
+        },
+      ],
       routing: [{ requestType: 'chat', component: 'llm', shares: [{ unit, share: 1 }] }],
     },
     baselines: [],
-    solver: { name: 'none', version: '0', status: 'optimal', objective: 0, bound: 0, gap: 0, variables: 0, integerVariables: 0, constraints: 0 },
+    solver: {
+      name: 'none',
+      version: '0',
+      status: 'optimal',
+      objective: 0,
+      bound: 0,
+      gap: 0,
+      variables: 0,
+      integerVariables: 0,
+      constraints: 0,
+    },
     reasons: { summary: 'bench', bottleneck: 'llm', binding: [] },
     provenance: { cornserveVersion: '0.1.0', inputs: [] },
   };
@@ -181,10 +242,20 @@ const BODY = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', c
 
 function post(agent: Agent, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/chat/completions',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      },
+    );
     req.on('error', reject);
     req.end(BODY);
   });
@@ -239,7 +310,13 @@ async function benchOverhead(): Promise<string[][]> {
 
   // Gateway + dispatcher with the executor host in this process.
   const cluster = await startInProcessCluster(plan, () => ({ llm: trivial }));
-  const gateway = new Gateway({ modelNames: ['bench-model'], dispatcher: cluster.dispatcher, replicas: cluster.replicas, metrics: new ServeMetrics(cluster.replicas, { processMetrics: false }), onFinished });
+  const gateway = new Gateway({
+    modelNames: ['bench-model'],
+    dispatcher: cluster.dispatcher,
+    replicas: cluster.replicas,
+    metrics: new ServeMetrics(cluster.replicas, { processMetrics: false }),
+    onFinished,
+  });
   const { port } = await gateway.listen('127.0.0.1', 0);
   const inProc = await measureHttp(port, n);
   await gateway.close();
@@ -255,7 +332,15 @@ async function benchOverhead(): Promise<string[][]> {
   // Gateway + dispatcher with the executor in its own process (what `serve` runs).
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
   writePlan(plan, join(dir, 'plan.json'));
-  const serve = await startServe({ planPath: join(dir, 'plan.json'), host: '127.0.0.1', port: 0, log: silentLogger, runners: SELF, backoff: DEFAULT_BACKOFF, onRequestFinished: onFinished });
+  const serve = await startServe({
+    planPath: join(dir, 'plan.json'),
+    host: '127.0.0.1',
+    port: 0,
+    log: silentLogger,
+    runners: SELF,
+    backoff: DEFAULT_BACKOFF,
+    onRequestFinished: onFinished,
+  });
   try {
     const child = await measureHttp(serve.port, n);
     for (const [label, samples] of [
@@ -296,11 +381,32 @@ export function requestFor(r: TraceRequest, i: number): Record<string, unknown> 
   const parts = (...extra: unknown[]) => [{ type: 'text', text }, ...extra];
   switch (r.type) {
     case 'i2t':
-      return { model: OMNI, ...maxTokens, messages: [{ role: 'user', content: parts(...Array.from({ length: r.images ?? 1 }, () => ({ type: 'image_url', image_url: { url: PICTURE_URL } }))) }] };
+      return {
+        model: OMNI,
+        ...maxTokens,
+        messages: [
+          {
+            role: 'user',
+            content: parts(...Array.from({ length: r.images ?? 1 }, () => ({ type: 'image_url', image_url: { url: PICTURE_URL } }))),
+          },
+        ],
+      };
     case 'a2t':
-      return { model: OMNI, ...maxTokens, messages: [{ role: 'user', content: parts({ type: 'input_audio', input_audio: { data: speechB64(r.audioSeconds ?? 2), format: 'wav' } }) }] };
+      return {
+        model: OMNI,
+        ...maxTokens,
+        messages: [
+          { role: 'user', content: parts({ type: 'input_audio', input_audio: { data: speechB64(r.audioSeconds ?? 2), format: 'wav' } }) },
+        ],
+      };
     case 't2i':
-      return { model: OMNI, ...maxTokens, modalities: ['image'], image: { steps: r.diffusionSteps ?? 8 }, messages: [{ role: 'user', content: text }] };
+      return {
+        model: OMNI,
+        ...maxTokens,
+        modalities: ['image'],
+        image: { steps: r.diffusionSteps ?? 8 },
+        messages: [{ role: 'user', content: text }],
+      };
     case 't2a':
       return { model: OMNI, ...maxTokens, modalities: ['audio'], messages: [{ role: 'user', content: text }] };
     case 'ocr':
@@ -332,30 +438,51 @@ async function replay(url: string, trace: readonly TraceRequest[]): Promise<Repl
     trace.map(
       (r, i) =>
         new Promise<void>((resolve) => {
-          setTimeout(() => {
-            const t0 = nowMs();
-            firstSend = Math.min(firstSend, t0);
-            const req = request({ host: new URL(url).hostname, port: new URL(url).port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bodies[i]) } }, (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (c: Buffer) => chunks.push(c));
-              res.on('end', () => {
-                const t1 = nowMs();
-                lastDone = Math.max(lastDone, t1);
-                if (res.statusCode === 200) {
-                  latenciesMs.push(t1 - t0);
-                  if (r.type !== 'ocr') completionTokens += (JSON.parse(Buffer.concat(chunks).toString()) as { usage: { completion_tokens: number } }).usage.completion_tokens;
-                } else failed++;
-                resolve();
-              });
-            });
-            req.on('error', () => (failed++, resolve()));
-            req.end(bodies[i]);
-          }, Math.max(0, start + r.arrivalS * 1000 - nowMs()));
+          setTimeout(
+            () => {
+              const t0 = nowMs();
+              firstSend = Math.min(firstSend, t0);
+              const req = request(
+                {
+                  host: new URL(url).hostname,
+                  port: new URL(url).port,
+                  path: '/v1/chat/completions',
+                  method: 'POST',
+                  agent,
+                  headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bodies[i]) },
+                },
+                (res) => {
+                  const chunks: Buffer[] = [];
+                  res.on('data', (c: Buffer) => chunks.push(c));
+                  res.on('end', () => {
+                    const t1 = nowMs();
+                    lastDone = Math.max(lastDone, t1);
+                    if (res.statusCode === 200) {
+                      latenciesMs.push(t1 - t0);
+                      if (r.type !== 'ocr')
+                        completionTokens += (JSON.parse(Buffer.concat(chunks).toString()) as { usage: { completion_tokens: number } }).usage
+                          .completion_tokens;
+                    } else failed++;
+                    resolve();
+                  });
+                },
+              );
+              req.on('error', () => (failed++, resolve()));
+              req.end(bodies[i]);
+            },
+            Math.max(0, start + r.arrivalS * 1000 - nowMs()),
+          );
         }),
     ),
   );
   agent.destroy();
-  return { ok: latenciesMs.length, failed, throughputPerS: (latenciesMs.length * 1000) / (lastDone - firstSend), latenciesMs, completionTokens };
+  return {
+    ok: latenciesMs.length,
+    failed,
+    throughputPerS: (latenciesMs.length * 1000) / (lastDone - firstSend),
+    latenciesMs,
+    completionTokens,
+  };
 }
 
 /** CPU seconds a process has used (user + system), from /proc on Linux; undefined elsewhere. */
@@ -375,7 +502,9 @@ const CLOCK_TICKS_PER_S = 100;
 async function benchDemo(): Promise<{ measured: string[][]; predicted: string[][]; cpu: string[][]; notes: string[]; targets: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-demo-'));
   const measured: string[][] = [['deployment', 'executors', 'trace', 'requests', 'ok', 'throughput req/s', 'p50 ms', 'p99 ms']];
-  const predicted: string[][] = [['deployment', 'trace', 'simulated req/s', 'measured req/s', 'error', 'sim p50 ms', 'p50 ms', 'sim p99 ms', 'p99 ms']];
+  const predicted: string[][] = [
+    ['deployment', 'trace', 'simulated req/s', 'measured req/s', 'error', 'sim p50 ms', 'p50 ms', 'sim p99 ms', 'p99 ms'],
+  ];
   const cpu: string[][] = [['deployment', 'trace', 'process', 'CPU ms per request', 'simulated busy ms per request']];
   const notes: string[] = [];
   const targets: string[] = [];
@@ -397,25 +526,60 @@ async function benchDemo(): Promise<{ measured: string[][]; predicted: string[][
     for (const load of loads) {
       const trace = [...generateRequests(spec, load.count, { ratePerS: load.ratePerS })];
       for (const d of deployments) {
-        const serve = await startServe({ planPath: d.path, host: '127.0.0.1', port: 0, log: silentLogger, queueBound: 4096, requestTimeoutMs: 600_000 });
+        const serve = await startServe({
+          planPath: d.path,
+          host: '127.0.0.1',
+          port: 0,
+          log: silentLogger,
+          queueBound: 4096,
+          requestTimeoutMs: 600_000,
+        });
         try {
           // Warm-up: one request of each type (first-run allocations, JIT), untimed.
-          await replay(serve.url, plan.model.requestTypes.map((t, i) => ({ arrivalS: i * 0.05, type: t.name, ...sizesOf(plan, t.name) })));
+          await replay(
+            serve.url,
+            plan.model.requestTypes.map((t, i) => ({ arrivalS: i * 0.05, type: t.name, ...sizesOf(plan, t.name) })),
+          );
           const pids = serve.supervisor.pids();
           const cpuBefore = new Map([...pids].map(([k, pid]) => [k, pid ? cpuSeconds(pid) : undefined]));
           const selfBefore = process.cpuUsage();
           const m = await replay(serve.url, trace);
           const self = process.cpuUsage(selfBefore);
           const s = stats(m.latenciesMs);
-          measured.push([d.name, String(d.plan.solution.units.reduce((n, u) => n + u.replicas, 0)), load.label, String(trace.length), String(m.ok), m.throughputPerS.toFixed(1), s.p50.toFixed(1), s.p99.toFixed(1)]);
+          measured.push([
+            d.name,
+            String(d.plan.solution.units.reduce((n, u) => n + u.replicas, 0)),
+            load.label,
+            String(trace.length),
+            String(m.ok),
+            m.throughputPerS.toFixed(1),
+            s.p50.toFixed(1),
+            s.p99.toFixed(1),
+          ]);
           const sim = simulate(d.plan, 'planned', trace, { collectLatencies: true });
           const simLatencies = Object.values(sim.perType).flatMap((t) => t.latencySamplesMs ?? []);
           const ss = simLatencies.length > 0 ? stats(simLatencies) : { p50: NaN, p99: NaN };
           const error = (100 * (sim.throughputPerS - m.throughputPerS)) / m.throughputPerS;
-          predicted.push([d.name, load.label, `${sim.throughputPerS.toFixed(1)}${sim.saturated ? ' (saturated)' : ''}`, m.throughputPerS.toFixed(1), `${error >= 0 ? '+' : ''}${error.toFixed(0)}%`, ss.p50.toFixed(1), s.p50.toFixed(1), ss.p99.toFixed(1), s.p99.toFixed(1)]);
+          predicted.push([
+            d.name,
+            load.label,
+            `${sim.throughputPerS.toFixed(1)}${sim.saturated ? ' (saturated)' : ''}`,
+            m.throughputPerS.toFixed(1),
+            `${error >= 0 ? '+' : ''}${error.toFixed(0)}%`,
+            ss.p50.toFixed(1),
+            s.p50.toFixed(1),
+            ss.p99.toFixed(1),
+            s.p99.toFixed(1),
+          ]);
           // Where the CPU went: this process (HTTP client, gateway, dispatcher) and each executor,
           // against the busy time the simulator charged each unit from the profile.
-          cpu.push([d.name, load.label, 'client + gateway + dispatcher', (((self.user + self.system) / 1000) / trace.length).toFixed(2), '—']);
+          cpu.push([
+            d.name,
+            load.label,
+            'client + gateway + dispatcher',
+            ((self.user + self.system) / 1000 / trace.length).toFixed(2),
+            '—',
+          ]);
           for (const [key, pid] of pids) {
             const before = cpuBefore.get(key);
             const after = pid ? cpuSeconds(pid) : undefined;
@@ -423,11 +587,23 @@ async function benchDemo(): Promise<{ measured: string[][]; predicted: string[][
             const simBusyMs = unit ? (unit.utilisation * sim.durationS * 1000) / trace.length : NaN; // per replica: utilisation is averaged over replicas
             const components = key.split('@')[0].split('+');
             const label = `${components.length === all.length ? 'all 7 components' : components.map((c) => c.replace('-encoder', '-enc').replace('-generator', '-gen')).join('+')} #${key.split('#')[1]}`;
-            cpu.push([d.name, load.label, label, before !== undefined && after !== undefined ? (((after - before) * 1000) / trace.length).toFixed(2) : '?', simBusyMs.toFixed(2)]);
+            cpu.push([
+              d.name,
+              load.label,
+              label,
+              before !== undefined && after !== undefined ? (((after - before) * 1000) / trace.length).toFixed(2) : '?',
+              simBusyMs.toFixed(2),
+            ]);
           }
-          if (d.name === 'planned') targets.push(`simulated throughput of the demo plan at ${load.label} within 15% of measured: ${Math.abs(error) <= 15 ? 'met' : 'missed'} (${error.toFixed(0)}%)`);
+          if (d.name === 'planned')
+            targets.push(
+              `simulated throughput of the demo plan at ${load.label} within 15% of measured: ${Math.abs(error) <= 15 ? 'met' : 'missed'} (${error.toFixed(0)}%)`,
+            );
           const traceTokens = trace.filter((r) => r.type !== 'ocr').reduce((n, r) => n + (r.outputTokens ?? 0), 0);
-          if (d.name === 'planned' && load === loads[0]) notes.push(`  LLM tokens generated: ${m.completionTokens} measured vs ${traceTokens} in the trace (greedy decoding may stop early at EOS)`);
+          if (d.name === 'planned' && load === loads[0])
+            notes.push(
+              `  LLM tokens generated: ${m.completionTokens} measured vs ${traceTokens} in the trace (greedy decoding may stop early at EOS)`,
+            );
         } finally {
           await serve.shutdown('bench done');
         }
@@ -462,13 +638,28 @@ function preprocessingCosts(): string[][] {
   const wav = Buffer.from(speechB64(2), 'base64');
   const lineImage = decodePng(line);
   const det = detPreprocess(lineImage);
-  const prob = { dtype: 'float32' as const, shape: [1, 1, det.tensor.shape[2], det.tensor.shape[3]], data: new Float32Array(det.tensor.shape[2] * det.tensor.shape[3]).map((_, i) => ((i % det.tensor.shape[3]) > 20 && (i % det.tensor.shape[3]) < 460 && Math.floor(i / det.tensor.shape[3]) > 30 && Math.floor(i / det.tensor.shape[3]) < 66 ? 0.9 : 0.05)) };
+  const prob = {
+    dtype: 'float32' as const,
+    shape: [1, 1, det.tensor.shape[2], det.tensor.shape[3]],
+    data: new Float32Array(det.tensor.shape[2] * det.tensor.shape[3]).map((_, i) =>
+      i % det.tensor.shape[3] > 20 &&
+      i % det.tensor.shape[3] < 460 &&
+      Math.floor(i / det.tensor.shape[3]) > 30 &&
+      Math.floor(i / det.tensor.shape[3]) < 66
+        ? 0.9
+        : 0.05,
+    ),
+  };
   const boxes = detPostprocess(prob, det);
   const mel = { ...WHISPER_LIKE_MEL, melBins: 16 };
   const pcm = decodeWav(wav).samples;
   return [
     ['engine', 'work outside ONNX runs', 'ms (p50)'],
-    ['vit-encoder', 'PNG decode + resize to 32×32 + planar floats (32×32 picture)', fmt(time(() => rgbToPlanar(resizeBilinear(decodePng(picture), 32, 32))))],
+    [
+      'vit-encoder',
+      'PNG decode + resize to 32×32 + planar floats (32×32 picture)',
+      fmt(time(() => rgbToPlanar(resizeBilinear(decodePng(picture), 32, 32)))),
+    ],
     ['audio-encoder', 'WAV decode (2 s at 16 kHz, 16-bit)', fmt(time(() => resampleLinear(decodeWav(wav), 16_000)))],
     ['audio-encoder', 'log-mel features (2 s: 198 frames of a 512-point FFT)', fmt(time(() => logMelSpectrogram(pcm, mel)))],
     ['ocr-det', 'PNG decode + DB pre-processing (465×105 line)', fmt(time(() => detPreprocess(decodePng(line))))],
@@ -484,7 +675,10 @@ function sizesOf(plan: Plan, type: string): Partial<TraceRequest> {
 }
 
 async function main(): Promise<void> {
-  const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = (): string =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
   console.log(`load average before: ${load()} (${cpus().length} cores)`);
   const targets: string[] = [];
   if (ONLY === undefined || ONLY === 'a') {
@@ -509,7 +703,9 @@ async function main(): Promise<void> {
     console.log(formatTable(demo.measured));
     console.log('\n(d) the simulator against (c): predicted vs measured throughput and latency, same plans and traces');
     console.log(formatTable(demo.predicted));
-    console.log('\n(d) where the CPU went during each run, per request: measured CPU time vs the busy time the simulator charged from the profile');
+    console.log(
+      '\n(d) where the CPU went during each run, per request: measured CPU time vs the busy time the simulator charged from the profile',
+    );
     console.log(formatTable(demo.cpu));
     console.log('\n(d) per-request work the profile does not time (JavaScript around the ONNX runs)');
     console.log(formatTable(preprocessingCosts()));

@@ -21,7 +21,9 @@ function arg(name: string): string | undefined {
 
 function loadPlan(): { plan: Plan; source: string } {
   const dir = 'plans';
-  const file = readdirSync(dir).filter((f) => /^qwen3-omni-.*\.plan\.json$/.test(f)).sort()[0];
+  const file = readdirSync(dir)
+    .filter((f) => /^qwen3-omni-.*\.plan\.json$/.test(f))
+    .sort()[0];
   if (!file) throw new Error(`no ${dir}/qwen3-omni-*.plan.json to simulate`);
   return { plan: readPlan(join(dir, file)), source: join(dir, file) };
 }
@@ -35,18 +37,36 @@ const sizes = (arg('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
 // beyond a plan's capacity, and a saturated run measures queue growth, not the simulator.
 const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
 const rateArg = arg('--rate');
-const spec = { ...workloadSpecFromPlan(plan), ...(rateArg || solution?.ratePerS ? { ratePerS: rateArg ? Number(rateArg) : solution!.ratePerS } : {}) };
+const spec = {
+  ...workloadSpecFromPlan(plan),
+  ...(rateArg || solution?.ratePerS ? { ratePerS: rateArg ? Number(rateArg) : solution!.ratePerS } : {}),
+};
 const model = compileModel(simInputFromPlan(plan, strategy));
 
 console.log(`plan: ${source}`);
-console.log(`strategy: ${strategy}; workload: ${spec.ratePerS}/s ${spec.arrival.process}, ${Object.keys(spec.mix).length} request types; units: ${model.units.map((u) => `${u.replicas}×${u.id}`).join(', ')}`);
+console.log(
+  `strategy: ${strategy}; workload: ${spec.ratePerS}/s ${spec.arrival.process}, ${Object.keys(spec.mix).length} request types; units: ${model.units.map((u) => `${u.replicas}×${u.id}`).join(', ')}`,
+);
 console.log(`node ${process.version}\n`);
 
 // Warm the JIT so the 10k row measures steady-state speed, not compilation.
 for (let i = 0; i < 3; i++) runSimulation(model, generateRequests(spec, 10_000, { seed: 99 + i }));
 
 // CPU seconds beside wall seconds: on a shared machine the wall clock measures the neighbours too.
-const rows: string[][] = [['requests', 'wall s', 'simulated req/s', 'req per CPU s', 'generate-only req/s', 'events/request', 'heap after MB', 'peak RSS MB', 'saturated', 'p90 ms (first type)']];
+const rows: string[][] = [
+  [
+    'requests',
+    'wall s',
+    'simulated req/s',
+    'req per CPU s',
+    'generate-only req/s',
+    'events/request',
+    'heap after MB',
+    'peak RSS MB',
+    'saturated',
+    'p90 ms (first type)',
+  ],
+];
 for (const n of sizes) {
   let t = performance.now();
   let count = 0;

@@ -10,7 +10,9 @@ if (!path) {
   process.exit(2);
 }
 if (!probeProviders().cudaProviderLibrary) {
-  process.stderr.write('this onnxruntime-node install has no CUDA provider library (libonnxruntime_providers_cuda.so): it was installed with the CUDA download skipped\n');
+  process.stderr.write(
+    'this onnxruntime-node install has no CUDA provider library (libonnxruntime_providers_cuda.so): it was installed with the CUDA download skipped\n',
+  );
   process.exit(1);
 }
 try {

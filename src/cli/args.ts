@@ -36,7 +36,8 @@ export function readPlanArgument(path: string): Plan {
   try {
     return readPlan(path);
   } catch (err) {
-    if (err instanceof PlanFileError) throw new CliError(err.message, err.diagnostics.length > 0 ? { code: 'input.invalid', diagnostics: err.diagnostics } : {});
+    if (err instanceof PlanFileError)
+      throw new CliError(err.message, err.diagnostics.length > 0 ? { code: 'input.invalid', diagnostics: err.diagnostics } : {});
     throw err;
   }
 }

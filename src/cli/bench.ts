@@ -76,13 +76,31 @@ export function registerBench(program: Command): void {
     .option('--duration <s>', 'send the requests arriving within this many seconds', positiveNumber('--duration'))
     .option('--seed <s>', "seed of generated requests (default: the workload's)", nonNegativeInt('--seed'))
     .option('--model <name>', "model name to send for every request (default: each type's served model in the plan)")
-    .option('--strategy <name>', `the plan's solution the server runs (${STRATEGIES.join(', ')}): the result's label, and what --compare-sim simulates`, choice('--strategy', STRATEGIES), 'planned')
-    .option('--tokenizer <kind>', "how the server counts prompt tokens: bytes (cornserve's engines) or words (BPE vocabularies: vLLM, SGLang)", choice('--tokenizer', PROMPT_TOKENIZERS), 'bytes')
+    .option(
+      '--strategy <name>',
+      `the plan's solution the server runs (${STRATEGIES.join(', ')}): the result's label, and what --compare-sim simulates`,
+      choice('--strategy', STRATEGIES),
+      'planned',
+    )
+    .option(
+      '--tokenizer <kind>',
+      "how the server counts prompt tokens: bytes (cornserve's engines) or words (BPE vocabularies: vLLM, SGLang)",
+      choice('--tokenizer', PROMPT_TOKENIZERS),
+      'bytes',
+    )
     .option('--warmup <n>', 'requests of each type sent one at a time before the run, not measured', nonNegativeInt('--warmup'), 1)
     .option('--timeout <s>', 'a request not finished after this many seconds fails as a timeout', positiveNumber('--timeout'), 120)
-    .option('--max-failures <n>', 'stop after this many requests in a row fail to connect or get a non-overload error', positiveInt('--max-failures'), 10)
+    .option(
+      '--max-failures <n>',
+      'stop after this many requests in a row fail to connect or get a non-overload error',
+      positiveInt('--max-failures'),
+      10,
+    )
     .option('--api-key <key>', 'send `Authorization: Bearer <key>` (default: $CORNSERVE_API_KEY)')
-    .option('--compare-sim', 'also simulate the requests sent (at the times they were sent) and print predicted vs measured with the relative error')
+    .option(
+      '--compare-sim',
+      'also simulate the requests sent (at the times they were sent) and print predicted vs measured with the relative error',
+    )
     .option('--report <file>', 'write an HTML report: the plan with the measured latency CDFs')
     .option('--save-trace <file>', 'write the requests sent, at the times they were sent, as a trace (JSONL or CSV) for `simulate --trace`')
     .action(async (baseUrl: string, opts: BenchOptions, cmd: Command) => {
@@ -98,16 +116,21 @@ function readWorkloadSpec(path: string, plan: Plan): WorkloadSpec {
   let workload: Workload;
   if (kind === 'deployment') {
     const loaded = loadDeployment(path);
-    if (!loaded.ok) throw new CliError(`${path} is not a valid deployment:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+    if (!loaded.ok)
+      throw new CliError(`${path} is not a valid deployment:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
     workload = loaded.spec.workload;
   } else if (kind === 'workload') {
     const loaded = loadInput<Workload>(path, 'workload');
-    if (!loaded.ok) throw new CliError(`${path} is not a valid workload:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+    if (!loaded.ok)
+      throw new CliError(`${path} is not a valid workload:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
     workload = loaded.value;
   } else throw new CliError(`${path}: expected a workload (generator) or a deployment`);
   if (!workload.generator) throw new CliError(`${path} is a trace workload ('${workload.trace}'); pass the trace with --trace`);
   const unknown = Object.keys(workload.generator.mix).filter((t) => !plan.model.requestTypes.some((r) => r.name === t));
-  if (unknown.length > 0) throw new CliError(`${path} mixes request types the plan does not have: ${unknown.join(', ')}; the plan's types are ${plan.model.requestTypes.map((t) => t.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new CliError(
+      `${path} mixes request types the plan does not have: ${unknown.join(', ')}; the plan's types are ${plan.model.requestTypes.map((t) => t.name).join(', ')}`,
+    );
   // Sizes default to the plan's request types (the model graph the plan was made from).
   return workloadSpecFromWorkload(workload, plan.model);
 }
@@ -115,11 +138,18 @@ function readWorkloadSpec(path: string, plan: Plan): WorkloadSpec {
 /** The requests to send, in arrival order, with every size their type defines filled in. */
 function buildSchedule(plan: Plan, opts: BenchOptions): { requests: TraceRequest[]; describe: string; ratePerS: number } {
   if (opts.workload && opts.trace) throw usageError('--workload and --trace both say what to send; pass one');
-  const limits = { requests: opts.requests ?? (opts.duration === undefined ? DEFAULT_BENCH_REQUESTS : undefined), durationS: opts.duration };
+  const limits = {
+    requests: opts.requests ?? (opts.duration === undefined ? DEFAULT_BENCH_REQUESTS : undefined),
+    durationS: opts.duration,
+  };
   let requests: TraceRequest[];
   let describe: string;
   if (opts.trace) {
-    const trace = readTraceOrFail(opts.trace, opts.skipBad === true, plan.model.requestTypes.map((t) => t.name));
+    const trace = readTraceOrFail(
+      opts.trace,
+      opts.skipBad === true,
+      plan.model.requestTypes.map((t) => t.name),
+    );
     try {
       requests = scheduleFromTrace(trace, limits, opts.rate);
     } catch (err) {
@@ -151,7 +181,9 @@ function progressBar(): { update: (p: Progress) => void; clear: () => void } {
       lastMs = t;
       const width = 30;
       const filled = Math.round((width * (p.completed + p.failed)) / Math.max(1, p.total));
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.completed + p.failed}/${p.total} answered, ${p.sent} sent, ${p.failed} failed, ${p.elapsedS.toFixed(1)} s `);
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.completed + p.failed}/${p.total} answered, ${p.sent} sent, ${p.failed} failed, ${p.elapsedS.toFixed(1)} s `,
+      );
       drawn = true;
     },
     clear: () => {
@@ -180,7 +212,9 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   const media = new MediaCache();
   const bodyOf = (r: TraceRequest, index: number): string => {
     const type = types.get(r.type)!;
-    return JSON.stringify(chatBody(r, index, type, { model: opts.model ?? servedModelOf(plan.model, type), tokenizer: opts.tokenizer, media }));
+    return JSON.stringify(
+      chatBody(r, index, type, { model: opts.model ?? servedModelOf(plan.model, type), tokenizer: opts.tokenizer, media }),
+    );
   };
   try {
     // One body per type up front: a type the server cannot be sent fails before anything is sent.
@@ -189,7 +223,11 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     if (err instanceof UnsupportedRequestError) throw new CliError(err.message);
     throw err;
   }
-  const client: ChatClientOptions = { baseUrl, apiKey: opts.apiKey ?? (process.env.CORNSERVE_API_KEY || undefined), timeoutMs: opts.timeout * 1000 };
+  const client: ChatClientOptions = {
+    baseUrl,
+    apiKey: opts.apiKey ?? (process.env.CORNSERVE_API_KEY || undefined),
+    timeoutMs: opts.timeout * 1000,
+  };
 
   const interrupt = new AbortController();
   const onSigint = (): void => interrupt.abort();
@@ -199,16 +237,33 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   try {
     const warmupFailure = await warmUp(requests, opts.warmup, bodyOf, client, interrupt.signal);
     if (warmupFailure) {
-      run = { outcomes: requests.map((r, index) => ({ index, type: r.type, failure: { kind: 'not-sent', message: 'not sent: the warm-up failed' } })), stopped: warmupFailure, elapsedS: 0 };
+      run = {
+        outcomes: requests.map((r, index) => ({
+          index,
+          type: r.type,
+          failure: { kind: 'not-sent', message: 'not sent: the warm-up failed' },
+        })),
+        stopped: warmupFailure,
+        elapsedS: 0,
+      };
     } else {
-      run = await runOpenLoop(requests, (i, signal) => sendChat(bodyOf(requests[i], i), client, signal), { maxConsecutiveFailures: opts.maxFailures, signal: interrupt.signal, onProgress: bar.update });
+      run = await runOpenLoop(requests, (i, signal) => sendChat(bodyOf(requests[i], i), client, signal), {
+        maxConsecutiveFailures: opts.maxFailures,
+        signal: interrupt.signal,
+        onProgress: bar.update,
+      });
     }
   } finally {
     bar.clear();
     process.off('SIGINT', onSigint);
   }
 
-  const result = summariseOutcomes(run.outcomes, { types: plan.model.requestTypes, latencyTargetsMs: plan.latencyTargetsMs ?? {}, strategy: opts.strategy, stoppedEarly: run.stopped !== undefined });
+  const result = summariseOutcomes(run.outcomes, {
+    types: plan.model.requestTypes,
+    latencyTargetsMs: plan.latencyTargetsMs ?? {},
+    strategy: opts.strategy,
+    stoppedEarly: run.stopped !== undefined,
+  });
   const sent = sentRequests(requests, run.outcomes);
   const failures = summariseFailures(run.outcomes.filter((o) => o.failure?.kind !== 'not-sent'));
   const comparison = opts.compareSim && sent.length > 0 ? compareWithSimulator(plan, opts.strategy, sent, result) : undefined;
@@ -224,10 +279,16 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     notSent: requests.length - sent.length,
     stopped: run.stopped ?? null,
     failures,
-    tokens: tokenCounts(run.outcomes, requests, plan.model.requestTypes.map((t) => t.name)),
+    tokens: tokenCounts(
+      run.outcomes,
+      requests,
+      plan.model.requestTypes.map((t) => t.name),
+    ),
   };
   const stoppedEarly =
-    run.stopped !== undefined ? `the benchmark stopped early (${run.stopped}); the report covers the ${sent.length} of ${requests.length} requests sent` : undefined;
+    run.stopped !== undefined
+      ? `the benchmark stopped early (${run.stopped}); the report covers the ${sent.length} of ${requests.length} requests sent`
+      : undefined;
   if (global.json) {
     // One document either way: a run that stopped early is a partial report that carries its error.
     printJson({
@@ -249,7 +310,8 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     process.exitCode = EXIT_ERROR;
     return;
   }
-  if (result.requests.completed < sent.length) process.stderr.write(`warning: ${sent.length - result.requests.completed} of ${sent.length} requests failed (see failures)\n`);
+  if (result.requests.completed < sent.length)
+    process.stderr.write(`warning: ${sent.length - result.requests.completed} of ${sent.length} requests failed (see failures)\n`);
 }
 
 /**
@@ -257,7 +319,13 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
  * allocations, lazy model loads) stay out of the measurement. Returns why the server is unusable
  * when a warm-up request could not connect or was refused with a non-overload error.
  */
-async function warmUp(requests: readonly TraceRequest[], perType: number, bodyOf: (r: TraceRequest, i: number) => string, client: ChatClientOptions, signal: AbortSignal): Promise<string | undefined> {
+async function warmUp(
+  requests: readonly TraceRequest[],
+  perType: number,
+  bodyOf: (r: TraceRequest, i: number) => string,
+  client: ChatClientOptions,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   const firstOfType = [...new Map(requests.map((r) => [r.type, r])).values()];
   for (let k = 0; k < perType; k++) {
     for (const [j, r] of firstOfType.entries()) {
@@ -273,17 +341,30 @@ async function warmUp(requests: readonly TraceRequest[], perType: number, bodyOf
   return undefined;
 }
 
-function compareWithSimulator(plan: Plan, strategy: Strategy, sent: TraceRequest[], measured: SimResult): { simulated: SimResult; rows: ComparisonRow[] } {
+function compareWithSimulator(
+  plan: Plan,
+  strategy: Strategy,
+  sent: TraceRequest[],
+  measured: SimResult,
+): { simulated: SimResult; rows: ComparisonRow[] } {
   try {
     const simulated = simulate(plan, strategy, sent, { seed: plan.workload.seed, warmupRequests: 0 });
     return { simulated, rows: compareResults(simulated, measured) };
   } catch (err) {
-    if (err instanceof SimError) throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+    if (err instanceof SimError)
+      throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
     throw err;
   }
 }
 
-function writeReport(path: string, plan: Plan, strategy: Strategy, ratePerS: number, outcomes: readonly RequestOutcome[], describe: string): void {
+function writeReport(
+  path: string,
+  plan: Plan,
+  strategy: Strategy,
+  ratePerS: number,
+  outcomes: readonly RequestOutcome[],
+  describe: string,
+): void {
   const byType = new Map<string, number[]>();
   for (const o of outcomes) {
     if (o.latencyMs === undefined || o.failure) continue;
@@ -311,7 +392,15 @@ function formatBench(
   plan: Plan,
   describe: string,
   result: SimResult,
-  bench: { url: string; elapsedS: number; sent: number; notSent: number; stopped: string | null; failures: ReturnType<typeof summariseFailures>; tokens: ReturnType<typeof tokenCounts> },
+  bench: {
+    url: string;
+    elapsedS: number;
+    sent: number;
+    notSent: number;
+    stopped: string | null;
+    failures: ReturnType<typeof summariseFailures>;
+    tokens: ReturnType<typeof tokenCounts>;
+  },
   comparison: { simulated: SimResult; rows: ComparisonRow[] } | undefined,
 ): string {
   const c = stdoutColours();
@@ -320,7 +409,10 @@ function formatBench(
   if (bench.failures.examples.length > 0) {
     blocks.push(
       'failures\n' +
-        formatTable([['kind', 'status', 'count', 'message'], ...bench.failures.examples.map((e) => [e.kind, e.status === undefined ? '-' : String(e.status), String(e.count), e.message])]) +
+        formatTable([
+          ['kind', 'status', 'count', 'message'],
+          ...bench.failures.examples.map((e) => [e.kind, e.status === undefined ? '-' : String(e.status), String(e.count), e.message]),
+        ]) +
         '\n',
     );
   }
@@ -330,17 +422,33 @@ function formatBench(
       'tokens per request, mean: asked vs reported by the server\n' +
         formatTable([
           ['type', 'prompt asked', 'prompt reported', 'output asked', 'output reported'],
-          ...tokenRows.map(([type, t]) => [type, num(t.requestedPromptTokens), num(t.reportedPromptTokens), num(t.requestedOutputTokens), num(t.reportedCompletionTokens)]),
+          ...tokenRows.map(([type, t]) => [
+            type,
+            num(t.requestedPromptTokens),
+            num(t.reportedPromptTokens),
+            num(t.requestedOutputTokens),
+            num(t.reportedCompletionTokens),
+          ]),
         ]) +
         '\n',
     );
   }
   if (comparison) {
     const pct = (x: number | null): string => (x === null ? '-' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`);
-    const value = (metric: string, x: number | null): string => (x === null ? '-' : metric === 'sloAttainment' ? `${(x * 100).toFixed(1)}%` : num(x, 2));
+    const value = (metric: string, x: number | null): string =>
+      x === null ? '-' : metric === 'sloAttainment' ? `${(x * 100).toFixed(1)}%` : num(x, 2);
     blocks.push(
       `predicted (simulator, ${comparison.simulated.strategy}, the same ${comparison.simulated.requests.offered} requests) vs measured; error = (predicted − measured) / measured\n` +
-        formatTable([['type', 'metric', 'predicted', 'measured', 'error'], ...comparison.rows.map((r) => [r.type, r.metric, value(r.metric, r.predicted), value(r.metric, r.measured), pct(r.relativeError)])]) +
+        formatTable([
+          ['type', 'metric', 'predicted', 'measured', 'error'],
+          ...comparison.rows.map((r) => [
+            r.type,
+            r.metric,
+            value(r.metric, r.predicted),
+            value(r.metric, r.measured),
+            pct(r.relativeError),
+          ]),
+        ]) +
         '\n',
     );
   }

@@ -29,7 +29,6 @@ function displayPath(path: string, cwd: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-
 /** OCR request types get the rendered text line; other image inputs get the picture. */
 function imageFor(model: ResolvedModel, t: RequestType): string {
   const ocr = t.path.some((name) => model.components.find((c) => c.name === name)?.executor?.engine === 'ocr-det');
@@ -62,22 +61,32 @@ export function exampleBody(model: ResolvedModel, t: RequestType, stream = false
   const modalities = t.outputs.filter((m) => m !== 'text');
   if (modalities.length > 0) body.modalities = t.outputs;
   if (stream) body.stream = true;
-  body.messages = [{ role: 'user', content: content.length === 1 && t.inputs.length === 1 && t.inputs[0] === 'text' ? promptFor(t) : content }];
+  body.messages = [
+    { role: 'user', content: content.length === 1 && t.inputs.length === 1 && t.inputs[0] === 'text' ? promptFor(t) : content },
+  ];
   return { body, media };
 }
 
 /** One curl per request type (text → text also streamed), against `baseUrl`. */
-export function curlExamples(model: ResolvedModel, baseUrl: string, options: { cwd?: string; mediaDir?: string; apiKey?: boolean } = {}): CurlExample[] {
+export function curlExamples(
+  model: ResolvedModel,
+  baseUrl: string,
+  options: { cwd?: string; mediaDir?: string; apiKey?: boolean } = {},
+): CurlExample[] {
   const cwd = options.cwd ?? process.cwd();
   const mediaDir = options.mediaDir ?? MEDIA_DIR;
   const out: CurlExample[] = [];
   for (const t of model.requestTypes) {
-    const streams = t.outputs.length === 1 && t.outputs[0] === 'text' && t.inputs.length === 1 && t.inputs[0] === 'text' ? [false, true] : [false];
+    const streams =
+      t.outputs.length === 1 && t.outputs[0] === 'text' && t.inputs.length === 1 && t.inputs[0] === 'text' ? [false, true] : [false];
     for (const stream of streams) {
       const { body } = exampleBody(model, t, stream);
       let json = shellQuote(JSON.stringify(body));
       // Splice each medium in as a shell substitution between the single-quoted JSON pieces.
-      json = json.replace(/\{\{([^}]+)\}\}/g, (_, file: string) => `'"$(base64 < ${shellQuote(displayPath(join(mediaDir, file), cwd))} | tr -d '\\n')"'`);
+      json = json.replace(
+        /\{\{([^}]+)\}\}/g,
+        (_, file: string) => `'"$(base64 < ${shellQuote(displayPath(join(mediaDir, file), cwd))} | tr -d '\\n')"'`,
+      );
       const auth = options.apiKey ? ` -H "authorization: Bearer $CORNSERVE_API_KEY"` : '';
       const command = `curl -s${stream ? 'N' : ''} ${baseUrl}/v1/chat/completions -H 'content-type: application/json'${auth} -d ${json}`;
       const io = `${t.inputs.join('+')} → ${t.outputs.join('+')}`;
@@ -88,7 +97,11 @@ export function curlExamples(model: ResolvedModel, baseUrl: string, options: { c
           : stream
             ? 'server-sent events: one chat.completion.chunk per text delta, then [DONE]'
             : undefined;
-      out.push({ title: `${t.name} (${io}${stream ? ', streamed' : ''}; model ${servedModelOf(model, t)})`, ...(hint ? { hint } : {}), command });
+      out.push({
+        title: `${t.name} (${io}${stream ? ', streamed' : ''}; model ${servedModelOf(model, t)})`,
+        ...(hint ? { hint } : {}),
+        command,
+      });
     }
   }
   return out;

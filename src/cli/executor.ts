@@ -47,16 +47,21 @@ export function registerExecutor(program: Command): void {
     .option('--log-format <format>', 'text or json', 'json')
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running invocations may take to finish', '30000')
     .action(async (flags: ExecutorFlags) => {
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json')
+        throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const logger = createLogger({ format: flags.logFormat as LogFormat });
       const httpPort = port('port', flags.port ?? process.env.CORNSERVE_EXECUTOR_PORT ?? '9000');
       const tensorPort = flags.tensorPort !== undefined ? port('tensor-port', flags.tensorPort) : httpPort === 0 ? 0 : httpPort + 1;
       const drainMs = Number(flags.drainTimeout);
-      if (!Number.isInteger(drainMs) || drainMs < 0) throw usageError(`--drain-timeout must be a whole number of ms, got '${flags.drainTimeout}'`);
+      if (!Number.isInteger(drainMs) || drainMs < 0)
+        throw usageError(`--drain-timeout must be a whole number of ms, got '${flags.drainTimeout}'`);
       const modelDir = flags.modelDir ?? process.env.CORNSERVE_MODEL_DIR;
       let verified;
       try {
-        verified = verifyPlanForUnit(flags.plan, flags.unit, { expectedSha256: flags.planSha256, modelDir: modelDir ? resolve(modelDir) : undefined });
+        verified = verifyPlanForUnit(flags.plan, flags.unit, {
+          expectedSha256: flags.planSha256,
+          modelDir: modelDir ? resolve(modelDir) : undefined,
+        });
       } catch (err) {
         if (err instanceof PlanRejectedError) throw new CliError(err.message);
         throw err;
@@ -79,7 +84,8 @@ export function registerExecutor(program: Command): void {
           log: (event, fields) => logger.info(event, fields),
         });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}: ${(err as Error).message}`);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+          throw new CliError(`cannot listen on ${flags.host}: ${(err as Error).message}`);
         throw err;
       }
       logger.info('executor.listening', { unit: flags.unit, name, host: flags.host, port: executor.port, tensorPort: executor.tensorPort });

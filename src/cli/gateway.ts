@@ -26,7 +26,8 @@ interface GatewayFlags {
 
 function wholeNumber(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got '${text}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw usageError(`--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got '${text}'`);
   return n;
 }
 
@@ -46,7 +47,8 @@ export function registerGateway(program: Command): void {
     .option('--drain-timeout <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '30000')
     .option('--resolve-interval <ms>', 'how often the endpoint map is re-read and its hosts re-resolved', '5000')
     .action(async (flags: GatewayFlags) => {
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json')
+        throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const endpoints = flags.endpoints ?? process.env.CORNSERVE_ENDPOINTS;
       if (!endpoints) throw usageError('no endpoint map: give --endpoints <file> or set CORNSERVE_ENDPOINTS');
       const log = createLogger({ format: flags.logFormat as LogFormat });
@@ -69,7 +71,8 @@ export function registerGateway(program: Command): void {
         });
       } catch (err) {
         if (err instanceof PlanRejectedError) throw new CliError(err.message);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+          throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
         throw err;
       }
       await runUntilSignal(handle, log, signalled);

@@ -3,7 +3,17 @@
 // differs (each difference listed), 1 on an error — the `plan --check` convention.
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkManifests, DEFAULT_IMAGE, generateManifests, GPU_TYPE_LABEL, K8sError, labelValue, POOL_LABEL, writeManifests, type K8sOptions } from '../k8s/index.js';
+import {
+  checkManifests,
+  DEFAULT_IMAGE,
+  generateManifests,
+  GPU_TYPE_LABEL,
+  K8sError,
+  labelValue,
+  POOL_LABEL,
+  writeManifests,
+  type K8sOptions,
+} from '../k8s/index.js';
 import { readPlanArgument } from './args.js';
 import { CliError, EXIT_CHANGED, printJson, usageError, stdoutColours, type GlobalOptions } from './output.js';
 
@@ -42,10 +52,14 @@ export function registerK8s(program: Command): void {
     .option('--check <dir>', 'compare the manifests in <dir> with the plan: exit 0 match, 2 differ, 1 error')
     .option('--namespace <ns>', 'namespace (default cornserve-<plan name>; --check: as recorded)')
     .option('--image <image>', `container image (default ${DEFAULT_IMAGE}, what the Dockerfile builds; --check: as recorded)`)
-    .option('--model-volume <claim>', 'PersistentVolumeClaim with the model files, mounted read-only at /models; ReadOnlyMany when units span nodes (default cornserve-models)')
+    .option(
+      '--model-volume <claim>',
+      'PersistentVolumeClaim with the model files, mounted read-only at /models; ReadOnlyMany when units span nodes (default cornserve-models)',
+    )
     .action((planPath: string, opts: K8sCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
-      if ((opts.output === undefined) === (opts.check === undefined)) throw usageError('give exactly one of -o DIR (write) or --check DIR (compare)');
+      if ((opts.output === undefined) === (opts.check === undefined))
+        throw usageError('give exactly one of -o DIR (write) or --check DIR (compare)');
       const plan = readPlanArgument(planPath);
       const options: K8sOptions = { namespace: opts.namespace, image: opts.image, modelVolumeClaim: opts.modelVolume };
       const c = stdoutColours();
@@ -55,7 +69,10 @@ export function registerK8s(program: Command): void {
         const { differences } = userErrors(() => checkManifests(opts.check!, plan, options));
         if (global.json) printJson({ match: differences.length === 0, differences });
         else if (differences.length === 0) process.stdout.write(`${c.green('match')}: ${opts.check} matches plan ${plan.name}\n`);
-        else process.stdout.write(`${differences.map((d) => `${c.red('differs')} ${d}`).join('\n')}\n${differences.length} difference(s) between ${opts.check} and plan ${plan.name}\n`);
+        else
+          process.stdout.write(
+            `${differences.map((d) => `${c.red('differs')} ${d}`).join('\n')}\n${differences.length} difference(s) between ${opts.check} and plan ${plan.name}\n`,
+          );
         if (differences.length > 0) process.exitCode = EXIT_CHANGED;
         return;
       }

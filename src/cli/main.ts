@@ -85,7 +85,11 @@ export async function main(argv: string[]): Promise<number> {
         if (json) printJson(err.code === 'commander.version' ? { version: VERSION } : { help: helpText });
         return EXIT_OK;
       }
-      if (json) printJsonError(usageCode(err.code), err.code === 'commander.help' ? 'no command given; `cornserve --help` lists them' : err.message.replace(/^error: /, ''));
+      if (json)
+        printJsonError(
+          usageCode(err.code),
+          err.code === 'commander.help' ? 'no command given; `cornserve --help` lists them' : err.message.replace(/^error: /, ''),
+        );
       return EXIT_ERROR;
     }
     if (err instanceof CliError) {

@@ -20,7 +20,18 @@ import { PlanFileError, planDigest, planText, readPlan, writePlan } from '../pla
 import { resealPlan, sealProblem } from '../plan/seal.js';
 import { checkPlan } from '../planner/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
-import { CliError, EXIT_CHANGED, EXIT_ERROR, EXIT_OK, formatTable, inputError, usageError, printJson, stdoutColours, type GlobalOptions } from './output.js';
+import {
+  CliError,
+  EXIT_CHANGED,
+  EXIT_ERROR,
+  EXIT_OK,
+  formatTable,
+  inputError,
+  usageError,
+  printJson,
+  stdoutColours,
+  type GlobalOptions,
+} from './output.js';
 
 interface PlanCliOptions {
   output?: string;
@@ -37,10 +48,12 @@ interface PlanCliOptions {
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('solve the placement MILP for a deployment and write a frozen plan (--check: re-solve a plan and compare; exit 0 same, 2 changed, 1 error)')
+    .description(
+      'solve the placement MILP for a deployment and write a frozen plan (--check: re-solve a plan and compare; exit 0 same, 2 changed, 1 error)',
+    )
     .argument('[deployment]', 'deployment YAML')
     .option('-o, --output <file>', 'plan file to write (default plans/<deployment name>.plan.json)')
-    .option('--objective <kind>', 'max-rate or min-cost (default: the deployment\'s)')
+    .option('--objective <kind>', "max-rate or min-cost (default: the deployment's)")
     .option('--rate <reqPerS>', 'min-cost: request rate to sustain')
     .option('--gpus <n>', 'max-rate: use at most this many GPUs')
     .option('--time-limit <seconds>', 'hard limit on each solve')
@@ -69,7 +82,8 @@ export function registerPlan(program: Command): void {
 function positive(value: string | undefined, flag: string, integer = false): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usageError(`${flag} expects a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw usageError(`${flag} expects a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
   return n;
 }
 
@@ -98,7 +112,8 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
     });
   } catch (err) {
     progress.fail();
-    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
+    if (err instanceof PlanningError)
+      throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
     throw err;
   }
   progress.done();
@@ -139,17 +154,37 @@ function runReseal(planPath: string, reason: string | undefined, global: GlobalO
   const resealed = resealPlan(plan, { by: userName(), reason: reason.trim() });
   writeFileSync(planPath, planText(resealed));
   const record = resealed.seal!.reseals!.at(-1)!;
-  if (global.json) printJson({ plan: planPath, resealed: true, sha256: resealed.seal!.sha256, previousSha256: record.previousSha256 ?? null, by: record.by, reason: record.reason });
-  else process.stdout.write(`${planPath}: re-sealed by ${record.by} (${record.previousSha256 ? `${record.previousSha256.slice(0, 12)}… → ` : ''}${resealed.seal!.sha256.slice(0, 12)}…): ${record.reason}\n`);
+  if (global.json)
+    printJson({
+      plan: planPath,
+      resealed: true,
+      sha256: resealed.seal!.sha256,
+      previousSha256: record.previousSha256 ?? null,
+      by: record.by,
+      reason: record.reason,
+    });
+  else
+    process.stdout.write(
+      `${planPath}: re-sealed by ${record.by} (${record.previousSha256 ? `${record.previousSha256.slice(0, 12)}… → ` : ''}${resealed.seal!.sha256.slice(0, 12)}…): ${record.reason}\n`,
+    );
 }
 
 async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<number> {
   const progress = await progressReporter(`check ${opts.check}`, 1 + BASELINE_STRATEGIES.length);
-  const result = await checkPlan(opts.check!, { onProgress: progress.update, ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}) });
+  const result = await checkPlan(opts.check!, {
+    onProgress: progress.update,
+    ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}),
+  });
   if (result.status === 'error') progress.fail();
   else progress.done();
   if (global.json) {
-    printJson(result.status === 'changed' ? { status: result.status, changes: result.diff.changes } : result.status === 'error' ? { status: 'error', error: { code: 'plan.check', message: result.message } } : { status: result.status });
+    printJson(
+      result.status === 'changed'
+        ? { status: result.status, changes: result.diff.changes }
+        : result.status === 'error'
+          ? { status: 'error', error: { code: 'plan.check', message: result.message } }
+          : { status: result.status },
+    );
   } else if (result.status === 'identical') {
     process.stdout.write(`${opts.check}: up to date (re-solving its inputs gives the same plan)\n`);
   } else if (result.status === 'changed') {
@@ -174,20 +209,35 @@ function summaryText(report: PlanReport, output: string): string {
   const s = plan.solution;
   const totalGpus = plan.pools.reduce((n, p) => n + p.nodes * p.gpusPerNode, 0);
   const o = plan.objective;
-  const goal = o.kind === 'max-rate' ? `max-rate${o.gpuBudget !== undefined ? ` within ${o.gpuBudget} GPUs` : ''}` : `min-cost (${o.costBasis}) at ${fmtRate(o.targetRatePerS!)} req/s`;
+  const goal =
+    o.kind === 'max-rate'
+      ? `max-rate${o.gpuBudget !== undefined ? ` within ${o.gpuBudget} GPUs` : ''}`
+      : `min-cost (${o.costBasis}) at ${fmtRate(o.targetRatePerS!)} req/s`;
   const lines: string[] = [];
   lines.push(`${c.bold(plan.name)}: ${goal} → ${displayPath(output)} (sha256 ${planDigest(plan).slice(0, 12)})`);
   lines.push(
     `planned: ${c.green(`${fmtRate(s.ratePerS)} req/s`)} on ${s.gpus} of ${totalGpus} GPUs${s.costPerHour > 0 ? ` ($${s.costPerHour.toFixed(2)}/h)` : ''} — ${plan.solver.status}, gap ${(plan.solver.gap * 100).toFixed(2)}%, ${report.solveSeconds.toFixed(2)} s (${plan.solver.variables} variables, ${plan.solver.integerVariables} integer, ${plan.solver.constraints} constraints)`,
   );
   if (o.kind === 'max-rate' && plan.workload.ratePerS > s.ratePerS) {
-    lines.push(c.yellow(`warning: the workload's ${fmtRate(plan.workload.ratePerS)} req/s exceeds the ${fmtRate(s.ratePerS)} req/s this cluster sustains`));
+    lines.push(
+      c.yellow(
+        `warning: the workload's ${fmtRate(plan.workload.ratePerS)} req/s exceeds the ${fmtRate(s.ratePerS)} req/s this cluster sustains`,
+      ),
+    );
   }
   lines.push('');
   lines.push(
     formatTable([
       ['unit', 'pool', 'TP', 'replicas', 'GPUs', 'util', 'ρmax'],
-      ...s.units.map((u) => [u.id, u.pool, String(u.tp), String(u.replicas), String(u.tp * u.replicas), u.utilisation.toFixed(2), u.maxUtilisation.toFixed(2)]),
+      ...s.units.map((u) => [
+        u.id,
+        u.pool,
+        String(u.tp),
+        String(u.replicas),
+        String(u.tp * u.replicas),
+        u.utilisation.toFixed(2),
+        u.maxUtilisation.toFixed(2),
+      ]),
     ]),
   );
   lines.push('');
@@ -200,21 +250,46 @@ function summaryText(report: PlanReport, output: string): string {
   };
   lines.push(
     formatTable([
-      ['strategy', 'status', 'req/s', 'GPUs', '$/h', o.kind === 'max-rate' ? 'planned ÷ it' : 'it ÷ planned', ...(simulated ? ['sim SLO goodput', 'p90 targets met'] : [])],
-      ...[s, ...plan.baselines].map((b) => [b.strategy, b.status, b.status === 'optimal' || b.status === 'feasible' ? fmtRate(b.ratePerS) : '–', String(b.gpus), b.costPerHour.toFixed(2), b === s ? '1.00×' : ratioWords(report, b), ...simCells(b)]),
+      [
+        'strategy',
+        'status',
+        'req/s',
+        'GPUs',
+        '$/h',
+        o.kind === 'max-rate' ? 'planned ÷ it' : 'it ÷ planned',
+        ...(simulated ? ['sim SLO goodput', 'p90 targets met'] : []),
+      ],
+      ...[s, ...plan.baselines].map((b) => [
+        b.strategy,
+        b.status,
+        b.status === 'optimal' || b.status === 'feasible' ? fmtRate(b.ratePerS) : '–',
+        String(b.gpus),
+        b.costPerHour.toFixed(2),
+        b === s ? '1.00×' : ratioWords(report, b),
+        ...simCells(b),
+      ]),
     ]),
   );
   const loop = plan.solver.loopIterations ?? [];
-  if (loop.length > 1) lines.push(`simulate-and-tighten: ${loop.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` (${it.missedTypes.join(', ')} missed)` : ' (all met)'}`).join(' → ')}`);
+  if (loop.length > 1)
+    lines.push(
+      `simulate-and-tighten: ${loop.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` (${it.missedTypes.join(', ')} missed)` : ' (all met)'}`).join(' → ')}`,
+    );
   lines.push('');
-  lines.push(`bottleneck: ${plan.reasons.bottleneck} (${((plan.reasons.gpuShare?.[plan.reasons.bottleneck] ?? 0) * 100).toFixed(0)}% of the busy GPU time)`);
+  lines.push(
+    `bottleneck: ${plan.reasons.bottleneck} (${((plan.reasons.gpuShare?.[plan.reasons.bottleneck] ?? 0) * 100).toFixed(0)}% of the busy GPU time)`,
+  );
   const binding = plan.reasons.binding.filter((b) => b.kind !== 'capacity');
   for (const b of binding.slice(0, 4)) lines.push(`binding ${b.kind}: ${b.detail}`);
   const saturated = plan.reasons.binding.filter((b) => b.kind === 'capacity').length;
   if (saturated > 0) lines.push(`binding capacity: ${saturated} unit(s) at their utilisation limit`);
   for (const cal of report.problem.cost.calibrations) {
     const cap = cal.maxBatch < cal.configuredMaxBatch ? ` at batch ≤ ${cal.maxBatch} (configured ${cal.configuredMaxBatch})` : '';
-    lines.push(c.dim(`calibration: ${cal.component} roofline ×${cal.factor.toPrecision(3)}${cap} to ${cal.points} published point(s); error ${(cal.rawErrorMax * 100).toFixed(1)}% before, ${(cal.residualErrorMax * 100).toFixed(1)}% after`));
+    lines.push(
+      c.dim(
+        `calibration: ${cal.component} roofline ×${cal.factor.toPrecision(3)}${cap} to ${cal.points} published point(s); error ${(cal.rawErrorMax * 100).toFixed(1)}% before, ${(cal.residualErrorMax * 100).toFixed(1)}% after`,
+      ),
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -226,11 +301,27 @@ function summaryJson(report: PlanReport, output: string) {
     digest: planDigest(plan),
     name: plan.name,
     objective: plan.objective,
-    solution: { status: plan.solution.status, ratePerS: plan.solution.ratePerS, gpus: plan.solution.gpus, costPerHour: plan.solution.costPerHour, units: plan.solution.units.map((u) => ({ id: u.id, replicas: u.replicas, tp: u.tp, utilisation: u.utilisation })) },
-    baselines: plan.baselines.map((b) => ({ strategy: b.strategy, status: b.status, ratePerS: b.ratePerS, gpus: b.gpus, costPerHour: b.costPerHour })),
+    solution: {
+      status: plan.solution.status,
+      ratePerS: plan.solution.ratePerS,
+      gpus: plan.solution.gpus,
+      costPerHour: plan.solution.costPerHour,
+      units: plan.solution.units.map((u) => ({ id: u.id, replicas: u.replicas, tp: u.tp, utilisation: u.utilisation })),
+    },
+    baselines: plan.baselines.map((b) => ({
+      strategy: b.strategy,
+      status: b.status,
+      ratePerS: b.ratePerS,
+      gpus: b.gpus,
+      costPerHour: b.costPerHour,
+    })),
     bottleneck: plan.reasons.bottleneck,
     solver: { ...plan.solver, seconds: report.solveSeconds, totalSeconds: report.totalSeconds },
-    simulated: Object.fromEntries([plan.solution, ...plan.baselines].filter((b) => b.simulated).map((b) => [b.strategy, { sloGoodputPerS: sloGoodput(b), missedTypes: missedTypes(b) }])),
+    simulated: Object.fromEntries(
+      [plan.solution, ...plan.baselines]
+        .filter((b) => b.simulated)
+        .map((b) => [b.strategy, { sloGoodputPerS: sloGoodput(b), missedTypes: missedTypes(b) }]),
+    ),
     calibrations: report.problem.cost.calibrations,
   };
 }
@@ -265,18 +356,29 @@ async function progressReporter(label: string, strategies: number, maxIterations
         iteration = 0;
       }
       if (e.phase === 'prepared') progress.update({ fraction: 0, detail: `${e.candidates} candidate units` });
-      else if (e.phase === 'solving') progress.update({ fraction: fraction(e.strategy), detail: `solving ${e.strategy}${iteration > 0 ? ` (loop iteration ${iteration + 1})` : ''}…` });
+      else if (e.phase === 'solving')
+        progress.update({
+          fraction: fraction(e.strategy),
+          detail: `solving ${e.strategy}${iteration > 0 ? ` (loop iteration ${iteration + 1})` : ''}…`,
+        });
       else if (e.phase === 'progress' && e.line && /mip =/.test(e.line)) {
         // GLPK's incumbent and bound, at most a few times a second.
         const now = performance.now();
         if (now - lastLive < 250) return;
         lastLive = now;
-        progress.update({ fraction: fraction(e.strategy), detail: `solving ${e.strategy}… ${elapsed()} ${e.line.replace(/^\+\s*\d+:\s*/, '').replace(/\s+/g, ' ')}` });
-      } else if (e.phase === 'solved') progress.update({ fraction: fraction(e.strategy), detail: `${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s` });
+        progress.update({
+          fraction: fraction(e.strategy),
+          detail: `solving ${e.strategy}… ${elapsed()} ${e.line.replace(/^\+\s*\d+:\s*/, '').replace(/\s+/g, ' ')}`,
+        });
+      } else if (e.phase === 'solved')
+        progress.update({ fraction: fraction(e.strategy), detail: `${e.strategy} ${e.line} in ${e.seconds?.toFixed(2)} s` });
       else if (e.phase === 'simulated') {
         iteration = e.iteration ?? iteration + 1;
         const verdict = e.missed && e.missed.length > 0 ? `${e.missed.join(', ')} missed` : 'every target met';
-        progress.update({ fraction: fraction(e.strategy), detail: `${e.strategy} simulated at ${fmtRate(e.ratePerS ?? 0)} req/s (iteration ${e.iteration}): ${verdict}` });
+        progress.update({
+          fraction: fraction(e.strategy),
+          detail: `${e.strategy} simulated at ${fmtRate(e.ratePerS ?? 0)} req/s (iteration ${e.iteration}): ${verdict}`,
+        });
       }
     },
     done: (detail) => progress.done(detail ?? `in ${elapsed()}`),

@@ -53,7 +53,9 @@ function intList(flag: string, allowed?: readonly number[]): (value: string) => 
     const items = value.split(',').map((s) => s.trim());
     const numbers = items.map(Number);
     if (items.some((s) => s === '') || numbers.some((n) => !Number.isInteger(n) || n < 1)) {
-      throw new InvalidArgumentError(`${flag} takes whole numbers ≥ 1 separated by commas, e.g. ${allowed ? allowed.slice(0, 2).join(',') : '1,2,4'}`);
+      throw new InvalidArgumentError(
+        `${flag} takes whole numbers ≥ 1 separated by commas, e.g. ${allowed ? allowed.slice(0, 2).join(',') : '1,2,4'}`,
+      );
     }
     const bad = allowed ? numbers.find((n) => !allowed.includes(n)) : undefined;
     if (bad !== undefined) throw new InvalidArgumentError(`${flag} ${bad} is not one of ${allowed!.join(', ')}`);
@@ -67,15 +69,39 @@ export function registerProfile(program: Command): void {
     .description('measure ONNX components on this hardware and write a profile')
     .argument('<model-graph>', 'model graph YAML whose components have executor specs')
     .option('--component <names...>', 'components to measure (default: every component with an executor spec)')
-    .addOption(new Option('--batch <list>', 'batch sizes: work units for encoders and generators, concurrent sequences for LLM decode').argParser(intList('--batch')).default([1, 2, 4, 8, 16], '1,2,4,8,16'))
-    .addOption(new Option('--tp <list>', `parallelism degrees (${TP_DEGREES.join(', ')}); on cpu, the intra-op thread count`).argParser(intList('--tp', TP_DEGREES)).default([1], '1'))
+    .addOption(
+      new Option('--batch <list>', 'batch sizes: work units for encoders and generators, concurrent sequences for LLM decode')
+        .argParser(intList('--batch'))
+        .default([1, 2, 4, 8, 16], '1,2,4,8,16'),
+    )
+    .addOption(
+      new Option('--tp <list>', `parallelism degrees (${TP_DEGREES.join(', ')}); on cpu, the intra-op thread count`)
+        .argParser(intList('--tp', TP_DEGREES))
+        .default([1], '1'),
+    )
     .option('--threads <n>', 'intra-op threads per session with --ep cuda (on cpu, --tp sets the thread count)', positiveInt('--threads'))
-    .addOption(new Option('--ep <provider>', 'onnxruntime execution provider (falls back to cpu, with a warning, without a usable GPU)').choices(['cpu', 'cuda']).default('cpu'))
+    .addOption(
+      new Option('--ep <provider>', 'onnxruntime execution provider (falls back to cpu, with a warning, without a usable GPU)')
+        .choices(['cpu', 'cuda'])
+        .default('cpu'),
+    )
     .option('--gpu <name>', 'GPU type the entries are for (required with --ep cuda; cpu entries are for CPU-core)')
     .option('--repeats <n>', 'timed runs per point, after one warm-up; the median and p90 are kept', positiveInt('--repeats'), 10)
-    .addOption(new Option('--prefill-tokens <list>', 'LLM prompt lengths to time prefill at').argParser(intList('--prefill-tokens')).default([16, 64, 128], '16,64,128'))
-    .option('--gateway <url>', "also measure the CPU a live cornserve server's gateway and dispatcher spend per request type (serve this model graph's plan there)")
-    .option('--gateway-requests <n>', 'timed requests per request type with --gateway, sent one at a time', positiveInt('--gateway-requests'), 20)
+    .addOption(
+      new Option('--prefill-tokens <list>', 'LLM prompt lengths to time prefill at')
+        .argParser(intList('--prefill-tokens'))
+        .default([16, 64, 128], '16,64,128'),
+    )
+    .option(
+      '--gateway <url>',
+      "also measure the CPU a live cornserve server's gateway and dispatcher spend per request type (serve this model graph's plan there)",
+    )
+    .option(
+      '--gateway-requests <n>',
+      'timed requests per request type with --gateway, sent one at a time',
+      positiveInt('--gateway-requests'),
+      20,
+    )
     .option('-o, --output <file>', 'where to write the profile YAML (default: stdout)')
     .action(async (graphPath: string, opts: ProfileCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
@@ -87,7 +113,8 @@ export function registerProfile(program: Command): void {
       if (opts.ep === 'cpu' && opts.threads !== undefined) {
         throw usageError('--threads applies to --ep cuda; on cpu the intra-op thread count is the --tp degree (e.g. --tp 1,2)');
       }
-      if (opts.ep === 'cuda' && opts.gpu === undefined) throw usageError('--ep cuda needs --gpu NAME: the GPU type the entries are for (e.g. --gpu H100-80GB)');
+      if (opts.ep === 'cuda' && opts.gpu === undefined)
+        throw usageError('--ep cuda needs --gpu NAME: the GPU type the entries are for (e.g. --gpu H100-80GB)');
       const logger = { warn: (message: string) => process.stderr.write(`warning: ${message}\n`) };
 
       await withUserErrors(async () => {
@@ -97,12 +124,20 @@ export function registerProfile(program: Command): void {
         if (ep === 'cuda') {
           ep = await effectiveProvider(components[0], dirname(resolve(graphPath)), 'cuda', logger);
           if (ep === 'cpu') {
-            logger.warn(`measuring on cpu instead of cuda: the entries are written for GPU type ${CPU_GPU_TYPE}, not ${gpu}, and --tp is the intra-op thread count`);
+            logger.warn(
+              `measuring on cpu instead of cuda: the entries are written for GPU type ${CPU_GPU_TYPE}, not ${gpu}, and --tp is the intra-op thread count`,
+            );
             gpu = CPU_GPU_TYPE;
           } else {
-            if (opts.tp.some((t) => t > 1)) throw usageError('--tp above 1 needs tensor parallelism across GPUs, which one onnxruntime session does not do; measure --tp 1 on cuda');
+            if (opts.tp.some((t) => t > 1))
+              throw usageError(
+                '--tp above 1 needs tensor parallelism across GPUs, which one onnxruntime session does not do; measure --tp 1 on cuda',
+              );
             const catalogue = loadDefaultCatalogue();
-            if (!catalogue.has(gpu)) logger.warn(`GPU type '${gpu}' is not in the GPU catalogue${didYouMean(gpu, catalogue.keys())}; a deployment using this profile must define it under its cluster's gpuTypes`);
+            if (!catalogue.has(gpu))
+              logger.warn(
+                `GPU type '${gpu}' is not in the GPU catalogue${didYouMean(gpu, catalogue.keys())}; a deployment using this profile must define it under its cluster's gpuTypes`,
+              );
           }
         }
         const progress = await createProgress(`profiling ${graph.name}`);
@@ -131,7 +166,13 @@ export function registerProfile(program: Command): void {
         const command = commandLine(graphPath, opts);
         const load = loadAverage();
         if (opts.gateway !== undefined) {
-          const gateway = await measureGateway({ baseUrl: opts.gateway, graph, requests: opts.gatewayRequests, timeoutMs: GATEWAY_REQUEST_TIMEOUT_MS, onProgress: (fraction, detail) => progress.update({ fraction, detail }) });
+          const gateway = await measureGateway({
+            baseUrl: opts.gateway,
+            graph,
+            requests: opts.gatewayRequests,
+            timeoutMs: GATEWAY_REQUEST_TIMEOUT_MS,
+            onProgress: (fraction, detail) => progress.update({ fraction, detail }),
+          });
           profile.gateway = {
             source: 'measured',
             note: `\`${command}\`: the serving process's ${opts.gatewayRequests} requests per type one at a time after 2 warm-ups, its idle CPU (${gateway.idleCpuMsPerS.toFixed(2)} ms/s) and /metrics scrapes (${gateway.scrapeCpuMs.toFixed(2)} ms each) taken out; load average ${loadAverage()}`,
@@ -158,7 +199,9 @@ function commandLine(graphPath: string, opts: ProfileCommandOptions): string {
 
 /** The 1, 5 and 15 minute load averages: a loaded machine's numbers say so next to them. */
 function loadAverage(): string {
-  return `(1, 5, 15 min) ${loadavg().map((l) => l.toFixed(2)).join(', ')}`;
+  return `(1, 5, 15 min) ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`;
 }
 
 function loadGraph(path: string): ModelGraph {
@@ -176,7 +219,8 @@ function chooseComponents(graph: ModelGraph, names: string[] | undefined): Compo
   }
   return [...new Set(names)].map((name) => {
     const c = all.get(name);
-    if (!c) throw new CliError(`unknown component '${name}'${didYouMean(name, all.keys())}; ${graph.name} has ${[...all.keys()].join(', ')}`);
+    if (!c)
+      throw new CliError(`unknown component '${name}'${didYouMean(name, all.keys())}; ${graph.name} has ${[...all.keys()].join(', ')}`);
     if (!c.executor) throw new CliError(`component '${name}' has no executor spec (executor: engine and graphs), so it cannot be measured`);
     return c;
   });
@@ -195,14 +239,15 @@ async function withUserErrors(body: () => Promise<void>): Promise<void> {
 /** `provenance` completes the header's "Measured by …": the command and the machine's load. */
 function writeProfile(profile: Profile, output: string | undefined, global: GlobalOptions, provenance: string): void {
   const validate = validator('profile');
-  if (!validate(profile)) throw new Error(`the measured profile does not match schemas/profile.schema.json: ${JSON.stringify(validate.errors)}`);
+  if (!validate(profile))
+    throw new Error(`the measured profile does not match schemas/profile.schema.json: ${JSON.stringify(validate.errors)}`);
   const target = output ? resolve(output) : undefined;
-  const schemaRef = relative(target ? dirname(target) : process.cwd(), PROFILE_SCHEMA).split('\\').join('/');
-  const text = [
-    `# yaml-language-server: $schema=${schemaRef}`,
-    `# Measured by ${provenance}.`,
-    stringify(profile, { lineWidth: 0 }),
-  ].join('\n');
+  const schemaRef = relative(target ? dirname(target) : process.cwd(), PROFILE_SCHEMA)
+    .split('\\')
+    .join('/');
+  const text = [`# yaml-language-server: $schema=${schemaRef}`, `# Measured by ${provenance}.`, stringify(profile, { lineWidth: 0 })].join(
+    '\n',
+  );
   const reread = parseYamlText(target ?? 'profile.yaml', text);
   const problems = reread.ok ? checkProfile(reread.file, profile) : reread.diagnostics;
   if (problems.length > 0) throw new Error(`the measured profile fails its checks: ${problems.map((d) => formatDiagnostic(d)).join('; ')}`);
@@ -213,7 +258,10 @@ function writeProfile(profile: Profile, output: string | undefined, global: Glob
       throw new CliError(`cannot write ${output}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
     if (global.json) printJson(profile);
-    else process.stderr.write(`wrote ${output}: ${profile.entries.length} entries (${[...new Set(profile.entries.map((e) => e.component))].join(', ')})\n`);
+    else
+      process.stderr.write(
+        `wrote ${output}: ${profile.entries.length} entries (${[...new Set(profile.entries.map((e) => e.component))].join(', ')})\n`,
+      );
   } else if (global.json) {
     printJson(profile);
   } else {

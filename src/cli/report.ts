@@ -24,8 +24,16 @@ export function registerReport(program: Command): void {
     .argument('<plan>', 'plan JSON file')
     .requiredOption('-o, --output <file>', 'HTML file to write')
     .option('--simulate', 'run the simulator for latency CDFs and goodput-vs-rate curves of every strategy')
-    .option('-n, --requests <n>', `with --simulate: requests per strategy at its sustainable rate (default ${DEFAULT_REPORT_REQUESTS}); each of the 8 goodput rates gets a third of them`, positiveInt('--requests'))
-    .option('--seed <s>', "with --simulate: seed of generated requests and routing (default: the plan's workload seed)", nonNegativeInt('--seed'))
+    .option(
+      '-n, --requests <n>',
+      `with --simulate: requests per strategy at its sustainable rate (default ${DEFAULT_REPORT_REQUESTS}); each of the 8 goodput rates gets a third of them`,
+      positiveInt('--requests'),
+    )
+    .option(
+      '--seed <s>',
+      "with --simulate: seed of generated requests and routing (default: the plan's workload seed)",
+      nonNegativeInt('--seed'),
+    )
     .action((planPath: string, opts: ReportOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       if (!opts.simulate && (opts.requests !== undefined || opts.seed !== undefined)) {

@@ -24,7 +24,9 @@ export function formatResult(r: SimResult): string {
   const c = stdoutColours();
   const head = `${c.bold(r.strategy)}: ${r.requests.completed}/${r.requests.measured} requests in ${r.durationS.toFixed(1)} s; offered ${rate(r.offeredRatePerS)}/s, throughput ${rate(r.throughputPerS)}/s, goodput ${rate(r.goodputPerS)}/s, SLO ${pct(r.sloAttainment)}`;
   const warn = r.saturated
-    ? c.red(`saturated${r.bottleneck ? ` at ${r.bottleneck}` : ''}: its queue grows as long as requests arrive${r.stoppedEarly ? ' (run stopped early)' : ''}; latency of the types it serves has no steady state`)
+    ? c.red(
+        `saturated${r.bottleneck ? ` at ${r.bottleneck}` : ''}: its queue grows as long as requests arrive${r.stoppedEarly ? ' (run stopped early)' : ''}; latency of the types it serves has no steady state`,
+      )
     : '';
   const types = formatTable([
     ['type', 'done', 'thr/s', 'p50 ms', 'p90 ms', 'p99 ms', 'ttft p50', 'tpot p50', 'ttfa p50', 'target', 'goodput/s', 'SLO'],

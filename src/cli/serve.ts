@@ -62,29 +62,64 @@ export function registerServe(program: Command): void {
     .option('--drain-timeout <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '30000')
     .option('--body-limit <bytes>', 'largest request body (bigger gets 413)', String(32 * 1024 * 1024))
     .option('--media-root <dir>', 'allow file: image URLs under this directory')
-    .option('--max-image-pixels <n>', 'input images larger than this (width × height, read from the header) get 400', String(DEFAULT_MEDIA_LIMITS.maxImagePixels))
-    .option('--max-audio-seconds <s>', 'input audio longer than this (read from the WAV header) gets 400', String(DEFAULT_MEDIA_LIMITS.maxAudioSeconds))
-    .option('--max-audio-samples <n>', 'input audio with more samples than this (frames × channels) gets 400', String(DEFAULT_MEDIA_LIMITS.maxAudioSamples))
-    .option('--header-timeout <ms>', 'close a new connection that sends no complete request head within this', String(DEFAULT_CONNECTION_TIMEOUTS.headersTimeoutMs))
-    .option('--keep-alive-timeout <ms>', 'close an idle keep-alive connection this long after its last response', String(DEFAULT_CONNECTION_TIMEOUTS.keepAliveTimeoutMs))
-    .option('--body-timeout <ms>', 'a request whose head and body take longer than this to arrive gets 408', String(DEFAULT_CONNECTION_TIMEOUTS.requestBodyTimeoutMs))
+    .option(
+      '--max-image-pixels <n>',
+      'input images larger than this (width × height, read from the header) get 400',
+      String(DEFAULT_MEDIA_LIMITS.maxImagePixels),
+    )
+    .option(
+      '--max-audio-seconds <s>',
+      'input audio longer than this (read from the WAV header) gets 400',
+      String(DEFAULT_MEDIA_LIMITS.maxAudioSeconds),
+    )
+    .option(
+      '--max-audio-samples <n>',
+      'input audio with more samples than this (frames × channels) gets 400',
+      String(DEFAULT_MEDIA_LIMITS.maxAudioSamples),
+    )
+    .option(
+      '--header-timeout <ms>',
+      'close a new connection that sends no complete request head within this',
+      String(DEFAULT_CONNECTION_TIMEOUTS.headersTimeoutMs),
+    )
+    .option(
+      '--keep-alive-timeout <ms>',
+      'close an idle keep-alive connection this long after its last response',
+      String(DEFAULT_CONNECTION_TIMEOUTS.keepAliveTimeoutMs),
+    )
+    .option(
+      '--body-timeout <ms>',
+      'a request whose head and body take longer than this to arrive gets 408',
+      String(DEFAULT_CONNECTION_TIMEOUTS.requestBodyTimeoutMs),
+    )
     .option('--heartbeat-interval <ms>', 'how often each executor is pinged over its control channel', String(DEFAULT_HEARTBEAT.intervalMs))
-    .option('--heartbeat-timeout <ms>', 'an executor silent this long is marked not live and restarted', String(DEFAULT_HEARTBEAT.timeoutMs))
+    .option(
+      '--heartbeat-timeout <ms>',
+      'an executor silent this long is marked not live and restarted',
+      String(DEFAULT_HEARTBEAT.timeoutMs),
+    )
     .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (planPath: string, flags: ServeFlags) => {
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
-      if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) throw usageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${flags.strategy}'`);
-      if (flags.transport !== 'unix' && flags.transport !== 'tcp') throw usageError(`--transport must be unix or tcp, got '${flags.transport}'`);
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json')
+        throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
+      if (!(STRATEGIES as readonly string[]).includes(flags.strategy))
+        throw usageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${flags.strategy}'`);
+      if (flags.transport !== 'unix' && flags.transport !== 'tcp')
+        throw usageError(`--transport must be unix or tcp, got '${flags.transport}'`);
       // The dashboard owns the terminal: only errors are logged under it.
-      const log = createLogger({ format: flags.logFormat as LogFormat, level: flags.tui && isInteractive(process.stderr) ? 'error' : 'info' });
+      const log = createLogger({
+        format: flags.logFormat as LogFormat,
+        level: flags.tui && isInteractive(process.stderr) ? 'error' : 'info',
+      });
       const apiKey = flags.apiKey ?? process.env.CORNSERVE_API_KEY;
       const connectionTimeouts = {
         headersTimeoutMs: positiveInt('header-timeout', flags.headerTimeout),
         keepAliveTimeoutMs: positiveInt('keep-alive-timeout', flags.keepAliveTimeout),
         requestBodyTimeoutMs: positiveInt('body-timeout', flags.bodyTimeout),
       };
-      if (connectionTimeouts.headersTimeoutMs > connectionTimeouts.requestBodyTimeoutMs) throw usageError('--header-timeout must not exceed --body-timeout (the head is part of the request)');
+      if (connectionTimeouts.headersTimeoutMs > connectionTimeouts.requestBodyTimeoutMs)
+        throw usageError('--header-timeout must not exceed --body-timeout (the head is part of the request)');
       let handle;
       // Listening before startServe logs serve.listening: whoever reads that may signal at once.
       const signalled = nextSignal();
@@ -109,12 +144,16 @@ export function registerServe(program: Command): void {
             maxAudioSamples: positiveInt('max-audio-samples', flags.maxAudioSamples),
           },
           connectionTimeouts,
-          heartbeat: { intervalMs: positiveInt('heartbeat-interval', flags.heartbeatInterval), timeoutMs: positiveInt('heartbeat-timeout', flags.heartbeatTimeout) },
+          heartbeat: {
+            intervalMs: positiveInt('heartbeat-interval', flags.heartbeatInterval),
+            timeoutMs: positiveInt('heartbeat-timeout', flags.heartbeatTimeout),
+          },
           transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
         });
       } catch (err) {
         if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+          throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
         throw err;
       }
       await runUntilSignal(handle, log, signalled, { tui: flags.tui === true });

@@ -27,7 +27,12 @@ export function nextSignal(): Promise<NodeJS.Signals> {
  * Serves until `signal` (from nextSignal) arrives, then drains and sets exit code 0; a second
  * signal exits 1 at once. With `tui` on a terminal, the live dashboard draws on stderr meanwhile.
  */
-export async function runUntilSignal(handle: Pick<ServeHandle, 'url' | 'shutdown'>, log: Logger, signalled: Promise<NodeJS.Signals>, options: { tui?: boolean } = {}): Promise<void> {
+export async function runUntilSignal(
+  handle: Pick<ServeHandle, 'url' | 'shutdown'>,
+  log: Logger,
+  signalled: Promise<NodeJS.Signals>,
+  options: { tui?: boolean } = {},
+): Promise<void> {
   const stop = new AbortController();
   let dashboard: Promise<void> | undefined;
   if (options.tui) {

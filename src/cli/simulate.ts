@@ -28,7 +28,8 @@ interface SimulateCommandOptions {
 function parseSweep(value: string): number[] {
   const m = /^([0-9.eE+-]+):([0-9.eE+-]+):([0-9.eE+-]+)$/.exec(value);
   const [a, b, step] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [NaN, NaN, NaN];
-  if (!(a > 0) || !(b >= a) || !(step > 0)) throw new InvalidArgumentError('--sweep-rate takes from:to:step with 0 < from ≤ to and step > 0, e.g. 2:20:2');
+  if (!(a > 0) || !(b >= a) || !(step > 0))
+    throw new InvalidArgumentError('--sweep-rate takes from:to:step with 0 < from ≤ to and step > 0, e.g. 2:20:2');
   const rates: number[] = [];
   for (let k = 0; a + k * step <= b * (1 + 1e-9); k++) rates.push(Math.round((a + k * step) * 1e9) / 1e9);
   if (rates.length > 200) throw new InvalidArgumentError(`--sweep-rate ${value} has ${rates.length} points; use at most 200`);
@@ -36,9 +37,16 @@ function parseSweep(value: string): number[] {
 }
 
 /** Requests at a rate: the trace stretched in time (same order, same sizes), or generated from the plan's workload. */
-function requestSource(plan: Plan, opts: SimulateCommandOptions): { describe: string; at: (ratePerS: number | undefined) => Iterable<TraceRequest>; ratePerS: number } {
+function requestSource(
+  plan: Plan,
+  opts: SimulateCommandOptions,
+): { describe: string; at: (ratePerS: number | undefined) => Iterable<TraceRequest>; ratePerS: number } {
   if (opts.trace) {
-    const requests = readTraceOrFail(opts.trace, opts.skipBad === true, plan.model.requestTypes.map((t) => t.name));
+    const requests = readTraceOrFail(
+      opts.trace,
+      opts.skipBad === true,
+      plan.model.requestTypes.map((t) => t.name),
+    );
     const traceRate = requests.length > 1 ? summariseTrace(requests).ratePerS : 0;
     return {
       describe: `trace ${opts.trace} (${requests.length} requests at ${traceRate.toFixed(3)}/s)`,
@@ -70,12 +78,22 @@ export function registerSimulate(program: Command): void {
     .option('-n, --requests <n>', 'requests to generate when there is no trace', positiveInt('--requests'), 10000)
     .option('--seed <s>', "seed of generated requests and routing (default: the plan's workload seed)", nonNegativeInt('--seed'))
     .option('--rate <r>', "request rate, per second (default: the plan's workload rate, or the trace's)", positiveNumber('--rate'))
-    .option('--strategy <name>', `${STRATEGIES.join(', ')} or all`, (v: string) => {
-      if (v !== 'all' && !(STRATEGIES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--strategy must be one of ${STRATEGIES.join(', ')}, all`);
-      return v;
-    }, 'planned')
+    .option(
+      '--strategy <name>',
+      `${STRATEGIES.join(', ')} or all`,
+      (v: string) => {
+        if (v !== 'all' && !(STRATEGIES as readonly string[]).includes(v))
+          throw new InvalidArgumentError(`--strategy must be one of ${STRATEGIES.join(', ')}, all`);
+        return v;
+      },
+      'planned',
+    )
     .option('--sweep-rate <from:to:step>', 'goodput and p99 at each rate, per strategy', parseSweep)
-    .option('--warmup <n>', 'requests simulated but left out of the metrics (default: 5% of generated requests, none of a trace)', nonNegativeInt('--warmup'))
+    .option(
+      '--warmup <n>',
+      'requests simulated but left out of the metrics (default: 5% of generated requests, none of a trace)',
+      nonNegativeInt('--warmup'),
+    )
     .option('--skip-bad', 'skip malformed trace lines (reported on stderr) instead of failing')
     .action((planPath: string, opts: SimulateCommandOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
@@ -94,7 +112,14 @@ export function registerSimulate(program: Command): void {
           return;
         }
         const results = strategies.map((s) => simulate(plan, s, source.at(opts.rate), { seed, warmupRequests }));
-        if (global.json) printJson({ plan: plan.name, requests: source.describe, ratePerS: opts.rate ?? source.ratePerS, results: Object.fromEntries(results.map((r) => [r.strategy, r])), ratios: ratios(results) });
+        if (global.json)
+          printJson({
+            plan: plan.name,
+            requests: source.describe,
+            ratePerS: opts.rate ?? source.ratePerS,
+            results: Object.fromEntries(results.map((r) => [r.strategy, r])),
+            ratios: ratios(results),
+          });
         else process.stdout.write(formatResults(plan, source.describe, results));
       } catch (err) {
         if (err instanceof SimError) throw new CliError(`cannot simulate ${planPath}:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -118,7 +143,12 @@ function ratios(results: SimResult[]): Ratio[] {
     .map((r) => ({
       baseline: r.strategy,
       goodput: r.goodputPerS > 0 ? planned.goodputPerS / r.goodputPerS : null,
-      perType: Object.fromEntries(Object.keys(planned.perType).map((t) => [t, (r.perType[t]?.goodputPerS ?? 0) > 0 ? planned.perType[t].goodputPerS / r.perType[t].goodputPerS : null])),
+      perType: Object.fromEntries(
+        Object.keys(planned.perType).map((t) => [
+          t,
+          (r.perType[t]?.goodputPerS ?? 0) > 0 ? planned.perType[t].goodputPerS / r.perType[t].goodputPerS : null,
+        ]),
+      ),
     }));
 }
 
@@ -133,7 +163,11 @@ function formatResults(plan: Plan, describe: string, results: SimResult[]): stri
     const types = Object.keys(results[0].perType);
     blocks.push(
       'goodput of planned over each baseline\n' +
-        formatTable([['type', ...rs.map((r) => r.baseline)], ...types.map((t) => [t, ...rs.map((r) => times(r.perType[t]))]), ['all', ...rs.map((r) => times(r.goodput))]]) +
+        formatTable([
+          ['type', ...rs.map((r) => r.baseline)],
+          ...types.map((t) => [t, ...rs.map((r) => times(r.perType[t]))]),
+          ['all', ...rs.map((r) => times(r.goodput))],
+        ]) +
         '\n',
     );
   }

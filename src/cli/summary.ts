@@ -23,7 +23,9 @@ export function describeDeployment(spec: DeploymentSpec): string {
       c.modality,
       `${((c.architecture.activeParams ?? c.architecture.params) / GB).toFixed(2)}B${c.architecture.activeParams ? ` of ${(c.architecture.params / GB).toFixed(1)}B` : ''}`,
       `${(c.weightBytes / GB).toFixed(1)} GB`,
-      c.kind === 'llm' ? `prefill ${formatLinear(c.work.prefillTokens)}; decode ${formatLinear(c.work.decodeTokens)}` : formatLinear(c.work.units),
+      c.kind === 'llm'
+        ? `prefill ${formatLinear(c.work.prefillTokens)}; decode ${formatLinear(c.work.decodeTokens)}`
+        : formatLinear(c.work.units),
     ]),
   ]);
   const edges = formatTable([
@@ -46,7 +48,14 @@ export function describeDeployment(spec: DeploymentSpec): string {
     ['pool', 'GPU', 'nodes × GPUs', 'memory', 'peak', '$/GPU-h'],
     ...spec.cluster.pools.map((p) => {
       const gpu = spec.gpuTypes.get(p.gpu)!;
-      return [p.name, p.gpu, `${p.nodes} × ${p.gpusPerNode}`, `${gpu.memoryGiB} GiB`, `${gpu.peakTflops} TFLOP/s`, p.costPerGpuHour !== undefined ? `${p.costPerGpuHour}` : '-'];
+      return [
+        p.name,
+        p.gpu,
+        `${p.nodes} × ${p.gpusPerNode}`,
+        `${gpu.memoryGiB} GiB`,
+        `${gpu.peakTflops} TFLOP/s`,
+        p.costPerGpuHour !== undefined ? `${p.costPerGpuHour}` : '-',
+      ];
     }),
   ]);
   const w = spec.workload;
@@ -54,7 +63,10 @@ export function describeDeployment(spec: DeploymentSpec): string {
     ? `${w.name}: ${w.generator.ratePerS} req/s, ${w.generator.arrival.process} arrivals`
     : `${w.name}: trace ${w.trace}`;
   const o = spec.deployment.objective;
-  const objective = o.kind === 'max-rate' ? `max-rate${o.gpuBudget ? ` within ${o.gpuBudget} GPUs` : ''}` : `min-cost (${o.costBasis ?? 'gpus'}) at ${o.targetRatePerS ?? w.generator?.ratePerS ?? '?'} req/s`;
+  const objective =
+    o.kind === 'max-rate'
+      ? `max-rate${o.gpuBudget ? ` within ${o.gpuBudget} GPUs` : ''}`
+      : `min-cost (${o.costBasis ?? 'gpus'}) at ${o.targetRatePerS ?? w.generator?.ratePerS ?? '?'} req/s`;
   return [
     `deployment ${spec.deployment.name}: model ${g.name} on cluster ${spec.cluster.name}, objective ${objective}`,
     '',

@@ -27,7 +27,8 @@ export function workloadSpecFromFile(path: string): WorkloadSpec {
     const loaded = loadDeployment(path);
     if (!loaded.ok) fail(loaded.diagnostics, `${path} is not a valid deployment`);
     const { workload, modelGraph } = loaded.spec;
-    if (!workload.generator) throw new CliError(`the workload of ${path} is already a trace ('${workload.trace}'); there is nothing to generate`);
+    if (!workload.generator)
+      throw new CliError(`the workload of ${path} is already a trace ('${workload.trace}'); there is nothing to generate`);
     return workloadSpecFromWorkload(workload, modelGraph);
   }
   if (kind === 'workload') {
@@ -74,9 +75,19 @@ export function registerTrace(program: Command): void {
       const requests = generateRequests(spec, opts.requests, { ratePerS: opts.rate, seed: opts.seed });
       if (toFile) {
         const format = opts.format ?? traceFormatOf(opts.output!);
-        const written = { file: opts.output!, requests: writeTrace(opts.output!, requests, format), format, ratePerS: opts.rate ?? spec.ratePerS, arrival: spec.arrival.process, seed: opts.seed ?? spec.seed };
+        const written = {
+          file: opts.output!,
+          requests: writeTrace(opts.output!, requests, format),
+          format,
+          ratePerS: opts.rate ?? spec.ratePerS,
+          arrival: spec.arrival.process,
+          seed: opts.seed ?? spec.seed,
+        };
         if (global.json) printJson(written);
-        else process.stderr.write(`wrote ${written.requests} requests to ${written.file} (${format}, rate ${written.ratePerS}/s, ${written.arrival} arrivals, seed ${written.seed})\n`);
+        else
+          process.stderr.write(
+            `wrote ${written.requests} requests to ${written.file} (${format}, rate ${written.ratePerS}/s, ${written.arrival} arrivals, seed ${written.seed})\n`,
+          );
         return;
       }
       const format = opts.format ?? 'jsonl';
@@ -120,7 +131,12 @@ export function formatTraceStats(path: string, s: TraceStats): string {
     '',
     formatTable([
       ['type', 'requests', 'mix', 'rate/s'],
-      ...Object.keys(s.mix).map((t) => [t, String(Math.round(s.mix[t] * s.requests)), `${num(s.mix[t] * 100, 2)}%`, num(s.perTypeRatePerS[t], 3)]),
+      ...Object.keys(s.mix).map((t) => [
+        t,
+        String(Math.round(s.mix[t] * s.requests)),
+        `${num(s.mix[t] * 100, 2)}%`,
+        num(s.perTypeRatePerS[t], 3),
+      ]),
     ]),
     '',
   ];

@@ -55,7 +55,11 @@ function cachedPlan(path: string, deploymentPath: string): Plan | undefined {
   }
 }
 
-export async function ensurePlan(spec: DeploymentSpec, cacheDir: string, note: (line: string) => void): Promise<{ path: string; plan: Plan; reused: boolean }> {
+export async function ensurePlan(
+  spec: DeploymentSpec,
+  cacheDir: string,
+  note: (line: string) => void,
+): Promise<{ path: string; plan: Plan; reused: boolean }> {
   mkdirSync(cacheDir, { recursive: true });
   const path = join(cacheDir, `${spec.deployment.name}.plan.json`);
   const cached = cachedPlan(path, spec.path);
@@ -68,7 +72,8 @@ export async function ensurePlan(spec: DeploymentSpec, cacheDir: string, note: (
   try {
     plan = await planDeployment(spec, { planDir: cacheDir, baselines: false });
   } catch (err) {
-    if (err instanceof PlanningError) throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
+    if (err instanceof PlanningError)
+      throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
     throw err;
   }
   writePlan(plan, path);
@@ -83,9 +88,16 @@ export const DEFAULT_PORT = 8000;
  */
 export function gatewayPort(flag: string | undefined, env: NodeJS.ProcessEnv): number {
   const [text, from] =
-    flag !== undefined ? [flag, '--port'] : env.CORNSERVE_PORT ? [env.CORNSERVE_PORT, '$CORNSERVE_PORT'] : env.PORT ? [env.PORT, '$PORT'] : [String(DEFAULT_PORT), 'the default'];
+    flag !== undefined
+      ? [flag, '--port']
+      : env.CORNSERVE_PORT
+        ? [env.CORNSERVE_PORT, '$CORNSERVE_PORT']
+        : env.PORT
+          ? [env.PORT, '$PORT']
+          : [String(DEFAULT_PORT), 'the default'];
   const port = Number(text);
-  if (!/^\d+$/.test(text.trim()) || port > 65535) throw usageError(`${from} must be a port number from 0 to 65535 (0 picks a free one), got '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || port > 65535)
+    throw usageError(`${from} must be a port number from 0 to 65535 (0 picks a free one), got '${text}'`);
   return port;
 }
 
@@ -98,7 +110,14 @@ export function describePlan(plan: Plan): string {
   const s = plan.solution;
   const units = formatTable([
     ['executor unit', 'pool', 'tp', 'replicas', 'placement (per replica)', 'predicted utilisation'],
-    ...s.units.map((u) => [u.components.join(' + '), u.pool, String(u.tp), String(u.replicas), placementWords(u), `${(u.utilisation * 100).toFixed(0)}%`]),
+    ...s.units.map((u) => [
+      u.components.join(' + '),
+      u.pool,
+      String(u.tp),
+      String(u.replicas),
+      placementWords(u),
+      `${(u.utilisation * 100).toFixed(0)}%`,
+    ]),
   ]);
   return `plan: ${s.units.length} executor unit(s), predicted ${s.ratePerS.toFixed(1)} req/s sustainable (${s.status})\n${units}`;
 }
@@ -106,7 +125,9 @@ export function describePlan(plan: Plan): string {
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('plan the bundled demo deployment (or the one given) for this machine, serve it, and print a curl for each request type; Ctrl-C drains and exits')
+    .description(
+      'plan the bundled demo deployment (or the one given) for this machine, serve it, and print a curl for each request type; Ctrl-C drains and exits',
+    )
     .argument('[deployment]', 'deployment YAML (default: the bundled fixtures/deployments/demo-local.yaml)')
     .option('--deployment <file>', 'deployment YAML (same as the argument)')
     .option('--host <host>', 'address the gateway binds', '127.0.0.1')
@@ -115,8 +136,10 @@ export function registerUp(program: Command): void {
     .option('--log-format <format>', 'text or json', 'text')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
     .action(async (positional: string | undefined, flags: UpFlags) => {
-      if (positional && flags.deployment && resolve(positional) !== resolve(flags.deployment)) throw usageError('give the deployment once: as the argument or as --deployment');
-      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
+      if (positional && flags.deployment && resolve(positional) !== resolve(flags.deployment))
+        throw usageError('give the deployment once: as the argument or as --deployment');
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json')
+        throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const port = gatewayPort(flags.port, process.env);
       const path = flags.deployment ?? positional ?? DEFAULT_DEPLOYMENT;
       const result = loadDeployment(path);
@@ -130,7 +153,9 @@ export function registerUp(program: Command): void {
       const missing = unservableComponents(spec);
       if (missing.length > 0) {
         out(describeDeployment(spec));
-        note(`\n${spec.deployment.name} cannot be served on this machine: ${missing.join(', ')} ha${missing.length === 1 ? 's' : 've'} no executor spec (the ONNX graphs an engine runs); use \`cornserve plan\` and \`cornserve simulate\` for it`);
+        note(
+          `\n${spec.deployment.name} cannot be served on this machine: ${missing.join(', ')} ha${missing.length === 1 ? 's' : 've'} no executor spec (the ONNX graphs an engine runs); use \`cornserve plan\` and \`cornserve simulate\` for it`,
+        );
         return;
       }
 
@@ -146,12 +171,16 @@ export function registerUp(program: Command): void {
         handle = await startServe({ planPath, host: flags.host, port, log });
       } catch (err) {
         if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message);
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen on ${flags.host}:${port}: the address is in use (try --port 0)`);
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+          throw new CliError(`cannot listen on ${flags.host}:${port}: the address is in use (try --port 0)`);
         throw err;
       }
-      const host = flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host.includes(':') ? `[${flags.host}]` : flags.host;
+      const host =
+        flags.host === '0.0.0.0' || flags.host === '::' ? '127.0.0.1' : flags.host.includes(':') ? `[${flags.host}]` : flags.host;
       const base = `http://${host}:${handle.port}`;
-      out(`\nserving ${plan.model.name} at ${base} (OpenAI-compatible: /v1/chat/completions, /v1/models; /healthz, /readyz, /metrics, /status)`);
+      out(
+        `\nserving ${plan.model.name} at ${base} (OpenAI-compatible: /v1/chat/completions, /v1/models; /healthz, /readyz, /metrics, /status)`,
+      );
       out(`models: ${servedModelNames(plan.model).join(', ')}\n`);
       out(formatExamples(curlExamples(plan.model, base)));
       out('\nCtrl-C drains in-flight requests and stops.');

@@ -117,7 +117,14 @@ function pct(x: number): string {
 }
 
 /** Throughput (requests/s) the roofline predicts for a component alone at batch ≤ maxBatch, for one published point. */
-function estimatedThroughput(c: Component, input: CostModelInput, gpu: GPUType, tp: Tp, typeName: string, maxBatch: number): number | undefined {
+function estimatedThroughput(
+  c: Component,
+  input: CostModelInput,
+  gpu: GPUType,
+  tp: Tp,
+  typeName: string,
+  maxBatch: number,
+): number | undefined {
   const type = input.graph.requestTypes.find((t) => t.name === typeName);
   if (!type) return undefined;
   const work = componentWork(c, meanSizes(type.sizes));
@@ -153,7 +160,8 @@ function calibrate(c: Component, input: CostModelInput): Calibration | undefined
     }
     return out.length > 0 ? out : undefined;
   };
-  const factorAt = (pairs: { estimate: number; published: number }[]) => Math.exp(pairs.reduce((s, q) => s + Math.log(q.estimate / q.published), 0) / pairs.length);
+  const factorAt = (pairs: { estimate: number; published: number }[]) =>
+    Math.exp(pairs.reduce((s, q) => s + Math.log(q.estimate / q.published), 0) / pairs.length);
   const configured = maxBatchOf(c);
   const full = ratios(configured);
   if (!full) return undefined;

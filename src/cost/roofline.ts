@@ -69,7 +69,7 @@ function stepSeconds(c: Component, t: RooflineTarget, flops: number, bytes: numb
   if (t.tp > 1) {
     // Ring all-reduce: each device sends and receives 2(p−1)/p of the message; two per layer.
     const message = tokens * a.hidden * dtypeBytes(c.dtype);
-    commS = 2 * a.layers * ((2 * (t.tp - 1)) / t.tp * message / (t.intraNodeBandwidthGBps * 1e9) + ALLREDUCE_LATENCY_S);
+    commS = 2 * a.layers * ((((2 * (t.tp - 1)) / t.tp) * message) / (t.intraNodeBandwidthGBps * 1e9) + ALLREDUCE_LATENCY_S);
   }
   const overheadS = t.gpu.device === 'gpu' ? a.layers * LAYER_OVERHEAD_S : 0;
   return Math.max(computeS, memoryS) + commS + overheadS;
@@ -135,7 +135,9 @@ export function memoryBytesPerGpu(c: Component, t: RooflineTarget, maxBatch: num
 
 /** Whether the architecture summary says enough for an estimate of this component. */
 export function rooflineEstimable(c: Component): boolean {
-  return c.kind === 'llm' ? c.architecture.heads !== undefined : c.architecture.tokensPerUnit !== undefined || c.architecture.flopsPerUnit !== undefined;
+  return c.kind === 'llm'
+    ? c.architecture.heads !== undefined
+    : c.architecture.tokensPerUnit !== undefined || c.architecture.flopsPerUnit !== undefined;
 }
 
 /**
@@ -156,7 +158,10 @@ export function rooflineEntry(c: Component, t: RooflineTarget, options: { contex
       ...base,
       note: `roofline from the architecture and ${t.gpu.name} datasheet at TP${t.tp}, decode context ${ctx} tokens`,
       kvBytesPerToken: kvBytesPerTokenPerGpu(c, t.tp),
-      prefillLatencyMs: PREFILL_TOKENS.map((tokens) => ({ tokens, ms: prefillLatencyMs(c, t, tokens) })) as ProfileEntry['prefillLatencyMs'],
+      prefillLatencyMs: PREFILL_TOKENS.map((tokens) => ({
+        tokens,
+        ms: prefillLatencyMs(c, t, tokens),
+      })) as ProfileEntry['prefillLatencyMs'],
       decodeLatencyMs: DECODE_BATCHES.map((batch) => ({ batch, ms: decodeLatencyMs(c, t, batch, ctx) })) as ProfileEntry['decodeLatencyMs'],
     };
   }

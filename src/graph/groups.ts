@@ -32,7 +32,8 @@ export function colocatableGroups(graph: ModelGraph): Group[] {
   const out: number[][] = [];
   const extend = (set: number[], extension: number[], root: number, neighbourhood: Set<number>): void => {
     out.push([...set].sort((a, b) => a - b));
-    if (out.length > MAX_GROUPS) throw new Error(`model graph '${graph.name}' has more than ${MAX_GROUPS} colocatable component groups; mark fewer edges colocatable`);
+    if (out.length > MAX_GROUPS)
+      throw new Error(`model graph '${graph.name}' has more than ${MAX_GROUPS} colocatable component groups; mark fewer edges colocatable`);
     const ext = [...extension];
     while (ext.length > 0) {
       const w = ext.pop()!;
@@ -45,9 +46,7 @@ export function colocatableGroups(graph: ModelGraph): Group[] {
     const first = [...adj.get(names[v])!].map((n) => index.get(n)!).filter((u) => u > v);
     extend([v], first, v, new Set([v, ...first]));
   });
-  return out
-    .sort((a, b) => a.length - b.length || compareIndexLists(a, b))
-    .map((g) => g.map((i) => names[i]));
+  return out.sort((a, b) => a.length - b.length || compareIndexLists(a, b)).map((g) => g.map((i) => names[i]));
 }
 
 function compareIndexLists(a: number[], b: number[]): number {
@@ -100,7 +99,9 @@ export function strategyGroups(graph: ModelGraph, strategy: BaselineStrategy): S
       return { groups: all.map((c) => [c]) };
     case 'monolithic': {
       const parts = connectedParts(graph, new Set(all));
-      return parts.length === 1 ? { groups: parts } : { groups: parts, note: `non-colocatable edges split the graph into ${parts.length} parts; each part is one unit` };
+      return parts.length === 1
+        ? { groups: parts }
+        : { groups: parts, note: `non-colocatable edges split the graph into ${parts.length} parts; each part is one unit` };
     }
     case 'epd': {
       const encoders = graph.components.filter((c) => c.kind === 'encoder').map((c) => c.name);

@@ -120,7 +120,11 @@ export function buildManifests(plan: Plan, options: K8sOptions = {}): ManifestFi
   if (Buffer.byteLength(planJson) + Buffer.byteLength(endpointsJson) > MAX_CONFIGMAP_BYTES) {
     throw new K8sError(`plan '${plan.name}' is ${Buffer.byteLength(planJson)} bytes as canonical JSON; a ConfigMap holds at most 1 MiB`);
   }
-  const common = { [INSTANCE_LABEL]: labelValue(plan.name), 'app.kubernetes.io/name': 'cornserve', 'app.kubernetes.io/managed-by': 'cornserve' };
+  const common = {
+    [INSTANCE_LABEL]: labelValue(plan.name),
+    'app.kubernetes.io/name': 'cornserve',
+    'app.kubernetes.io/managed-by': 'cornserve',
+  };
   const ctx: Context = { plan, opts, names, planDigest, common };
 
   const objects: K8sObject[] = [
@@ -128,7 +132,11 @@ export function buildManifests(plan: Plan, options: K8sOptions = {}): ManifestFi
       metadata: {
         name: opts.namespace,
         labels: { ...common },
-        annotations: { [IMAGE_ANNOTATION]: opts.image, [MODEL_CLAIM_ANNOTATION]: opts.modelVolumeClaim, [PLAN_DIGEST_ANNOTATION]: planDigest },
+        annotations: {
+          [IMAGE_ANNOTATION]: opts.image,
+          [MODEL_CLAIM_ANNOTATION]: opts.modelVolumeClaim,
+          [PLAN_DIGEST_ANNOTATION]: planDigest,
+        },
       },
     }),
     new ConfigMap({
@@ -160,7 +168,9 @@ interface Context {
 export function endpointMap(plan: Plan, namespace: string, names = objectNames(plan)): unknown {
   return {
     gateway: { host: `${names.gateway}.${namespace}.svc`, port: GATEWAY_PORT },
-    units: Object.fromEntries(plan.solution.units.map((u) => [u.id, { headless: true, host: `${names.units.get(u.id)}.${namespace}.svc`, port: EXECUTOR_PORT }])),
+    units: Object.fromEntries(
+      plan.solution.units.map((u) => [u.id, { headless: true, host: `${names.units.get(u.id)}.${namespace}.svc`, port: EXECUTOR_PORT }]),
+    ),
   };
 }
 
@@ -194,7 +204,13 @@ function startupFailureThreshold(plan: Plan, unit: ExecutorUnit): number {
 function configVolume(ctx: Context): NonNullable<IPodSpec['volumes']>[number] {
   return {
     name: 'config',
-    configMap: { name: ctx.names.config, items: [{ key: 'endpoints.json', path: 'endpoints.json' }, { key: 'plan.json', path: 'plan.json' }] },
+    configMap: {
+      name: ctx.names.config,
+      items: [
+        { key: 'endpoints.json', path: 'endpoints.json' },
+        { key: 'plan.json', path: 'plan.json' },
+      ],
+    },
   };
 }
 
@@ -239,7 +255,11 @@ function unitObjects(ctx: Context, unit: ExecutorUnit): K8sObject[] {
       requests: { cpu: String(cpus), memory: mebibytes(unitMemoryBytes(unit)), ...gpuResources },
       ...(gpu ? { limits: { ...gpuResources } } : {}),
     },
-    startupProbe: { httpGet: { path: '/healthz', port: 'executor' }, periodSeconds: STARTUP_PERIOD_S, failureThreshold: startupFailureThreshold(plan, unit) },
+    startupProbe: {
+      httpGet: { path: '/healthz', port: 'executor' },
+      periodSeconds: STARTUP_PERIOD_S,
+      failureThreshold: startupFailureThreshold(plan, unit),
+    },
     livenessProbe: { httpGet: { path: '/healthz', port: 'executor' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     readinessProbe: { httpGet: { path: '/readyz', port: 'executor' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
     volumeMounts: [

@@ -54,7 +54,9 @@ export async function sendChat(body: string, options: ChatClientOptions, signal:
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
   const t0 = now();
   const cut = (): SendResult => ({
-    failure: deadline.aborted ? { kind: 'timeout', message: `no complete answer within ${options.timeoutMs} ms` } : { kind: 'stream', message: 'cut off: the run stopped' },
+    failure: deadline.aborted
+      ? { kind: 'timeout', message: `no complete answer within ${options.timeoutMs} ms` }
+      : { kind: 'stream', message: 'cut off: the run stopped' },
   });
   let response: Response;
   try {
@@ -86,7 +88,8 @@ export async function sendChat(body: string, options: ChatClientOptions, signal:
     const timing = observer.result();
     const latencyMs = now() - t0;
     if (timing.error) return { timing, failure: { kind: 'stream', status: response.status, message: timing.error } };
-    if (!timing.done) return { timing, failure: { kind: 'stream', status: response.status, message: 'the stream ended without data: [DONE]' } };
+    if (!timing.done)
+      return { timing, failure: { kind: 'stream', status: response.status, message: 'the stream ended without data: [DONE]' } };
     return { latencyMs, timing };
   } catch (err) {
     if (both.aborted) return cut();

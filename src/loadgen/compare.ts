@@ -3,7 +3,17 @@
 // (predicted − measured) / measured. Pure; both sides are SimResults.
 import type { LatencyStats, SimResult, TypeResult } from '../sim/metrics.js';
 
-export const COMPARED_METRICS = ['throughputPerS', 'p50Ms', 'p90Ms', 'p99Ms', 'ttftP50Ms', 'tpotP50Ms', 'ttfaP50Ms', 'goodputPerS', 'sloAttainment'] as const;
+export const COMPARED_METRICS = [
+  'throughputPerS',
+  'p50Ms',
+  'p90Ms',
+  'p99Ms',
+  'ttftP50Ms',
+  'tpotP50Ms',
+  'ttfaP50Ms',
+  'goodputPerS',
+  'sloAttainment',
+] as const;
 export type ComparedMetric = (typeof COMPARED_METRICS)[number];
 
 export interface ComparisonRow {
@@ -69,6 +79,7 @@ export function compareResults(predicted: SimResult, measured: SimResult): Compa
     ['goodputPerS', predicted.goodputPerS, measured.goodputPerS],
     ['sloAttainment', predicted.sloAttainment, measured.sloAttainment],
   ];
-  for (const [metric, pv, mv] of totals) if (pv !== null || mv !== null) rows.push({ type: 'all', metric, predicted: pv, measured: mv, relativeError: relativeError(pv, mv) });
+  for (const [metric, pv, mv] of totals)
+    if (pv !== null || mv !== null) rows.push({ type: 'all', metric, predicted: pv, measured: mv, relativeError: relativeError(pv, mv) });
   return rows;
 }

@@ -13,7 +13,8 @@ export const AUDIO_SAMPLE_RATE_HZ = 16_000;
 
 /** A width × height picture: the text at the largest scale that fits, centred on white; a gradient when even scale 1 does not fit. */
 export function synthImage(width: number, height: number): RgbImage {
-  if (!(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1)) throw new RangeError(`image size must be whole pixels ≥ 1, got ${width}×${height}`);
+  if (!(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1))
+    throw new RangeError(`image size must be whole pixels ≥ 1, got ${width}×${height}`);
   const rgb = new Uint8Array(width * height * 3);
   let text: RgbImage | undefined;
   for (let scale = 5; scale >= 1 && !text; scale--) {
@@ -22,14 +23,19 @@ export function synthImage(width: number, height: number): RgbImage {
   }
   if (!text) {
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) rgb.set([Math.round((255 * x) / Math.max(1, width - 1)), Math.round((255 * y) / Math.max(1, height - 1)), 128], (y * width + x) * 3);
+      for (let x = 0; x < width; x++)
+        rgb.set(
+          [Math.round((255 * x) / Math.max(1, width - 1)), Math.round((255 * y) / Math.max(1, height - 1)), 128],
+          (y * width + x) * 3,
+        );
     }
     return { width, height, rgb };
   }
   rgb.fill(255);
   const x0 = Math.floor((width - text.width) / 2);
   const y0 = Math.floor((height - text.height) / 2);
-  for (let y = 0; y < text.height; y++) rgb.set(text.rgb.subarray(y * text.width * 3, (y + 1) * text.width * 3), ((y0 + y) * width + x0) * 3);
+  for (let y = 0; y < text.height; y++)
+    rgb.set(text.rgb.subarray(y * text.width * 3, (y + 1) * text.width * 3), ((y0 + y) * width + x0) * 3);
   return { width, height, rgb };
 }
 

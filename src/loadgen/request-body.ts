@@ -14,7 +14,28 @@ import type { MediaCache } from './media.js';
 export type PromptTokenizer = 'bytes' | 'words';
 export const PROMPT_TOKENIZERS: readonly PromptTokenizer[] = ['bytes', 'words'];
 
-const WORDS = ['the', 'of', 'and', 'to', 'in', 'is', 'it', 'that', 'for', 'on', 'with', 'as', 'was', 'at', 'by', 'this', 'from', 'or', 'be', 'are'];
+const WORDS = [
+  'the',
+  'of',
+  'and',
+  'to',
+  'in',
+  'is',
+  'it',
+  'that',
+  'for',
+  'on',
+  'with',
+  'as',
+  'was',
+  'at',
+  'by',
+  'this',
+  'from',
+  'or',
+  'be',
+  'are',
+];
 
 /** A prompt of `tokens` tokens under `tokenizer`, starting with `index` so that no two requests share a prefix (no prefix-cache hits). */
 export function promptText(tokens: number, tokenizer: PromptTokenizer, index: number): string {
@@ -64,19 +85,27 @@ export interface BodyOptions {
   media: MediaCache;
 }
 
-type Part = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } } | { type: 'input_audio'; input_audio: { data: string; format: 'wav' } };
+type Part =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string } }
+  | { type: 'input_audio'; input_audio: { data: string; format: 'wav' } };
 
 /** The chat-completion body for request `index` of type `type`. */
 export function chatBody(r: TraceRequest, index: number, type: RequestType, options: BodyOptions): Record<string, unknown> {
   const inputs = new Set<Modality>(type.inputs);
-  if (inputs.has('video')) throw new UnsupportedRequestError(`request type '${type.name}' takes video, which OpenAI chat completions cannot carry`);
+  if (inputs.has('video'))
+    throw new UnsupportedRequestError(`request type '${type.name}' takes video, which OpenAI chat completions cannot carry`);
   const parts: Part[] = [];
   if (inputs.has('text')) parts.push({ type: 'text', text: promptText(r.promptTokens ?? 16, options.tokenizer, index) });
   if (inputs.has('image')) {
     const url = options.media.imageUrl(Math.max(1, Math.round(r.imageWidth ?? 448)), Math.max(1, Math.round(r.imageHeight ?? 448)));
     for (let i = 0; i < Math.max(1, Math.round(r.images ?? 1)); i++) parts.push({ type: 'image_url', image_url: { url } });
   }
-  if (inputs.has('audio')) parts.push({ type: 'input_audio', input_audio: { data: options.media.wavBase64(r.audioSeconds && r.audioSeconds > 0 ? r.audioSeconds : 2), format: 'wav' } });
+  if (inputs.has('audio'))
+    parts.push({
+      type: 'input_audio',
+      input_audio: { data: options.media.wavBase64(r.audioSeconds && r.audioSeconds > 0 ? r.audioSeconds : 2), format: 'wav' },
+    });
   const body: Record<string, unknown> = {
     model: options.model,
     messages: [{ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts }],

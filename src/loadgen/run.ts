@@ -107,7 +107,11 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
       progress.failed++;
       if (FATAL_KINDS.has(result.failure.kind) && stopped === undefined) {
         consecutive++;
-        if (consecutive >= maxFailures) halt(`${consecutive} requests in a row failed; the last: ${result.failure.status !== undefined ? `HTTP ${result.failure.status}: ` : ''}${result.failure.message}`, options.graceMs ?? 5000);
+        if (consecutive >= maxFailures)
+          halt(
+            `${consecutive} requests in a row failed; the last: ${result.failure.status !== undefined ? `HTTP ${result.failure.status}: ` : ''}${result.failure.message}`,
+            options.graceMs ?? 5000,
+          );
       }
     } else {
       outcome.latencyMs = result.latencyMs;
@@ -120,6 +124,7 @@ export async function runOpenLoop(schedule: readonly TraceRequest[], send: Sende
   await Promise.all(inFlight);
   clearTimeout(graceTimer);
   options.signal?.removeEventListener('abort', onExternal);
-  for (const o of outcomes) if (o.sentAtMs === undefined) o.failure = { kind: 'not-sent', message: `not sent: the run stopped (${stopped ?? 'stopped'})` };
+  for (const o of outcomes)
+    if (o.sentAtMs === undefined) o.failure = { kind: 'not-sent', message: `not sent: the run stopped (${stopped ?? 'stopped'})` };
   return { outcomes, ...(stopped !== undefined ? { stopped } : {}), elapsedS: (now() - started) / 1000 };
 }

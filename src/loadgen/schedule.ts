@@ -17,8 +17,13 @@ export interface ScheduleLimits {
 export const MAX_SCHEDULED_REQUESTS = 1_000_000;
 
 /** Requests from a workload generator, at `ratePerS` (default the workload's) and `seed` (default the workload's). */
-export function scheduleFromWorkload(spec: WorkloadSpec, limits: ScheduleLimits, options: { ratePerS?: number; seed?: number } = {}): TraceRequest[] {
-  if (limits.requests === undefined && limits.durationS === undefined) throw new RangeError('a generated schedule needs a request count or a duration');
+export function scheduleFromWorkload(
+  spec: WorkloadSpec,
+  limits: ScheduleLimits,
+  options: { ratePerS?: number; seed?: number } = {},
+): TraceRequest[] {
+  if (limits.requests === undefined && limits.durationS === undefined)
+    throw new RangeError('a generated schedule needs a request count or a duration');
   const count = Math.min(limits.requests ?? MAX_SCHEDULED_REQUESTS, MAX_SCHEDULED_REQUESTS);
   const out: TraceRequest[] = [];
   for (const r of generateRequests(spec, count, { ratePerS: options.ratePerS, seed: options.seed })) {

@@ -61,7 +61,11 @@ export class AnswerObserver {
       t.done = true;
       return;
     }
-    let body: { choices?: { delta?: Delta }[]; usage?: { prompt_tokens?: number; completion_tokens?: number }; error?: { message?: string } };
+    let body: {
+      choices?: { delta?: Delta }[];
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+      error?: { message?: string };
+    };
     try {
       body = JSON.parse(data) as typeof body;
     } catch {

@@ -139,9 +139,11 @@ export function summariseOutcomes(outcomes: readonly RequestOutcome[], options: 
       saturated,
       latencyMs: saturated ? null : observed,
       observedLatencyMs: observed,
-      ttftMs: saturated || !outputs.has('text') ? null : stats(timings.flatMap((t) => (t.firstTokenMs === undefined ? [] : [t.firstTokenMs]))),
+      ttftMs:
+        saturated || !outputs.has('text') ? null : stats(timings.flatMap((t) => (t.firstTokenMs === undefined ? [] : [t.firstTokenMs]))),
       tpotMs: saturated || !outputs.has('text') ? null : stats(timings.flatMap((t) => timePerOutputTokenMs(t) ?? [])),
-      ttfaMs: saturated || !outputs.has('audio') ? null : stats(timings.flatMap((t) => (t.firstAudioMs === undefined ? [] : [t.firstAudioMs]))),
+      ttfaMs:
+        saturated || !outputs.has('audio') ? null : stats(timings.flatMap((t) => (t.firstAudioMs === undefined ? [] : [t.firstAudioMs]))),
       targetMs: targetMs ?? null,
       goodputPerS: goodInWindow / durationS,
       sloAttainment: hasTarget ? met.length / mine.length : null,
@@ -203,7 +205,11 @@ export interface TokenCounts {
 }
 
 /** Per type that was sent, in `typeOrder` (types not in it last): tokens asked for against tokens the server reported. */
-export function tokenCounts(outcomes: readonly RequestOutcome[], requested: readonly { type: string; promptTokens?: number; outputTokens?: number }[], typeOrder: readonly string[] = []): Record<string, TokenCounts> {
+export function tokenCounts(
+  outcomes: readonly RequestOutcome[],
+  requested: readonly { type: string; promptTokens?: number; outputTokens?: number }[],
+  typeOrder: readonly string[] = [],
+): Record<string, TokenCounts> {
   const mean = (xs: number[]): number | null => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   const rank = (t: string): number => (typeOrder.includes(t) ? typeOrder.indexOf(t) : typeOrder.length);
   const types = [...new Set(outcomes.map((o) => o.type))].sort((a, b) => rank(a) - rank(b));

@@ -60,7 +60,12 @@ export function buildDemoModels(dir: string, preset: PresetName, seed = DEFAULT_
     const path = join(dir, `${component}.onnx`);
     writeFileSync(path, bytes);
     const sig = readModelSignature(bytes);
-    components[component] = { path, bytes: bytes.byteLength, inputs: sig.inputs.map((i) => i.name), outputs: sig.outputs.map((o) => o.name) };
+    components[component] = {
+      path,
+      bytes: bytes.byteLength,
+      inputs: sig.inputs.map((i) => i.name),
+      outputs: sig.outputs.map((o) => o.name),
+    };
   }
   const manifestPath = join(dir, 'demo-models.json');
   const manifest = {

@@ -1,6 +1,15 @@
 // A small imperative builder over the ONNX writer: declare inputs, add seeded weights and ops,
 // get value names back. Builders for the tiny components read as a forward pass.
-import { encodeModel, type AttrValue, type Dim, type ElemType, type NodeDef, type TensorData, type TensorDef, type ValueInfoDef } from './onnx-writer.js';
+import {
+  encodeModel,
+  type AttrValue,
+  type Dim,
+  type ElemType,
+  type NodeDef,
+  type TensorData,
+  type TensorDef,
+  type ValueInfoDef,
+} from './onnx-writer.js';
 import { streamFor } from './prng.js';
 import { VERSION } from '../version.js';
 

@@ -52,16 +52,30 @@ export function buildDitStep(config: DitConfig, seed: number): BuiltModel {
   const cond = g.input(DIT_IO.condition, 'float32', ['batch', config.condDim]);
 
   const blocks = g.op('Reshape', [latent, g.constInt64([0, c, grid, p, grid, p])]);
-  const patches = g.op('Reshape', [g.op('Transpose', [blocks], { perm: attr.ints([0, 2, 4, 1, 3, 5]) }), g.constInt64([0, grid * grid, patchDim])]);
-  let x = g.op('Add', [linear(g, patches, 'patch_embed', patchDim, config.hidden), g.weight('pos_embed', [grid * grid, config.hidden], 0.1)]);
+  const patches = g.op('Reshape', [
+    g.op('Transpose', [blocks], { perm: attr.ints([0, 2, 4, 1, 3, 5]) }),
+    g.constInt64([0, grid * grid, patchDim]),
+  ]);
+  let x = g.op('Add', [
+    linear(g, patches, 'patch_embed', patchDim, config.hidden),
+    g.weight('pos_embed', [grid * grid, config.hidden], 0.1),
+  ]);
 
-  const tEmb = linear(g, geluTanh(g, linear(g, timestepEmbedding(g, t, config.hidden), 't_mlp.fc1', config.hidden, config.hidden)), 't_mlp.fc2', config.hidden, config.hidden);
+  const tEmb = linear(
+    g,
+    geluTanh(g, linear(g, timestepEmbedding(g, t, config.hidden), 't_mlp.fc1', config.hidden, config.hidden)),
+    't_mlp.fc2',
+    config.hidden,
+    config.hidden,
+  );
   const cEmb = linear(g, cond, 'cond_proj', config.condDim, config.hidden);
   x = g.op('Add', [x, g.op('Unsqueeze', [g.op('Add', [tEmb, cEmb]), g.constInt64([1])])]);
   for (let l = 0; l < config.layers; l++) x = encoderBlock(g, x, `blocks.${l}`, config);
   const out = linear(g, layerNorm(g, x, 'ln_out', config.hidden), 'head', config.hidden, patchDim);
 
-  const unpatched = g.op('Transpose', [g.op('Reshape', [out, g.constInt64([0, grid, grid, c, p, p])])], { perm: attr.ints([0, 3, 1, 4, 2, 5]) });
+  const unpatched = g.op('Transpose', [g.op('Reshape', [out, g.constInt64([0, grid, grid, c, p, p])])], {
+    perm: attr.ints([0, 3, 1, 4, 2, 5]),
+  });
   const velocity = g.op('Reshape', [unpatched, g.constInt64([0, c, s, s])]);
   g.output(DIT_IO.output, velocity, 'float32', ['batch', c, s, s]);
   return { bytes: g.encode({ component: 'dit_step' }), builder: g };
@@ -86,7 +100,9 @@ export function buildImageDecoder(config: ImageDecoderConfig, seed: number): Bui
     // kernel 4, stride 2, pad 1 doubles the size exactly: (n − 1)·2 − 2 + 4 = 2n.
     const w = g.weight(`up.${u}.weight`, [ch, next, 4, 4], Math.sqrt(3 / (ch * 4)));
     const b = g.weight(`up.${u}.bias`, [next], 0.02);
-    x = leaky(g.op('ConvTranspose', [x, w, b], { kernel_shape: attr.ints([4, 4]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }));
+    x = leaky(
+      g.op('ConvTranspose', [x, w, b], { kernel_shape: attr.ints([4, 4]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }),
+    );
     x = leaky(conv2d(g, x, `up.${u}.conv`, next, next));
     ch = next;
   }

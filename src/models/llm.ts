@@ -69,7 +69,11 @@ export function buildLlm(config: LlmConfig, seed: number): BuiltModel {
     const presentDims = ['batch', config.heads, 'seq', headDim];
     g.output(presentName(l, 'key'), k, 'float32', presentDims);
     g.output(presentName(l, 'value'), v, 'float32', presentDims);
-    const attended = mergeHeads(g, cachedAttention(g, q, { key: past[l].key, value: past[l].value }, { key: k, value: v }, headDim, bias, pastLen), config.hidden);
+    const attended = mergeHeads(
+      g,
+      cachedAttention(g, q, { key: past[l].key, value: past[l].value }, { key: k, value: v }, headDim, bias, pastLen),
+      config.hidden,
+    );
     x = g.op('Add', [x, linear(g, attended, `${prefix}.attn.out`, config.hidden, config.hidden)]);
     x = g.op('Add', [x, mlp(g, layerNorm(g, x, `${prefix}.ln2`, config.hidden), `${prefix}.mlp`, config)]);
   }

@@ -85,7 +85,10 @@ function jpegHeader(b: Uint8Array): ImageHeader {
       if (at + 9 > b.length) break;
       const height = be16(b, at + 5);
       const width = be16(b, at + 7);
-      if (width === 0 || height === 0) throw new MediaFormatError(`the JPEG frame header gives a ${width}×${height} image (a height set later by a DNL marker is not supported)`);
+      if (width === 0 || height === 0)
+        throw new MediaFormatError(
+          `the JPEG frame header gives a ${width}×${height} image (a height set later by a DNL marker is not supported)`,
+        );
       return { format: 'jpeg', width, height };
     }
     at += 2 + length;
@@ -103,7 +106,10 @@ export function inspectImage(bytes: Uint8Array): ImageHeader {
 export function checkImageLimits(header: ImageHeader, limits: Pick<MediaLimits, 'maxImagePixels'>): void {
   const pixels = header.width * header.height;
   if (pixels > limits.maxImagePixels) {
-    throw new MediaLimitError('maxImagePixels', `the image is ${header.width}×${header.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
+    throw new MediaLimitError(
+      'maxImagePixels',
+      `the image is ${header.width}×${header.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`,
+    );
   }
 }
 
@@ -124,10 +130,11 @@ export interface WavHeader {
 
 /** The RIFF/WAVE chunks up to the data chunk; throws MediaFormatError when they do not make a WAV. */
 export function inspectWav(bytes: Uint8Array): WavHeader {
-  if (bytes.length < 12 || ascii(bytes, 0, 4) !== 'RIFF' || ascii(bytes, 8, 4) !== 'WAVE') throw new MediaFormatError('not a RIFF/WAVE file');
+  if (bytes.length < 12 || ascii(bytes, 0, 4) !== 'RIFF' || ascii(bytes, 8, 4) !== 'WAVE')
+    throw new MediaFormatError('not a RIFF/WAVE file');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let fmt: Omit<WavHeader, 'dataOffset' | 'dataBytes' | 'frames' | 'durationS'> | undefined;
-  for (let at = 12; at + 8 <= bytes.length; ) {
+  for (let at = 12; at + 8 <= bytes.length;) {
     const id = ascii(bytes, at, 4);
     const size = view.getUint32(at + 4, true);
     const body = at + 8;
@@ -136,7 +143,12 @@ export function inspectWav(bytes: Uint8Array): WavHeader {
       let formatCode = view.getUint16(body, true);
       // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
       if (formatCode === 0xfffe && size >= 40 && body + 26 <= bytes.length) formatCode = view.getUint16(body + 24, true);
-      fmt = { formatCode, channels: view.getUint16(body + 2, true), sampleRateHz: view.getUint32(body + 4, true), bitsPerSample: view.getUint16(body + 14, true) };
+      fmt = {
+        formatCode,
+        channels: view.getUint16(body + 2, true),
+        sampleRateHz: view.getUint32(body + 4, true),
+        bitsPerSample: view.getUint16(body + 14, true),
+      };
       if (fmt.channels < 1) throw new MediaFormatError('the WAV header gives 0 channels');
       if (fmt.sampleRateHz < 1) throw new MediaFormatError('the WAV header gives a sample rate of 0 Hz');
       if (fmt.bitsPerSample < 1) throw new MediaFormatError('the WAV header gives 0 bits per sample');
@@ -153,10 +165,16 @@ export function inspectWav(bytes: Uint8Array): WavHeader {
 
 export function checkAudioLimits(header: WavHeader, limits: Pick<MediaLimits, 'maxAudioSeconds' | 'maxAudioSamples'>): void {
   if (header.durationS > limits.maxAudioSeconds) {
-    throw new MediaLimitError('maxAudioSeconds', `the audio is ${header.durationS.toFixed(1)} s long (${header.frames} frames at ${header.sampleRateHz} Hz); the limit is ${limits.maxAudioSeconds} s`);
+    throw new MediaLimitError(
+      'maxAudioSeconds',
+      `the audio is ${header.durationS.toFixed(1)} s long (${header.frames} frames at ${header.sampleRateHz} Hz); the limit is ${limits.maxAudioSeconds} s`,
+    );
   }
   const samples = header.frames * header.channels;
   if (samples > limits.maxAudioSamples) {
-    throw new MediaLimitError('maxAudioSamples', `the audio holds ${samples} samples (${header.channels} channel(s) at ${header.sampleRateHz} Hz); the limit is ${limits.maxAudioSamples} samples`);
+    throw new MediaLimitError(
+      'maxAudioSamples',
+      `the audio holds ${samples} samples (${header.channels} channel(s) at ${header.sampleRateHz} Hz); the limit is ${limits.maxAudioSamples} samples`,
+    );
   }
 }

@@ -14,7 +14,6 @@ export interface RgbImage {
   rgb: Uint8Array;
 }
 
-
 export function encodePng(image: RgbImage): Uint8Array {
   const png = new PNG({ width: image.width, height: image.height });
   for (let i = 0; i < image.width * image.height; i++) {
@@ -50,7 +49,9 @@ export function decodeImage(bytes: Uint8Array, limits: Pick<MediaLimits, 'maxIma
     const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: limits.maxImagePixels / 1e6 + 1 });
     return { width: decoded.width, height: decoded.height, rgb: decoded.data };
   } catch (err) {
-    throw new MediaFormatError(`the ${header.format.toUpperCase()} data cannot be decoded (${err instanceof Error ? err.message : String(err)})`);
+    throw new MediaFormatError(
+      `the ${header.format.toUpperCase()} data cannot be decoded (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }
 

@@ -23,9 +23,7 @@ export interface ModelSignature {
   metadata: Record<string, string>;
 }
 
-const DTYPE_BY_CODE = new Map<number, ElemType>(
-  Object.entries(ONNX_DTYPE).map(([name, code]) => [code, name as ElemType]),
-);
+const DTYPE_BY_CODE = new Map<number, ElemType>(Object.entries(ONNX_DTYPE).map(([name, code]) => [code, name as ElemType]));
 const decoder = new TextDecoder();
 
 export type ModelHeader = Omit<ModelSignature, 'inputs' | 'outputs'>;

@@ -20,8 +20,30 @@ export interface ModelPreset {
   vocoder: VocoderConfig;
 }
 
-function preset(p: { hidden: number; heads: number; llmLayers: number; maxPositions: number; encoderHidden: number; encoderHeads: number; encoderLayers: number; imageSize: number; patchSize: number; melBins: number; latentSize: number; decoderChannels: number; upsamplings: number; vocoderChannels: number; strides: number[] }): ModelPreset {
-  const encoder = { hidden: p.encoderHidden, heads: p.encoderHeads, mlp: 4 * p.encoderHidden, layers: p.encoderLayers, outputDim: p.hidden };
+function preset(p: {
+  hidden: number;
+  heads: number;
+  llmLayers: number;
+  maxPositions: number;
+  encoderHidden: number;
+  encoderHeads: number;
+  encoderLayers: number;
+  imageSize: number;
+  patchSize: number;
+  melBins: number;
+  latentSize: number;
+  decoderChannels: number;
+  upsamplings: number;
+  vocoderChannels: number;
+  strides: number[];
+}): ModelPreset {
+  const encoder = {
+    hidden: p.encoderHidden,
+    heads: p.encoderHeads,
+    mlp: 4 * p.encoderHidden,
+    layers: p.encoderLayers,
+    outputDim: p.hidden,
+  };
   return {
     llm: { vocab: VOCAB_SIZE, hidden: p.hidden, heads: p.heads, mlp: 4 * p.hidden, layers: p.llmLayers, maxPositions: p.maxPositions },
     imageEncoder: { ...encoder, imageSize: p.imageSize, patchSize: p.patchSize },
@@ -34,13 +56,37 @@ function preset(p: { hidden: number; heads: number; llmLayers: number; maxPositi
 
 export const PRESETS: Record<PresetName, ModelPreset> = {
   tiny: preset({
-    hidden: 32, heads: 2, llmLayers: 2, maxPositions: 256,
-    encoderHidden: 32, encoderHeads: 2, encoderLayers: 2, imageSize: 32, patchSize: 8, melBins: 16,
-    latentSize: 8, decoderChannels: 16, upsamplings: 2, vocoderChannels: 32, strides: [4, 4],
+    hidden: 32,
+    heads: 2,
+    llmLayers: 2,
+    maxPositions: 256,
+    encoderHidden: 32,
+    encoderHeads: 2,
+    encoderLayers: 2,
+    imageSize: 32,
+    patchSize: 8,
+    melBins: 16,
+    latentSize: 8,
+    decoderChannels: 16,
+    upsamplings: 2,
+    vocoderChannels: 32,
+    strides: [4, 4],
   }),
   small: preset({
-    hidden: 512, heads: 8, llmLayers: 8, maxPositions: 1024,
-    encoderHidden: 192, encoderHeads: 3, encoderLayers: 6, imageSize: 224, patchSize: 16, melBins: 80,
-    latentSize: 16, decoderChannels: 128, upsamplings: 3, vocoderChannels: 128, strides: [8, 8, 4],
+    hidden: 512,
+    heads: 8,
+    llmLayers: 8,
+    maxPositions: 1024,
+    encoderHidden: 192,
+    encoderHeads: 3,
+    encoderLayers: 6,
+    imageSize: 224,
+    patchSize: 16,
+    melBins: 80,
+    latentSize: 16,
+    decoderChannels: 128,
+    upsamplings: 3,
+    vocoderChannels: 128,
+    strides: [8, 8, 4],
   }),
 };

@@ -112,7 +112,10 @@ export function referenceLlmLogits(config: LlmConfig, weights: Weights, embeds: 
   let x: Mat = { rows, cols: config.hidden, data: Float64Array.from(embeds, (v, i) => v + pos[i]) };
   for (let l = 0; l < config.layers; l++) {
     const prefix = `layers.${l}`;
-    x = add(x, attention(weights, layerNorm(weights, x, `${prefix}.ln1`), `${prefix}.attn`, config.heads, (q, k) => k <= q));
+    x = add(
+      x,
+      attention(weights, layerNorm(weights, x, `${prefix}.ln1`), `${prefix}.attn`, config.heads, (q, k) => k <= q),
+    );
     x = add(x, mlp(weights, layerNorm(weights, x, `${prefix}.ln2`), `${prefix}.mlp`, config.mlp));
   }
   const logits = linear(weights, layerNorm(weights, x, 'ln_f'), 'lm_head', config.vocab, false);
@@ -140,7 +143,10 @@ export function referenceImageEncoder(config: ImageEncoderConfig, weights: Weigh
   x = { ...x, data: x.data.map((v, i) => v + pos[i]) };
   for (let l = 0; l < config.layers; l++) {
     const prefix = `blocks.${l}`;
-    x = add(x, attention(weights, layerNorm(weights, x, `${prefix}.ln1`), `${prefix}.attn`, config.heads, () => true));
+    x = add(
+      x,
+      attention(weights, layerNorm(weights, x, `${prefix}.ln1`), `${prefix}.attn`, config.heads, () => true),
+    );
     x = add(x, mlp(weights, layerNorm(weights, x, `${prefix}.ln2`), `${prefix}.mlp`, config.mlp));
   }
   const out = linear(weights, layerNorm(weights, x, 'ln_post'), 'proj', config.outputDim);

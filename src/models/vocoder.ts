@@ -58,7 +58,9 @@ export function buildVocoder(config: VocoderConfig, seed: number): BuiltModel {
     const next = Math.max(4, ch / 2);
     const w = g.weight(`up.${i}.weight`, [ch, next, 2 * s], Math.sqrt(3 / (ch * 2)));
     const b = g.weight(`up.${i}.bias`, [next], 0.02);
-    x = leaky(g.op('ConvTranspose', [x, w, b], { kernel_shape: attr.ints([2 * s]), strides: attr.ints([s]), pads: attr.ints([s / 2, s / 2]) }));
+    x = leaky(
+      g.op('ConvTranspose', [x, w, b], { kernel_shape: attr.ints([2 * s]), strides: attr.ints([s]), pads: attr.ints([s / 2, s / 2]) }),
+    );
     x = leaky(conv1d(g, x, `up.${i}.conv`, next, next, 3));
     ch = next;
   });

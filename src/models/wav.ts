@@ -20,7 +20,12 @@ export function decodeWav(bytes: Uint8Array): PcmAudio {
   return samples ? { sampleRateHz: h.sampleRateHz, samples } : decodeWithWavefile(bytes);
 }
 
-function pcmToMono(view: DataView, offset: number, length: number, f: { code: number; channels: number; bits: number }): Float32Array | undefined {
+function pcmToMono(
+  view: DataView,
+  offset: number,
+  length: number,
+  f: { code: number; channels: number; bits: number },
+): Float32Array | undefined {
   const bytesPer = f.bits / 8;
   // Integers scale as wavefile does: positive values by 2^(bits-1) - 1, negative by 2^(bits-1).
   const scale = (v: number, bits: number): number => (v >= 0 ? v / (2 ** (bits - 1) - 1) : v / 2 ** (bits - 1));

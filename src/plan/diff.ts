@@ -48,18 +48,40 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
   const ib = inputs(b);
   for (const [key, sha] of ib) {
     if (!ia.has(key)) changes.push({ kind: 'input', op: '+', subject: key, detail: `input ${key} added` });
-    else if (ia.get(key) !== sha) changes.push({ kind: 'input', op: '~', subject: key, detail: `input ${key} changed (sha256 ${ia.get(key)!.slice(0, 12)} → ${sha.slice(0, 12)})` });
+    else if (ia.get(key) !== sha)
+      changes.push({
+        kind: 'input',
+        op: '~',
+        subject: key,
+        detail: `input ${key} changed (sha256 ${ia.get(key)!.slice(0, 12)} → ${sha.slice(0, 12)})`,
+      });
   }
-  for (const key of ia.keys()) if (!ib.has(key)) changes.push({ kind: 'input', op: '-', subject: key, detail: `input ${key} no longer used` });
+  for (const key of ia.keys())
+    if (!ib.has(key)) changes.push({ kind: 'input', op: '-', subject: key, detail: `input ${key} no longer used` });
   if (a.provenance.cornserveVersion !== b.provenance.cornserveVersion) {
-    changes.push({ kind: 'input', op: '~', subject: 'cornserve', detail: `cornserve ${a.provenance.cornserveVersion} → ${b.provenance.cornserveVersion}` });
+    changes.push({
+      kind: 'input',
+      op: '~',
+      subject: 'cornserve',
+      detail: `cornserve ${a.provenance.cornserveVersion} → ${b.provenance.cornserveVersion}`,
+    });
   }
 
   if (JSON.stringify(a.objective) !== JSON.stringify(b.objective)) {
-    changes.push({ kind: 'objective', op: '~', subject: 'objective', detail: `objective ${describeObjective(a)} → ${describeObjective(b)}` });
+    changes.push({
+      kind: 'objective',
+      op: '~',
+      subject: 'objective',
+      detail: `objective ${describeObjective(a)} → ${describeObjective(b)}`,
+    });
   }
   if (a.workload.ratePerS !== b.workload.ratePerS) {
-    changes.push({ kind: 'workload', op: '~', subject: 'rate', detail: `workload rate ${num(a.workload.ratePerS)} → ${num(b.workload.ratePerS)} req/s (${pct(a.workload.ratePerS, b.workload.ratePerS)})` });
+    changes.push({
+      kind: 'workload',
+      op: '~',
+      subject: 'rate',
+      detail: `workload rate ${num(a.workload.ratePerS)} → ${num(b.workload.ratePerS)} req/s (${pct(a.workload.ratePerS, b.workload.ratePerS)})`,
+    });
   }
   const types = [...new Set([...Object.keys(a.workload.mix), ...Object.keys(b.workload.mix)])].sort();
   for (const t of types) {
@@ -69,7 +91,12 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
   }
   for (const key of ['name', 'arrival', 'seed', 'trace'] as const) {
     if (JSON.stringify(a.workload[key]) !== JSON.stringify(b.workload[key])) {
-      changes.push({ kind: 'workload', op: '~', subject: key, detail: `workload ${key} ${JSON.stringify(a.workload[key])} → ${JSON.stringify(b.workload[key])}` });
+      changes.push({
+        kind: 'workload',
+        op: '~',
+        subject: key,
+        detail: `workload ${key} ${JSON.stringify(a.workload[key])} → ${JSON.stringify(b.workload[key])}`,
+      });
     }
   }
 
@@ -85,7 +112,8 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
   }
   const simA = simulatedWords(sa);
   const simB = simulatedWords(sb);
-  if (simA !== simB) changes.push({ kind: 'throughput', op: '~', subject: 'planned simulated', detail: `planned in simulation: ${simA} → ${simB}` });
+  if (simA !== simB)
+    changes.push({ kind: 'throughput', op: '~', subject: 'planned simulated', detail: `planned in simulation: ${simA} → ${simB}` });
   changes.push(...diffUnits(sa, sb, ''));
   changes.push(...diffRouting(sa, sb));
 
@@ -97,7 +125,12 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
       continue;
     }
     if (x.ratePerS !== y.ratePerS || x.gpus !== y.gpus || x.status !== y.status || x.costPerHour !== y.costPerHour) {
-      changes.push({ kind: 'baseline', op: '~', subject: strategy, detail: `${strategy} baseline ${x.status} ${num(x.ratePerS)} req/s on ${x.gpus} GPUs → ${y.status} ${num(y.ratePerS)} req/s on ${y.gpus} GPUs` });
+      changes.push({
+        kind: 'baseline',
+        op: '~',
+        subject: strategy,
+        detail: `${strategy} baseline ${x.status} ${num(x.ratePerS)} req/s on ${x.gpus} GPUs → ${y.status} ${num(y.ratePerS)} req/s on ${y.gpus} GPUs`,
+      });
     }
   }
 
@@ -112,7 +145,8 @@ export function diffPlans(aIn: Plan, bIn: Plan): PlanDiff {
     walkDiff({ solution: a.solution, baselines: a.baselines }, { solution: b.solution, baselines: b.baselines }, '', other);
   }
   changes.push(...other.slice(0, MAX_OTHER));
-  if (other.length > MAX_OTHER) changes.push({ kind: 'other', op: '~', subject: '…', detail: `${other.length - MAX_OTHER} more differences` });
+  if (other.length > MAX_OTHER)
+    changes.push({ kind: 'other', op: '~', subject: '…', detail: `${other.length - MAX_OTHER} more differences` });
   return {
     identical,
     changes,
@@ -129,12 +163,16 @@ function simulatedWords(s: Solution): string {
     .filter(([, t]) => t.saturated === true || t.sloAttainment < 0.9)
     .map(([name]) => name)
     .sort();
-  return missed.length === 0 ? `every type meets its target at ${num(s.ratePerS)} req/s` : `${missed.join(', ')} miss${missed.length === 1 ? 'es' : ''} at ${num(s.ratePerS)} req/s`;
+  return missed.length === 0
+    ? `every type meets its target at ${num(s.ratePerS)} req/s`
+    : `${missed.join(', ')} miss${missed.length === 1 ? 'es' : ''} at ${num(s.ratePerS)} req/s`;
 }
 
 function describeObjective(p: Plan): string {
   const o = p.objective;
-  return o.kind === 'max-rate' ? `max-rate${o.gpuBudget !== undefined ? ` within ${o.gpuBudget} GPUs` : ''}` : `min-cost (${o.costBasis}) at ${o.targetRatePerS} req/s`;
+  return o.kind === 'max-rate'
+    ? `max-rate${o.gpuBudget !== undefined ? ` within ${o.gpuBudget} GPUs` : ''}`
+    : `min-cost (${o.costBasis}) at ${o.targetRatePerS} req/s`;
 }
 
 function placementWords(u: ExecutorUnit): string {
@@ -148,14 +186,34 @@ function diffUnits(a: Solution, b: Solution, prefix: string): PlanChange[] {
   for (const [id, u] of ub) {
     const old = ua.get(id);
     if (!old) {
-      out.push({ kind: 'unit', op: '+', subject: id, detail: `${prefix}unit ${id} ×${u.replicas} (${u.tp * u.replicas} GPUs) at ${placementWords(u)}` });
+      out.push({
+        kind: 'unit',
+        op: '+',
+        subject: id,
+        detail: `${prefix}unit ${id} ×${u.replicas} (${u.tp * u.replicas} GPUs) at ${placementWords(u)}`,
+      });
       continue;
     }
-    if (old.replicas !== u.replicas) out.push({ kind: 'unit', op: '~', subject: id, detail: `${prefix}unit ${id} replicas ${old.replicas} → ${u.replicas}` });
-    if (old.maxUtilisation !== u.maxUtilisation) out.push({ kind: 'unit', op: '~', subject: id, detail: `${prefix}unit ${id} ρmax ${num(old.maxUtilisation)} → ${num(u.maxUtilisation)}` });
-    if (placementWords(old) !== placementWords(u)) out.push({ kind: 'placement', op: '~', subject: id, detail: `${prefix}${id} placement ${placementWords(old)} → ${placementWords(u)}` });
+    if (old.replicas !== u.replicas)
+      out.push({ kind: 'unit', op: '~', subject: id, detail: `${prefix}unit ${id} replicas ${old.replicas} → ${u.replicas}` });
+    if (old.maxUtilisation !== u.maxUtilisation)
+      out.push({
+        kind: 'unit',
+        op: '~',
+        subject: id,
+        detail: `${prefix}unit ${id} ρmax ${num(old.maxUtilisation)} → ${num(u.maxUtilisation)}`,
+      });
+    if (placementWords(old) !== placementWords(u))
+      out.push({
+        kind: 'placement',
+        op: '~',
+        subject: id,
+        detail: `${prefix}${id} placement ${placementWords(old)} → ${placementWords(u)}`,
+      });
   }
-  for (const [id, u] of ua) if (!ub.has(id)) out.push({ kind: 'unit', op: '-', subject: id, detail: `${prefix}unit ${id} ×${u.replicas} (${u.tp * u.replicas} GPUs) removed` });
+  for (const [id, u] of ua)
+    if (!ub.has(id))
+      out.push({ kind: 'unit', op: '-', subject: id, detail: `${prefix}unit ${id} ×${u.replicas} (${u.tp * u.replicas} GPUs) removed` });
   return out;
 }
 
@@ -164,11 +222,13 @@ function diffRouting(a: Solution, b: Solution): PlanChange[] {
   const key = (r: { requestType: string; component: string }) => `${r.requestType}/${r.component}`;
   const ra = new Map(a.routing.map((r) => [key(r), r]));
   const rb = new Map(b.routing.map((r) => [key(r), r]));
-  const words = (shares: { unit: string; share: number }[] | undefined) => (shares ?? []).map((s) => `${s.unit} ${num(s.share)}`).join(', ') || 'nothing';
+  const words = (shares: { unit: string; share: number }[] | undefined) =>
+    (shares ?? []).map((s) => `${s.unit} ${num(s.share)}`).join(', ') || 'nothing';
   for (const k of [...new Set([...ra.keys(), ...rb.keys()])].sort()) {
     const x = ra.get(k)?.shares;
     const y = rb.get(k)?.shares;
-    if (JSON.stringify(x) !== JSON.stringify(y)) out.push({ kind: 'routing', op: x ? (y ? '~' : '-') : '+', subject: k, detail: `routing ${k}: ${words(x)} → ${words(y)}` });
+    if (JSON.stringify(x) !== JSON.stringify(y))
+      out.push({ kind: 'routing', op: x ? (y ? '~' : '-') : '+', subject: k, detail: `routing ${k}: ${words(x)} → ${words(y)}` });
   }
   return out;
 }
@@ -178,12 +238,19 @@ function walkDiff(a: unknown, b: unknown, path: string, out: PlanChange[]): void
   if (JSON.stringify(a) === JSON.stringify(b)) return;
   const isObj = (x: unknown) => x !== null && typeof x === 'object';
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
-    const keys = Array.isArray(a) ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()].map(String) : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+    const keys = Array.isArray(a)
+      ? [...Array(Math.max(a.length, (b as unknown[]).length)).keys()].map(String)
+      : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
     for (const k of keys) walkDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}/${k}`, out);
     return;
   }
   const show = (x: unknown) => (x === undefined ? '(none)' : JSON.stringify(x).slice(0, 60));
-  out.push({ kind: 'other', op: a === undefined ? '+' : b === undefined ? '-' : '~', subject: path, detail: `${path}: ${show(a)} → ${show(b)}` });
+  out.push({
+    kind: 'other',
+    op: a === undefined ? '+' : b === undefined ? '-' : '~',
+    subject: path,
+    detail: `${path}: ${show(a)} → ${show(b)}`,
+  });
 }
 
 export function formatPlanDiff(d: PlanDiff): string {

@@ -27,7 +27,10 @@ export class PlanFileError extends Error {
 export function validatePlan(value: unknown): string[] {
   const validate = validator('plan');
   if (validate(value)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`);
+  return (validate.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`,
+  );
 }
 
 export function planText(plan: Plan): string {
@@ -52,7 +55,10 @@ export function readPlan(path: string): Plan {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new PlanFileError(path, `cannot read plan ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new PlanFileError(
+      path,
+      `cannot read plan ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   let value: unknown;
   try {

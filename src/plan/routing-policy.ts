@@ -90,7 +90,11 @@ export function leastLoad(loads: Indexed, first = 0, count = loads.length - firs
  * units its producers ran on, in input order; the first `count`) that `units` (those its routing
  * shares name) contains, or −1 when none does.
  */
-export function followedProducer<T>(producerUnits: ArrayLike<T>, units: { indexOf(unit: T): number }, count = producerUnits.length): number {
+export function followedProducer<T>(
+  producerUnits: ArrayLike<T>,
+  units: { indexOf(unit: T): number },
+  count = producerUnits.length,
+): number {
   for (let i = 0; i < count; i++) if (units.indexOf(producerUnits[i]) >= 0) return i;
   return -1;
 }

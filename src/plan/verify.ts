@@ -67,11 +67,16 @@ function readVouchedPlan(planPath: string, expectedSha256: string | undefined, p
   // A digest written with the plan vouches for its exact bytes, whatever their layout (another
   // planner version's formatting, say); without one, the canonical form is the tamper check.
   if (!vouched && planText(plan) !== bytes.toString('utf8')) {
-    problems.push('the plan file is not in the canonical form `cornserve plan` writes: it was edited by hand or by another tool; re-run `cornserve plan`');
+    problems.push(
+      'the plan file is not in the canonical form `cornserve plan` writes: it was edited by hand or by another tool; re-run `cornserve plan`',
+    );
   }
   // The seal holds whatever vouched for the bytes: a digest taken after an edit vouches for the edit.
   const seal = sealProblem(plan);
-  if (seal) problems.push(`${seal}. Re-run \`cornserve plan <deployment>\` for a plan from its inputs, or, if the edit is intended, seal it again with \`cornserve plan --reseal ${planPath} --reason "…"\``);
+  if (seal)
+    problems.push(
+      `${seal}. Re-run \`cornserve plan <deployment>\` for a plan from its inputs, or, if the edit is intended, seal it again with \`cornserve plan --reseal ${planPath} --reason "…"\``,
+    );
   return { plan, path, planDir: dirname(path), digest, ...(vouched ? { digestFrom } : {}) };
 }
 
@@ -86,7 +91,10 @@ function checkUnits(plan: Plan, problems: string[]): void {
     if (u.placement.length !== u.replicas) problems.push(`unit ${u.id} has ${u.replicas} replicas but ${u.placement.length} placements`);
     if (!plan.pools.some((p) => p.name === u.pool)) problems.push(`unit ${u.id} is placed on unknown pool '${u.pool}'`);
     const external = plan.model.components.filter((c) => c.externalEngine !== undefined && u.components.includes(c.name));
-    if (external.length > 0 && u.components.length > 1) problems.push(`unit ${u.id} holds '${external[0].name}', which runs on an external engine, together with ${u.components.length - 1} other component${u.components.length > 2 ? 's' : ''}; an external engine's unit holds it alone`);
+    if (external.length > 0 && u.components.length > 1)
+      problems.push(
+        `unit ${u.id} holds '${external[0].name}', which runs on an external engine, together with ${u.components.length - 1} other component${u.components.length > 2 ? 's' : ''}; an external engine's unit holds it alone`,
+      );
     // A TP>1 unit whose engine runs on one GPU would idle the rest while the plan counts on them.
     if (plan.pools.find((p) => p.name === u.pool)?.gpu.device === 'gpu') {
       for (const c of plan.model.components.filter((x) => u.components.includes(x.name))) {
@@ -114,7 +122,10 @@ export function verifyPlan(planPath: string, options: { expectedSha256?: string 
       continue;
     }
     const actual = sha256(readFileSync(file));
-    if (actual !== input.sha256) problems.push(`stale plan: its ${input.role} input ${recordedInputName(input)} changed since the plan was written (sha256 ${actual.slice(0, 12)}…, plan recorded ${input.sha256.slice(0, 12)}…); re-run \`cornserve plan\``);
+    if (actual !== input.sha256)
+      problems.push(
+        `stale plan: its ${input.role} input ${recordedInputName(input)} changed since the plan was written (sha256 ${actual.slice(0, 12)}…, plan recorded ${input.sha256.slice(0, 12)}…); re-run \`cornserve plan\``,
+      );
   }
 
   const served = new Set(plan.solution.units.flatMap((u) => u.components));
@@ -123,7 +134,10 @@ export function verifyPlan(planPath: string, options: { expectedSha256?: string 
     for (const rel of c.executor.graphs.map((g) => g.path)) {
       const file = resolve(planDir, rel);
       if (!existsSync(file)) problems.push(`component '${c.name}': model file ${rel} does not exist`);
-      else if (!recorded.has(file)) problems.push(`component '${c.name}': the plan records no digest for its model file ${rel}, so it cannot be checked; re-run \`cornserve plan\``);
+      else if (!recorded.has(file))
+        problems.push(
+          `component '${c.name}': the plan records no digest for its model file ${rel}, so it cannot be checked; re-run \`cornserve plan\``,
+        );
     }
     // A dictionary is checked when the plan recorded it (above, with every input); planners that
     // record only the ONNX graphs leave it unchecked, which is worth saying but not refusing.
@@ -131,7 +145,10 @@ export function verifyPlan(planPath: string, options: { expectedSha256?: string 
     if (dictionary !== undefined) {
       const file = resolve(planDir, dictionary);
       if (!existsSync(file)) problems.push(`component '${c.name}': dictionary file ${dictionary} does not exist`);
-      else if (!recorded.has(file)) warnings.push(`component '${c.name}': the plan records no digest for its dictionary ${dictionary}, so a changed dictionary would go unnoticed`);
+      else if (!recorded.has(file))
+        warnings.push(
+          `component '${c.name}': the plan records no digest for its dictionary ${dictionary}, so a changed dictionary would go unnoticed`,
+        );
     }
   }
   checkUnits(plan, problems);
@@ -172,27 +189,46 @@ export interface VerifiedUnit extends VerifiedPlan {
  * For one executor started on its own (`cornserve executor`, a pod): the plan file, and the
  * unit's model files found (see locateModelFile) with the digests the plan recorded for them.
  */
-export function verifyPlanForUnit(planPath: string, unitId: string, options: { expectedSha256?: string; modelDir?: string } = {}): VerifiedUnit {
+export function verifyPlanForUnit(
+  planPath: string,
+  unitId: string,
+  options: { expectedSha256?: string; modelDir?: string } = {},
+): VerifiedUnit {
   const problems: string[] = [];
   const warnings: string[] = [];
   const { plan, path, planDir, digest, digestFrom } = readVouchedPlan(planPath, options.expectedSha256, problems);
   checkUnits(plan, problems);
   const unit = plan.solution.units.find((u) => u.id === unitId);
-  if (!unit) throw new PlanRejectedError(planPath, [...problems, `the plan has no unit '${unitId}'; its units: ${plan.solution.units.map((u) => u.id).join(', ')}`]);
+  if (!unit)
+    throw new PlanRejectedError(planPath, [
+      ...problems,
+      `the plan has no unit '${unitId}'; its units: ${plan.solution.units.map((u) => u.id).join(', ')}`,
+    ]);
   const recorded = new Map(plan.provenance.inputs.map((i) => [recordedInputPath(i, planDir), i.sha256]));
   const find = (component: string, rel: string, what: 'model file' | 'dictionary'): string => {
     const file = locateModelFile(rel, planDir, options.modelDir);
     const expected = recorded.get(resolve(planDir, rel));
     if (!file) {
-      problems.push(`component '${component}': ${what} ${rel} is neither beside the plan${options.modelDir ? ` nor under ${options.modelDir}` : ''}`);
+      problems.push(
+        `component '${component}': ${what} ${rel} is neither beside the plan${options.modelDir ? ` nor under ${options.modelDir}` : ''}`,
+      );
       return resolve(planDir, rel);
     }
     if (expected === undefined) {
-      if (what === 'dictionary') warnings.push(`component '${component}': the plan records no digest for its dictionary ${rel}, so a changed dictionary would go unnoticed`);
-      else problems.push(`component '${component}': the plan records no digest for its model file ${rel}, so it cannot be checked; re-run \`cornserve plan\``);
+      if (what === 'dictionary')
+        warnings.push(
+          `component '${component}': the plan records no digest for its dictionary ${rel}, so a changed dictionary would go unnoticed`,
+        );
+      else
+        problems.push(
+          `component '${component}': the plan records no digest for its model file ${rel}, so it cannot be checked; re-run \`cornserve plan\``,
+        );
     } else {
       const actual = sha256(readFileSync(file));
-      if (actual !== expected) problems.push(`component '${component}': ${what} ${file} is not the one the plan was made with (sha256 ${actual.slice(0, 12)}…, plan recorded ${expected.slice(0, 12)}…)`);
+      if (actual !== expected)
+        problems.push(
+          `component '${component}': ${what} ${file} is not the one the plan was made with (sha256 ${actual.slice(0, 12)}…, plan recorded ${expected.slice(0, 12)}…)`,
+        );
     }
     return file;
   };
@@ -205,7 +241,9 @@ export function verifyPlanForUnit(planPath: string, unitId: string, options: { e
       executor: {
         ...c.executor,
         graphs: graphs.map((g) => ({ ...g, path: find(c.name, g.path, 'model file') })) as typeof graphs,
-        ...(engineOptions?.dictionary ? { options: { ...engineOptions, dictionary: find(c.name, engineOptions.dictionary, 'dictionary') } } : {}),
+        ...(engineOptions?.dictionary
+          ? { options: { ...engineOptions, dictionary: find(c.name, engineOptions.dictionary, 'dictionary') } }
+          : {}),
       },
     };
   });

@@ -16,7 +16,13 @@ export function bestBaseline(problem: PlannerProblem, baselines: readonly Strate
     .filter((b) => b.decoded && (b.solution.status === 'optimal' || b.solution.status === 'feasible'))
     .reduce<StrategyRun | undefined>((best, b) => {
       if (!best) return b;
-      return maxRate ? (b.solution.ratePerS > best.solution.ratePerS ? b : best) : costOf(b.solution, basis) < costOf(best.solution, basis) ? b : best;
+      return maxRate
+        ? b.solution.ratePerS > best.solution.ratePerS
+          ? b
+          : best
+        : costOf(b.solution, basis) < costOf(best.solution, basis)
+          ? b
+          : best;
     }, undefined);
 }
 
@@ -32,7 +38,10 @@ export function learnedOverrides(problem: PlannerProblem, baselines: readonly St
   const byId = new Map(problem.candidates.map((c) => [c.id, c]));
   const holders = baselines
     .filter((b) => b.overrides && b.decoded)
-    .map((b) => ({ overrides: b.overrides!, groups: new Set((strategyGroups(problem.spec.modelGraph, b.strategy as Exclude<Strategy, 'planned'>).groups ?? []).map(groupKey)) }));
+    .map((b) => ({
+      overrides: b.overrides!,
+      groups: new Set((strategyGroups(problem.spec.modelGraph, b.strategy as Exclude<Strategy, 'planned'>).groups ?? []).map(groupKey)),
+    }));
   const ids = new Set(holders.flatMap((h) => [...h.overrides.keys()]));
   for (const id of ids) {
     const c = byId.get(id);

@@ -29,7 +29,8 @@ export function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkel
     if (!c.executor) return c;
     const e = c.executor;
     const graphs = e.graphs.map((g) => ({ ...g, path: rel(resolve(graphDir, g.path)) })) as typeof e.graphs;
-    const options = e.options?.dictionary !== undefined ? { ...e.options, dictionary: rel(resolve(graphDir, e.options.dictionary)) } : e.options;
+    const options =
+      e.options?.dictionary !== undefined ? { ...e.options, dictionary: rel(resolve(graphDir, e.options.dictionary)) } : e.options;
     return { ...c, executor: { ...e, graphs, ...(options ? { options } : {}) } };
   });
   const gen = spec.workload.generator!;
@@ -46,8 +47,16 @@ export function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkel
   ];
   const gateway = gatewayOf(spec.profiles);
   const inputs: Plan['provenance']['inputs'] = [...spec.files, ...modelFiles]
-    .map((f) => ('builtin' in f && f.builtin !== undefined ? { role: f.role, builtin: f.builtin, sha256: f.sha256 } : { role: f.role, path: rel(f.path), sha256: f.sha256 }))
-    .sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (recordedInputName(a) < recordedInputName(b) ? -1 : recordedInputName(a) > recordedInputName(b) ? 1 : 0));
+    .map((f) =>
+      'builtin' in f && f.builtin !== undefined
+        ? { role: f.role, builtin: f.builtin, sha256: f.sha256 }
+        : { role: f.role, path: rel(f.path), sha256: f.sha256 },
+    )
+    .sort(
+      (a, b) =>
+        roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) ||
+        (recordedInputName(a) < recordedInputName(b) ? -1 : recordedInputName(a) > recordedInputName(b) ? 1 : 0),
+    );
   return {
     format: 'cornserve-plan/1',
     name: spec.deployment.name,
@@ -85,7 +94,14 @@ export function assemblePlan({ problem, skeleton, planned, baselines, glpkVersio
     baselines: baselines.map((b) => b.solution),
     ...(planned.iterations ? { iterations: planned.iterations, kept: planned.kept ?? 1 } : {}),
     ...(planned.adopted
-      ? { adopted: { strategy: planned.adopted.strategy, plannedSloGoodput: sloGoodput(free.solution), plannedPartial: partialSloGoodput(free.solution), plannedRatePerS: free.solution.ratePerS } }
+      ? {
+          adopted: {
+            strategy: planned.adopted.strategy,
+            plannedSloGoodput: sloGoodput(free.solution),
+            plannedPartial: partialSloGoodput(free.solution),
+            plannedRatePerS: free.solution.ratePerS,
+          },
+        }
       : {}),
   });
   const plan: Plan = {
@@ -93,14 +109,20 @@ export function assemblePlan({ problem, skeleton, planned, baselines, glpkVersio
     solution: planned.solution,
     baselines: baselines.map((b) => b.solution),
     freeSearch: freeSearchRecord(free, planned.adopted?.strategy),
-    solver: { ...solverBlock(planned.layout, planned.outcome, glpkVersion), ...(planned.iterations && planned.iterations.length > 0 ? { loopIterations: planned.iterations } : {}) },
+    solver: {
+      ...solverBlock(planned.layout, planned.outcome, glpkVersion),
+      ...(planned.iterations && planned.iterations.length > 0 ? { loopIterations: planned.iterations } : {}),
+    },
     reasons,
   };
   return canonicalize(plan);
 }
 
 /** The free search's own kept result, whatever the plan adopted. */
-function freeSearchRecord(run: StrategyRun, adoptedBaseline: NonNullable<Plan['freeSearch']>['adoptedBaseline']): NonNullable<Plan['freeSearch']> {
+function freeSearchRecord(
+  run: StrategyRun,
+  adoptedBaseline: NonNullable<Plan['freeSearch']>['adoptedBaseline'],
+): NonNullable<Plan['freeSearch']> {
   const s = run.solution;
   return {
     status: s.status,

@@ -113,7 +113,12 @@ export function fastestLatencies(ctx: CandidateContext): Map<string, number> {
 }
 
 /** End-to-end latency of a type without queueing: the critical path through its components and transfers. */
-export function pathLatencyMs(type: TypeModel, latency: (component: string) => number, colocated: (from: string, to: string) => boolean, link: Link): number {
+export function pathLatencyMs(
+  type: TypeModel,
+  latency: (component: string) => number,
+  colocated: (from: string, to: string) => boolean,
+  link: Link,
+): number {
   const start = new Map<string, number>();
   const finish = new Map<string, number>();
   for (const c of type.path) {
@@ -173,7 +178,15 @@ interface CandidateSlot {
 
 function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link }: CandidateSlot): (Candidate | Rejection)[] {
   const id = unitId(group, pool.name, tp);
-  const reject = (reason: RejectionReason, detail: string, extra: Partial<Rejection> = {}): Rejection => ({ id, group, pool: pool.name, tp, reason, detail, ...extra });
+  const reject = (reason: RejectionReason, detail: string, extra: Partial<Rejection> = {}): Rejection => ({
+    id,
+    group,
+    pool: pool.name,
+    tp,
+    reason,
+    detail,
+    ...extra,
+  });
   if (tp > pool.gpusPerNode) return [reject('node-size', `TP${tp} exceeds the ${pool.gpusPerNode} devices of a ${pool.name} node`)];
   const entries = new Map<string, ProfileEntry>();
   for (const c of group) {
@@ -189,18 +202,26 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
     pool.gpu,
   );
   if (!memory.fits) {
-    return [reject('memory', `weights and activations need ${gib(memory.memoryBytesPerGpu)} per device; ${pool.gpu.name} offers ${gib(memory.memoryBytesPerGpu + memory.kvBytesPerGpu)}`, {
-      neededBytes: memory.memoryBytesPerGpu,
-      availableBytes: memory.memoryBytesPerGpu + memory.kvBytesPerGpu,
-    })];
+    return [
+      reject(
+        'memory',
+        `weights and activations need ${gib(memory.memoryBytesPerGpu)} per device; ${pool.gpu.name} offers ${gib(memory.memoryBytesPerGpu + memory.kvBytesPerGpu)}`,
+        {
+          neededBytes: memory.memoryBytesPerGpu,
+          availableBytes: memory.memoryBytesPerGpu + memory.kvBytesPerGpu,
+        },
+      ),
+    ];
   }
   for (const [c, tokens] of memory.kvTokens) {
     const smallest = Math.min(...visiting.filter((t) => t.work.has(c)).map((t) => sequenceTokens(t.work.get(c)!)));
     if (Number.isFinite(smallest) && tokens < smallest) {
-      return [reject('memory', `the KV cache left for ${c} holds ${tokens} tokens, less than one request (${smallest} tokens)`, {
-        neededBytes: memory.memoryBytesPerGpu + smallest * entries.get(c)!.kvBytesPerToken!,
-        availableBytes: memory.memoryBytesPerGpu + memory.kvBytesPerGpu,
-      })];
+      return [
+        reject('memory', `the KV cache left for ${c} holds ${tokens} tokens, less than one request (${smallest} tokens)`, {
+          neededBytes: memory.memoryBytesPerGpu + smallest * entries.get(c)!.kvBytesPerToken!,
+          availableBytes: memory.memoryBytesPerGpu + memory.kvBytesPerGpu,
+        }),
+      ];
     }
   }
   const unit: UnitShape = { group, entries, kvTokens: memory.kvTokens, visiting, fastest, link };
@@ -216,7 +237,9 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   // The widest point (most of the visiting mix kept, then the best score) is the unit; when the
   // best-scoring point keeps fewer types, it is offered too as a specialised variant.
   const better = (a: OperatingPoint, b: OperatingPoint) => a.score > b.score * (1 + 1e-12);
-  const widest = points.reduce((a, b) => (b.keptMix > a.keptMix * (1 + 1e-12) || (b.keptMix >= a.keptMix * (1 - 1e-12) && better(b, a)) ? b : a));
+  const widest = points.reduce((a, b) =>
+    b.keptMix > a.keptMix * (1 + 1e-12) || (b.keptMix >= a.keptMix * (1 - 1e-12) && better(b, a)) ? b : a,
+  );
   const best = points.reduce((a, b) => (better(b, a) ? b : a));
   const make = (point: OperatingPoint, variantId: string): Candidate => {
     // Components no kept type runs get the configured batch limit (LLMs: also what the KV cache holds).
@@ -235,7 +258,9 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
           .map((c) => {
             const work = t.work.get(c)!;
             const entry = entries.get(c)!;
-            const cost = memory.kvTokens.has(c) ? llmService(entry, work, Math.max(1, Math.min(batch[c], Math.floor(memory.kvTokens.get(c)! / sequenceTokens(work))))) : unitService(entry, work, batch[c]);
+            const cost = memory.kvTokens.has(c)
+              ? llmService(entry, work, Math.max(1, Math.min(batch[c], Math.floor(memory.kvTokens.get(c)! / sequenceTokens(work)))))
+              : unitService(entry, work, batch[c]);
             return { type: t.name, component: c, busyS: cost.busyS };
           }),
       );
@@ -257,7 +282,8 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
     };
   };
   const out = [make(widest, id)];
-  if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(',')) out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
+  if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(','))
+    out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
   return out;
 }
 
@@ -287,7 +313,11 @@ interface UnitShape {
   link: Link;
 }
 
-function operatingPoints(ctx: CandidateContext, { group, entries, kvTokens, visiting, fastest, link }: UnitShape, cap: number): OperatingPoint[] {
+function operatingPoints(
+  ctx: CandidateContext,
+  { group, entries, kvTokens, visiting, fastest, link }: UnitShape,
+  cap: number,
+): OperatingPoint[] {
   const inGroup = new Set(group);
   const fitting: { type: TypeModel; costs: Map<string, ServiceCost>; batch: Map<string, number>; kvBound: Set<string> }[] = [];
   for (const t of visiting) {
@@ -348,7 +378,16 @@ function operatingPoints(ctx: CandidateContext, { group, entries, kvTokens, visi
     const batch: Record<string, number> = {};
     for (const p of kept) for (const [c, b] of p.batch) batch[c] = Math.max(batch[c] ?? 0, b);
     const kvBound = [...new Set(kept.flatMap((p) => [...p.kvBound]))].sort();
-    return { rhoMax: threshold, ...(limiting !== undefined ? { rhoLimitedBy: limiting } : {}), loads, batch, kvBound, score, keptMix, keptTypes };
+    return {
+      rhoMax: threshold,
+      ...(limiting !== undefined ? { rhoLimitedBy: limiting } : {}),
+      loads,
+      batch,
+      kvBound,
+      score,
+      keptMix,
+      keptTypes,
+    };
   });
 }
 
@@ -405,7 +444,11 @@ export interface Exclusion {
  * considered first, so a wide unit may stand in for narrower ones; of equivalent candidates the
  * earliest stays. Keys are indices into `candidates`.
  */
-export function exclusions(candidates: readonly Candidate[], nearTolerance = 0, keep: (c: Candidate) => boolean = () => false): Map<number, Exclusion> {
+export function exclusions(
+  candidates: readonly Candidate[],
+  nearTolerance = 0,
+  keep: (c: Candidate) => boolean = () => false,
+): Map<number, Exclusion> {
   const out = new Map<number, Exclusion>();
   // Exact dominance first: B is dropped when some A dominates it and is not itself equivalent and earlier-dropped.
   candidates.forEach((b, j) => {

@@ -41,7 +41,10 @@ export function recordedOverrides(plan: Plan, deployment: Deployment): Objective
   };
 }
 
-export async function checkPlan(planPath: string, options: Pick<PlanOptions, 'solver' | 'onProgress' | 'timeLimitS'> = {}): Promise<CheckResult> {
+export async function checkPlan(
+  planPath: string,
+  options: Pick<PlanOptions, 'solver' | 'onProgress' | 'timeLimitS'> = {},
+): Promise<CheckResult> {
   let plan: Plan;
   try {
     plan = readPlan(planPath);
@@ -53,12 +56,19 @@ export async function checkPlan(planPath: string, options: Pick<PlanOptions, 'so
   const missing = plan.provenance.inputs.filter((i) => !existsSync(recordedInputPath(i, planDir)));
   if (missing.length > 0) {
     const what = missing.length > 1 ? 'inputs that no longer exist' : 'an input that no longer exists';
-    return { status: 'error', message: `${planPath} records ${what}: ${missing.map((i) => `${i.role} ${recordedInputName(i)}`).join(', ')} (paths are relative to the plan file)` };
+    return {
+      status: 'error',
+      message: `${planPath} records ${what}: ${missing.map((i) => `${i.role} ${recordedInputName(i)}`).join(', ')} (paths are relative to the plan file)`,
+    };
   }
   const deploymentInput = plan.provenance.inputs.find((i) => i.role === 'deployment');
   if (!deploymentInput) return { status: 'error', message: `${planPath} records no deployment input to re-solve from` };
   const loaded = loadDeployment(recordedInputPath(deploymentInput, planDir));
-  if (!loaded.ok) return { status: 'error', message: `the plan's inputs no longer load:\n${loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}` };
+  if (!loaded.ok)
+    return {
+      status: 'error',
+      message: `the plan's inputs no longer load:\n${loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}`,
+    };
   let fresh: Plan;
   try {
     fresh = await planDeployment(loaded.spec, { ...options, planDir, objective: recordedOverrides(plan, loaded.spec.deployment) });

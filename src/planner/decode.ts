@@ -40,12 +40,14 @@ export function verifyDecoded(layout: MilpLayout, d: DecodedSolution): void {
     for (const c of t.path) {
       const served = layout.flows.reduce((s, f, i) => (f.type === t.name && f.component === c ? s + d.flowRates[i] : s), 0);
       const demand = t.mix * d.ratePerS;
-      if (Math.abs(served - demand) > tol * Math.max(1, demand)) throw new Error(`decoded plan serves ${served} of ${demand} req/s of ${t.name} on ${c}`);
+      if (Math.abs(served - demand) > tol * Math.max(1, demand))
+        throw new Error(`decoded plan serves ${served} of ${demand} req/s of ${t.name} on ${c}`);
     }
   }
   instance.candidates.forEach((u, i) => {
     const busy = layout.flows.reduce((s, f, j) => (f.candidate === i ? s + f.busyS * d.flowRates[j] : s), 0);
-    if (busy > u.rhoMax * d.replicas[i] * (1 + tol) + tol) throw new Error(`decoded plan overloads ${u.id}: ${busy} busy replicas of ${d.replicas[i]} at ρ ${u.rhoMax}`);
+    if (busy > u.rhoMax * d.replicas[i] * (1 + tol) + tol)
+      throw new Error(`decoded plan overloads ${u.id}: ${busy} busy replicas of ${d.replicas[i]} at ρ ${u.rhoMax}`);
   });
   for (const pool of instance.pools) {
     for (const k of packingThresholds(pool)) {
@@ -68,7 +70,13 @@ export interface SolutionParts {
   utilisation: number[];
 }
 
-export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: Strategy, status: Solution['status'], note?: string): SolutionParts {
+export function buildSolution(
+  layout: MilpLayout,
+  d: DecodedSolution,
+  strategy: Strategy,
+  status: Solution['status'],
+  note?: string,
+): SolutionParts {
   const { instance } = layout;
   const poolByName = new Map(instance.pools.map((p) => [p.name, p]));
   const utilisation = instance.candidates.map((_, i) => {
@@ -111,7 +119,9 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
   const byUnit = (a: { unit: string }, b: { unit: string }) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0);
   for (const t of instance.types) {
     for (const c of t.path) {
-      const flows = layout.flows.map((f, j) => ({ f, rate: d.flowRates[j] })).filter(({ f, rate }) => f.type === t.name && f.component === c && rate > 0);
+      const flows = layout.flows
+        .map((f, j) => ({ f, rate: d.flowRates[j] }))
+        .filter(({ f, rate }) => f.type === t.name && f.component === c && rate > 0);
       const total = flows.reduce((s, x) => s + x.rate, 0);
       if (total <= 0) continue;
       const kept = flows.filter((x) => x.rate / total >= MIN_SHARE);
@@ -119,7 +129,9 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
       routing.push({
         requestType: t.name,
         component: c,
-        shares: kept.map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal })).sort(byUnit) as Route['shares'],
+        shares: kept
+          .map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal }))
+          .sort(byUnit) as Route['shares'],
       });
     }
   }
@@ -139,13 +151,20 @@ export function buildSolution(layout: MilpLayout, d: DecodedSolution, strategy: 
       if (!(total > 0)) continue;
       const kept = capacity.filter((x) => x.capacity / total >= MIN_SHARE);
       const keptTotal = kept.reduce((s, x) => s + x.capacity, 0);
-      routing.push({ requestType: t.name, component: c, shares: kept.map((x) => ({ unit: x.unit, share: x.capacity / keptTotal })).sort(byUnit) as Route['shares'] });
+      routing.push({
+        requestType: t.name,
+        component: c,
+        shares: kept.map((x) => ({ unit: x.unit, share: x.capacity / keptTotal })).sort(byUnit) as Route['shares'],
+      });
     }
   }
 
   const gpus = units.reduce((s, u) => s + u.tp * u.replicas, 0);
   const costPerHour = units.reduce((s, u) => s + u.tp * u.replicas * (poolByName.get(u.pool) as ResolvedPool).costPerGpuHour, 0);
-  const perTypeRatePerS = Object.fromEntries([...instance.types.map((t) => [t.name, t.mix * d.ratePerS]), ...(instance.idleTypes ?? []).map((t) => [t.name, 0])]);
+  const perTypeRatePerS = Object.fromEntries([
+    ...instance.types.map((t) => [t.name, t.mix * d.ratePerS]),
+    ...(instance.idleTypes ?? []).map((t) => [t.name, 0]),
+  ]);
   return {
     solution: {
       strategy,

@@ -36,14 +36,19 @@ export interface EngineBlockInput {
  * each. `components` supplies each component's serving.maxWaitMs (LLMs batch continuously and
  * never wait).
  */
-export function engineBlock(unit: EngineBlockInput, pool: { gpu: Pick<GPUType, 'device'> }, components?: ReadonlyMap<string, Pick<Component, 'kind' | 'serving'>>): EngineSettings {
+export function engineBlock(
+  unit: EngineBlockInput,
+  pool: { gpu: Pick<GPUType, 'device'> },
+  components?: ReadonlyMap<string, Pick<Component, 'kind' | 'serving'>>,
+): EngineSettings {
   const perComponent: Record<string, ComponentEngine> = {};
   for (const name of unit.components) {
     const c = components?.get(name);
     const kv = unit.kvTokens[name];
     const isLlm = kv !== undefined || c?.kind === 'llm';
     const maxBatch = unit.batch[name];
-    if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new Error(`engine block: component '${name}' has no operating batch (got ${maxBatch})`);
+    if (!(Number.isInteger(maxBatch) && maxBatch >= 1))
+      throw new Error(`engine block: component '${name}' has no operating batch (got ${maxBatch})`);
     perComponent[name] = {
       maxBatch,
       maxWaitMs: isLlm ? 0 : (c?.serving?.maxWaitMs ?? DEFAULT_MAX_WAIT_MS),

@@ -58,7 +58,10 @@ export function unservableExplanation(problem: PlannerProblem, instance: Planner
   }
   if (problems.length === 0) return undefined;
   const first = problems.reduce((a, b) => (b.rank < a.rank ? b : a));
-  const more = problems.length > 1 ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''} follow${problems.length > 2 ? '' : 's'} from the same inputs.)` : '';
+  const more =
+    problems.length > 1
+      ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''} follow${problems.length > 2 ? '' : 's'} from the same inputs.)`
+      : '';
   return { kind: first.kind, message: first.message + more };
 }
 
@@ -71,13 +74,32 @@ function fitsNowhere(problem: PlannerProblem, component: string, strategy: Strat
   const comp = problem.model.components.get(component)!;
   const where = strategy === 'planned' ? '' : ` in the ${strategy} strategy`;
   const rejections = problem.rejections.filter((r) => r.group.includes(component) && (strategy !== 'planned' || r.group.length === 1));
-  const unit = strategy === 'planned' ? `component '${component}' (${gb(comp.weightBytes)} of weights)` : `the unit holding '${component}'${where}`;
+  const unit =
+    strategy === 'planned' ? `component '${component}' (${gb(comp.weightBytes)} of weights)` : `the unit holding '${component}'${where}`;
   if (rejections.some((r) => r.reason === 'latency')) {
-    const visiting = problem.model.types.filter((t) => t.mix > 0 && t.path.includes(component) && problem.latencyTargetsMs[t.name] !== undefined);
+    const visiting = problem.model.types.filter(
+      (t) => t.mix > 0 && t.path.includes(component) && problem.latencyTargetsMs[t.name] !== undefined,
+    );
     // The type whose target is furthest below its idle latency is the one to name.
-    const fastest = fastestLatencies({ model: problem.model, pools: problem.pools, cost: problem.cost, tpDegrees: problem.tpDegrees, maxUtilisation: problem.maxUtilisation, latencyTargetsMs: problem.latencyTargetsMs });
-    const idleMs = (t: (typeof visiting)[number]) => pathLatencyMs(t, (c) => fastest.get(`${t.name}|${c}`) ?? 0, () => true, worstLink(problem.pools));
-    const worst = visiting.reduce<(typeof visiting)[number] | undefined>((a, t) => (!a || idleMs(t) / problem.latencyTargetsMs[t.name] > idleMs(a) / problem.latencyTargetsMs[a.name] ? t : a), undefined);
+    const fastest = fastestLatencies({
+      model: problem.model,
+      pools: problem.pools,
+      cost: problem.cost,
+      tpDegrees: problem.tpDegrees,
+      maxUtilisation: problem.maxUtilisation,
+      latencyTargetsMs: problem.latencyTargetsMs,
+    });
+    const idleMs = (t: (typeof visiting)[number]) =>
+      pathLatencyMs(
+        t,
+        (c) => fastest.get(`${t.name}|${c}`) ?? 0,
+        () => true,
+        worstLink(problem.pools),
+      );
+    const worst = visiting.reduce<(typeof visiting)[number] | undefined>(
+      (a, t) => (!a || idleMs(t) / problem.latencyTargetsMs[t.name] > idleMs(a) / problem.latencyTargetsMs[a.name] ? t : a),
+      undefined,
+    );
     if (worst) return { kind: 'type-unservable', message: typeUnservable(problem, worst.name, component), rank: 1 };
   }
   const perPool = problem.pools.map((pool) => {
@@ -113,7 +135,14 @@ function typeUnservable(problem: PlannerProblem, type: string, component: string
     return `one '${type}' request needs ${seq} KV-cache tokens on '${component}', more than any unit of the cluster holds (at most ${maxKv}). Shorten the request sizes, use GPUs with more memory, or allow a larger TP degree.`;
   }
   if (target === undefined) return `no unit of the cluster can serve '${type}' on '${component}'.`;
-  const fastest = fastestLatencies({ model: problem.model, pools: problem.pools, cost: problem.cost, tpDegrees: problem.tpDegrees, maxUtilisation: problem.maxUtilisation, latencyTargetsMs: problem.latencyTargetsMs });
+  const fastest = fastestLatencies({
+    model: problem.model,
+    pools: problem.pools,
+    cost: problem.cost,
+    tpDegrees: problem.tpDegrees,
+    maxUtilisation: problem.maxUtilisation,
+    latencyTargetsMs: problem.latencyTargetsMs,
+  });
   const lat = (c: string) => fastest.get(`${type}|${c}`) ?? 0;
   const total = pathLatencyMs(t, lat, () => true, worstLink(problem.pools));
   const parts = t.path.map((c) => `${c} ${lat(c).toFixed(0)} ms`).join(', ');
@@ -121,7 +150,11 @@ function typeUnservable(problem: PlannerProblem, type: string, component: string
 }
 
 /** min-cost above the cluster: how many GPUs the target needs (from a solve on an enlarged cluster). */
-export function targetAboveCapacity(problem: PlannerProblem, needed: { gpusByPool: Map<string, number>; exact: boolean } | undefined, bottleneck: string | undefined): string {
+export function targetAboveCapacity(
+  problem: PlannerProblem,
+  needed: { gpusByPool: Map<string, number>; exact: boolean } | undefined,
+  bottleneck: string | undefined,
+): string {
   const rate = problem.objective.targetRatePerS!;
   const have = clusterWords(problem.pools);
   let need: string;
@@ -131,7 +164,8 @@ export function targetAboveCapacity(problem: PlannerProblem, needed: { gpusByPoo
     // The enlarged-cluster solve proves the minimum when exact; either way the target needs at least this many.
     const sign = '≥ ';
     if (problem.pools.length === 1) need = `${sign}${total} GPUs of ${problem.pools[0].gpu.name}`;
-    else need = `${sign}${total} GPUs (${problem.pools.map((p) => `${needed.gpusByPool.get(p.name) ?? 0} ${p.gpu.name} in ${p.name}`).join(', ')})`;
+    else
+      need = `${sign}${total} GPUs (${problem.pools.map((p) => `${needed.gpusByPool.get(p.name) ?? 0} ${p.gpu.name} in ${p.name}`).join(', ')})`;
   }
   const why = bottleneck ? ` Most of that goes to '${bottleneck}'.` : '';
   return `needs ${need} for ${fmtRate(rate)} req/s; the cluster has ${have}.${why} Lower the target rate (--rate or objective.targetRatePerS), add nodes, or switch to max-rate to see what the cluster sustains.`;
@@ -172,7 +206,10 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
   for (const row of layout.poolRows) {
     const pool = instance.pools.find((p) => p.name === row.pool)!;
     const tps = instance.candidates.filter((u) => u.pool === row.pool && u.tp >= row.minTp).map((u) => u.tp);
-    const used = instance.candidates.reduce((s, u, i) => (u.pool === row.pool && u.tp >= row.minTp ? s + u.tp * decoded.replicas[i] : s), 0);
+    const used = instance.candidates.reduce(
+      (s, u, i) => (u.pool === row.pool && u.tp >= row.minTp ? s + u.tp * decoded.replicas[i] : s),
+      0,
+    );
     if (tps.length > 0 && row.capacity - used < Math.min(...tps) && used > 0) {
       binding.push({
         kind: 'gpus',
@@ -190,7 +227,14 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
     const used = instance.candidates.reduce((s, u, i) => s + u.tp * decoded.replicas[i], 0);
     const budget = instance.objective.gpuBudget!;
     const tps = instance.candidates.map((u) => u.tp);
-    if (budget - used < Math.min(...tps)) binding.push({ kind: 'budget', subject: 'cluster', detail: `${used} of the ${budget}-GPU budget in use; no further replica fits`, used, limit: budget });
+    if (budget - used < Math.min(...tps))
+      binding.push({
+        kind: 'budget',
+        subject: 'cluster',
+        detail: `${used} of the ${budget}-GPU budget in use; no further replica fits`,
+        used,
+        limit: budget,
+      });
   }
   instance.candidates.forEach((u, i) => {
     if (decoded.replicas[i] === 0) return;
@@ -203,12 +247,21 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
         : u.rhoLimitedBy
           ? `set by ${u.rhoLimitedBy}'s ${problem.latencyTargetsMs[u.rhoLimitedBy]} ms latency target`
           : `the planner's maxUtilisation`;
-      binding.push({ kind: 'capacity', subject: u.id, detail: `${u.id}: each of ${decoded.replicas[i]} replica(s) busy ${(util * 100).toFixed(1)}% of the time, its limit ρmax ${(u.rhoMax * 100).toFixed(1)}% (${why})`, used: util, limit: u.rhoMax });
+      binding.push({
+        kind: 'capacity',
+        subject: u.id,
+        detail: `${u.id}: each of ${decoded.replicas[i]} replica(s) busy ${(util * 100).toFixed(1)}% of the time, its limit ρmax ${(u.rhoMax * 100).toFixed(1)}% (${why})`,
+        used: util,
+        limit: u.rhoMax,
+      });
     }
     for (const c of u.kvBound) {
       const kv = u.kvTokens[c];
       const others = u.group.filter((x) => x !== c);
-      const colocated = others.length > 0 ? `, of which the colocated ${others.join(', ')} take ${gib(u.profiles.filter((p) => p.component !== c).reduce((s, p) => s + p.memoryBytes, 0))}` : '';
+      const colocated =
+        others.length > 0
+          ? `, of which the colocated ${others.join(', ')} take ${gib(u.profiles.filter((p) => p.component !== c).reduce((s, p) => s + p.memoryBytes, 0))}`
+          : '';
       binding.push({
         kind: 'memory',
         subject: u.id,
@@ -218,7 +271,13 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
     }
   });
   if (!maxRate) {
-    binding.push({ kind: 'target-rate', subject: 'workload', detail: `sustains the target of ${fmtRate(decoded.ratePerS)} req/s`, used: decoded.ratePerS, limit: instance.objective.targetRatePerS! });
+    binding.push({
+      kind: 'target-rate',
+      subject: 'workload',
+      detail: `sustains the target of ${fmtRate(decoded.ratePerS)} req/s`,
+      used: decoded.ratePerS,
+      limit: instance.objective.targetRatePerS!,
+    });
   }
 
   const totalBusy = [...parts.gpuBusy.values()].reduce((s, x) => s + x, 0);
@@ -227,13 +286,19 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
   const bottleneck = Object.entries(gpuShare).reduce<[string, number]>((best, [c, s]) => (s > best[1] ? [c, s] : best), ['', -1])[0];
 
   const s = parts.solution;
-  const unitWords = s.units.map((u) => `${u.components.join('+')} at TP${u.tp} ×${u.replicas}${instance.pools.length > 1 ? ` on ${u.pool}` : ''}`).join(', ');
+  const unitWords = s.units
+    .map((u) => `${u.components.join('+')} at TP${u.tp} ×${u.replicas}${instance.pools.length > 1 ? ` on ${u.pool}` : ''}`)
+    .join(', ');
   const headline = maxRate
     ? `${fmtRate(s.ratePerS)} req/s on ${s.gpus} GPUs`
     : `${fmtRate(s.ratePerS)} req/s for ${s.gpus} GPUs${instance.objective.costBasis === 'dollars' ? ` ($${s.costPerHour.toFixed(2)}/h)` : ''}`;
   const comparisons = baselines
     .filter((b) => b.status === 'optimal' || b.status === 'feasible')
-    .map((b) => (maxRate ? `${ratio(s.ratePerS, b.ratePerS)} ${b.strategy}` : `${b.strategy} needs ${ratio(costOf(b, instance.objective.costBasis), costOf(s, instance.objective.costBasis))} the ${instance.objective.costBasis === 'dollars' ? 'cost' : 'GPUs'}`));
+    .map((b) =>
+      maxRate
+        ? `${ratio(s.ratePerS, b.ratePerS)} ${b.strategy}`
+        : `${b.strategy} needs ${ratio(costOf(b, instance.objective.costBasis), costOf(s, instance.objective.costBasis))} the ${instance.objective.costBasis === 'dollars' ? 'cost' : 'GPUs'}`,
+    );
   const failed = baselines.filter((b) => b.status === 'infeasible').map((b) => b.strategy);
   const calibration = calibrationReasons(problem);
   const summary = [
@@ -251,12 +316,26 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
 }
 
 /** The simulate-and-tighten loop and the simulated SLO goodput against the baselines', in words. */
-function simulationWords(s: Solution, baselines: readonly Solution[], iterations: readonly LoopIteration[] | undefined, kept: number | undefined, adopted: ExplainInput['adopted']): string {
+function simulationWords(
+  s: Solution,
+  baselines: readonly Solution[],
+  iterations: readonly LoopIteration[] | undefined,
+  kept: number | undefined,
+  adopted: ExplainInput['adopted'],
+): string {
   if (!s.simulated || !iterations || iterations.length === 0) return '';
   const missed = missedTypes(s);
   const goodput = sloGoodput(s);
-  const verdict = missed.length === 0 ? 'every request type meets its p90 latency target' : `${missed.join(', ')} ${missed.length === 1 ? 'misses its' : 'miss their'} p90 latency target`;
-  const steps = iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s ${it.missedTypes.length === 0 ? 'meeting every target' : `missing ${it.missedTypes.join(', ')}`}`).join(', then ');
+  const verdict =
+    missed.length === 0
+      ? 'every request type meets its p90 latency target'
+      : `${missed.join(', ')} ${missed.length === 1 ? 'misses its' : 'miss their'} p90 latency target`;
+  const steps = iterations
+    .map(
+      (it) =>
+        `${fmtRate(it.ratePerS ?? 0)} req/s ${it.missedTypes.length === 0 ? 'meeting every target' : `missing ${it.missedTypes.join(', ')}`}`,
+    )
+    .join(', then ');
   const loop =
     iterations.length === 1 && iterations[0].missedTypes.length === 0
       ? "The MILP's first choice met every target in simulation."
@@ -270,7 +349,10 @@ function simulationWords(s: Solution, baselines: readonly Solution[], iterations
     ? ` Adopted baseline ${adopted.strategy} because the free search's own best (recorded as freeSearch) ${freeBest} in simulation, ranking below the ${adopted.strategy} baseline's units, which are a member of the search space.`
     : '';
   const simulatedBaselines = baselines.filter((b) => b.simulated);
-  const against = simulatedBaselines.length > 0 ? ` SLO goodput in simulation (the rate at which every type meets its target; 0 when one misses): ${fmtRate(goodput)} req/s against ${simulatedBaselines.map((b) => `${b.strategy} ${fmtRate(sloGoodput(b))}`).join(', ')}.` : '';
+  const against =
+    simulatedBaselines.length > 0
+      ? ` SLO goodput in simulation (the rate at which every type meets its target; 0 when one misses): ${fmtRate(goodput)} req/s against ${simulatedBaselines.map((b) => `${b.strategy} ${fmtRate(sloGoodput(b))}`).join(', ')}.`
+      : '';
   return `${loop}${adoption} Simulated on the workload at ${fmtRate(s.ratePerS)} req/s, ${verdict}.${against}`;
 }
 
@@ -282,9 +364,15 @@ export function calibrationReasons(problem: PlannerProblem): NonNullable<Plan['r
   const used = [...new Set(problem.pools.map((p) => p.gpu.name))].sort();
   return problem.cost.calibrations.map((c) => {
     const elsewhere = used.filter((g) => !c.gpus.includes(g));
-    const cap = c.maxBatch < c.configuredMaxBatch ? `, batch capped at ${c.maxBatch} (configured ${c.configuredMaxBatch}) because the published throughput is more than ${MAX_CALIBRATION_FACTOR}× below the roofline at larger batches` : '';
+    const cap =
+      c.maxBatch < c.configuredMaxBatch
+        ? `, batch capped at ${c.maxBatch} (configured ${c.configuredMaxBatch}) because the published throughput is more than ${MAX_CALIBRATION_FACTOR}× below the roofline at larger batches`
+        : '';
     const onePoint = c.points === 1 ? ' (one point: a factor always fits it)' : `, residual ${(c.residualErrorMax * 100).toFixed(1)}%`;
-    const carried = elsewhere.length > 0 ? `; applied to ${elsewhere.join(', ')} too, assuming the roofline's error on ${c.gpus.join(', ')} carries over (no published point there)` : '';
+    const carried =
+      elsewhere.length > 0
+        ? `; applied to ${elsewhere.join(', ')} too, assuming the roofline's error on ${c.gpus.join(', ')} carries over (no published point there)`
+        : '';
     return {
       component: c.component,
       rawErrorMax: c.rawErrorMax,

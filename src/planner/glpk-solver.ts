@@ -50,10 +50,19 @@ export function toGlpk(model: MilpModel): WorkerRequest['lp'] {
     subjectTo: model.rows.map((r) => ({
       name: r.name,
       vars: vars(r.terms),
-      bnds: r.sense === 'le' ? { type: GLP.UP, lb: 0, ub: r.rhs } : r.sense === 'ge' ? { type: GLP.LO, lb: r.rhs, ub: 0 } : { type: GLP.FX, lb: r.rhs, ub: r.rhs },
+      bnds:
+        r.sense === 'le'
+          ? { type: GLP.UP, lb: 0, ub: r.rhs }
+          : r.sense === 'ge'
+            ? { type: GLP.LO, lb: r.rhs, ub: 0 }
+            : { type: GLP.FX, lb: r.rhs, ub: r.rhs },
     })),
     bounds: model.columns.map((c) =>
-      c.lb === c.ub ? { name: c.name, type: GLP.FX, lb: c.lb, ub: c.ub } : Number.isFinite(c.ub) ? { name: c.name, type: GLP.DB, lb: c.lb, ub: c.ub } : { name: c.name, type: GLP.LO, lb: c.lb, ub: 0 },
+      c.lb === c.ub
+        ? { name: c.name, type: GLP.FX, lb: c.lb, ub: c.ub }
+        : Number.isFinite(c.ub)
+          ? { name: c.name, type: GLP.DB, lb: c.lb, ub: c.ub }
+          : { name: c.name, type: GLP.LO, lb: c.lb, ub: 0 },
     ),
     generals: model.columns.filter((c) => c.integer).map((c) => c.name),
   };
@@ -191,7 +200,9 @@ export class GlpkSolver {
           gap: NaN,
           values: new Float64Array(n),
           wallS,
-          message: timedOut ? `no feasible solution found within ${p.options.timeLimitS} s` : `glpk returned status ${msg.status}: ${log.slice(-3).join(' / ')}`,
+          message: timedOut
+            ? `no feasible solution found within ${p.options.timeLimitS} s`
+            : `glpk returned status ${msg.status}: ${log.slice(-3).join(' / ')}`,
         });
       }
     }
@@ -204,7 +215,15 @@ export class GlpkSolver {
     this.worker = undefined;
     this.ready = undefined;
     if (p) {
-      p.resolve({ status: 'timeout', objective: NaN, bound: NaN, gap: NaN, values: new Float64Array(p.model.columns.length), wallS: (performance.now() - p.started) / 1000, message: `terminated after the hard limit of ${p.options.timeLimitS + HARD_LIMIT_GRACE_S} s` });
+      p.resolve({
+        status: 'timeout',
+        objective: NaN,
+        bound: NaN,
+        gap: NaN,
+        values: new Float64Array(p.model.columns.length),
+        wallS: (performance.now() - p.started) / 1000,
+        message: `terminated after the hard limit of ${p.options.timeLimitS + HARD_LIMIT_GRACE_S} s`,
+      });
     }
   }
 
@@ -215,7 +234,15 @@ export class GlpkSolver {
     this.ready = undefined;
     if (p) {
       clearTimeout(p.timer);
-      p.resolve({ status: 'error', objective: NaN, bound: NaN, gap: NaN, values: new Float64Array(p.model.columns.length), wallS: (performance.now() - p.started) / 1000, message });
+      p.resolve({
+        status: 'error',
+        objective: NaN,
+        bound: NaN,
+        gap: NaN,
+        values: new Float64Array(p.model.columns.length),
+        wallS: (performance.now() - p.started) / 1000,
+        message,
+      });
     }
   }
 

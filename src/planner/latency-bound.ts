@@ -32,7 +32,8 @@ function exponentialWaitQuantile(p: number, meanMs: number, q: number): number {
 /** P(R + O > x): R is 0 w.p. 1 − pBusy, else uniform on [0, s]; O is 0 w.p. 1 − pO, else exponential with rate theta. */
 function residualOverflowTail(x: number, s: number, pBusy: number, pO: number, theta: number): number {
   const overflow = pO * Math.exp(-theta * x);
-  const withResidual = x <= s ? ((pO * (1 - Math.exp(-theta * x))) / theta + (s - x)) / s : (pO * Math.exp(-theta * x) * Math.expm1(theta * s)) / theta / s;
+  const withResidual =
+    x <= s ? ((pO * (1 - Math.exp(-theta * x))) / theta + (s - x)) / s : (pO * Math.exp(-theta * x) * Math.expm1(theta * s)) / theta / s;
   return (1 - pBusy) * overflow + pBusy * withResidual;
 }
 

@@ -72,7 +72,12 @@ export function loopRequests(problem: PlannerProblem, ratePerS: number, minReque
  * solution. The iteration that ranks best (SLO goodput, then the rate of the types meeting their
  * targets, then cost) is kept; all are recorded.
  */
-export async function runLoop(loop: LoopContext, strategy: Strategy, solve: LoopSolve, initial?: ReadonlyMap<string, number>): Promise<StrategyRun> {
+export async function runLoop(
+  loop: LoopContext,
+  strategy: Strategy,
+  solve: LoopSolve,
+  initial?: ReadonlyMap<string, number>,
+): Promise<StrategyRun> {
   const overrides = new Map<string, number>(loop.simulate ? (initial ?? []) : []);
   const first = await solve({ overrides: overrides.size > 0 ? new Map(overrides) : undefined, first: true });
   if (!loop.simulate || !first.decoded) return first;
@@ -89,7 +94,14 @@ export async function runLoop(loop: LoopContext, strategy: Strategy, solve: Loop
     const simulated = simulateRun(loop, run);
     const goodput = sloGoodput(run.solution);
     const missed = missedTypes(run.solution);
-    loop.options.onProgress?.({ phase: 'simulated', strategy, iteration: k, ratePerS: run.solution.ratePerS, requests: simulated?.requests, missed });
+    loop.options.onProgress?.({
+      phase: 'simulated',
+      strategy,
+      iteration: k,
+      ratePerS: run.solution.ratePerS,
+      requests: simulated?.requests,
+      missed,
+    });
     if (k > 1 && ranksAbove(problem.objective, run.solution, best.solution)) {
       best = run;
       bestIndex = k;
@@ -97,7 +109,8 @@ export async function runLoop(loop: LoopContext, strategy: Strategy, solve: Loop
     const last = k >= loop.maxIterations;
     if (missed.length > 0 && loosenedLast) mayLoosen = false;
     const tightenedUnits = missed.length > 0 && !last ? tighten(problem, run.solution, missed, overrides) : undefined;
-    const loosenedUnits = missed.length === 0 && !last && mayLoosen && run.solution.simulated ? loosen(problem, run.solution, overrides) : undefined;
+    const loosenedUnits =
+      missed.length === 0 && !last && mayLoosen && run.solution.simulated ? loosen(problem, run.solution, overrides) : undefined;
     loosenedLast = loosenedUnits !== undefined;
     iterations.push({
       iteration: k,
@@ -172,7 +185,6 @@ function worstOf(a: Record<string, SimulatedType> | undefined, b: Record<string,
   return out;
 }
 
-
 /**
  * Lowers ρmax (in `overrides`, by candidate id) of the units that serve a missed type: this
  * solution's units on its path, and every other candidate serving the type that colocates at
@@ -182,13 +194,22 @@ function worstOf(a: Record<string, SimulatedType> | undefined, b: Record<string,
  * solution's tightened units with their new ρmax; undefined when nothing could be lowered
  * (every such unit is at MIN_UTILISATION).
  */
-function tighten(problem: PlannerProblem, solution: Solution, missed: readonly string[], overrides: Map<string, number>): Record<string, number> | undefined {
+function tighten(
+  problem: PlannerProblem,
+  solution: Solution,
+  missed: readonly string[],
+  overrides: Map<string, number>,
+): Record<string, number> | undefined {
   const rule = new Map<string, { factor: number; minSize: number; units: Set<string> }>();
   for (const type of missed) {
     const sim = solution.simulated?.[type];
     const target = problem.latencyTargetsMs[type];
     let factor = SATURATED_TIGHTENING;
-    if (sim && sim.saturated !== true) factor = target !== undefined && sim.p90Ms > 0 ? Math.min(TIGHTENING_RANGE[1], Math.max(TIGHTENING_RANGE[0], target / sim.p90Ms)) : TIGHTENING_RANGE[1];
+    if (sim && sim.saturated !== true)
+      factor =
+        target !== undefined && sim.p90Ms > 0
+          ? Math.min(TIGHTENING_RANGE[1], Math.max(TIGHTENING_RANGE[0], target / sim.p90Ms))
+          : TIGHTENING_RANGE[1];
     const units = new Set(solution.routing.filter((r) => r.requestType === type).flatMap((r) => r.shares.map((x) => x.unit)));
     const sizes = solution.units.filter((u) => units.has(u.id)).map((u) => u.components.length);
     rule.set(type, { factor, minSize: sizes.length > 0 ? Math.min(...sizes) : 1, units });
@@ -229,7 +250,12 @@ function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<stri
  * [MIN_UTILISATION, maxUtilisation]; only changes beyond float noise count. Returns this
  * solution's changed units with their new ρmax; undefined when nothing moved.
  */
-function rescaleRho(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>, factorOf: (c: PlannerProblem['candidates'][number]) => number): Record<string, number> | undefined {
+function rescaleRho(
+  problem: PlannerProblem,
+  solution: Solution,
+  overrides: Map<string, number>,
+  factorOf: (c: PlannerProblem['candidates'][number]) => number,
+): Record<string, number> | undefined {
   const newRho = new Map<string, number>();
   for (const c of problem.candidates) {
     const f = factorOf(c);

@@ -10,7 +10,9 @@ function num(x: number): string {
 function terms(model: MilpModel, list: readonly MilpTerm[]): string {
   const merged = new Map<number, number>();
   for (const t of list) merged.set(t.column, (merged.get(t.column) ?? 0) + t.coef);
-  const parts = [...merged].filter(([, coef]) => coef !== 0).map(([column, coef]) => `${coef < 0 ? '-' : '+'} ${num(Math.abs(coef))} ${model.columns[column].name}`);
+  const parts = [...merged]
+    .filter(([, coef]) => coef !== 0)
+    .map(([column, coef]) => `${coef < 0 ? '-' : '+'} ${num(Math.abs(coef))} ${model.columns[column].name}`);
   if (parts.length === 0) return `0 ${model.columns[0]?.name ?? 'x'}`;
   const lines: string[] = [];
   for (let i = 0; i < parts.length; i += 8) lines.push(parts.slice(i, i + 8).join(' '));

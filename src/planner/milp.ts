@@ -176,7 +176,12 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
   candidates.forEach((u, i) => {
     for (const l of u.loads) {
       if (!typeIndex.has(l.type)) continue;
-      const column = addColumn({ name: `x_${typeIndex.get(l.type)}_${componentIndex.get(l.component)}_${i}`, lb: 0, ub: Infinity, integer: false });
+      const column = addColumn({
+        name: `x_${typeIndex.get(l.type)}_${componentIndex.get(l.component)}_${i}`,
+        lb: 0,
+        ub: Infinity,
+        integer: false,
+      });
       flows.push({ type: l.type, component: l.component, candidate: i, column, busyS: l.busyS });
     }
   });
@@ -222,7 +227,12 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
 
   let budgetRow: number | undefined;
   if (maxRate && objective.gpuBudget !== undefined && candidates.length > 0) {
-    rows.push({ name: 'budget', terms: candidates.map((u, i) => ({ column: replicaColumns[i], coef: u.tp })), sense: 'le', rhs: objective.gpuBudget });
+    rows.push({
+      name: 'budget',
+      terms: candidates.map((u, i) => ({ column: replicaColumns[i], coef: u.tp })),
+      sense: 'le',
+      rhs: objective.gpuBudget,
+    });
     budgetRow = rows.length - 1;
   }
 
@@ -232,7 +242,13 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     // A hair of slack so the baseline's own solution stays feasible through float noise.
     const { value } = instance.baselineBound;
     if (maxRate) rows.push({ name: 'baseline_floor', terms: [{ column: rateColumn!, coef: 1 }], sense: 'ge', rhs: value * (1 - 1e-9) });
-    else rows.push({ name: 'baseline_ceiling', terms: replicaColumns.map((column, i) => ({ column, coef: costs[i] })), sense: 'le', rhs: value * (1 + 1e-9) });
+    else
+      rows.push({
+        name: 'baseline_ceiling',
+        terms: replicaColumns.map((column, i) => ({ column, coef: costs[i] })),
+        sense: 'le',
+        rhs: value * (1 + 1e-9),
+      });
     baselineRow = rows.length - 1;
   }
   let tieBreak = 0;
@@ -240,7 +256,10 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
   if (maxRate) {
     // Among plans with the largest rate prefer fewer GPUs, with a weight too small to trade rate
     // for GPUs beyond a millionth of the rate's upper bound.
-    const gpus = Math.min(pools.reduce((s, p) => s + p.nodes * p.gpusPerNode, 0), objective.gpuBudget ?? Infinity);
+    const gpus = Math.min(
+      pools.reduce((s, p) => s + p.nodes * p.gpusPerNode, 0),
+      objective.gpuBudget ?? Infinity,
+    );
     const perRequest = gpuSecondsPerRequest(instance);
     const rateBound = perRequest > 0 && Number.isFinite(perRequest) ? gpus / perRequest : 1;
     tieBreak = (1e-6 * rateBound) / Math.max(1, gpus);
@@ -256,7 +275,11 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
     ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})${exclusionWords(instance.excluded?.get(i))}`),
     ...coverageRows.map((r, i) => `cover_${i}: at least one replica hosts ${r.component} (only request types outside the mix visit it)`),
-    ...(instance.baselineBound ? [`baseline_${maxRate ? 'floor' : 'ceiling'}: the ${instance.baselineBound.strategy} baseline's ${maxRate ? 'rate' : 'cost'}, ${instance.baselineBound.value}`] : []),
+    ...(instance.baselineBound
+      ? [
+          `baseline_${maxRate ? 'floor' : 'ceiling'}: the ${instance.baselineBound.strategy} baseline's ${maxRate ? 'rate' : 'cost'}, ${instance.baselineBound.value}`,
+        ]
+      : []),
   ];
   return {
     model: { name: instance.name, sense: maxRate ? 'max' : 'min', objective: objectiveTerms, columns, rows, comments },

@@ -13,22 +13,38 @@ export interface ObjectiveOverrides {
   costBasis?: ResolvedObjective['costBasis'];
 }
 
-export function resolveObjective(deployment: Deployment, workloadRatePerS: number, pools: readonly ResolvedPool[], overrides: ObjectiveOverrides = {}): ResolvedObjective {
+export function resolveObjective(
+  deployment: Deployment,
+  workloadRatePerS: number,
+  pools: readonly ResolvedPool[],
+  overrides: ObjectiveOverrides = {},
+): ResolvedObjective {
   const base = deployment.objective;
   const kind = overrides.kind ?? base.kind;
   const costBasis = overrides.costBasis ?? base.costBasis ?? 'gpus';
   if (kind === 'max-rate') {
-    if (overrides.targetRatePerS !== undefined) throw new PlanningError('bad-objective', '--rate sets the target of min-cost; max-rate finds the largest rate itself (use --gpus to cap the GPUs it may use)');
+    if (overrides.targetRatePerS !== undefined)
+      throw new PlanningError(
+        'bad-objective',
+        '--rate sets the target of min-cost; max-rate finds the largest rate itself (use --gpus to cap the GPUs it may use)',
+      );
     const gpuBudget = overrides.gpuBudget ?? (base.kind === 'max-rate' ? base.gpuBudget : undefined);
     return { kind, costBasis, ...(gpuBudget !== undefined ? { gpuBudget } : {}) };
   }
-  if (overrides.gpuBudget !== undefined) throw new PlanningError('bad-objective', '--gpus caps the GPUs of max-rate; min-cost finds the fewest GPUs itself (use --rate to set its target)');
+  if (overrides.gpuBudget !== undefined)
+    throw new PlanningError(
+      'bad-objective',
+      '--gpus caps the GPUs of max-rate; min-cost finds the fewest GPUs itself (use --rate to set its target)',
+    );
   const targetRatePerS = overrides.targetRatePerS ?? (base.kind === 'min-cost' ? base.targetRatePerS : undefined) ?? workloadRatePerS;
   if (!(targetRatePerS > 0)) throw new PlanningError('bad-objective', `min-cost needs a positive target rate, got ${targetRatePerS}`);
   if (costBasis === 'dollars') {
     const unpriced = pools.filter((p) => !(p.costPerGpuHour > 0)).map((p) => p.name);
     if (unpriced.length > 0) {
-      throw new PlanningError('bad-objective', `min-cost in dollars needs costPerGpuHour on every pool, and ${unpriced.join(', ')} ${unpriced.length === 1 ? 'has' : 'have'} none; set the prices in the cluster file or use costBasis: gpus`);
+      throw new PlanningError(
+        'bad-objective',
+        `min-cost in dollars needs costPerGpuHour on every pool, and ${unpriced.join(', ')} ${unpriced.length === 1 ? 'has' : 'have'} none; set the prices in the cluster file or use costBasis: gpus`,
+      );
     }
   }
   return { kind, costBasis, targetRatePerS };

@@ -24,7 +24,10 @@ export function placeReplicas(pool: ResolvedPool, units: readonly UnitToPlace[])
     const placements: ReplicaPlacement[] = [];
     for (let replica = 0; replica < unit.replicas; replica++) {
       const spot = firstFit(used, unit.tp);
-      if (!spot) throw new Error(`cannot place replica ${replica} of ${unit.id} (TP${unit.tp}) on pool ${pool.name}: no free aligned block of ${unit.tp} devices`);
+      if (!spot)
+        throw new Error(
+          `cannot place replica ${replica} of ${unit.id} (TP${unit.tp}) on pool ${pool.name}: no free aligned block of ${unit.tp} devices`,
+        );
       for (const g of spot.gpus) used[spot.node][g] = true;
       placements.push({ replica, ...spot });
     }

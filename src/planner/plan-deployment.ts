@@ -51,11 +51,17 @@ export async function planDeploymentDetailed(spec: DeploymentSpec, options: Plan
     // Baselines first: they are small, and the best one bounds the free search's first solve.
     const baselines: StrategyRun[] = [];
     if (options.baselines !== false) {
-      for (const strategy of BASELINE_STRATEGIES) baselines.push(await runLoop(loop, strategy, ({ overrides }) => solveBaseline(ctx, strategy, overrides)));
+      for (const strategy of BASELINE_STRATEGIES)
+        baselines.push(await runLoop(loop, strategy, ({ overrides }) => solveBaseline(ctx, strategy, overrides)));
     }
     const best = bestBaseline(problem, baselines);
     const learned = learnedOverrides(problem, baselines);
-    const free = await runLoop(loop, 'planned', ({ overrides, first }) => solvePlanned(ctx, { overrides, first, ...(first && best ? { best } : {}) }), learned);
+    const free = await runLoop(
+      loop,
+      'planned',
+      ({ overrides, first }) => solvePlanned(ctx, { overrides, first, ...(first && best ? { best } : {}) }),
+      learned,
+    );
     const planned = (loop.simulate ? adoptBetterBaseline(problem, free, baselines) : free) as PlanReport['planned'];
     const plan = assemblePlan({ problem, skeleton, planned, baselines, glpkVersion: solver.glpkVersion });
     return { plan, problem, planned, baselines, solveSeconds: planned.outcome.wallS, totalSeconds: (performance.now() - started) / 1000 };

@@ -7,7 +7,16 @@ import { buildWorkloadModel, type WorkloadModel } from '../graph/model.js';
 import { BASELINE_STRATEGIES, colocatableGroups, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import { buildCostModel, type CostModel } from '../cost/profiles.js';
 import type { Tp } from '../cost/roofline.js';
-import { buildCandidates, exclusions, fastestLatencies, NEAR_DOMINANCE, pathLatencyMs, type Candidate, type Exclusion, type Rejection } from './candidates.js';
+import {
+  buildCandidates,
+  exclusions,
+  fastestLatencies,
+  NEAR_DOMINANCE,
+  pathLatencyMs,
+  type Candidate,
+  type Exclusion,
+  type Rejection,
+} from './candidates.js';
 import type { PlannerInstance, ResolvedObjective } from './milp.js';
 import { resolveObjective, type ObjectiveOverrides } from './objective.js';
 import { PlanningError } from './errors.js';
@@ -70,7 +79,10 @@ export function resolvePools(spec: DeploymentSpec): ResolvedPool[] {
 
 export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {}): PlannerProblem {
   if (!spec.workload.generator) {
-    throw new PlanningError('trace-workload', `workload '${spec.workload.name}' is a trace; trace workloads arrive with the simulator, so plan from a generator workload (mix and rate) for now`);
+    throw new PlanningError(
+      'trace-workload',
+      `workload '${spec.workload.name}' is a trace; trace workloads arrive with the simulator, so plan from a generator workload (mix and rate) for now`,
+    );
   }
   const model = buildWorkloadModel(spec.modelGraph, spec.workload);
   const pools = resolvePools(spec);
@@ -90,7 +102,10 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
       defaultTargets.push(t.name);
     }
   }
-  const { candidates, rejections } = buildCandidates({ model, pools, cost, tpDegrees, maxUtilisation, latencyTargetsMs }, colocatableGroups(spec.modelGraph));
+  const { candidates, rejections } = buildCandidates(
+    { model, pools, cost, tpDegrees, maxUtilisation, latencyTargetsMs },
+    colocatableGroups(spec.modelGraph),
+  );
   return {
     spec,
     model,
@@ -133,7 +148,9 @@ export function strategyInstance(problem: PlannerProblem, strategy: Strategy, op
   let excluded: Map<number, Exclusion>;
   if (strategy === 'planned') {
     // Near-dominance spares the fixed strategies' own units: their solutions bound the free search.
-    const protectedGroups = new Set(BASELINE_STRATEGIES.flatMap((b) => strategyGroups(problem.spec.modelGraph, b).groups ?? []).map(groupKey));
+    const protectedGroups = new Set(
+      BASELINE_STRATEGIES.flatMap((b) => strategyGroups(problem.spec.modelGraph, b).groups ?? []).map(groupKey),
+    );
     // Its loss bound holds for a rate (max-rate); for a cost, integral replicas break the scaling argument.
     const near = objective.kind === 'max-rate' ? (options.nearDominance ?? NEAR_DOMINANCE) : 0;
     excluded = exclusions(candidates, near, (c) => protectedGroups.has(groupKey(c.group)));
@@ -187,18 +204,34 @@ export function defaultTargetMs(idleMs: number): number {
  * fastest (pool, TP degree) under the calibrated cost model and no transfers — the type's
  * compute cost in milliseconds, which default targets are proportional to.
  */
-export function idleLatencies(model: WorkloadModel, pools: ResolvedPool[], cost: CostModel, tpDegrees: readonly Tp[]): Record<string, number> {
+export function idleLatencies(
+  model: WorkloadModel,
+  pools: ResolvedPool[],
+  cost: CostModel,
+  tpDegrees: readonly Tp[],
+): Record<string, number> {
   const fastest = fastestLatencies({ model, pools, cost, tpDegrees, maxUtilisation: DEFAULT_MAX_UTILISATION, latencyTargetsMs: {} });
   const link = { bandwidthGBps: Infinity, hopLatencyMs: 0 };
   const out: Record<string, number> = {};
-  for (const t of model.types) out[t.name] = pathLatencyMs(t, (c) => fastest.get(`${t.name}|${c}`) ?? Infinity, () => true, link);
+  for (const t of model.types)
+    out[t.name] = pathLatencyMs(
+      t,
+      (c) => fastest.get(`${t.name}|${c}`) ?? Infinity,
+      () => true,
+      link,
+    );
   return out;
 }
 
 /** Components on the path of some request type that no type of the mix visits, in graph order. */
 export function coverageComponents(model: WorkloadModel): string[] {
   const visited = new Set(model.types.filter((t) => t.mix > 0).flatMap((t) => t.path));
-  const needed = new Set(model.types.filter((t) => t.mix === 0).flatMap((t) => t.path).filter((c) => !visited.has(c)));
+  const needed = new Set(
+    model.types
+      .filter((t) => t.mix === 0)
+      .flatMap((t) => t.path)
+      .filter((c) => !visited.has(c)),
+  );
   return [...needed].sort((a, b) => model.order.get(a)! - model.order.get(b)!);
 }
 

@@ -29,7 +29,11 @@ const GPUS_NEEDED_TIME_LIMIT_S = 10;
  */
 export const RESOLVE_MIP_GAP = 0.01;
 
-async function solveInstance(ctx: SolveContext, instance: PlannerInstance, mipGap = ctx.problem.mipGap): Promise<{ layout: MilpLayout; outcome: SolveOutcome }> {
+async function solveInstance(
+  ctx: SolveContext,
+  instance: PlannerInstance,
+  mipGap = ctx.problem.mipGap,
+): Promise<{ layout: MilpLayout; outcome: SolveOutcome }> {
   const { problem, solver, options } = ctx;
   const strategy = instance.strategy;
   const layout = buildMilp(instance);
@@ -45,9 +49,15 @@ async function solveInstance(ctx: SolveContext, instance: PlannerInstance, mipGa
 
 function solverFailure(strategy: Strategy, outcome: SolveOutcome, problem: PlannerProblem): PlanningError {
   if (outcome.status === 'timeout') {
-    return new PlanningError('solver', `the ${strategy} solve found no feasible plan within the ${problem.timeLimitS} s time limit (${outcome.message ?? 'glpk stopped'}); raise --time-limit or planner.timeLimitS, or allow a larger mipGap`);
+    return new PlanningError(
+      'solver',
+      `the ${strategy} solve found no feasible plan within the ${problem.timeLimitS} s time limit (${outcome.message ?? 'glpk stopped'}); raise --time-limit or planner.timeLimitS, or allow a larger mipGap`,
+    );
   }
-  return new PlanningError('solver', `the ${strategy} solve failed: glpk status ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''}`);
+  return new PlanningError(
+    'solver',
+    `the ${strategy} solve failed: glpk status ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''}`,
+  );
 }
 
 export interface PlannedSolveRequest {
@@ -67,9 +77,11 @@ export async function solvePlanned(ctx: SolveContext, request: PlannedSolveReque
   if (!first) {
     // No baseline bound on a re-solve: an adjusted ρmax may rule the baseline's own plan out.
     const { layout, outcome } = await solveInstance(ctx, base, Math.max(problem.mipGap, RESOLVE_MIP_GAP));
-    if (outcome.status !== 'optimal' && outcome.status !== 'feasible') return { strategy: 'planned', solution: emptySolution('planned', 'infeasible', []), layout, outcome };
+    if (outcome.status !== 'optimal' && outcome.status !== 'feasible')
+      return { strategy: 'planned', solution: emptySolution('planned', 'infeasible', []), layout, outcome };
     const decoded = decodeValues(layout, outcome);
-    if (base.objective.kind === 'max-rate' && !(decoded.ratePerS > 0)) return { strategy: 'planned', solution: emptySolution('planned', 'infeasible', []), layout, outcome };
+    if (base.objective.kind === 'max-rate' && !(decoded.ratePerS > 0))
+      return { strategy: 'planned', solution: emptySolution('planned', 'infeasible', []), layout, outcome };
     verifyDecoded(layout, decoded);
     const parts = buildSolution(layout, decoded, 'planned', outcome.status);
     return { strategy: 'planned', solution: parts.solution, layout, outcome, decoded, parts };
@@ -77,7 +89,13 @@ export async function solvePlanned(ctx: SolveContext, request: PlannedSolveReque
   const unservable = unservableExplanation(problem, base, 'planned');
   if (unservable) throw new PlanningError(unservable.kind, unservable.message);
   const instance: PlannerInstance = best
-    ? { ...base, baselineBound: { strategy: best.strategy, value: problem.objective.kind === 'max-rate' ? best.solution.ratePerS : costOf(best.solution, problem.objective.costBasis) } }
+    ? {
+        ...base,
+        baselineBound: {
+          strategy: best.strategy,
+          value: problem.objective.kind === 'max-rate' ? best.solution.ratePerS : costOf(best.solution, problem.objective.costBasis),
+        },
+      }
     : base;
   const { layout, outcome } = await solveInstance(ctx, instance);
   if (outcome.status === 'infeasible' && instance.objective.kind === 'min-cost') {
@@ -88,20 +106,34 @@ export async function solvePlanned(ctx: SolveContext, request: PlannedSolveReque
     // No incumbent within the time limit (or none reaching the baseline under the ρmax the
     // baselines' simulations taught): the best baseline is the best plan known, and its solve
     // is the one the plan describes.
-    const why = outcome.status === 'timeout' ? `found no solution within ${problem.timeLimitS} s` : `found no solution reaching the ${best.strategy} baseline under the ρmax the baselines' simulations taught`;
-    const parts = buildSolution(best.layout, best.decoded, 'planned', 'feasible', `the free search ${why}, so the plan starts from the ${best.strategy} baseline's`);
+    const why =
+      outcome.status === 'timeout'
+        ? `found no solution within ${problem.timeLimitS} s`
+        : `found no solution reaching the ${best.strategy} baseline under the ρmax the baselines' simulations taught`;
+    const parts = buildSolution(
+      best.layout,
+      best.decoded,
+      'planned',
+      'feasible',
+      `the free search ${why}, so the plan starts from the ${best.strategy} baseline's`,
+    );
     return { strategy: 'planned', solution: parts.solution, layout: best.layout, outcome: best.outcome, decoded: best.decoded, parts };
   }
   if (outcome.status !== 'optimal' && outcome.status !== 'feasible') throw solverFailure('planned', outcome, problem);
   const decoded = decodeValues(layout, outcome);
-  if (instance.objective.kind === 'max-rate' && !(decoded.ratePerS > 0)) throw new PlanningError('no-capacity', noCapacity(problem, instance));
+  if (instance.objective.kind === 'max-rate' && !(decoded.ratePerS > 0))
+    throw new PlanningError('no-capacity', noCapacity(problem, instance));
   verifyDecoded(layout, decoded);
   const parts = buildSolution(layout, decoded, 'planned', outcome.status);
   return { strategy: 'planned', solution: parts.solution, layout, outcome, decoded, parts };
 }
 
 /** One solve of a fixed strategy: the same MILP with every other unit shape fixed at zero replicas. */
-export async function solveBaseline(ctx: SolveContext, strategy: Exclude<Strategy, 'planned'>, overrides?: ReadonlyMap<string, number>): Promise<StrategyRun> {
+export async function solveBaseline(
+  ctx: SolveContext,
+  strategy: Exclude<Strategy, 'planned'>,
+  overrides?: ReadonlyMap<string, number>,
+): Promise<StrategyRun> {
   const { problem } = ctx;
   const typeNames = problem.model.types.map((t) => t.name);
   const s = strategyInstance(problem, strategy, { rhoOverrides: overrides });
@@ -111,7 +143,10 @@ export async function solveBaseline(ctx: SolveContext, strategy: Exclude<Strateg
   if (unservable) return { strategy, solution: emptySolution(strategy, 'infeasible', typeNames, unservable.message) };
   const { layout, outcome } = await solveInstance(ctx, s.instance);
   if (outcome.status === 'infeasible') {
-    const note = s.instance.objective.kind === 'min-cost' ? `cannot sustain ${s.instance.objective.targetRatePerS} req/s on this cluster` : 'no feasible placement';
+    const note =
+      s.instance.objective.kind === 'min-cost'
+        ? `cannot sustain ${s.instance.objective.targetRatePerS} req/s on this cluster`
+        : 'no feasible placement';
     return { strategy, solution: emptySolution(strategy, 'infeasible', typeNames, note), layout, outcome };
   }
   if (outcome.status !== 'optimal' && outcome.status !== 'feasible') throw solverFailure(strategy, outcome, problem);
@@ -135,19 +170,27 @@ function extraNodes(lowerBoundGpus: number, gpusPerNode: number): number {
 }
 
 /** GPUs a min-cost target needs, from the same model on the cluster with every pool enlarged. */
-async function gpusNeeded(ctx: SolveContext, instance: PlannerInstance): Promise<{ gpusByPool: Map<string, number>; exact: boolean; bottleneck?: string } | undefined> {
+async function gpusNeeded(
+  ctx: SolveContext,
+  instance: PlannerInstance,
+): Promise<{ gpusByPool: Map<string, number>; exact: boolean; bottleneck?: string } | undefined> {
   const { problem, solver } = ctx;
   const lowerBound = Math.ceil(instance.objective.targetRatePerS! * gpuSecondsPerRequest(instance));
   const pools = instance.pools.map((p) => ({ ...p, nodes: p.nodes + extraNodes(lowerBound, p.gpusPerNode) }));
   const relaxed: PlannerInstance = { ...instance, pools, objective: { ...instance.objective, costBasis: 'gpus' } };
   const layout = buildMilp(relaxed);
-  const outcome = await solver.solve(layout.model, { timeLimitS: Math.min(GPUS_NEEDED_TIME_LIMIT_S, problem.timeLimitS), mipGap: problem.mipGap });
+  const outcome = await solver.solve(layout.model, {
+    timeLimitS: Math.min(GPUS_NEEDED_TIME_LIMIT_S, problem.timeLimitS),
+    mipGap: problem.mipGap,
+  });
   if (outcome.status !== 'optimal' && outcome.status !== 'feasible') return undefined;
   const decoded = decodeValues(layout, outcome);
   const gpusByPool = new Map<string, number>();
   relaxed.candidates.forEach((u, i) => gpusByPool.set(u.pool, (gpusByPool.get(u.pool) ?? 0) + u.tp * decoded.replicas[i]));
   const busy = new Map<string, number>();
-  layout.flows.forEach((f, i) => busy.set(f.component, (busy.get(f.component) ?? 0) + f.busyS * decoded.flowRates[i] * relaxed.candidates[f.candidate].tp));
+  layout.flows.forEach((f, i) =>
+    busy.set(f.component, (busy.get(f.component) ?? 0) + f.busyS * decoded.flowRates[i] * relaxed.candidates[f.candidate].tp),
+  );
   const bottleneck = [...busy].sort((a, b) => b[1] - a[1])[0]?.[0];
   return { gpusByPool, exact: outcome.status === 'optimal', bottleneck };
 }

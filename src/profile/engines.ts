@@ -25,13 +25,28 @@ import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
 import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
 import { measureSeq2SeqLatency, seq2seqDimsFromSignature } from '../runtime/host/engines/hf-seq2seq.js';
 import { whisperPrefix } from '../runtime/host/engines/hf-whisper.js';
-import { loadComponentSession, ModelLoadError, type ComponentSession, type ExecutorLogger, type SessionOptions } from '../runtime/executor/session.js';
+import {
+  loadComponentSession,
+  ModelLoadError,
+  type ComponentSession,
+  type ExecutorLogger,
+  type SessionOptions,
+} from '../runtime/executor/session.js';
 import { makeTensor, zeros, type Tensor as ExecTensor, type TensorMap } from '../runtime/executor/tensor.js';
 import { defaultSize } from '../runtime/host/engines/common.js';
 import { DEFAULT_CHUNK_SECONDS, DEFAULT_TOKENS_PER_SECOND } from '../runtime/host/engines/generators.js';
 import type { MediaInput } from '../runtime/protocol.js';
 import type { Tensor } from '../runtime/transport/tensor.js';
-import type { Component, ExecutorEngine, GraphRole, ModelGraph, Point, PrefillPoint, RequestSizes, RequestType } from '../spec/types.generated.js';
+import type {
+  Component,
+  ExecutorEngine,
+  GraphRole,
+  ModelGraph,
+  Point,
+  PrefillPoint,
+  RequestSizes,
+  RequestType,
+} from '../spec/types.generated.js';
 import { runConcurrently, startServedRunner, timeServedBatch, type ServedInvocation } from './served.js';
 
 /** A problem with the component or its files that the user must fix; printed as one line. */
@@ -60,12 +75,16 @@ export function checkGraphFiles(c: Component, graphDir: string): void {
       bytes = readFileSync(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ProfileError(`component '${c.name}': cannot load model ${path}: ${code === 'ENOENT' ? 'file does not exist' : code === 'EISDIR' ? 'not a file' : String(code ?? err)}`);
+      throw new ProfileError(
+        `component '${c.name}': cannot load model ${path}: ${code === 'ENOENT' ? 'file does not exist' : code === 'EISDIR' ? 'not a file' : String(code ?? err)}`,
+      );
     }
     try {
       readModelHeader(bytes);
     } catch (err) {
-      throw new ProfileError(`component '${c.name}': cannot load model ${path}: not a valid ONNX model (${err instanceof Error ? err.message : String(err)})`);
+      throw new ProfileError(
+        `component '${c.name}': cannot load model ${path}: not a valid ONNX model (${err instanceof Error ? err.message : String(err)})`,
+      );
     }
   }
   const dictionary = c.executor?.options?.dictionary;
@@ -109,17 +128,30 @@ function checkDictionary(component: string, path: string, rec: ComponentSession 
   const classes = loadCharacterClasses(path).length;
   const width = rec?.signature.outputs[0]?.dims.at(-1);
   if (typeof width === 'number' && width !== classes) {
-    throw new ProfileError(`component '${component}': dictionary ${path} gives ${classes} classes (blank, its lines, space) but the rec graph outputs ${width}`);
+    throw new ProfileError(
+      `component '${component}': dictionary ${path} gives ${classes} classes (blank, its lines, space) but the rec graph outputs ${width}`,
+    );
   }
 }
 
-function checkNames(component: string, role: string, path: string, what: 'inputs' | 'outputs', declared: readonly string[], actual: readonly IoSignature[]): void {
+function checkNames(
+  component: string,
+  role: string,
+  path: string,
+  what: 'inputs' | 'outputs',
+  declared: readonly string[],
+  actual: readonly IoSignature[],
+): void {
   const names = actual.map((a) => a.name);
   const missing = declared.filter((n) => !names.includes(n));
   const extra = names.filter((n) => !declared.includes(n));
   if (missing.length === 0 && extra.length === 0) return;
-  const parts = [missing.length > 0 ? `lacks ${missing.join(', ')}` : '', extra.length > 0 ? `also has ${extra.join(', ')}` : ''].filter(Boolean);
-  throw new ProfileError(`component '${component}': ${role} graph ${path} ${parts.join(' and ')} among its ${what} (the model graph lists ${declared.join(', ')})`);
+  const parts = [missing.length > 0 ? `lacks ${missing.join(', ')}` : '', extra.length > 0 ? `also has ${extra.join(', ')}` : ''].filter(
+    Boolean,
+  );
+  throw new ProfileError(
+    `component '${component}': ${role} graph ${path} ${parts.join(' and ')} among its ${what} (the model graph lists ${declared.join(', ')})`,
+  );
 }
 
 export interface MeasureSettings {
@@ -159,7 +191,10 @@ function fixedSample(s: ComponentSession, symbolic?: (input: IoSignature, axis: 
       if (typeof d === 'number' && d >= 0) return d;
       if (axis === 0) return 1;
       const size = symbolic?.(input, axis);
-      if (size === undefined) throw new ProfileError(`${s.path}: input ${input.name} has a free dimension ${String(d)} at axis ${axis}; this engine needs it fixed`);
+      if (size === undefined)
+        throw new ProfileError(
+          `${s.path}: input ${input.name} has a free dimension ${String(d)} at axis ${axis}; this engine needs it fixed`,
+        );
       return size;
     });
     feeds[input.name] = sampleTensor(input, shape, rng, s.path);
@@ -178,7 +213,9 @@ function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: stri
     case 'bool':
       return makeTensor('bool', shape, new Uint8Array(count).fill(1));
     default:
-      throw new ProfileError(`${path}: input ${input.name} has element type ${input.dtype ?? `#${input.onnxElemType}`}, which the profiler cannot make samples of`);
+      throw new ProfileError(
+        `${path}: input ${input.name} has element type ${input.dtype ?? `#${input.onnxElemType}`}, which the profiler cannot make samples of`,
+      );
   }
 }
 
@@ -188,8 +225,13 @@ function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: stri
  */
 function referenceImageFrames(graph: ModelGraph, component: string, graphPath: string): { width: number; height: number; frames: number } {
   const size = (v: RequestSizes[keyof RequestSizes]): number | undefined => (typeof v === 'number' ? v : v?.mean);
-  const type = graph.requestTypes.find((t) => t.path.includes(component) && size(t.sizes.imageWidth) !== undefined && size(t.sizes.imageHeight) !== undefined);
-  if (!type) throw new ProfileError(`component '${component}': no request type that visits it gives imageWidth and imageHeight, so the reference image is unknown`);
+  const type = graph.requestTypes.find(
+    (t) => t.path.includes(component) && size(t.sizes.imageWidth) !== undefined && size(t.sizes.imageHeight) !== undefined,
+  );
+  if (!type)
+    throw new ProfileError(
+      `component '${component}': no request type that visits it gives imageWidth and imageHeight, so the reference image is unknown`,
+    );
   const width = Math.round(size(type.sizes.imageWidth)!);
   const height = Math.round(size(type.sizes.imageHeight)!);
   const preFile = join(hfFolderOfGraph(graphPath), 'preprocessor_config.json');
@@ -244,7 +286,15 @@ interface ServedPoints {
  * units, timed over `batch` concurrent invocations; each point is divided by `unitsPerInvocation`
  * (a DiT invocation is K steps, a vocoder one the seconds of audio it made).
  */
-async function servedCurve(c: Component, graph: ModelGraph, settings: MeasureSettings, label: string, planBatch: (batch: number) => number, invocation: (index: number) => ServedInvocation, unitsPerInvocation = 1): Promise<ServedPoints> {
+async function servedCurve(
+  c: Component,
+  graph: ModelGraph,
+  settings: MeasureSettings,
+  label: string,
+  planBatch: (batch: number) => number,
+  invocation: (index: number) => ServedInvocation,
+  unitsPerInvocation = 1,
+): Promise<ServedPoints> {
   const points: Point[] = [];
   const rows: number[] = [];
   for (const batch of settings.batches) {
@@ -263,26 +313,50 @@ async function servedCurve(c: Component, graph: ModelGraph, settings: MeasureSet
 
 const rowsNote = (rows: number[], batches: readonly number[]): string => `runs of ${rows.join(', ')} rows at batch ${batches.join(', ')}`;
 
-export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs, graph: ModelGraph, c: Component, settings: MeasureSettings): Promise<EngineMeasurement> {
+export async function measureEngine(
+  engine: ExecutorEngine,
+  graphs: LoadedGraphs,
+  graph: ModelGraph,
+  c: Component,
+  settings: MeasureSettings,
+): Promise<EngineMeasurement> {
   const type = visitingType(graph, c.name);
   const requestType = type?.name ?? c.name;
   const consumers = consumersOf(graph, c.name);
   const size = (field: keyof RequestSizes, fallback: number): number => Math.round(defaultSize(type, field) ?? fallback);
-  const asServed = (planBatch: (batch: number) => number, invocation: (index: number) => ServedInvocation, label: string, unitsPerInvocation?: number) =>
-    servedCurve(c, graph, settings, label, planBatch, invocation, unitsPerInvocation);
+  const asServed = (
+    planBatch: (batch: number) => number,
+    invocation: (index: number) => ServedInvocation,
+    label: string,
+    unitsPerInvocation?: number,
+  ) => servedCurve(c, graph, settings, label, planBatch, invocation, unitsPerInvocation);
   switch (engine) {
     case 'vit-encoder': {
       const s = session(graphs, 'vit-encoder');
       const [height, width] = [fixedDim(s, IMAGE_ENCODER_IO.input, 2), fixedDim(s, IMAGE_ENCODER_IO.input, 3)];
       const [w, h] = [size('imageWidth', width), size('imageHeight', height)];
       const image = pngImage(w, h);
-      const { points, rows } = await asServed((b) => b, () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }), 'image');
-      return { unitLatencyMs: points, unit: `one ${w}×${h} PNG image as served (decoded, resized to ${width}×${height}, encoded; ${rowsNote(rows, settings.batches)})` };
+      const { points, rows } = await asServed(
+        (b) => b,
+        () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }),
+        'image',
+      );
+      return {
+        unitLatencyMs: points,
+        unit: `one ${w}×${h} PNG image as served (decoded, resized to ${width}×${height}, encoded; ${rowsNote(rows, settings.batches)})`,
+      };
     }
     case 'audio-encoder': {
       const wav: MediaInput = { bytes: encodeWav(synthSpeech(1)), mime: 'audio/wav' };
-      const { points, rows } = await asServed((b) => b, () => ({ requestType, payload: { audios: [wav], params: {} }, emits: [], consumers, inputs: {} }), 'audio second');
-      return { unitLatencyMs: points, unit: `one second of audio as served (a 16 kHz WAV read, log-mel features, encoded; ${rowsNote(rows, settings.batches)})` };
+      const { points, rows } = await asServed(
+        (b) => b,
+        () => ({ requestType, payload: { audios: [wav], params: {} }, emits: [], consumers, inputs: {} }),
+        'audio second',
+      );
+      return {
+        unitLatencyMs: points,
+        unit: `one second of audio as served (a 16 kHz WAV read, log-mel features, encoded; ${rowsNote(rows, settings.batches)})`,
+      };
     }
     case 'vocoder': {
       const s = session(graphs, 'vocoder');
@@ -291,9 +365,19 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const outputTokens = defaultSize(type, 'outputTokens');
       const tokensPerSecond = audioSeconds && outputTokens ? outputTokens / audioSeconds : DEFAULT_TOKENS_PER_SECOND;
       const rng = new Prng(7);
-      const tokens = Array.from({ length: Math.max(1, Math.round(tokensPerSecond)) }, (): Tensor => ({ dtype: 'float32', shape: [1, width], data: rng.fill(width, 1) }));
+      const tokens = Array.from({ length: Math.max(1, Math.round(tokensPerSecond)) }, (): Tensor => ({
+        dtype: 'float32',
+        shape: [1, width],
+        data: rng.fill(width, 1),
+      }));
       const producer = producerOf(graph, c.name) ?? 'llm';
-      const invocation = (): ServedInvocation => ({ requestType, payload: { params: {} }, emits: ['audio'], consumers, inputs: { [producer]: tokens } });
+      const invocation = (): ServedInvocation => ({
+        requestType,
+        payload: { params: {} },
+        emits: ['audio'],
+        consumers,
+        inputs: { [producer]: tokens },
+      });
       // A batch of B streams runs B chunks at a time: the limit in audio seconds is B chunks' worth.
       const chunkSeconds = c.serving?.chunkUnits ?? DEFAULT_CHUNK_SECONDS;
       const probe = await startServedRunner({ component: c, graph, ...settings.serving, planBatch: chunkSeconds });
@@ -319,7 +403,13 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const producer = producerOf(graph, c.name) ?? 'llm';
       const { points, rows } = await asServed(
         (b) => b,
-        (i) => ({ requestType, payload: { params: { seed: i, image: { steps } } }, emits: ['image'], consumers, inputs: { [producer]: [condition] } }),
+        (i) => ({
+          requestType,
+          payload: { params: { seed: i, image: { steps } } },
+          emits: ['image'],
+          consumers,
+          inputs: { [producer]: [condition] },
+        }),
         'image',
         steps,
       );
@@ -334,23 +424,40 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const frame = s.signature.inputs[0].dims.slice(2).join('×');
       const { width, height, frames } = referenceImageFrames(graph, c.name, s.path);
       return {
-        unitLatencyMs: await unitCurve(s, fixedSample(s, (_, axis) => (axis === 1 ? frames : undefined)), settings, 'image'),
+        unitLatencyMs: await unitCurve(
+          s,
+          fixedSample(s, (_, axis) => (axis === 1 ? frames : undefined)),
+          settings,
+          'image',
+        ),
         unit: `one ${width}×${height} image: ${frames} frames of ${frame} (its tiles and the global view, as the folder's preprocessor_config.json splits it)`,
       };
     }
     case 'hf-whisper-encoder': {
       const s = session(graphs, 'audio-encoder');
       const input = s.signature.inputs[0];
-      return { unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'clip'), unit: `one audio clip (a ${input.dims.slice(1).join('×')} log-mel window, whatever the clip's length)` };
+      return {
+        unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'clip'),
+        unit: `one audio clip (a ${input.dims.slice(1).join('×')} log-mel window, whatever the clip's length)`,
+      };
     }
     case 'hf-whisper-decoder': {
       const decoder = session(graphs, 'decoder');
       const folder = hfFolderOfGraph(decoder.path);
       const configFile = join(folder, 'config.json');
       const config = readJsonFile(configFile);
-      const prefix = whisperPrefix(readOptionalJson(folder, 'generation_config.json') ?? {}, config, join(folder, 'generation_config.json'));
+      const prefix = whisperPrefix(
+        readOptionalJson(folder, 'generation_config.json') ?? {},
+        config,
+        join(folder, 'generation_config.json'),
+      );
       settings.onPoint?.('prefill and decode');
-      const measured = await measureSeq2SeqLatency(decoder, { prefix, encoderLength: configNumber(config, configFile, 'max_source_positions'), decodeBatches: settings.batches, repeats: settings.repeats });
+      const measured = await measureSeq2SeqLatency(decoder, {
+        prefix,
+        encoderLength: configNumber(config, configFile, 'max_source_positions'),
+        decodeBatches: settings.batches,
+        repeats: settings.repeats,
+      });
       return {
         prefillLatencyMs: measured.prefill,
         decodeLatencyMs: measured.decode,
@@ -362,15 +469,39 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const [w, h] = [size('imageWidth', OCR_REFERENCE_IMAGE.width), size('imageHeight', OCR_REFERENCE_IMAGE.height)];
       const image = pngImage(w, h);
       const network = detPreprocess(synthImage(w, h)).tensor.shape.slice(2).join('×');
-      const { points, rows } = await asServed((b) => b, () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }), 'image');
-      return { unitLatencyMs: points, unit: `one ${w}×${h} PNG image of a text line as served (decoded, resized to ${network}, boxes found and cut out; ${rowsNote(rows, settings.batches)})` };
+      const { points, rows } = await asServed(
+        (b) => b,
+        () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }),
+        'image',
+      );
+      return {
+        unitLatencyMs: points,
+        unit: `one ${w}×${h} PNG image of a text line as served (decoded, resized to ${network}, boxes found and cut out; ${rowsNote(rows, settings.batches)})`,
+      };
     }
     case 'ocr-rec': {
       const detections = await servedDetections(graph, c, settings);
       const crops = detections.chunks.filter((t) => t.dtype === 'uint8');
-      if (crops.length === 0) throw new ProfileError(`component '${c.name}': ocr-det '${detections.det}' found no text line in the sample image, so there is nothing to read`);
-      const padded = [...new Set(crops.map((t) => recPreprocess([{ height: t.shape[0], width: t.shape[1], rgb: t.data as Uint8Array }]).shape.slice(2).join('×')))];
-      const invocation = (): ServedInvocation => ({ requestType, payload: { params: {} }, emits: ['text'], consumers, inputs: { [detections.det]: detections.chunks } });
+      if (crops.length === 0)
+        throw new ProfileError(
+          `component '${c.name}': ocr-det '${detections.det}' found no text line in the sample image, so there is nothing to read`,
+        );
+      const padded = [
+        ...new Set(
+          crops.map((t) =>
+            recPreprocess([{ height: t.shape[0], width: t.shape[1], rgb: t.data as Uint8Array }])
+              .shape.slice(2)
+              .join('×'),
+          ),
+        ),
+      ];
+      const invocation = (): ServedInvocation => ({
+        requestType,
+        payload: { params: {} },
+        emits: ['text'],
+        consumers,
+        inputs: { [detections.det]: detections.chunks },
+      });
       const probe = await startServedRunner({ component: c, graph, ...settings.serving, planBatch: crops.length });
       let text: string;
       try {
@@ -393,7 +524,13 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
       const prefill: PrefillPoint[] = [];
       const decode: Point[] = [];
       const measure = (prefillTokens: number[], decodeBatches: number[]) =>
-        measureLlmLatency(embed, decoder, { prefillTokens, decodeBatches, contextTokens: settings.contextTokens, repeats: settings.repeats, presentHoldsPast: engine === 'hf-decoder' });
+        measureLlmLatency(embed, decoder, {
+          prefillTokens,
+          decodeBatches,
+          contextTokens: settings.contextTokens,
+          repeats: settings.repeats,
+          presentHoldsPast: engine === 'hf-decoder',
+        });
       try {
         for (const tokens of settings.prefillTokens) {
           settings.onPoint?.(`prefill ${tokens} tokens`);
@@ -405,7 +542,8 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
         }
       } catch (err) {
         // measureLlmLatency says when the model has too few positions for the requested sizes.
-        if (err instanceof Error && /measuring needs/.test(err.message)) throw new ProfileError(`component '${c.name}': ${err.message} (lower --prefill-tokens)`);
+        if (err instanceof Error && /measuring needs/.test(err.message))
+          throw new ProfileError(`component '${c.name}': ${err.message} (lower --prefill-tokens)`);
         throw err;
       }
       return {
@@ -420,13 +558,24 @@ export async function measureEngine(engine: ExecutorEngine, graphs: LoadedGraphs
 
 /** What the ocr-det component before `rec` sends it for the sample image, from one served run of that component. */
 async function servedDetections(graph: ModelGraph, rec: Component, settings: MeasureSettings): Promise<{ det: string; chunks: Tensor[] }> {
-  const det = graph.components.find((d) => d.executor?.engine === 'ocr-det' && graph.edges.some((e) => e.from === d.name && e.to === rec.name));
+  const det = graph.components.find(
+    (d) => d.executor?.engine === 'ocr-det' && graph.edges.some((e) => e.from === d.name && e.to === rec.name),
+  );
   if (!det) throw new ProfileError(`component '${rec.name}': no ocr-det component feeds it, so there are no served crops to read`);
   const type = visitingType(graph, det.name);
-  const [w, h] = [Math.round(defaultSize(type, 'imageWidth') ?? OCR_REFERENCE_IMAGE.width), Math.round(defaultSize(type, 'imageHeight') ?? OCR_REFERENCE_IMAGE.height)];
+  const [w, h] = [
+    Math.round(defaultSize(type, 'imageWidth') ?? OCR_REFERENCE_IMAGE.width),
+    Math.round(defaultSize(type, 'imageHeight') ?? OCR_REFERENCE_IMAGE.height),
+  ];
   const served = await startServedRunner({ component: det, graph, ...settings.serving, planBatch: 1 });
   try {
-    const [out] = await runConcurrently(det.name, served.runner, 1, () => ({ requestType: type?.name ?? det.name, payload: { images: [pngImage(w, h)], params: {} }, emits: [], consumers: [rec.name], inputs: {} }));
+    const [out] = await runConcurrently(det.name, served.runner, 1, () => ({
+      requestType: type?.name ?? det.name,
+      payload: { images: [pngImage(w, h)], params: {} },
+      emits: [],
+      consumers: [rec.name],
+      inputs: {},
+    }));
     return { det: det.name, chunks: out.sent.get(rec.name) ?? [] };
   } finally {
     await served.close();

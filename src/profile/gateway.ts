@@ -59,10 +59,13 @@ async function scrapeCpuSeconds(url: string, headers: Record<string, string>): P
     text = await response.text();
   } catch (err) {
     if (err instanceof ProfileError) throw err;
-    throw new ProfileError(`cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err))}`);
+    throw new ProfileError(
+      `cannot reach ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err))}`,
+    );
   }
   const seconds = parseCpuSeconds(text);
-  if (seconds === undefined) throw new ProfileError(`${url} has no ${GATEWAY_CPU_METRIC}; --gateway measures a cornserve server (serve), whose gateway exports it`);
+  if (seconds === undefined)
+    throw new ProfileError(`${url} has no ${GATEWAY_CPU_METRIC}; --gateway measures a cornserve server (serve), whose gateway exports it`);
   return seconds;
 }
 
@@ -86,10 +89,24 @@ export async function measureGateway(o: GatewayMeasureOptions): Promise<GatewayM
   const cpuMsPerRequest: Record<string, number> = {};
   let index = 0;
   for (const [k, type] of types.entries()) {
-    const body = (i: number) => JSON.stringify(chatBody(withTypeSizes({ arrivalS: 0, type: type.name }, type), i, type, { model: servedModelOf(o.graph, type), tokenizer: 'bytes', media }));
+    const body = (i: number) =>
+      JSON.stringify(
+        chatBody(withTypeSizes({ arrivalS: 0, type: type.name }, type), i, type, {
+          model: servedModelOf(o.graph, type),
+          tokenizer: 'bytes',
+          media,
+        }),
+      );
     const send = async (): Promise<void> => {
-      const result = await sendChat(body(index++), { baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs }, new AbortController().signal);
-      if (result.failure) throw new ProfileError(`request type '${type.name}': the server did not answer (${result.failure.kind}${result.failure.status ? ` ${result.failure.status}` : ''}: ${result.failure.message})`);
+      const result = await sendChat(
+        body(index++),
+        { baseUrl: o.baseUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs },
+        new AbortController().signal,
+      );
+      if (result.failure)
+        throw new ProfileError(
+          `request type '${type.name}': the server did not answer (${result.failure.kind}${result.failure.status ? ` ${result.failure.status}` : ''}: ${result.failure.message})`,
+        );
     };
     o.onProgress?.(k / types.length, `gateway: ${type.name}`);
     for (let i = 0; i < WARMUP_REQUESTS; i++) await send();

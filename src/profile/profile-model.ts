@@ -39,7 +39,12 @@ function pointsPer(c: Component, settings: Pick<MeasureSettings, 'batches' | 'pr
  * The execution provider the sessions will really get: asking for cuda where it cannot run
  * falls back to cpu (the session loader warns), and then the entries describe CPU cores.
  */
-export async function effectiveProvider(c: Component, graphDir: string, requested: ExecutionProviderName, logger: ExecutorLogger): Promise<ExecutionProviderName> {
+export async function effectiveProvider(
+  c: Component,
+  graphDir: string,
+  requested: ExecutionProviderName,
+  logger: ExecutorLogger,
+): Promise<ExecutionProviderName> {
   if (requested === 'cpu') return 'cpu';
   const graphs = await loadGraphs(c, graphDir, { executionProvider: requested, intraOpThreads: 1, logger });
   await graphs.release();
@@ -60,7 +65,8 @@ export async function profileModel(options: ProfileModelOptions): Promise<Profil
   const graphDir = dirname(options.graphPath);
   const cpu = options.executionProvider === 'cpu';
   const total = options.components.reduce((n, c) => n + pointsPer(c, options) * options.tps.length, 0);
-  if (options.components.length === 0 || options.tps.length === 0) throw new ProfileError('nothing to measure (no component or no tp degree)');
+  if (options.components.length === 0 || options.tps.length === 0)
+    throw new ProfileError('nothing to measure (no component or no tp degree)');
   let done = 0;
   const entries: ProfileEntry[] = [];
   for (const c of options.components) checkGraphFiles(c, graphDir);
@@ -68,7 +74,13 @@ export async function profileModel(options: ProfileModelOptions): Promise<Profil
   // so that the first component's RSS growth is its own.
   options.onProgress?.(0, 'starting onnxruntime');
   const firstThreads = cpu ? options.tps[0] : options.threads;
-  await (await loadGraphs(options.components[0], graphDir, { executionProvider: options.executionProvider, intraOpThreads: firstThreads, logger: options.logger })).release();
+  await (
+    await loadGraphs(options.components[0], graphDir, {
+      executionProvider: options.executionProvider,
+      intraOpThreads: firstThreads,
+      logger: options.logger,
+    })
+  ).release();
   for (const c of options.components) {
     const engine = c.executor!.engine;
     const runs: { tp: number; threads: number; measured: EngineMeasurement; rssGrowth: number }[] = [];
@@ -78,7 +90,11 @@ export async function profileModel(options: ProfileModelOptions): Promise<Profil
       const label = `${c.name} tp ${tp}`;
       options.onProgress?.(done / total, `${label}: loading`);
       const rssBefore = process.memoryUsage().rss;
-      const graphs = await loadGraphs(c, graphDir, { executionProvider: options.executionProvider, intraOpThreads: threads, logger: options.logger });
+      const graphs = await loadGraphs(c, graphDir, {
+        executionProvider: options.executionProvider,
+        intraOpThreads: threads,
+        logger: options.logger,
+      });
       onnxPaths = graphs.onnxFiles;
       try {
         const measured = await measureEngine(engine, graphs, options.graph, c, {
@@ -119,7 +135,10 @@ export async function profileModel(options: ProfileModelOptions): Promise<Profil
           memoryNote + perSlot,
         ].join('; '),
         unitLatencyMs: measured.unitLatencyMs,
-        llm: measured.prefillLatencyMs && measured.decodeLatencyMs ? { prefill: measured.prefillLatencyMs, decode: measured.decodeLatencyMs, kvBytesPerToken: measured.kvBytesPerToken ?? 0 } : undefined,
+        llm:
+          measured.prefillLatencyMs && measured.decodeLatencyMs
+            ? { prefill: measured.prefillLatencyMs, decode: measured.decodeLatencyMs, kvBytesPerToken: measured.kvBytesPerToken ?? 0 }
+            : undefined,
       });
       const divisor = cpu ? tp : 1;
       const entry: ProfileEntry = { ...base, tp: tp as ProfileEntry['tp'], memoryBytes: Math.round(memory / divisor) };
@@ -146,7 +165,11 @@ function roundMs(ms: number): number {
 
 function roundEntry(e: ProfileEntry): ProfileEntry {
   const round = <P extends { ms: number; p90Ms?: number }>(points: P[] | undefined): P[] | undefined =>
-    points?.map((p) => ({ ...p, ms: roundMs(p.ms), ...(p.p90Ms !== undefined ? { p90Ms: Math.max(roundMs(p.ms), roundMs(p.p90Ms)) } : {}) }));
+    points?.map((p) => ({
+      ...p,
+      ms: roundMs(p.ms),
+      ...(p.p90Ms !== undefined ? { p90Ms: Math.max(roundMs(p.ms), roundMs(p.p90Ms)) } : {}),
+    }));
   const out: ProfileEntry = { ...e };
   if (e.unitLatencyMs) out.unitLatencyMs = round(e.unitLatencyMs) as ProfileEntry['unitLatencyMs'];
   if (e.prefillLatencyMs) out.prefillLatencyMs = round(e.prefillLatencyMs) as ProfileEntry['prefillLatencyMs'];

@@ -83,7 +83,11 @@ export async function startServedRunner(o: ServedRunnerOptions): Promise<ServedR
   const batchRows: number[] = [];
   // The engine block the planner would write for a one-component unit at this batch, on this device.
   const device = { gpu: { device: o.executionProvider === 'cuda' ? ('gpu' as const) : ('cpu' as const) } };
-  const block = engineBlock({ components: [component.name], tp: 1, batch: { [component.name]: Math.max(1, Math.ceil(o.planBatch)) }, kvTokens: {} }, device, new Map([[component.name, component]]));
+  const block = engineBlock(
+    { components: [component.name], tp: 1, batch: { [component.name]: Math.max(1, Math.ceil(o.planBatch)) }, kvTokens: {} },
+    device,
+    new Map([[component.name, component]]),
+  );
   // A vocoder's batch limit is in audio seconds, so one stream's chunk is a fraction of one.
   const settings = { ...block.components[component.name], maxBatch: o.planBatch };
   const runner = await ENGINE_RUNNERS[engine]({
@@ -101,13 +105,24 @@ export async function startServedRunner(o: ServedRunnerOptions): Promise<ServedR
 }
 
 /** Runs `batch` invocations at once and returns what each produced. */
-export async function runConcurrently(component: string, runner: ComponentRunner, batch: number, invocation: (index: number) => ServedInvocation): Promise<InvocationOutput[]> {
+export async function runConcurrently(
+  component: string,
+  runner: ComponentRunner,
+  batch: number,
+  invocation: (index: number) => ServedInvocation,
+): Promise<InvocationOutput[]> {
   const outputs = Array.from({ length: batch }, (): InvocationOutput => ({ sent: new Map(), emitted: [] }));
   await Promise.all(outputs.map((out, i) => runner.run(invocationContext(component, invocation(i), `profile-${i}`, out))));
   return outputs;
 }
 
 /** Median and p90 of `repeats` rounds of `batch` concurrent invocations, after one warm-up round. */
-export function timeServedBatch(component: string, runner: ComponentRunner, batch: number, invocation: (index: number) => ServedInvocation, repeats: number): Promise<Timing> {
+export function timeServedBatch(
+  component: string,
+  runner: ComponentRunner,
+  batch: number,
+  invocation: (index: number) => ServedInvocation,
+  repeats: number,
+): Promise<Timing> {
   return timeCalls(() => runConcurrently(component, runner, batch, invocation), repeats);
 }

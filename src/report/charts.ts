@@ -19,7 +19,8 @@ export function placementGrid(plan: Plan, units: ExecutorUnit[], colours: Map<st
   const gap = 3;
   const labelWidth = 74;
   const owners = new Map<string, { unit: ExecutorUnit; replica: number }>();
-  for (const u of units) for (const p of u.placement) for (const g of p.gpus) owners.set(`${u.pool}/${p.node}/${g}`, { unit: u, replica: p.replica });
+  for (const u of units)
+    for (const p of u.placement) for (const g of p.gpus) owners.set(`${u.pool}/${p.node}/${g}`, { unit: u, replica: p.replica });
 
   const parts: string[] = [];
   let top = 0;
@@ -30,7 +31,9 @@ export function placementGrid(plan: Plan, units: ExecutorUnit[], colours: Map<st
     width = Math.max(width, textWidth(title, 12) + 4);
     top += 22;
     for (let g = 0; g < pool.gpusPerNode; g++) {
-      parts.push(el('text', { class: 'tick', x: labelWidth + g * (cell + gap) + cell / 2, y: top + 10, 'text-anchor': 'middle' }, String(g)));
+      parts.push(
+        el('text', { class: 'tick', x: labelWidth + g * (cell + gap) + cell / 2, y: top + 10, 'text-anchor': 'middle' }, String(g)),
+      );
     }
     top += 14;
     for (let n = 0; n < pool.nodes; n++) {
@@ -44,11 +47,24 @@ export function placementGrid(plan: Plan, units: ExecutorUnit[], colours: Map<st
   return svg(Math.max(width, 260), top, 'GPU placement: nodes by devices, coloured by executor unit', parts);
 }
 
-function gridCell(pool: ResolvedPool, node: number, gpu: number, x: number, y: number, size: number, owners: Map<string, { unit: ExecutorUnit; replica: number }>, colours: Map<string, string>): string {
+function gridCell(
+  pool: ResolvedPool,
+  node: number,
+  gpu: number,
+  x: number,
+  y: number,
+  size: number,
+  owners: Map<string, { unit: ExecutorUnit; replica: number }>,
+  colours: Map<string, string>,
+): string {
   const owner = owners.get(`${pool.name}/${node}/${gpu}`);
   const device = pool.gpu.device === 'cpu' ? 'core slot' : 'GPU';
   if (!owner) {
-    return el('rect', { class: 'free', x, y, width: size, height: size, rx: 3 }, el('title', {}, esc(`${pool.name} node ${node} ${device} ${gpu}: unused`)));
+    return el(
+      'rect',
+      { class: 'free', x, y, width: size, height: size, rx: 3 },
+      el('title', {}, esc(`${pool.name} node ${node} ${device} ${gpu}: unused`)),
+    );
   }
   const tip = `${pool.name} node ${node} ${device} ${gpu}: ${owner.unit.id} replica ${owner.replica}`;
   return el(
@@ -71,7 +87,8 @@ interface Box {
  */
 export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<string, string>): string {
   const components = plan.model.components.map((c) => c.name);
-  if (components.length === 0) return svg(240, 60, 'Component graph', [el('text', { class: 'empty', x: 120, y: 34, 'text-anchor': 'middle' }, 'no components')]);
+  if (components.length === 0)
+    return svg(240, 60, 'Component graph', [el('text', { class: 'empty', x: 120, y: 34, 'text-anchor': 'middle' }, 'no components')]);
   const depth = new Map<string, number>();
   const visit = (name: string, seen: Set<string>): number => {
     if (depth.has(name)) return depth.get(name)!;
@@ -125,7 +142,11 @@ export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<s
     return el(
       'g',
       { class: 'group' },
-      el('rect', { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 10, fill: colour, stroke: colour }, el('title', {}, esc(`colocated in ${u.id}`))),
+      el(
+        'rect',
+        { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 10, fill: colour, stroke: colour },
+        el('title', {}, esc(`colocated in ${u.id}`)),
+      ),
       el('text', { class: 'group-label', x: x0 + 8, y: y0 + 12, fill: colour }, esc(text)),
     );
   });
@@ -157,7 +178,11 @@ export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<s
     const kind = plan.model.components.find((m) => m.name === c)?.kind ?? '';
     const serving = units.filter((u) => u.components.includes(c));
     const chips = serving.map((u, i) =>
-      el('rect', { class: 'chip', x: x + 8 + i * 16, y: y + H - 14, width: 12, height: 8, rx: 2, fill: colours.get(u.id) ?? '#999' }, el('title', {}, esc(`served by ${u.id} (${u.replicas} × tp${u.tp})`))),
+      el(
+        'rect',
+        { class: 'chip', x: x + 8 + i * 16, y: y + H - 14, width: 12, height: 8, rx: 2, fill: colours.get(u.id) ?? '#999' },
+        el('title', {}, esc(`served by ${u.id} (${u.replicas} × tp${u.tp})`)),
+      ),
     );
     return el(
       'g',
@@ -168,7 +193,24 @@ export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<s
       ...chips,
     );
   });
-  const defs = el('defs', {}, el('marker', { id: 'cs-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, el('path', { d: 'M0 0L10 5L0 10z', class: 'arrowhead' })));
+  const defs = el(
+    'defs',
+    {},
+    el(
+      'marker',
+      {
+        id: 'cs-arrow',
+        viewBox: '0 0 10 10',
+        refX: 9,
+        refY: 5,
+        markerWidth: 9,
+        markerHeight: 9,
+        markerUnits: 'userSpaceOnUse',
+        orient: 'auto-start-reverse',
+      },
+      el('path', { d: 'M0 0L10 5L0 10z', class: 'arrowhead' }),
+    ),
+  );
   const drawing = el('g', { transform: shift > 0 ? `translate(0 ${num(shift)})` : undefined }, ...groups, ...edges, ...nodes);
   return svg(Math.max(width, 240), height + shift, 'Component graph with colocation groups', [defs, drawing]);
 }
@@ -191,7 +233,11 @@ export function utilisationBars(units: ExecutorUnit[], colours: Map<string, stri
     parts.push(
       el('text', { class: 'unit', x: labelWidth - 8, y: y + 15, 'text-anchor': 'end' }, esc(label(u))),
       el('rect', { class: 'track', x: labelWidth, y: y + 4, width: barWidth, height: 14, rx: 2 }),
-      el('rect', { x: labelWidth, y: y + 4, width: x(u.utilisation) - labelWidth, height: 14, rx: 2, fill: colours.get(u.id) ?? '#999' }, el('title', {}, esc(`${u.id}: utilisation ${pct(u.utilisation)} of limit ${pct(u.maxUtilisation)}`))),
+      el(
+        'rect',
+        { x: labelWidth, y: y + 4, width: x(u.utilisation) - labelWidth, height: 14, rx: 2, fill: colours.get(u.id) ?? '#999' },
+        el('title', {}, esc(`${u.id}: utilisation ${pct(u.utilisation)} of limit ${pct(u.maxUtilisation)}`)),
+      ),
       el('line', { class: 'limit', x1: x(u.maxUtilisation), x2: x(u.maxUtilisation), y1: y + 1, y2: y + 21 }),
       el('text', { class: 'value', x: labelWidth + barWidth + 8, y: y + 15 }, esc(`${pct(u.utilisation)} / ${pct(u.maxUtilisation)}`)),
     );

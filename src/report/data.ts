@@ -79,5 +79,12 @@ export function cdfFromSamples(latenciesMs: readonly number[], maxPoints = Infin
 /** The plan's solutions by strategy: the planned one and the baselines that have units. */
 export function solutionsByStrategy(plan: Plan): Map<Strategy, Solution> {
   const all = [plan.solution, ...plan.baselines];
-  return new Map(STRATEGIES.flatMap((s) => all.filter((x) => x.strategy === s).slice(0, 1).map((x): [Strategy, Solution] => [s, x])));
+  return new Map(
+    STRATEGIES.flatMap((s) =>
+      all
+        .filter((x) => x.strategy === s)
+        .slice(0, 1)
+        .map((x): [Strategy, Solution] => [s, x]),
+    ),
+  );
 }

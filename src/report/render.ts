@@ -88,25 +88,33 @@ function simulationSection(data: ReportData): string {
   const { plan, simulation } = data;
   const parts = ['<h2 id="latency">Latency and goodput</h2>'];
   if (!simulation) {
-    parts.push('<p class="note">Latency CDFs and goodput-vs-rate curves come from the simulator: write the report with <code>cornserve report --simulate</code>.</p>');
+    parts.push(
+      '<p class="note">Latency CDFs and goodput-vs-rate curves come from the simulator: write the report with <code>cornserve report --simulate</code>.</p>',
+    );
     parts.push(recordedPredictions(plan));
     return parts.join('\n');
   }
-  const types = [...new Set([...plan.model.requestTypes.map((t) => t.name), ...simulation.latencyCdfs.map((c) => c.requestType)])].filter((t) =>
-    simulation.latencyCdfs.some((c) => c.requestType === t && c.points.length > 0),
+  const types = [...new Set([...plan.model.requestTypes.map((t) => t.name), ...simulation.latencyCdfs.map((c) => c.requestType)])].filter(
+    (t) => simulation.latencyCdfs.some((c) => c.requestType === t && c.points.length > 0),
   );
-  const rates = STRATEGIES.flatMap((s) => simulation.latencyCdfs.find((c) => c.strategy === s) ?? []).map((c) => `${esc(c.strategy)} ${esc(fmt(c.ratePerS))}`);
+  const rates = STRATEGIES.flatMap((s) => simulation.latencyCdfs.find((c) => c.strategy === s) ?? []).map(
+    (c) => `${esc(c.strategy)} ${esc(fmt(c.ratePerS))}`,
+  );
   const cdfs = types.map((t) => {
     const series = STRATEGIES.flatMap((s) => simulation.latencyCdfs.filter((c) => c.requestType === t && c.strategy === s));
     const target = plan.latencyTargetsMs?.[t];
     const saturated = series.filter((c) => c.saturated && c.points.length > 0).map((c) => c.strategy);
     const caption =
       `<b>${esc(t)}</b>: share of requests finished within a latency, each strategy at its own sustainable rate${target !== undefined ? `; the dashed line is the p90 target (${esc(fmt(target))} ms)` : ''}.` +
-      (saturated.length > 0 ? ` Saturated even at its own rate, so the latencies shown grow with the run's length: ${esc(saturated.join(', '))}.` : '');
+      (saturated.length > 0
+        ? ` Saturated even at its own rate, so the latencies shown grow with the run's length: ${esc(saturated.join(', '))}.`
+        : '');
     return chart(`latency-cdf-${t}`, caption, latencyCdfChart(t, series, target));
   });
   if (cdfs.length > 0) {
-    parts.push(`<h3>Latency at each strategy's sustainable rate</h3><p class="note">Each strategy is simulated at the rate it sustains, not at the workload's ${esc(fmt(plan.workload.ratePerS))} req/s (a strategy short of that only shows a queue growing for the whole run): ${rates.join(', ')} req/s.</p>`);
+    parts.push(
+      `<h3>Latency at each strategy's sustainable rate</h3><p class="note">Each strategy is simulated at the rate it sustains, not at the workload's ${esc(fmt(plan.workload.ratePerS))} req/s (a strategy short of that only shows a queue growing for the whole run): ${rates.join(', ')} req/s.</p>`,
+    );
     parts.push(`<div class="charts">${cdfs.join('\n')}</div>`);
   }
   const curves = STRATEGIES.flatMap((s) => simulation.goodput.filter((g) => g.strategy === s));
@@ -132,25 +140,32 @@ function simulationSection(data: ReportData): string {
 
 function reasonsSection(plan: Plan): string {
   const binding = plan.reasons.binding.map((b) => {
-    const amount = b.used !== undefined && b.limit !== undefined ? ` <span class="sub">(${esc(fmt(b.used))} of ${esc(fmt(b.limit))})</span>` : '';
+    const amount =
+      b.used !== undefined && b.limit !== undefined ? ` <span class="sub">(${esc(fmt(b.used))} of ${esc(fmt(b.limit))})</span>` : '';
     return `<li><span class="kind-tag">${esc(b.kind)}</span> <b>${esc(b.subject)}</b>: ${esc(b.detail)}${amount}</li>`;
   });
   return [
     '<h2 id="why">Why this plan</h2>',
     `<p>${esc(plan.reasons.summary)}</p>`,
     `<p>Bottleneck: <b>${esc(plan.reasons.bottleneck)}</b>.</p>`,
-    binding.length > 0 ? `<h3>Binding constraints</h3><ul class="binding">${binding.join('')}</ul>` : '<p class="note">No constraint is at its limit.</p>',
+    binding.length > 0
+      ? `<h3>Binding constraints</h3><ul class="binding">${binding.join('')}</ul>`
+      : '<p class="note">No constraint is at its limit.</p>',
   ].join('\n');
 }
 
 function provenanceSection(plan: Plan): string {
   const s = plan.solver;
-  const inputs = plan.provenance.inputs.map((i) => `<tr><td>${esc(i.role)}</td><td><code>${esc(recordedInputName(i))}</code></td><td><code>${esc(i.sha256)}</code></td></tr>`);
+  const inputs = plan.provenance.inputs.map(
+    (i) => `<tr><td>${esc(i.role)}</td><td><code>${esc(recordedInputName(i))}</code></td><td><code>${esc(i.sha256)}</code></td></tr>`,
+  );
   return [
     '<h2 id="provenance">Provenance</h2>',
     `<p>Planned by cornserve ${esc(plan.provenance.cornserveVersion)} with ${esc(s.name)} ${esc(s.version)}: ${esc(s.status)}, objective ${esc(fmt(s.objective))}, bound ${esc(fmt(s.bound))}, gap ${esc(pct(s.gap))}; ` +
       `${esc(s.variables)} variables (${esc(s.integerVariables)} integer), ${esc(s.constraints)} constraints${s.loopIterations?.length ? `, ${esc(s.loopIterations.length)} simulate-and-tighten iteration(s)` : ''}.</p>`,
-    inputs.length > 0 ? `<table><thead><tr><th>role</th><th>path</th><th>sha256</th></tr></thead><tbody>${inputs.join('')}</tbody></table>` : '<p class="note">No inputs recorded.</p>',
+    inputs.length > 0
+      ? `<table><thead><tr><th>role</th><th>path</th><th>sha256</th></tr></thead><tbody>${inputs.join('')}</tbody></table>`
+      : '<p class="note">No inputs recorded.</p>',
   ].join('\n');
 }
 
@@ -158,7 +173,10 @@ export function renderReport(data: ReportData): string {
   const { plan } = data;
   const sol = plan.solution;
   const colours = unitColours(sol.units);
-  const objective = plan.objective.kind === 'max-rate' ? `maximise rate${plan.objective.gpuBudget ? ` within ${plan.objective.gpuBudget} GPUs` : ''}` : `minimise ${plan.objective.costBasis}${plan.objective.targetRatePerS ? ` at ${fmt(plan.objective.targetRatePerS)} req/s` : ''}`;
+  const objective =
+    plan.objective.kind === 'max-rate'
+      ? `maximise rate${plan.objective.gpuBudget ? ` within ${plan.objective.gpuBudget} GPUs` : ''}`
+      : `minimise ${plan.objective.costBasis}${plan.objective.targetRatePerS ? ` at ${fmt(plan.objective.targetRatePerS)} req/s` : ''}`;
   const body = [
     `<h1>Plan ${esc(plan.name)}</h1>`,
     `<p class="sub">Model <b>${esc(plan.model.name)}</b>, workload <b>${esc(plan.workload.name)}</b> (${esc(fmt(plan.workload.ratePerS))} req/s, ${esc(plan.workload.arrival.process)} arrivals); objective: ${esc(objective)}; strategy ${esc(sol.strategy)} (${esc(sol.status)}).</p>`,
@@ -167,12 +185,24 @@ export function renderReport(data: ReportData): string {
     '<h2 id="strategies">Planned against the baselines</h2>',
     strategyTable(plan),
     '<h2 id="placement">GPU placement</h2>',
-    chart('placement', 'Each square is one device; its colour is the executor unit placed on it and <code>rN</code> the replica.', placementGrid(plan, sol.units, colours)),
+    chart(
+      'placement',
+      'Each square is one device; its colour is the executor unit placed on it and <code>rN</code> the replica.',
+      placementGrid(plan, sol.units, colours),
+    ),
     unitTable(plan, colours),
     '<h2 id="graph">Components and colocation</h2>',
-    chart('graph', 'Components by depth; a tinted box is a colocation group (one unit serving several components), thick coloured edges stay inside a unit, grey edges forward tensors between units, dashed edges may never be colocated. Chips name the units serving each component.', componentGraph(plan, sol.units, colours)),
+    chart(
+      'graph',
+      'Components by depth; a tinted box is a colocation group (one unit serving several components), thick coloured edges stay inside a unit, grey edges forward tensors between units, dashed edges may never be colocated. Chips name the units serving each component.',
+      componentGraph(plan, sol.units, colours),
+    ),
     '<h2 id="utilisation">Utilisation</h2>',
-    chart('utilisation', 'Predicted busy fraction of each unit at the planned rate; the red mark is its limit ρmax, set from the latency targets.', utilisationBars(sol.units, colours)),
+    chart(
+      'utilisation',
+      'Predicted busy fraction of each unit at the planned rate; the red mark is its limit ρmax, set from the latency targets.',
+      utilisationBars(sol.units, colours),
+    ),
     simulationSection(data),
     reasonsSection(plan),
     provenanceSection(plan),

@@ -59,12 +59,19 @@ export function simulateForReport(plan: Plan, options: ReportSimulationOptions =
   const strategies: Strategy[] = [];
   for (const [strategy, solution] of solutionsByStrategy(plan)) {
     if (solution.units.length === 0 || !(solution.ratePerS > 0)) {
-      skipped.push({ strategy, reason: `${solution.status}: no ${solution.units.length === 0 ? 'units' : 'sustainable rate'} to simulate` });
+      skipped.push({
+        strategy,
+        reason: `${solution.status}: no ${solution.units.length === 0 ? 'units' : 'sustainable rate'} to simulate`,
+      });
       continue;
     }
     let result;
     try {
-      result = simulate(plan, strategy, generateRequests(spec, requests, { seed, ratePerS: solution.ratePerS }), { seed, warmupRequests: warmup, collectLatencies: true });
+      result = simulate(plan, strategy, generateRequests(spec, requests, { seed, ratePerS: solution.ratePerS }), {
+        seed,
+        warmupRequests: warmup,
+        collectLatencies: true,
+      });
     } catch (err) {
       if (!(err instanceof SimError) || strategy === 'planned') throw err;
       skipped.push({ strategy, reason: `the simulator cannot run it: ${err.problems.join('; ')}` });

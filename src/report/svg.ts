@@ -89,9 +89,15 @@ export function lineChart(spec: LineChartSpec): string {
   const xs = spec.series.flatMap((s) => s.points.map((p) => p[0])).concat((spec.guides ?? []).map((g) => g.x));
   const ys = spec.series.flatMap((s) => s.points.map((p) => p[1]));
   const xTicks = niceTicks(spec.xMin ?? 0, xs.length ? Math.max(...xs.filter(Number.isFinite)) : 1);
-  const yTicks = spec.yRange ? niceTicks(spec.yRange[0], spec.yRange[1]) : niceTicks(0, ys.length ? Math.max(...ys.filter(Number.isFinite)) : 1);
+  const yTicks = spec.yRange
+    ? niceTicks(spec.yRange[0], spec.yRange[1])
+    : niceTicks(0, ys.length ? Math.max(...ys.filter(Number.isFinite)) : 1);
   // Room for the widest y tick label beside the rotated axis label, and for half of each end x tick label.
-  const left = Math.max(MARGIN.left, Y_LABEL_X + 8 + TICK_GAP + Math.max(...yTicks.map((t) => textWidth(fmt(t)))), textWidth(fmt(xTicks[0])) / 2 + 2);
+  const left = Math.max(
+    MARGIN.left,
+    Y_LABEL_X + 8 + TICK_GAP + Math.max(...yTicks.map((t) => textWidth(fmt(t)))),
+    textWidth(fmt(xTicks[0])) / 2 + 2,
+  );
   const plotRight = width - Math.max(MARGIN.right, textWidth(fmt(xTicks[xTicks.length - 1])) / 2 + 2);
   const legend = legendLayout(spec.series, left, width - 2);
   const top = MARGIN.top + (legend.rows - 1) * LEGEND_ROW;
@@ -107,7 +113,11 @@ export function lineChart(spec: LineChartSpec): string {
     el('line', { class: 'axis', x1: left, x2: plotRight, y1: plotBottom, y2: plotBottom }),
     el('line', { class: 'axis', x1: left, x2: left, y1: top, y2: plotBottom }),
     el('text', { class: 'label', x: (left + plotRight) / 2, y: height - 8, 'text-anchor': 'middle' }, esc(spec.xLabel)),
-    el('text', { class: 'label', x: Y_LABEL_X, y: yMiddle, 'text-anchor': 'middle', transform: `rotate(-90 ${Y_LABEL_X} ${num(yMiddle)})` }, esc(spec.yLabel)),
+    el(
+      'text',
+      { class: 'label', x: Y_LABEL_X, y: yMiddle, 'text-anchor': 'middle', transform: `rotate(-90 ${Y_LABEL_X} ${num(yMiddle)})` },
+      esc(spec.yLabel),
+    ),
   ];
   const clamp = (v: number, s: Scale) => Math.min(Math.max(v, s.min), s.max);
   const guides = (spec.guides ?? []).map((g) => {
@@ -136,9 +146,14 @@ export function lineChart(spec: LineChartSpec): string {
           return s.step ? `H${cx}V${cy}` : `L${cx} ${cy}`;
         })
         .join('');
-      return el('path', { class: 'series', d, stroke: s.colour, 'stroke-dasharray': s.dashed ? '6 4' : undefined }, el('title', {}, esc(s.name)));
+      return el(
+        'path',
+        { class: 'series', d, stroke: s.colour, 'stroke-dasharray': s.dashed ? '6 4' : undefined },
+        el('title', {}, esc(s.name)),
+      );
     });
-  const empty = lines.length === 0 ? [el('text', { class: 'empty', x: (left + plotRight) / 2, y: yMiddle, 'text-anchor': 'middle' }, 'no data')] : [];
+  const empty =
+    lines.length === 0 ? [el('text', { class: 'empty', x: (left + plotRight) / 2, y: yMiddle, 'text-anchor': 'middle' }, 'no data')] : [];
   const entries = spec.series.map((s, i) =>
     el(
       'g',
@@ -180,4 +195,9 @@ export function svg(width: number, height: number, title: string, children: stri
 /** Ten distinguishable colours (Tableau 10), cycled for units. */
 export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
-export const STRATEGY_COLOURS: Record<string, string> = { planned: '#1f6feb', monolithic: '#6e7781', epd: '#f28e2b', disaggregated: '#59a14f' };
+export const STRATEGY_COLOURS: Record<string, string> = {
+  planned: '#1f6feb',
+  monolithic: '#6e7781',
+  epd: '#f28e2b',
+  disaggregated: '#59a14f',
+};

@@ -33,7 +33,8 @@ export class ControlReader<T> {
       if (this.size < 4) return;
       if (this.buffered[0].length < 4) this.buffered = [Buffer.concat(this.buffered)];
       const length = this.buffered[0].readUInt32LE(0);
-      if (length > MAX_CONTROL_MESSAGE_BYTES) throw new Error(`control message of ${length} bytes is over the ${MAX_CONTROL_MESSAGE_BYTES}-byte limit`);
+      if (length > MAX_CONTROL_MESSAGE_BYTES)
+        throw new Error(`control message of ${length} bytes is over the ${MAX_CONTROL_MESSAGE_BYTES}-byte limit`);
       // Joined only once the whole message is in: a large one arrives in many chunks.
       if (this.size < 4 + length) return;
       const all = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);

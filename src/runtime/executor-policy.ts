@@ -49,7 +49,10 @@ export const DEFAULT_HEARTBEAT: HeartbeatPolicy = { intervalMs: 1000, timeoutMs:
  * the executor's answers are still unread behind the timer: start its silence over ('grace')
  * rather than kill a healthy executor.
  */
-export function heartbeatVerdict(t: { silentMs: number; sinceLastTickMs: number }, policy: HeartbeatPolicy): 'ping' | 'grace' | 'unresponsive' {
+export function heartbeatVerdict(
+  t: { silentMs: number; sinceLastTickMs: number },
+  policy: HeartbeatPolicy,
+): 'ping' | 'grace' | 'unresponsive' {
   if (t.sinceLastTickMs > policy.intervalMs + policy.timeoutMs / 2) return 'grace';
   return t.silentMs > policy.timeoutMs ? 'unresponsive' : 'ping';
 }

@@ -31,7 +31,6 @@ const EV_WAKE = 2;
 const EV_DELIVER_INPUT = 3;
 const EV_DELIVER_CHUNK = 4;
 
-
 export function runSimulation(model: SimModel, requests: Iterable<TraceRequest>, options: SimOptions = {}): RawRun {
   return new Engine(model, options).run(requests);
 }
@@ -90,7 +89,9 @@ class Engine {
           if (!pending.done) {
             const t = pending.value.arrivalS * 1000;
             if (!(t >= pendingMs)) {
-              throw new SimError([`requests must come in arrival order: request ${this.arrivals + 1} arrives at ${pending.value.arrivalS} s, before the previous one (${pendingMs / 1000} s)`]);
+              throw new SimError([
+                `requests must come in arrival order: request ${this.arrivals + 1} arrives at ${pending.value.arrivalS} s, before the previous one (${pendingMs / 1000} s)`,
+              ]);
             }
             pendingMs = t;
             ev.push(t, EV_ARRIVAL, 0);

@@ -29,7 +29,10 @@ export function simInputFromPlan(plan: Plan, strategy: Strategy): SimInput {
 
 export function solutionFor(plan: Plan, strategy: Strategy): Solution {
   const solution = strategy === 'planned' ? plan.solution : plan.baselines.find((b) => b.strategy === strategy);
-  if (!solution) throw new SimError([`the plan has no '${strategy}' baseline (it has ${['planned', ...plan.baselines.map((b) => b.strategy)].join(', ')})`]);
+  if (!solution)
+    throw new SimError([
+      `the plan has no '${strategy}' baseline (it has ${['planned', ...plan.baselines.map((b) => b.strategy)].join(', ')})`,
+    ]);
   if (solution.units.length === 0) throw new SimError([`strategy '${strategy}' has no units (status ${solution.status})`]);
   return solution;
 }

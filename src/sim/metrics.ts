@@ -163,7 +163,8 @@ export function summariseRun(run: RawRun): SimResult {
   const durationS = Math.max(1e-9, (windowEndMs - startMs) / 1000);
   const inWindow = (samples: Samples) => (windowed ? samples.countUpTo(windowEndMs) : samples.size);
   const spanS = (run.endMs - run.firstArrivalMs) / 1000;
-  const offeredRatePerS = run.offered > 1 && run.lastArrivalMs > run.firstArrivalMs ? (run.offered - 1) / ((run.lastArrivalMs - run.firstArrivalMs) / 1000) : 0;
+  const offeredRatePerS =
+    run.offered > 1 && run.lastArrivalMs > run.firstArrivalMs ? (run.offered - 1) / ((run.lastArrivalMs - run.firstArrivalMs) / 1000) : 0;
 
   const perType: Record<string, TypeResult> = {};
   let completedAll = 0;
@@ -238,7 +239,11 @@ export function summariseRun(run: RawRun): SimResult {
       replicaUtilisation,
       perComponent,
       saturated: unitSaturated[i],
-      queue: { mean: meanOf(queued, 0, queued.length), max: queued.reduce((a, b) => Math.max(a, b), 0), overTime: overTime(run.snapTimeMs, queued, run.firstArrivalMs) },
+      queue: {
+        mean: meanOf(queued, 0, queued.length),
+        max: queued.reduce((a, b) => Math.max(a, b), 0),
+        overTime: overTime(run.snapTimeMs, queued, run.firstArrivalMs),
+      },
       kvPeakTokens: hasLlm ? kvPeak : null,
       kvCapacityTokens: hasLlm && Number.isFinite(u.kvCapacityTokens) ? u.kvCapacityTokens : null,
     };

@@ -208,7 +208,8 @@ export function compileModel(input: SimInput): SimModel {
       const settings = u.engine.components[name];
       if (!entry) problems.push(`unit ${u.id}: no profile for component '${name}'`);
       if (!settings) problems.push(`unit ${u.id}: its engine block has no settings for component '${name}'`);
-      const station = entry && settings ? stationSpec(components[ci], entry, settings, u.engine.prefillChunkTokens, `unit ${u.id}`, problems) : undefined;
+      const station =
+        entry && settings ? stationSpec(components[ci], entry, settings, u.engine.prefillChunkTokens, `unit ${u.id}`, problems) : undefined;
       if (station) stations.push(station);
     }
     const firstReplica = replicaUnit.length;
@@ -217,7 +218,16 @@ export function compileModel(input: SimInput): SimModel {
       replicaPool.push(pool ?? 0);
       replicaNode.push(u.placement.find((p) => p.replica === r)?.node ?? 0);
     }
-    units.push({ id: u.id, index: ui, components: comps, replicas: u.replicas, pool: pool ?? 0, kvCapacityTokens: u.engine.kvCapacityTokens ?? Infinity, stations, firstReplica });
+    units.push({
+      id: u.id,
+      index: ui,
+      components: comps,
+      replicas: u.replicas,
+      pool: pool ?? 0,
+      kvCapacityTokens: u.engine.kvCapacityTokens ?? Infinity,
+      stations,
+      firstReplica,
+    });
   });
   const unitIndex = new Map(units.map((u) => [u.id, u.index]));
 
@@ -272,7 +282,8 @@ export function compileModel(input: SimInput): SimModel {
           .map((s) => ({ unit: unitIndex.get(s.unit), share: s.share, id: s.unit }))
           .filter((s) => {
             if (s.unit === undefined) problems.push(`routing of ${t.name}/${name}: unit '${s.id}' is not in the '${strategy}' solution`);
-            else if (!units[s.unit].components.includes(c)) problems.push(`routing of ${t.name}/${name}: unit '${s.id}' does not hold ${name}`);
+            else if (!units[s.unit].components.includes(c))
+              problems.push(`routing of ${t.name}/${name}: unit '${s.id}' does not hold ${name}`);
             return s.unit !== undefined;
           })
           .sort((a, b) => a.unit! - b.unit!);
@@ -287,7 +298,10 @@ export function compileModel(input: SimInput): SimModel {
         // No routing entry: fine when exactly one unit holds the component.
         const holders = units.filter((u) => u.components.includes(c));
         if (holders.length === 1) routes[c] = makeRoute([holders[0].index], [1]);
-        else problems.push(`routing of ${t.name}/${name}: no entry, and ${holders.length === 0 ? 'no unit holds it' : `${holders.length} units hold it`}`);
+        else
+          problems.push(
+            `routing of ${t.name}/${name}: no entry, and ${holders.length === 0 ? 'no unit holds it' : `${holders.length} units hold it`}`,
+          );
       }
     }
     return {
@@ -328,7 +342,14 @@ export function compileModel(input: SimInput): SimModel {
 }
 
 /** A component's queue and cost curve in one unit, with its engine settings as the plan states them. */
-function stationSpec(c: SimComponent, entry: ProfileEntry, settings: ComponentEngine, prefillChunkTokens: number, where: string, problems: string[]): SimStationSpec | undefined {
+function stationSpec(
+  c: SimComponent,
+  entry: ProfileEntry,
+  settings: ComponentEngine,
+  prefillChunkTokens: number,
+  where: string,
+  problems: string[],
+): SimStationSpec | undefined {
   const maxBatch = settings.maxBatch;
   if (c.isLlm) {
     if (!entry.prefillLatencyMs || !entry.decodeLatencyMs) {

@@ -85,7 +85,16 @@ export function buildReplicas(model: SimModel): Replica[] {
       const rep = new Replica(replicas.length, u.index, C);
       const shared = new KvPool(u.kvCapacityTokens);
       for (const s of u.stations) {
-        const st = new Station(s.component, model.components[s.component].isLlm, s.maxBatch, s.maxWaitMs, s.prefillChunkTokens, s.unitCurve, s.prefillCurve, s.decodeTable);
+        const st = new Station(
+          s.component,
+          model.components[s.component].isLlm,
+          s.maxBatch,
+          s.maxWaitMs,
+          s.prefillChunkTokens,
+          s.unitCurve,
+          s.prefillCurve,
+          s.decodeTable,
+        );
         st.kv = s.kvCapacityTokens !== undefined ? new KvPool(s.kvCapacityTokens) : shared;
         rep.stations.push(st);
         rep.stationOf[s.component] = st;

@@ -28,7 +28,9 @@ export class SimRouter {
     for (const t of model.types) {
       for (let c = 0; c < this.C; c++) {
         const route = t.routes[c];
-        this.credits.push(route ? initialCredits(route.shares, { seed, stream: `${t.name}/${model.components[c].name}` }) : new Float64Array(0));
+        this.credits.push(
+          route ? initialCredits(route.shares, { seed, stream: `${t.name}/${model.components[c].name}` }) : new Float64Array(0),
+        );
         this.depths.push(new Float64Array(route ? route.units.length : 0));
       }
     }

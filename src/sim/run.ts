@@ -111,7 +111,14 @@ export function recordCompletion(run: RawRun, type: SimType, slots: RequestSlots
 }
 
 /** Time, arrivals, requests in the system, and each unit's load and queued jobs. */
-export function recordSnapshot(run: RawRun, now: number, arrivals: number, inSystem: number, replicas: readonly Replica[], load: Float64Array): void {
+export function recordSnapshot(
+  run: RawRun,
+  now: number,
+  arrivals: number,
+  inSystem: number,
+  replicas: readonly Replica[],
+  load: Float64Array,
+): void {
   run.snapTimeMs.push(now);
   run.snapArrivals.push(arrivals);
   run.snapInSystem.push(inSystem);

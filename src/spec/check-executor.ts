@@ -37,7 +37,16 @@ export const ENGINES: Record<ExecutorEngine, EngineRules> = {
 };
 
 /** The files of a Hugging Face model folder that the hf-* engines read besides their graphs. */
-export const HF_FOLDER_FILES = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.json', 'chat_template.jinja'] as const;
+export const HF_FOLDER_FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'processor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'chat_template.json',
+  'chat_template.jinja',
+] as const;
 
 /**
  * What a component's engine reads besides its ONNX graphs, relative to the model graph like the
@@ -49,7 +58,8 @@ export function engineDataFiles(c: Component): string[] {
   if (!e) return [];
   const files = e.options?.dictionary !== undefined ? [e.options.dictionary] : [];
   if (ENGINES[e.engine].modelFolder) {
-    for (const folder of new Set(e.graphs.map((g) => posix.dirname(posix.dirname(g.path))))) files.push(...HF_FOLDER_FILES.map((f) => posix.join(folder, f)));
+    for (const folder of new Set(e.graphs.map((g) => posix.dirname(posix.dirname(g.path)))))
+      files.push(...HF_FOLDER_FILES.map((f) => posix.join(folder, f)));
   }
   return files;
 }
@@ -70,19 +80,45 @@ function checkExternalEngine(file: SourceFile, index: number, c: Component): Dia
   const out: Diagnostic[] = [];
   const at = ['components', index, 'externalEngine'];
   if (c.executor) {
-    out.push(file.diagnostic(at, 'executor.external-and-onnx', `component '${c.name}' has both an executor spec and an external engine; keep one`, 'key'));
+    out.push(
+      file.diagnostic(
+        at,
+        'executor.external-and-onnx',
+        `component '${c.name}' has both an executor spec and an external engine; keep one`,
+        'key',
+      ),
+    );
   }
   if (c.kind !== 'llm') {
-    out.push(file.diagnostic(at, 'executor.external-kind', `an external engine serves an LLM over OpenAI chat completions, but '${c.name}' is ${describeKind(c.kind, c.modality)}`, 'key'));
+    out.push(
+      file.diagnostic(
+        at,
+        'executor.external-kind',
+        `an external engine serves an LLM over OpenAI chat completions, but '${c.name}' is ${describeKind(c.kind, c.modality)}`,
+        'key',
+      ),
+    );
   }
   const named = [...external.command.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]);
   for (const name of named) {
     if (!(EXTERNAL_PLACEHOLDERS as readonly string[]).includes(name)) {
-      out.push(file.diagnostic([...at, 'command'], 'executor.external-placeholder', `the command names {${name}}; the placeholders are ${EXTERNAL_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`));
+      out.push(
+        file.diagnostic(
+          [...at, 'command'],
+          'executor.external-placeholder',
+          `the command names {${name}}; the placeholders are ${EXTERNAL_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+        ),
+      );
     }
   }
   if (!named.includes('port')) {
-    out.push(file.diagnostic([...at, 'command'], 'executor.external-port', 'the command must pass {port}: serve picks the port the engine listens on and forwards requests there'));
+    out.push(
+      file.diagnostic(
+        [...at, 'command'],
+        'executor.external-port',
+        'the command must pass {port}: serve picks the port the engine listens on and forwards requests there',
+      ),
+    );
   }
   return out;
 }
@@ -94,7 +130,13 @@ export function checkExternalEngineEdges(file: SourceFile, graph: ModelGraph): D
   graph.edges.forEach((e, i) => {
     const end = external.has(e.from) ? e.from : external.has(e.to) ? e.to : undefined;
     if (end !== undefined) {
-      out.push(file.diagnostic(['edges', i], 'executor.external-edge', `'${end}' runs on an external engine, which takes only the request's messages and answers text; the edge ${e.from} → ${e.to} cannot reach it`));
+      out.push(
+        file.diagnostic(
+          ['edges', i],
+          'executor.external-edge',
+          `'${end}' runs on an external engine, which takes only the request's messages and answers text; the edge ${e.from} → ${e.to} cannot reach it`,
+        ),
+      );
     }
   });
   return out;
@@ -119,22 +161,45 @@ export function checkExecutor(file: SourceFile, index: number, c: Component): Di
   const seen = new Set<GraphRole>();
   spec.graphs.forEach((g, j) => {
     if (!known.includes(g.role)) {
-      out.push(file.diagnostic([...at, 'graphs', j, 'role'], 'executor.unknown-role', `engine '${spec.engine}' has no graph role '${g.role}' (its roles: ${known.join(', ')})`));
+      out.push(
+        file.diagnostic(
+          [...at, 'graphs', j, 'role'],
+          'executor.unknown-role',
+          `engine '${spec.engine}' has no graph role '${g.role}' (its roles: ${known.join(', ')})`,
+        ),
+      );
     } else if (seen.has(g.role)) {
-      out.push(file.diagnostic([...at, 'graphs', j, 'role'], 'executor.duplicate-role', `component '${c.name}' lists a '${g.role}' graph twice`));
+      out.push(
+        file.diagnostic([...at, 'graphs', j, 'role'], 'executor.duplicate-role', `component '${c.name}' lists a '${g.role}' graph twice`),
+      );
     }
     seen.add(g.role);
   });
   for (const role of rules.roles) {
-    if (!seen.has(role)) out.push(file.diagnostic([...at, 'graphs'], 'executor.missing-role', `engine '${spec.engine}' needs a graph with role '${role}' (its required roles: ${rules.roles.join(', ')})`));
+    if (!seen.has(role))
+      out.push(
+        file.diagnostic(
+          [...at, 'graphs'],
+          'executor.missing-role',
+          `engine '${spec.engine}' needs a graph with role '${role}' (its required roles: ${rules.roles.join(', ')})`,
+        ),
+      );
   }
   for (const option of rules.options) {
-    if (spec.options?.[option] === undefined) out.push(file.diagnostic(at, 'executor.missing-option', `engine '${spec.engine}' needs options.${option}`));
+    if (spec.options?.[option] === undefined)
+      out.push(file.diagnostic(at, 'executor.missing-option', `engine '${spec.engine}' needs options.${option}`));
   }
   for (const option of Object.keys(spec.options ?? {}) as (keyof EngineOptions)[]) {
     if (!rules.options.includes(option)) {
       const users = (Object.keys(ENGINES) as ExecutorEngine[]).filter((e) => ENGINES[e].options.includes(option));
-      out.push(file.diagnostic([...at, 'options', option], 'executor.unexpected-option', `options.${option} applies to engine ${users.join(', ')}, not '${spec.engine}'`, 'key'));
+      out.push(
+        file.diagnostic(
+          [...at, 'options', option],
+          'executor.unexpected-option',
+          `options.${option} applies to engine ${users.join(', ')}, not '${spec.engine}'`,
+          'key',
+        ),
+      );
     }
   }
   return out;

@@ -13,7 +13,14 @@ export function checkCluster(file: SourceFile, cluster: Cluster, catalogue: Map<
   cluster.pools.forEach((p, i) => {
     if (pools.has(p.name)) out.push(file.diagnostic(['pools', i, 'name'], 'cluster.duplicate-pool', `pool '${p.name}' is defined twice`));
     pools.add(p.name);
-    if (!known.has(p.gpu)) out.push(file.diagnostic(['pools', i, 'gpu'], 'ref.unknown-gpu', `unknown GPU type '${p.gpu}'${didYouMean(p.gpu, known.keys())}; add it under gpuTypes or use one of the catalogue's`));
+    if (!known.has(p.gpu))
+      out.push(
+        file.diagnostic(
+          ['pools', i, 'gpu'],
+          'ref.unknown-gpu',
+          `unknown GPU type '${p.gpu}'${didYouMean(p.gpu, known.keys())}; add it under gpuTypes or use one of the catalogue's`,
+        ),
+      );
   });
   return out;
 }
@@ -23,22 +30,47 @@ export function checkWorkload(file: SourceFile, workload: Workload, graph?: Mode
   const gen = workload.generator;
   if (!gen) return out;
   const sum = Object.values(gen.mix).reduce((a, b) => a + b, 0);
-  if (Math.abs(sum - 1) > 1e-6) out.push(file.diagnostic(['generator', 'mix'], 'workload.mix-sum', `mix fractions sum to ${+sum.toFixed(9)}; they must sum to 1`));
+  if (Math.abs(sum - 1) > 1e-6)
+    out.push(file.diagnostic(['generator', 'mix'], 'workload.mix-sum', `mix fractions sum to ${+sum.toFixed(9)}; they must sum to 1`));
   const a = gen.arrival;
   if (a.process === 'on-off' && (a.onS === undefined || a.offS === undefined)) {
     out.push(file.diagnostic(['generator', 'arrival'], 'workload.on-off', 'an on-off arrival process needs onS and offS'));
   }
   if (a.process !== 'gamma' && a.burstiness !== undefined) {
-    out.push(file.diagnostic(['generator', 'arrival', 'burstiness'], 'workload.burstiness', `burstiness applies to the gamma process, not ${a.process}`, 'key'));
+    out.push(
+      file.diagnostic(
+        ['generator', 'arrival', 'burstiness'],
+        'workload.burstiness',
+        `burstiness applies to the gamma process, not ${a.process}`,
+        'key',
+      ),
+    );
   }
-  for (const [type, sizes] of Object.entries(gen.sizes ?? {})) out.push(...checkSizes(file, ['generator', 'sizes', type], sizes as RequestSizes));
+  for (const [type, sizes] of Object.entries(gen.sizes ?? {}))
+    out.push(...checkSizes(file, ['generator', 'sizes', type], sizes as RequestSizes));
   if (graph) {
     const types = new Set(graph.requestTypes.map((t) => t.name));
     for (const type of Object.keys(gen.mix)) {
-      if (!types.has(type)) out.push(file.diagnostic(['generator', 'mix', type], 'ref.unknown-type', `mix names unknown request type '${type}'${didYouMean(type, types)}`, 'key'));
+      if (!types.has(type))
+        out.push(
+          file.diagnostic(
+            ['generator', 'mix', type],
+            'ref.unknown-type',
+            `mix names unknown request type '${type}'${didYouMean(type, types)}`,
+            'key',
+          ),
+        );
     }
     for (const type of Object.keys(gen.sizes ?? {})) {
-      if (!types.has(type)) out.push(file.diagnostic(['generator', 'sizes', type], 'ref.unknown-type', `sizes name unknown request type '${type}'${didYouMean(type, types)}`, 'key'));
+      if (!types.has(type))
+        out.push(
+          file.diagnostic(
+            ['generator', 'sizes', type],
+            'ref.unknown-type',
+            `sizes name unknown request type '${type}'${didYouMean(type, types)}`,
+            'key',
+          ),
+        );
     }
   }
   return out;
@@ -53,15 +85,24 @@ export function checkProfile(file: SourceFile, profile: Profile, graph?: ModelGr
     const key = `${e.component}|${e.gpu}|${e.tp}`;
     if (seen.has(key)) out.push(file.diagnostic(at, 'profile.duplicate', `a second entry for ${e.component} on ${e.gpu} at tp ${e.tp}`));
     seen.add(key);
-    if (catalogue && !catalogue.has(e.gpu)) out.push(file.diagnostic([...at, 'gpu'], 'ref.unknown-gpu', `unknown GPU type '${e.gpu}'${didYouMean(e.gpu, catalogue.keys())}`));
+    if (catalogue && !catalogue.has(e.gpu))
+      out.push(file.diagnostic([...at, 'gpu'], 'ref.unknown-gpu', `unknown GPU type '${e.gpu}'${didYouMean(e.gpu, catalogue.keys())}`));
     const comp = components?.get(e.component);
     if (components && !comp) {
-      out.push(file.diagnostic([...at, 'component'], 'ref.unknown-component', `unknown component '${e.component}'${didYouMean(e.component, components.keys())}`));
+      out.push(
+        file.diagnostic(
+          [...at, 'component'],
+          'ref.unknown-component',
+          `unknown component '${e.component}'${didYouMean(e.component, components.keys())}`,
+        ),
+      );
     }
     const isLlm = comp ? comp.kind === 'llm' : e.prefillLatencyMs !== undefined || e.decodeLatencyMs !== undefined;
     if (isLlm) {
-      if (!e.prefillLatencyMs || !e.decodeLatencyMs) out.push(file.diagnostic(at, 'profile.llm-curves', `LLM entry for '${e.component}' needs prefillLatencyMs and decodeLatencyMs`));
-      if (e.kvBytesPerToken === undefined) out.push(file.diagnostic(at, 'profile.kv', `LLM entry for '${e.component}' needs kvBytesPerToken`));
+      if (!e.prefillLatencyMs || !e.decodeLatencyMs)
+        out.push(file.diagnostic(at, 'profile.llm-curves', `LLM entry for '${e.component}' needs prefillLatencyMs and decodeLatencyMs`));
+      if (e.kvBytesPerToken === undefined)
+        out.push(file.diagnostic(at, 'profile.kv', `LLM entry for '${e.component}' needs kvBytesPerToken`));
     } else if (!e.unitLatencyMs) {
       out.push(file.diagnostic(at, 'profile.unit-curve', `entry for '${e.component}' needs unitLatencyMs`));
     }
@@ -69,7 +110,14 @@ export function checkProfile(file: SourceFile, profile: Profile, graph?: ModelGr
       const points = e[curve] as { ms: number; batch?: number; tokens?: number }[] | undefined;
       if (!points) continue;
       const xs = points.map((p) => p.batch ?? p.tokens ?? 0);
-      if (xs.some((x, j) => j > 0 && x <= xs[j - 1])) out.push(file.diagnostic([...at, curve], 'profile.unsorted', `${curve} points must be in increasing ${curve === 'prefillLatencyMs' ? 'tokens' : 'batch'} order`));
+      if (xs.some((x, j) => j > 0 && x <= xs[j - 1]))
+        out.push(
+          file.diagnostic(
+            [...at, curve],
+            'profile.unsorted',
+            `${curve} points must be in increasing ${curve === 'prefillLatencyMs' ? 'tokens' : 'batch'} order`,
+          ),
+        );
     }
   });
   return out;

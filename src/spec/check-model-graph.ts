@@ -13,20 +13,40 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
   const out: Diagnostic[] = [];
   const names = new Set<string>();
   graph.components.forEach((c, i) => {
-    if (names.has(c.name)) out.push(file.diagnostic(['components', i, 'name'], 'graph.duplicate-component', `component '${c.name}' is defined twice`));
+    if (names.has(c.name))
+      out.push(file.diagnostic(['components', i, 'name'], 'graph.duplicate-component', `component '${c.name}' is defined twice`));
     names.add(c.name);
     const at = ['components', i, 'work'];
     if (c.kind === 'llm') {
-      if (c.modality !== 'text') out.push(file.diagnostic(['components', i, 'modality'], 'graph.llm-modality', `LLM '${c.name}' must have modality text`));
+      if (c.modality !== 'text')
+        out.push(file.diagnostic(['components', i, 'modality'], 'graph.llm-modality', `LLM '${c.name}' must have modality text`));
       for (const field of ['prefillTokens', 'decodeTokens'] as const) {
         if (!c.work[field]) out.push(file.diagnostic(at, 'graph.missing-work', `LLM '${c.name}' needs work.${field}`));
       }
-      if (c.work.units) out.push(file.diagnostic([...at, 'units'], 'graph.unexpected-work', `LLM '${c.name}' counts work in prefillTokens and decodeTokens, not units`, 'key'));
+      if (c.work.units)
+        out.push(
+          file.diagnostic(
+            [...at, 'units'],
+            'graph.unexpected-work',
+            `LLM '${c.name}' counts work in prefillTokens and decodeTokens, not units`,
+            'key',
+          ),
+        );
     } else {
-      if (c.kind === 'encoder' && c.modality === 'text') out.push(file.diagnostic(['components', i, 'modality'], 'graph.encoder-modality', `encoder '${c.name}' must encode image, video or audio, not text`));
+      if (c.kind === 'encoder' && c.modality === 'text')
+        out.push(
+          file.diagnostic(
+            ['components', i, 'modality'],
+            'graph.encoder-modality',
+            `encoder '${c.name}' must encode image, video or audio, not text`,
+          ),
+        );
       if (!c.work.units) out.push(file.diagnostic(at, 'graph.missing-work', `${c.kind} '${c.name}' needs work.units`));
       for (const field of ['prefillTokens', 'decodeTokens'] as const) {
-        if (c.work[field]) out.push(file.diagnostic([...at, field], 'graph.unexpected-work', `${c.kind} '${c.name}' counts work in units, not ${field}`, 'key'));
+        if (c.work[field])
+          out.push(
+            file.diagnostic([...at, field], 'graph.unexpected-work', `${c.kind} '${c.name}' counts work in units, not ${field}`, 'key'),
+          );
       }
     }
     out.push(...checkExecutor(file, i, c));
@@ -36,7 +56,14 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
   const producers = new Map<string, Set<string>>();
   graph.edges.forEach((e, i) => {
     for (const end of ['from', 'to'] as const) {
-      if (!names.has(e[end])) out.push(file.diagnostic(['edges', i, end], 'ref.unknown-component', `edge ${end} '${e[end]}' is not a component${didYouMean(e[end], names)}`));
+      if (!names.has(e[end]))
+        out.push(
+          file.diagnostic(
+            ['edges', i, end],
+            'ref.unknown-component',
+            `edge ${end} '${e[end]}' is not a component${didYouMean(e[end], names)}`,
+          ),
+        );
     }
     if (e.from === e.to) out.push(file.diagnostic(['edges', i], 'graph.self-loop', `edge from '${e.from}' to itself`));
     const key = `${e.from}→${e.to}`;
@@ -56,11 +83,18 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
   const typeNames = new Set<string>();
   graph.requestTypes.forEach((t, i) => {
     const at = ['requestTypes', i];
-    if (typeNames.has(t.name)) out.push(file.diagnostic([...at, 'name'], 'graph.duplicate-type', `request type '${t.name}' is defined twice`));
+    if (typeNames.has(t.name))
+      out.push(file.diagnostic([...at, 'name'], 'graph.duplicate-type', `request type '${t.name}' is defined twice`));
     typeNames.add(t.name);
     const known = t.path.filter((c, j) => {
       if (byName.has(c)) return true;
-      out.push(file.diagnostic([...at, 'path', j], 'ref.unknown-component', `request type '${t.name}' visits unknown component '${c}'${didYouMean(c, names)}`));
+      out.push(
+        file.diagnostic(
+          [...at, 'path', j],
+          'ref.unknown-component',
+          `request type '${t.name}' visits unknown component '${c}'${didYouMean(c, names)}`,
+        ),
+      );
       return false;
     });
     // The path lists producers before consumers; a component fed by no other on the path must
@@ -70,35 +104,78 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
       const inPath = [...(producers.get(c) ?? [])].filter((p) => known.includes(p));
       const late = inPath.find((p) => known.indexOf(p) > j);
       if (late) {
-        out.push(file.diagnostic([...at, 'path', t.path.indexOf(c)], 'graph.path-order', `in request type '${t.name}', '${c}' comes before its producer '${late}' (list producers first)`));
+        out.push(
+          file.diagnostic(
+            [...at, 'path', t.path.indexOf(c)],
+            'graph.path-order',
+            `in request type '${t.name}', '${c}' comes before its producer '${late}' (list producers first)`,
+          ),
+        );
       } else if (inPath.length === 0 && j > 0 && byName.get(c)!.kind !== 'encoder') {
-        out.push(file.diagnostic([...at, 'path', t.path.indexOf(c)], 'graph.disconnected-path', `in request type '${t.name}', '${c}' is not fed by any earlier component of the path (add an edge or reorder the path)`));
+        out.push(
+          file.diagnostic(
+            [...at, 'path', t.path.indexOf(c)],
+            'graph.disconnected-path',
+            `in request type '${t.name}', '${c}' is not fed by any earlier component of the path (add an edge or reorder the path)`,
+          ),
+        );
       }
     });
     const unreached = unreachedInPath(known, graph.edges);
     if (unreached.length > 0) {
-      out.push(file.diagnostic([...at, 'path'], 'graph.disconnected-path', `in request type '${t.name}', ${unreached.map((c) => `'${c}'`).join(', ')} ${unreached.length === 1 ? 'is' : 'are'} not connected to '${known[0]}' by any edge within the path`));
+      out.push(
+        file.diagnostic(
+          [...at, 'path'],
+          'graph.disconnected-path',
+          `in request type '${t.name}', ${unreached.map((c) => `'${c}'`).join(', ')} ${unreached.length === 1 ? 'is' : 'are'} not connected to '${known[0]}' by any edge within the path`,
+        ),
+      );
     }
     for (const c of known) {
       const comp = byName.get(c)!;
       if (comp.kind === 'encoder' && !t.inputs.includes(comp.modality)) {
-        out.push(file.diagnostic([...at, 'path', t.path.indexOf(c)], 'type.modality-mismatch', `request type '${t.name}' visits ${comp.modality} encoder '${c}' but has no ${comp.modality} input`));
+        out.push(
+          file.diagnostic(
+            [...at, 'path', t.path.indexOf(c)],
+            'type.modality-mismatch',
+            `request type '${t.name}' visits ${comp.modality} encoder '${c}' but has no ${comp.modality} input`,
+          ),
+        );
       }
       if (comp.kind === 'generator' && !t.outputs.includes(comp.modality)) {
-        out.push(file.diagnostic([...at, 'path', t.path.indexOf(c)], 'type.modality-mismatch', `request type '${t.name}' visits ${comp.modality} generator '${c}' but does not ask for ${comp.modality} output`));
+        out.push(
+          file.diagnostic(
+            [...at, 'path', t.path.indexOf(c)],
+            'type.modality-mismatch',
+            `request type '${t.name}' visits ${comp.modality} generator '${c}' but does not ask for ${comp.modality} output`,
+          ),
+        );
       }
     }
     const comps = known.map((c) => byName.get(c)!);
     for (const m of t.inputs) {
       if (m === 'text') continue;
       if (!comps.some((c) => c.kind === 'encoder' && c.modality === m)) {
-        out.push(file.diagnostic([...at, 'inputs'], 'type.unserved-input', `request type '${t.name}' takes ${m} input but its path has no ${m} encoder`));
+        out.push(
+          file.diagnostic(
+            [...at, 'inputs'],
+            'type.unserved-input',
+            `request type '${t.name}' takes ${m} input but its path has no ${m} encoder`,
+          ),
+        );
       }
     }
     for (const m of t.outputs) {
       // Text comes from an LLM or a text generator (an OCR recogniser, say); other modalities from their generator.
       const served = comps.some((c) => (c.kind === 'generator' && c.modality === m) || (m === 'text' && c.kind === 'llm'));
-      if (!served) out.push(file.diagnostic([...at, 'outputs'], 'type.unserved-output', `request type '${t.name}' asks for ${m} output but its path has no ${m === 'text' ? 'LLM or text generator' : `${m} generator`}`));
+      if (!served)
+        out.push(
+          file.diagnostic(
+            [...at, 'outputs'],
+            'type.unserved-output',
+            `request type '${t.name}' asks for ${m} output but its path has no ${m === 'text' ? 'LLM or text generator' : `${m} generator`}`,
+          ),
+        );
     }
     out.push(...checkSizes(file, [...at, 'sizes'], t.sizes as RequestSizes));
   });
@@ -110,16 +187,34 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
     const key = `${servedModelOf(graph, t)}|${[...t.inputs].sort().join('+')}|${[...t.outputs].sort().join('+')}`;
     const first = selectors.get(key);
     if (first !== undefined) {
-      out.push(file.diagnostic(['requestTypes', i, 'name'], 'type.ambiguous', `request types '${first}' and '${t.name}' have the same servedModel and modalities, so a server cannot tell them apart; give one a different servedModel`));
+      out.push(
+        file.diagnostic(
+          ['requestTypes', i, 'name'],
+          'type.ambiguous',
+          `request types '${first}' and '${t.name}' have the same servedModel and modalities, so a server cannot tell them apart; give one a different servedModel`,
+        ),
+      );
     } else selectors.set(key, t.name);
   });
 
   graph.components.forEach((c, i) =>
     (c.published ?? []).forEach((p, j) => {
       if (!typeNames.has(p.requestType)) {
-        out.push(file.diagnostic(['components', i, 'published', j, 'requestType'], 'ref.unknown-type', `unknown request type '${p.requestType}'${didYouMean(p.requestType, typeNames)}`));
+        out.push(
+          file.diagnostic(
+            ['components', i, 'published', j, 'requestType'],
+            'ref.unknown-type',
+            `unknown request type '${p.requestType}'${didYouMean(p.requestType, typeNames)}`,
+          ),
+        );
       } else if (!graph.requestTypes.find((t) => t.name === p.requestType)!.path.includes(c.name)) {
-        out.push(file.diagnostic(['components', i, 'published', j, 'requestType'], 'ref.type-skips-component', `request type '${p.requestType}' does not visit '${c.name}'`));
+        out.push(
+          file.diagnostic(
+            ['components', i, 'published', j, 'requestType'],
+            'ref.type-skips-component',
+            `request type '${p.requestType}' does not visit '${c.name}'`,
+          ),
+        );
       }
     }),
   );

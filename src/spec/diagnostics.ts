@@ -31,7 +31,10 @@ export function codeFrame(text: string, line: number, column: number): string | 
   const gutter = String(line).length;
   const full = lines[line - 1].replace(/\t/g, ' ');
   // A one-line 40,000-character document must not print 40,000 characters: keep the column in view.
-  const start = full.length <= CODE_FRAME_WIDTH ? 0 : Math.max(0, Math.min(column - 1 - Math.floor(CODE_FRAME_WIDTH / 2), full.length - CODE_FRAME_WIDTH));
+  const start =
+    full.length <= CODE_FRAME_WIDTH
+      ? 0
+      : Math.max(0, Math.min(column - 1 - Math.floor(CODE_FRAME_WIDTH / 2), full.length - CODE_FRAME_WIDTH));
   const end = Math.min(full.length, start + CODE_FRAME_WIDTH);
   const before = start > 0 ? '…' : '';
   const shown = `${before}${full.slice(start, end)}${end < full.length ? '…' : ''}`;

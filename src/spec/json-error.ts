@@ -35,7 +35,11 @@ export function jsonErrorColumn(line: string): number {
       if (line[i] === '\\') {
         i++;
         if (line[i] === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(line[i + k] ?? '')) { i += k; fail(); }
+          for (let k = 1; k <= 4; k++)
+            if (!/[0-9a-fA-F]/.test(line[i + k] ?? '')) {
+              i += k;
+              fail();
+            }
           i += 5;
           continue;
         }

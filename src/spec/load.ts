@@ -69,7 +69,10 @@ export function loadInput<T>(path: string, kind: InputKind, catalogue?: Map<stri
   const { file } = read;
   if (typeof file.value !== 'object' || file.value === null || Array.isArray(file.value)) {
     const found = Array.isArray(file.value) ? 'a list' : `a ${typeof file.value}`;
-    return { ok: false, diagnostics: [file.diagnostic([], 'file.top-level', `expected a mapping (a ${kind} document) at the top level, found ${found}`)] };
+    return {
+      ok: false,
+      diagnostics: [file.diagnostic([], 'file.top-level', `expected a mapping (a ${kind} document) at the top level, found ${found}`)],
+    };
   }
   const schemaErrors = validateAgainstSchema(kind, file);
   if (schemaErrors.length > 0) return { ok: false, diagnostics: schemaErrors };
@@ -161,12 +164,27 @@ export function loadDeployment(path: string): DeploymentResult {
   const files: InputFile[] = [{ role: 'deployment', path: absolute, sha256: sha256File(absolute) }];
 
   const catalogue = loadDefaultCatalogue();
-  files.push({ role: 'gpu-catalog', path: DEFAULT_GPU_CATALOGUE, builtin: DEFAULT_GPU_CATALOGUE_NAME, sha256: sha256File(DEFAULT_GPU_CATALOGUE) });
+  files.push({
+    role: 'gpu-catalog',
+    path: DEFAULT_GPU_CATALOGUE,
+    builtin: DEFAULT_GPU_CATALOGUE_NAME,
+    sha256: sha256File(DEFAULT_GPU_CATALOGUE),
+  });
 
-  function referenced<T>(field: 'modelGraph' | 'cluster' | 'workload', kind: InputKind, cat?: Map<string, GPUType>): { value: T; path: string; file: SourceFile } | undefined {
+  function referenced<T>(
+    field: 'modelGraph' | 'cluster' | 'workload',
+    kind: InputKind,
+    cat?: Map<string, GPUType>,
+  ): { value: T; path: string; file: SourceFile } | undefined {
     const target = resolve(base, deployment[field]);
     if (!existsSync(target)) {
-      diagnostics.push(file.diagnostic([field], 'ref.missing-file', `${field} file '${deployment[field]}' not found (paths are relative to this deployment)`));
+      diagnostics.push(
+        file.diagnostic(
+          [field],
+          'ref.missing-file',
+          `${field} file '${deployment[field]}' not found (paths are relative to this deployment)`,
+        ),
+      );
       return undefined;
     }
     const loaded = loadInput<T>(target, kind, cat);
@@ -189,14 +207,19 @@ export function loadDeployment(path: string): DeploymentResult {
   if (workload?.value.trace) {
     const tracePath = resolve(dirname(workload.path), workload.value.trace);
     if (existsSync(tracePath)) files.push({ role: 'trace', path: tracePath, sha256: sha256File(tracePath) });
-    else diagnostics.push(workload.file.diagnostic(['trace'], 'ref.missing-file', `trace file '${workload.value.trace}' not found (relative to this file)`));
+    else
+      diagnostics.push(
+        workload.file.diagnostic(['trace'], 'ref.missing-file', `trace file '${workload.value.trace}' not found (relative to this file)`),
+      );
   }
 
   const profiles: Profile[] = [];
   (deployment.profiles ?? []).forEach((p, i) => {
     const target = resolve(base, p);
     if (!existsSync(target)) {
-      diagnostics.push(file.diagnostic(['profiles', i], 'ref.missing-file', `profile file '${p}' not found (paths are relative to this deployment)`));
+      diagnostics.push(
+        file.diagnostic(['profiles', i], 'ref.missing-file', `profile file '${p}' not found (paths are relative to this deployment)`),
+      );
       return;
     }
     const loaded = loadInput<Profile>(target, 'profile', gpuTypes);
@@ -213,16 +236,33 @@ export function loadDeployment(path: string): DeploymentResult {
   if (graph) {
     const types = new Set(graph.value.requestTypes.map((t) => t.name));
     for (const type of Object.keys(deployment.latencyTargetsMs ?? {})) {
-      if (!types.has(type)) diagnostics.push(file.diagnostic(['latencyTargetsMs', type], 'ref.unknown-type', `latency target for unknown request type '${type}'${didYouMean(type, types)}`, 'key'));
+      if (!types.has(type))
+        diagnostics.push(
+          file.diagnostic(
+            ['latencyTargetsMs', type],
+            'ref.unknown-type',
+            `latency target for unknown request type '${type}'${didYouMean(type, types)}`,
+            'key',
+          ),
+        );
     }
   }
   if (graph && cluster) diagnostics.push(...checkEstimable(file, graph.value, cluster.value, profiles));
   const objective = deployment.objective;
   if (objective.kind === 'max-rate' && objective.targetRatePerS !== undefined) {
-    diagnostics.push(file.diagnostic(['objective', 'targetRatePerS'], 'objective.field', 'targetRatePerS applies to min-cost, not max-rate', 'key'));
+    diagnostics.push(
+      file.diagnostic(['objective', 'targetRatePerS'], 'objective.field', 'targetRatePerS applies to min-cost, not max-rate', 'key'),
+    );
   }
   if (objective.kind === 'min-cost' && objective.gpuBudget !== undefined) {
-    diagnostics.push(file.diagnostic(['objective', 'gpuBudget'], 'objective.field', 'gpuBudget applies to max-rate; min-cost finds the fewest GPUs itself', 'key'));
+    diagnostics.push(
+      file.diagnostic(
+        ['objective', 'gpuBudget'],
+        'objective.field',
+        'gpuBudget applies to max-rate; min-cost finds the fewest GPUs itself',
+        'key',
+      ),
+    );
   }
 
   if (diagnostics.length > 0 || !graph || !cluster || !workload) return { ok: false, diagnostics };
@@ -251,9 +291,22 @@ function checkEstimable(file: SourceFile, graph: ModelGraph, cluster: Cluster, p
     for (const gpu of gpus) {
       if (profiles.some((p) => p.entries.some((e) => e.component === c.name && e.gpu === gpu))) continue;
       const a = c.architecture;
-      const missing = c.kind === 'llm' ? (a.heads === undefined ? 'architecture.heads' : undefined) : a.tokensPerUnit === undefined && a.flopsPerUnit === undefined ? 'architecture.tokensPerUnit or architecture.flopsPerUnit' : undefined;
+      const missing =
+        c.kind === 'llm'
+          ? a.heads === undefined
+            ? 'architecture.heads'
+            : undefined
+          : a.tokensPerUnit === undefined && a.flopsPerUnit === undefined
+            ? 'architecture.tokensPerUnit or architecture.flopsPerUnit'
+            : undefined;
       if (missing) {
-        out.push(file.diagnostic(['modelGraph'], 'profile.missing', `component '${c.name}' has no profile for ${gpu} and no ${missing} for a roofline estimate`));
+        out.push(
+          file.diagnostic(
+            ['modelGraph'],
+            'profile.missing',
+            `component '${c.name}' has no profile for ${gpu} and no ${missing} for a roofline estimate`,
+          ),
+        );
       }
     }
   }

@@ -18,7 +18,9 @@ const validators = new Map<SchemaKind, ValidateFunction>();
 function registry(): Ajv2020 {
   if (!ajv) {
     ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    for (const name of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort()) {
+    for (const name of readdirSync(SCHEMA_DIR)
+      .filter((f) => f.endsWith('.schema.json'))
+      .sort()) {
       ajv.addSchema(JSON.parse(readFileSync(SCHEMA_DIR + name, 'utf8')));
     }
   }
@@ -102,7 +104,12 @@ function explainOne(e: ErrorObject): Explained {
     case 'minProperties':
       return { path, code: 'schema.min-properties', at: 'value', message: `${where} must have at least ${p.limit} field(s)` };
     case 'pattern':
-      return { path, code: 'schema.pattern', at: 'value', message: `${where} must match ${p.pattern} (lower-case letters, digits, '_' or '-', starting with a letter)` };
+      return {
+        path,
+        code: 'schema.pattern',
+        at: 'value',
+        message: `${where} must match ${p.pattern} (lower-case letters, digits, '_' or '-', starting with a letter)`,
+      };
     case 'uniqueItems':
       return { path, code: 'schema.duplicate', at: 'value', message: `${where} has duplicate items (${p.j} and ${p.i})` };
     default:
@@ -111,8 +118,18 @@ function explainOne(e: ErrorObject): Explained {
 }
 
 function article(type: string): string {
-  const nouns: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false' };
-  return type.split(',').map((t) => nouns[t] ?? t).join(' or ');
+  const nouns: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    number: 'a number',
+    integer: 'an integer',
+    boolean: 'true or false',
+  };
+  return type
+    .split(',')
+    .map((t) => nouns[t] ?? t)
+    .join(' or ');
 }
 
 /**
@@ -139,7 +156,9 @@ function explainErrors(errors: ErrorObject[]): Explained[] {
     } else if (branches.length === 0) {
       out.push({ path, code: 'schema.one-of', at: 'value', message: `${describe(path)} matches more than one of the accepted shapes` });
     } else {
-      const types = [...new Set(branches.filter((e) => e.keyword === 'type').map((e) => article(String((e.params as { type: string }).type))))];
+      const types = [
+        ...new Set(branches.filter((e) => e.keyword === 'type').map((e) => article(String((e.params as { type: string }).type)))),
+      ];
       out.push({ path, code: 'schema.one-of', at: 'value', message: `${describe(path)} must be ${types.join(' or ')}` });
     }
   }

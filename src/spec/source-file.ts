@@ -2,7 +2,20 @@
 // complains about. File-level failures (missing, a directory, not YAML, empty) and hostile
 // documents (nesting past a limit, alias bombs) become positioned diagnostics, never exceptions.
 import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseDocument, type CST, type Document, type Node } from 'yaml';
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Parser,
+  parseDocument,
+  type CST,
+  type Document,
+  type Node,
+} from 'yaml';
 import { codeFrame, type Diagnostic } from './diagnostics.js';
 
 export type JsonPath = (string | number)[];
@@ -66,7 +79,17 @@ export function parseYamlText(path: string, text: string): ReadResult {
   const cstLines = new LineCounter();
   const tooDeep = tooDeepOffset(text, cstLines);
   if (tooDeep !== undefined) {
-    return { ok: false, diagnostics: [positioned(tooDeep, 'yaml.too-deep', `collections nest deeper than ${MAX_NESTING_DEPTH} levels (the limit); cornserve inputs nest a few levels`, cstLines)] };
+    return {
+      ok: false,
+      diagnostics: [
+        positioned(
+          tooDeep,
+          'yaml.too-deep',
+          `collections nest deeper than ${MAX_NESTING_DEPTH} levels (the limit); cornserve inputs nest a few levels`,
+          cstLines,
+        ),
+      ],
+    };
   }
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -176,12 +199,20 @@ function checkAliases(doc: Document): AliasProblem | undefined {
       }
       const size = measured.get(target);
       if (!size) {
-        problem = { offset, code: 'yaml.alias-cycle', message: `alias *${node.source} refers to the node that contains it; inputs must be trees` };
+        problem = {
+          offset,
+          code: 'yaml.alias-cycle',
+          message: `alias *${node.source} refers to the node that contains it; inputs must be trees`,
+        };
         return { nodes: 0, depth: 0 };
       }
       aliasNodes += size.nodes;
       if (aliasNodes > MAX_ALIAS_EXPANDED_NODES) {
-        problem = { offset, code: 'yaml.alias-limit', message: `aliases expand to more than ${MAX_ALIAS_EXPANDED_NODES} nodes (the limit; an alias bomb, "billion laughs", looks like this); write the values out or reuse less` };
+        problem = {
+          offset,
+          code: 'yaml.alias-limit',
+          message: `aliases expand to more than ${MAX_ALIAS_EXPANDED_NODES} nodes (the limit; an alias bomb, "billion laughs", looks like this); write the values out or reuse less`,
+        };
       }
       return size;
     }
@@ -199,7 +230,11 @@ function checkAliases(doc: Document): AliasProblem | undefined {
         size = { nodes: size.nodes + child.nodes, depth: Math.max(size.depth, child.depth + 1) };
       }
       if (size.depth > MAX_NESTING_DEPTH && !problem) {
-        problem = { offset: node.range?.[0] ?? 0, code: 'yaml.too-deep', message: `collections nest deeper than ${MAX_NESTING_DEPTH} levels through aliases (the limit); cornserve inputs nest a few levels` };
+        problem = {
+          offset: node.range?.[0] ?? 0,
+          code: 'yaml.too-deep',
+          message: `collections nest deeper than ${MAX_NESTING_DEPTH} levels through aliases (the limit); cornserve inputs nest a few levels`,
+        };
       }
     }
     measured.set(node as Node, size);

@@ -104,7 +104,9 @@ export interface GenerateOptions {
 export function* generateRequests(spec: WorkloadSpec, count: number, options: GenerateOptions = {}): Generator<TraceRequest> {
   const seed = options.seed ?? spec.seed;
   const rate = options.ratePerS ?? spec.ratePerS;
-  const types = Object.keys(spec.mix).filter((t) => spec.mix[t] > 0).sort();
+  const types = Object.keys(spec.mix)
+    .filter((t) => spec.mix[t] > 0)
+    .sort();
   if (types.length === 0) throw new Error('the workload mix has no request type with a positive fraction');
   const cumulative = new Float64Array(types.length);
   let total = 0;
@@ -135,7 +137,10 @@ export interface WithRequestTypes {
 }
 
 /** Per-type sizes: the model graph's defaults, each field replaced where the workload overrides it. */
-export function resolveSizes(graph: WithRequestTypes | undefined, overrides: Record<string, RequestSizes> | undefined): Record<string, RequestSizes> {
+export function resolveSizes(
+  graph: WithRequestTypes | undefined,
+  overrides: Record<string, RequestSizes> | undefined,
+): Record<string, RequestSizes> {
   const out: Record<string, RequestSizes> = {};
   for (const t of graph?.requestTypes ?? []) out[t.name] = { ...t.sizes };
   for (const [type, sizes] of Object.entries(overrides ?? {})) out[type] = { ...(out[type] ?? {}), ...sizes };

@@ -67,7 +67,8 @@ function stats(requests: readonly TraceRequest[], percentiles: boolean): TraceSu
   const burstiness = meanGap > 0 ? varGap / (meanGap * meanGap) : 0;
   // The sample CV² of exponential gaps has standard error about sqrt(8 / n) (fourth moment 9μ⁴).
   const tolerance = Math.max(0.05, 3 * Math.sqrt(8 / Math.max(1, gaps)));
-  const arrival: ArrivalProcess = Math.abs(burstiness - 1) <= tolerance || gaps < 2 ? { process: 'poisson' } : { process: 'gamma', burstiness: round(burstiness, 4) };
+  const arrival: ArrivalProcess =
+    Math.abs(burstiness - 1) <= tolerance || gaps < 2 ? { process: 'poisson' } : { process: 'gamma', burstiness: round(burstiness, 4) };
 
   const byType = new Map<string, TraceRequest[]>();
   for (const r of requests) {

@@ -39,7 +39,11 @@ export function readTraceFile(path: string, options: TraceReadOptions = {}): Tra
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return fileFailure(path, code === 'ENOENT' ? 'file.missing' : 'file.unreadable', code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`);
+    return fileFailure(
+      path,
+      code === 'ENOENT' ? 'file.missing' : 'file.unreadable',
+      code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`,
+    );
   }
   return parseTrace(text, path, { format: options.format ?? traceFormatOf(path), knownTypes: options.knownTypes });
 }
@@ -98,11 +102,23 @@ function parseJsonl(text: string, file: string, known: Set<string> | undefined):
       value = JSON.parse(line);
     } catch {
       const column = jsonErrorColumn(line);
-      diagnostics.push({ file, line: lineNo, column, code: 'trace.syntax', message: `invalid JSON: ${jsonErrorText(line, column, 'line')}` });
+      diagnostics.push({
+        file,
+        line: lineNo,
+        column,
+        code: 'trace.syntax',
+        message: `invalid JSON: ${jsonErrorText(line, column, 'line')}`,
+      });
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      diagnostics.push({ file, line: lineNo, column: firstNonBlank(line), code: 'trace.not-object', message: `expected one JSON object per line, found ${Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`}` });
+      diagnostics.push({
+        file,
+        line: lineNo,
+        column: firstNonBlank(line),
+        code: 'trace.not-object',
+        message: `expected one JSON object per line, found ${Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`}`,
+      });
       return;
     }
     const problem = checkRequest(value, validate, known, (field, at) => jsonColumn(line, field, at));
@@ -128,14 +144,21 @@ function parseCsv(text: string, file: string, known: Set<string> | undefined): T
       cells.forEach((c, i) => {
         const name = header![i];
         if (!columns.has(name)) {
-          diagnostics.push({ file, line: lineNo, column: c.column, code: 'trace.csv-column', message: `unknown column '${name}'${didYouMean(name, columns)}; columns are ${TRACE_COLUMNS.join(', ')}` });
+          diagnostics.push({
+            file,
+            line: lineNo,
+            column: c.column,
+            code: 'trace.csv-column',
+            message: `unknown column '${name}'${didYouMean(name, columns)}; columns are ${TRACE_COLUMNS.join(', ')}`,
+          });
         } else if (seen.has(name)) {
           diagnostics.push({ file, line: lineNo, column: c.column, code: 'trace.csv-column', message: `column '${name}' appears twice` });
         }
         seen.add(name);
       });
       for (const required of ['arrivalS', 'type']) {
-        if (!seen.has(required)) diagnostics.push({ file, line: lineNo, column: 1, code: 'trace.csv-column', message: `the header has no '${required}' column` });
+        if (!seen.has(required))
+          diagnostics.push({ file, line: lineNo, column: 1, code: 'trace.csv-column', message: `the header has no '${required}' column` });
       }
       if (diagnostics.length > 0) header = [];
       return;
@@ -143,7 +166,13 @@ function parseCsv(text: string, file: string, known: Set<string> | undefined): T
     if (header.length === 0) return; // a broken header was reported once; rows cannot be read.
     lines++;
     if (cells.length !== header.length) {
-      diagnostics.push({ file, line: lineNo, column: cells.length > header.length ? cells[header.length].column : line.length + 1, code: 'trace.csv-cells', message: `expected ${header.length} cells (as the header), found ${cells.length}` });
+      diagnostics.push({
+        file,
+        line: lineNo,
+        column: cells.length > header.length ? cells[header.length].column : line.length + 1,
+        code: 'trace.csv-cells',
+        message: `expected ${header.length} cells (as the header), found ${cells.length}`,
+      });
       return;
     }
     const value: Record<string, unknown> = {};
@@ -159,7 +188,13 @@ function parseCsv(text: string, file: string, known: Set<string> | undefined): T
       }
       const x = Number(cell);
       if (!Number.isFinite(x)) {
-        diagnostics.push({ file, line: lineNo, column: cells[i].column, code: 'trace.number', message: `'${name}' must be a number, found '${cell}'` });
+        diagnostics.push({
+          file,
+          line: lineNo,
+          column: cells[i].column,
+          code: 'trace.number',
+          message: `'${name}' must be a number, found '${cell}'`,
+        });
         return;
       }
       value[name] = x;
@@ -168,7 +203,8 @@ function parseCsv(text: string, file: string, known: Set<string> | undefined): T
     if (problem) diagnostics.push({ file, line: lineNo, ...problem });
     else requests.push(value as unknown as TraceRequest);
   });
-  if (!header && diagnostics.length === 0) diagnostics.push({ file, line: 0, column: 0, code: 'trace.empty', message: 'the CSV trace has no header row' });
+  if (!header && diagnostics.length === 0)
+    diagnostics.push({ file, line: 0, column: 0, code: 'trace.empty', message: 'the CSV trace has no header row' });
   return { requests, diagnostics, lines };
 }
 
@@ -217,7 +253,11 @@ function checkRequest(
   }
   const type = (value as TraceRequest).type;
   if (known && !known.has(type)) {
-    return { column: columnOf('type', 'value'), code: 'trace.unknown-type', message: `unknown request type '${type}'${didYouMean(type, known)}` };
+    return {
+      column: columnOf('type', 'value'),
+      code: 'trace.unknown-type',
+      message: `unknown request type '${type}'${didYouMean(type, known)}`,
+    };
   }
   return undefined;
 }
@@ -235,14 +275,26 @@ function explain(e: ErrorObject, columnOf: (field: string, at: 'key' | 'value') 
       return { column: 1, code: 'trace.required', message: `missing required field '${p.missingProperty}'` };
     case 'additionalProperties': {
       const name = String(p.additionalProperty);
-      return { column: columnOf(name, 'key'), code: 'trace.unknown-field', message: `unknown field '${name}'${didYouMean(name, TRACE_COLUMNS)}` };
+      return {
+        column: columnOf(name, 'key'),
+        code: 'trace.unknown-field',
+        message: `unknown field '${name}'${didYouMean(name, TRACE_COLUMNS)}`,
+      };
     }
     case 'type':
-      return { column: columnOf(field, 'value'), code: 'trace.type', message: `'${field}' must be ${p.type === 'integer' ? 'a whole number' : `a ${p.type}`}` };
+      return {
+        column: columnOf(field, 'value'),
+        code: 'trace.type',
+        message: `'${field}' must be ${p.type === 'integer' ? 'a whole number' : `a ${p.type}`}`,
+      };
     case 'minimum':
       return { column: columnOf(field, 'value'), code: 'trace.range', message: `'${field}' must be ≥ ${p.limit}` };
     case 'pattern':
-      return { column: columnOf(field, 'value'), code: 'trace.type-name', message: `'${field}' must be a request type name (lower-case letters, digits, '_' or '-', starting with a letter)` };
+      return {
+        column: columnOf(field, 'value'),
+        code: 'trace.type-name',
+        message: `'${field}' must be a request type name (lower-case letters, digits, '_' or '-', starting with a letter)`,
+      };
     default:
       return { column: columnOf(field, 'value'), code: `trace.${e.keyword}`, message: `'${field}' ${e.message ?? 'is invalid'}` };
   }

@@ -49,17 +49,47 @@ interface BenchJson {
   plan: string;
   requests: string;
   ratePerS: number;
-  results: Record<string, { strategy: string; requests: { offered: number; measured: number; completed: number }; stoppedEarly: boolean; perType: Record<string, { offered: number; completed: number }> }>;
+  results: Record<
+    string,
+    {
+      strategy: string;
+      requests: { offered: number; measured: number; completed: number };
+      stoppedEarly: boolean;
+      perType: Record<string, { offered: number; completed: number }>;
+    }
+  >;
   ratios: unknown[];
-  bench: { sent: number; notSent: number; stopped: string | null; failures: { byKind: Record<string, number>; examples: { kind: string; status?: number; message: string }[] } };
+  bench: {
+    sent: number;
+    notSent: number;
+    stopped: string | null;
+    failures: { byKind: Record<string, number>; examples: { kind: string; status?: number; message: string }[] };
+  };
 }
 
 describe('cornserve bench against a server that is not there', () => {
   it('stops after the consecutive connection failures, says why, and still reports what it sent', async () => {
     const port = await closedPort();
-    const r = await runCli(['--json', 'bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '-n', '40', '--rate', '200', '--warmup', '0', '--max-failures', '3']);
+    const r = await runCli([
+      '--json',
+      'bench',
+      `http://127.0.0.1:${port}`,
+      '--plan',
+      PLAN,
+      '-n',
+      '40',
+      '--rate',
+      '200',
+      '--warmup',
+      '0',
+      '--max-failures',
+      '3',
+    ]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /error: the benchmark stopped early \(3 requests in a row failed; the last: cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: ECONNREFUSED\)/);
+    assert.match(
+      r.stderr,
+      /error: the benchmark stopped early \(3 requests in a row failed; the last: cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: ECONNREFUSED\)/,
+    );
     const out = JSON.parse(r.stdout) as BenchJson;
     const result = out.results.planned;
     assert.equal(result.requests.offered, 40);
@@ -68,23 +98,44 @@ describe('cornserve bench against a server that is not there', () => {
     assert.equal(out.bench.sent + out.bench.notSent, 40);
     assert.equal(out.bench.sent, result.requests.measured);
     assert.ok(out.bench.failures.byKind.connection >= 3);
-    assert.equal(Object.values(result.perType).reduce((n, t) => n + t.offered, 0), out.bench.sent);
+    assert.equal(
+      Object.values(result.perType).reduce((n, t) => n + t.offered, 0),
+      out.bench.sent,
+    );
   });
 
   it('fails at the warm-up, before the run, when the first request cannot connect', async () => {
     const port = await closedPort();
     const r = await runCli(['bench', `http://127.0.0.1:${port}/v1`, '--plan', PLAN, '-n', '10']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /stopped early \(the warm-up request of type \w+ failed: cannot reach .*ECONNREFUSED\); the report covers the 0 of 10 requests sent/);
+    assert.match(
+      r.stderr,
+      /stopped early \(the warm-up request of type \w+ failed: cannot reach .*ECONNREFUSED\); the report covers the 0 of 10 requests sent/,
+    );
     assert.match(r.stdout, /stopped early/);
   });
 
   it('draws from another workload or a trace, with the plan’s sizes, and checks their types against the plan', async () => {
     const port = await closedPort();
-    const r = await runCli(['--json', 'bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '--workload', 'fixtures/workloads/demo-local.yaml', '--seed', '3', '-n', '12']);
+    const r = await runCli([
+      '--json',
+      'bench',
+      `http://127.0.0.1:${port}`,
+      '--plan',
+      PLAN,
+      '--workload',
+      'fixtures/workloads/demo-local.yaml',
+      '--seed',
+      '3',
+      '-n',
+      '12',
+    ]);
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as BenchJson;
-    assert.match(out.requests, /^12 requests at [\d.]+\/s, generated from fixtures\/workloads\/demo-local\.yaml \(poisson arrivals, seed 3\)$/);
+    assert.match(
+      out.requests,
+      /^12 requests at [\d.]+\/s, generated from fixtures\/workloads\/demo-local\.yaml \(poisson arrivals, seed 3\)$/,
+    );
     assert.equal(out.results.planned.requests.offered, 12);
     const dir = mkdtempSync(join(tmpdir(), 'cs-bench-trace-'));
     try {
@@ -99,7 +150,16 @@ describe('cornserve bench against a server that is not there', () => {
   });
 
   it('rejects contradictory or malformed arguments with exit code 1 (usage errors)', async () => {
-    const both = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--workload', 'fixtures/workloads/demo-local.yaml', '--trace', 'x.jsonl']);
+    const both = await runCli([
+      'bench',
+      'http://127.0.0.1:1',
+      '--plan',
+      PLAN,
+      '--workload',
+      'fixtures/workloads/demo-local.yaml',
+      '--trace',
+      'x.jsonl',
+    ]);
     assert.equal(both.code, 1);
     assert.match(both.stderr, /--workload and --trace both/);
     const url = await runCli(['bench', 'localhost:8000', '--plan', PLAN]);
@@ -142,16 +202,43 @@ describe('cornserve bench against a server that starts failing', () => {
 
   it('keeps the answers it got, counts the 500s, stops after the storm and saves what it sent', async () => {
     const trace = join(dir, 'sent.jsonl');
-    const r = await runCli(['--json', 'bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '-n', '60', '--rate', '100', '--warmup', '0', '--max-failures', '5', '--save-trace', trace]);
+    const r = await runCli([
+      '--json',
+      'bench',
+      `http://127.0.0.1:${port}`,
+      '--plan',
+      PLAN,
+      '-n',
+      '60',
+      '--rate',
+      '100',
+      '--warmup',
+      '0',
+      '--max-failures',
+      '5',
+      '--save-trace',
+      trace,
+    ]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /5 requests in a row failed; the last: HTTP 500: the engine fell over/);
     const out = JSON.parse(r.stdout) as BenchJson;
     const result = out.results.planned;
     assert.equal(result.requests.completed, 3);
     assert.equal(out.bench.failures.byKind.http, out.bench.sent - 3);
-    assert.deepEqual(out.bench.failures.examples[0], { kind: 'http', status: 500, message: 'the engine fell over', count: out.bench.sent - 3 });
-    assert.equal(Object.values(result.perType).reduce((n, t) => n + t.completed, 0), 3);
-    assert.equal(Object.values(result.perType).reduce((n, t) => n + t.offered, 0), out.bench.sent);
+    assert.deepEqual(out.bench.failures.examples[0], {
+      kind: 'http',
+      status: 500,
+      message: 'the engine fell over',
+      count: out.bench.sent - 3,
+    });
+    assert.equal(
+      Object.values(result.perType).reduce((n, t) => n + t.completed, 0),
+      3,
+    );
+    assert.equal(
+      Object.values(result.perType).reduce((n, t) => n + t.offered, 0),
+      out.bench.sent,
+    );
     assert.ok(out.bench.notSent > 0, 'the storm stopped the run before its end');
     assert.equal(readTraceFile(trace).requests.length, out.bench.sent);
     assert.ok(readFileSync(trace, 'utf8').includes('"promptTokens"'));
@@ -172,7 +259,21 @@ describe('cornserve bench against a server that never answers', () => {
   });
 
   it('times every request out at --timeout instead of hanging, and reports them as timeouts', async () => {
-    const r = await runCli(['--json', 'bench', `http://127.0.0.1:${port}`, '--plan', PLAN, '-n', '6', '--rate', '50', '--warmup', '0', '--timeout', '0.5']);
+    const r = await runCli([
+      '--json',
+      'bench',
+      `http://127.0.0.1:${port}`,
+      '--plan',
+      PLAN,
+      '-n',
+      '6',
+      '--rate',
+      '50',
+      '--warmup',
+      '0',
+      '--timeout',
+      '0.5',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: 6 of 6 requests failed/);
     const out = JSON.parse(r.stdout) as BenchJson;

@@ -33,8 +33,13 @@ async function cannotPlan(deployment: string, ...flags: string[]): Promise<strin
 }
 
 test('a 1 ms target blames the target, not the GPUs', async () => {
-  const message = await cannotPlan(tinyWith('fast', [['deployment.yaml', 'latencyTargetsMs: { chat: 20000, look: 20000 }', 'latencyTargetsMs: { chat: 20000, look: 1 }']]));
-  assert.match(message, /request type 'look' cannot meet its 1 ms latency target: even on an idle cluster its fastest path takes \d+ ms \(vision \d+ ms, llm \d+ ms\)/);
+  const message = await cannotPlan(
+    tinyWith('fast', [['deployment.yaml', 'latencyTargetsMs: { chat: 20000, look: 20000 }', 'latencyTargetsMs: { chat: 20000, look: 1 }']]),
+  );
+  assert.match(
+    message,
+    /request type 'look' cannot meet its 1 ms latency target: even on an idle cluster its fastest path takes \d+ ms \(vision \d+ ms, llm \d+ ms\)/,
+  );
   assert.match(message, /Raise latencyTargetsMs\.look/);
   assert.doesNotMatch(message, /fits no GPU|more memory/);
 });
@@ -45,11 +50,17 @@ test('an LLM too large for the one small GPU is blamed, not the encoder whose pa
     ['cluster.yaml', 'gpu: L40S, gpusPerNode: 4', 'gpu: L4, gpusPerNode: 1'],
   ]);
   const message = await cannotPlan(deployment);
-  assert.match(message, /^cannot plan tiny: component 'llm' \(65\.0 GB of weights\) fits no GPU of the cluster: on l40s \(L4, [\d.]+ GiB usable per device\) it needs [\d.]+ GiB per device even at TP1\. Use GPUs with more memory/);
+  assert.match(
+    message,
+    /^cannot plan tiny: component 'llm' \(65\.0 GB of weights\) fits no GPU of the cluster: on l40s \(L4, [\d.]+ GiB usable per device\) it needs [\d.]+ GiB per device even at TP1\. Use GPUs with more memory/,
+  );
   assert.doesNotMatch(message, /vision|latency target/);
 });
 
 test('a min-cost rate far above the cluster says how many GPUs it needs and what to change', async () => {
   const message = await cannotPlan(tinyWith('huge-rate', []), '--objective', 'min-cost', '--rate', '1e9');
-  assert.match(message, /^cannot plan tiny: needs ≥ \d+ GPUs of L40S for 1000000000 req\/s; the cluster has 4 L40S\. Most of that goes to 'llm'\. Lower the target rate/);
+  assert.match(
+    message,
+    /^cannot plan tiny: needs ≥ \d+ GPUs of L40S for 1000000000 req\/s; the cluster has 4 L40S\. Most of that goes to 'llm'\. Lower the target rate/,
+  );
 });

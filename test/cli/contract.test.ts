@@ -47,24 +47,49 @@ interface Case {
 const CASES: Case[] = [
   // help and version are answers, not errors; no command at all is a usage mistake
   { name: 'help', args: () => ['--help'], code: 0 },
-  { name: 'a command\'s help', args: () => ['plan', '--help'], code: 0 },
+  { name: "a command's help", args: () => ['plan', '--help'], code: 0 },
   { name: 'version', args: () => ['--version'], code: 0 },
   { name: 'no command', args: () => [], code: 1, error: /^usage\.help$/ },
   // usage mistakes: 1, never the 2 that means "changed"
   { name: 'unknown command', args: () => ['frobnicate'], code: 1, error: /^usage\.unknown-command$/ },
   { name: 'unknown flag', args: () => ['validate', '--frob', 'x.yaml'], code: 1, error: /^usage\.unknown-option$/ },
-  { name: 'missing option value', args: () => ['plan', at('same', 'deployment.yaml'), '--rate'], code: 1, error: /^usage\.option-missing-argument$/ },
+  {
+    name: 'missing option value',
+    args: () => ['plan', at('same', 'deployment.yaml'), '--rate'],
+    code: 1,
+    error: /^usage\.option-missing-argument$/,
+  },
   { name: 'missing argument', args: () => ['diff', at('same.plan.json')], code: 1, error: /^usage\.missing-argument$/ },
-  { name: 'bad option value', args: () => ['trace', 'gen', at('same', 'deployment.yaml'), '-n', 'many'], code: 1, error: /^usage\.invalid-argument$/ },
-  { name: 'conflicting options', args: () => ['plan', at('same', 'deployment.yaml'), '--check', at('same.plan.json')], code: 1, error: /^usage\.invalid-value$/ },
+  {
+    name: 'bad option value',
+    args: () => ['trace', 'gen', at('same', 'deployment.yaml'), '-n', 'many'],
+    code: 1,
+    error: /^usage\.invalid-argument$/,
+  },
+  {
+    name: 'conflicting options',
+    args: () => ['plan', at('same', 'deployment.yaml'), '--check', at('same.plan.json')],
+    code: 1,
+    error: /^usage\.invalid-value$/,
+  },
   // validate
   { name: 'validate: valid', args: () => ['validate', 'test/fixtures/spec/deployment.yaml'], code: 0 },
   { name: 'validate: invalid', args: () => ['validate', 'test/fixtures/bad/12-model-cycle.yaml'], code: 1 },
   { name: 'validate: alias bomb', args: () => ['validate', 'test/fixtures/bad/46-yaml-alias-bomb.yaml'], code: 1 },
-  { name: 'plan: alias bomb', args: () => ['plan', 'test/fixtures/bad/46-yaml-alias-bomb.yaml', '-o', at('x.plan.json')], code: 1, error: /^input\.invalid$/ },
+  {
+    name: 'plan: alias bomb',
+    args: () => ['plan', 'test/fixtures/bad/46-yaml-alias-bomb.yaml', '-o', at('x.plan.json')],
+    code: 1,
+    error: /^input\.invalid$/,
+  },
   // plan and plan --check
   { name: 'plan: written', args: () => ['plan', at('same', 'deployment.yaml'), '-o', at('fresh.plan.json')], code: 0 },
-  { name: 'plan: invalid input', args: () => ['plan', 'test/fixtures/bad/33-deployment-missing-model.yaml', '-o', at('x.plan.json')], code: 1, error: /^input\.invalid$/ },
+  {
+    name: 'plan: invalid input',
+    args: () => ['plan', 'test/fixtures/bad/33-deployment-missing-model.yaml', '-o', at('x.plan.json')],
+    code: 1,
+    error: /^input\.invalid$/,
+  },
   { name: 'plan --check: identical', args: () => ['plan', '--check', at('same.plan.json')], code: 0 },
   { name: 'plan --check: changed', args: () => ['plan', '--check', at('changed.plan.json')], code: 2 },
   { name: 'plan --check: missing plan', args: () => ['plan', '--check', at('nope.plan.json')], code: 1, error: /^plan\.check$/ },
@@ -85,7 +110,12 @@ const CASES: Case[] = [
   { name: 'trace gen -o', args: () => ['trace', 'gen', at('same', 'deployment.yaml'), '-n', '50', '-o', at('t.jsonl')], code: 0 },
   { name: 'trace stats', args: () => ['trace', 'stats', at('t.jsonl')], code: 0 },
   { name: 'trace stats: missing file', args: () => ['trace', 'stats', at('none.jsonl')], code: 1, error: /^input\.invalid$/ },
-  { name: 'profile: invalid graph', args: () => ['profile', 'test/fixtures/bad/12-model-cycle.yaml', '-o', at('p.yaml')], code: 1, error: /^input\.invalid$/ },
+  {
+    name: 'profile: invalid graph',
+    args: () => ['profile', 'test/fixtures/bad/12-model-cycle.yaml', '-o', at('p.yaml')],
+    code: 1,
+    error: /^input\.invalid$/,
+  },
 ];
 
 for (const c of CASES) {
@@ -116,7 +146,10 @@ test('--json error documents carry the input diagnostics with positions', async 
   const run = await runCli(['--json', 'plan', 'test/fixtures/bad/33-deployment-missing-model.yaml', '-o', at('y.plan.json')]);
   assert.equal(run.code, 1);
   const { error } = JSON.parse(run.stdout) as { error: { diagnostics: { file: string; line: number; column: number; code: string }[] } };
-  assert.deepEqual(error.diagnostics.map((d) => [d.file, d.line, d.column, d.code]), [['test/fixtures/bad/33-deployment-missing-model.yaml', 4, 13, 'ref.missing-file']]);
+  assert.deepEqual(
+    error.diagnostics.map((d) => [d.file, d.line, d.column, d.code]),
+    [['test/fixtures/bad/33-deployment-missing-model.yaml', 4, 13, 'ref.missing-file']],
+  );
 });
 
 test('trace gen --json without -o is refused: the trace itself would be stdout', async () => {
@@ -132,7 +165,12 @@ test('trace gen -o --json describes the written trace', async () => {
 });
 
 test('serving commands refuse --json with a JSON error (their output is a log)', async () => {
-  for (const args of [['serve', at('same.plan.json')], ['up'], ['gateway', '--plan', at('same.plan.json')], ['executor', '--plan', at('same.plan.json'), '--unit', 'u']]) {
+  for (const args of [
+    ['serve', at('same.plan.json')],
+    ['up'],
+    ['gateway', '--plan', at('same.plan.json')],
+    ['executor', '--plan', at('same.plan.json'), '--unit', 'u'],
+  ]) {
     const run = await runCli(['--json', ...args]);
     assert.equal(run.code, 1, args.join(' '));
     assert.match((JSON.parse(run.stdout) as { error: { message: string } }).error.message, /--json does not apply/);

@@ -12,7 +12,7 @@ test('--help lists every subcommand', () => {
   for (const name of SUBCOMMANDS) assert.match(run.stdout, new RegExp(`^  ${name}\\b`, 'm'), `missing ${name}`);
 });
 
-test('the version is package.json\'s', () => {
+test("the version is package.json's", () => {
   assert.equal(VERSION, JSON.parse(readFileSync('package.json', 'utf8')).version);
 });
 
@@ -23,9 +23,17 @@ test('validate: valid files exit 0', () => {
 });
 
 test('validate: every bad file reported with position and code frame, exit 1, no stack trace', () => {
-  const run = runCli(['validate', 'test/fixtures/bad/23-cluster-unknown-gpu.yaml', 'test/fixtures/bad/12-model-cycle.yaml', 'test/fixtures/spec/model.yaml']);
+  const run = runCli([
+    'validate',
+    'test/fixtures/bad/23-cluster-unknown-gpu.yaml',
+    'test/fixtures/bad/12-model-cycle.yaml',
+    'test/fixtures/spec/model.yaml',
+  ]);
   assert.equal(run.status, 1);
-  assert.match(run.stdout, /test\/fixtures\/bad\/23-cluster-unknown-gpu\.yaml:5:21: error ref\.unknown-gpu: unknown GPU type 'A100-80G' \(did you mean 'A100-80GB'\?\)/);
+  assert.match(
+    run.stdout,
+    /test\/fixtures\/bad\/23-cluster-unknown-gpu\.yaml:5:21: error ref\.unknown-gpu: unknown GPU type 'A100-80G' \(did you mean 'A100-80GB'\?\)/,
+  );
   assert.match(run.stdout, /12-model-cycle\.yaml:23:5: error graph\.cycle/);
   assert.match(run.stdout, /^ *5 \| +- \{ name: p, gpu: A100-80G/m);
   assert.match(run.stdout, /3 error\(s\) in 2 of 3 file\(s\)/);
@@ -37,7 +45,13 @@ test('validate --json prints the diagnostics as an array', () => {
   assert.equal(run.status, 1);
   const diagnostics = JSON.parse(run.stdout);
   assert.deepEqual(diagnostics, [
-    { file: 'test/fixtures/bad/27-workload-mix-sum.yaml', line: 7, column: 8, code: 'workload.mix-sum', message: 'mix fractions sum to 1.1; they must sum to 1' },
+    {
+      file: 'test/fixtures/bad/27-workload-mix-sum.yaml',
+      line: 7,
+      column: 8,
+      code: 'workload.mix-sum',
+      message: 'mix fractions sum to 1.1; they must sum to 1',
+    },
   ]);
 });
 
@@ -69,6 +83,12 @@ test('validate recognises plan files: a frozen plan is valid, a broken one gets 
   const bad = runCli(['--json', 'validate', 'test/fixtures/bad/51-plan-rate-not-a-number.yaml']);
   assert.equal(bad.status, 1);
   assert.deepEqual(JSON.parse(bad.stdout), [
-    { file: 'test/fixtures/bad/51-plan-rate-not-a-number.yaml', line: 1248, column: 17, code: 'schema.type', message: "'solution.ratePerS' must be a number" },
+    {
+      file: 'test/fixtures/bad/51-plan-rate-not-a-number.yaml',
+      line: 1248,
+      column: 17,
+      code: 'schema.type',
+      message: "'solution.ratePerS' must be a number",
+    },
   ]);
 });

@@ -63,7 +63,23 @@ function assertOneLineError(run: CliRun, pattern: RegExp): void {
 test('profile measures the chosen components into a schema-valid measured profile', () => {
   withTempDir((dir) => {
     const out = join(dir, 'profile.yaml');
-    const run = runCli(['profile', DEMO, '--component', 'image-encoder', 'llm', '--batch', '1,2', '--tp', '1,2', '--repeats', '2', '--prefill-tokens', '8,16', '-o', out]);
+    const run = runCli([
+      'profile',
+      DEMO,
+      '--component',
+      'image-encoder',
+      'llm',
+      '--batch',
+      '1,2',
+      '--tp',
+      '1,2',
+      '--repeats',
+      '2',
+      '--prefill-tokens',
+      '8,16',
+      '-o',
+      out,
+    ]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /wrote .*profile\.yaml: 4 entries \(image-encoder, llm\)/);
 
@@ -72,21 +88,41 @@ test('profile measures the chosen components into a schema-valid measured profil
     const profile = parse(text) as Profile;
     const validate = validator('profile');
     assert.ok(validate(profile), JSON.stringify(validate.errors));
-    assert.deepEqual(validateFile(out).map((d) => formatDiagnostic(d)), []);
+    assert.deepEqual(
+      validateFile(out).map((d) => formatDiagnostic(d)),
+      [],
+    );
 
     assert.equal(profile.model, 'cornserve-demo');
     assert.equal(profile.hardware?.executionProvider, 'cpu');
-    assert.deepEqual(profile.entries.map((e) => [e.component, e.tp]), [['image-encoder', 1], ['image-encoder', 2], ['llm', 1], ['llm', 2]]);
+    assert.deepEqual(
+      profile.entries.map((e) => [e.component, e.tp]),
+      [
+        ['image-encoder', 1],
+        ['image-encoder', 2],
+        ['llm', 1],
+        ['llm', 2],
+      ],
+    );
     for (const e of profile.entries) {
       assert.equal(e.source, 'measured');
       assert.equal(e.gpu, 'CPU-core');
       assert.ok(e.memoryBytes > 0);
     }
     const [encoder, , llm1, llm2] = profile.entries;
-    assert.deepEqual(encoder.unitLatencyMs?.map((p) => p.batch), [1, 2]);
+    assert.deepEqual(
+      encoder.unitLatencyMs?.map((p) => p.batch),
+      [1, 2],
+    );
     assert.ok(encoder.unitLatencyMs!.every((p) => p.ms > 0 && p.p90Ms! >= p.ms));
-    assert.deepEqual(llm1.prefillLatencyMs?.map((p) => p.tokens), [8, 16]);
-    assert.deepEqual(llm1.decodeLatencyMs?.map((p) => p.batch), [1, 2]);
+    assert.deepEqual(
+      llm1.prefillLatencyMs?.map((p) => p.tokens),
+      [8, 16],
+    );
+    assert.deepEqual(
+      llm1.decodeLatencyMs?.map((p) => p.batch),
+      [1, 2],
+    );
     // 2 layers × key and value × 2 heads × 16 dims × 4 bytes, and per core slot at tp 2.
     assert.equal(llm1.kvBytesPerToken, 512);
     assert.equal(llm2.kvBytesPerToken, 256);
@@ -95,17 +131,26 @@ test('profile measures the chosen components into a schema-valid measured profil
 });
 
 test('--ep cuda where no GPU is visible falls back to cpu with a warning and writes CPU-core entries', () => {
-  const run = runCli(['profile', DEMO, '--component', 'audio-encoder', '--batch', '1', '--repeats', '1', '--ep', 'cuda', '--gpu', 'H100-80GB'], { env: { CUDA_VISIBLE_DEVICES: '' } });
+  const run = runCli(
+    ['profile', DEMO, '--component', 'audio-encoder', '--batch', '1', '--repeats', '1', '--ep', 'cuda', '--gpu', 'H100-80GB'],
+    { env: { CUDA_VISIBLE_DEVICES: '' } },
+  );
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /warning: .*running on cpu/);
   assert.match(run.stderr, /warning: measuring on cpu instead of cuda: the entries are written for GPU type CPU-core, not H100-80GB/);
   const profile = parse(run.stdout) as Profile;
   assert.equal(profile.hardware?.executionProvider, 'cpu');
-  assert.deepEqual(profile.entries.map((e) => [e.component, e.gpu, e.tp]), [['audio-encoder', 'CPU-core', 1]]);
+  assert.deepEqual(
+    profile.entries.map((e) => [e.component, e.gpu, e.tp]),
+    [['audio-encoder', 'CPU-core', 1]],
+  );
 });
 
 test('an unknown component is a one-line error with a suggestion', async () => {
-  assertOneLineError(await runInProcess(['profile', DEMO, '--component', 'image-encodr']), /unknown component 'image-encodr' \(did you mean 'image-encoder'\?\)/);
+  assertOneLineError(
+    await runInProcess(['profile', DEMO, '--component', 'image-encodr']),
+    /unknown component 'image-encodr' \(did you mean 'image-encoder'\?\)/,
+  );
 });
 
 test('a corrupt or missing ONNX file is a one-line error naming the file', async () => {
@@ -114,9 +159,15 @@ test('a corrupt or missing ONNX file is a one-line error naming the file', async
     const graph = copyDemo(dir);
     const llm = join(dir, 'onnx', 'tiny', 'llm.onnx');
     writeFileSync(llm, readFileSync(llm).subarray(0, 50_000)); // truncated mid-weights
-    assertOneLineError(await runInProcess(['profile', graph, '--component', 'llm']), new RegExp(`component 'llm': cannot load model ${llm.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a valid ONNX model`));
+    assertOneLineError(
+      await runInProcess(['profile', graph, '--component', 'llm']),
+      new RegExp(`component 'llm': cannot load model ${llm.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a valid ONNX model`),
+    );
     rmSync(join(dir, 'onnx', 'tiny', 'vocoder.onnx'));
-    assertOneLineError(await runInProcess(['profile', graph, '--component', 'vocoder']), /component 'vocoder': cannot load model \S+vocoder\.onnx: file does not exist/);
+    assertOneLineError(
+      await runInProcess(['profile', graph, '--component', 'vocoder']),
+      /component 'vocoder': cannot load model \S+vocoder\.onnx: file does not exist/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -124,5 +175,8 @@ test('a corrupt or missing ONNX file is a one-line error naming the file', async
 
 test('option mistakes are one-line errors', async () => {
   assertOneLineError(await runInProcess(['profile', DEMO, '--ep', 'cuda']), /--ep cuda needs --gpu NAME/);
-  assertOneLineError(await runInProcess(['profile', DEMO, '--threads', '2']), /--threads applies to --ep cuda; on cpu the intra-op thread count is the --tp degree/);
+  assertOneLineError(
+    await runInProcess(['profile', DEMO, '--threads', '2']),
+    /--threads applies to --ep cuda; on cpu the intra-op thread count is the --tp degree/,
+  );
 });

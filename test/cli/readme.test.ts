@@ -8,7 +8,7 @@ test('the README CLI reference matches the commands (run `npm run gen:readme` to
   assert.equal(readme, withReference(readme));
 });
 
-test('the README shows the two commands and the CI test command is the README\'s', () => {
+test("the README shows the two commands and the CI test command is the README's", () => {
   const readme = readFileSync(README_PATH, 'utf8');
   assert.match(readme, /npm ci && npm start/);
   assert.match(readme, /npm ci && npm test/);

@@ -38,7 +38,10 @@ for (const args of ${JSON.stringify(commands)}) {
 }
 process.stdout.write('\\ncodes ' + JSON.stringify(codes) + '\\n');
 process.exitCode = 0;`;
-  const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: copy, env: { ...process.env, CI: 'true' } });
+  const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: copy,
+    env: { ...process.env, CI: 'true' },
+  });
   const codes = /\ncodes (\[.*\])\n$/.exec(run.stdout);
   assert.ok(codes, run.stdout + run.stderr);
   return { codes: JSON.parse(codes[1]) as number[], out: run.stdout + run.stderr };
@@ -53,7 +56,10 @@ test('the plan records the built-in catalogue by name and digest, not by a path'
 
 test('another copy of cornserve checks the plan as identical, and its plan diffs as identical', async () => {
   const again = join(project, 'plans', 'again.plan.json');
-  const run = await copiedCli(['plan', '--check', planPath], ['plan', join(project, 'deployments', 'tiny', 'deployment.yaml'), '-o', again]);
+  const run = await copiedCli(
+    ['plan', '--check', planPath],
+    ['plan', join(project, 'deployments', 'tiny', 'deployment.yaml'), '-o', again],
+  );
   assert.deepEqual(run.codes, [0, 0], run.out);
   assert.match(run.out, /up to date/);
   const diff = await runCli(['diff', planPath, again]);

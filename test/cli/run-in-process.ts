@@ -19,7 +19,10 @@ export async function runCli(args: string[]): Promise<CliRun> {
   // The CLI writes strings; node:test's reporter (in a --test child) writes its binary stream to
   // stdout meanwhile, and must get through, or earlier tests' results vanish into this capture.
   const capture = (into: string[], stream: NodeJS.WriteStream, original: typeof process.stdout.write) =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => (typeof chunk === 'string' ? (into.push(chunk), true) : (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest))) as typeof process.stdout.write;
+    ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+      typeof chunk === 'string'
+        ? (into.push(chunk), true)
+        : (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest)) as typeof process.stdout.write;
   process.stdout.write = capture(out, process.stdout, writeOut);
   process.stderr.write = capture(err, process.stderr, writeErr);
   try {

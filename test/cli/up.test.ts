@@ -21,7 +21,10 @@ test('a port that is not one is a usage error naming where it came from', () => 
     [undefined, { CORNSERVE_PORT: '70000' }, /\$CORNSERVE_PORT must be a port number/],
     ['-1', {}, /--port must be/],
   ] as [string | undefined, NodeJS.ProcessEnv, RegExp][]) {
-    assert.throws(() => gatewayPort(flag, env), (err: Error) => err instanceof CliError && err.code === 'usage.invalid-value' && from.test(err.message));
+    assert.throws(
+      () => gatewayPort(flag, env),
+      (err: Error) => err instanceof CliError && err.code === 'usage.invalid-value' && from.test(err.message),
+    );
   }
 });
 

@@ -25,14 +25,16 @@ test('calibration matches the published throughput and reports the error', () =>
   const entry = cost.entry('vision_enc', pools[0], 1)!;
   assert.match(entry.note!, /calibrated ×/);
   const type = spec.modelGraph.requestTypes.find((t) => t.name === 'image_chat')!;
-  const mp = (type.sizes.images as number) * (type.sizes.imageWidth as number) * (type.sizes.imageHeight as number) / 1e6;
+  const mp = ((type.sizes.images as number) * (type.sizes.imageWidth as number) * (type.sizes.imageHeight as number)) / 1e6;
   const rate = 1 / unitService(entry, { units: mp, prefillTokens: 0, decodeTokens: 0 }, cost.maxBatch('vision_enc')).busyS;
   assert.ok(Math.abs(rate - 25) / 25 < 1e-9, `calibrated ${rate} req/s, published 25`);
 });
 
 test('a published throughput far below the roofline lowers the batch, not just the speed', () => {
   const spec = cloneSpec(loadSpec(OMNI));
-  spec.modelGraph.components.find((c) => c.name === 'thinker')!.published = [{ gpu: 'A100-80GB', tp: 2, requestsPerS: 0.5, requestType: 'text_chat', source: 'test' }];
+  spec.modelGraph.components.find((c) => c.name === 'thinker')!.published = [
+    { gpu: 'A100-80GB', tp: 2, requestsPerS: 0.5, requestType: 'text_chat', source: 'test' },
+  ];
   const { cost, pools } = costModel(spec);
   const cal = cost.calibrations.find((c) => c.component === 'thinker')!;
   assert.ok(cal.maxBatch < 256, `batch cap ${cal.maxBatch}`);

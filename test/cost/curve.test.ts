@@ -12,5 +12,15 @@ test('latency curves: flat below, linear between, extrapolated beyond (never dow
   assert.equal(interpolateMs(c, 3), 12);
   assert.equal(interpolateMs(c, 16), 62);
   assert.equal(interpolateMs([{ x: 4, ms: 8 }], 8), 16, 'one point: constant throughput beyond it');
-  assert.equal(interpolateMs([{ x: 1, ms: 9 }, { x: 2, ms: 5 }], 4), 5, 'a falling tail is held flat');
+  assert.equal(
+    interpolateMs(
+      [
+        { x: 1, ms: 9 },
+        { x: 2, ms: 5 },
+      ],
+      4,
+    ),
+    5,
+    'a falling tail is held flat',
+  );
 });

@@ -22,7 +22,10 @@ test('the gateway holds rate × Σ mix × CPU ms of one node’s cores, and CPU 
   const plain = preparePlanner(demo());
   const measured = preparePlanner(demo(gateway));
   const pool = measured.pools[0];
-  const expected = (measured.model.ratePerS * measured.model.types.reduce((s, t) => s + t.mix * (gateway.cpuMsPerRequest[t.name] ?? 0), 0)) / 1000 / pool.gpusPerNode;
+  const expected =
+    (measured.model.ratePerS * measured.model.types.reduce((s, t) => s + t.mix * (gateway.cpuMsPerRequest[t.name] ?? 0), 0)) /
+    1000 /
+    pool.gpusPerNode;
   const share = gatewayShare(gateway, measured.model, pool);
   assert.ok(share > 0 && Math.abs(share - expected) < 1e-12, `${share} vs ${expected}`);
   const before = plain.cost.entry('ocr-rec', plain.pools[0], 1)!;

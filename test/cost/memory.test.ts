@@ -10,7 +10,11 @@ import { cloneSpec, loadSpec, TINY } from '../planner/helpers.js';
 test('KV capacity is what weights and activations leave, split between colocated LLMs', () => {
   const gpu = { name: 'G', device: 'gpu' as const, peakTflops: 1, memoryBandwidthGBps: 1, memoryGiB: 10, source: 't' };
   const usable = usableBytesPerGpu(gpu);
-  const llm = (name: string, kvBytesPerToken: number) => ({ component: name, kvWeight: 1, entry: { component: name, gpu: 'G', tp: 1 as const, source: 'measured' as const, memoryBytes: 2e9, kvBytesPerToken } });
+  const llm = (name: string, kvBytesPerToken: number) => ({
+    component: name,
+    kvWeight: 1,
+    entry: { component: name, gpu: 'G', tp: 1 as const, source: 'measured' as const, memoryBytes: 2e9, kvBytesPerToken },
+  });
   // Measured figures are taken as they are.
   const m = unitMemory([llm('a', 1000), llm('b', 1000)], gpu);
   const both = 4e9;
@@ -18,13 +22,17 @@ test('KV capacity is what weights and activations leave, split between colocated
   // Roofline estimates each add a runtime reserve (CUDA context); two members in one process need one.
   const estimated = (name: string) => ({ ...llm(name, 1000), entry: { ...llm(name, 1000).entry, source: 'roofline' as const } });
   assert.equal(unitMemory([estimated('a'), estimated('b')], gpu).memoryBytesPerGpu, 4e9 - GPU_RUNTIME_RESERVE_BYTES);
-  assert.equal(unitMemory([llm('a', 1000), estimated('b')], gpu).memoryBytesPerGpu, 4e9 - GPU_RUNTIME_RESERVE_BYTES, 'the measured member carries the process reserve');
+  assert.equal(
+    unitMemory([llm('a', 1000), estimated('b')], gpu).memoryBytesPerGpu,
+    4e9 - GPU_RUNTIME_RESERVE_BYTES,
+    'the measured member carries the process reserve',
+  );
   assert.equal(m.kvTokens.get('a'), Math.floor((usable - both) / 2 / 1000));
   assert.equal(m.kvTokens.get('a'), m.kvTokens.get('b'));
   assert.equal(unitMemory([{ component: 'x', entry: { ...llm('x', 1).entry, memoryBytes: usable + 1 } }], gpu).fits, false);
 });
 
-test('the KV effect: colocating the encoder shrinks the LLM\'s KV cache and batch', () => {
+test("the KV effect: colocating the encoder shrinks the LLM's KV cache and batch", () => {
   const spec = cloneSpec(loadSpec(TINY));
   // A heavy encoder and long requests make the LLM KV-bound on one L40S.
   spec.modelGraph.components[0].weightBytes = 8e9;

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BANDWIDTH_EFFICIENCY, COMPUTE_EFFICIENCY, decodeLatencyMs, kvBytesPerTokenPerGpu, LAYER_OVERHEAD_S, prefillLatencyMs, unitLatencyMs, rooflineEntry } from '../../src/cost/roofline.js';
+import {
+  BANDWIDTH_EFFICIENCY,
+  COMPUTE_EFFICIENCY,
+  decodeLatencyMs,
+  kvBytesPerTokenPerGpu,
+  LAYER_OVERHEAD_S,
+  prefillLatencyMs,
+  unitLatencyMs,
+  rooflineEntry,
+} from '../../src/cost/roofline.js';
 import { transferMs, worstLink } from '../../src/cost/transfer.js';
 import type { Component, GPUType } from '../../src/spec/types.generated.js';
 
@@ -14,7 +23,15 @@ const dense: Component = {
   work: { prefillTokens: { promptTokens: 1 }, decodeTokens: { outputTokens: 1 } },
   source: 't',
 };
-const encoder: Component = { name: 'enc', kind: 'encoder', modality: 'image', weightBytes: 1e9, architecture: { params: 5e8, layers: 24, hiddenSize: 1024, heads: 16, tokensPerUnit: 1024 }, work: { units: { images: 1 } }, source: 't' };
+const encoder: Component = {
+  name: 'enc',
+  kind: 'encoder',
+  modality: 'image',
+  weightBytes: 1e9,
+  architecture: { params: 5e8, layers: 24, hiddenSize: 1024, heads: 16, tokensPerUnit: 1024 },
+  work: { units: { images: 1 } },
+  source: 't',
+};
 const at = (tp: 1 | 2 | 4 | 8) => ({ gpu: A100, tp, intraNodeBandwidthGBps: 600 });
 
 test('decode at batch 1 is bandwidth-bound: one read of the weights', () => {
@@ -37,7 +54,10 @@ test('tensor parallelism divides compute and adds a communication term', () => {
   const two = prefillLatencyMs(dense, at(2), 8192);
   assert.ok(two > one / 2, 'TP2 is less than twice as fast: all-reduces cost time');
   assert.ok(two < one);
-  assert.ok(unitLatencyMs(encoder, at(1), 8) > unitLatencyMs(encoder, at(1), 1) * 4, 'encoders are compute-bound: a batch costs about its work');
+  assert.ok(
+    unitLatencyMs(encoder, at(1), 8) > unitLatencyMs(encoder, at(1), 1) * 4,
+    'encoders are compute-bound: a batch costs about its work',
+  );
 });
 
 test('KV bytes per token per device: K and V for every layer, heads split across TP', () => {
@@ -53,7 +73,16 @@ test('KV bytes per token per device: K and V for every layer, heads split across
 test('transfers: bytes over the link plus a hop, nothing when colocated', () => {
   assert.equal(transferMs(25e6, { bandwidthGBps: 25, hopLatencyMs: 0.5 }, false), 1.5);
   assert.equal(transferMs(25e6, { bandwidthGBps: 25, hopLatencyMs: 0.5 }, true), 0);
-  const pool = { name: 'p', gpu: A100, gpusPerNode: 8, nodes: 2, intraNodeBandwidthGBps: 600, interNodeBandwidthGBps: 25, hopLatencyMs: 0.5, costPerGpuHour: 0 };
+  const pool = {
+    name: 'p',
+    gpu: A100,
+    gpusPerNode: 8,
+    nodes: 2,
+    intraNodeBandwidthGBps: 600,
+    interNodeBandwidthGBps: 25,
+    hopLatencyMs: 0.5,
+    costPerGpuHour: 0,
+  };
   assert.equal(worstLink([pool]).bandwidthGBps, 25);
   assert.equal(worstLink([{ ...pool, nodes: 1 }]).bandwidthGBps, 600, 'one node: tensors stay inside it');
 });

@@ -32,7 +32,10 @@ const mediaCases = (JSON.parse(readFileSync(new URL('cases.json', BAD_MEDIA), 'u
 
 function mediaRequest(c: MediaCase): Record<string, unknown> {
   const b64 = readFileSync(new URL(c.file, BAD_MEDIA)).toString('base64');
-  const part = c.part === 'image' ? { type: 'image_url', image_url: { url: `data:image/png;base64,${b64}` } } : { type: 'input_audio', input_audio: { data: b64, format: 'wav' } };
+  const part =
+    c.part === 'image'
+      ? { type: 'image_url', image_url: { url: `data:image/png;base64,${b64}` } }
+      : { type: 'input_audio', input_audio: { data: b64, format: 'wav' } };
   return { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, part] }] };
 }
 
@@ -90,7 +93,18 @@ describe('bad input and faults against the served demo', { timeout: 240_000 }, (
     const rgba = new Uint8Array(picture.width * picture.height * 4);
     for (let i = 0; i < picture.width * picture.height; i++) rgba.set([...picture.rgb.subarray(i * 3, i * 3 + 3), 255], i * 4);
     const jpg = Buffer.from(jpeg.encode({ width: picture.width, height: picture.height, data: rgba }, 90).data).toString('base64');
-    const asJpeg = await chat(handle.url, { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe it.' }, { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${jpg}` } }] }] });
+    const asJpeg = await chat(handle.url, {
+      model: OMNI,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Describe it.' },
+            { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${jpg}` } },
+          ],
+        },
+      ],
+    });
     assert.equal(asJpeg.status, 200, JSON.stringify(asJpeg.body));
     const textOnly = await chat(handle.url, { model: OMNI, messages: [{ role: 'user', content: 'Describe it.' }] });
     const promptTokens = (b: Record<string, unknown>): number => (b.usage as { prompt_tokens: number }).prompt_tokens;
@@ -116,9 +130,14 @@ describe('bad input and faults against the served demo', { timeout: 240_000 }, (
     assert.equal(m.content, null);
     assert.ok(m.audio && m.audio.transcript.length > 0, 'the transcript is the text answer');
     const full = decodeWav(Buffer.from(m.audio.data, 'base64'));
-    const streamed = await chatStream(handle.url, demoRequest('t2a', 3, { modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }));
+    const streamed = await chatStream(
+      handle.url,
+      demoRequest('t2a', 3, { modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }),
+    );
     assert.equal(streamed.status, 200);
-    const deltas = streamed.events.flatMap((e) => (e.choices as { delta: { audio?: { data?: string; transcript?: string } } }[]).map((c) => c.delta.audio ?? {}));
+    const deltas = streamed.events.flatMap((e) =>
+      (e.choices as { delta: { audio?: { data?: string; transcript?: string } } }[]).map((c) => c.delta.audio ?? {}),
+    );
     const chunks = deltas.flatMap((a) => (a.data ? [Buffer.from(a.data, 'base64')] : []));
     assert.ok(chunks.length >= 2, `audio streams in chunks (got ${chunks.length})`);
     assert.equal(chunks.filter((c) => c.subarray(0, 4).toString('ascii') === 'RIFF').length, 1, 'one WAV header, not one per chunk');
@@ -131,7 +150,18 @@ describe('bad input and faults against the served demo', { timeout: 240_000 }, (
     const res = await fetch(`${handle.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: OCR, messages: [{ role: 'user', content: [{ type: 'text', text: 'What does this say?' }, { type: 'image_url', image_url: { url: OCR_URL } }] }] }),
+      body: JSON.stringify({
+        model: OCR,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What does this say?' },
+              { type: 'image_url', image_url: { url: OCR_URL } },
+            ],
+          },
+        ],
+      }),
     });
     const body = (await res.json()) as Record<string, unknown>;
     assert.equal(res.status, 200, JSON.stringify(body));
@@ -178,13 +208,26 @@ describe('bad input and faults against the served demo', { timeout: 240_000 }, (
     const tampered = join(dir, 'tampered.plan.json');
     const edits = {
       rate: { ...plan, solution: { ...plan.solution, ratePerS: plan.solution.ratePerS - 0.008 } },
-      batch: { ...plan, solution: { ...plan.solution, units: plan.solution.units.map((u) => (u.components.includes('llm') ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } },
+      batch: {
+        ...plan,
+        solution: {
+          ...plan.solution,
+          units: plan.solution.units.map((u) =>
+            u.components.includes('llm')
+              ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } }
+              : u,
+          ),
+        },
+      },
     };
     for (const [what, edited] of Object.entries(edits)) {
       writeFileSync(tampered, planText(edited));
       await assert.rejects(
         startServe({ planPath: tampered, host: '127.0.0.1', port: 0, log: createLogger({ format: 'json', write: () => undefined }) }),
-        (e: Error) => e instanceof PlanRejectedError && /does not match its seal/.test(e.message) && /cornserve plan --reseal .*tampered\.plan\.json --reason/.test(e.message),
+        (e: Error) =>
+          e instanceof PlanRejectedError &&
+          /does not match its seal/.test(e.message) &&
+          /cornserve plan --reseal .*tampered\.plan\.json --reason/.test(e.message),
         what,
       );
     }

@@ -72,7 +72,10 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
     const status = (await (await fetch(`${handle.url}/status`)).json()) as { units: { id: string; replicas: number; live: number }[] };
     assert.deepEqual(status.units.map((u) => `${u.id}×${u.replicas}`).sort(), baselineUnits);
     assert.ok(status.units.every((u) => u.live === u.replicas));
-    const ready = events.filter((e) => e.event === 'executor.ready').map((e) => String(e.unit)).sort();
+    const ready = events
+      .filter((e) => e.event === 'executor.ready')
+      .map((e) => String(e.unit))
+      .sort();
     assert.deepEqual(ready, baseline.units.flatMap((u) => Array.from({ length: u.replicas }, () => u.id)).sort());
     assert.equal(events.find((e) => e.event === 'serve.plan_verified')?.strategy, 'monolithic');
     const reply = await chat(handle.url, demoRequest('t2t', 1));
@@ -81,10 +84,41 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
 
   it('bench --json has simulate --json’s shape, its per-type counts add up, and --compare-sim compares every type', async () => {
     const report = join(dir, 'bench.html');
-    const r = await runCli(['--json', 'bench', handle.url, '--plan', planPath, '--strategy', 'monolithic', '-n', '24', '--rate', '4', '--seed', '7', '--compare-sim', '--report', report]);
+    const r = await runCli([
+      '--json',
+      'bench',
+      handle.url,
+      '--plan',
+      planPath,
+      '--strategy',
+      'monolithic',
+      '-n',
+      '24',
+      '--rate',
+      '4',
+      '--seed',
+      '7',
+      '--compare-sim',
+      '--report',
+      report,
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const bench = JSON.parse(r.stdout) as Record<string, unknown> & { results: Record<string, Record<string, unknown> & { perType: Record<string, Record<string, unknown>> }> };
-    const simulated = await runCliInProcess(['--json', 'simulate', planPath, '--strategy', 'monolithic', '-n', '24', '--rate', '4', '--seed', '7']);
+    const bench = JSON.parse(r.stdout) as Record<string, unknown> & {
+      results: Record<string, Record<string, unknown> & { perType: Record<string, Record<string, unknown>> }>;
+    };
+    const simulated = await runCliInProcess([
+      '--json',
+      'simulate',
+      planPath,
+      '--strategy',
+      'monolithic',
+      '-n',
+      '24',
+      '--rate',
+      '4',
+      '--seed',
+      '7',
+    ]);
     assert.equal(simulated.code, 0, simulated.stderr);
     const sim = JSON.parse(simulated.stdout) as typeof bench;
     for (const key of Object.keys(sim)) assert.ok(key in bench, `bench --json has simulate's '${key}'`);
@@ -96,15 +130,30 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
 
     const requests = measured.requests as { offered: number; measured: number; completed: number };
     assert.deepEqual(requests, { offered: 24, measured: 24, completed: 24 });
-    const types = Object.values(measured.perType) as unknown as { type: string; offered: number; completed: number; latencyMs: { count: number } | null; observedLatencyMs: { count: number } }[];
-    assert.equal(types.reduce((n, t) => n + t.offered, 0), 24);
-    assert.equal(types.reduce((n, t) => n + t.completed, 0), 24);
+    const types = Object.values(measured.perType) as unknown as {
+      type: string;
+      offered: number;
+      completed: number;
+      latencyMs: { count: number } | null;
+      observedLatencyMs: { count: number };
+    }[];
+    assert.equal(
+      types.reduce((n, t) => n + t.offered, 0),
+      24,
+    );
+    assert.equal(
+      types.reduce((n, t) => n + t.completed, 0),
+      24,
+    );
     for (const t of types) assert.equal(t.observedLatencyMs.count, t.completed, t.type);
-    const sent = (bench.bench as { sent: number; failures: { byKind: Record<string, number> } });
+    const sent = bench.bench as { sent: number; failures: { byKind: Record<string, number> } };
     assert.equal(sent.sent, 24);
     assert.deepEqual(sent.failures.byKind, {});
 
-    const comparison = bench.comparison as { simulated: { requests: { offered: number } }; rows: { type: string; metric: string; predicted: number | null; measured: number | null }[] };
+    const comparison = bench.comparison as {
+      simulated: { requests: { offered: number } };
+      rows: { type: string; metric: string; predicted: number | null; measured: number | null }[];
+    };
     assert.equal(comparison.simulated.requests.offered, 24);
     for (const t of types) {
       const p50 = comparison.rows.find((row) => row.type === t.type && row.metric === 'p50Ms');
@@ -116,7 +165,10 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
 
   it('profile --gateway measures the serving process’s CPU for every request type of the model', async () => {
     const measured = await measureGateway({ baseUrl: handle.url, graph: plan.model as ModelGraph, requests: 1, timeoutMs: 60_000 });
-    assert.deepEqual(Object.keys(measured.cpuMsPerRequest), plan.model.requestTypes.map((t) => t.name));
+    assert.deepEqual(
+      Object.keys(measured.cpuMsPerRequest),
+      plan.model.requestTypes.map((t) => t.name),
+    );
     for (const [type, ms] of Object.entries(measured.cpuMsPerRequest)) assert.ok(Number.isFinite(ms) && ms >= 0, `${type}: ${ms}`);
     assert.ok(measured.scrapeCpuMs >= 0 && measured.idleCpuMsPerS >= 0);
   });

@@ -34,7 +34,17 @@ before(async () => {
   const { plan: demo } = await planDemo(dir);
   const others = demo.model.components.map((c) => c.name).filter((c) => c !== 'llm');
   const regrouped = regroupPlan(demo, [{ components: ['llm'] }, { components: others }]);
-  writePlan({ ...regrouped, solution: { ...regrouped.solution, units: [regrouped.solution.units[0]], routing: regrouped.solution.routing.filter((r) => r.component === 'llm') } }, join(dir, 'engine.plan.json'));
+  writePlan(
+    {
+      ...regrouped,
+      solution: {
+        ...regrouped.solution,
+        units: [regrouped.solution.units[0]],
+        routing: regrouped.solution.routing.filter((r) => r.component === 'llm'),
+      },
+    },
+    join(dir, 'engine.plan.json'),
+  );
 
   // The served model graph: the same LLM, run by that engine instead of an ONNX executor.
   const llm = demo.model.components.find((c) => c.name === 'llm')!;
@@ -56,10 +66,20 @@ before(async () => {
     requestTypes: [{ name: 't2t', inputs: ['text'], outputs: ['text'], path: ['llm'], sizes: { promptTokens: 32, outputTokens: 32 } }],
   };
   writeFileSync(join(dir, 'model.yaml'), stringify(graph));
-  writeFileSync(join(dir, 'workload.yaml'), stringify({ name: 'chat', generator: { ratePerS: 5, arrival: { process: 'poisson' }, seed: 1, mix: { t2t: 1 } } }));
+  writeFileSync(
+    join(dir, 'workload.yaml'),
+    stringify({ name: 'chat', generator: { ratePerS: 5, arrival: { process: 'poisson' }, seed: 1, mix: { t2t: 1 } } }),
+  );
   writeFileSync(
     join(dir, 'deployment.yaml'),
-    stringify({ name: 'external', modelGraph: 'model.yaml', cluster: join(FIXTURES, 'clusters/local.yaml'), workload: 'workload.yaml', objective: { kind: 'max-rate', gpuBudget: 1 }, latencyTargetsMs: { t2t: 250 } }),
+    stringify({
+      name: 'external',
+      modelGraph: 'model.yaml',
+      cluster: join(FIXTURES, 'clusters/local.yaml'),
+      workload: 'workload.yaml',
+      objective: { kind: 'max-rate', gpuBudget: 1 },
+      latencyTargetsMs: { t2t: 250 },
+    }),
   );
   const loaded = loadDeployment(join(dir, 'deployment.yaml'));
   if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n'));
@@ -132,7 +152,9 @@ describe('an LLM on an external engine', { timeout: 180_000 }, () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const events = (await res.text()).split('\n\n').filter((e) => e.startsWith('data: '));
     assert.equal(events.at(-1), 'data: [DONE]');
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as { choices: { delta: { content?: string }; finish_reason: string | null }[] });
+    const chunks = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.slice(6)) as { choices: { delta: { content?: string }; finish_reason: string | null }[] });
     const deltas = chunks.map((c) => c.choices[0]?.delta.content).filter((t): t is string => typeof t === 'string' && t.length > 0);
     assert.ok(deltas.length > 1, `the answer arrived in ${deltas.length} delta(s)`);
     const whole = await chat(handle.url, MODEL, 'Stream me a line.');

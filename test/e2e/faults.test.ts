@@ -73,7 +73,10 @@ describe('kill -9 of an executor under load', { timeout: 180_000 }, () => {
       // Held by the executor when it died, or arriving while it restarts (retry-after says when to try again).
       assert.match(error.message, /stopped while serving this request \(killed by SIGKILL\)|lost its input|no live replica serves/);
     }
-    assert.ok(failed.some((f) => /killed by SIGKILL/.test((f.body.error as { message: string }).message)), 'some request was on the executor when it died');
+    assert.ok(
+      failed.some((f) => /killed by SIGKILL/.test((f.body.error as { message: string }).message)),
+      'some request was on the executor when it died',
+    );
     const later = await Promise.all((['t2t', 'i2t', 'a2t', 't2a', 't2i'] as const).map((t) => chat(handle.url, demoRequest(t, 7))));
     assert.deepEqual(
       later.map((r) => r.status),
@@ -101,7 +104,9 @@ describe('kill -9 of an executor under load', { timeout: 180_000 }, () => {
 
 describe('cornserve serve under load receives SIGTERM', { timeout: 120_000 }, () => {
   it('finishes what is in flight, refuses new requests, stops its executors and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', planPath, '--port', '0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', planPath, '--port', '0', '--log-format', 'json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       const events: Record<string, unknown>[] = [];
@@ -119,7 +124,10 @@ describe('cornserve serve under load receives SIGTERM', { timeout: 120_000 }, ()
 
       const types: DemoType[] = ['t2a', 't2t', 'ocr', 'i2t'];
       const inFlight = Array.from({ length: 8 }, (_, i) => chat(url, demoRequest(types[i % 4], i, types[i % 4] === 'ocr' ? {} : LONG)));
-      await until(async () => ((await (await fetch(`${url}/status`)).json()) as { inFlight: number }).inFlight >= 6, 'six requests are in flight');
+      await until(
+        async () => ((await (await fetch(`${url}/status`)).json()) as { inFlight: number }).inFlight >= 6,
+        'six requests are in flight',
+      );
       child.kill('SIGTERM');
       await until(() => events.some((e) => e.event === 'serve.draining'), 'serve drains', 30_000, 5);
       const late = await chat(url, demoRequest('t2t')).catch(() => 'refused' as const);
@@ -127,10 +135,15 @@ describe('cornserve serve under load receives SIGTERM', { timeout: 120_000 }, ()
       const replies = await Promise.all(inFlight);
       // At least the six seen in flight finish; one not yet admitted may have been refused.
       assert.ok(replies.filter((r) => r.status === 200).length >= 6, JSON.stringify(replies.map((r) => r.status)));
-      assert.ok(replies.every((r) => r.status === 200 || (r.status === 503 && (r.body.error as { code: string }).code === 'shutting_down')));
+      assert.ok(
+        replies.every((r) => r.status === 200 || (r.status === 503 && (r.body.error as { code: string }).code === 'shutting_down')),
+      );
       assert.equal(await exited, 0);
       assert.ok(events.some((e) => e.event === 'serve.stopped'));
-      assert.ok(executorPids.every((pid) => !alive(pid)), 'every executor process is gone');
+      assert.ok(
+        executorPids.every((pid) => !alive(pid)),
+        'every executor process is gone',
+      );
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -13,7 +13,21 @@ import { decodeWav } from '../../src/models/wav.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { planDemo, SPLIT_GROUPS, writeRegrouped } from '../../bench/demo/plans.js';
-import { chat, chatStream, DEMO_TYPES, demoRequest, messageOf, OCR, OCR_TEXT, OCR_URL, OMNI, PICTURE_URL, SPEECH_B64, summarise, type DemoType } from '../../bench/demo/requests.js';
+import {
+  chat,
+  chatStream,
+  DEMO_TYPES,
+  demoRequest,
+  messageOf,
+  OCR,
+  OCR_TEXT,
+  OCR_URL,
+  OMNI,
+  PICTURE_URL,
+  SPEECH_B64,
+  summarise,
+  type DemoType,
+} from '../../bench/demo/requests.js';
 
 const usageOf = (body: Record<string, unknown>) => body.usage as { prompt_tokens: number; completion_tokens: number };
 
@@ -42,9 +56,18 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
 
   it('starts one executor per unit, each on the cpu with its plan thread count', () => {
     const ready = events.filter((e) => e.event === 'executor.ready');
-    assert.deepEqual(ready.map((e) => String(e.unit).split('@')[0]).sort(), ['image-encoder+audio-encoder+llm', 'image-generator+vocoder', 'ocr-det', 'ocr-rec']);
-    assert.ok(events.filter((e) => e.event === 'executor.starting').every((e) => e.CUDA_VISIBLE_DEVICES === '' && e.OMP_NUM_THREADS === '1'));
-    const loaded = events.filter((e) => e.event === 'executor.stderr' && String(e.line).includes('executor.loaded')).map((e) => JSON.parse(String(e.line)) as { component: string; provider: string });
+    assert.deepEqual(ready.map((e) => String(e.unit).split('@')[0]).sort(), [
+      'image-encoder+audio-encoder+llm',
+      'image-generator+vocoder',
+      'ocr-det',
+      'ocr-rec',
+    ]);
+    assert.ok(
+      events.filter((e) => e.event === 'executor.starting').every((e) => e.CUDA_VISIBLE_DEVICES === '' && e.OMP_NUM_THREADS === '1'),
+    );
+    const loaded = events
+      .filter((e) => e.event === 'executor.stderr' && String(e.line).includes('executor.loaded'))
+      .map((e) => JSON.parse(String(e.line)) as { component: string; provider: string });
     assert.equal(loaded.length, 7);
     assert.ok(loaded.every((l) => l.provider === 'cpu'));
   });
@@ -70,7 +93,10 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
   it('image + text → text: the image embeddings splice into the prompt', async () => {
     const withImage = await chat(handle.url, demoRequest('i2t', 2));
     assert.equal(withImage.status, 200, JSON.stringify(withImage.body));
-    const textOnly = await chat(handle.url, { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe picture 2.' }] }] });
+    const textOnly = await chat(handle.url, {
+      model: OMNI,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe picture 2.' }] }],
+    });
     // 16 patch embeddings of the 32×32 picture take 16 positions of the prompt.
     assert.equal(usageOf(withImage.body).prompt_tokens - usageOf(textOnly.body).prompt_tokens, 16);
     assert.notEqual(summarise(withImage.body), summarise(textOnly.body));
@@ -79,7 +105,10 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
   it('audio + text → text: one second of 8 kHz audio becomes 49 embeddings', async () => {
     const withAudio = await chat(handle.url, demoRequest('a2t', 3));
     assert.equal(withAudio.status, 200, JSON.stringify(withAudio.body));
-    const textOnly = await chat(handle.url, { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'Transcribe clip 3.' }] }] });
+    const textOnly = await chat(handle.url, {
+      model: OMNI,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Transcribe clip 3.' }] }],
+    });
     // Resampled to 16 kHz: 98 mel frames (25 ms windows, 10 ms hop), halved by the stride-2 conv.
     assert.equal(usageOf(withAudio.body).prompt_tokens - usageOf(textOnly.body).prompt_tokens, 49);
   });
@@ -109,11 +138,16 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
     const tokens = usageOf(r.body).completion_tokens;
     // Each token is 2 s / 32 tokens = 62.5 frames of 16 samples (the request type's sizes).
     assert.equal(wav.samples.length, Math.round(tokens * 62.5) * 16);
-    assert.ok(wav.samples.some((s) => Math.abs(s) > 0.01), 'the audio is not silent');
+    assert.ok(
+      wav.samples.some((s) => Math.abs(s) > 0.01),
+      'the audio is not silent',
+    );
 
     const streamed = await chatStream(handle.url, demoRequest('t2a', 5, { audio: { format: 'pcm16' } }));
     assert.equal(streamed.status, 200);
-    const chunks = streamed.events.flatMap((e) => (e.choices as { delta: { audio?: { data?: string } } }[]).map((c) => c.delta.audio?.data)).filter((d): d is string => d !== undefined);
+    const chunks = streamed.events
+      .flatMap((e) => (e.choices as { delta: { audio?: { data?: string } } }[]).map((c) => c.delta.audio?.data))
+      .filter((d): d is string => d !== undefined);
     assert.ok(chunks.length >= 2, `audio streams in chunks (got ${chunks.length})`);
     const bytes = chunks.reduce((n, c) => n + Buffer.from(c, 'base64').length, 0);
     assert.equal(bytes, wav.samples.length * 2);
@@ -131,10 +165,29 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
     const crossed = /cornserve_tensor_bytes_forwarded_total\{edge="ocr-det->ocr-rec"\} (\d+)/.exec(metrics);
     assert.ok(crossed && Number(crossed[1]) > 10_000, 'the crops crossed the tensor transport');
     // Image chat under the omni name is not OCR: the same picture gets the LLM's answer.
-    const chatAboutIt = await chat(handle.url, { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'read' }, { type: 'image_url', image_url: { url: OCR_URL } }] }] });
+    const chatAboutIt = await chat(handle.url, {
+      model: OMNI,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'read' },
+            { type: 'image_url', image_url: { url: OCR_URL } },
+          ],
+        },
+      ],
+    });
     assert.equal(chatAboutIt.status, 200);
     assert.notEqual(messageOf(chatAboutIt.body).content, OCR_TEXT);
-    assert.equal((await chat(handle.url, { model: OCR, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PICTURE_URL } }] }] })).status, 200);
+    assert.equal(
+      (
+        await chat(handle.url, {
+          model: OCR,
+          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PICTURE_URL } }] }],
+        })
+      ).status,
+      200,
+    );
   });
 
   it('32 concurrent requests of every type all succeed, with the answers sequential runs give', async () => {
@@ -154,7 +207,12 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
     concurrent.forEach((c, i) => assert.equal(summarise(c.body), sequential[i], `request ${i} (${requests[i].type})`));
     // Concurrency was real: some component ran batches of more than one.
     const batchesAfter = await batchCounts(handle.url);
-    assert.ok(Object.keys(batchesAfter).some((k) => batchesAfter[k].sum - (batchesBefore[k]?.sum ?? 0) > batchesAfter[k].count - (batchesBefore[k]?.count ?? 0)), JSON.stringify(batchesAfter));
+    assert.ok(
+      Object.keys(batchesAfter).some(
+        (k) => batchesAfter[k].sum - (batchesBefore[k]?.sum ?? 0) > batchesAfter[k].count - (batchesBefore[k]?.count ?? 0),
+      ),
+      JSON.stringify(batchesAfter),
+    );
   });
 
   it('malformed requests each get their 4xx while the others keep being served', async () => {
@@ -162,7 +220,18 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
     const png = (bytes: Buffer): string => `data:image/png;base64,${bytes.toString('base64')}`;
     const corruptPng = png(readFileSync(new URL('../fixtures/bad/media/corrupt-data.png', import.meta.url)));
     const corruptWav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WAVE'), Buffer.alloc(40, 3)]).toString('base64');
-    const image = (url: string) => ({ model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url } }] }] });
+    const image = (url: string) => ({
+      model: OMNI,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'hi' },
+            { type: 'image_url', image_url: { url } },
+          ],
+        },
+      ],
+    });
     const cases: [string, unknown, number, string][] = [
       ['invalid JSON', '{"model": ', 400, 'invalid_json'],
       ['missing messages', { model: OMNI }, 400, 'missing_required_parameter'],
@@ -171,12 +240,65 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
       ['not a PNG', image(`data:image/png;base64,${Buffer.from('GIF89a not really').toString('base64')}`), 400, 'unsupported_image'],
       ['remote URL', image('https://example.com/cat.png'), 400, 'remote_url_not_supported'],
       ['corrupt PNG', image(corruptPng), 400, 'invalid_input'],
-      ['corrupt WAV', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'input_audio', input_audio: { data: corruptWav, format: 'wav' } }] }] }, 400, 'invalid_audio'],
+      [
+        'corrupt WAV',
+        {
+          model: OMNI,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'hi' },
+                { type: 'input_audio', input_audio: { data: corruptWav, format: 'wav' } },
+              ],
+            },
+          ],
+        },
+        400,
+        'invalid_audio',
+      ],
       ['prompt past the context', { model: OMNI, messages: [{ role: 'user', content: 'x'.repeat(400) }] }, 400, 'context_length_exceeded'],
-      ['prompt whose text fits but whose image does not', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(230) }, { type: 'image_url', image_url: { url: PICTURE_URL } }] }] }, 400, 'invalid_input'],
-      ['image and audio together', { model: OMNI, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PICTURE_URL } }, { type: 'input_audio', input_audio: { data: SPEECH_B64, format: 'wav' } }] }] }, 400, 'unsupported_modalities'],
+      [
+        'prompt whose text fits but whose image does not',
+        {
+          model: OMNI,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'x'.repeat(230) },
+                { type: 'image_url', image_url: { url: PICTURE_URL } },
+              ],
+            },
+          ],
+        },
+        400,
+        'invalid_input',
+      ],
+      [
+        'image and audio together',
+        {
+          model: OMNI,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'image_url', image_url: { url: PICTURE_URL } },
+                { type: 'input_audio', input_audio: { data: SPEECH_B64, format: 'wav' } },
+              ],
+            },
+          ],
+        },
+        400,
+        'unsupported_modalities',
+      ],
       ['image too large', { ...demoRequest('t2i'), image: { width: 5000 } }, 400, 'invalid_value'],
-      ['body over the limit', { model: OMNI, messages: [{ role: 'user', content: 'y'.repeat(2 * 1024 * 1024) }] }, 413, 'request_too_large'],
+      [
+        'body over the limit',
+        { model: OMNI, messages: [{ role: 'user', content: 'y'.repeat(2 * 1024 * 1024) }] },
+        413,
+        'request_too_large',
+      ],
     ];
     const bad = await Promise.all(cases.map(([, body]) => chat(handle.url, body)));
     bad.forEach((r, i) => {
@@ -184,7 +306,11 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
       assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
       assert.equal((r.body.error as { code: string }).code, code, what);
     });
-    const wrongType = await fetch(`${handle.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    const wrongType = await fetch(`${handle.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hi',
+    });
     assert.equal(wrongType.status, 415);
     assert.deepEqual(
       (await Promise.all(load)).map((r) => r.status),

@@ -61,7 +61,11 @@ describe('serving a Hugging Face-layout image+text → text model', { timeout: 1
   });
 
   it('text: a string answer, its prompt counted by the model tokenizer over the chat template', async () => {
-    const res = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Say hello to the tiny model.' }], max_tokens: 8 });
+    const res = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Say hello to the tiny model.' }],
+      max_tokens: 8,
+    });
     assert.equal(typeof res.choices[0].message.content, 'string');
     assert.ok((res.choices[0].message.content ?? '').length > 0);
     assert.ok(res.usage && res.usage.completion_tokens >= 1 && res.usage.completion_tokens <= 8, JSON.stringify(res.usage));
@@ -72,13 +76,25 @@ describe('serving a Hugging Face-layout image+text → text model', { timeout: 1
   const imageRequest = (url: string) =>
     client.chat.completions.create({
       model: MODEL,
-      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: 'Describe this image.' }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url } },
+            { type: 'text', text: 'Describe this image.' },
+          ],
+        },
+      ],
       max_tokens: 8,
     });
 
   it('image (PNG): image tokens take their place in the prompt', async () => {
     const withImage = await imageRequest(`data:image/png;base64,${PICTURE_PNG.toString('base64')}`);
-    const textOnly = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this image.' }] }], max_tokens: 8 });
+    const textOnly = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this image.' }] }],
+      max_tokens: 8,
+    });
     assert.equal(typeof withImage.choices[0].message.content, 'string');
     // A square picture is resized to 64×64: 2×2 tiles plus the global image, 4 image tokens each,
     // with a marker per frame, the closing marker and three newlines (tokens of the fixture's BPE).

@@ -25,7 +25,10 @@ interface Proc {
 
 /** Starts a cornserve subcommand with JSON logs and waits for the log event `until`. */
 async function start(args: string[], until: string, env: Record<string, string> = {}): Promise<Proc & { event: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--log-format', 'json'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const events: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const event = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -59,10 +62,13 @@ describe('cornserve executor ×4 and cornserve gateway, as in Kubernetes, on loo
     });
     executors.set(unit, { ...p, port: p.event.port as number });
     // One unit through the host + port form (resolved like a headless Service), the rest listed.
-    addresses[unit] = unit.startsWith('ocr-det@') ? { host: '127.0.0.1', port: p.event.port as number } : { addresses: [`127.0.0.1:${p.event.port as number}`] };
+    addresses[unit] = unit.startsWith('ocr-det@')
+      ? { host: '127.0.0.1', port: p.event.port as number }
+      : { addresses: [`127.0.0.1:${p.event.port as number}`] };
     writeFileSync(endpointsPath, JSON.stringify({ units: addresses }));
   };
-  const waitReady = (): Promise<void> => until(async () => (await fetch(`${url}/readyz`)).status === 200, 'the gateway is ready', 60_000, 50);
+  const waitReady = (): Promise<void> =>
+    until(async () => (await fetch(`${url}/readyz`)).status === 200, 'the gateway is ready', 60_000, 50);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cs-e2e-k8s-'));
@@ -71,7 +77,11 @@ describe('cornserve executor ×4 and cornserve gateway, as in Kubernetes, on loo
     endpointsPath = join(dir, 'endpoints.json');
     const units = readPlan(planPath).solution.units.map((u) => u.id);
     await Promise.all(units.map(startExecutor));
-    gateway = await start(['gateway', '--plan', planPath, '--host', '127.0.0.1', '--port', '0', '--resolve-interval', '100'], 'gateway.listening', { CORNSERVE_ENDPOINTS: endpointsPath });
+    gateway = await start(
+      ['gateway', '--plan', planPath, '--host', '127.0.0.1', '--port', '0', '--resolve-interval', '100'],
+      'gateway.listening',
+      { CORNSERVE_ENDPOINTS: endpointsPath },
+    );
     url = `http://127.0.0.1:${gateway.events.find((e) => e.event === 'gateway.listening')!.port as number}`;
     await waitReady();
   });
@@ -97,7 +107,10 @@ describe('cornserve executor ×4 and cornserve gateway, as in Kubernetes, on loo
     await sleep(30);
     victim.child.kill('SIGKILL');
     const statuses = (await Promise.all(load)).map((r) => r.status);
-    assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join(','));
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 503),
+      statuses.join(','),
+    );
     await until(async () => (await fetch(`${url}/readyz`)).status !== 200, 'the gateway notices the loss', 30_000, 20);
     assert.equal((await chat(url, demoRequest('ocr'))).status, 503);
     assert.equal((await chat(url, demoRequest('t2t'))).status, 200, 'the other units still serve');
@@ -113,6 +126,9 @@ describe('cornserve executor ×4 and cornserve gateway, as in Kubernetes, on loo
     assert.equal(await gateway.exited, 0);
     assert.ok(gateway.events.some((e) => e.event === 'gateway.stopped'));
     for (const e of executors.values()) e.child.kill('SIGTERM');
-    assert.deepEqual(await Promise.all([...executors.values()].map((e) => e.exited)), [...executors.values()].map(() => 0));
+    assert.deepEqual(
+      await Promise.all([...executors.values()].map((e) => e.exited)),
+      [...executors.values()].map(() => 0),
+    );
   });
 });

@@ -23,7 +23,11 @@ interface Up {
 
 /** Starts `cornserve up` and resolves once it has printed its examples. */
 function startUp(cacheDir: string): Promise<Up> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'up', '--port', '0', '--cache-dir', cacheDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'up', '--port', '0', '--cache-dir', cacheDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true' },
+  });
   const up: Up = { stdout: '', stderr: '', exited: new Promise((resolve) => child.on('exit', resolve)), pid: child.pid! };
   child.stderr.on('data', (d) => (up.stderr += d));
   return new Promise((resolve, reject) => {
@@ -47,7 +51,10 @@ describe('cornserve up', { timeout: 180_000 }, () => {
       assert.ok(existsSync(join(cacheDir, 'demo-local.plan.json')));
       assert.match(up.stdout, /serving cornserve-demo at http:\/\/127\.0\.0\.1:\d+/);
       const curls = up.stdout.split('\n').filter((l) => l.startsWith('curl '));
-      const titles = up.stdout.split('\n').filter((l) => /^# \w/.test(l)).map((l) => l.split(' ')[1]);
+      const titles = up.stdout
+        .split('\n')
+        .filter((l) => /^# \w/.test(l))
+        .map((l) => l.split(' ')[1]);
       assert.deepEqual(titles, ['t2t', 't2t', 'i2t', 'a2t', 't2i', 't2a', 'ocr']);
       assert.equal(curls.length, 7);
       if (HAVE_CURL) {

@@ -4,10 +4,22 @@ import { colocatableGroups, connectedParts, strategyGroups } from '../../src/gra
 import type { ModelGraph } from '../../src/spec/types.generated.js';
 import { loadSpec, OMNI } from '../planner/helpers.js';
 
-function graph(names: string[], edges: [string, string, boolean][], kinds: Record<string, 'encoder' | 'llm' | 'generator'> = {}): ModelGraph {
+function graph(
+  names: string[],
+  edges: [string, string, boolean][],
+  kinds: Record<string, 'encoder' | 'llm' | 'generator'> = {},
+): ModelGraph {
   return {
     name: 'g',
-    components: names.map((name) => ({ name, kind: kinds[name] ?? 'llm', modality: 'text', weightBytes: 1, architecture: { params: 1, layers: 1, hiddenSize: 1 }, work: {}, source: 't' })),
+    components: names.map((name) => ({
+      name,
+      kind: kinds[name] ?? 'llm',
+      modality: 'text',
+      weightBytes: 1,
+      architecture: { params: 1, layers: 1, hiddenSize: 1 },
+      work: {},
+      source: 't',
+    })),
     edges: edges.map(([from, to, colocatable]) => ({ from, to, bytes: { constant: 1 }, colocatable })),
     requestTypes: [],
   } as unknown as ModelGraph;
@@ -25,13 +37,16 @@ function bruteGroups(g: ModelGraph): string[] {
 }
 
 test('colocatable groups: every connected set along colocatable edges, once', () => {
-  const g = graph(['a', 'b', 'c', 'd', 'e', 'f'], [
-    ['a', 'c', true],
-    ['b', 'c', true],
-    ['c', 'd', true],
-    ['d', 'e', true],
-    ['c', 'f', false],
-  ]);
+  const g = graph(
+    ['a', 'b', 'c', 'd', 'e', 'f'],
+    [
+      ['a', 'c', true],
+      ['b', 'c', true],
+      ['c', 'd', true],
+      ['d', 'e', true],
+      ['c', 'f', false],
+    ],
+  );
   const groups = colocatableGroups(g).map((x) => x.join('+'));
   assert.equal(new Set(groups).size, groups.length);
   assert.deepEqual([...groups].sort(), bruteGroups(g));
@@ -49,19 +64,27 @@ test('the omni graph (a star around the thinker) has 17 groups', () => {
 });
 
 test('strategies: monolithic, EPD and disaggregated groups', () => {
-  const g = graph(['enc', 'llm', 'gen'], [
-    ['enc', 'llm', true],
-    ['llm', 'gen', true],
-  ], { enc: 'encoder', gen: 'generator' });
+  const g = graph(
+    ['enc', 'llm', 'gen'],
+    [
+      ['enc', 'llm', true],
+      ['llm', 'gen', true],
+    ],
+    { enc: 'encoder', gen: 'generator' },
+  );
   assert.deepEqual(strategyGroups(g, 'monolithic').groups, [['enc', 'llm', 'gen']]);
   assert.deepEqual(strategyGroups(g, 'epd').groups, [['enc'], ['llm', 'gen']]);
   assert.deepEqual(strategyGroups(g, 'disaggregated').groups, [['enc'], ['llm'], ['gen']]);
   const noEncoder = graph(['llm', 'gen'], [['llm', 'gen', true]], { gen: 'generator' });
   assert.equal(strategyGroups(noEncoder, 'epd').groups, undefined);
-  const split = graph(['enc', 'llm', 'gen'], [
-    ['enc', 'llm', true],
-    ['llm', 'gen', false],
-  ], { enc: 'encoder', gen: 'generator' });
+  const split = graph(
+    ['enc', 'llm', 'gen'],
+    [
+      ['enc', 'llm', true],
+      ['llm', 'gen', false],
+    ],
+    { enc: 'encoder', gen: 'generator' },
+  );
   const mono = strategyGroups(split, 'monolithic');
   assert.deepEqual(mono.groups, [['enc', 'llm'], ['gen']]);
   assert.match(mono.note!, /2 parts/);

@@ -5,7 +5,15 @@ import { buildWorkloadModel } from '../../src/graph/model.js';
 import { loadSpec, OMNI } from '../planner/helpers.js';
 
 test('mean sizes: distributions by their mean, derived megapixel fields', () => {
-  const s = meanSizes({ images: 2, imageWidth: 1000, imageHeight: { dist: 'uniform', mean: 500, min: 0, max: 1000 }, outputImages: 1, outputImageWidth: 1024, outputImageHeight: 1024, diffusionSteps: 50 });
+  const s = meanSizes({
+    images: 2,
+    imageWidth: 1000,
+    imageHeight: { dist: 'uniform', mean: 500, min: 0, max: 1000 },
+    outputImages: 1,
+    outputImageWidth: 1024,
+    outputImageHeight: 1024,
+    diffusionSteps: 50,
+  });
   assert.equal(s.imageMegapixels, 1);
   assert.ok(Math.abs(s.outputImageMegapixels - 1.048576) < 1e-12);
   assert.ok(Math.abs(s.diffusionStepMegapixels - 52.4288) < 1e-9);

@@ -40,8 +40,15 @@ describe('k8s --check', () => {
     const changed = buildPlan();
     changed.solution.units[2].replicas = 4;
     const { differences } = checkManifests(dir, changed);
-    assert.ok(differences.includes('deployment-omni-demo-thinker-a100-tp2.yaml: spec.replicas: found 3, expected 4'), differences.join('\n'));
-    assert.ok(differences.some((d) => d.startsWith('configmap-omni-demo-plan.yaml: data["plan.json"] → solution.units[2].replicas: found 3, expected 4')));
+    assert.ok(
+      differences.includes('deployment-omni-demo-thinker-a100-tp2.yaml: spec.replicas: found 3, expected 4'),
+      differences.join('\n'),
+    );
+    assert.ok(
+      differences.some((d) =>
+        d.startsWith('configmap-omni-demo-plan.yaml: data["plan.json"] → solution.units[2].replicas: found 3, expected 4'),
+      ),
+    );
   });
 
   test('hand edits, missing and unexpected files are differences; comments and formatting are not', () => {
@@ -68,7 +75,9 @@ describe('k8s --check', () => {
     const dir = freshDir();
     writeManifests(dir, generateManifests(buildPlan()));
     writeFileSync(join(dir, 'mine.yaml'), 'kind: ConfigMap\n');
-    const smaller = buildPlan({ units: [{ components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 2, tp: 4 }] });
+    const smaller = buildPlan({
+      units: [{ components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 2, tp: 4 }],
+    });
     const { removed } = writeManifests(dir, generateManifests(smaller));
     assert.ok(removed.includes('deployment-omni-demo-thinker-a100-tp2.yaml'));
     assert.ok(readdirSync(dir).includes('mine.yaml'));

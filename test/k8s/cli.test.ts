@@ -29,7 +29,10 @@ describe('cornserve k8s', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('replicas: 3', 'replicas: 5'));
     const drift = await runCli(['--json', 'k8s', planPath, '--check', dir]);
     assert.equal(drift.code, 2);
-    assert.deepEqual(JSON.parse(drift.stdout), { match: false, differences: ['deployment-omni-demo-thinker-a100-tp2.yaml: spec.replicas: found 5, expected 3'] });
+    assert.deepEqual(JSON.parse(drift.stdout), {
+      match: false,
+      differences: ['deployment-omni-demo-thinker-a100-tp2.yaml: spec.replicas: found 5, expected 3'],
+    });
   });
 
   test('errors exit 1: invalid plan, missing folder, neither -o nor --check', async () => {

@@ -18,7 +18,13 @@ function contextSources(): string[] {
   return dockerfile
     .split('\n')
     .filter((l) => /^COPY\s/.test(l) && !/--from=/.test(l))
-    .flatMap((l) => l.replace(/^COPY\s+/, '').split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1));
+    .flatMap((l) =>
+      l
+        .replace(/^COPY\s+/, '')
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(0, -1),
+    );
 }
 
 describe('Dockerfile', () => {

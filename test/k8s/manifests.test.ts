@@ -3,7 +3,17 @@ import { describe, test } from 'node:test';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
-import { buildManifests, generateManifests, GPU_TYPE_LABEL, K8sError, k8sName, KUSTOMIZATION, parseYaml, POOL_LABEL, renderManifests } from '../../src/k8s/index.js';
+import {
+  buildManifests,
+  generateManifests,
+  GPU_TYPE_LABEL,
+  K8sError,
+  k8sName,
+  KUSTOMIZATION,
+  parseYaml,
+  POOL_LABEL,
+  renderManifests,
+} from '../../src/k8s/index.js';
 import { canonicalize, canonicalJson } from '../../src/plan/canonical.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 import { buildPlan } from '../fixtures/plans/build.js';
@@ -25,14 +35,19 @@ function executorDeployments(plan: Plan): Obj[] {
 /** The plan with every object key order reversed: same plan, different bytes on disk. */
 function reorderKeys<T>(value: T): T {
   if (Array.isArray(value)) return value.map(reorderKeys) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reorderKeys(v)])) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reorderKeys(v)]),
+    ) as T;
   return value;
 }
 
 describe('k8s manifests', () => {
   const plan = buildPlan();
 
-  test('GPU limits summed over all replicas equal the plan\'s GPU count', () => {
+  test("GPU limits summed over all replicas equal the plan's GPU count", () => {
     const total = executorDeployments(plan).reduce((s, d) => {
       const limits = d.spec.template.spec.containers[0].resources.limits;
       return s + d.spec.replicas * Number(limits['nvidia.com/gpu']);
@@ -52,12 +67,18 @@ describe('k8s manifests', () => {
       assert.deepEqual(c.command, ['node', 'bin/cornserve', 'executor', '--plan', '/etc/cornserve/plan.json', '--unit', u.id]);
       // Provider and threads come from the unit's engine block in the plan, not from the environment.
       assert.ok(!c.env.some((e: { name: string }) => e.name === 'CORNSERVE_EXECUTION_PROVIDER' || e.name === 'CORNSERVE_THREADS'));
-      assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'OMP_NUM_THREADS' && e.value === String(u.engine.device.threads)));
+      assert.ok(
+        c.env.some((e: { name: string; value?: string }) => e.name === 'OMP_NUM_THREADS' && e.value === String(u.engine.device.threads)),
+      );
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');
       assert.equal(c.livenessProbe.httpGet.path, '/healthz');
       assert.equal(c.ports[0].containerPort, 9000);
       assert.match(c.resources.requests.memory, /^\d+Mi$/);
-      assert.ok(d.spec.template.spec.volumes.some((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === 'cornserve-models'));
+      assert.ok(
+        d.spec.template.spec.volumes.some(
+          (v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === 'cornserve-models',
+        ),
+      );
     }
   });
 
@@ -80,12 +101,21 @@ describe('k8s manifests', () => {
       assert.deepEqual(endpoints.units[unitId], { headless: true, host: `${service.metadata.name}.cornserve-omni-demo.svc`, port: 9000 });
     }
     const gateway = all.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-gateway'))!;
-    assert.deepEqual(gateway.spec.template.spec.containers[0].command, ['node', 'bin/cornserve', 'gateway', '--plan', '/etc/cornserve/plan.json']);
+    assert.deepEqual(gateway.spec.template.spec.containers[0].command, [
+      'node',
+      'bin/cornserve',
+      'gateway',
+      '--plan',
+      '/etc/cornserve/plan.json',
+    ]);
   });
 
   test("each Deployment's node affinity names its pool and GPU type", () => {
     const twoPools = buildPlan({
-      pools: [{ name: 'a100', nodes: 1 }, { name: 'l4-pool', gpu: 'L4', memoryGiB: 22, nodes: 2, gpusPerNode: 4 }],
+      pools: [
+        { name: 'a100', nodes: 1 },
+        { name: 'l4-pool', gpu: 'L4', memoryGiB: 22, nodes: 2, gpusPerNode: 4 },
+      ],
       units: [
         { components: ['image-encoder'], replicas: 2, pool: 'l4-pool' },
         { components: ['audio-encoder'], replicas: 1, pool: 'l4-pool' },
@@ -100,7 +130,10 @@ describe('k8s manifests', () => {
       const pool = twoPools.pools.find((p) => p.name === unit.pool)!;
       const terms = d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
       const exprs = terms[0].matchExpressions as { key: string; operator: string; values: string[] }[];
-      assert.deepEqual(exprs.find((e) => e.key === POOL_LABEL), { key: POOL_LABEL, operator: 'In', values: [unit.pool] });
+      assert.deepEqual(
+        exprs.find((e) => e.key === POOL_LABEL),
+        { key: POOL_LABEL, operator: 'In', values: [unit.pool] },
+      );
       assert.deepEqual(exprs.find((e) => e.key === GPU_TYPE_LABEL)?.values, [pool.gpu.name]);
     }
   });
@@ -130,7 +163,10 @@ describe('k8s manifests', () => {
     for (const f of files) assert.deepEqual(parseYaml(rendered.get(f.fileName)!), f.object.toJSON(), f.fileName);
     const k = parseYaml(rendered.get(KUSTOMIZATION)!) as { kind: string; resources: string[] };
     assert.equal(k.kind, 'Kustomization');
-    assert.deepEqual(k.resources, files.map((f) => f.fileName));
+    assert.deepEqual(
+      k.resources,
+      files.map((f) => f.fileName),
+    );
     assert.equal(rendered.size, files.length + 1);
   });
 
@@ -161,7 +197,11 @@ describe('k8s manifests', () => {
   });
 
   test('a cpu pool requests cores instead of GPUs and runs a thread per core', () => {
-    const cpu = buildPlan({ pools: [{ device: 'cpu', name: 'local', gpusPerNode: 4, nodes: 1 }], units: [{ components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 2 }], baselines: {} });
+    const cpu = buildPlan({
+      pools: [{ device: 'cpu', name: 'local', gpusPerNode: 4, nodes: 1 }],
+      units: [{ components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 2 }],
+      baselines: {},
+    });
     const [d] = executorDeployments(cpu);
     const c = d.spec.template.spec.containers[0];
     assert.equal(c.resources.requests.cpu, '2');
@@ -172,7 +212,9 @@ describe('k8s manifests', () => {
   });
 
   test('options: namespace, image and model volume claim', () => {
-    const all = buildManifests(plan, { namespace: 'serving', image: 'registry.example/cornserve:1', modelVolumeClaim: 'weights' }).map((f) => f.object.toJSON() as Obj & { metadata: { namespace?: string } });
+    const all = buildManifests(plan, { namespace: 'serving', image: 'registry.example/cornserve:1', modelVolumeClaim: 'weights' }).map(
+      (f) => f.object.toJSON() as Obj & { metadata: { namespace?: string } },
+    );
     assert.ok(all.filter((o) => o.kind !== 'Namespace').every((o) => o.metadata.namespace === 'serving'));
     const d = all.find((o) => o.kind === 'Deployment')!;
     assert.equal(d.spec.template.spec.containers[0].image, 'registry.example/cornserve:1');
@@ -187,8 +229,14 @@ describe('k8s manifests', () => {
     assert.notEqual(k8sName('x'.repeat(100)), k8sName('x'.repeat(101)));
     // Two pools whose names differ only by '_' vs '-' clean to the same name; digests tell them apart.
     const clash = buildPlan({
-      pools: [{ name: 'gpu_a', nodes: 1 }, { name: 'gpu-a', nodes: 1 }],
-      units: [{ components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 4, pool: 'gpu_a' }, { components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 4, pool: 'gpu-a' }],
+      pools: [
+        { name: 'gpu_a', nodes: 1 },
+        { name: 'gpu-a', nodes: 1 },
+      ],
+      units: [
+        { components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 4, pool: 'gpu_a' },
+        { components: ['image-encoder', 'audio-encoder', 'thinker', 'talker', 'vocoder'], replicas: 1, tp: 4, pool: 'gpu-a' },
+      ],
       baselines: {},
     });
     const names = executorDeployments(clash).map((d) => d.metadata.name);

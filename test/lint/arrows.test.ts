@@ -24,16 +24,27 @@ async function lintAt(path: string, code: string): Promise<string[]> {
 }
 
 test('an import against the arrows fails lint, naming both ends', async () => {
-  const backwards = await lintAt('src/spec/backwards.ts', "import { planDeployment } from '../planner/plan-deployment.js';\nexport const p = planDeployment;\n");
-  assert.deepEqual(backwards, ['boundaries/dependencies: There is no policy allowing dependencies from elements of type "spec" to elements of type "planner"']);
-  const intoService = await lintAt('src/runtime/dispatcher/backwards.ts', "import { Supervisor } from '../supervisor/supervisor.js';\nexport const s = Supervisor;\n");
+  const backwards = await lintAt(
+    'src/spec/backwards.ts',
+    "import { planDeployment } from '../planner/plan-deployment.js';\nexport const p = planDeployment;\n",
+  );
+  assert.deepEqual(backwards, [
+    'boundaries/dependencies: There is no policy allowing dependencies from elements of type "spec" to elements of type "planner"',
+  ]);
+  const intoService = await lintAt(
+    'src/runtime/dispatcher/backwards.ts',
+    "import { Supervisor } from '../supervisor/supervisor.js';\nexport const s = Supervisor;\n",
+  );
   assert.match(intoService.join('\n'), /from elements of type "runtime-dispatcher" to elements of type "runtime-supervisor"/);
   const benchIntoCli = await lintAt('bench/backwards.ts', "import { CliError } from '../src/cli/output.js';\nexport const e = CliError;\n");
   assert.match(benchIntoCli.join('\n'), /from elements of type "bench" to elements of type "cli"/);
 });
 
 test('an import along the arrows lints clean, and a file outside every element is refused', async () => {
-  assert.deepEqual(await lintAt('src/planner/forwards.ts', "import { loadDeployment } from '../spec/load.js';\nexport const l = loadDeployment;\n"), []);
+  assert.deepEqual(
+    await lintAt('src/planner/forwards.ts', "import { loadDeployment } from '../spec/load.js';\nexport const l = loadDeployment;\n"),
+    [],
+  );
   assert.match((await lintAt('src/stray/file.ts', 'export const x = 1;\n')).join('\n'), /boundaries\/no-unknown-files/);
 });
 
@@ -43,7 +54,7 @@ test('npm run lint checks formatting, and the formatter rejects unformatted code
   assert.match(pkg.scripts['format:check'], /^prettier --check /);
   const options = { ...(await prettier.resolveConfig(join(ROOT, 'src/x.ts'))), filepath: join(ROOT, 'src/x.ts') };
   assert.equal(options.printWidth, 140);
-  assert.equal(await prettier.check("export const x = {a:1,\n  b: 2}\n", options), false);
+  assert.equal(await prettier.check('export const x = {a:1,\n  b: 2}\n', options), false);
   assert.equal(await prettier.check('export const x = { a: 1, b: 2 };\n', options), true);
 });
 

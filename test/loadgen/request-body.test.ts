@@ -31,9 +31,17 @@ test('prompts have the requested token count under either tokenizer, and differ 
 });
 
 test('images are PNGs of the request’s width × height; audio is a WAV of its length', () => {
-  const body = chatBody({ arrivalS: 0, type: 'i2t', promptTokens: 16, images: 2, imageWidth: 465, imageHeight: 105, outputTokens: 7 }, 3, typeOf('i2t'), options);
+  const body = chatBody(
+    { arrivalS: 0, type: 'i2t', promptTokens: 16, images: 2, imageWidth: 465, imageHeight: 105, outputTokens: 7 },
+    3,
+    typeOf('i2t'),
+    options,
+  );
   const parts = partsOf(body);
-  assert.deepEqual(parts.map((p) => p.type), ['text', 'image_url', 'image_url']);
+  assert.deepEqual(
+    parts.map((p) => p.type),
+    ['text', 'image_url', 'image_url'],
+  );
   const png = decodePng(Buffer.from(parts[1].image_url!.url.split(',')[1], 'base64'));
   assert.deepEqual([png.width, png.height], [465, 105]);
   assert.ok(new Set(png.rgb).size > 2, 'the picture is not blank');
@@ -48,14 +56,22 @@ test('images are PNGs of the request’s width × height; audio is a WAV of its 
 });
 
 test('generated outputs ask for their modality, image size and steps; OCR sends only its image', () => {
-  const t2i = chatBody({ arrivalS: 0, type: 't2i', promptTokens: 16, outputImageWidth: 64, outputImageHeight: 48, diffusionSteps: 4, outputTokens: 1 }, 0, typeOf('t2i'), options);
+  const t2i = chatBody(
+    { arrivalS: 0, type: 't2i', promptTokens: 16, outputImageWidth: 64, outputImageHeight: 48, diffusionSteps: 4, outputTokens: 1 },
+    0,
+    typeOf('t2i'),
+    options,
+  );
   assert.deepEqual(t2i.modalities, ['image']);
   assert.deepEqual(t2i.image, { width: 64, height: 48, steps: 4 });
   const t2a = chatBody({ arrivalS: 0, type: 't2a', promptTokens: 16 }, 0, typeOf('t2a'), options);
   assert.deepEqual(t2a.modalities, ['audio']);
   assert.deepEqual(t2a.audio, { format: 'pcm16' });
   const ocr = chatBody(withTypeSizes({ arrivalS: 0, type: 'ocr' }, typeOf('ocr')), 0, typeOf('ocr'), options);
-  assert.deepEqual(partsOf(ocr).map((p) => p.type), ['image_url']);
+  assert.deepEqual(
+    partsOf(ocr).map((p) => p.type),
+    ['image_url'],
+  );
   const video: RequestType = { ...typeOf('t2t'), name: 'v2t', inputs: ['video', 'text'] };
   assert.throws(() => chatBody({ arrivalS: 0, type: 'v2t' }, 0, video, options), UnsupportedRequestError);
 });

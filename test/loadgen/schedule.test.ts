@@ -19,7 +19,10 @@ test('a generated schedule is the same for the same seed, and another seed chang
 test('--rate changes arrivals but keeps types and sizes; --duration cuts by arrival time', () => {
   const slow = scheduleFromWorkload(spec, { requests: 200 }, { ratePerS: 2 });
   const fast = scheduleFromWorkload(spec, { requests: 200 }, { ratePerS: 20 });
-  assert.deepEqual(fast.map((r) => r.type), slow.map((r) => r.type));
+  assert.deepEqual(
+    fast.map((r) => r.type),
+    slow.map((r) => r.type),
+  );
   assert.ok(scheduleRatePerS(fast) > 5 * scheduleRatePerS(slow));
   const timed = scheduleFromWorkload(spec, { durationS: 10 }, { ratePerS: 20 });
   assert.ok(timed.length > 100 && timed.length < 300, String(timed.length));
@@ -35,11 +38,28 @@ test('a trace keeps its order and sizes, stretched to a rate and cut to the limi
     { arrivalS: 5, type: 't2t' },
   ];
   const stretched = scheduleFromTrace(trace, {}, 3);
-  assert.deepEqual(stretched.map((r) => r.arrivalS), [1, 1.25, 1.5, 2]);
+  assert.deepEqual(
+    stretched.map((r) => r.arrivalS),
+    [1, 1.25, 1.5, 2],
+  );
   assert.equal(stretched[2].images, 2);
   assert.equal(scheduleFromTrace(trace, { requests: 2 }).length, 2);
-  assert.deepEqual(scheduleFromTrace(trace, { durationS: 2 }).map((r) => r.type), ['t2t', 'ocr', 'i2t']);
-  assert.throws(() => scheduleFromTrace([{ arrivalS: 0, type: 'a' }, { arrivalS: 0, type: 'a' }], {}, 5), /no measurable rate/);
+  assert.deepEqual(
+    scheduleFromTrace(trace, { durationS: 2 }).map((r) => r.type),
+    ['t2t', 'ocr', 'i2t'],
+  );
+  assert.throws(
+    () =>
+      scheduleFromTrace(
+        [
+          { arrivalS: 0, type: 'a' },
+          { arrivalS: 0, type: 'a' },
+        ],
+        {},
+        5,
+      ),
+    /no measurable rate/,
+  );
 });
 
 test('the requests sent are replayed at the times they were sent, unsent ones left out', () => {

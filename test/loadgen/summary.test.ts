@@ -7,14 +7,23 @@ import { simulate } from '../../src/sim/simulate.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 
 const plan = JSON.parse(readFileSync('plans/demo-local.plan.json', 'utf8')) as Plan;
-const options = { types: plan.model.requestTypes, latencyTargetsMs: { t2t: 100, ocr: 500 }, strategy: 'planned' as const, stoppedEarly: false };
+const options = {
+  types: plan.model.requestTypes,
+  latencyTargetsMs: { t2t: 100, ocr: 500 },
+  strategy: 'planned' as const,
+  stoppedEarly: false,
+};
 
 const ok = (index: number, type: string, sentAtMs: number, latencyMs: number, firstTokenMs?: number): RequestOutcome => ({
   index,
   type,
   sentAtMs,
   latencyMs,
-  timing: { textDeltas: 2, done: true, ...(firstTokenMs !== undefined ? { firstTokenMs, lastTokenMs: firstTokenMs + 10, completionTokens: 6 } : {}) },
+  timing: {
+    textDeltas: 2,
+    done: true,
+    ...(firstTokenMs !== undefined ? { firstTokenMs, lastTokenMs: firstTokenMs + 10, completionTokens: 6 } : {}),
+  },
 });
 
 test('per-type counts, window rates, goodput and SLO attainment as the simulator defines them', () => {
@@ -51,7 +60,10 @@ test('per-type counts, window rates, goodput and SLO attainment as the simulator
   const f = summariseFailures(outcomes);
   assert.deepEqual(f.byKind, { http: 1, 'not-sent': 1 });
   assert.equal(f.examples[0].count, 1);
-  const tokens = tokenCounts(outcomes, outcomes.map((o) => ({ type: o.type, promptTokens: 10, outputTokens: 6 })));
+  const tokens = tokenCounts(
+    outcomes,
+    outcomes.map((o) => ({ type: o.type, promptTokens: 10, outputTokens: 6 })),
+  );
   assert.equal(tokens.t2t.reportedCompletionTokens, 6);
   assert.equal(tokens.t2t.requestedPromptTokens, 10);
 });
@@ -70,15 +82,27 @@ test('a type whose requests in flight pile up, or that is refused for overload, 
   assert.equal(summariseOutcomes(steady, options).perType.t2t.saturated, false);
   // Latency that only looks like growth over too short a run is not called saturation.
   assert.equal(summariseOutcomes(overloaded.slice(0, 20), options).perType.t2t.saturated, false);
-  const refused = steady.map((o, i): RequestOutcome => (i % 5 === 0 ? { index: o.index, type: o.type, sentAtMs: o.sentAtMs, failure: { kind: 'overload', status: 429, message: 'busy' } } : o));
+  const refused = steady.map((o, i): RequestOutcome =>
+    i % 5 === 0 ? { index: o.index, type: o.type, sentAtMs: o.sentAtMs, failure: { kind: 'overload', status: 429, message: 'busy' } } : o,
+  );
   assert.equal(summariseOutcomes(refused, options).perType.t2t.saturated, true);
 });
 
 test('predicted vs measured: one row per type and metric with the relative error, then the totals', () => {
-  const requests = Array.from({ length: 40 }, (_, i) => ({ arrivalS: i * 0.5, type: i % 2 ? 't2t' : 'ocr', promptTokens: 32, outputTokens: 32, images: 1, imageWidth: 465, imageHeight: 105 }));
+  const requests = Array.from({ length: 40 }, (_, i) => ({
+    arrivalS: i * 0.5,
+    type: i % 2 ? 't2t' : 'ocr',
+    promptTokens: 32,
+    outputTokens: 32,
+    images: 1,
+    imageWidth: 465,
+    imageHeight: 105,
+  }));
   const predicted = simulate(plan, 'planned', requests, { warmupRequests: 0 });
   const measured = summariseOutcomes(
-    requests.map((r, i) => ok(i, r.type, r.arrivalS * 1000, 2 * (predicted.perType[r.type].latencyMs!.p50), r.type === 't2t' ? 4 : undefined)),
+    requests.map((r, i) =>
+      ok(i, r.type, r.arrivalS * 1000, 2 * predicted.perType[r.type].latencyMs!.p50, r.type === 't2t' ? 4 : undefined),
+    ),
     { ...options, latencyTargetsMs: plan.latencyTargetsMs ?? {} },
   );
   const rows = compareResults(predicted, measured);
@@ -86,7 +110,10 @@ test('predicted vs measured: one row per type and metric with the relative error
   assert.ok(Math.abs(p50.relativeError! + 0.5) < 1e-9, JSON.stringify(p50));
   assert.ok(rows.some((r) => r.type === 't2t' && r.metric === 'ttftP50Ms'));
   assert.ok(!rows.some((r) => r.type === 'ocr' && r.metric === 'ttftP50Ms'), 'neither side has TTFT for OCR');
-  assert.deepEqual(rows.filter((r) => r.type === 'all').map((r) => r.metric), ['throughputPerS', 'goodputPerS', 'sloAttainment']);
+  assert.deepEqual(
+    rows.filter((r) => r.type === 'all').map((r) => r.metric),
+    ['throughputPerS', 'goodputPerS', 'sloAttainment'],
+  );
   assert.equal(relativeError(1, 0), null);
   assert.equal(relativeError(null, 2), null);
   assert.equal(relativeError(3, 2), 0.5);

@@ -27,17 +27,25 @@ test('DiT step keeps the latent shape and depends on timestep and condition', as
   const latent = new Prng(1).fill(cfg.latentChannels * cfg.latentSize ** 2, 1);
   const cond = new Prng(2).fill(cfg.condDim, 1);
   const run = async (t: number, c: Float32Array) =>
-    (await s.run({ latent: f32(latent, [1, cfg.latentChannels, cfg.latentSize, cfg.latentSize]), timestep: f32(Float32Array.of(t), [1]), condition: f32(c, [1, cfg.condDim]) })).velocity;
+    (
+      await s.run({
+        latent: f32(latent, [1, cfg.latentChannels, cfg.latentSize, cfg.latentSize]),
+        timestep: f32(Float32Array.of(t), [1]),
+        condition: f32(c, [1, cfg.condDim]),
+      })
+    ).velocity;
   const base = await run(0.5, cond);
   assert.deepEqual(base.dims, [1, cfg.latentChannels, cfg.latentSize, cfg.latentSize]);
-  assert.notDeepEqual([...(await run(0.9, cond)).data as Float32Array], [...(base.data as Float32Array)]);
-  assert.notDeepEqual([...(await run(0.5, new Float32Array(cfg.condDim))).data as Float32Array], [...(base.data as Float32Array)]);
+  assert.notDeepEqual([...((await run(0.9, cond)).data as Float32Array)], [...(base.data as Float32Array)]);
+  assert.notDeepEqual([...((await run(0.5, new Float32Array(cfg.condDim))).data as Float32Array)], [...(base.data as Float32Array)]);
 });
 
 test('image decoder turns a latent into RGB in [0, 1] at 2^upsamplings the size', async () => {
   const cfg = tiny.imageDecoder;
   const s = await session(buildImageDecoder(cfg, 1).bytes);
-  const out = await s.run({ latent: f32(new Prng(4).fill(2 * cfg.latentChannels * cfg.latentSize ** 2, 2), [2, cfg.latentChannels, cfg.latentSize, cfg.latentSize]) });
+  const out = await s.run({
+    latent: f32(new Prng(4).fill(2 * cfg.latentChannels * cfg.latentSize ** 2, 2), [2, cfg.latentChannels, cfg.latentSize, cfg.latentSize]),
+  });
   const size = decodedImageSize(cfg);
   assert.equal(size, 32);
   assert.deepEqual(out.image.dims, [2, 3, size, size]);
@@ -60,6 +68,9 @@ test('vocoder: T frames → T × hop samples in [-1, 1], and a frame only moves 
   changed.fill(0, 0, cfg.inputDim);
   const moved = (await run(changed)).data as Float32Array;
   const context = vocoderContextFrames(cfg);
-  assert.ok(wave.subarray(0, hop).some((v, i) => v !== moved[i]), 'frame 0 must influence its own samples');
+  assert.ok(
+    wave.subarray(0, hop).some((v, i) => v !== moved[i]),
+    'frame 0 must influence its own samples',
+  );
   for (let i = (1 + context) * hop; i < wave.length; i++) assert.equal(moved[i], wave[i], `sample ${i}`);
 });

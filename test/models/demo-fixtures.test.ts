@@ -14,9 +14,17 @@ test('fixtures/onnx/tiny holds byte for byte what buildDemoModels writes (run `n
   try {
     const set = buildDemoModels(dir, 'tiny', DEFAULT_SEED);
     const built = [...Object.values(set.components).map((c) => basename(c.path)), basename(set.manifestPath)].sort();
-    assert.deepEqual(readdirSync(COMMITTED).filter((f) => !f.startsWith('.')).sort(), built);
+    assert.deepEqual(
+      readdirSync(COMMITTED)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+      built,
+    );
     for (const name of built) {
-      assert.ok(readFileSync(join(COMMITTED, name)).equals(readFileSync(join(dir, name))), `${COMMITTED}/${name} differs from the builder's output`);
+      assert.ok(
+        readFileSync(join(COMMITTED, name)).equals(readFileSync(join(dir, name))),
+        `${COMMITTED}/${name} differs from the builder's output`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

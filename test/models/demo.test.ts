@@ -41,7 +41,10 @@ test('every demo component loads in onnxruntime with the inputs and outputs the 
       assert.deepEqual([...s.outputNames].sort(), [...set.components[component].outputs].sort(), component);
       assert.equal(manifest.components[component].path, `${component}.onnx`);
     }
-    assert.deepEqual(set.components.llm.outputs.filter((o) => o === 'logits'), ['logits']);
+    assert.deepEqual(
+      set.components.llm.outputs.filter((o) => o === 'logits'),
+      ['logits'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,14 @@ import { PNG } from 'pngjs';
 import wavefile from 'wavefile';
 import { decodeImage, decodePng, encodePng, planarToRgb, resampleLinear, rgbToPlanar } from '../../src/models/media.js';
 import { decodeWav, encodeWav } from '../../src/models/wav.js';
-import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectImage, inspectWav, MediaFormatError, MediaLimitError } from '../../src/models/media-inspect.js';
+import {
+  checkAudioLimits,
+  DEFAULT_MEDIA_LIMITS,
+  inspectImage,
+  inspectWav,
+  MediaFormatError,
+  MediaLimitError,
+} from '../../src/models/media-inspect.js';
 import { Prng } from '../../src/models/prng.js';
 
 test('PNG encode/decode is lossless for 8-bit RGB', () => {
@@ -25,7 +32,10 @@ test('planar float ↔ RGB conversion clamps and round-trips', () => {
   const planar = Float32Array.of(0, 1, 2, -1, 0.5, 0.25);
   const rgb = planarToRgb(planar, 1, 2);
   assert.deepEqual([...rgb.rgb], [0, 255, 128, 255, 0, 64]);
-  assert.deepEqual([...rgbToPlanar(rgb)].map((v) => Math.round(v * 255)), [0, 255, 255, 0, 128, 64]);
+  assert.deepEqual(
+    [...rgbToPlanar(rgb)].map((v) => Math.round(v * 255)),
+    [0, 255, 255, 0, 128, 64],
+  );
   assert.throws(() => planarToRgb(new Float32Array(5), 1, 2), /expected 6 values/);
 });
 
@@ -67,7 +77,10 @@ test('decodeImage refuses a pixel bomb from its header, before decoding anything
   assert.deepEqual(inspectImage(bomb), { format: 'png', width: 20_000, height: 20_000 });
   assert.throws(
     () => decodeImage(bomb, DEFAULT_MEDIA_LIMITS),
-    (err: unknown) => err instanceof MediaLimitError && err.limit === 'maxImagePixels' && /20000×20000 \(400000000 pixels\); the limit is 16777216/.test(err.message),
+    (err: unknown) =>
+      err instanceof MediaLimitError &&
+      err.limit === 'maxImagePixels' &&
+      /20000×20000 \(400000000 pixels\); the limit is 16777216/.test(err.message),
   );
   // The same header under a limit it fits: decoding is attempted and the missing data reported.
   assert.throws(() => decodeImage(pngHeaderOnly(4, 4), { maxImagePixels: 16 }), MediaFormatError);
@@ -122,11 +135,17 @@ test('inspectWav reads duration and sample count from the header; the limits ref
   // 100 kB of samples at 1 Hz: 50 000 s, which resampling to 16 kHz would make 800 M samples.
   const slow = inspectWav(wavOf(1, 1, 50_000));
   assert.equal(slow.durationS, 50_000);
-  assert.throws(() => checkAudioLimits(slow, DEFAULT_MEDIA_LIMITS), (e: unknown) => e instanceof MediaLimitError && e.limit === 'maxAudioSeconds');
+  assert.throws(
+    () => checkAudioLimits(slow, DEFAULT_MEDIA_LIMITS),
+    (e: unknown) => e instanceof MediaLimitError && e.limit === 'maxAudioSeconds',
+  );
   // A very high rate: short, but too many samples.
   const dense = inspectWav(wavOf(4_000_000, 2, 60_000));
   assert.doesNotThrow(() => checkAudioLimits(dense, { ...DEFAULT_MEDIA_LIMITS, maxAudioSeconds: 1 }));
-  assert.throws(() => checkAudioLimits(dense, { ...DEFAULT_MEDIA_LIMITS, maxAudioSamples: 100_000 }), (e: unknown) => e instanceof MediaLimitError && e.limit === 'maxAudioSamples');
+  assert.throws(
+    () => checkAudioLimits(dense, { ...DEFAULT_MEDIA_LIMITS, maxAudioSamples: 100_000 }),
+    (e: unknown) => e instanceof MediaLimitError && e.limit === 'maxAudioSamples',
+  );
   // A declared data size past the end counts only the bytes present.
   const truncated = Buffer.from(wavOf(8000, 1, 10));
   truncated.writeUInt32LE(0xffffffff, 40);

@@ -29,7 +29,10 @@ test('a pure tone lights the mel bin whose filter peaks nearest its frequency', 
   const { data, frames } = logMelSpectrogram(pcm, config);
   assert.equal(frames, melFrameCount(config, 16000));
   assert.equal(frames, 98);
-  const loudest = Array.from({ length: config.melBins }, (_, m) => data[m * frames + 10]).reduce((best, v, m, all) => (v > all[best] ? m : best), 0);
+  const loudest = Array.from({ length: config.melBins }, (_, m) => data[m * frames + 10]).reduce(
+    (best, v, m, all) => (v > all[best] ? m : best),
+    0,
+  );
   const filters = melFilterbank(config);
   const binOfTone = Math.round((toneHz * config.fftSize) / config.sampleRateHz);
   const nearest = filters.reduce((best, f, m) => (f[binOfTone] > filters[best][binOfTone] ? m : best), 0);

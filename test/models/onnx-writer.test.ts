@@ -53,7 +53,10 @@ test('the reader returns the declared inputs and outputs with symbolic dims', ()
   assert.equal(sig.irVersion, 8);
   assert.deepEqual(sig.opsets, [{ domain: '', version: 17 }]);
   assert.deepEqual(sig.inputs, [{ name: 'a', dtype: 'float32', onnxElemType: 1, dims: ['batch', 3] }]);
-  assert.deepEqual(sig.outputs.map((o) => [o.name, o.dims]), [['b', ['batch', 3]]]);
+  assert.deepEqual(
+    sig.outputs.map((o) => [o.name, o.dims]),
+    [['b', ['batch', 3]]],
+  );
   assert.deepEqual(sig.metadata, { preset: 'tiny' });
 });
 

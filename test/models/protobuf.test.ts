@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ProtoDecodeError, ProtoMessage, readFields } from '../../src/models/protobuf.js';
 
-test('varints round-trip, negative int64 values as 10-byte two\'s complement', () => {
+test("varints round-trip, negative int64 values as 10-byte two's complement", () => {
   fc.assert(
     fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.integer({ min: 1, max: 536870911 }), (value, field) => {
       const [f] = [...readFields(new ProtoMessage().varint(field, value).toBytes())];
@@ -20,7 +20,10 @@ test('nested messages and large byte fields keep their content and order', () =>
   const inner = new ProtoMessage().string(1, 'inner').float32(2, 1.5);
   const bytes = new ProtoMessage().bytes(3, big).message(4, inner).packedVarints(5, [1, 300, -2]).toBytes();
   const fields = [...readFields(bytes)];
-  assert.deepEqual(fields.map((f) => f.field), [3, 4, 5]);
+  assert.deepEqual(
+    fields.map((f) => f.field),
+    [3, 4, 5],
+  );
   assert.deepEqual((fields[0] as { bytes: Uint8Array }).bytes, big);
   const nested = [...readFields((fields[1] as { bytes: Uint8Array }).bytes)];
   assert.equal(new TextDecoder().decode((nested[0] as { bytes: Uint8Array }).bytes), 'inner');

@@ -32,8 +32,14 @@ test('LLM prefill logits match the TypeScript reference (relative error < 1e-4)'
   const s = await session(llm.bytes);
   const out = await s.run({
     inputs_embeds: embedOut.inputs_embeds,
-    attention_mask: i64(ids.map(() => 1), [1, ids.length]),
-    position_ids: i64(ids.map((_, i) => i), [1, ids.length]),
+    attention_mask: i64(
+      ids.map(() => 1),
+      [1, ids.length],
+    ),
+    position_ids: i64(
+      ids.map((_, i) => i),
+      [1, ids.length],
+    ),
     ...emptyPast(1),
   });
   const expected = referenceLlmLogits(config, llm.builder.weights, embedOut.inputs_embeds.data as Float32Array);
@@ -84,7 +90,12 @@ test('padded rows with masked gaps in the past give each sequence its own logits
   const seqA = rng.fill(3 * config.hidden, 1);
   const seqB = rng.fill(6 * config.hidden, 1);
   const prefill = async (embeds: Float32Array, n: number) =>
-    s.run({ inputs_embeds: f32(embeds.slice(0, n * config.hidden), [1, n, config.hidden]), attention_mask: i64(Array(n).fill(1), [1, n]), position_ids: i64([...Array(n).keys()], [1, n]), ...emptyPast(1) });
+    s.run({
+      inputs_embeds: f32(embeds.slice(0, n * config.hidden), [1, n, config.hidden]),
+      attention_mask: i64(Array(n).fill(1), [1, n]),
+      position_ids: i64([...Array(n).keys()], [1, n]),
+      ...emptyPast(1),
+    });
   const outA = await prefill(seqA, 2);
   const outB = await prefill(seqB, 5);
   const past: Record<string, ort.Tensor> = {};

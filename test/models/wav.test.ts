@@ -32,13 +32,31 @@ test('decodeWav reads 16-bit PCM exactly as wavefile does', () => {
 test('decodeWav averages channels and reads 8-, 24-, 32-bit and float WAVs; rejects what is not WAV', () => {
   for (const depth of ['8', '24', '32', '32f'] as const) {
     const wav = new wavefile.WaveFile();
-    const left = depth === '32f' ? [0.5, -0.25, 0.125] : depth === '8' ? [200, 100, 128] : depth === '24' ? [4194304, -2097152, 0] : [1073741824, -536870912, 0];
-    const right = depth === '32f' ? [0.5, 0.25, 0.125] : depth === '8' ? [200, 156, 128] : depth === '24' ? [4194304, 2097152, 0] : [1073741824, 536870912, 0];
+    const left =
+      depth === '32f'
+        ? [0.5, -0.25, 0.125]
+        : depth === '8'
+          ? [200, 100, 128]
+          : depth === '24'
+            ? [4194304, -2097152, 0]
+            : [1073741824, -536870912, 0];
+    const right =
+      depth === '32f'
+        ? [0.5, 0.25, 0.125]
+        : depth === '8'
+          ? [200, 156, 128]
+          : depth === '24'
+            ? [4194304, 2097152, 0]
+            : [1073741824, 536870912, 0];
     wav.fromScratch(2, 8000, depth, [left, right]);
     const bytes = wav.toBuffer();
     const fast = decodeWav(bytes);
     assert.equal(fast.sampleRateHz, 8000);
-    assert.deepEqual([...fast.samples].map((s) => s.toFixed(3)), [...wavefileDecode(bytes).samples].map((s) => s.toFixed(3)), depth);
+    assert.deepEqual(
+      [...fast.samples].map((s) => s.toFixed(3)),
+      [...wavefileDecode(bytes).samples].map((s) => s.toFixed(3)),
+      depth,
+    );
   }
   assert.throws(() => decodeWav(new TextEncoder().encode('hello world!')), /not a RIFF\/WAVE file/);
   assert.throws(() => decodeWav(Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WAVE')])), /no data chunk/);

@@ -24,12 +24,22 @@ test('plan writes the plan, the LP file and a JSON summary; --check agrees', () 
   assert.equal(run.status, 0, run.stderr);
   const summary = JSON.parse(run.stdout) as { digest: string; baselines: { strategy: string }[]; solver: { status: string } };
   assert.equal(summary.solver.status, 'optimal');
-  assert.deepEqual(summary.baselines.map((b) => b.strategy), ['monolithic', 'epd', 'disaggregated']);
+  assert.deepEqual(
+    summary.baselines.map((b) => b.strategy),
+    ['monolithic', 'epd', 'disaggregated'],
+  );
   assert.match(run.stderr, /^plan tiny \[[#-]+\] \d+% planned optimal in [\d.]+ s …$/m, 'plain progress lines on stderr when not a TTY');
-  assert.match(run.stderr, /^plan tiny \[[#-]+\] \d+% planned simulated at [\d.]+ req\/s \(iteration 1\): every target met …$/m, 'the simulate-and-tighten loop reports too');
+  assert.match(
+    run.stderr,
+    /^plan tiny \[[#-]+\] \d+% planned simulated at [\d.]+ req\/s \(iteration 1\): every target met …$/m,
+    'the simulate-and-tighten loop reports too',
+  );
   assert.match(run.stderr, /^plan tiny \[#{20}\] 100% in [\d.]+ s done$/m);
   assert.equal(readPlan(planPath).name, 'tiny');
-  assert.match(readFileSync(lpPath, 'utf8'), /^\\ cornserve placement MILP[\s\S]*\nMaximize\n obj: [\s\S]*\nSubject To\n[\s\S]*\nGeneral\n[\s\S]*\nEnd\n$/);
+  assert.match(
+    readFileSync(lpPath, 'utf8'),
+    /^\\ cornserve placement MILP[\s\S]*\nMaximize\n obj: [\s\S]*\nSubject To\n[\s\S]*\nGeneral\n[\s\S]*\nEnd\n$/,
+  );
   const check = runCli(['plan', '--check', planPath]);
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /up to date/);
@@ -60,9 +70,21 @@ test('plan prints the summary table; diff and --check report a change with exit 
 });
 
 test('an impossible target and a missing plan exit 1 with an explanation', () => {
-  const run = runCli(['plan', 'test/fixtures/planner/tiny/deployment.yaml', '-o', join(dir, 'x.plan.json'), '--objective', 'min-cost', '--rate', '100']);
+  const run = runCli([
+    'plan',
+    'test/fixtures/planner/tiny/deployment.yaml',
+    '-o',
+    join(dir, 'x.plan.json'),
+    '--objective',
+    'min-cost',
+    '--rate',
+    '100',
+  ]);
   assert.equal(run.status, 1);
-  assert.match(run.stderr, /^error: cannot plan tiny: needs ≥ \d+ GPUs of L40S for 100 req\/s; the cluster has 4 L40S\. .*Lower the target rate/m);
+  assert.match(
+    run.stderr,
+    /^error: cannot plan tiny: needs ≥ \d+ GPUs of L40S for 100 req\/s; the cluster has 4 L40S\. .*Lower the target rate/m,
+  );
   const missing = runCli(['plan', '--check', join(dir, 'nope.plan.json')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /no such file/);

@@ -17,12 +17,19 @@ import { missedTypes, sloGoodput } from '../../src/sim/simulate.js';
 const solver = new GlpkSolver();
 after(() => solver.close());
 
-const frozen = existsSync('plans') ? readdirSync('plans').filter((f) => f.endsWith('.plan.json')).sort() : [];
+const frozen = existsSync('plans')
+  ? readdirSync('plans')
+      .filter((f) => f.endsWith('.plan.json'))
+      .sort()
+  : [];
 
 test('every fixture deployment has a frozen plan', () => {
   for (const f of readdirSync('fixtures/deployments').filter((x) => x.endsWith('.yaml'))) {
     const name = (parse(readFileSync(`fixtures/deployments/${f}`, 'utf8')) as { name: string }).name;
-    assert.ok(frozen.includes(`${name}.plan.json`), `no plans/${name}.plan.json for fixtures/deployments/${f}; run: cornserve plan fixtures/deployments/${f}`);
+    assert.ok(
+      frozen.includes(`${name}.plan.json`),
+      `no plans/${name}.plan.json for fixtures/deployments/${f}; run: cornserve plan fixtures/deployments/${f}`,
+    );
   }
 });
 
@@ -39,13 +46,18 @@ test('every frozen plan is valid and at least as good as each baseline that meet
     for (const b of plan.baselines) {
       if (b.status !== 'optimal' && b.status !== 'feasible') continue;
       if (!b.simulated || missedTypes(b).length > 0) continue;
-      if (plan.objective.kind === 'max-rate') assert.ok(s.ratePerS >= b.ratePerS * (1 - 1e-6), `${f}: ${b.strategy} ${b.ratePerS} > planned ${s.ratePerS} req/s`);
-      else assert.ok((plan.objective.costBasis === 'dollars' ? s.costPerHour <= b.costPerHour : s.gpus <= b.gpus), `${f}: ${b.strategy} is cheaper`);
+      if (plan.objective.kind === 'max-rate')
+        assert.ok(s.ratePerS >= b.ratePerS * (1 - 1e-6), `${f}: ${b.strategy} ${b.ratePerS} > planned ${s.ratePerS} req/s`);
+      else
+        assert.ok(
+          plan.objective.costBasis === 'dollars' ? s.costPerHour <= b.costPerHour : s.gpus <= b.gpus,
+          `${f}: ${b.strategy} is cheaper`,
+        );
     }
   }
 });
 
-test('across every fixture, planned goodput in simulation is at least each baseline\'s', () => {
+test("across every fixture, planned goodput in simulation is at least each baseline's", () => {
   // SLO goodput from the recorded simulated metrics: the planned rate of every request type that
   // meets its p90 target. Where the MILP's first choice did worse than a baseline after
   // simulation, the planner's loop must have fixed it (or adopted the baseline's units).
@@ -57,7 +69,10 @@ test('across every fixture, planned goodput in simulation is at least each basel
     for (const b of plan.baselines) {
       if (b.units.length === 0) continue;
       assert.ok(b.simulated, `${f}: the ${b.strategy} baseline was not simulated`);
-      assert.ok(planned >= sloGoodput(b) * (1 - 1e-6), `${f}: ${b.strategy} reaches ${sloGoodput(b)} req/s of SLO goodput in simulation, planned only ${planned}`);
+      assert.ok(
+        planned >= sloGoodput(b) * (1 - 1e-6),
+        `${f}: ${b.strategy} reaches ${sloGoodput(b)} req/s of SLO goodput in simulation, planned only ${planned}`,
+      );
     }
   }
 });
@@ -67,9 +82,17 @@ test('every frozen plan routes every request type of its model in every strategy
     const plan = readPlan(`plans/${f}`);
     assert.ok((plan.solver.loopIterations ?? []).length >= 1, `${f}: no simulate-and-tighten record`);
     for (const s of [plan.solution, ...plan.baselines].filter((x) => x.units.length > 0)) {
-      assert.deepEqual(Object.keys(s.perTypeRatePerS).sort(), plan.model.requestTypes.map((t) => t.name).sort(), `${f}/${s.strategy}: perTypeRatePerS`);
+      assert.deepEqual(
+        Object.keys(s.perTypeRatePerS).sort(),
+        plan.model.requestTypes.map((t) => t.name).sort(),
+        `${f}/${s.strategy}: perTypeRatePerS`,
+      );
       for (const t of plan.model.requestTypes) {
-        for (const c of t.path) assert.ok(s.routing.some((r) => r.requestType === t.name && r.component === c), `${f}/${s.strategy}: no routing for ${t.name}/${c}`);
+        for (const c of t.path)
+          assert.ok(
+            s.routing.some((r) => r.requestType === t.name && r.component === c),
+            `${f}/${s.strategy}: no routing for ${t.name}/${c}`,
+          );
       }
     }
     for (const strategy of runnableStrategies(plan)) compileModel(simInputFromPlan(plan, strategy as Strategy));
@@ -79,6 +102,10 @@ test('every frozen plan routes every request type of its model in every strategy
 test('plan --check holds for every frozen plan', async () => {
   for (const f of frozen) {
     const r = await checkPlan(`plans/${f}`, { solver });
-    assert.equal(r.status, 'identical', `plans/${f}: ${r.status === 'changed' ? `\n${formatPlanDiff(r.diff)}` : r.status === 'error' ? r.message : ''}\nrefresh it with cornserve plan if the change is intended`);
+    assert.equal(
+      r.status,
+      'identical',
+      `plans/${f}: ${r.status === 'changed' ? `\n${formatPlanDiff(r.diff)}` : r.status === 'error' ? r.message : ''}\nrefresh it with cornserve plan if the change is intended`,
+    );
   }
 });

@@ -20,8 +20,22 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('the seal covers the whole content but not its own digest, and is deterministic', () => {
   const plan = readPlan('plans/demo-local.plan.json');
   assert.equal(sealProblem(plan), undefined);
-  assert.equal(planText(sealPlan(withoutSeal(plan))), readFileSync('plans/demo-local.plan.json', 'utf8'), 'sealing again gives the same bytes');
-  const batch = { ...plan, solution: { ...plan.solution, units: plan.solution.units.map((u) => (u.components.includes('llm') ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } };
+  assert.equal(
+    planText(sealPlan(withoutSeal(plan))),
+    readFileSync('plans/demo-local.plan.json', 'utf8'),
+    'sealing again gives the same bytes',
+  );
+  const batch = {
+    ...plan,
+    solution: {
+      ...plan.solution,
+      units: plan.solution.units.map((u) =>
+        u.components.includes('llm')
+          ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } }
+          : u,
+      ),
+    },
+  };
   assert.notEqual(planContentDigest(batch), plan.seal!.sha256);
   assert.match(sealProblem(batch)!, /does not match its seal/);
 });

@@ -33,7 +33,9 @@ function setup(name: string, opts: { recordOnnx?: boolean } = {}): { path: strin
   if (opts.recordOnnx !== false) inputs.push({ role: 'onnx', path: `../models/${name}.onnx`, sha256: sha(onnx) });
   const plan = tinyPlan({
     provenanceInputs: inputs,
-    componentExtras: { llm: { executor: { engine: 'llm', graphs: [{ role: 'decoder', path: `../models/${name}.onnx`, inputs: ['x'], outputs: ['y'] }] } } },
+    componentExtras: {
+      llm: { executor: { engine: 'llm', graphs: [{ role: 'decoder', path: `../models/${name}.onnx`, inputs: ['x'], outputs: ['y'] }] } },
+    },
   });
   const path = join(dir, 'plans', `${name}.json`);
   writeFileSync(path, planText(sealPlan(plan)));
@@ -96,17 +98,40 @@ describe('verifyPlan', () => {
     const sealed = sealPlan(plan);
     const edits: [string, Plan][] = [
       ['rate', { ...sealed, solution: { ...sealed.solution, ratePerS: sealed.solution.ratePerS - 0.008 } }],
-      ['batch', { ...sealed, solution: { ...sealed.solution, units: sealed.solution.units.map((u) => (u.components.includes('llm') ? { ...u, engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } } } : u)) } }],
+      [
+        'batch',
+        {
+          ...sealed,
+          solution: {
+            ...sealed.solution,
+            units: sealed.solution.units.map((u) =>
+              u.components.includes('llm')
+                ? {
+                    ...u,
+                    engine: { ...u.engine, components: { ...u.engine.components, llm: { ...u.engine.components.llm, maxBatch: 96 } } },
+                  }
+                : u,
+            ),
+          },
+        },
+      ],
     ];
     for (const [what, edited] of edits) {
       writeFileSync(path, planText(edited));
-      assert.throws(() => verifyPlan(path), (e: Error) => {
-        assert.ok(e instanceof PlanRejectedError, what);
-        assert.match(e.message, /content does not match its seal \(sealed [0-9a-f]{12}…, content now [0-9a-f]{12}…\): it was edited after it was written/, what);
-        assert.match(e.message, /cornserve plan --reseal .*edited\.json --reason/, what);
-        assert.doesNotMatch(e.message, /canonical form/, `${what}: the edit kept the file canonical`);
-        return true;
-      });
+      assert.throws(
+        () => verifyPlan(path),
+        (e: Error) => {
+          assert.ok(e instanceof PlanRejectedError, what);
+          assert.match(
+            e.message,
+            /content does not match its seal \(sealed [0-9a-f]{12}…, content now [0-9a-f]{12}…\): it was edited after it was written/,
+            what,
+          );
+          assert.match(e.message, /cornserve plan --reseal .*edited\.json --reason/, what);
+          assert.doesNotMatch(e.message, /canonical form/, `${what}: the edit kept the file canonical`);
+          return true;
+        },
+      );
     }
     writeFileSync(path, planText({ ...sealed, seal: undefined }));
     rejected(() => verifyPlan(path), /carries no seal/);
@@ -114,9 +139,14 @@ describe('verifyPlan', () => {
     writeFileSync(path, planText(resealed));
     const v = verifyPlan(path);
     assert.equal(v.plan.solution.units.find((u) => u.components.includes('llm'))?.engine.components.llm.maxBatch, 96);
-    assert.deepEqual(v.plan.seal?.reseals, [{ by: 'alice', reason: 'llm batch 96 measured on this host', previousSha256: sealed.seal!.sha256 }]);
+    assert.deepEqual(v.plan.seal?.reseals, [
+      { by: 'alice', reason: 'llm batch 96 measured on this host', previousSha256: sealed.seal!.sha256 },
+    ]);
     // The record is under the digest too: rewriting who or why breaks the seal.
-    writeFileSync(path, planText({ ...resealed, seal: { ...resealed.seal!, reseals: [{ ...resealed.seal!.reseals![0], by: 'mallory' }] } }));
+    writeFileSync(
+      path,
+      planText({ ...resealed, seal: { ...resealed.seal!, reseals: [{ ...resealed.seal!.reseals![0], by: 'mallory' }] } }),
+    );
     rejected(() => verifyPlan(path), /does not match its seal/);
   });
 
@@ -139,8 +169,16 @@ describe('verifyPlan', () => {
     writeFileSync(join(dir, 'models', 'keys.txt'), keys);
     const withDictionary = (record: boolean): string => {
       const { plan } = setup(record ? 'dict-recorded' : 'dict-unrecorded');
-      const rec = { engine: 'ocr-rec' as const, graphs: [{ role: 'rec' as const, path: `../models/${record ? 'dict-recorded' : 'dict-unrecorded'}.onnx`, inputs: ['x'], outputs: ['y'] }] as [{ role: 'rec'; path: string; inputs: string[]; outputs: string[] }], options: { dictionary: '../models/keys.txt' } };
-      plan.model.components = plan.model.components.map((c) => (c.name === 'llm' ? { ...c, executor: rec } : c)) as Plan['model']['components'];
+      const rec = {
+        engine: 'ocr-rec' as const,
+        graphs: [
+          { role: 'rec' as const, path: `../models/${record ? 'dict-recorded' : 'dict-unrecorded'}.onnx`, inputs: ['x'], outputs: ['y'] },
+        ] as [{ role: 'rec'; path: string; inputs: string[]; outputs: string[] }],
+        options: { dictionary: '../models/keys.txt' },
+      };
+      plan.model.components = plan.model.components.map((c) =>
+        c.name === 'llm' ? { ...c, executor: rec } : c,
+      ) as Plan['model']['components'];
       if (record) plan.provenance.inputs.push({ role: 'onnx', path: '../models/keys.txt', sha256: sha(keys) });
       const path = join(dir, 'plans', `${record ? 'dict-recorded' : 'dict-unrecorded'}.json`);
       writeFileSync(path, planText(sealPlan(plan)));
@@ -170,12 +208,23 @@ describe('supervisor policy', () => {
   const plan = tinyPlan();
   it('gives GPU replicas their devices and CPU replicas their cores, threads from the engine block', () => {
     assert.deepEqual(executorEnv({ kind: 'gpu', devices: 2, threads: 1 }, [2, 3]), { CUDA_VISIBLE_DEVICES: '2,3', OMP_NUM_THREADS: '1' });
-    assert.deepEqual(executorEnv({ kind: 'cpu', devices: 2, threads: 2 }, [0, 1]), { CUDA_VISIBLE_DEVICES: '', CORNSERVE_CPU_CORES: '0,1', OMP_NUM_THREADS: '2' });
+    assert.deepEqual(executorEnv({ kind: 'cpu', devices: 2, threads: 2 }, [0, 1]), {
+      CUDA_VISIBLE_DEVICES: '',
+      CORNSERVE_CPU_CORES: '0,1',
+      OMP_NUM_THREADS: '2',
+    });
   });
 
   it('hands executors absolute graph and dictionary paths', () => {
     const c = withAbsolutePaths(
-      { ...plan.model.components[0], executor: { engine: 'ocr-rec', graphs: [{ role: 'rec', path: '../m/rec.onnx', inputs: ['x'], outputs: ['y'] }], options: { dictionary: '../m/keys.txt' } } },
+      {
+        ...plan.model.components[0],
+        executor: {
+          engine: 'ocr-rec',
+          graphs: [{ role: 'rec', path: '../m/rec.onnx', inputs: ['x'], outputs: ['y'] }],
+          options: { dictionary: '../m/keys.txt' },
+        },
+      },
       '/srv/plans',
     );
     assert.equal(c.executor!.graphs[0].path, '/srv/m/rec.onnx');
@@ -200,12 +249,21 @@ describe('supervisor policy', () => {
 
   it('logs one JSON object per line, or a readable line', () => {
     const t = new Date('2026-11-28T12:00:01.234Z');
-    assert.equal(formatLogLine('json', t, 'info', 'executor.ready', { unit: 'llm', replica: 0 }), '{"time":"2026-11-28T12:00:01.234Z","level":"info","event":"executor.ready","unit":"llm","replica":0}');
-    assert.equal(formatLogLine('text', t, 'warn', 'executor.restarting', { unit: 'llm@local:tp1', delayMs: 250, why: 'killed by SIGKILL' }), '12:00:01.234 WARN  executor.restarting unit=llm@local:tp1 delayMs=250 why="killed by SIGKILL"');
+    assert.equal(
+      formatLogLine('json', t, 'info', 'executor.ready', { unit: 'llm', replica: 0 }),
+      '{"time":"2026-11-28T12:00:01.234Z","level":"info","event":"executor.ready","unit":"llm","replica":0}',
+    );
+    assert.equal(
+      formatLogLine('text', t, 'warn', 'executor.restarting', { unit: 'llm@local:tp1', delayMs: 250, why: 'killed by SIGKILL' }),
+      '12:00:01.234 WARN  executor.restarting unit=llm@local:tp1 delayMs=250 why="killed by SIGKILL"',
+    );
     const lines: string[] = [];
     const log = createLogger({ format: 'json', level: 'info', write: (l) => lines.push(l) });
     log.debug('hidden');
     log.error('shown', { error: new Error('boom') });
-    assert.deepEqual(lines.map((l) => JSON.parse(l).error), ['boom']);
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).error),
+      ['boom'],
+    );
   });
 });

@@ -65,7 +65,10 @@ export function bestRate(instance: PlannerInstance, replicas: number[]): number 
         if (f.type === t.name && f.component === c) row[j] = 1;
       });
       row[n - 1] = -t.mix;
-      A.push(row, row.map((x) => -x));
+      A.push(
+        row,
+        row.map((x) => -x),
+      );
       b.push(0, 0);
     }
   }
@@ -116,7 +119,10 @@ export function bruteForce(instance: PlannerInstance): BruteForceResult {
     return Math.floor((pool.nodes * pool.gpusPerNode) / u.tp);
   });
   const cost = (r: number[]) =>
-    candidates.reduce((s, u, i) => s + r[i] * u.tp * (objective.costBasis === 'dollars' ? pools.find((p) => p.name === u.pool)!.costPerGpuHour : 1), 0);
+    candidates.reduce(
+      (s, u, i) => s + r[i] * u.tp * (objective.costBasis === 'dollars' ? pools.find((p) => p.name === u.pool)!.costPerGpuHour : 1),
+      0,
+    );
   let best: BruteForceResult = { value: objective.kind === 'max-rate' ? 0 : Infinity, replicas: undefined };
   const r = new Array<number>(candidates.length).fill(0);
   const visit = (i: number, gpus: number): void => {

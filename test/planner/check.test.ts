@@ -40,7 +40,11 @@ function editWorkload(from: string, to: string): () => void {
 test('an up-to-date plan checks identical', async () => {
   const r = await checkPlan(planPath, { solver });
   assert.equal(r.status, 'identical');
-  assert.deepEqual(readPlan(planPath).provenance.inputs[0], { role: 'deployment', path: '../inputs/deployment.yaml', sha256: r.status === 'identical' ? r.plan.provenance.inputs[0].sha256 : '' });
+  assert.deepEqual(readPlan(planPath).provenance.inputs[0], {
+    role: 'deployment',
+    path: '../inputs/deployment.yaml',
+    sha256: r.status === 'identical' ? r.plan.provenance.inputs[0].sha256 : '',
+  });
 });
 
 test('a changed workload rate is a change', async () => {
@@ -64,7 +68,10 @@ test('a changed mix is a change, and so is the plan', async () => {
     assert.equal(r.status, 'changed');
     if (r.status !== 'changed') return;
     assert.ok(r.diff.changes.some((c) => c.kind === 'workload' && /mix of look 0\.4 → 0\.9/.test(c.detail)));
-    assert.ok(r.diff.changes.some((c) => c.kind === 'throughput'), 'the predicted throughput moves with the mix');
+    assert.ok(
+      r.diff.changes.some((c) => c.kind === 'throughput'),
+      'the predicted throughput moves with the mix',
+    );
   } finally {
     restore();
   }

@@ -13,7 +13,12 @@ const components = new Map<string, Pick<Component, 'kind' | 'serving'>>([
   ['thinker', { kind: 'llm', serving: { maxWaitMs: 9 } }],
   ['talker', { kind: 'llm' }],
 ]);
-const unit = { components: ['enc', 'gen', 'thinker', 'talker'], tp: 4, batch: { enc: 8, gen: 2, thinker: 64, talker: 16 }, kvTokens: { thinker: 9000, talker: 1000 } };
+const unit = {
+  components: ['enc', 'gen', 'thinker', 'talker'],
+  tp: 4,
+  batch: { enc: 8, gen: 2, thinker: 64, talker: 16 },
+  kvTokens: { thinker: 9000, talker: 1000 },
+};
 
 test('a GPU unit: the cost model’s prefill chunk, its batches and KV shares, one thread feeding its devices', () => {
   const e = engineBlock(unit, { gpu: { device: 'gpu' } }, components);
@@ -38,5 +43,8 @@ test('a CPU unit runs one thread per core slot, and a unit without an LLM states
 });
 
 test('a component without an operating batch is a planner bug, not a default', () => {
-  assert.throws(() => engineBlock({ ...unit, batch: { enc: 8 } }, { gpu: { device: 'gpu' } }, components), /component 'gen' has no operating batch/);
+  assert.throws(
+    () => engineBlock({ ...unit, batch: { enc: 8 } }, { gpu: { device: 'gpu' } }, components),
+    /component 'gen' has no operating batch/,
+  );
 });

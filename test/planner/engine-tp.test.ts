@@ -15,7 +15,10 @@ after(() => solver.close());
 
 const TINY_LLM = fileURLToPath(new URL('../../fixtures/onnx/tiny/llm.onnx', import.meta.url));
 const ONNX_LLM: Component['executor'] = { engine: 'llm', graphs: [{ role: 'decoder', path: TINY_LLM, inputs: ['x'], outputs: ['y'] }] };
-const VLLM: Component['externalEngine'] = { command: 'vllm serve {model} --tensor-parallel-size {tp} --port {port}', model: 'Qwen/Qwen2.5-Omni-7B' };
+const VLLM: Component['externalEngine'] = {
+  command: 'vllm serve {model} --tensor-parallel-size {tp} --port {port}',
+  model: 'Qwen/Qwen2.5-Omni-7B',
+};
 
 /** TP degrees of every unit holding `component`, in the solution and every baseline. */
 function tpsOf(plan: Plan, component: string): number[] {
@@ -30,7 +33,10 @@ async function planWith(extras: Partial<Component>): Promise<Plan> {
 
 test('an ONNX engine is planned at TP 1 only on GPUs; without an executor, or on an external engine, TP>1 stays', async () => {
   const free = await planWith({});
-  assert.ok(tpsOf(free, 'thinker').some((tp) => tp > 1), 'the thinker without an executor is planned at TP>1 somewhere (the case this test guards)');
+  assert.ok(
+    tpsOf(free, 'thinker').some((tp) => tp > 1),
+    'the thinker without an executor is planned at TP>1 somewhere (the case this test guards)',
+  );
 
   const onnx = await planWith({ executor: ONNX_LLM });
   const onnxTps = tpsOf(onnx, 'thinker');
@@ -47,5 +53,8 @@ test('gpuTpProblem says why a degree cannot run', () => {
   assert.equal(gpuTpProblem({ ...thinker, executor: ONNX_LLM }, 1), undefined);
   assert.match(gpuTpProblem({ ...thinker, executor: ONNX_LLM }, 4)!, /engine 'llm' executes TP 1 only .* leave 3 of its GPUs idle/);
   assert.equal(gpuTpProblem({ ...thinker, externalEngine: VLLM }, 8), undefined);
-  assert.match(gpuTpProblem({ ...thinker, externalEngine: { ...VLLM, command: 'vllm serve {model} --port {port}' } }, 2)!, /no \{tp\} placeholder/);
+  assert.match(
+    gpuTpProblem({ ...thinker, externalEngine: { ...VLLM, command: 'vllm serve {model} --port {port}' } }, 2)!,
+    /no \{tp\} placeholder/,
+  );
 });

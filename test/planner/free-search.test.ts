@@ -11,11 +11,14 @@ import { sloGoodput } from '../../src/sim/simulate.js';
 /** Frozen plan → baselines whose simulated SLO goodput beats the free search's own, and why. */
 const BEHIND: Record<string, Record<string, string>> = {
   'qwen25-vl-8xh200': {
-    monolithic: "v2t misses its target in simulation at every rate the free search's 5 loop iterations try (13.8 down to 9.6 req/s: the video encoder colocated with an LLM replica, or beside it on one GPU, delays the LLM's text requests); monolithic meets every target at 10.2 req/s",
+    monolithic:
+      "v2t misses its target in simulation at every rate the free search's 5 loop iterations try (13.8 down to 9.6 req/s: the video encoder colocated with an LLM replica, or beside it on one GPU, delays the LLM's text requests); monolithic meets every target at 10.2 req/s",
   },
 };
 
-const frozen = readdirSync('plans').filter((f) => f.endsWith('.plan.json')).sort();
+const frozen = readdirSync('plans')
+  .filter((f) => f.endsWith('.plan.json'))
+  .sort();
 const above = (x: number, y: number) => x > y * (1 + 1e-6) + 1e-9;
 
 test('every frozen plan records the free search, and a baseline beats it only where the table says why', () => {
@@ -30,20 +33,42 @@ test('every frozen plan records the free search, and a baseline beats it only wh
     for (const b of plan.baselines.filter((x) => x.units.length > 0)) {
       const why = BEHIND[name]?.[b.strategy];
       if (above(sloGoodput(b), free.sloGoodputPerS)) {
-        assert.ok(why, `${f}: the ${b.strategy} baseline reaches ${sloGoodput(b)} req/s of SLO goodput, the free search only ${free.sloGoodputPerS}`);
+        assert.ok(
+          why,
+          `${f}: the ${b.strategy} baseline reaches ${sloGoodput(b)} req/s of SLO goodput, the free search only ${free.sloGoodputPerS}`,
+        );
         seen.push(`${name}/${b.strategy}`);
-      } else assert.equal(why, undefined, `${f}: the free search (${free.sloGoodputPerS}) now matches ${b.strategy} (${sloGoodput(b)}); drop it from BEHIND`);
+      } else
+        assert.equal(
+          why,
+          undefined,
+          `${f}: the free search (${free.sloGoodputPerS}) now matches ${b.strategy} (${sloGoodput(b)}); drop it from BEHIND`,
+        );
     }
     if (free.adoptedBaseline) {
       const adopted = plan.baselines.find((b) => b.strategy === free.adoptedBaseline)!;
-      assert.deepEqual(plan.solution.units.map((u) => [u.id, u.replicas]), adopted.units.map((u) => [u.id, u.replicas]), f);
+      assert.deepEqual(
+        plan.solution.units.map((u) => [u.id, u.replicas]),
+        adopted.units.map((u) => [u.id, u.replicas]),
+        f,
+      );
       assert.equal(plan.solver.strategy, free.adoptedBaseline, `${f}: the solver block describes the adopted baseline's solve`);
       assert.match(plan.reasons.summary, new RegExp(`Adopted baseline ${free.adoptedBaseline} because`));
     } else {
-      assert.deepEqual(plan.solution.units.map((u) => ({ id: u.id, replicas: u.replicas })), free.units, `${f}: the plan is the free search's`);
+      assert.deepEqual(
+        plan.solution.units.map((u) => ({ id: u.id, replicas: u.replicas })),
+        free.units,
+        `${f}: the plan is the free search's`,
+      );
       assert.equal(plan.solver.strategy, 'planned');
       assert.ok(Math.abs(sloGoodput(plan.solution) - free.sloGoodputPerS) <= 1e-5 * Math.max(1, free.sloGoodputPerS), f);
     }
   }
-  assert.deepEqual(seen.sort(), Object.entries(BEHIND).flatMap(([p, bs]) => Object.keys(bs).map((b) => `${p}/${b}`)).sort(), 'every listed case is still behind');
+  assert.deepEqual(
+    seen.sort(),
+    Object.entries(BEHIND)
+      .flatMap(([p, bs]) => Object.keys(bs).map((b) => `${p}/${b}`))
+      .sort(),
+    'every listed case is still behind',
+  );
 });

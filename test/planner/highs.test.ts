@@ -14,9 +14,15 @@ const loadHighs = ((highsNs as unknown as { default?: typeof highsNs.default }).
 const solver = new GlpkSolver();
 after(() => solver.close());
 
-const deployments = [TINY, ...readdirSync('fixtures/deployments').filter((f) => f.endsWith('.yaml')).sort().map((f) => `fixtures/deployments/${f}`)];
+const deployments = [
+  TINY,
+  ...readdirSync('fixtures/deployments')
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => `fixtures/deployments/${f}`),
+];
 
-test('HiGHS solves the emitted LP to glpk\'s objective on every fixture', async () => {
+test("HiGHS solves the emitted LP to glpk's objective on every fixture", async () => {
   const highs = await loadHighs();
   const seen = new Set<string>();
   for (const path of deployments) {
@@ -30,14 +36,18 @@ test('HiGHS solves the emitted LP to glpk\'s objective on every fixture', async 
     assert.equal(result.Status, 'Optimal', `${path}: HiGHS says ${result.Status}`);
     // The LP lists every candidate unit of the problem, those it fixes at zero with the reason.
     const units = [...lp.matchAll(/^\\ unit \d+: (\S+)/gm)].map((m) => m[1]);
-    assert.deepEqual(units, report.problem.candidates.map((c) => c.id), `${path}: the LP's candidate units`);
+    assert.deepEqual(
+      units,
+      report.problem.candidates.map((c) => c.id),
+      `${path}: the LP's candidate units`,
+    );
     const glpk = report.planned.outcome.objective;
     const tolerance = report.problem.mipGap * Math.abs(glpk) + 1e-9;
     assert.ok(Math.abs(result.ObjectiveValue - glpk) <= tolerance, `${path}: HiGHS ${result.ObjectiveValue}, glpk ${glpk}`);
   }
 });
 
-test("HiGHS reaches the objective of the solve a simulated plan keeps, from the LP --emit-lp writes", async () => {
+test('HiGHS reaches the objective of the solve a simulated plan keeps, from the LP --emit-lp writes', async () => {
   const highs = await loadHighs();
   // Gemma 3's loop tightens and loosens ρmax: the kept solve's LP carries those overrides.
   const report = await planDeploymentDetailed(loadSpec('fixtures/deployments/gemma3-shared-8xa100.yaml'), { solver });
@@ -52,7 +62,10 @@ test("HiGHS reaches the objective of the solve a simulated plan keeps, from the 
   // solve may have stopped within the loop's re-solve gap).
   const tolerance = 1e-6 * Math.abs(plan.solver.objective) + 1e-6;
   assert.ok(result.ObjectiveValue >= plan.solver.objective - tolerance, `HiGHS ${result.ObjectiveValue}, plan ${plan.solver.objective}`);
-  assert.ok(result.ObjectiveValue <= plan.solver.bound + tolerance, `HiGHS ${result.ObjectiveValue} above the plan's bound ${plan.solver.bound}`);
+  assert.ok(
+    result.ObjectiveValue <= plan.solver.bound + tolerance,
+    `HiGHS ${result.ObjectiveValue} above the plan's bound ${plan.solver.bound}`,
+  );
   // Exact words: optimal only when proven with nothing fixed at zero at a possible loss.
   if (plan.solver.status === 'optimal') assert.equal(plan.solver.nearDominanceLoss, 0);
   else assert.ok(plan.solver.gap > 0);

@@ -20,7 +20,19 @@ function simulatedP90(plan: Plan, ratePerS: number): number {
 
 function batchedPlan(batch: number, batchMs: number): Plan {
   return buildPlan({
-    components: [{ name: 'enc', kind: 'encoder', modality: 'audio', work: { units: { audioSeconds: 1 } }, serving: { maxBatch: batch }, unitMs: [[1, batchMs], [batch, batchMs]] }],
+    components: [
+      {
+        name: 'enc',
+        kind: 'encoder',
+        modality: 'audio',
+        work: { units: { audioSeconds: 1 } },
+        serving: { maxBatch: batch },
+        unitMs: [
+          [1, batchMs],
+          [batch, batchMs],
+        ],
+      },
+    ],
     requestTypes: [{ name: 'req', inputs: ['audio'], outputs: ['text'], path: ['enc'], sizes: { audioSeconds: 1 } }],
     solution: { strategy: 'planned', units: [{ components: ['enc'], replicas: 1 }] },
   });
@@ -28,9 +40,27 @@ function batchedPlan(batch: number, batchMs: number): Plan {
 
 const SERVICE_MS = 10;
 const cases: { name: string; station: Station; plan: Plan; busyMsPerRequest: number; targetsMs: number[] }[] = [
-  { name: 'M/M/1', station: { kind: 'exponential', serviceMs: SERVICE_MS }, plan: singleServerPlan({ msPerUnit: SERVICE_MS, audioSeconds: { dist: 'exponential', mean: 1 } }), busyMsPerRequest: SERVICE_MS, targetsMs: [40, 80] },
-  { name: 'M/D/1', station: { kind: 'bulk', serviceMs: SERVICE_MS, batch: 1 }, plan: singleServerPlan({ msPerUnit: SERVICE_MS, audioSeconds: 1 }), busyMsPerRequest: SERVICE_MS, targetsMs: [25, 50] },
-  { name: 'batches of up to 8', station: { kind: 'bulk', serviceMs: 40, batch: 8 }, plan: batchedPlan(8, 40), busyMsPerRequest: 40 / 8, targetsMs: [80, 110] },
+  {
+    name: 'M/M/1',
+    station: { kind: 'exponential', serviceMs: SERVICE_MS },
+    plan: singleServerPlan({ msPerUnit: SERVICE_MS, audioSeconds: { dist: 'exponential', mean: 1 } }),
+    busyMsPerRequest: SERVICE_MS,
+    targetsMs: [40, 80],
+  },
+  {
+    name: 'M/D/1',
+    station: { kind: 'bulk', serviceMs: SERVICE_MS, batch: 1 },
+    plan: singleServerPlan({ msPerUnit: SERVICE_MS, audioSeconds: 1 }),
+    busyMsPerRequest: SERVICE_MS,
+    targetsMs: [25, 50],
+  },
+  {
+    name: 'batches of up to 8',
+    station: { kind: 'bulk', serviceMs: 40, batch: 8 },
+    plan: batchedPlan(8, 40),
+    busyMsPerRequest: 40 / 8,
+    targetsMs: [80, 110],
+  },
 ];
 
 for (const c of cases) {
@@ -41,7 +71,10 @@ for (const c of cases) {
       assert.ok(rho > 0.2 && rho < 0.97, String(rho));
       assert.ok(Math.abs(latencyQuantileMs(c.station.serviceMs, stations, rho) - targetMs) < 1e-6 * targetMs);
       const p90 = simulatedP90(c.plan, (rho * 1000) / c.busyMsPerRequest);
-      assert.ok(Math.abs(p90 / targetMs - 1) <= 0.1, `ρ ${rho.toFixed(3)}: simulated p90 ${p90.toFixed(1)} ms against the bound's ${targetMs} ms`);
+      assert.ok(
+        Math.abs(p90 / targetMs - 1) <= 0.1,
+        `ρ ${rho.toFixed(3)}: simulated p90 ${p90.toFixed(1)} ms against the bound's ${targetMs} ms`,
+      );
     });
   }
 }
@@ -53,7 +86,7 @@ test('the p90 bound is stricter than the mean sojourn bound it replaces', () => 
   assert.equal(rhoForTarget(10, mm1, 20), 0, 'an idle server already misses a p90 of 2 × its mean service');
 });
 
-test("Erlang C: one server waits with probability ρ; many servers at the same load wait far less", () => {
+test('Erlang C: one server waits with probability ρ; many servers at the same load wait far less', () => {
   assert.ok(Math.abs(erlangC(1, 0.7) - 0.7) < 1e-12);
   // M/M/2 at a = 1: C = 1/3.
   assert.ok(Math.abs(erlangC(2, 1) - 1 / 3) < 1e-12);

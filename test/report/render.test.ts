@@ -14,8 +14,17 @@ describe('report HTML', () => {
   test('has every section and a chart for placement, graph, utilisation, each CDF and goodput', () => {
     const plan = buildPlan({ simulated: true });
     const html = renderReport({ plan, simulation: buildSeries(plan) });
-    assert.deepEqual(charts(html), ['placement', 'graph', 'utilisation', 'latency-cdf-image-chat', 'latency-cdf-voice-chat', 'latency-cdf-text-chat', 'goodput']);
-    for (const id of ['strategies', 'placement', 'graph', 'utilisation', 'latency', 'why', 'provenance']) assert.ok(html.includes(`id="${id}"`), id);
+    assert.deepEqual(charts(html), [
+      'placement',
+      'graph',
+      'utilisation',
+      'latency-cdf-image-chat',
+      'latency-cdf-voice-chat',
+      'latency-cdf-text-chat',
+      'goodput',
+    ]);
+    for (const id of ['strategies', 'placement', 'graph', 'utilisation', 'latency', 'why', 'provenance'])
+      assert.ok(html.includes(`id="${id}"`), id);
     for (const u of plan.solution.units) assert.ok(html.includes(esc(u.id)), u.id);
     for (const b of plan.reasons.binding) assert.ok(html.includes(esc(b.detail)));
     for (const i of plan.provenance.inputs) assert.ok(html.includes(i.sha256));
@@ -59,7 +68,10 @@ describe('report HTML', () => {
 
   test('is deterministic', () => {
     const plan = buildPlan({ simulated: true });
-    assert.equal(renderReport({ plan, simulation: buildSeries(plan) }), renderReport({ plan: buildPlan({ simulated: true }), simulation: buildSeries(plan) }));
+    assert.equal(
+      renderReport({ plan, simulation: buildSeries(plan) }),
+      renderReport({ plan: buildPlan({ simulated: true }), simulation: buildSeries(plan) }),
+    );
   });
 
   test('colocation: a unit holding two components draws a group and a coloured edge between them', () => {

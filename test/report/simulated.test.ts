@@ -17,7 +17,10 @@ const REQUESTS = 600;
 function seriesByChart(html: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const m of html.matchAll(/<figure class="chart" data-chart="([^"]+)">([\s\S]*?)<\/figure>/g)) {
-    out.set(m[1], [...m[2].matchAll(/<path class="series"[^>]*><title>([^<]*)<\/title>/g)].map((s) => s[1]));
+    out.set(
+      m[1],
+      [...m[2].matchAll(/<path class="series"[^>]*><title>([^<]*)<\/title>/g)].map((s) => s[1]),
+    );
   }
   return out;
 }
@@ -45,10 +48,16 @@ describe('report --simulate series', () => {
       assert.equal(c.points[c.points.length - 1].fraction, 1);
       assert.ok(c.points.every((p, i) => i === 0 || (p.latencyMs > c.points[i - 1].latencyMs && p.fraction > c.points[i - 1].fraction)));
     }
-    assert.deepEqual(series.goodput.map((g) => g.strategy), strategies);
+    assert.deepEqual(
+      series.goodput.map((g) => g.strategy),
+      strategies,
+    );
     const rates = sweepRatesFor(plan);
     for (const g of series.goodput) {
-      assert.deepEqual(g.points.map((p) => p.ratePerS), rates);
+      assert.deepEqual(
+        g.points.map((p) => p.ratePerS),
+        rates,
+      );
       assert.ok(g.points.every((p) => p.goodputPerS >= 0 && Number.isFinite(p.goodputPerS)));
     }
     assert.equal(series.skipped, undefined);
@@ -58,7 +67,7 @@ describe('report --simulate series', () => {
     assert.deepEqual(charts.get('goodput'), strategies);
   });
 
-  test('each strategy\'s CDFs are simulated at its own sustainable rate, and the page says which rates', () => {
+  test("each strategy's CDFs are simulated at its own sustainable rate, and the page says which rates", () => {
     const claimed = new Map<string, number>([plan.solution, ...plan.baselines].map((s) => [s.strategy, s.ratePerS]));
     for (const c of series.latencyCdfs) assert.equal(c.ratePerS, claimed.get(c.strategy), `${c.strategy}/${c.requestType}`);
     const html = renderReport({ plan, simulation: series });
@@ -76,7 +85,10 @@ describe('report --simulate series', () => {
     for (const c of s.latencyCdfs.filter((x) => x.strategy === 'planned')) {
       assert.ok(!c.saturated, `planned/${c.requestType} saturated at its own rate`);
       const target = frozen.latencyTargetsMs![c.requestType];
-      assert.ok(c.points[c.points.length - 1].latencyMs < 3 * target, `planned/${c.requestType}: worst ${c.points[c.points.length - 1].latencyMs} ms against a ${target} ms target`);
+      assert.ok(
+        c.points[c.points.length - 1].latencyMs < 3 * target,
+        `planned/${c.requestType}: worst ${c.points[c.points.length - 1].latencyMs} ms against a ${target} ms target`,
+      );
     }
   });
 
@@ -105,7 +117,10 @@ describe('report --simulate series', () => {
     const s = simulateForReport(partial, { requests: 300 });
     assert.deepEqual(s.skipped, [{ strategy: 'epd', reason: 'infeasible: no units to simulate' }]);
     assert.ok(!s.latencyCdfs.some((c) => c.strategy === 'epd'));
-    assert.deepEqual(s.goodput.map((g) => g.strategy), ['planned', 'monolithic', 'disaggregated']);
+    assert.deepEqual(
+      s.goodput.map((g) => g.strategy),
+      ['planned', 'monolithic', 'disaggregated'],
+    );
     const html = renderReport({ plan: partial, simulation: s });
     assert.match(html, /Not simulated:<\/p><ul class="skipped note"><li><b>epd<\/b>: infeasible: no units to simulate<\/li><\/ul>/);
     assert.deepEqual(seriesByChart(html).get('goodput'), ['planned', 'monolithic', 'disaggregated']);
@@ -132,6 +147,9 @@ describe('report --simulate series', () => {
     const s: SimulationSeries = simulateForReport(overloaded, { requests: 1000 });
     assert.equal(s.latencyCdfs.length, 1);
     assert.equal(s.latencyCdfs[0].saturated, true);
-    assert.match(renderReport({ plan: overloaded, simulation: s }), /Saturated even at its own rate, so the latencies shown grow with the run's length: planned\./);
+    assert.match(
+      renderReport({ plan: overloaded, simulation: s }),
+      /Saturated even at its own rate, so the latencies shown grow with the run's length: planned\./,
+    );
   });
 });

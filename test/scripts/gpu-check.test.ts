@@ -25,7 +25,11 @@ function fakeSmi(name: string, list: string, code: number): string {
 
 function run(smi: string): { code: number | null; stderr: string; out: string } {
   const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
-  const r = spawnSync('bash', [SCRIPT], { env: { ...process.env, CORNSERVE_NVIDIA_SMI: smi, CORNSERVE_GPU_CHECK_OUT: out }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('bash', [SCRIPT], {
+    env: { ...process.env, CORNSERVE_NVIDIA_SMI: smi, CORNSERVE_GPU_CHECK_OUT: out },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stderr: r.stderr, out };
 }
 
@@ -45,11 +49,15 @@ describe('scripts/gpu-check.sh on a machine without a GPU', () => {
   });
 
   const cudaInstalled = probeProviders().cudaProviderLibrary;
-  it('with a GPU but no CUDA provider in onnxruntime-node, fails at step 2 and says how to install it', { skip: cudaInstalled && 'the CUDA provider is installed here' }, () => {
-    const r = run(fakeSmi('smi-one', 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)', 0));
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /1 × NVIDIA H100 80GB HBM3 \(catalogue type H100-SXM\)/);
-    assert.match(r.stderr, /FAILED: the CUDA execution provider does not load .* ONNXRUNTIME_NODE_INSTALL=cuda12/);
-    assert.doesNotMatch(r.stderr, /3\/5|PASSED/);
-  });
+  it(
+    'with a GPU but no CUDA provider in onnxruntime-node, fails at step 2 and says how to install it',
+    { skip: cudaInstalled && 'the CUDA provider is installed here' },
+    () => {
+      const r = run(fakeSmi('smi-one', 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)', 0));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /1 × NVIDIA H100 80GB HBM3 \(catalogue type H100-SXM\)/);
+      assert.match(r.stderr, /FAILED: the CUDA execution provider does not load .* ONNXRUNTIME_NODE_INSTALL=cuda12/);
+      assert.doesNotMatch(r.stderr, /3\/5|PASSED/);
+    },
+  );
 });

@@ -32,7 +32,10 @@ test('--strategy all: one block per strategy and goodput ratios; --json carries 
   const json = await runCli(['simulate', planPath, '-n', '600', '--strategy', 'all', '--json']);
   const out = JSON.parse(json.stdout);
   assert.deepEqual(Object.keys(out.results), ['planned', 'monolithic', 'epd', 'disaggregated']);
-  assert.deepEqual(out.ratios.map((r: { baseline: string }) => r.baseline), ['monolithic', 'epd', 'disaggregated']);
+  assert.deepEqual(
+    out.ratios.map((r: { baseline: string }) => r.baseline),
+    ['monolithic', 'epd', 'disaggregated'],
+  );
   assert.equal(out.results.planned.perType.t2t.type, 't2t');
 });
 
@@ -43,7 +46,10 @@ test('--sweep-rate prints goodput and p99 per rate and strategy, saturation incl
   assert.match(run.stdout, /^40\s+[\d.]+\s+[\d.]+$/m);
   assert.match(run.stdout, /^120\s+[\d.]+\s+saturated$/m);
   const json = JSON.parse((await runCli(['simulate', smallPath, '-n', '2000', '--sweep-rate', '40:120:40', '--json'])).stdout);
-  assert.deepEqual(json.points.map((p: { ratePerS: number }) => p.ratePerS), [40, 80, 120]);
+  assert.deepEqual(
+    json.points.map((p: { ratePerS: number }) => p.ratePerS),
+    [40, 80, 120],
+  );
 });
 
 test('a trace replays as given, or stretched to --rate', async () => {

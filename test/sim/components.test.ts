@@ -12,8 +12,15 @@ const llm: ComponentSpec = {
   work: { prefillTokens: { promptTokens: 1 }, decodeTokens: { outputTokens: 1 } },
   serving: { maxBatch: 4 },
   // prefill(100) = 20 ms, prefill(200) = 30 ms; decode(1) = 5, decode(2) = 6 ms.
-  prefillMs: [[100, 20], [1000, 110]],
-  decodeMs: [[1, 5], [2, 6], [4, 8]],
+  prefillMs: [
+    [100, 20],
+    [1000, 110],
+  ],
+  decodeMs: [
+    [1, 5],
+    [2, 6],
+    [4, 8],
+  ],
 };
 
 function llmPlan(unit: Partial<UnitSpec> = {}, serving?: ComponentSpec['serving']) {
@@ -69,12 +76,42 @@ test('a request arriving mid decode stretch is admitted at the next step boundar
 function audioPlan(opts: { colocated?: boolean; streaming?: boolean }) {
   const spec: PlanSpec = {
     components: [
-      { name: 'talker', kind: 'llm', work: { prefillTokens: { constant: 100 }, decodeTokens: { outputAudioSeconds: 2 } }, prefillMs: [[100, 20], [200, 30]], decodeMs: [[1, 5], [2, 6]] },
-      { name: 'vocoder', kind: 'generator', modality: 'audio', work: { units: { outputAudioSeconds: 1 } }, serving: { maxBatch: 8, chunkUnits: 1 }, unitMs: [[1, 3], [2, 5]] },
+      {
+        name: 'talker',
+        kind: 'llm',
+        work: { prefillTokens: { constant: 100 }, decodeTokens: { outputAudioSeconds: 2 } },
+        prefillMs: [
+          [100, 20],
+          [200, 30],
+        ],
+        decodeMs: [
+          [1, 5],
+          [2, 6],
+        ],
+      },
+      {
+        name: 'vocoder',
+        kind: 'generator',
+        modality: 'audio',
+        work: { units: { outputAudioSeconds: 1 } },
+        serving: { maxBatch: 8, chunkUnits: 1 },
+        unitMs: [
+          [1, 3],
+          [2, 5],
+        ],
+      },
     ],
     edges: [{ from: 'talker', to: 'vocoder', streaming: opts.streaming ?? true }],
     requestTypes: [{ name: 'speak', outputs: ['audio'], path: ['talker', 'vocoder'], sizes: { outputAudioSeconds: 2 } }],
-    solution: { strategy: 'planned', units: opts.colocated ? [{ components: ['talker', 'vocoder'], replicas: 1 }] : [{ components: ['talker'], replicas: 1 }, { components: ['vocoder'], replicas: 1 }] },
+    solution: {
+      strategy: 'planned',
+      units: opts.colocated
+        ? [{ components: ['talker', 'vocoder'], replicas: 1 }]
+        : [
+            { components: ['talker'], replicas: 1 },
+            { components: ['vocoder'], replicas: 1 },
+          ],
+    },
   };
   return buildPlan(spec);
 }
@@ -117,15 +154,23 @@ function pipelinePlan(opts: { colocated?: boolean; gpusPerNode?: number }) {
     edges: [{ from: 'a', to: 'b', bytes: { images: 1e9 } }],
     requestTypes: [{ name: 'req', path: ['a', 'b'], sizes: { images: 1 } }],
     pool: { gpusPerNode: opts.gpusPerNode ?? 8, nodes: 2, intraNodeBandwidthGBps: 100, interNodeBandwidthGBps: 50, hopLatencyMs: 2 },
-    solution: { strategy: 'planned', units: opts.colocated ? [{ components: ['a', 'b'], replicas: 1 }] : [{ components: ['a'], replicas: 1 }, { components: ['b'], replicas: 1 }] },
+    solution: {
+      strategy: 'planned',
+      units: opts.colocated
+        ? [{ components: ['a', 'b'], replicas: 1 }]
+        : [
+            { components: ['a'], replicas: 1 },
+            { components: ['b'], replicas: 1 },
+          ],
+    },
   });
 }
 
 test('transfers cost hop latency plus bytes over the link; nothing inside one replica', () => {
   const one: TraceRequest[] = [{ arrivalS: 0, type: 'req', images: 1 }];
   const at = (plan: ReturnType<typeof pipelinePlan>) => simulate(plan, 'planned', one).perType.req.latencyMs!.max;
-  assert.equal(at(pipelinePlan({})), 10 + 2 + 1e9 / 100e9 * 1000 + 20); // same node: 100 GB/s
-  assert.equal(at(pipelinePlan({ gpusPerNode: 1 })), 10 + 2 + 1e9 / 50e9 * 1000 + 20); // across nodes: 50 GB/s
+  assert.equal(at(pipelinePlan({})), 10 + 2 + (1e9 / 100e9) * 1000 + 20); // same node: 100 GB/s
+  assert.equal(at(pipelinePlan({ gpusPerNode: 1 })), 10 + 2 + (1e9 / 50e9) * 1000 + 20); // across nodes: 50 GB/s
   assert.equal(at(pipelinePlan({ colocated: true })), 30);
   // A request with no image skips encoder a (zero work) and pays no transfer.
   assert.equal(simulate(pipelinePlan({}), 'planned', [{ arrivalS: 0, type: 'req' }]).perType.req.latencyMs!.max, 20);
@@ -133,7 +178,18 @@ test('transfers cost hop latency plus bytes over the link; nothing inside one re
 
 function batchPlan(maxWaitMs: number) {
   return buildPlan({
-    components: [{ name: 'enc', kind: 'encoder', work: { units: { images: 1 } }, serving: { maxBatch: 4, maxWaitMs }, unitMs: [[1, 10], [4, 16]] }],
+    components: [
+      {
+        name: 'enc',
+        kind: 'encoder',
+        work: { units: { images: 1 } },
+        serving: { maxBatch: 4, maxWaitMs },
+        unitMs: [
+          [1, 10],
+          [4, 16],
+        ],
+      },
+    ],
     requestTypes: [{ name: 'req', path: ['enc'], sizes: { images: 1 } }],
     solution: { strategy: 'planned', units: [{ components: ['enc'], replicas: 1 }] },
   });
@@ -158,11 +214,29 @@ test('a component waits for all of its inputs', () => {
       { name: 'aud', kind: 'encoder', modality: 'audio', work: { units: { audioSeconds: 1 } }, unitMs: [[1, 30]] },
       llm,
     ],
-    edges: [{ from: 'img', to: 'llm' }, { from: 'aud', to: 'llm' }],
-    requestTypes: [{ name: 'both', inputs: ['image', 'audio'], path: ['img', 'aud', 'llm'], sizes: { images: 1, audioSeconds: 1, promptTokens: 100, outputTokens: 10 } }],
-    solution: { strategy: 'planned', units: [{ components: ['img'], replicas: 1 }, { components: ['aud'], replicas: 1 }, { components: ['llm'], replicas: 1 }] },
+    edges: [
+      { from: 'img', to: 'llm' },
+      { from: 'aud', to: 'llm' },
+    ],
+    requestTypes: [
+      {
+        name: 'both',
+        inputs: ['image', 'audio'],
+        path: ['img', 'aud', 'llm'],
+        sizes: { images: 1, audioSeconds: 1, promptTokens: 100, outputTokens: 10 },
+      },
+    ],
+    solution: {
+      strategy: 'planned',
+      units: [
+        { components: ['img'], replicas: 1 },
+        { components: ['aud'], replicas: 1 },
+        { components: ['llm'], replicas: 1 },
+      ],
+    },
   });
-  const r = simulate(plan, 'planned', [{ arrivalS: 0, type: 'both', images: 1, audioSeconds: 1, promptTokens: 100, outputTokens: 10 }]).perType.both;
+  const r = simulate(plan, 'planned', [{ arrivalS: 0, type: 'both', images: 1, audioSeconds: 1, promptTokens: 100, outputTokens: 10 }])
+    .perType.both;
   assert.equal(r.latencyMs!.max, 30 + 20 + 9 * 5);
   assert.equal(r.ttftMs!.max, 50);
 });

@@ -11,7 +11,9 @@ test('a plan’s gateway CPU per request is added to the latency of exactly its 
   const requests = () => generateRequests(workloadSpecFromPlan(plan), 400);
   const without = simulate(plan, 'planned', requests(), { warmupRequests: 0 });
   const [first, second] = Object.keys(without.perType);
-  const withGateway = simulate({ ...plan, gateway: { source: 'measured', cpuMsPerRequest: { [first]: 7.5 } } }, 'planned', requests(), { warmupRequests: 0 });
+  const withGateway = simulate({ ...plan, gateway: { source: 'measured', cpuMsPerRequest: { [first]: 7.5 } } }, 'planned', requests(), {
+    warmupRequests: 0,
+  });
   const a = without.perType[first].latencyMs!;
   const b = withGateway.perType[first].latencyMs!;
   for (const q of ['p50', 'p90', 'p99'] as const) assert.ok(Math.abs(b[q] - a[q] - 7.5) < 1e-9, `${first} ${q}: ${a[q]} → ${b[q]}`);

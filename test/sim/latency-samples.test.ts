@@ -9,7 +9,8 @@ import { qwen3OmniPlan, singleServerPlan } from './plans.js';
 
 const plan = singleServerPlan({ msPerUnit: 8, audioSeconds: { dist: 'exponential', mean: 0.05 }, latencyTargetMs: 50 });
 const spec = workloadSpecFromPlan(plan);
-const run = (options: Parameters<typeof simulate>[3] = {}) => simulate(plan, 'planned', generateRequests(spec, 600, { ratePerS: 1, seed: 3 }), { seed: 3, warmupRequests: 100, ...options });
+const run = (options: Parameters<typeof simulate>[3] = {}) =>
+  simulate(plan, 'planned', generateRequests(spec, 600, { ratePerS: 1, seed: 3 }), { seed: 3, warmupRequests: 100, ...options });
 
 test('latency samples are absent unless asked for, and asking changes nothing else', () => {
   const plain = run();

@@ -37,7 +37,14 @@ test('routing follows the plan’s shares', () => {
   const plan = buildPlan({
     components: [{ name: 'enc', kind: 'encoder', modality: 'audio', work: { units: { audioSeconds: 1 } }, unitMs: [[1, 10]] }],
     requestTypes: [{ name: 'req', path: ['enc'], sizes: { audioSeconds: 1 } }],
-    solution: { strategy: 'planned', units: [{ components: ['enc'], replicas: 1, tp: 1 }, { components: ['enc'], replicas: 1, tp: 2 }], routing: { req: { enc: { 0: 0.3, 1: 0.7 } } } },
+    solution: {
+      strategy: 'planned',
+      units: [
+        { components: ['enc'], replicas: 1, tp: 1 },
+        { components: ['enc'], replicas: 1, tp: 2 },
+      ],
+      routing: { req: { enc: { 0: 0.3, 1: 0.7 } } },
+    },
   });
   assert.ok(base);
   const r = simulate(plan, 'planned', generateRequests(workloadSpecFromPlan(plan), 20_000, { ratePerS: 50 }));
@@ -82,7 +89,10 @@ test('a rate sweep: goodput rises with the rate until the plan saturates', () =>
   const plan = singleServerPlan({ msPerUnit: 10, audioSeconds: { dist: 'exponential', mean: 1 }, latencyTargetMs: 100 });
   const spec = workloadSpecFromPlan(plan);
   const points = sweepRates(plan, ['planned'], [20, 60, 140], (rate) => generateRequests(spec, 10_000, { ratePerS: rate }));
-  assert.deepEqual(points.map((p) => p.saturated), [false, false, true]);
+  assert.deepEqual(
+    points.map((p) => p.saturated),
+    [false, false, true],
+  );
   assert.ok(points[0].goodputPerS < points[1].goodputPerS);
   assert.ok(points[0].p99Ms! < points[1].p99Ms!);
   assert.equal(points[2].p99Ms, null);
@@ -91,24 +101,50 @@ test('a rate sweep: goodput rises with the rate until the plan saturates', () =>
 
 test('plans the simulator cannot run are refused with every reason', () => {
   const plan = singleServerPlan({ msPerUnit: 10, audioSeconds: 1 });
-  assert.throws(() => simulate(plan, 'monolithic', []), (e: unknown) => e instanceof SimError && /no 'monolithic' baseline/.test(e.message));
+  assert.throws(
+    () => simulate(plan, 'monolithic', []),
+    (e: unknown) => e instanceof SimError && /no 'monolithic' baseline/.test(e.message),
+  );
   const broken = structuredClone(plan);
   broken.solution.routing[0].shares[0].unit = 'nowhere@h100:tp1';
   broken.solution.units[0].profiles = [];
   assert.throws(
     () => simulate(broken, 'planned', []),
-    (e: unknown) => e instanceof SimError && e.problems.length === 2 && /no profile for component 'enc'/.test(e.message) && /unit 'nowhere@h100:tp1' is not in the 'planned' solution/.test(e.message),
+    (e: unknown) =>
+      e instanceof SimError &&
+      e.problems.length === 2 &&
+      /no profile for component 'enc'/.test(e.message) &&
+      /unit 'nowhere@h100:tp1' is not in the 'planned' solution/.test(e.message),
   );
   assert.throws(() => simulate(plan, 'planned', [{ arrivalS: 0, type: 'nope' }]), /type 'nope', which the plan's model does not define/);
   assert.throws(
-    () => simulate(plan, 'planned', [{ arrivalS: 1, type: 'req', audioSeconds: 1 }, { arrivalS: 0.5, type: 'req', audioSeconds: 1 }]),
+    () =>
+      simulate(plan, 'planned', [
+        { arrivalS: 1, type: 'req', audioSeconds: 1 },
+        { arrivalS: 0.5, type: 'req', audioSeconds: 1 },
+      ]),
     /requests must come in arrival order/,
   );
 });
 
 test('latency curves follow the cost model’s interpolation rule', () => {
   const rng = new Rng(3);
-  const curves = [[{ x: 1, ms: 10 }], [{ x: 1, ms: 10 }, { x: 8, ms: 40 }], [{ x: 128, ms: 18 }, { x: 1024, ms: 60 }, { x: 4096, ms: 220 }], [{ x: 1, ms: 9 }, { x: 4, ms: 8 }]];
+  const curves = [
+    [{ x: 1, ms: 10 }],
+    [
+      { x: 1, ms: 10 },
+      { x: 8, ms: 40 },
+    ],
+    [
+      { x: 128, ms: 18 },
+      { x: 1024, ms: 60 },
+      { x: 4096, ms: 220 },
+    ],
+    [
+      { x: 1, ms: 9 },
+      { x: 4, ms: 8 },
+    ],
+  ];
   for (const points of curves) {
     const curve = makeCurve(points);
     for (let i = 0; i < 200; i++) {

@@ -17,14 +17,20 @@ const encoder: ComponentSpec = {
   work: { units: { images: 1 } },
   serving: { maxBatch: 8 },
   // 10 ms per batch plus 1 ms per image: batching pays.
-  unitMs: [[1, 11], [8, 18]],
+  unitMs: [
+    [1, 11],
+    [8, 18],
+  ],
 };
 
 function encoderPlan(batch?: number) {
   return buildPlan({
     components: [encoder],
     requestTypes: [{ name: 'look', inputs: ['image'], path: ['enc'], sizes: { images: 1 } }],
-    solution: { strategy: 'planned', units: [{ components: ['enc'], replicas: 1, ...(batch !== undefined ? { batch: { enc: batch } } : {}) }] },
+    solution: {
+      strategy: 'planned',
+      units: [{ components: ['enc'], replicas: 1, ...(batch !== undefined ? { batch: { enc: batch } } : {}) }],
+    },
   });
 }
 
@@ -44,8 +50,14 @@ const llm = (name: string): ComponentSpec => ({
   kind: 'llm',
   work: { prefillTokens: { promptTokens: 1 }, decodeTokens: { outputTokens: 1 } },
   serving: { maxBatch: 8 },
-  prefillMs: [[100, 20], [1000, 110]],
-  decodeMs: [[1, 5], [8, 12]],
+  prefillMs: [
+    [100, 20],
+    [1000, 110],
+  ],
+  decodeMs: [
+    [1, 5],
+    [8, 12],
+  ],
 });
 
 function twoLlmPlan(split: boolean) {
@@ -55,14 +67,30 @@ function twoLlmPlan(split: boolean) {
       { name: 'ta', path: ['a'], sizes: { promptTokens: 100, outputTokens: 10 } },
       { name: 'tb', path: ['b'], sizes: { promptTokens: 100, outputTokens: 10 } },
     ],
-    solution: { strategy: 'planned', units: [{ components: ['a', 'b'], replicas: 1, kvCapacityTokens: 1000, ...(split ? { kvCapacityTokensByComponent: { a: 890, b: 110 } } : {}) }] },
+    solution: {
+      strategy: 'planned',
+      units: [
+        {
+          components: ['a', 'b'],
+          replicas: 1,
+          kvCapacityTokens: 1000,
+          ...(split ? { kvCapacityTokensByComponent: { a: 890, b: 110 } } : {}),
+        },
+      ],
+    },
   });
 }
 
 test('colocated LLMs each hold only their share of the KV cache', () => {
   // Three 110-token sequences of b arrive together: with the whole 1000-token cache they run as
   // one batch; with b's 110-token share they run one after another.
-  const burst: TraceRequest[] = Array.from({ length: 3 }, (_, i) => ({ arrivalS: 0, type: 'tb', id: `b${i}`, promptTokens: 100, outputTokens: 10 }));
+  const burst: TraceRequest[] = Array.from({ length: 3 }, (_, i) => ({
+    arrivalS: 0,
+    type: 'tb',
+    id: `b${i}`,
+    promptTokens: 100,
+    outputTokens: 10,
+  }));
   const shared = simulate(twoLlmPlan(false), 'planned', burst);
   const split = simulate(twoLlmPlan(true), 'planned', burst);
   assert.ok(shared.units[0].kvPeakTokens! > 110, String(shared.units[0].kvPeakTokens));
@@ -73,7 +101,7 @@ test('colocated LLMs each hold only their share of the KV cache', () => {
   assert.ok(split.units[0].perComponent.b.meanBatch <= 1 + 1e-9);
 });
 
-test("the simulated block carries saturation and TTFT / TPOT / TTFA medians and validates", () => {
+test('the simulated block carries saturation and TTFT / TPOT / TTFA medians and validates', () => {
   const qwen = qwen3OmniPlan(20);
   const spec = workloadSpecFromPlan(qwen);
   const calm = toSimulatedTypes(simulate(qwen, 'planned', generateRequests(spec, 1500), { warmupRequests: 150 }));
@@ -86,7 +114,9 @@ test("the simulated block carries saturation and TTFT / TPOT / TTFA medians and 
   plan.solution.simulated = calm;
   const validate = validator('plan');
   assert.ok(validate(plan), JSON.stringify(validate.errors));
-  const over = toSimulatedTypes(simulate(qwen, 'monolithic', generateRequests(spec, 2000, { ratePerS: 200 }), { warmupRequests: 200, maxQueued: 200 }));
+  const over = toSimulatedTypes(
+    simulate(qwen, 'monolithic', generateRequests(spec, 2000, { ratePerS: 200 }), { warmupRequests: 200, maxQueued: 200 }),
+  );
   for (const t of Object.values(over)) {
     assert.equal(t.saturated, true);
     assert.equal(t.ttftP50Ms, undefined, 'no steady-state medians when saturated');
@@ -95,7 +125,15 @@ test("the simulated block carries saturation and TTFT / TPOT / TTFA medians and 
 });
 
 test('SLO goodput: the planned rate when every type meets its p90 target, else 0; the partial sum breaks ties', () => {
-  const t = (sloAttainment: number, saturated = false): SimulatedType => ({ throughputPerS: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, goodputPerS: 0.5, sloAttainment, saturated });
+  const t = (sloAttainment: number, saturated = false): SimulatedType => ({
+    throughputPerS: 1,
+    p50Ms: 1,
+    p90Ms: 1,
+    p99Ms: 1,
+    goodputPerS: 0.5,
+    sloAttainment,
+    saturated,
+  });
   const missing = { perTypeRatePerS: { a: 2, b: 1, c: 0.5 }, simulated: { a: t(0.95), b: t(0.85), c: t(1, true) } };
   assert.equal(sloGoodput(missing), 0);
   assert.equal(partialSloGoodput(missing), 2);

@@ -44,7 +44,13 @@ export interface PlanSpec {
   name?: string;
   components: ComponentSpec[];
   edges?: { from: string; to: string; bytes?: Edge['bytes']; streaming?: boolean }[];
-  requestTypes: { name: string; inputs?: RequestType['inputs']; outputs?: RequestType['outputs']; path: string[]; sizes: RequestType['sizes'] }[];
+  requestTypes: {
+    name: string;
+    inputs?: RequestType['inputs'];
+    outputs?: RequestType['outputs'];
+    path: string[];
+    sizes: RequestType['sizes'];
+  }[];
   mix?: Record<string, number>;
   ratePerS?: number;
   seed?: number;
@@ -66,7 +72,11 @@ function unitId(u: UnitSpec): string {
   return `${u.components.join('+')}@${POOL}:tp${u.tp ?? 1}`;
 }
 
-function profileEntry(c: ComponentSpec, override: Partial<Pick<ComponentSpec, 'unitMs' | 'prefillMs' | 'decodeMs'>> | undefined, tp: number): ProfileEntry {
+function profileEntry(
+  c: ComponentSpec,
+  override: Partial<Pick<ComponentSpec, 'unitMs' | 'prefillMs' | 'decodeMs'>> | undefined,
+  tp: number,
+): ProfileEntry {
   const unitMs = override?.unitMs ?? c.unitMs;
   const prefillMs = override?.prefillMs ?? c.prefillMs;
   const decodeMs = override?.decodeMs ?? c.decodeMs;
@@ -101,8 +111,14 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
       const points = (u.profiles?.[name]?.decodeMs ?? u.profiles?.[name]?.unitMs ?? c.decodeMs ?? c.unitMs)!;
       return points[points.length - 1][0];
     };
-    const batch = Object.fromEntries(u.components.map((name) => [name, u.batch?.[name] ?? comps.get(name)!.serving?.maxBatch ?? largest(name)]));
-    const engine = engineBlock({ components: u.components, tp, batch, kvTokens: u.kvCapacityTokensByComponent ?? {} }, { gpu: { device: 'gpu' } }, comps);
+    const batch = Object.fromEntries(
+      u.components.map((name) => [name, u.batch?.[name] ?? comps.get(name)!.serving?.maxBatch ?? largest(name)]),
+    );
+    const engine = engineBlock(
+      { components: u.components, tp, batch, kvTokens: u.kvCapacityTokensByComponent ?? {} },
+      { gpu: { device: 'gpu' } },
+      comps,
+    );
     // A unit-wide capacity without a split: the unit's LLMs share one cache.
     if (u.kvCapacityTokens !== undefined) engine.kvCapacityTokens = u.kvCapacityTokens;
     const unit: ExecutorUnit = {
@@ -125,7 +141,9 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
     for (const c of t.path) {
       const explicit = s.routing?.[t.name]?.[c];
       const holders = s.units.map((u, i) => (u.components.includes(c) ? i : -1)).filter((i) => i >= 0);
-      const shares = explicit ? Object.entries(explicit).map(([i, share]) => ({ unit: units[Number(i)].id, share })) : holders.map((i) => ({ unit: units[i].id, share: 1 / holders.length }));
+      const shares = explicit
+        ? Object.entries(explicit).map(([i, share]) => ({ unit: units[Number(i)].id, share }))
+        : holders.map((i) => ({ unit: units[i].id, share: 1 / holders.length }));
       routing.push({ requestType: t.name, component: c, shares: nonEmpty(shares) });
     }
   }
@@ -170,20 +188,43 @@ export function buildPlan(spec: PlanSpec): Plan {
         if (e.streaming) edge.streaming = true;
         return edge;
       }),
-      requestTypes: spec.requestTypes.map((t) => ({ name: t.name, inputs: t.inputs ?? ['text'], outputs: t.outputs ?? ['text'], path: nonEmpty(t.path), sizes: t.sizes })),
+      requestTypes: spec.requestTypes.map((t) => ({
+        name: t.name,
+        inputs: t.inputs ?? ['text'],
+        outputs: t.outputs ?? ['text'],
+        path: nonEmpty(t.path),
+        sizes: t.sizes,
+      })),
     },
     workload: { name: 'test', ratePerS: spec.ratePerS ?? 1, mix, arrival: { process: 'poisson' }, seed: spec.seed ?? 1 },
     pools: [
       {
         name: POOL,
-        gpu: { name: 'H100-SXM', device: 'gpu', peakTflops: 989, memoryBandwidthGBps: 3350, memoryGiB: 79, source: 'NVIDIA H100 datasheet' },
+        gpu: {
+          name: 'H100-SXM',
+          device: 'gpu',
+          peakTflops: 989,
+          memoryBandwidthGBps: 3350,
+          memoryGiB: 79,
+          source: 'NVIDIA H100 datasheet',
+        },
         costPerGpuHour: 0,
         ...pool,
       },
     ],
     solution: solution(spec, spec.solution, pool.gpusPerNode),
     baselines: (spec.baselines ?? []).map((b) => solution(spec, b, pool.gpusPerNode)),
-    solver: { name: 'test', version: '0', status: 'optimal', objective: 0, bound: 0, gap: 0, variables: 0, integerVariables: 0, constraints: 0 },
+    solver: {
+      name: 'test',
+      version: '0',
+      status: 'optimal',
+      objective: 0,
+      bound: 0,
+      gap: 0,
+      variables: 0,
+      integerVariables: 0,
+      constraints: 0,
+    },
     reasons: { summary: 'built by a test', bottleneck: spec.components[0].name, binding: [] },
     provenance: { cornserveVersion: '0.0.0', inputs: [] },
   };
@@ -200,9 +241,26 @@ export function buildPlan(spec: PlanSpec): Plan {
  * 1000 per second of audio so that a max batch of 1 unit never lets two requests share a batch
  * (only requests under a millisecond of audio could).
  */
-export function singleServerPlan(opts: { msPerUnit: number; audioSeconds: RequestType['sizes']['audioSeconds']; latencyTargetMs?: number; replicas?: number }): Plan {
+export function singleServerPlan(opts: {
+  msPerUnit: number;
+  audioSeconds: RequestType['sizes']['audioSeconds'];
+  latencyTargetMs?: number;
+  replicas?: number;
+}): Plan {
   return buildPlan({
-    components: [{ name: 'enc', kind: 'encoder', modality: 'audio', work: { units: { audioSeconds: 1000 } }, serving: { maxBatch: 1 }, unitMs: [[1, opts.msPerUnit / 1000], [2, (2 * opts.msPerUnit) / 1000]] }],
+    components: [
+      {
+        name: 'enc',
+        kind: 'encoder',
+        modality: 'audio',
+        work: { units: { audioSeconds: 1000 } },
+        serving: { maxBatch: 1 },
+        unitMs: [
+          [1, opts.msPerUnit / 1000],
+          [2, (2 * opts.msPerUnit) / 1000],
+        ],
+      },
+    ],
     requestTypes: [{ name: 'req', inputs: ['audio'], outputs: ['text'], path: ['enc'], sizes: { audioSeconds: opts.audioSeconds } }],
     latencyTargetsMs: opts.latencyTargetMs !== undefined ? { req: opts.latencyTargetMs } : undefined,
     solution: { strategy: 'planned', units: [{ components: ['enc'], replicas: opts.replicas ?? 1 }] },
@@ -216,27 +274,94 @@ export function singleServerPlan(opts: { msPerUnit: number; audioSeconds: Reques
  */
 export function qwen3OmniPlan(ratePerS = 20): Plan {
   const encoders: ComponentSpec[] = [
-    { name: 'image-encoder', kind: 'encoder', modality: 'image', work: { units: { imageMegapixels: 1 } }, serving: { maxBatch: 32, maxWaitMs: 2 }, unitMs: [[1, 12], [8, 60], [32, 220]] },
-    { name: 'video-encoder', kind: 'encoder', modality: 'video', work: { units: { videoSeconds: 1 } }, serving: { maxBatch: 64, maxWaitMs: 2 }, unitMs: [[1, 20], [8, 120], [64, 900]] },
-    { name: 'audio-encoder', kind: 'encoder', modality: 'audio', work: { units: { audioSeconds: 1 } }, serving: { maxBatch: 64, maxWaitMs: 2 }, unitMs: [[1, 4], [16, 30], [64, 110]] },
+    {
+      name: 'image-encoder',
+      kind: 'encoder',
+      modality: 'image',
+      work: { units: { imageMegapixels: 1 } },
+      serving: { maxBatch: 32, maxWaitMs: 2 },
+      unitMs: [
+        [1, 12],
+        [8, 60],
+        [32, 220],
+      ],
+    },
+    {
+      name: 'video-encoder',
+      kind: 'encoder',
+      modality: 'video',
+      work: { units: { videoSeconds: 1 } },
+      serving: { maxBatch: 64, maxWaitMs: 2 },
+      unitMs: [
+        [1, 20],
+        [8, 120],
+        [64, 900],
+      ],
+    },
+    {
+      name: 'audio-encoder',
+      kind: 'encoder',
+      modality: 'audio',
+      work: { units: { audioSeconds: 1 } },
+      serving: { maxBatch: 64, maxWaitMs: 2 },
+      unitMs: [
+        [1, 4],
+        [16, 30],
+        [64, 110],
+      ],
+    },
   ];
   const thinker: ComponentSpec = {
     name: 'thinker',
     kind: 'llm',
-    work: { prefillTokens: { promptTokens: 1, imageMegapixels: 700, videoSeconds: 150, audioSeconds: 25 }, decodeTokens: { outputTokens: 1 } },
+    work: {
+      prefillTokens: { promptTokens: 1, imageMegapixels: 700, videoSeconds: 150, audioSeconds: 25 },
+      decodeTokens: { outputTokens: 1 },
+    },
     serving: { maxBatch: 128 },
-    prefillMs: [[128, 18], [1024, 60], [4096, 220], [16384, 950]],
-    decodeMs: [[1, 12], [16, 14], [64, 20], [128, 28]],
+    prefillMs: [
+      [128, 18],
+      [1024, 60],
+      [4096, 220],
+      [16384, 950],
+    ],
+    decodeMs: [
+      [1, 12],
+      [16, 14],
+      [64, 20],
+      [128, 28],
+    ],
   };
   const talker: ComponentSpec = {
     name: 'talker',
     kind: 'llm',
     work: { prefillTokens: { constant: 64, outputTokens: 1 }, decodeTokens: { outputAudioSeconds: 12.5 } },
     serving: { maxBatch: 128 },
-    prefillMs: [[128, 6], [1024, 20], [4096, 70]],
-    decodeMs: [[1, 5], [16, 6], [64, 8], [128, 12]],
+    prefillMs: [
+      [128, 6],
+      [1024, 20],
+      [4096, 70],
+    ],
+    decodeMs: [
+      [1, 5],
+      [16, 6],
+      [64, 8],
+      [128, 12],
+    ],
   };
-  const vocoder: ComponentSpec = { name: 'vocoder', kind: 'generator', modality: 'audio', work: { units: { outputAudioSeconds: 1 } }, serving: { maxBatch: 64, chunkUnits: 1 }, unitMs: [[1, 8], [4, 20], [16, 70], [64, 260]] };
+  const vocoder: ComponentSpec = {
+    name: 'vocoder',
+    kind: 'generator',
+    modality: 'audio',
+    work: { units: { outputAudioSeconds: 1 } },
+    serving: { maxBatch: 64, chunkUnits: 1 },
+    unitMs: [
+      [1, 8],
+      [4, 20],
+      [16, 70],
+      [64, 260],
+    ],
+  };
   const inputs = { t: [], i: ['image-encoder'], v: ['video-encoder'], a: ['audio-encoder'] } as const;
   const modality = { t: 'text', i: 'image', v: 'video', a: 'audio' } as const;
   const requestTypes: PlanSpec['requestTypes'] = [];

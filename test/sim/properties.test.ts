@@ -29,24 +29,42 @@ const request = fc.record({
 
 test('random streams: all requests complete, none faster than alone on an idle plan with free links, reruns agree', () => {
   fc.assert(
-    fc.property(fc.array(request, { minLength: 1, maxLength: 60 }), fc.constantFrom('planned', 'monolithic', 'epd', 'disaggregated' as const), (reqs, strategy) => {
-      let t = 0;
-      const trace: TraceRequest[] = reqs.map((r) => {
-        t += r.gapS;
-        return { arrivalS: t, type: r.type, promptTokens: r.promptTokens, outputTokens: r.outputTokens, images: r.images, imageWidth: 1280, imageHeight: 720, videoSeconds: r.videoSeconds, audioSeconds: r.audioSeconds, outputAudioSeconds: r.outputAudioSeconds };
-      });
-      const result = simulate(plan, strategy, trace);
-      assert.equal(result.requests.completed, trace.length);
-      // Each request alone on the idle plan is a lower bound on its latency with company.
-      const alone = trace.map((r) => simulate(freeLinks, strategy, [{ ...r, arrivalS: 0 }]).perType[r.type].latencyMs!.max);
-      const fastest = new Map<string, number>();
-      trace.forEach((r, i) => fastest.set(r.type, Math.min(fastest.get(r.type) ?? Infinity, alone[i])));
-      for (const [type, stats] of Object.entries(result.perType)) {
-        assert.ok(stats.observedLatencyMs!.p50 >= 0);
-        assert.ok(stats.observedLatencyMs!.max + 1e-6 >= fastest.get(type)!, `${type}: ${stats.observedLatencyMs!.max} < ${fastest.get(type)}`);
-      }
-      assert.deepEqual(simulate(plan, strategy, trace), result);
-    }),
+    fc.property(
+      fc.array(request, { minLength: 1, maxLength: 60 }),
+      fc.constantFrom('planned', 'monolithic', 'epd', 'disaggregated' as const),
+      (reqs, strategy) => {
+        let t = 0;
+        const trace: TraceRequest[] = reqs.map((r) => {
+          t += r.gapS;
+          return {
+            arrivalS: t,
+            type: r.type,
+            promptTokens: r.promptTokens,
+            outputTokens: r.outputTokens,
+            images: r.images,
+            imageWidth: 1280,
+            imageHeight: 720,
+            videoSeconds: r.videoSeconds,
+            audioSeconds: r.audioSeconds,
+            outputAudioSeconds: r.outputAudioSeconds,
+          };
+        });
+        const result = simulate(plan, strategy, trace);
+        assert.equal(result.requests.completed, trace.length);
+        // Each request alone on the idle plan is a lower bound on its latency with company.
+        const alone = trace.map((r) => simulate(freeLinks, strategy, [{ ...r, arrivalS: 0 }]).perType[r.type].latencyMs!.max);
+        const fastest = new Map<string, number>();
+        trace.forEach((r, i) => fastest.set(r.type, Math.min(fastest.get(r.type) ?? Infinity, alone[i])));
+        for (const [type, stats] of Object.entries(result.perType)) {
+          assert.ok(stats.observedLatencyMs!.p50 >= 0);
+          assert.ok(
+            stats.observedLatencyMs!.max + 1e-6 >= fastest.get(type)!,
+            `${type}: ${stats.observedLatencyMs!.max} < ${fastest.get(type)}`,
+          );
+        }
+        assert.deepEqual(simulate(plan, strategy, trace), result);
+      },
+    ),
     { numRuns: 60, seed: 7 },
   );
 });

@@ -78,7 +78,15 @@ function chainPlan(colocated: boolean) {
     ],
     edges: [{ from: 'a', to: 'b' }],
     requestTypes: [{ name: 'req', path: ['a', 'b'], sizes: {} }],
-    solution: { strategy: 'planned', units: colocated ? [{ components: ['a', 'b'], replicas: 1 }] : [{ components: ['a'], replicas: 1 }, { components: ['b'], replicas: 1 }] },
+    solution: {
+      strategy: 'planned',
+      units: colocated
+        ? [{ components: ['a', 'b'], replicas: 1 }]
+        : [
+            { components: ['a'], replicas: 1 },
+            { components: ['b'], replicas: 1 },
+          ],
+    },
   });
 }
 
@@ -98,7 +106,8 @@ test("a colocated unit's throughput equals the time-sharing bound 1 / (a + b)", 
 
 test('the same seed gives the same result; another seed a different one', () => {
   const plan = singleServerPlan({ msPerUnit: SERVICE_MS, audioSeconds: { dist: 'exponential', mean: 1 }, replicas: 3 });
-  const run = (seed: number) => simulate(plan, 'planned', generateRequests(workloadSpecFromPlan(plan), 5000, { ratePerS: 200, seed }), { seed });
+  const run = (seed: number) =>
+    simulate(plan, 'planned', generateRequests(workloadSpecFromPlan(plan), 5000, { ratePerS: 200, seed }), { seed });
   assert.deepEqual(run(4), run(4));
   assert.notDeepEqual(run(4).perType.req.latencyMs, run(5).perType.req.latencyMs);
 });

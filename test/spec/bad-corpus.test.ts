@@ -7,7 +7,9 @@ import { basename, join } from 'node:path';
 import { validateFile } from '../../src/spec/load.js';
 
 const dir = 'test/fixtures/bad';
-const corpus = readdirSync(dir).filter((f) => /^\d+-.*\.yaml$/.test(f)).sort();
+const corpus = readdirSync(dir)
+  .filter((f) => /^\d+-.*\.yaml$/.test(f))
+  .sort();
 
 test('the malformed corpus has at least 30 inputs', () => {
   assert.ok(corpus.length >= 30, `only ${corpus.length} files`);

@@ -22,7 +22,10 @@ const fixtures = yamlFiles('fixtures');
 test('every fixture validates', () => {
   assert.ok(fixtures.length > 0);
   const problems = fixtures.flatMap((f) => validateFile(f));
-  assert.deepEqual(problems.map((d) => formatDiagnostic(d)), []);
+  assert.deepEqual(
+    problems.map((d) => formatDiagnostic(d)),
+    [],
+  );
 });
 
 test('every fixture starts with a schema modeline', () => {
@@ -42,7 +45,8 @@ function unsourcedNumbers(path: string): string[] {
   const visit = (node: Node | null, sourced: boolean, key: string) => {
     if (isMap(node)) {
       const hasSource = node.items.some((p) => isScalar(p.key) && p.key.value === 'source');
-      for (const pair of node.items) if (isPair(pair)) visit(pair.value as Node, sourced || hasSource, String((pair.key as { value?: unknown })?.value));
+      for (const pair of node.items)
+        if (isPair(pair)) visit(pair.value as Node, sourced || hasSource, String((pair.key as { value?: unknown })?.value));
     } else if (isSeq(node)) {
       for (const item of node.items) visit(item as Node, sourced, key);
     } else if (isScalar(node) && typeof node.value === 'number' && node.range) {

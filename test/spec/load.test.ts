@@ -32,7 +32,12 @@ const fileCases: [string, () => string, string, RegExp][] = [
   ['a comment-only file', () => write('comments.yaml', '# nothing here\n'), 'file.empty', /is empty/],
   ['a binary file', () => write('binary.yaml', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2])), 'file.binary', /binary/],
   ['malformed YAML', () => write('syntax.yaml', 'name: [unclosed\n'), 'yaml.syntax', /invalid YAML/],
-  ['text that is not YAML mappings', () => write('prose.yaml', 'Dear reader, this is a letter.\n'), 'file.unknown-kind', /expected a mapping at the top level, found a string/],
+  [
+    'text that is not YAML mappings',
+    () => write('prose.yaml', 'Dear reader, this is a letter.\n'),
+    'file.unknown-kind',
+    /expected a mapping at the top level, found a string/,
+  ],
   ['a wrong top-level type', () => write('number.yaml', '42\n'), 'file.unknown-kind', /found a number/],
 ];
 for (const [what, make, code, message] of fileCases) {
@@ -55,7 +60,13 @@ test('a wrong top-level type under a schema modeline names the expected document
 test('all problems in a file are reported together, each with a code frame', () => {
   const path = write(
     'many.yaml',
-    ['name: c', 'pools:', '  - { name: p, gpu: H100-SXM, gpusPerNode: 0, nodes: 1, intraNodeBandwidthGBps: 900, interNodeBandwidthGBps: 50 }', '  - { name: q, gpu: H100-SXM, gpusPerNode: 8, nodes: -1, intraNodeBandwidthGBps: 900 }', ''].join('\n'),
+    [
+      'name: c',
+      'pools:',
+      '  - { name: p, gpu: H100-SXM, gpusPerNode: 0, nodes: 1, intraNodeBandwidthGBps: 900, interNodeBandwidthGBps: 50 }',
+      '  - { name: q, gpu: H100-SXM, gpusPerNode: 8, nodes: -1, intraNodeBandwidthGBps: 900 }',
+      '',
+    ].join('\n'),
   );
   const diagnostics = validateFile(path);
   assert.deepEqual(
@@ -71,7 +82,10 @@ test('all problems in a file are reported together, each with a code frame', () 
 
 test('semantic errors across files are all collected before failing', () => {
   const model = write('m.yaml', 'name: m\ncomponents: []\nedges: []\nrequestTypes: []\n');
-  const dep = write('d.yaml', `name: d\nmodelGraph: ${model}\ncluster: missing-cluster.yaml\nworkload: missing-workload.yaml\nobjective: { kind: max-rate }\n`);
+  const dep = write(
+    'd.yaml',
+    `name: d\nmodelGraph: ${model}\ncluster: missing-cluster.yaml\nworkload: missing-workload.yaml\nobjective: { kind: max-rate }\n`,
+  );
   const result = loadDeployment(dep);
   assert.ok(!result.ok);
   const codes = result.diagnostics.map((d) => d.code);
@@ -80,7 +94,13 @@ test('semantic errors across files are all collected before failing', () => {
 });
 
 test('a request type may start several branches at once (image + audio → one LLM)', () => {
-  const model = readFileSync('test/fixtures/bad/42-model-branches-never-meet.yaml', 'utf8').replace('path: [vision, ears]', 'path: [vision, ears, thinker]');
+  const model = readFileSync('test/fixtures/bad/42-model-branches-never-meet.yaml', 'utf8').replace(
+    'path: [vision, ears]',
+    'path: [vision, ears, thinker]',
+  );
   const diagnostics = validateFile(write('branches.yaml', model));
-  assert.deepEqual(diagnostics.map((d) => formatDiagnostic(d)), []);
+  assert.deepEqual(
+    diagnostics.map((d) => formatDiagnostic(d)),
+    [],
+  );
 });

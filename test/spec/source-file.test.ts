@@ -59,12 +59,21 @@ test('an alias bomb is yaml.alias-limit at the alias that crosses the limit, fou
 test('ordinary anchor reuse still loads, with the aliases expanded', () => {
   const read = parseYamlText('x.yaml', 'base: &gpu { gpu: A100-80GB, nodes: 1 }\npools: [*gpu, *gpu]\n');
   assert.ok(read.ok);
-  assert.deepEqual((read.file.value as { pools: unknown[] }).pools, [{ gpu: 'A100-80GB', nodes: 1 }, { gpu: 'A100-80GB', nodes: 1 }]);
+  assert.deepEqual((read.file.value as { pools: unknown[] }).pools, [
+    { gpu: 'A100-80GB', nodes: 1 },
+    { gpu: 'A100-80GB', nodes: 1 },
+  ]);
 });
 
 test('an alias to no anchor and an alias inside its own anchor are diagnostics, not exceptions', () => {
-  assert.deepEqual(problems('a: *nope\n').map((d) => [d.code, d.line, d.column]), [['yaml.alias-unknown', 1, 4]]);
-  assert.deepEqual(problems('a: &loop { b: *loop }\n').map((d) => [d.code, d.line, d.column]), [['yaml.alias-cycle', 1, 15]]);
+  assert.deepEqual(
+    problems('a: *nope\n').map((d) => [d.code, d.line, d.column]),
+    [['yaml.alias-unknown', 1, 4]],
+  );
+  assert.deepEqual(
+    problems('a: &loop { b: *loop }\n').map((d) => [d.code, d.line, d.column]),
+    [['yaml.alias-cycle', 1, 15]],
+  );
 });
 
 test('code frames: short lines whole, long lines as a window with the caret on the column', () => {

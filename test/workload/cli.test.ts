@@ -42,7 +42,10 @@ test('trace stats on a generated trace recovers the configured mix and rate', as
 test('trace gen reads a workload file alone, and writes JSONL to stdout without -o', async () => {
   const run = await runCli(['trace', 'gen', 'test/fixtures/spec/workload.yaml', '-n', '3']);
   assert.equal(run.code, 0, run.stderr);
-  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 3);
   for (const r of lines) assert.ok(['text-to-text', 'image-to-text'].includes(r.type));
 });

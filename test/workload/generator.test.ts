@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arrivalSampler, generateRequests, resolveSizes, workloadSpecFromWorkload, type WorkloadSpec } from '../../src/workload/generator.js';
+import {
+  arrivalSampler,
+  generateRequests,
+  resolveSizes,
+  workloadSpecFromWorkload,
+  type WorkloadSpec,
+} from '../../src/workload/generator.js';
 import { Rng } from '../../src/workload/random.js';
 import { summariseTrace } from '../../src/workload/summarise.js';
 
@@ -39,7 +45,8 @@ test('a different rate keeps the sequence of types and sizes (common random numb
 
 test('100k Poisson requests: the summary recovers the mix within 2% and the rate within 5%', () => {
   const s = summariseTrace([...generateRequests(spec, 100_000)]);
-  for (const [type, fraction] of Object.entries(mix)) assert.ok(Math.abs(s.mix[type] - fraction) < 0.02 * fraction, `${type}: ${s.mix[type]} vs ${fraction}`);
+  for (const [type, fraction] of Object.entries(mix))
+    assert.ok(Math.abs(s.mix[type] - fraction) < 0.02 * fraction, `${type}: ${s.mix[type]} vs ${fraction}`);
   assert.ok(Math.abs(s.ratePerS / spec.ratePerS - 1) < 0.05, `rate ${s.ratePerS}`);
   assert.equal(s.arrival.process, 'poisson');
   assert.ok(Math.abs(s.burstiness - 1) < 0.05);
@@ -85,6 +92,12 @@ test("a workload's sizes override the model graph's per field", () => {
   const graph = { requestTypes: [{ name: 't2t', sizes: { promptTokens: 100, outputTokens: 200 } }] };
   assert.deepEqual(resolveSizes(graph, { t2t: { outputTokens: 50 } }), { t2t: { promptTokens: 100, outputTokens: 50 } });
   const w = workloadSpecFromWorkload({ name: 'w', generator: { ratePerS: 2, arrival: { process: 'poisson' }, mix: { t2t: 1 } } }, graph);
-  assert.deepEqual(w, { ratePerS: 2, arrival: { process: 'poisson' }, mix: { t2t: 1 }, sizes: { t2t: { promptTokens: 100, outputTokens: 200 } }, seed: 1 });
+  assert.deepEqual(w, {
+    ratePerS: 2,
+    arrival: { process: 'poisson' },
+    mix: { t2t: 1 },
+    sizes: { t2t: { promptTokens: 100, outputTokens: 200 } },
+    seed: 1,
+  });
   assert.throws(() => workloadSpecFromWorkload({ name: 'w', trace: 'x.jsonl' }), /is a trace/);
 });

@@ -18,8 +18,14 @@ test('the same seed and stream give the same numbers; streams and seeds differ',
   const a = new Rng(42, 'arrivals');
   const b = new Rng(42, 'arrivals');
   const xs = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(Array.from({ length: 5 }, () => b.next()), xs);
-  assert.notDeepEqual(Array.from({ length: 5 }, () => new Rng(42, 'types').next()), xs);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => b.next()),
+    xs,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 5 }, () => new Rng(42, 'types').next()),
+    xs,
+  );
   assert.notEqual(new Rng(43, 'arrivals').next(), xs[0]);
   for (const x of xs) assert.ok(x >= 0 && x < 1);
 });

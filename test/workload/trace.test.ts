@@ -42,14 +42,20 @@ test('the JSONL and CSV fixtures read the same, sorted by arrival', () => {
   assert.deepEqual(jsonl.diagnostics, []);
   assert.deepEqual(csv.diagnostics, []);
   assert.deepEqual(csv.requests, jsonl.requests);
-  assert.deepEqual(jsonl.requests.map((r) => r.arrivalS), [0, 0.5, 1.0, 1.25]);
+  assert.deepEqual(
+    jsonl.requests.map((r) => r.arrivalS),
+    [0, 0.5, 1.0, 1.25],
+  );
   assert.equal(jsonl.lines, 4);
   assert.equal(jsonl.requests[1].id, 'r2');
 });
 
 test('every malformed JSONL line is reported with its line, column and what is wrong', () => {
   const { requests, diagnostics } = readTraceFile(`${FIX}/bad.jsonl`, { knownTypes: TYPES });
-  assert.deepEqual(requests.map((r) => r.arrivalS), [0, 0.9]);
+  assert.deepEqual(
+    requests.map((r) => r.arrivalS),
+    [0, 0.9],
+  );
   const got = diagnostics.map((d) => [d.line, d.column, d.code]);
   assert.deepEqual(got, [
     [2, 58, 'trace.syntax'],
@@ -72,14 +78,23 @@ test('every malformed JSONL line is reported with its line, column and what is w
 
 test('malformed CSV rows and headers are reported with line and column', () => {
   const rows = readTraceFile(`${FIX}/bad.csv`);
-  assert.deepEqual(rows.requests.map((r) => r.arrivalS), [0, 0.4]);
-  assert.deepEqual(rows.diagnostics.map((d) => [d.line, d.column, d.code]), [
-    [3, 18, 'trace.number'],
-    [4, 21, 'trace.csv-cells'],
-    [5, 22, 'trace.range'],
-  ]);
+  assert.deepEqual(
+    rows.requests.map((r) => r.arrivalS),
+    [0, 0.4],
+  );
+  assert.deepEqual(
+    rows.diagnostics.map((d) => [d.line, d.column, d.code]),
+    [
+      [3, 18, 'trace.number'],
+      [4, 21, 'trace.csv-cells'],
+      [5, 22, 'trace.range'],
+    ],
+  );
   const header = readTraceFile(`${FIX}/bad-header.csv`);
-  assert.deepEqual(header.diagnostics.map((d) => [d.line, d.column, d.code]), [[1, 15, 'trace.csv-column']]);
+  assert.deepEqual(
+    header.diagnostics.map((d) => [d.line, d.column, d.code]),
+    [[1, 15, 'trace.csv-column']],
+  );
   assert.match(header.diagnostics[0].message, /did you mean 'promptTokens'/);
   assert.equal(header.requests.length, 0);
 });

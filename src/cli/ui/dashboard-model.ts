@@ -105,15 +105,31 @@ export function deriveDashboard(current: DashboardSnapshot, status: StatusBody |
   const statusErrors = Array.isArray(status?.recentErrors) ? status.recentErrors.filter((e) => e && typeof e === 'object') : [];
 
   // Units: the gateway's order first, then any only the metrics mention.
-  const metricUnits = labelValues(now, ['cornserve_unit_queue_depth', 'cornserve_unit_live_replicas', 'cornserve_unit_busy_ratio', 'cornserve_batch_size_count', 'cornserve_executor_restarts_total'], 'unit').sort();
+  const metricUnits = labelValues(
+    now,
+    [
+      'cornserve_unit_queue_depth',
+      'cornserve_unit_live_replicas',
+      'cornserve_unit_busy_ratio',
+      'cornserve_batch_size_count',
+      'cornserve_executor_restarts_total',
+    ],
+    'unit',
+  ).sort();
   const unitIds = [...statusUnits.map((u) => u.id), ...metricUnits.filter((u) => !statusUnits.some((s) => s.id === u))];
   const units: UnitRow[] = unitIds.map((unit) => {
     const st = statusUnits.find((u) => u.id === unit);
     const liveSamples = select(now, 'cornserve_unit_live_replicas', { unit });
     const queueSamples = select(now, 'cornserve_unit_queue_depth', { unit });
     const busy = select(now, 'cornserve_unit_busy_ratio', { unit }).filter((s) => Number.isFinite(s.value));
-    const count = increase(sum(select(now, 'cornserve_batch_size_count', { unit })), before && sum(select(before, 'cornserve_batch_size_count', { unit })));
-    const total = increase(sum(select(now, 'cornserve_batch_size_sum', { unit })), before && sum(select(before, 'cornserve_batch_size_sum', { unit })));
+    const count = increase(
+      sum(select(now, 'cornserve_batch_size_count', { unit })),
+      before && sum(select(before, 'cornserve_batch_size_count', { unit })),
+    );
+    const total = increase(
+      sum(select(now, 'cornserve_batch_size_sum', { unit })),
+      before && sum(select(before, 'cornserve_batch_size_sum', { unit })),
+    );
     return {
       unit,
       replicas: finite(st?.replicas) ?? null,
@@ -130,8 +146,12 @@ export function deriveDashboard(current: DashboardSnapshot, status: StatusBody |
     const requests = select(now, 'cornserve_requests_total', { type });
     const all = increase(sum(requests), before && sum(select(before, 'cornserve_requests_total', { type })));
     const errorsNow = sum(requests.filter((s) => !isSuccess(s.labels.status ?? '')));
-    const errorsBefore = before && sum(select(before, 'cornserve_requests_total', { type }).filter((s) => !isSuccess(s.labels.status ?? '')));
-    const buckets = windowBuckets(histogramBuckets(now, 'cornserve_request_duration_seconds', { type }), before && histogramBuckets(before, 'cornserve_request_duration_seconds', { type }));
+    const errorsBefore =
+      before && sum(select(before, 'cornserve_requests_total', { type }).filter((s) => !isSuccess(s.labels.status ?? '')));
+    const buckets = windowBuckets(
+      histogramBuckets(now, 'cornserve_request_duration_seconds', { type }),
+      before && histogramBuckets(before, 'cornserve_request_duration_seconds', { type }),
+    );
     const p50 = bucketQuantile(0.5, buckets);
     const p99 = bucketQuantile(0.99, buckets);
     return {
@@ -202,8 +222,14 @@ export function fmtClock(atMs: number): string {
 export function formatDashboardLines(model: DashboardModel): string[] {
   const head = `[cornserve ${fmtClock(model.atMs)}]`;
   if (model.error) return [`${head} ${model.error}`];
-  const units = model.units.map((u) => `${u.unit} ${fmtReplicas(u)} queue=${u.queueDepth} batch=${fmtNumber(u.batchSize)} util=${fmtPct(u.utilisation)}${u.restarts > 0 ? ` restarts=${u.restarts}` : ''}`);
-  const types = model.requestTypes.map((t) => `${t.type} ${fmtNumber(t.ratePerS)}/s p50=${fmtMs(t.p50Ms)} p99=${fmtMs(t.p99Ms)}${t.errorRatePerS ? ` errors=${fmtNumber(t.errorRatePerS)}/s` : ''}`);
+  const units = model.units.map(
+    (u) =>
+      `${u.unit} ${fmtReplicas(u)} queue=${u.queueDepth} batch=${fmtNumber(u.batchSize)} util=${fmtPct(u.utilisation)}${u.restarts > 0 ? ` restarts=${u.restarts}` : ''}`,
+  );
+  const types = model.requestTypes.map(
+    (t) =>
+      `${t.type} ${fmtNumber(t.ratePerS)}/s p50=${fmtMs(t.p50Ms)} p99=${fmtMs(t.p99Ms)}${t.errorRatePerS ? ` errors=${fmtNumber(t.errorRatePerS)}/s` : ''}`,
+  );
   const lines = [`${head} units: ${units.join('; ') || 'none'}`, `${head} requests: ${types.join('; ') || 'none yet'}`];
   for (const e of model.recentErrors.slice(0, 1)) lines.push(`${head} last error: ${e.time} ${e.requestType} ${e.status} ${e.message}`);
   return lines;

@@ -35,11 +35,25 @@ export function Dashboard({ model, source }: DashboardProps) {
   const window = model.windowS === null ? 'since start' : `last ${model.windowS.toFixed(1)}s`;
   const unitRows = [
     ['UNIT', 'REPLICAS', 'QUEUE', 'BATCH', 'UTILISATION', 'RESTARTS'],
-    ...model.units.map((u) => [u.unit, fmtReplicas(u), String(u.queueDepth), fmtNumber(u.batchSize), `${utilisationBar(u.utilisation)} ${fmtPct(u.utilisation)}`, String(u.restarts)]),
+    ...model.units.map((u) => [
+      u.unit,
+      fmtReplicas(u),
+      String(u.queueDepth),
+      fmtNumber(u.batchSize),
+      `${utilisationBar(u.utilisation)} ${fmtPct(u.utilisation)}`,
+      String(u.restarts),
+    ]),
   ];
   const typeRows = [
     ['REQUEST TYPE', 'RATE/s', 'ERRORS/s', 'P50', 'P99', 'TOTAL'],
-    ...model.requestTypes.map((t) => [t.type, fmtNumber(t.ratePerS), fmtNumber(t.errorRatePerS), fmtMs(t.p50Ms), fmtMs(t.p99Ms), String(t.total)]),
+    ...model.requestTypes.map((t) => [
+      t.type,
+      fmtNumber(t.ratePerS),
+      fmtNumber(t.errorRatePerS),
+      fmtMs(t.p50Ms),
+      fmtMs(t.p99Ms),
+      String(t.total),
+    ]),
   ];
   const uw = widthsOf(unitRows);
   const tw = widthsOf(typeRows);

@@ -41,7 +41,12 @@ function plainReporter(initial: ProgressState, stream: OutputStream): ProgressRe
     done(detail) {
       if (finished) return;
       finished = true;
-      state = { ...state, state: 'done', ...(detail !== undefined ? { detail } : {}), ...(state.fraction !== undefined ? { fraction: 1 } : {}) };
+      state = {
+        ...state,
+        state: 'done',
+        ...(detail !== undefined ? { detail } : {}),
+        ...(state.fraction !== undefined ? { fraction: 1 } : {}),
+      };
       print();
     },
     fail(detail) {
@@ -54,10 +59,18 @@ function plainReporter(initial: ProgressState, stream: OutputStream): ProgressRe
 }
 
 async function inkReporter(initial: ProgressState, stream: OutputStream): Promise<ProgressReporter> {
-  const [{ render }, { createElement }, { ProgressLine }] = await Promise.all([import('ink'), import('react'), import('./progress-line.js')]);
+  const [{ render }, { createElement }, { ProgressLine }] = await Promise.all([
+    import('ink'),
+    import('react'),
+    import('./progress-line.js'),
+  ]);
   let state = initial;
   let finished = false;
-  const instance = render(createElement(ProgressLine, { progress: state }), { stdout: stream as NodeJS.WriteStream, patchConsole: false, exitOnCtrlC: false });
+  const instance = render(createElement(ProgressLine, { progress: state }), {
+    stdout: stream as NodeJS.WriteStream,
+    patchConsole: false,
+    exitOnCtrlC: false,
+  });
   const redraw = () => instance.rerender(createElement(ProgressLine, { progress: state }));
   const finish = (change: Partial<ProgressState>) => {
     if (finished) return;
@@ -72,7 +85,8 @@ async function inkReporter(initial: ProgressState, stream: OutputStream): Promis
       state = { ...state, ...change };
       redraw();
     },
-    done: (detail) => finish({ state: 'done', ...(detail !== undefined ? { detail } : {}), ...(state.fraction !== undefined ? { fraction: 1 } : {}) }),
+    done: (detail) =>
+      finish({ state: 'done', ...(detail !== undefined ? { detail } : {}), ...(state.fraction !== undefined ? { fraction: 1 } : {}) }),
     fail: (detail) => finish({ state: 'failed', ...(detail !== undefined ? { detail } : {}) }),
   };
 }

@@ -33,7 +33,11 @@ export interface PollResult {
 }
 
 /** One poll: fetch both endpoints, derive the model against the previous snapshot. */
-export async function pollGateway(baseUrl: string, previous: DashboardSnapshot | undefined, opts: { fetch?: typeof fetch; now?: () => number; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<PollResult> {
+export async function pollGateway(
+  baseUrl: string,
+  previous: DashboardSnapshot | undefined,
+  opts: { fetch?: typeof fetch; now?: () => number; signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<PollResult> {
   const doFetch = opts.fetch ?? fetch;
   const now = opts.now ?? Date.now;
   const signals = [AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.signal ? [opts.signal] : [])];
@@ -54,7 +58,15 @@ export async function pollGateway(baseUrl: string, previous: DashboardSnapshot |
     return { model: deriveDashboard(snapshot, status, previous), snapshot };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    const model: DashboardModel = { atMs: now(), windowS: null, units: [], requestTypes: [], tensorBytesPerS: null, recentErrors: [], error: `gateway ${base} unreachable: ${reason}` };
+    const model: DashboardModel = {
+      atMs: now(),
+      windowS: null,
+      units: [],
+      requestTypes: [],
+      tensorBytesPerS: null,
+      recentErrors: [],
+      error: `gateway ${base} unreachable: ${reason}`,
+    };
     return { model, snapshot: previous };
   }
 }
@@ -98,7 +110,12 @@ export async function runDashboard(baseUrl: string, options: RunDashboardOptions
   let polls = 0;
   try {
     while (!options.signal?.aborted && (options.maxPolls === undefined || polls < options.maxPolls)) {
-      const { model, snapshot } = await pollGateway(baseUrl, previous, { fetch: options.fetch, now: options.now, signal: options.signal, timeoutMs: Math.max(1000, intervalMs * 2) });
+      const { model, snapshot } = await pollGateway(baseUrl, previous, {
+        fetch: options.fetch,
+        now: options.now,
+        signal: options.signal,
+        timeoutMs: Math.max(1000, intervalMs * 2),
+      });
       if (options.signal?.aborted) break;
       view.show(model);
       previous = snapshot;

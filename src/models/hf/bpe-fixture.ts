@@ -77,7 +77,8 @@ export function trainByteLevelBpe(corpus: string, vocabSize: number, specialToke
   const vocab: Record<string, number> = {};
   specialTokens.forEach((t, i) => (vocab[t] = i));
   byteSymbols.forEach((s) => (vocab[s] = Object.keys(vocab).length));
-  if (Object.keys(vocab).length > vocabSize) throw new Error(`a vocabulary of ${vocabSize} cannot hold ${specialTokens.length} special tokens and 256 bytes`);
+  if (Object.keys(vocab).length > vocabSize)
+    throw new Error(`a vocabulary of ${vocabSize} cannot hold ${specialTokens.length} special tokens and 256 bytes`);
 
   const wordCounts = new Map<string, number>();
   for (const word of pre.pre_tokenize_text(corpus)) wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
@@ -118,11 +119,30 @@ export function trainByteLevelBpe(corpus: string, vocabSize: number, specialToke
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: specialTokens.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: specialTokens.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: null,
     pre_tokenizer: { ...BYTE_LEVEL },
     post_processor: { ...BYTE_LEVEL, trim_offsets: false },
     decoder: { ...BYTE_LEVEL },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
   };
 }

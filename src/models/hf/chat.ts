@@ -66,9 +66,18 @@ export class HfChat extends HfTokenizer {
   render(messages: readonly TemplateMessage[]): string {
     const special = (name: string): string | undefined => {
       const v = this.tokenizerConfig[name];
-      return typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as JsonObject).content === 'string' ? ((v as JsonObject).content as string) : undefined;
+      return typeof v === 'string'
+        ? v
+        : typeof v === 'object' && v !== null && typeof (v as JsonObject).content === 'string'
+          ? ((v as JsonObject).content as string)
+          : undefined;
     };
-    return this.template.render({ messages, add_generation_prompt: true, bos_token: special('bos_token') ?? '', eos_token: special('eos_token') ?? '' });
+    return this.template.render({
+      messages,
+      add_generation_prompt: true,
+      bos_token: special('bos_token') ?? '',
+      eos_token: special('eos_token') ?? '',
+    });
   }
 }
 

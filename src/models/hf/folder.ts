@@ -69,8 +69,12 @@ export function readChatTemplate(dir: string, tokenizerConfig: JsonObject): stri
   const t = tokenizerConfig.chat_template;
   if (typeof t === 'string') return t;
   if (Array.isArray(t)) {
-    const named = t.find((e): e is { name: string; template: string } => typeof e === 'object' && e !== null && (e as JsonObject).name === 'default');
+    const named = t.find(
+      (e): e is { name: string; template: string } => typeof e === 'object' && e !== null && (e as JsonObject).name === 'default',
+    );
     if (named && typeof named.template === 'string') return named.template;
   }
-  throw new Error(`${dir}: no chat template (looked for chat_template.jinja, chat_template.json and tokenizer_config.json's chat_template)`);
+  throw new Error(
+    `${dir}: no chat template (looked for chat_template.jinja, chat_template.json and tokenizer_config.json's chat_template)`,
+  );
 }

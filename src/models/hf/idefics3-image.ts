@@ -51,7 +51,9 @@ export interface Idefics3Frames {
 /** Sides scaled so the longer one is `longest`, the other even and at least 1 (transformers' rule). */
 function fitLongestEdge(width: number, height: number, longest: number): { width: number; height: number } {
   const even = (n: number): number => Math.max(1, n % 2 === 0 ? n : n + 1);
-  return width >= height ? { width: longest, height: even(Math.floor((longest * height) / width)) } : { width: even(Math.floor((longest * width) / height)), height: longest };
+  return width >= height
+    ? { width: longest, height: even(Math.floor((longest * height) / width)) }
+    : { width: even(Math.floor((longest * width) / height)), height: longest };
 }
 
 export function preprocessIdefics3(image: RgbImage, c: Idefics3ImageConfig): Idefics3Frames {
@@ -88,7 +90,8 @@ function resizeTo(image: RgbImage, size: { width: number; height: number }): Rgb
 
 function cropTile(image: RgbImage, x0: number, y0: number, size: number): RgbImage {
   const rgb = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) rgb.set(image.rgb.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + size) * 3), y * size * 3);
+  for (let y = 0; y < size; y++)
+    rgb.set(image.rgb.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + size) * 3), y * size * 3);
   return { width: size, height: size, rgb };
 }
 

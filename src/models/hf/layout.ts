@@ -18,5 +18,7 @@ export const WHISPER_IO = {
   logits: 'logits',
 } as const;
 
-export const whisperPastName = (layer: number, part: 'decoder' | 'encoder', kind: 'key' | 'value'): string => `past_key_values.${layer}.${part}.${kind}`;
-export const whisperPresentName = (layer: number, part: 'decoder' | 'encoder', kind: 'key' | 'value'): string => `present.${layer}.${part}.${kind}`;
+export const whisperPastName = (layer: number, part: 'decoder' | 'encoder', kind: 'key' | 'value'): string =>
+  `past_key_values.${layer}.${part}.${kind}`;
+export const whisperPresentName = (layer: number, part: 'decoder' | 'encoder', kind: 'key' | 'value'): string =>
+  `present.${layer}.${part}.${kind}`;

@@ -40,7 +40,11 @@ export function buildEmbedTokens(c: TinyDecoderConfig, seed: number): BuiltModel
   const g = new GraphBuilder('embed_tokens', seed);
   const ids = g.input(HF_DECODER_IO.inputIds, 'int64', ['batch_size', 'sequence_length']);
   const table = g.weight('embed_tokens.weight', [c.vocab, c.hidden], 1);
-  g.output(HF_DECODER_IO.embeds, g.op('Gather', [table, ids], { axis: attr.int(0) }), 'float32', ['batch_size', 'sequence_length', c.hidden]);
+  g.output(HF_DECODER_IO.embeds, g.op('Gather', [table, ids], { axis: attr.int(0) }), 'float32', [
+    'batch_size',
+    'sequence_length',
+    c.hidden,
+  ]);
   return { bytes: g.encode(), builder: g };
 }
 
@@ -69,11 +73,18 @@ export function buildDecoderMerged(c: TinyDecoderConfig, seed: number, { withPos
     const prefix = `layers.${l}`;
     const h = layerNorm(g, x, `${prefix}.ln1`, c.hidden);
     const q = splitHeads(g, linear(g, h, `${prefix}.attn.q`, c.hidden, c.hidden), c.heads, headDim);
-    const keys = g.op('Concat', [past[l].key, splitHeads(g, linear(g, h, `${prefix}.attn.k`, c.hidden, c.hidden), c.heads, headDim)], { axis: attr.int(2) });
-    const values = g.op('Concat', [past[l].value, splitHeads(g, linear(g, h, `${prefix}.attn.v`, c.hidden, c.hidden), c.heads, headDim)], { axis: attr.int(2) });
+    const keys = g.op('Concat', [past[l].key, splitHeads(g, linear(g, h, `${prefix}.attn.k`, c.hidden, c.hidden), c.heads, headDim)], {
+      axis: attr.int(2),
+    });
+    const values = g.op('Concat', [past[l].value, splitHeads(g, linear(g, h, `${prefix}.attn.v`, c.hidden, c.hidden), c.heads, headDim)], {
+      axis: attr.int(2),
+    });
     g.output(presentName(l, 'key'), keys, 'float32', presentDims);
     g.output(presentName(l, 'value'), values, 'float32', presentDims);
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [keys], { perm: attr.ints([0, 1, 3, 2]) })]), scale]), bias]);
+    const scores = g.op('Add', [
+      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [keys], { perm: attr.ints([0, 1, 3, 2]) })]), scale]),
+      bias,
+    ]);
     const attended = mergeHeads(g, g.op('MatMul', [g.op('Softmax', [scores], { axis: attr.int(-1) }), values]), c.hidden);
     x = g.op('Add', [x, linear(g, attended, `${prefix}.attn.out`, c.hidden, c.hidden)]);
     x = g.op('Add', [x, mlp(g, layerNorm(g, x, `${prefix}.ln2`, c.hidden), `${prefix}.mlp`, c)]);
@@ -111,7 +122,10 @@ export function buildVisionEncoder(c: TinyVisionConfig, seed: number): BuiltMode
   for (let l = 0; l < c.layers; l++) x = encoderBlock(g, x, `blocks.${l}`, c);
   x = layerNorm(g, x, 'post_layernorm', c.hidden);
   const blocks = g.op('Reshape', [x, g.constInt64([0, grid / r, r, grid / r, r, c.hidden])]);
-  const shuffled = g.op('Reshape', [g.op('Transpose', [blocks], { perm: attr.ints([0, 1, 3, 2, 4, 5]) }), g.constInt64([0, (grid / r) ** 2, r * r * c.hidden])]);
+  const shuffled = g.op('Reshape', [
+    g.op('Transpose', [blocks], { perm: attr.ints([0, 1, 3, 2, 4, 5]) }),
+    g.constInt64([0, (grid / r) ** 2, r * r * c.hidden]),
+  ]);
   const features = linear(g, shuffled, 'connector', r * r * c.hidden, c.textHidden);
   g.output(HF_VISION_IO.features, features, 'float32', ['batch_size', visionTokensPerFrame(c), c.textHidden]);
   return { bytes: g.encode(), builder: g };

@@ -7,7 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BPE_CORPUS, trainByteLevelBpe } from './bpe-fixture.js';
-import { buildDecoderMerged, buildEmbedTokens, buildVisionEncoder, visionTokensPerFrame, type TinyDecoderConfig, type TinyVisionConfig } from './tiny-graphs.js';
+import {
+  buildDecoderMerged,
+  buildEmbedTokens,
+  buildVisionEncoder,
+  visionTokensPerFrame,
+  type TinyDecoderConfig,
+  type TinyVisionConfig,
+} from './tiny-graphs.js';
 
 export const TINY_SMOLVLM_SEED = 20261;
 
@@ -45,7 +52,16 @@ export const TINY_SMOLVLM_CHAT_TEMPLATE = [
 export const TINY_SMOLVLM = {
   vocab: 512,
   text: { hidden: 32, heads: 2, mlp: 64, layers: 2, maxPositions: 512 } satisfies Omit<TinyDecoderConfig, 'vocab'>,
-  vision: { imageSize: 32, patchSize: 8, hidden: 32, heads: 2, mlp: 64, layers: 1, scaleFactor: 2, textHidden: 32 } satisfies TinyVisionConfig,
+  vision: {
+    imageSize: 32,
+    patchSize: 8,
+    hidden: 32,
+    heads: 2,
+    mlp: 64,
+    layers: 1,
+    scaleFactor: 2,
+    textHidden: 32,
+  } satisfies TinyVisionConfig,
   /** size.longest_edge: images are first resized so their longest side is 2 tiles. */
   longestEdge: 64,
 };
@@ -99,7 +115,11 @@ export function writeTinySmolVlm(dir: string, seed = TINY_SMOLVLM_SEED): { path:
       },
       cornserve_tiny: { seed, note: 'random weights for tests; not a trained model' },
     }),
-    'generation_config.json': json({ bos_token_id: id('<|im_start|>'), eos_token_id: [id('<end_of_utterance>'), id('<|endoftext|>')], pad_token_id: id('<|endoftext|>') }),
+    'generation_config.json': json({
+      bos_token_id: id('<|im_start|>'),
+      eos_token_id: [id('<end_of_utterance>'), id('<|endoftext|>')],
+      pad_token_id: id('<|endoftext|>'),
+    }),
     'preprocessor_config.json': json({
       image_processor_type: 'Idefics3ImageProcessor',
       do_convert_rgb: true,

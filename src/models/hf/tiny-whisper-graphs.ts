@@ -17,7 +17,18 @@
 import { attr } from '../onnx-writer.js';
 import { GraphBuilder, type BuiltModel } from '../graph-builder.js';
 import { whisperPastName, whisperPresentName, WHISPER_IO } from './layout.js';
-import { assertDivisible, encoderBlock, geluTanh, layerNorm, linear, mergeHeads, mlp, MASK_NEGATIVE, splitHeads, type TransformerDims } from '../layers.js';
+import {
+  assertDivisible,
+  encoderBlock,
+  geluTanh,
+  layerNorm,
+  linear,
+  mergeHeads,
+  mlp,
+  MASK_NEGATIVE,
+  splitHeads,
+  type TransformerDims,
+} from '../layers.js';
 
 export interface TinyWhisperConfig extends TransformerDims {
   melBins: number;
@@ -34,13 +45,20 @@ export function buildWhisperEncoder(c: TinyWhisperConfig, seed: number): BuiltMo
   const g = new GraphBuilder('encoder_model', seed);
   const features = g.input(WHISPER_IO.features, 'float32', ['batch_size', c.melBins, c.frames]);
   const conv = (x: string, name: string, inCh: number, stride: number): string =>
-    g.op('Conv', [x, g.weight(`${name}.weight`, [c.hidden, inCh, 3], Math.sqrt(3 / (3 * inCh))), g.weight(`${name}.bias`, [c.hidden], 0.02)], {
-      kernel_shape: attr.ints([3]),
-      pads: attr.ints([1, 1]),
-      strides: attr.ints([stride]),
-    });
+    g.op(
+      'Conv',
+      [x, g.weight(`${name}.weight`, [c.hidden, inCh, 3], Math.sqrt(3 / (3 * inCh))), g.weight(`${name}.bias`, [c.hidden], 0.02)],
+      {
+        kernel_shape: attr.ints([3]),
+        pads: attr.ints([1, 1]),
+        strides: attr.ints([stride]),
+      },
+    );
   const h = geluTanh(g, conv(geluTanh(g, conv(features, 'conv1', c.melBins, 1)), 'conv2', c.hidden, 2));
-  let x = g.op('Add', [g.op('Transpose', [h], { perm: attr.ints([0, 2, 1]) }), g.weight('embed_positions.weight', [c.frames / 2, c.hidden], 0.1)]);
+  let x = g.op('Add', [
+    g.op('Transpose', [h], { perm: attr.ints([0, 2, 1]) }),
+    g.weight('embed_positions.weight', [c.frames / 2, c.hidden], 0.1),
+  ]);
   for (let l = 0; l < c.encoderLayers; l++) x = encoderBlock(g, x, `layers.${l}`, c);
   g.output(WHISPER_IO.encoderOut, layerNorm(g, x, 'layer_norm', c.hidden), 'float32', ['batch_size', c.frames / 2, c.hidden]);
   return { bytes: g.encode(), builder: g };
@@ -58,7 +76,8 @@ export function buildWhisperDecoderMerged(c: TinyWhisperConfig, seed: number): B
     value: g.input(whisperPastName(l, 'decoder', 'value'), 'float32', ['batch_size', c.heads, 'past_decoder_sequence_length', headDim]),
   }));
   for (let l = 0; l < c.decoderLayers; l++) {
-    for (const kind of ['key', 'value'] as const) g.input(whisperPastName(l, 'encoder', kind), 'float32', ['batch_size', c.heads, 'encoder_sequence_length_out', headDim]);
+    for (const kind of ['key', 'value'] as const)
+      g.input(whisperPastName(l, 'encoder', kind), 'float32', ['batch_size', c.heads, 'encoder_sequence_length_out', headDim]);
   }
   g.input(WHISPER_IO.useCache, 'bool', [1]);
 
@@ -68,9 +87,15 @@ export function buildWhisperDecoderMerged(c: TinyWhisperConfig, seed: number): B
   const one = g.constInt64(1, []);
   const positions = g.op('Range', [pastLen, total, one]);
   const table = g.weight('embed_tokens.weight', [c.vocab, c.hidden], 1);
-  let x = g.op('Add', [g.op('Gather', [table, ids], { axis: attr.int(0) }), g.op('Gather', [g.weight('embed_positions.weight', [c.maxTargetPositions, c.hidden], 0.1), positions], { axis: attr.int(0) })]);
+  let x = g.op('Add', [
+    g.op('Gather', [table, ids], { axis: attr.int(0) }),
+    g.op('Gather', [g.weight('embed_positions.weight', [c.maxTargetPositions, c.hidden], 0.1), positions], { axis: attr.int(0) }),
+  ]);
   // Causal: the query at slot past + i sees keys 0 … past + i.
-  const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [g.op('Range', [g.constInt64(0, []), total, one]), g.constInt64([0])]), g.op('Unsqueeze', [positions, g.constInt64([1])])]);
+  const causal = g.op('LessOrEqual', [
+    g.op('Unsqueeze', [g.op('Range', [g.constInt64(0, []), total, one]), g.constInt64([0])]),
+    g.op('Unsqueeze', [positions, g.constInt64([1])]),
+  ]);
   const bias = g.op('Where', [causal, g.constFloat(0), g.constFloat(MASK_NEGATIVE)]);
   const scale = g.constFloat(1 / Math.sqrt(headDim));
   const attend = (q: string, k: string, v: string, withBias: boolean): string => {
@@ -88,13 +113,31 @@ export function buildWhisperDecoderMerged(c: TinyWhisperConfig, seed: number): B
     const values = g.op('Concat', [past[l].value, heads(linear(g, h, `${p}.self_attn.v`, c.hidden, c.hidden))], { axis: attr.int(2) });
     g.output(whisperPresentName(l, 'decoder', 'key'), keys, 'float32', selfDims);
     g.output(whisperPresentName(l, 'decoder', 'value'), values, 'float32', selfDims);
-    x = g.op('Add', [x, linear(g, attend(heads(linear(g, h, `${p}.self_attn.q`, c.hidden, c.hidden)), keys, values, true), `${p}.self_attn.out`, c.hidden, c.hidden)]);
+    x = g.op('Add', [
+      x,
+      linear(
+        g,
+        attend(heads(linear(g, h, `${p}.self_attn.q`, c.hidden, c.hidden)), keys, values, true),
+        `${p}.self_attn.out`,
+        c.hidden,
+        c.hidden,
+      ),
+    ]);
     const hc = layerNorm(g, x, `${p}.encoder_attn_layer_norm`, c.hidden);
     const crossKeys = heads(linear(g, encoder, `${p}.encoder_attn.k`, c.hidden, c.hidden));
     const crossValues = heads(linear(g, encoder, `${p}.encoder_attn.v`, c.hidden, c.hidden));
     g.output(whisperPresentName(l, 'encoder', 'key'), crossKeys, 'float32', crossDims);
     g.output(whisperPresentName(l, 'encoder', 'value'), crossValues, 'float32', crossDims);
-    x = g.op('Add', [x, linear(g, attend(heads(linear(g, hc, `${p}.encoder_attn.q`, c.hidden, c.hidden)), crossKeys, crossValues, false), `${p}.encoder_attn.out`, c.hidden, c.hidden)]);
+    x = g.op('Add', [
+      x,
+      linear(
+        g,
+        attend(heads(linear(g, hc, `${p}.encoder_attn.q`, c.hidden, c.hidden)), crossKeys, crossValues, false),
+        `${p}.encoder_attn.out`,
+        c.hidden,
+        c.hidden,
+      ),
+    ]);
     x = g.op('Add', [x, mlp(g, layerNorm(g, x, `${p}.final_layer_norm`, c.hidden), `${p}.mlp`, c)]);
   }
   const logits = g.op('MatMul', [layerNorm(g, x, 'layer_norm', c.hidden), g.op('Transpose', [table], { perm: attr.ints([1, 0]) })]);

@@ -10,10 +10,27 @@ import { buildWhisperDecoderMerged, buildWhisperEncoder, type TinyWhisperConfig 
 
 export const TINY_WHISPER_SEED = 20262;
 
-export const TINY_WHISPER_SPECIAL_TOKENS = ['<|endoftext|>', '<|startoftranscript|>', '<|en|>', '<|translate|>', '<|transcribe|>', '<|notimestamps|>'] as const;
+export const TINY_WHISPER_SPECIAL_TOKENS = [
+  '<|endoftext|>',
+  '<|startoftranscript|>',
+  '<|en|>',
+  '<|translate|>',
+  '<|transcribe|>',
+  '<|notimestamps|>',
+] as const;
 
 /** Whisper's front end and window (80 mel bins, 3000 frames = 30 s at a 10 ms hop), tiny networks. */
-export const TINY_WHISPER: TinyWhisperConfig = { melBins: 80, frames: 3000, hidden: 32, heads: 2, mlp: 64, encoderLayers: 1, decoderLayers: 2, vocab: 512, maxTargetPositions: 64 };
+export const TINY_WHISPER: TinyWhisperConfig = {
+  melBins: 80,
+  frames: 3000,
+  hidden: 32,
+  heads: 2,
+  mlp: 64,
+  encoderLayers: 1,
+  decoderLayers: 2,
+  vocab: 512,
+  maxTargetPositions: 64,
+};
 
 export const TINY_WHISPER_FILES = [
   'config.json',

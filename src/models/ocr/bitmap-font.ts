@@ -169,7 +169,7 @@ export function renderLines(lines: readonly string[], options: RenderTextOptions
   const rgb = new Uint8Array(width * height * 3).fill(255);
   let y0 = 0;
   for (const r of rendered) {
-    for (let y = 0; y < r.height; y++) rgb.set(r.rgb.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((y0 + y) * width) * 3);
+    for (let y = 0; y < r.height; y++) rgb.set(r.rgb.subarray(y * r.width * 3, (y + 1) * r.width * 3), (y0 + y) * width * 3);
     y0 += r.height;
   }
   return { width, height, rgb };

@@ -22,7 +22,13 @@ export interface DetOptions {
   minSizePx: number;
 }
 
-export const DEFAULT_DET_OPTIONS: DetOptions = { limitSideLen: 960, binaryThreshold: 0.3, boxThreshold: 0.5, unclipRatio: 1.5, minSizePx: 3 };
+export const DEFAULT_DET_OPTIONS: DetOptions = {
+  limitSideLen: 960,
+  binaryThreshold: 0.3,
+  boxThreshold: 0.5,
+  unclipRatio: 1.5,
+  minSizePx: 3,
+};
 
 export interface DetInput {
   tensor: FloatTensor;

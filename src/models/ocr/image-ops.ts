@@ -43,7 +43,8 @@ export function crop(src: RgbImage, box: Box): RgbImage {
   const width = Math.max(1, x1 - x0);
   const height = Math.max(1, y1 - y0);
   const rgb = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) rgb.set(src.rgb.subarray(((y0 + y) * src.width + x0) * 3, ((y0 + y) * src.width + x0 + width) * 3), y * width * 3);
+  for (let y = 0; y < height; y++)
+    rgb.set(src.rgb.subarray(((y0 + y) * src.width + x0) * 3, ((y0 + y) * src.width + x0 + width) * 3), y * width * 3);
   return { width, height, rgb };
 }
 
@@ -59,7 +60,14 @@ export function rotate180(src: RgbImage): RgbImage {
  * (value/255 − mean[c]) / std[c]. PaddleOCR reads images with cv2, so channel 0 is blue: the
  * models were trained on BGR input, and that is the order written here.
  */
-export function writeNormalizedBgr(src: RgbImage, out: Float32Array, offset: number, outWidth: number, mean: readonly number[], std: readonly number[]): void {
+export function writeNormalizedBgr(
+  src: RgbImage,
+  out: Float32Array,
+  offset: number,
+  outWidth: number,
+  mean: readonly number[],
+  std: readonly number[],
+): void {
   const plane = src.height * outWidth;
   for (let y = 0; y < src.height; y++) {
     for (let x = 0; x < src.width; x++) {

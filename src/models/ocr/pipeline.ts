@@ -59,12 +59,20 @@ export async function recognizeCrops(crops: readonly RgbImage[], rec: StageRunne
  * Text boxes in reading order (top to bottom, then left to right). Boxes that read as blank are
  * dropped: DB sometimes fires on the gap after a word.
  */
-export async function runOcr(image: RgbImage, stages: OcrStages, classes: readonly string[], options: DetOptions = DEFAULT_DET_OPTIONS): Promise<OcrLine[]> {
+export async function runOcr(
+  image: RgbImage,
+  stages: OcrStages,
+  classes: readonly string[],
+  options: DetOptions = DEFAULT_DET_OPTIONS,
+): Promise<OcrLine[]> {
   const boxes = await detectText(image, stages.det, options);
-  const texts = await recognizeCrops(boxes.map((b) => crop(image, b)), stages.rec, classes, stages.cls);
-  return boxes
-    .map((box, i) => ({ text: texts[i].text.trim(), score: texts[i].score, box }))
-    .filter((line) => line.text.length > 0);
+  const texts = await recognizeCrops(
+    boxes.map((b) => crop(image, b)),
+    stages.rec,
+    classes,
+    stages.cls,
+  );
+  return boxes.map((box, i) => ({ text: texts[i].text.trim(), score: texts[i].score, box })).filter((line) => line.text.length > 0);
 }
 
 /**
@@ -82,5 +90,10 @@ export function joinLines(lines: readonly OcrLine[]): string[] {
     if (row) row.push(line);
     else rows.push([line]);
   }
-  return rows.map((r) => [...r].sort((a, b) => a.box.x0 - b.box.x0).map((l) => l.text).join(' '));
+  return rows.map((r) =>
+    [...r]
+      .sort((a, b) => a.box.x0 - b.box.x0)
+      .map((l) => l.text)
+      .join(' '),
+  );
 }

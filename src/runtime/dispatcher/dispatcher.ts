@@ -102,7 +102,11 @@ export class Dispatcher {
   }
 
   /** The request type's graph, and the present inputs that type does not read (see classifyRequest). */
-  classify(inputs: ReadonlySet<Modality>, outputs: ReadonlySet<Modality>, model?: string): { graph: RequestGraph; ignoredInputs: Modality[] } {
+  classify(
+    inputs: ReadonlySet<Modality>,
+    outputs: ReadonlySet<Modality>,
+    model?: string,
+  ): { graph: RequestGraph; ignoredInputs: Modality[] } {
     const found = classifyRequest(this.options.model, { model, inputs, outputs });
     if ('error' in found) throw new DispatchError(400, 'unsupported_modalities', found.error);
     return { graph: this.graphs.get(found.type.name)!, ignoredInputs: found.ignoredInputs };
@@ -123,7 +127,8 @@ export class Dispatcher {
   }
 
   submit(request: DispatchRequest): RequestHandle {
-    if (this.active.has(request.requestId)) throw new DispatchError(400, 'duplicate_request', `request ${request.requestId} is already in flight`);
+    if (this.active.has(request.requestId))
+      throw new DispatchError(400, 'duplicate_request', `request ${request.requestId} is already in flight`);
     const plan = this.plan(request);
     const parts = new Channel<OutputPart>();
     const a: ActiveRequest = {
@@ -143,7 +148,15 @@ export class Dispatcher {
     for (const inv of plan.invocations) {
       const link = this.options.replicas.get(inv.replica)?.link;
       if (!link) {
-        this.fail(a, new DispatchError(503, 'executor_unavailable', `executor ${inv.replica} went down before the request reached it`, this.retryAfterS));
+        this.fail(
+          a,
+          new DispatchError(
+            503,
+            'executor_unavailable',
+            `executor ${inv.replica} went down before the request reached it`,
+            this.retryAfterS,
+          ),
+        );
         break;
       }
       link.send(inv.message);
@@ -175,7 +188,12 @@ export class Dispatcher {
           ? new DispatchError(400, 'invalid_input', msg.message)
           : msg.cause === 'component'
             ? new DispatchError(500, 'component_failed', `component '${msg.component}' failed on ${replica}: ${msg.message}`)
-            : new DispatchError(503, 'executor_unavailable', `component '${msg.component}' on ${replica} lost its input: ${msg.message}`, this.retryAfterS);
+            : new DispatchError(
+                503,
+                'executor_unavailable',
+                `component '${msg.component}' on ${replica} lost its input: ${msg.message}`,
+                this.retryAfterS,
+              );
       this.fail(a, err);
       return;
     }
@@ -190,7 +208,15 @@ export class Dispatcher {
   replicaLost(replica: string, reason: string): void {
     for (const a of [...this.active.values()]) {
       if ([...a.pending.values()].includes(replica)) {
-        this.fail(a, new DispatchError(503, 'executor_unavailable', `executor ${replica} stopped while serving this request (${reason})`, this.retryAfterS));
+        this.fail(
+          a,
+          new DispatchError(
+            503,
+            'executor_unavailable',
+            `executor ${replica} stopped while serving this request (${reason})`,
+            this.retryAfterS,
+          ),
+        );
       }
     }
   }
@@ -210,7 +236,8 @@ export class Dispatcher {
     const now = this.now();
     for (const replica of a.pending.values()) this.options.replicas.addDepth(replica, -1, now);
     a.pending.clear();
-    for (const r of a.replicas) this.options.replicas.get(r)?.link?.send({ type: 'cancel', requestId: a.plan.requestId, reason: err.message });
+    for (const r of a.replicas)
+      this.options.replicas.get(r)?.link?.send({ type: 'cancel', requestId: a.plan.requestId, reason: err.message });
     a.parts.fail(err);
     this.notifyIdle();
   }

@@ -36,7 +36,8 @@ export class ExternalEngineLink implements ExecutorLink {
     const { requestId } = msg;
     const { component } = msg.invocation;
     const { deliver } = this.options;
-    const failed = (message: string, cause: 'component' | 'input' | 'peer-lost'): void => deliver({ type: 'failed', requestId, component, message, cause });
+    const failed = (message: string, cause: 'component' | 'input' | 'peer-lost'): void =>
+      deliver({ type: 'failed', requestId, component, message, cause });
     let body: string;
     try {
       body = JSON.stringify(chatCompletionBody(this.options.model, msg.payload));
@@ -47,7 +48,12 @@ export class ExternalEngineLink implements ExecutorLink {
     const controller = new AbortController();
     this.inFlight.set(requestId, controller);
     try {
-      const res = await fetch(`${this.options.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body, signal: controller.signal });
+      const res = await fetch(`${this.options.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body,
+        signal: controller.signal,
+      });
       if (!res.ok || !res.body) {
         const text = await res.text().catch(() => '');
         const detail = engineErrorMessage(text) ?? `HTTP ${res.status}`;
@@ -69,7 +75,10 @@ export class ExternalEngineLink implements ExecutorLink {
       failed('the external engine closed the stream before it finished', 'peer-lost');
     } catch (err) {
       if (controller.signal.aborted) return; // cancelled: the dispatcher already settled the request
-      failed(`the external engine could not be reached: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`, 'peer-lost');
+      failed(
+        `the external engine could not be reached: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
+        'peer-lost',
+      );
     } finally {
       this.inFlight.delete(requestId);
     }

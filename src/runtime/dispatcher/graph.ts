@@ -48,7 +48,8 @@ export function buildRequestGraph(model: ResolvedModel, type: RequestType): Requ
     const inputs = model.edges
       .filter((e) => e.to === name && onPath.has(e.from))
       .map((e) => {
-        if (!seen.has(e.from)) throw new GraphError(`request type '${type.name}': '${e.from}' feeds '${name}' but comes after it in the path`);
+        if (!seen.has(e.from))
+          throw new GraphError(`request type '${type.name}': '${e.from}' feeds '${name}' but comes after it in the path`);
         return { from: e.from, edge: edgeName(e.from, e.to), streaming: e.streaming === true };
       });
     const outputs = model.edges
@@ -108,10 +109,14 @@ export interface RequestShape {
  * to a type that takes no text (OCR) is ignored, and said so in `ignoredInputs`. Returns an
  * explanation when none fits.
  */
-export function classifyRequest(model: ResolvedModel, shape: RequestShape): { type: RequestType; ignoredInputs: Modality[] } | { error: string } {
+export function classifyRequest(
+  model: ResolvedModel,
+  shape: RequestShape,
+): { type: RequestType; ignoredInputs: Modality[] } | { error: string } {
   const sameSet = (a: readonly Modality[], b: ReadonlySet<Modality>): boolean => a.length === b.size && a.every((m) => b.has(m));
   const named = model.requestTypes.filter((t) => shape.model === undefined || servedModelOf(model, t) === shape.model);
-  if (named.length === 0) return { error: `no request type is served as model '${shape.model}'; models: ${servedModelNames(model).join(', ')}` };
+  if (named.length === 0)
+    return { error: `no request type is served as model '${shape.model}'; models: ${servedModelNames(model).join(', ')}` };
   const outputChoices: ReadonlySet<Modality>[] = [shape.outputs];
   if (shape.outputs.has('audio') && shape.outputs.has('text')) outputChoices.push(new Set([...shape.outputs].filter((m) => m !== 'text')));
   const pick = (inputs: ReadonlySet<Modality>): RequestType | undefined => {

@@ -36,7 +36,12 @@ export function planInvocations(
       requestType: graph.requestType,
       inputs: t.inputs.map((i) => {
         const from = replicaOf(i.from);
-        return { from: i.from, edge: i.edge, streaming: i.streaming, producer: { replica: from, address: from === replica ? 'local' : addressOf(from) } };
+        return {
+          from: i.from,
+          edge: i.edge,
+          streaming: i.streaming,
+          producer: { replica: from, address: from === replica ? 'local' : addressOf(from) },
+        };
       }),
       outputs: t.outputs.map((o) => ({ to: o.to, edge: o.edge, streaming: o.streaming, local: replicaOf(o.to) === replica })),
       emits: [...t.emits],

@@ -20,7 +20,10 @@ export class UnforwardableInput extends Error {}
 export function chatCompletionBody(model: string, payload: RequestPayload): ChatCompletionBody {
   const messages = (payload.messages ?? []).map((m) => {
     const text = m.content.map((c) => {
-      if (c.type !== 'text') throw new UnforwardableInput(`this model's external engine takes text only, and the request carries ${c.type === 'image' ? 'an image' : 'audio'}`);
+      if (c.type !== 'text')
+        throw new UnforwardableInput(
+          `this model's external engine takes text only, and the request carries ${c.type === 'image' ? 'an image' : 'audio'}`,
+        );
       return c.text;
     });
     return { role: m.role, content: text.join('') };
@@ -77,7 +80,8 @@ interface Chunk {
  */
 export function readStreamEvent(data: string, state: { finishReason?: 'stop' | 'length' }): StreamEvent[] {
   if (data.trim() === '[DONE]') {
-    const finish: StreamEvent[] = state.finishReason !== undefined ? [{ kind: 'part', part: { kind: 'finish', reason: state.finishReason } }] : [];
+    const finish: StreamEvent[] =
+      state.finishReason !== undefined ? [{ kind: 'part', part: { kind: 'finish', reason: state.finishReason } }] : [];
     state.finishReason = undefined;
     return [...finish, { kind: 'end' }];
   }
@@ -87,7 +91,10 @@ export function readStreamEvent(data: string, state: { finishReason?: 'stop' | '
   } catch {
     return [{ kind: 'error', message: `the engine sent an event that is not JSON: ${data.slice(0, 200)}` }];
   }
-  if (chunk.error !== undefined) return [{ kind: 'error', message: typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error)) }];
+  if (chunk.error !== undefined)
+    return [
+      { kind: 'error', message: typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error)) },
+    ];
   const out: StreamEvent[] = [];
   for (const choice of chunk.choices ?? []) {
     const text = choice.delta?.content;
@@ -95,7 +102,15 @@ export function readStreamEvent(data: string, state: { finishReason?: 'stop' | '
     if (choice.finish_reason) state.finishReason = choice.finish_reason === 'length' ? 'length' : 'stop';
   }
   if (chunk.usage && state.finishReason !== undefined) {
-    out.push({ kind: 'part', part: { kind: 'finish', reason: state.finishReason, promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens } });
+    out.push({
+      kind: 'part',
+      part: {
+        kind: 'finish',
+        reason: state.finishReason,
+        promptTokens: chunk.usage.prompt_tokens,
+        completionTokens: chunk.usage.completion_tokens,
+      },
+    });
     state.finishReason = undefined;
   }
   return out;

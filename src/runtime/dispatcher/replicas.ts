@@ -34,7 +34,16 @@ export class ReplicaTable {
     for (const u of units) {
       const list: ReplicaState[] = [];
       for (let i = 0; i < u.replicas; i++) {
-        const r: ReplicaState = { key: replicaKey(u.id, i), unit: u.id, index: i, components: u.components, live: false, queueDepth: 0, restarts: 0, busyMs: 0 };
+        const r: ReplicaState = {
+          key: replicaKey(u.id, i),
+          unit: u.id,
+          index: i,
+          components: u.components,
+          live: false,
+          queueDepth: 0,
+          restarts: 0,
+          busyMs: 0,
+        };
         this.replicas.set(r.key, r);
         list.push(r);
       }

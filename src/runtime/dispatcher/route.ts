@@ -34,9 +34,7 @@ export interface RouteOptions {
   queueBound: number;
 }
 
-export type Assignment =
-  | { ok: true; replicas: Map<string, string> }
-  | { ok: false; status: 429 | 503; component: string; message: string };
+export type Assignment = { ok: true; replicas: Map<string, string> } | { ok: false; status: 429 | 503; component: string; message: string };
 
 export interface RoutingTable {
   /** Shares of one (request type, component), never empty for a component some unit serves. */
@@ -48,7 +46,11 @@ export interface RoutingTable {
 /** The plan's routing, with an equal split over the units that hold a component as fallback. */
 export function routingTable(routes: readonly Route[], units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'engine'>[]): RoutingTable {
   const table = new Map<string, RouteShare[]>();
-  for (const r of routes) table.set(`${r.requestType}\u0000${r.component}`, r.shares.map((s) => ({ unit: s.unit, share: s.share })));
+  for (const r of routes)
+    table.set(
+      `${r.requestType}\u0000${r.component}`,
+      r.shares.map((s) => ({ unit: s.unit, share: s.share })),
+    );
   const spill = new Map(units.map((u) => [u.id, u.engine.routing.spillDepth]));
   return {
     spillDepth(unit) {
@@ -82,12 +84,19 @@ export function assignReplicas(
 
   for (const inv of graph.invocations) {
     const shares = routing.shares(graph.requestType, inv.component);
-    if (shares.length === 0) return { ok: false, status: 503, component: inv.component, message: `no executor unit serves component '${inv.component}'` };
+    if (shares.length === 0)
+      return { ok: false, status: 503, component: inv.component, message: `no executor unit serves component '${inv.component}'` };
 
     // Rule 1 of the shared policy (plan/routing-policy.ts): stay on a producer's replica when
     // its unit serves this component too.
     const producers = inv.inputs.map((input) => input.from).filter((from) => chosenUnit.has(from));
-    const sticky = producers[followedProducer(producers.map((from) => chosenUnit.get(from)!), shares.map((s) => s.unit))];
+    const sticky =
+      producers[
+        followedProducer(
+          producers.map((from) => chosenUnit.get(from)!),
+          shares.map((s) => s.unit),
+        )
+      ];
     if (sticky !== undefined) {
       const key = chosen.get(sticky)!;
       chosen.set(inv.component, key);
@@ -110,21 +119,32 @@ export function assignReplicas(
     if (eligible.length === 0) {
       const units = shares.map((s) => s.unit).join(', ');
       return anyLive
-        ? { ok: false, status: 429, component: inv.component, message: `every replica serving '${inv.component}' (${units}) has ${options.queueBound} invocations queued` }
-        : { ok: false, status: 503, component: inv.component, message: `no live replica serves '${inv.component}' (${units}): executors are starting or restarting` };
+        ? {
+            ok: false,
+            status: 429,
+            component: inv.component,
+            message: `every replica serving '${inv.component}' (${units}) has ${options.queueBound} invocations queued`,
+          }
+        : {
+            ok: false,
+            status: 503,
+            component: inv.component,
+            message: `no live replica serves '${inv.component}' (${units}): executors are starting or restarting`,
+          };
     }
 
     // Rule 2: smooth weighted round-robin between the eligible units, spilling to the calmest.
     const creditKey = (unit: string): string => `${graph.requestType}\u0000${inv.component}\u0000${unit}`;
     const credits = eligible.map((e) => creditUpdates.get(creditKey(e.unit)) ?? state.credits.get(creditKey(e.unit)) ?? 0);
-    const pick = eligible[
-      pickUnit(
-        eligible.map((e) => e.share),
-        credits,
-        eligible.map((e) => e.depth),
-        eligible.map((e) => e.spillDepth),
-      )
-    ];
+    const pick =
+      eligible[
+        pickUnit(
+          eligible.map((e) => e.share),
+          credits,
+          eligible.map((e) => e.depth),
+          eligible.map((e) => e.spillDepth),
+        )
+      ];
     eligible.forEach((e, i) => creditUpdates.set(creditKey(e.unit), credits[i]));
 
     // Rule 3: the least-loaded replica inside the unit, rotating among equals.

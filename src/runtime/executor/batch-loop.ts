@@ -65,12 +65,10 @@ export class BatchLoop<In, Out> {
       jobs.map((j) => j.input),
       decision.bucket,
     )
-      .then(
-        (outs) => {
-          if (outs.length !== jobs.length) throw new Error(`batch returned ${outs.length} results for ${jobs.length} inputs`);
-          jobs.forEach((j, i) => j.resolve(outs[i]));
-        },
-      )
+      .then((outs) => {
+        if (outs.length !== jobs.length) throw new Error(`batch returned ${outs.length} results for ${jobs.length} inputs`);
+        jobs.forEach((j, i) => j.resolve(outs[i]));
+      })
       .catch((err: unknown) => jobs.forEach((j) => j.reject(err)))
       .finally(() => {
         this.running = false;

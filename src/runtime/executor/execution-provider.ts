@@ -30,12 +30,17 @@ export function chooseExecutionProviders(
   if (requested === 'cpu') return { providers: ['cpu'], warnings: [] };
   const visible = env.CUDA_VISIBLE_DEVICES;
   if (visible !== undefined && (visible.trim() === '' || visible.trim() === '-1')) {
-    return { providers: ['cpu'], warnings: [`execution provider cuda requested but CUDA_VISIBLE_DEVICES=${JSON.stringify(visible)} hides every GPU; running on cpu`] };
+    return {
+      providers: ['cpu'],
+      warnings: [`execution provider cuda requested but CUDA_VISIBLE_DEVICES=${JSON.stringify(visible)} hides every GPU; running on cpu`],
+    };
   }
   if (!probe.cudaProviderLibrary) {
     return {
       providers: ['cpu'],
-      warnings: ['execution provider cuda requested but this onnxruntime-node install has no CUDA provider library (it was installed with the CUDA download skipped); running on cpu'],
+      warnings: [
+        'execution provider cuda requested but this onnxruntime-node install has no CUDA provider library (it was installed with the CUDA download skipped); running on cpu',
+      ],
     };
   }
   return { providers: ['cuda', 'cpu'], deviceId: 0, warnings: [] };

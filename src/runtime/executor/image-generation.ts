@@ -65,7 +65,8 @@ export class ImageGenerator {
     if (request.condition.length !== this.conditionDim) {
       return Promise.reject(new Error(`condition must have ${this.conditionDim} values, got ${request.condition.length}`));
     }
-    if (!Number.isInteger(request.steps) || request.steps < 1) return Promise.reject(new Error(`steps must be a positive integer, got ${request.steps}`));
+    if (!Number.isInteger(request.steps) || request.steps < 1)
+      return Promise.reject(new Error(`steps must be a positive integer, got ${request.steps}`));
     return this.loop.submit(request, `steps=${request.steps}`);
   }
 

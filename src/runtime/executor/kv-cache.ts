@@ -40,7 +40,8 @@ export class SequenceKvCache {
     for (const store of [this.keys, this.values]) {
       store.forEach((old, l) => {
         const grown = new Float32Array(heads * next * headDim);
-        for (let h = 0; h < heads; h++) grown.set(old.subarray(h * this.capacity * headDim, (h * this.capacity + this.length) * headDim), h * next * headDim);
+        for (let h = 0; h < heads; h++)
+          grown.set(old.subarray(h * this.capacity * headDim, (h * this.capacity + this.length) * headDim), h * next * headDim);
         store[l] = grown;
       });
     }
@@ -62,7 +63,15 @@ export class SequenceKvCache {
   }
 
   /** Appends slots start…start+count−1 of row `b` of a [batch, heads, totalSlots, headDim] present. */
-  appendPresent(layer: number, kind: 'key' | 'value', present: Float32Array, b: number, totalSlots: number, start: number, count: number): void {
+  appendPresent(
+    layer: number,
+    kind: 'key' | 'value',
+    present: Float32Array,
+    b: number,
+    totalSlots: number,
+    start: number,
+    count: number,
+  ): void {
     const { heads, headDim } = this.dims;
     this.reserve(this.length + count);
     const dst = kind === 'key' ? this.keys[layer] : this.values[layer];

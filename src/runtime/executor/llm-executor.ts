@@ -28,7 +28,13 @@ export function llmDimsFromSignature(sig: ModelSignature): LlmDims {
   let layers = 0;
   while (sig.inputs.some((i) => i.name === pastName(layers, 'key'))) layers++;
   if (layers === 0) throw new Error(`LLM model has no ${pastName(0, 'key')} input`);
-  return { layers, heads: dim(pastName(0, 'key'), 1), headDim: dim(pastName(0, 'key'), 3), hidden: dim(LLM_INPUT.embeds, 2), vocab: dim(LLM_OUTPUT.logits, 2, true) };
+  return {
+    layers,
+    heads: dim(pastName(0, 'key'), 1),
+    headDim: dim(pastName(0, 'key'), 3),
+    hidden: dim(LLM_INPUT.embeds, 2),
+    vocab: dim(LLM_OUTPUT.logits, 2, true),
+  };
 }
 
 export type PromptPart = { tokens: readonly number[] } | { embeddings: Tensor<'float32'> };
@@ -102,7 +108,15 @@ export interface LlmStats {
 
 export class LlmExecutor {
   readonly dims: LlmDims;
-  readonly stats: LlmStats = { steps: 0, prefillCalls: 0, decodeCalls: 0, tokensGenerated: 0, decodeBatchSizes: [], prefillMs: 0, decodeMs: 0 };
+  readonly stats: LlmStats = {
+    steps: 0,
+    prefillCalls: 0,
+    decodeCalls: 0,
+    tokensGenerated: 0,
+    decodeBatchSizes: [],
+    prefillMs: 0,
+    decodeMs: 0,
+  };
   private readonly scheduler: ContinuousBatchScheduler;
   private readonly sequences = new Map<number, Sequence>();
   private readonly pastBuffers: PastBuffers;
@@ -127,7 +141,11 @@ export class LlmExecutor {
 
   /** Sequences running and waiting for admission, and the KV tokens the running ones reserve. */
   get load(): { running: number; waiting: number; kvReservedTokens: number } {
-    return { running: this.scheduler.runningCount, waiting: this.scheduler.waitingCount, kvReservedTokens: this.scheduler.kvReservedTokens };
+    return {
+      running: this.scheduler.runningCount,
+      waiting: this.scheduler.waitingCount,
+      kvReservedTokens: this.scheduler.kvReservedTokens,
+    };
   }
 
   submit(request: GenerationRequest): GenerationHandle {
@@ -141,7 +159,18 @@ export class LlmExecutor {
     this.scheduler.enqueue(id, promptTokens, request.maxNewTokens);
     const channel = new AsyncChannel<number>();
     const result = new Promise<GenerationResult>((resolve, reject) => {
-      this.sequences.set(id, { id, prompt: request.prompt, promptTokens, cache: new SequenceKvCache(this.dims), lastToken: -1, tokens: [], channel, onToken: request.onToken, resolve, reject });
+      this.sequences.set(id, {
+        id,
+        prompt: request.prompt,
+        promptTokens,
+        cache: new SequenceKvCache(this.dims),
+        lastToken: -1,
+        tokens: [],
+        channel,
+        onToken: request.onToken,
+        resolve,
+        reject,
+      });
     });
     if (request.signal?.aborted) this.finish(id, 'cancelled');
     request.signal?.addEventListener('abort', () => this.finish(id, 'cancelled'), { once: true });
@@ -219,7 +248,13 @@ export class LlmExecutor {
   /** Embeds token ids for all sequences in one call of the embedding model. */
   private async embedTokens(ids: readonly number[]): Promise<Float32Array> {
     if (ids.length === 0) return new Float32Array(0);
-    const out = await this.embed.run({ [LLM_INPUT.inputIds]: makeTensor('int64', [1, ids.length], BigInt64Array.from(ids, (t) => BigInt(t))) });
+    const out = await this.embed.run({
+      [LLM_INPUT.inputIds]: makeTensor(
+        'int64',
+        [1, ids.length],
+        BigInt64Array.from(ids, (t) => BigInt(t)),
+      ),
+    });
     return out[LLM_OUTPUT.embeds].data as Float32Array;
   }
 
@@ -271,11 +306,17 @@ export class LlmExecutor {
     if (this.takesPositionIds) feeds[LLM_INPUT.positionIds] = makeTensor('int64', [batch, layout.newSlots], layout.positionIds);
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
-        feeds[pastName(l, kind)] = makeTensor('float32', [batch, heads, layout.pastSlots, headDim], this.pastBuffers.fill(rows, l, kind, layout.pastSlots));
+        feeds[pastName(l, kind)] = makeTensor(
+          'float32',
+          [batch, heads, layout.pastSlots, headDim],
+          this.pastBuffers.fill(rows, l, kind, layout.pastSlots),
+        );
       }
     }
     const out = await this.llm.run(feeds);
-    const [presentSlots, newStart] = this.options.presentHoldsPast ? [layout.pastSlots + layout.newSlots, layout.pastSlots] : [layout.newSlots, 0];
+    const [presentSlots, newStart] = this.options.presentHoldsPast
+      ? [layout.pastSlots + layout.newSlots, layout.pastSlots]
+      : [layout.newSlots, 0];
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
         const present = out[presentName(l, kind)].data as Float32Array;

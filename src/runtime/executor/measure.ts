@@ -33,7 +33,12 @@ function summarise(samplesMs: number[]): Timing {
 }
 
 /** Encoders and generators: one run of `batch` copies of a one-row sample, per batch size. */
-export async function measureUnitLatency(session: ComponentSession, sample: TensorMap, batchSizes: readonly number[], repeats: number): Promise<Point[]> {
+export async function measureUnitLatency(
+  session: ComponentSession,
+  sample: TensorMap,
+  batchSizes: readonly number[],
+  repeats: number,
+): Promise<Point[]> {
   const points: Point[] = [];
   for (const batch of batchSizes) {
     const feeds: TensorMap = {};
@@ -68,7 +73,15 @@ export async function measureLlmLatency(embed: ComponentSession, llm: ComponentS
   const rng = new Prng(1);
   const prompt = (tokens: number) => Array.from({ length: tokens }, () => rng.int(256));
   const executor = (maxRunningSequences: number) =>
-    new LlmExecutor(embed, llm, { maxRunningSequences, maxPrefillTokensPerStep: Number.MAX_SAFE_INTEGER, kvCapacityTokens: Infinity, maxContextTokens, eosToken: -1, presentHoldsPast: options.presentHoldsPast, autoRun: false });
+    new LlmExecutor(embed, llm, {
+      maxRunningSequences,
+      maxPrefillTokensPerStep: Number.MAX_SAFE_INTEGER,
+      kvCapacityTokens: Infinity,
+      maxContextTokens,
+      eosToken: -1,
+      presentHoldsPast: options.presentHoldsPast,
+      autoRun: false,
+    });
 
   const prefill: PrefillPoint[] = [];
   for (const tokens of options.prefillTokens) {
@@ -111,7 +124,8 @@ export interface MeasuredEntryInput {
 export function measuredEntry(input: MeasuredEntryInput): ProfileEntry {
   const memoryBytes = input.modelPaths.reduce((n, p) => n + statSync(p).size, 0);
   const entry: ProfileEntry = { component: input.component, gpu: input.gpu, tp: 1, source: 'measured', note: input.note, memoryBytes };
-  const nonEmpty = <T>(points: T[] | undefined): [T, ...T[]] | undefined => (points && points.length > 0 ? (points as [T, ...T[]]) : undefined);
+  const nonEmpty = <T>(points: T[] | undefined): [T, ...T[]] | undefined =>
+    points && points.length > 0 ? (points as [T, ...T[]]) : undefined;
   const unit = nonEmpty(input.unitLatencyMs);
   if (unit) entry.unitLatencyMs = unit;
   if (input.llm) {

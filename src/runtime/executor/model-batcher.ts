@@ -17,7 +17,11 @@ export function shapeBucket(feeds: TensorMap): string {
 export function batchRows(feeds: TensorMap): number {
   const rows = new Set(Object.values(feeds).map((t) => t.shape[0]));
   if (rows.size !== 1) {
-    throw new TensorError(`inputs disagree on the batch axis: ${Object.entries(feeds).map(([k, t]) => `${k} ${describeTensor(t)}`).join(', ')}`);
+    throw new TensorError(
+      `inputs disagree on the batch axis: ${Object.entries(feeds)
+        .map(([k, t]) => `${k} ${describeTensor(t)}`)
+        .join(', ')}`,
+    );
   }
   return [...rows][0];
 }

@@ -81,7 +81,11 @@ export async function loadComponentSession(name: string, path: string, options: 
       throw new ModelLoadError(path, messageOf(cpuErr));
     }
   }
-  const signature: ModelSignature = { ...header, inputs: session.inputMetadata.map(ioSignature), outputs: session.outputMetadata.map(ioSignature) };
+  const signature: ModelSignature = {
+    ...header,
+    inputs: session.inputMetadata.map(ioSignature),
+    outputs: session.outputMetadata.map(ioSignature),
+  };
   if (signature.inputs.length === 0 || signature.outputs.length === 0) {
     await session.release();
     throw new ModelLoadError(path, 'not a valid ONNX model (graph declares no inputs or no outputs)');
@@ -90,7 +94,23 @@ export async function loadComponentSession(name: string, path: string, options: 
 }
 
 /** ONNX TensorProto.DataType codes of onnxruntime's tensor type names (onnx.proto). */
-const ONNX_CODE: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13, uint4: 21, int4: 22 };
+const ONNX_CODE: Record<string, number> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  string: 8,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
+  uint4: 21,
+  int4: 22,
+};
 
 /** A graph input or output as onnxruntime reports it (a non-tensor value gets no element type). */
 function ioSignature(m: ort.InferenceSession.ValueMetadata): IoSignature {
@@ -152,7 +172,8 @@ function fromOrt(v: ort.Tensor): Tensor {
 export function validateFeeds(component: string, inputs: readonly IoSignature[], feeds: TensorMap): void {
   const expected = new Map(inputs.map((i) => [i.name, i]));
   for (const name of Object.keys(feeds)) {
-    if (!expected.has(name)) throw new InputValidationError(component, name, `not an input of this model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
+    if (!expected.has(name))
+      throw new InputValidationError(component, name, `not an input of this model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
   }
   const bound = new Map<string, { value: number; input: string }>();
   for (const spec of inputs) {
@@ -173,7 +194,8 @@ export function validateFeeds(component: string, inputs: readonly IoSignature[],
     spec.dims.forEach((dim, axis) => {
       const got = t.shape[axis];
       if (typeof dim === 'number') {
-        if (dim >= 0 && got !== dim) throw new InputValidationError(component, spec.name, `expected shape ${want}, got ${describeTensor(t)} (axis ${axis})`);
+        if (dim >= 0 && got !== dim)
+          throw new InputValidationError(component, spec.name, `expected shape ${want}, got ${describeTensor(t)} (axis ${axis})`);
         return;
       }
       if (dim === '?') return;

@@ -35,7 +35,12 @@ export function nextChunk(p: StreamProgress, config: ChunkPolicyConfig): ChunkWi
   const end = Math.min(start + config.chunkFrames, p.receivedFrames);
   const full = end - start === config.chunkFrames && end + config.contextFrames <= p.receivedFrames;
   if (!full && !p.ended) return undefined;
-  return { start, end, windowStart: Math.max(0, start - config.contextFrames), windowEnd: Math.min(p.receivedFrames, end + config.contextFrames) };
+  return {
+    start,
+    end,
+    windowStart: Math.max(0, start - config.contextFrames),
+    windowEnd: Math.min(p.receivedFrames, end + config.contextFrames),
+  };
 }
 
 export interface VocoderStreamConfig extends ChunkPolicyConfig {
@@ -58,7 +63,8 @@ export class VocoderStream {
   /** Appends frames given as [n × inputDim] values. */
   push(frames: Float32Array): void {
     if (this.progress.ended) throw new Error('push after end');
-    if (frames.length % this.config.inputDim !== 0) throw new Error(`frames must be a multiple of ${this.config.inputDim} values, got ${frames.length}`);
+    if (frames.length % this.config.inputDim !== 0)
+      throw new Error(`frames must be a multiple of ${this.config.inputDim} values, got ${frames.length}`);
     const grown = new Float32Array(this.frames.length + frames.length);
     grown.set(this.frames);
     grown.set(frames, this.frames.length);
@@ -78,13 +84,15 @@ export class VocoderStream {
   }
 
   private drain(): void {
-    this.working = this.working.then(async () => {
-      for (let w = nextChunk(this.progress, this.config); w !== undefined; w = nextChunk(this.progress, this.config)) {
-        this.progress.emittedFrames = w.end;
-        this.ready.push(await this.runWindow(w));
-      }
-      if (this.progress.ended && this.progress.emittedFrames === this.progress.receivedFrames) this.ready.close();
-    }).catch((err: unknown) => this.ready.fail(err));
+    this.working = this.working
+      .then(async () => {
+        for (let w = nextChunk(this.progress, this.config); w !== undefined; w = nextChunk(this.progress, this.config)) {
+          this.progress.emittedFrames = w.end;
+          this.ready.push(await this.runWindow(w));
+        }
+        if (this.progress.ended && this.progress.emittedFrames === this.progress.receivedFrames) this.ready.close();
+      })
+      .catch((err: unknown) => this.ready.fail(err));
   }
 
   private async runWindow(w: ChunkWindow): Promise<Float32Array> {

@@ -17,14 +17,20 @@ export interface ConnectionTimeouts {
   requestBodyTimeoutMs: number;
 }
 
-export const DEFAULT_CONNECTION_TIMEOUTS: ConnectionTimeouts = { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, requestBodyTimeoutMs: 60_000 };
+export const DEFAULT_CONNECTION_TIMEOUTS: ConnectionTimeouts = {
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  requestBodyTimeoutMs: 60_000,
+};
 
 /** The problems with a set of timeouts (empty when usable). */
 export function connectionTimeoutProblems(t: ConnectionTimeouts): string[] {
   const problems: string[] = [];
-  for (const [name, ms] of Object.entries(t)) if (!Number.isInteger(ms) || ms < 1) problems.push(`${name} must be a positive integer of milliseconds, got ${ms}`);
+  for (const [name, ms] of Object.entries(t))
+    if (!Number.isInteger(ms) || ms < 1) problems.push(`${name} must be a positive integer of milliseconds, got ${ms}`);
   // Node refuses a head timeout longer than the whole request's.
-  if (t.headersTimeoutMs > t.requestBodyTimeoutMs) problems.push(`headersTimeoutMs (${t.headersTimeoutMs}) must not exceed requestBodyTimeoutMs (${t.requestBodyTimeoutMs})`);
+  if (t.headersTimeoutMs > t.requestBodyTimeoutMs)
+    problems.push(`headersTimeoutMs (${t.headersTimeoutMs}) must not exceed requestBodyTimeoutMs (${t.requestBodyTimeoutMs})`);
   return problems;
 }
 

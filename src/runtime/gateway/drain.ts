@@ -20,7 +20,10 @@ export async function drainAndClose(gateway: Gateway, dispatcher: Dispatcher, o:
   o.log.info(`${o.eventPrefix}.draining`, { reason: o.reason, inFlight: dispatcher.inFlight, timeoutMs });
   gateway.startDraining();
   let timer: NodeJS.Timeout | undefined;
-  const drained = await Promise.race([dispatcher.idle().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+  const drained = await Promise.race([
+    dispatcher.idle().then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+  ]);
   clearTimeout(timer);
   if (!drained) {
     o.log.warn(`${o.eventPrefix}.drain_timeout`, { inFlight: dispatcher.inFlight });

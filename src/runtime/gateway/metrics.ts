@@ -17,7 +17,12 @@ export class ServeMetrics {
   constructor(replicas: ReplicaTable, options: { now?: () => number; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const now = options.now ?? Date.now;
-    this.requests = new Counter({ name: 'cornserve_requests_total', help: 'Chat completion requests by request type and HTTP status.', labelNames: ['type', 'status'], registers });
+    this.requests = new Counter({
+      name: 'cornserve_requests_total',
+      help: 'Chat completion requests by request type and HTTP status.',
+      labelNames: ['type', 'status'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'cornserve_request_duration_seconds',
       help: 'End-to-end latency of chat completion requests by request type.',
@@ -32,8 +37,18 @@ export class ServeMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     });
-    this.forwardedBytes = new Counter({ name: 'cornserve_tensor_bytes_forwarded_total', help: 'Tensor bytes sent between executor processes, by edge.', labelNames: ['edge'], registers });
-    this.restarts = new Counter({ name: 'cornserve_executor_restarts_total', help: 'Executor processes restarted after a crash, by unit.', labelNames: ['unit'], registers });
+    this.forwardedBytes = new Counter({
+      name: 'cornserve_tensor_bytes_forwarded_total',
+      help: 'Tensor bytes sent between executor processes, by edge.',
+      labelNames: ['edge'],
+      registers,
+    });
+    this.restarts = new Counter({
+      name: 'cornserve_executor_restarts_total',
+      help: 'Executor processes restarted after a crash, by unit.',
+      labelNames: ['unit'],
+      registers,
+    });
     new Gauge({
       name: 'cornserve_unit_queue_depth',
       help: 'Invocations sent to a replica and not yet finished.',

@@ -8,7 +8,16 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkAudioLimits, checkImageLimits, IMAGE_MIME, inspectImage, inspectWav, MediaFormatError, MediaLimitError, type MediaLimits } from '../../models/media-inspect.js';
+import {
+  checkAudioLimits,
+  checkImageLimits,
+  IMAGE_MIME,
+  inspectImage,
+  inspectWav,
+  MediaFormatError,
+  MediaLimitError,
+  type MediaLimits,
+} from '../../models/media-inspect.js';
 import type { Modality } from '../../spec/types.generated.js';
 import type { ChatMessage, ContentRef, GenerationParams, MediaInput } from '../protocol.js';
 import { ApiError } from './errors.js';
@@ -61,14 +70,22 @@ export const CHAT_REQUEST_SCHEMA = {
         {
           properties: {
             type: { const: 'image_url' },
-            image_url: { type: 'object', required: ['url'], properties: { url: { type: 'string', minLength: 1 }, detail: { type: 'string' } } },
+            image_url: {
+              type: 'object',
+              required: ['url'],
+              properties: { url: { type: 'string', minLength: 1 }, detail: { type: 'string' } },
+            },
           },
           required: ['type', 'image_url'],
         },
         {
           properties: {
             type: { const: 'input_audio' },
-            input_audio: { type: 'object', required: ['data', 'format'], properties: { data: { type: 'string' }, format: { type: 'string' } } },
+            input_audio: {
+              type: 'object',
+              required: ['data', 'format'],
+              properties: { data: { type: 'string' }, format: { type: 'string' } },
+            },
           },
           required: ['type', 'input_audio'],
         },
@@ -77,7 +94,10 @@ export const CHAT_REQUEST_SCHEMA = {
   },
 } as const;
 
-type Part = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } } | { type: 'input_audio'; input_audio: { data: string; format: string } };
+type Part =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string } }
+  | { type: 'input_audio'; input_audio: { data: string; format: string } };
 
 export interface ChatRequestBody {
   model: string;
@@ -119,7 +139,8 @@ function explain(e: ErrorObject): ApiError {
   let param = paramOf(e.instancePath);
   if (e.keyword === 'required') param = param ? `${param}.${String(p.missingProperty)}` : String(p.missingProperty);
   const allowed = e.keyword === 'enum' ? `: ${(p.allowedValues as unknown[]).join(', ')}` : '';
-  const message = e.keyword === 'required' ? `missing required parameter '${param}'` : `${param || 'the body'} ${e.message ?? 'is invalid'}${allowed}`;
+  const message =
+    e.keyword === 'required' ? `missing required parameter '${param}'` : `${param || 'the body'} ${e.message ?? 'is invalid'}${allowed}`;
   return new ApiError(400, e.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value', message, param || null);
 }
 
@@ -142,7 +163,8 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject {
 
 /** Checks a parsed body against the schema; throws a 400 ApiError naming the first problem. */
 export function checkChatRequest(body: unknown): ChatRequestBody {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'invalid_request', 'the request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiError(400, 'invalid_request', 'the request body must be a JSON object');
   if (validateBody(body)) return body;
   throw explain(mostSpecific(validateBody.errors ?? []));
 }
@@ -193,9 +215,16 @@ function checkedImage(bytes: Uint8Array, param: string, limits: MediaLimits): Me
 async function loadImage(url: string, param: string, media: MediaOptions): Promise<MediaInput> {
   const data = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
   if (data) {
-    if (!/;base64$/.test(data[2])) throw new ApiError(400, 'invalid_image_url', `${param} must be a base64 data URL (data:image/png;base64,… or data:image/jpeg;base64,…)`, param);
+    if (!/;base64$/.test(data[2]))
+      throw new ApiError(
+        400,
+        'invalid_image_url',
+        `${param} must be a base64 data URL (data:image/png;base64,… or data:image/jpeg;base64,…)`,
+        param,
+      );
     const bytes = decodeBase64(data[3], param, 'image data');
-    if (bytes.length > media.maxMediaBytes) throw new ApiError(413, 'image_too_large', `${param} is over ${media.maxMediaBytes} bytes`, param);
+    if (bytes.length > media.maxMediaBytes)
+      throw new ApiError(413, 'image_too_large', `${param} is over ${media.maxMediaBytes} bytes`, param);
     return checkedImage(bytes, param, media.limits);
   }
   if (/^https?:/i.test(url)) {
@@ -207,7 +236,13 @@ async function loadImage(url: string, param: string, media: MediaOptions): Promi
     );
   }
   if (url.startsWith('file:') || isAbsolute(url)) {
-    if (!media.mediaRoot) throw new ApiError(400, 'local_files_disabled', `${param}: local files are not served; start the server with --media-root DIR to allow files under DIR`, param);
+    if (!media.mediaRoot)
+      throw new ApiError(
+        400,
+        'local_files_disabled',
+        `${param}: local files are not served; start the server with --media-root DIR to allow files under DIR`,
+        param,
+      );
     let path: string;
     try {
       path = await realpath(url.startsWith('file:') ? fileURLToPath(url) : url);
@@ -216,23 +251,33 @@ async function loadImage(url: string, param: string, media: MediaOptions): Promi
     }
     const root = await realpath(media.mediaRoot);
     const rel = relative(root, path);
-    if (rel.startsWith('..') || isAbsolute(rel)) throw new ApiError(400, 'file_outside_media_root', `${param}: the file is outside the media root`, param);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw new ApiError(400, 'file_outside_media_root', `${param}: the file is outside the media root`, param);
     const bytes = new Uint8Array(await readFile(resolve(root, rel)));
-    if (bytes.length > media.maxMediaBytes) throw new ApiError(413, 'image_too_large', `${param} is over ${media.maxMediaBytes} bytes`, param);
+    if (bytes.length > media.maxMediaBytes)
+      throw new ApiError(413, 'image_too_large', `${param} is over ${media.maxMediaBytes} bytes`, param);
     return checkedImage(bytes, param, media.limits);
   }
   throw new ApiError(400, 'invalid_image_url', `${param} must be a data: URL or a file: URL`, param);
 }
 
 function loadAudio(part: { data: string; format: string }, param: string, media: MediaOptions): MediaInput {
-  if (part.format !== 'wav') throw new ApiError(400, 'unsupported_audio_format', `${param}.format '${part.format}' is not supported; send WAV ('wav')`, `${param}.format`);
+  if (part.format !== 'wav')
+    throw new ApiError(
+      400,
+      'unsupported_audio_format',
+      `${param}.format '${part.format}' is not supported; send WAV ('wav')`,
+      `${param}.format`,
+    );
   const bytes = decodeBase64(part.data, `${param}.data`, 'audio data');
-  if (bytes.length > media.maxMediaBytes) throw new ApiError(413, 'audio_too_large', `${param}.data is over ${media.maxMediaBytes} bytes`, `${param}.data`);
+  if (bytes.length > media.maxMediaBytes)
+    throw new ApiError(413, 'audio_too_large', `${param}.data is over ${media.maxMediaBytes} bytes`, `${param}.data`);
   try {
     checkAudioLimits(inspectWav(bytes), media.limits);
   } catch (err) {
     if (err instanceof MediaLimitError) throw new ApiError(400, 'audio_too_long', `${param}.data: ${err.message}`, `${param}.data`);
-    if (err instanceof MediaFormatError) throw new ApiError(400, 'invalid_audio', `${param}.data is not a WAV file this server reads: ${err.message}`, `${param}.data`);
+    if (err instanceof MediaFormatError)
+      throw new ApiError(400, 'invalid_audio', `${param}.data is not a WAV file this server reads: ${err.message}`, `${param}.data`);
     throw err;
   }
   return { bytes, mime: 'audio/wav' };

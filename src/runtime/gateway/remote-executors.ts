@@ -29,7 +29,8 @@ export function readEndpoints(path: string): EndpointsFile {
   } catch (err) {
     throw new Error(`cannot read the endpoint map ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (typeof value !== 'object' || value === null || typeof (value as EndpointsFile).units !== 'object') throw new Error(`${path} is not an endpoint map (expected {"units": {...}})`);
+  if (typeof value !== 'object' || value === null || typeof (value as EndpointsFile).units !== 'object')
+    throw new Error(`${path} is not an endpoint map (expected {"units": {...}})`);
   return value as EndpointsFile;
 }
 
@@ -65,7 +66,11 @@ export class RemoteExecutors {
   private refreshing: Promise<void> | undefined;
 
   constructor(private readonly o: RemoteExecutorsOptions) {
-    for (const u of o.units) this.slots.set(u.id, o.replicas.of(u.id).map((r) => ({ key: r.key })));
+    for (const u of o.units)
+      this.slots.set(
+        u.id,
+        o.replicas.of(u.id).map((r) => ({ key: r.key })),
+      );
   }
 
   /** Resolves and connects once, then keeps doing so every resolveIntervalMs. */
@@ -102,7 +107,11 @@ export class RemoteExecutors {
         try {
           addresses = entry.addresses ?? (await this.resolve(entry.host ?? '', entry.port ?? 9000));
         } catch (err) {
-          return this.o.log.warn('gateway.resolve_failed', { unit, host: entry.host, error: err instanceof Error ? err.message : String(err) });
+          return this.o.log.warn('gateway.resolve_failed', {
+            unit,
+            host: entry.host,
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
         const wanted = new Set(addresses);
         // A slot whose address is gone loses its connection; free slots take new addresses.
@@ -126,7 +135,12 @@ export class RemoteExecutors {
     if (this.stopped || !s.address) return;
     const { host, port } = splitHostPort(s.address);
     s.connecting = true;
-    const req = http.request({ host, port, path: CONTROL_PATH, headers: { connection: 'Upgrade', upgrade: CONTROL_PROTOCOL, ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}) } });
+    const req = http.request({
+      host,
+      port,
+      path: CONTROL_PATH,
+      headers: { connection: 'Upgrade', upgrade: CONTROL_PROTOCOL, ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}) },
+    });
     const giveUp = (why: string): void => {
       s.connecting = false;
       this.o.log.debug('gateway.connect_failed', { replica: s.key, address: s.address, why });
@@ -156,7 +170,9 @@ export class RemoteExecutors {
       socket.on('data', take);
       socket.on('error', () => undefined);
       socket.on('close', () => this.drop(s, 'the control connection closed'));
-      this.o.replicas.markLive(s.key, formatAddress({ kind: 'tcp', host, port: tensorPort }), { send: (msg) => void (!socket.destroyed && socket.write(encodeControl(msg))) });
+      this.o.replicas.markLive(s.key, formatAddress({ kind: 'tcp', host, port: tensorPort }), {
+        send: (msg) => void (!socket.destroyed && socket.write(encodeControl(msg))),
+      });
       this.o.log.info('executor.ready', { replica: s.key, address: s.address, tensorPort });
       if (head.length > 0) take(head);
     });

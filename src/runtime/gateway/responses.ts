@@ -29,7 +29,13 @@ export interface Answer {
 }
 
 export function emptyAnswer(): Answer {
-  return { text: '', images: [], audio: undefined, finishReason: 'stop', usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } };
+  return {
+    text: '',
+    images: [],
+    audio: undefined,
+    finishReason: 'stop',
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+  };
 }
 
 /** Folds one part into an answer being collected (stream: false). */
@@ -55,7 +61,10 @@ export function addPart(a: Answer, part: OutputPart): void {
 }
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-const imagePart = (png: Uint8Array): { type: 'image_url'; image_url: { url: string } } => ({ type: 'image_url', image_url: { url: `data:image/png;base64,${base64(png)}` } });
+const imagePart = (png: Uint8Array): { type: 'image_url'; image_url: { url: string } } => ({
+  type: 'image_url',
+  image_url: { url: `data:image/png;base64,${base64(png)}` },
+});
 
 function concat(chunks: Float32Array[]): Float32Array {
   const out = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -109,7 +118,11 @@ export function chunkBody(meta: ResponseMeta, delta: Record<string, unknown>, fi
  * The streaming delta for one part; undefined for a finish (the caller closes the stream).
  * `audio.first` says whether this is the answer's first audio chunk (a wav stream's header goes there).
  */
-export function deltaFor(meta: ResponseMeta, part: OutputPart, audio: { requested: boolean; format: 'wav' | 'pcm16'; first: boolean }): Record<string, unknown> | undefined {
+export function deltaFor(
+  meta: ResponseMeta,
+  part: OutputPart,
+  audio: { requested: boolean; format: 'wav' | 'pcm16'; first: boolean },
+): Record<string, unknown> | undefined {
   switch (part.kind) {
     case 'text':
       return audio.requested ? { audio: { id: `audio_${meta.id}`, transcript: part.text } } : { content: part.text };

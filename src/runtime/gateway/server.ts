@@ -68,7 +68,8 @@ function toApiError(err: unknown): ApiError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'unsupported_media_type', 'send the request body as application/json');
   }
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new ApiError(fe.statusCode, 'invalid_request', fe.message);
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new ApiError(fe.statusCode, 'invalid_request', fe.message);
   return new ApiError(500, 'internal_error', 'the server failed to handle the request');
 }
 
@@ -87,7 +88,12 @@ export class Gateway {
     this.now = options.now ?? Date.now;
     this.keyDigest = options.apiKey !== undefined ? digest(options.apiKey) : undefined;
     this.mediaLimits = { ...DEFAULT_MEDIA_LIMITS, ...options.mediaLimits };
-    this.app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 32 * 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+    this.app = Fastify({
+      bodyLimit: options.bodyLimitBytes ?? 32 * 1024 * 1024,
+      logger: false,
+      forceCloseConnections: 'idle',
+      return503OnClosing: true,
+    });
     applyConnectionTimeouts(this.app.server, { ...DEFAULT_CONNECTION_TIMEOUTS, ...options.connectionTimeouts });
     this.app.removeContentTypeParser('text/plain'); // bodies are JSON; anything else is a 415
     this.app.addHook('onRequest', async (req, reply) => this.guard(req, reply));
@@ -96,7 +102,9 @@ export class Gateway {
       if (st && !st.recorded) this.record(st, reply.statusCode, reply.statusCode >= 400 ? `HTTP ${reply.statusCode}` : undefined);
     });
     this.app.setErrorHandler((err, req, reply) => this.sendError(req, reply, toApiError(err), err));
-    this.app.setNotFoundHandler((req, reply) => this.sendError(req, reply, new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`)));
+    this.app.setNotFoundHandler((req, reply) =>
+      this.sendError(req, reply, new ApiError(404, 'not_found', `no route ${req.method} ${req.url}`)),
+    );
     this.routes();
   }
 
@@ -155,12 +163,17 @@ export class Gateway {
     }
     if (this.drainingFlag) {
       reply.header('connection', 'close');
-      return this.sendError(req, reply, new ApiError(503, 'shutting_down', 'the server is shutting down; retry on another instance', null, 5));
+      return this.sendError(
+        req,
+        reply,
+        new ApiError(503, 'shutting_down', 'the server is shutting down; retry on another instance', null, 5),
+      );
     }
   }
 
   private sendError(req: FastifyRequest, reply: FastifyReply, err: ApiError, cause?: unknown): FastifyReply {
-    if (err.status >= 500 && !(cause instanceof DispatchError) && err.code === 'internal_error') this.log.error('gateway.error', { url: req.url, error: cause as Error });
+    if (err.status >= 500 && !(cause instanceof DispatchError) && err.code === 'internal_error')
+      this.log.error('gateway.error', { url: req.url, error: cause as Error });
     if (err.retryAfterS !== undefined) reply.header('retry-after', String(err.retryAfterS));
     const st = this.states.get(req);
     if (st && !st.recorded) this.record(st, err.status, err.message);
@@ -174,7 +187,8 @@ export class Gateway {
     const durationMs = performance.now() - st.startMs;
     metrics.duration.observe({ type: st.type }, durationMs / 1000);
     this.options.onFinished?.({ type: st.type, status, durationMs });
-    if (status >= 400) this.recentErrors.add({ time: new Date(this.now()).toISOString(), requestType: st.type, status, message: message ?? '' });
+    if (status >= 400)
+      this.recentErrors.add({ time: new Date(this.now()).toISOString(), requestType: st.type, status, message: message ?? '' });
     if (status >= 500) this.log.warn('request.failed', { type: st.type, status, message });
   }
 
@@ -185,7 +199,11 @@ export class Gateway {
       const served = this.options.modelNames.map((m) => `'${m}'`).join(', ');
       throw new ApiError(404, 'model_not_found', `the model '${body.model}' does not exist; this server serves ${served}`, 'model');
     }
-    const parsed = await parseChatRequest(body, { mediaRoot: this.options.mediaRoot, maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024, limits: this.mediaLimits });
+    const parsed = await parseChatRequest(body, {
+      mediaRoot: this.options.mediaRoot,
+      maxMediaBytes: this.options.bodyLimitBytes ?? 32 * 1024 * 1024,
+      limits: this.mediaLimits,
+    });
     const meta: ResponseMeta = { id: `chatcmpl-${randomUUID()}`, model: body.model, createdS: Math.floor(this.now() / 1000) };
     const { graph, ignoredInputs } = this.options.dispatcher.classify(parsed.inputs, parsed.outputs, body.model);
     st.type = graph.requestType;
@@ -197,7 +215,13 @@ export class Gateway {
       model: body.model,
       inputs: parsed.inputs,
       outputs: parsed.outputs,
-      payload: { messages: parsed.messages, images: parsed.images, audios: parsed.audios, mediaLimits: this.mediaLimits, params: parsed.params },
+      payload: {
+        messages: parsed.messages,
+        images: parsed.images,
+        audios: parsed.audios,
+        mediaLimits: this.mediaLimits,
+        params: parsed.params,
+      },
     });
     let finished = false;
     reply.raw.on('close', () => {
@@ -229,16 +253,33 @@ export class Gateway {
       if (!inv.reads.includes('messages')) continue;
       const limit = this.options.replicas.maxPromptBytes(inv.component);
       if (limit !== undefined && promptBytes > limit) {
-        throw new ApiError(400, 'context_length_exceeded', `the prompt's text is ${promptBytes} bytes; '${inv.component}' takes at most ${limit} (its context length), so it cannot fit: shorten the messages`, 'messages');
+        throw new ApiError(
+          400,
+          'context_length_exceeded',
+          `the prompt's text is ${promptBytes} bytes; '${inv.component}' takes at most ${limit} (its context length), so it cannot fit: shorten the messages`,
+          'messages',
+        );
       }
     }
   }
 
-  private async stream(reply: FastifyReply, st: RequestState, meta: ResponseMeta, parsed: ParsedChat, handle: RequestHandle, first: OutputPart | undefined): Promise<void> {
+  private async stream(
+    reply: FastifyReply,
+    st: RequestState,
+    meta: ResponseMeta,
+    parsed: ParsedChat,
+    handle: RequestHandle,
+    first: OutputPart | undefined,
+  ): Promise<void> {
     reply.hijack();
     const raw = reply.raw;
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     const audio = { requested: parsed.outputs.has('audio'), format: parsed.params.audio?.format ?? 'wav', first: true };
     const answer = emptyAnswer();
     await send(raw, chunkBody(meta, { role: 'assistant', content: '' }));

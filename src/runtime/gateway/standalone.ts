@@ -46,13 +46,45 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
   const { log } = o;
   const verified = verifyPlanFile(o.planPath, { expectedSha256: o.planSha256 });
   const { plan } = verified;
-  log.info('gateway.plan_verified', { plan: verified.planPath, sha256: verified.sha256, units: plan.solution.units.length, model: plan.model.name });
+  log.info('gateway.plan_verified', {
+    plan: verified.planPath,
+    sha256: verified.sha256,
+    units: plan.solution.units.length,
+    model: plan.model.name,
+  });
   const replicas = new ReplicaTable(plan.solution.units);
   const metrics = new ServeMetrics(replicas);
-  const dispatcher = new Dispatcher({ model: plan.model, routes: plan.solution.routing, units: plan.solution.units, replicas, queueBound: o.queueBound, requestTimeoutMs: o.requestTimeoutMs, observer: metrics.observer() });
-  const remote = new RemoteExecutors({ units: plan.solution.units, replicas, dispatcher, endpointsPath: o.endpointsPath, resolveIntervalMs: o.resolveIntervalMs, token: o.token, log, resolveHost: o.resolveHost });
+  const dispatcher = new Dispatcher({
+    model: plan.model,
+    routes: plan.solution.routing,
+    units: plan.solution.units,
+    replicas,
+    queueBound: o.queueBound,
+    requestTimeoutMs: o.requestTimeoutMs,
+    observer: metrics.observer(),
+  });
+  const remote = new RemoteExecutors({
+    units: plan.solution.units,
+    replicas,
+    dispatcher,
+    endpointsPath: o.endpointsPath,
+    resolveIntervalMs: o.resolveIntervalMs,
+    token: o.token,
+    log,
+    resolveHost: o.resolveHost,
+  });
   await remote.start();
-  const gateway = new Gateway({ modelNames: servedModelNames(plan.model), dispatcher, replicas, metrics, apiKey: o.apiKey, bodyLimitBytes: o.bodyLimitBytes, mediaLimits: o.mediaLimits, connectionTimeouts: o.connectionTimeouts, log });
+  const gateway = new Gateway({
+    modelNames: servedModelNames(plan.model),
+    dispatcher,
+    replicas,
+    metrics,
+    apiKey: o.apiKey,
+    bodyLimitBytes: o.bodyLimitBytes,
+    mediaLimits: o.mediaLimits,
+    connectionTimeouts: o.connectionTimeouts,
+    log,
+  });
   let port: number;
   try {
     ({ port } = await gateway.listen(o.host, o.port));
@@ -61,7 +93,14 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
     throw err;
   }
   const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
-  log.info('gateway.listening', { url, host: o.host, port, models: servedModelNames(plan.model).join(','), live: replicas.all().filter((r) => r.live).length, replicas: replicas.all().length });
+  log.info('gateway.listening', {
+    url,
+    host: o.host,
+    port,
+    models: servedModelNames(plan.model).join(','),
+    live: replicas.all().filter((r) => r.live).length,
+    replicas: replicas.all().length,
+  });
 
   let stopped: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>

@@ -33,9 +33,15 @@ export const createRunners: RunnerFactory = async (ctx) => {
   const runners: Record<string, ComponentRunner> = {};
   try {
     for (const component of ctx.components) {
-      if (component.externalEngine) throw new Error(`component '${component.name}' runs on an external engine, which \`cornserve serve\` launches itself; an executor cannot host it`);
+      if (component.externalEngine)
+        throw new Error(
+          `component '${component.name}' runs on an external engine, which \`cornserve serve\` launches itself; an executor cannot host it`,
+        );
       const engine = component.executor?.engine;
-      if (!engine) throw new Error(`component '${component.name}' has no executor spec in the model graph, so no engine can run it; add one, or serve with --runners <module>`);
+      if (!engine)
+        throw new Error(
+          `component '${component.name}' has no executor spec in the model graph, so no engine can run it; add one, or serve with --runners <module>`,
+        );
       runners[component.name] = await ENGINE_RUNNERS[engine]({
         component,
         model: ctx.model,

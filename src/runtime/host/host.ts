@@ -79,7 +79,10 @@ export class ExecutorHost {
     const inputs = new Map<string, { channel: Channel<Chunk>; streaming: boolean; edge: string }>();
     for (const i of spec.inputs) {
       const key = { requestId, edge: i.edge };
-      const channel = i.producer.address === 'local' ? this.localChannel(requestId, i.edge) : this.options.endpoint.receive(parseAddress(i.producer.address), key);
+      const channel =
+        i.producer.address === 'local'
+          ? this.localChannel(requestId, i.edge)
+          : this.options.endpoint.receive(parseAddress(i.producer.address), key);
       inputs.set(i.from, { channel, streaming: i.streaming, edge: i.edge });
     }
     const outputs = new Map(spec.outputs.map((o) => [o.to, { ...o, chunk: 0, ended: false }]));
@@ -161,7 +164,14 @@ export class ExecutorHost {
         if (out.local) this.localChannel(requestId, out.edge).fail(new Error(`producer '${component}' failed: ${message}`));
         else this.options.endpoint.fail({ requestId, edge: out.edge }, `producer '${component}' failed: ${message}`);
       }
-      const cause = entry.abort.signal.aborted || err instanceof CancelledError ? 'cancelled' : err instanceof PeerLostError ? 'peer-lost' : err instanceof InvalidInputError ? 'input' : 'component';
+      const cause =
+        entry.abort.signal.aborted || err instanceof CancelledError
+          ? 'cancelled'
+          : err instanceof PeerLostError
+            ? 'peer-lost'
+            : err instanceof InvalidInputError
+              ? 'input'
+              : 'component';
       failed(message, cause);
     } finally {
       this.running.delete(entry);

@@ -55,7 +55,13 @@ async function main(): Promise<void> {
   process.on('disconnect', () => void stop()); // the supervisor is gone: nobody will ask for anything
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => undefined); // a terminal's ^C reaches the whole group; the supervisor decides
-  send({ type: 'ready', address: formatAddress(endpoint.address), components: Object.keys(runners), pid: process.pid, maxPromptBytes: promptLimits(runners) });
+  send({
+    type: 'ready',
+    address: formatAddress(endpoint.address),
+    components: Object.keys(runners),
+    pid: process.pid,
+    maxPromptBytes: promptLimits(runners),
+  });
 }
 
 main().catch((err: unknown) => {

@@ -70,5 +70,7 @@ export class InvalidInputError extends Error {
 
 /** Each runner's maxPromptBytes, for the ready message (components without one are left out). */
 export function promptLimits(runners: Record<string, ComponentRunner>): Record<string, number> {
-  return Object.fromEntries(Object.entries(runners).flatMap(([name, r]) => (r.maxPromptBytes !== undefined ? [[name, r.maxPromptBytes]] : [])));
+  return Object.fromEntries(
+    Object.entries(runners).flatMap(([name, r]) => (r.maxPromptBytes !== undefined ? [[name, r.maxPromptBytes]] : [])),
+  );
 }

@@ -50,7 +50,10 @@ export function replicaIndexOf(name: string | undefined): number {
 
 export async function startStandaloneExecutor(o: StandaloneExecutorOptions): Promise<StandaloneExecutor> {
   const pool = new BufferPool();
-  const endpoint = await TensorEndpoint.listen({ kind: 'tcp', host: o.host, port: o.tensorPort }, { token: o.token, reader: { allocate: (n) => pool.allocate(n) } });
+  const endpoint = await TensorEndpoint.listen(
+    { kind: 'tcp', host: o.host, port: o.tensorPort },
+    { token: o.token, reader: { allocate: (n) => pool.allocate(n) } },
+  );
   const tensorPort = (endpoint.address as { port: number }).port;
   let host: ExecutorHost | undefined;
   let state: 'loading' | 'ready' | 'draining' = 'loading';
@@ -74,7 +77,10 @@ export async function startStandaloneExecutor(o: StandaloneExecutorOptions): Pro
       res.end(JSON.stringify(body));
     };
     if (path === '/healthz') return json(200, { status: 'ok', unit: o.unit.id });
-    if (path === '/readyz') return state === 'ready' ? json(200, { status: 'ready', unit: o.unit.id, tensorPort }) : json(503, { status: state, unit: o.unit.id });
+    if (path === '/readyz')
+      return state === 'ready'
+        ? json(200, { status: 'ready', unit: o.unit.id, tensorPort })
+        : json(503, { status: state, unit: o.unit.id });
     json(404, { error: `no route ${req.method} ${path}` });
   });
 
@@ -82,18 +88,27 @@ export async function startStandaloneExecutor(o: StandaloneExecutorOptions): Pro
     const refuse = (status: number, why: string): void => {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${why}\n`);
     };
-    if ((req.url ?? '').split('?')[0] !== CONTROL_PATH || req.headers.upgrade !== CONTROL_PROTOCOL) return refuse(404, `upgrade to ${CONTROL_PROTOCOL} at ${CONTROL_PATH}`);
+    if ((req.url ?? '').split('?')[0] !== CONTROL_PATH || req.headers.upgrade !== CONTROL_PROTOCOL)
+      return refuse(404, `upgrade to ${CONTROL_PROTOCOL} at ${CONTROL_PATH}`);
     if (o.token !== undefined && req.headers.authorization !== `Bearer ${o.token}`) return refuse(401, 'bad or missing token');
     if (state !== 'ready' || !host) return refuse(503, `executor ${state}`);
     socket.setNoDelay(true);
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${CONTROL_PROTOCOL}\r\nconnection: Upgrade\r\n${TENSOR_PORT_HEADER}: ${tensorPort}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${CONTROL_PROTOCOL}\r\nconnection: Upgrade\r\n${TENSOR_PORT_HEADER}: ${tensorPort}\r\n\r\n`,
+    );
     sockets.add(socket);
     o.log('executor.gateway_connected', { from: `${socket.remoteAddress}:${socket.remotePort}` });
     const reader = new ControlReader<ToHost>((msg) => {
       if (!host) return;
       if (msg.type === 'invoke') {
         if (state !== 'ready') {
-          send({ type: 'failed', requestId: msg.requestId, component: msg.invocation.component, message: 'the executor is shutting down', cause: 'peer-lost' });
+          send({
+            type: 'failed',
+            requestId: msg.requestId,
+            component: msg.invocation.component,
+            message: 'the executor is shutting down',
+            cause: 'peer-lost',
+          });
           return;
         }
         owner.set(msg.requestId, socket);

@@ -5,8 +5,13 @@ import { EXTERNAL_PLACEHOLDERS } from '../../spec/check-executor.js';
 import type { Component, ExecutorUnit, ExternalEngine, Plan } from '../../spec/types.generated.js';
 
 /** The external-engine component a unit holds, if it holds one (such a unit holds nothing else). */
-export function externalComponentOf(plan: Pick<Plan, 'model'>, unit: Pick<ExecutorUnit, 'components'>): (Component & { externalEngine: ExternalEngine }) | undefined {
-  return plan.model.components.find((x): x is Component & { externalEngine: ExternalEngine } => unit.components.includes(x.name) && x.externalEngine !== undefined);
+export function externalComponentOf(
+  plan: Pick<Plan, 'model'>,
+  unit: Pick<ExecutorUnit, 'components'>,
+): (Component & { externalEngine: ExternalEngine }) | undefined {
+  return plan.model.components.find(
+    (x): x is Component & { externalEngine: ExternalEngine } => unit.components.includes(x.name) && x.externalEngine !== undefined,
+  );
 }
 
 export type ExternalValues = Record<(typeof EXTERNAL_PLACEHOLDERS)[number], string>;

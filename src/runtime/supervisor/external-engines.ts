@@ -82,7 +82,16 @@ export class ExternalEngines {
         const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
         if (!key) continue;
         const env = executorEnv(unit.engine.device, placement.gpus);
-        this.managed.push({ key, unit: unit.id, index: placement.replica, tp: unit.tp, engine: component.externalEngine, env, failures: 0, stderrTail: [] });
+        this.managed.push({
+          key,
+          unit: unit.id,
+          index: placement.replica,
+          tp: unit.tp,
+          engine: component.externalEngine,
+          env,
+          failures: 0,
+          stderrTail: [],
+        });
       }
     }
   }
@@ -101,7 +110,15 @@ export class ExternalEngines {
     const waits = this.managed.map((m) => {
       const timeoutS = m.engine.startupTimeoutS ?? DEFAULT_STARTUP_TIMEOUT_S;
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new ExternalEngineStartError(`external engine ${m.key} did not answer ${m.engine.healthPath ?? DEFAULT_HEALTH_PATH} within ${timeoutS} s`)), timeoutS * 1000);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new ExternalEngineStartError(
+                `external engine ${m.key} did not answer ${m.engine.healthPath ?? DEFAULT_HEALTH_PATH} within ${timeoutS} s`,
+              ),
+            ),
+          timeoutS * 1000,
+        );
         m.waiter = {
           resolve: () => (clearTimeout(timer), resolve()),
           reject: (e) => (clearTimeout(timer), reject(e)),
@@ -150,7 +167,12 @@ export class ExternalEngines {
     if (this.stopping) return;
     const { file, args } = externalCommand(m.engine, { tp: String(m.tp), port: String(port), host: this.host });
     // Its own process group: a stop or a crash takes the engine's workers with it.
-    const child = spawn(file, args, { cwd: this.options.planDir, env: { ...process.env, ...m.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, {
+      cwd: this.options.planDir,
+      env: { ...process.env, ...m.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     m.child = child;
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: child[stream] }).on('line', (line) => {
@@ -161,7 +183,13 @@ export class ExternalEngines {
         log.info(`external.${stream}`, { unit: m.unit, replica: m.index, line });
       });
     }
-    log.info('external.starting', { unit: m.unit, replica: m.index, pid: child.pid, command: [file, ...args].join(' '), CUDA_VISIBLE_DEVICES: m.env.CUDA_VISIBLE_DEVICES });
+    log.info('external.starting', {
+      unit: m.unit,
+      replica: m.index,
+      pid: child.pid,
+      command: [file, ...args].join(' '),
+      CUDA_VISIBLE_DEVICES: m.env.CUDA_VISIBLE_DEVICES,
+    });
     // A command that cannot start (not installed) reports here and never exits.
     child.on('error', (err) => {
       log.error('external.error', { unit: m.unit, replica: m.index, error: err });
@@ -212,7 +240,11 @@ export class ExternalEngines {
     if (wasLive) dispatcher.replicaLost(m.key, how);
     if (m.waiter) {
       // It never became healthy on its first start: a wrong command or model will not fix itself.
-      m.waiter.reject(new ExternalEngineStartError(`external engine ${m.key} failed to start (${how}): ${m.stderrTail.slice(-5).join('\n') || 'no output'}`));
+      m.waiter.reject(
+        new ExternalEngineStartError(
+          `external engine ${m.key} failed to start (${how}): ${m.stderrTail.slice(-5).join('\n') || 'no output'}`,
+        ),
+      );
       return;
     }
     const upMs = m.readyAtMs !== undefined ? this.now() - m.readyAtMs : 0;

@@ -26,7 +26,12 @@ const MAX_ENV_CONFIG_BYTES = 64 * 1024;
  * @param spillDir where a config too large for the environment is written (`CORNSERVE_HOST=@file`):
  *   the plan's whole model travels with it, and real model graphs can be long.
  */
-export function spawnExecutor(config: HostConfig, env: Record<string, string>, onLine: (stream: 'stdout' | 'stderr', line: string) => void, spillDir?: string): ChildProcess {
+export function spawnExecutor(
+  config: HostConfig,
+  env: Record<string, string>,
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void,
+  spillDir?: string,
+): ChildProcess {
   const entry = hostEntry();
   let value = JSON.stringify(config);
   if (spillDir && Buffer.byteLength(value) > MAX_ENV_CONFIG_BYTES) {

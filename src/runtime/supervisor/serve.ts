@@ -63,7 +63,9 @@ export interface ServeHandle {
   shutdown(reason: string): Promise<void>;
 }
 
-export const DEFAULT_RUNNERS = fileURLToPath(new URL(`../host/engine-runners.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+export const DEFAULT_RUNNERS = fileURLToPath(
+  new URL(`../host/engine-runners.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
 
 /**
  * The plan with `strategy`'s solution as the one to serve, so that the supervisor, dispatcher and
@@ -76,7 +78,9 @@ export function planForStrategy(plan: Plan, strategy: Solution['strategy'], plan
   const carried = ['planned', ...plan.baselines.map((b) => `${b.strategy} (${b.status})`)].join(', ');
   if (!solution) throw new PlanRejectedError(planPath, [`the plan carries no '${strategy}' baseline; it has ${carried}`]);
   if (solution.units.length === 0) {
-    throw new PlanRejectedError(planPath, [`its '${strategy}' baseline is ${solution.status} with no units: there is nothing to serve${solution.note ? ` (${solution.note})` : ''}; it has ${carried}`]);
+    throw new PlanRejectedError(planPath, [
+      `its '${strategy}' baseline is ${solution.status} with no units: there is nothing to serve${solution.note ? ` (${solution.note})` : ''}; it has ${carried}`,
+    ]);
   }
   return { ...plan, solution };
 }
@@ -86,7 +90,14 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const verified = verifyPlan(options.planPath, { expectedSha256: options.planSha256 });
   const strategy = options.strategy ?? 'planned';
   const plan = planForStrategy(verified.plan, strategy, options.planPath);
-  log.info('serve.plan_verified', { plan: verified.planPath, sha256: verified.sha256, digestFrom: verified.digestFrom, strategy, units: plan.solution.units.length, model: plan.model.name });
+  log.info('serve.plan_verified', {
+    plan: verified.planPath,
+    sha256: verified.sha256,
+    digestFrom: verified.digestFrom,
+    strategy,
+    units: plan.solution.units.length,
+    model: plan.model.name,
+  });
   for (const warning of verified.warnings) log.warn('serve.plan_warning', { plan: verified.planPath, warning });
 
   const replicas = new ReplicaTable(plan.solution.units);
@@ -154,7 +165,13 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     throw err;
   }
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  log.info('serve.listening', { url, host: options.host, port, models: servedModelNames(plan.model).join(','), auth: options.apiKey !== undefined });
+  log.info('serve.listening', {
+    url,
+    host: options.host,
+    port,
+    models: servedModelNames(plan.model).join(','),
+    auth: options.apiKey !== undefined,
+  });
 
   let stopped: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>

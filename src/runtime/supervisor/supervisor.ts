@@ -14,7 +14,15 @@ import type { HostConfig } from '../host/config.js';
 import type { FromHost, ToHost } from '../protocol.js';
 import { externalComponentOf } from './external-command.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_BACKOFF, DEFAULT_HEARTBEAT, executorEnv, heartbeatVerdict, restartDelayMs, type BackoffPolicy, type HeartbeatPolicy } from '../executor-policy.js';
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_HEARTBEAT,
+  executorEnv,
+  heartbeatVerdict,
+  restartDelayMs,
+  type BackoffPolicy,
+  type HeartbeatPolicy,
+} from '../executor-policy.js';
 import { spawnExecutor } from './process.js';
 
 export interface SupervisorOptions {
@@ -108,10 +116,22 @@ export class Supervisor {
           engine: unit.engine,
           devices: [...placement.gpus],
           runners: options.runners,
-          listen: options.transport.kind === 'unix' ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) } : { kind: 'tcp', host: options.transport.host, port: 0 },
+          listen:
+            options.transport.kind === 'unix'
+              ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) }
+              : { kind: 'tcp', host: options.transport.host, port: 0 },
           token: options.token,
         };
-        this.managed.set(key, { key, unit: unit.id, index: placement.replica, config, env: executorEnv(unit.engine.device, placement.gpus), failures: 0, pingSeq: 0, stderrTail: [] });
+        this.managed.set(key, {
+          key,
+          unit: unit.id,
+          index: placement.replica,
+          config,
+          env: executorEnv(unit.engine.device, placement.gpus),
+          failures: 0,
+          pingSeq: 0,
+          stderrTail: [],
+        });
       }
       if (unit.placement.some((p) => p.node > 0)) {
         options.log.warn('supervisor.multi_node_placement', { unit: unit.id, note: 'this host runs every node’s replicas of the plan' });
@@ -242,7 +262,13 @@ export class Supervisor {
     clearInterval(m.heartbeatTimer);
     m.killedBecause = `it answered no heartbeat for ${silentMs} ms`;
     m.downSinceMs ??= this.now();
-    log.error('executor.unresponsive', { unit: m.unit, replica: m.index, pid: child.pid, silentMs, action: 'marked down, killing it to restart' });
+    log.error('executor.unresponsive', {
+      unit: m.unit,
+      replica: m.index,
+      pid: child.pid,
+      silentMs,
+      action: 'marked down, killing it to restart',
+    });
     if (replicas.get(m.key)?.live) {
       replicas.markDown(m.key);
       dispatcher.replicaLost(m.key, `unresponsive: ${m.killedBecause}`);
@@ -262,7 +288,13 @@ export class Supervisor {
       log.info('executor.stopped', { unit: m.unit, replica: m.index, how });
       return;
     }
-    log.error('executor.exited', { unit: m.unit, replica: m.index, how, fatal: m.fatal, stderr: m.fatal ? undefined : m.stderrTail.slice(-5).join('\n') || undefined });
+    log.error('executor.exited', {
+      unit: m.unit,
+      replica: m.index,
+      how,
+      fatal: m.fatal,
+      stderr: m.fatal ? undefined : m.stderrTail.slice(-5).join('\n') || undefined,
+    });
     if (wasLive) dispatcher.replicaLost(m.key, how);
     const waiter = this.readyWaiters.get(m.key);
     if (waiter) {

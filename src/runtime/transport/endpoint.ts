@@ -146,7 +146,9 @@ export class TensorEndpoint {
     for (const k of [...(this.outboxByRequest.get(requestId) ?? [])]) {
       const entry = this.outbox.get(k);
       if (entry?.subscriber && !entry.terminal) {
-        this.write(entry.subscriber, { header: encodeHeader({ kind: FrameKind.Error, ...entry.key, text: `request ${requestId} was released` }) });
+        this.write(entry.subscriber, {
+          header: encodeHeader({ kind: FrameKind.Error, ...entry.key, text: `request ${requestId} was released` }),
+        });
       }
       this.drop(k);
     }
@@ -247,7 +249,10 @@ export class TensorEndpoint {
   private expire(beforeMs: number): void {
     for (const [k, entry] of this.outbox) {
       if (entry.createdAtMs >= beforeMs) continue;
-      if (entry.subscriber) this.write(entry.subscriber, { header: encodeHeader({ kind: FrameKind.Error, ...entry.key, text: 'the tensor expired unclaimed in the producer' }) });
+      if (entry.subscriber)
+        this.write(entry.subscriber, {
+          header: encodeHeader({ kind: FrameKind.Error, ...entry.key, text: 'the tensor expired unclaimed in the producer' }),
+        });
       this.drop(k);
     }
   }
@@ -314,7 +319,9 @@ export class TensorEndpoint {
       },
     };
     const socket =
-      peer.kind === 'unix' ? net.connect({ path: peer.path, onread }) : net.connect({ host: peer.host, port: peer.port, onread, noDelay: true });
+      peer.kind === 'unix'
+        ? net.connect({ path: peer.path, onread })
+        : net.connect({ host: peer.host, port: peer.port, onread, noDelay: true });
     const conn: ClientConn = { address, socket, inbound: new Map(), closed: false };
     this.clientConns.set(address, conn);
     const timer = setTimeout(
@@ -330,9 +337,7 @@ export class TensorEndpoint {
       if (this.clientConns.get(address) === conn) this.clientConns.delete(address);
       const why = conn.error ? `: ${conn.error.message}` : '';
       for (const { key, channel } of conn.inbound.values()) {
-        channel.fail(
-          new PeerLostError(`lost the producer of edge ${key.edge} (request ${key.requestId}) at ${address}${why}`),
-        );
+        channel.fail(new PeerLostError(`lost the producer of edge ${key.edge} (request ${key.requestId}) at ${address}${why}`));
       }
       conn.inbound.clear();
     });

@@ -24,7 +24,15 @@ describe('DashboardModel', () => {
   test('units: replicas, live and queue from /status, batch size and utilisation from metrics', () => {
     const m = deriveDashboard(t1, status, t0);
     assert.deepEqual(
-      m.units.map((u) => [u.unit, u.replicas, u.live, u.queueDepth, u.batchSize, u.utilisation === null ? null : Math.round(u.utilisation * 100), u.restarts]),
+      m.units.map((u) => [
+        u.unit,
+        u.replicas,
+        u.live,
+        u.queueDepth,
+        u.batchSize,
+        u.utilisation === null ? null : Math.round(u.utilisation * 100),
+        u.restarts,
+      ]),
       [
         ['image-encoder@a100:tp1', 2, 2, 3, null, 55, 0],
         ['thinker@a100:tp2', 3, 3, 7, 8, 80, 1],
@@ -53,10 +61,13 @@ describe('DashboardModel', () => {
 
   test('recent errors: newest first, control characters removed', () => {
     const m = deriveDashboard(t1, status, t0);
-    assert.deepEqual(m.recentErrors.map((e) => [e.time, e.status]), [
-      ['2025-01-01T12:00:03.500Z', '503'],
-      ['2025-01-01T12:00:01.000Z', '503'],
-    ]);
+    assert.deepEqual(
+      m.recentErrors.map((e) => [e.time, e.status]),
+      [
+        ['2025-01-01T12:00:03.500Z', '503'],
+        ['2025-01-01T12:00:01.000Z', '503'],
+      ],
+    );
     assert.ok(!m.recentErrors[0].message.includes('\u001b'));
   });
 

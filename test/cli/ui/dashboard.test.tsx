@@ -18,7 +18,10 @@ describe('Dashboard view', () => {
     const lines = frame.split('\n');
     assert.match(lines[0], /cornserve http:\/\/127\.0\.0\.1:8000 · 12:00:06 UTC · last 2\.0s · tensors 5\.0 MB\/s/);
     const row = (start: string) => lines.find((l) => l.startsWith(start)) ?? assert.fail(`no row ${start} in\n${frame}`);
-    assert.match(lines.find((l) => l.startsWith('UNIT'))!, /UNIT\s+REPLICAS\s+QUEUE\s+BATCH\s+UTILISATION\s+RESTARTS/);
+    assert.match(
+      lines.find((l) => l.startsWith('UNIT'))!,
+      /UNIT\s+REPLICAS\s+QUEUE\s+BATCH\s+UTILISATION\s+RESTARTS/,
+    );
     assert.match(row('thinker@a100:tp2'), /thinker@a100:tp2\s+3\/3\s+7\s+8\.0\s+████████░░ 80%\s+1/);
     assert.match(row('talker+vocoder@a100:tp1'), /1\/2\s+0\s+–\s+██████████ 95%/);
     assert.match(row('image-chat'), /image-chat\s+12\.0\s+0\.5\s+500ms\s+990ms\s+1206/);
@@ -29,7 +32,17 @@ describe('Dashboard view', () => {
 
   test('says so when nothing has been reported yet, and shows a poll failure', () => {
     const { lastFrame, unmount } = render(
-      <Dashboard model={{ atMs: 0, windowS: null, units: [], requestTypes: [], tensorBytesPerS: null, recentErrors: [], error: 'gateway http://x unreachable: ECONNREFUSED' }} />,
+      <Dashboard
+        model={{
+          atMs: 0,
+          windowS: null,
+          units: [],
+          requestTypes: [],
+          tensorBytesPerS: null,
+          recentErrors: [],
+          error: 'gateway http://x unreachable: ECONNREFUSED',
+        }}
+      />,
     );
     const frame = lastFrame() ?? '';
     unmount();

@@ -24,7 +24,9 @@ class FakeStream extends EventEmitter {
 
 describe('progress', () => {
   test('ProgressLine draws label, bar, percentage and detail', () => {
-    const { lastFrame, rerender, unmount } = render(<ProgressLine progress={{ label: 'solving placement MILP', fraction: 0.45, detail: 'gap 5.6%' }} />);
+    const { lastFrame, rerender, unmount } = render(
+      <ProgressLine progress={{ label: 'solving placement MILP', fraction: 0.45, detail: 'gap 5.6%' }} />,
+    );
     assert.equal(lastFrame(), '… solving placement MILP [#########-----------] 45% gap 5.6%');
     rerender(<ProgressLine progress={{ label: 'solving placement MILP', fraction: 1, detail: 'optimal', state: 'done' }} />);
     assert.equal(lastFrame(), '✓ solving placement MILP [####################] 100% optimal');

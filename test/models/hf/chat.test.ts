@@ -19,7 +19,10 @@ test('the chat template renders Idefics3 turns and round-trips through the token
     { role: 'system', content: [{ type: 'text', text: 'Answer briefly.' }] },
     { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is in the picture? ünïcode 🙂' }] },
   ]);
-  assert.equal(rendered, '<|im_start|>System: Answer briefly.<end_of_utterance>\nUser:<image>What is in the picture? ünïcode 🙂<end_of_utterance>\nAssistant:');
+  assert.equal(
+    rendered,
+    '<|im_start|>System: Answer briefly.<end_of_utterance>\nUser:<image>What is in the picture? ünïcode 🙂<end_of_utterance>\nAssistant:',
+  );
   const expanded = rendered.replace('<image>', idefics3ImagePrompt(1, 2, 4));
   const ids = chat.encode(expanded);
   assert.equal(chat.decode(ids, false), expanded);

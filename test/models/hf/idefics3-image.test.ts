@@ -48,5 +48,8 @@ test('the prompt expansion: a marker per tile, rows ended by newlines, then the 
 });
 
 test('a preprocessor config without max_image_size is an error naming the file and key', () => {
-  assert.throws(() => idefics3ImageConfig({ size: { longest_edge: 64 } }, 'x/preprocessor_config.json'), /x\/preprocessor_config\.json: expected a number at max_image_size\.longest_edge/);
+  assert.throws(
+    () => idefics3ImageConfig({ size: { longest_edge: 64 } }, 'x/preprocessor_config.json'),
+    /x\/preprocessor_config\.json: expected a number at max_image_size\.longest_edge/,
+  );
 });

@@ -19,7 +19,9 @@ test('the plan records the HF folder files, and serve refuses it after tokenizer
     const loaded = loadDeployment(join(dir, 'fixtures/deployments/tiny-smolvlm-local.yaml'));
     if (!loaded.ok) throw new Error(loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n'));
     const plan = await planDeployment(loaded.spec, { planDir: dir, baselines: false });
-    const recorded = plan.provenance.inputs.filter((i) => i.path?.includes('hf/tiny-smolvlm/')).map((i) => `${i.role} ${i.path!.split('hf/tiny-smolvlm/')[1]}`);
+    const recorded = plan.provenance.inputs
+      .filter((i) => i.path?.includes('hf/tiny-smolvlm/'))
+      .map((i) => `${i.role} ${i.path!.split('hf/tiny-smolvlm/')[1]}`);
     assert.deepEqual(recorded.sort(), [
       'model-data config.json',
       'model-data generation_config.json',
@@ -35,7 +37,10 @@ test('the plan records the HF folder files, and serve refuses it after tokenizer
     writePlan(plan, planPath);
     assert.doesNotThrow(() => verifyPlan(planPath));
     appendFileSync(join(dir, 'fixtures/hf/tiny-smolvlm/tokenizer.json'), '\n');
-    assert.throws(() => verifyPlan(planPath), /model-data input fixtures\/hf\/tiny-smolvlm\/tokenizer\.json changed since the plan was written/);
+    assert.throws(
+      () => verifyPlan(planPath),
+      /model-data input fixtures\/hf\/tiny-smolvlm\/tokenizer\.json changed since the plan was written/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -20,7 +20,10 @@ test('Slaney filters: 80 non-negative triangles over the 201 frequency bins, eac
   assert.equal(f.length, 80 * bins);
   for (let m = 0; m < 80; m++) {
     const row = f.subarray(m * bins, (m + 1) * bins);
-    assert.ok(row.some((v) => v > 0), `filter ${m} covers some bin`);
+    assert.ok(
+      row.some((v) => v > 0),
+      `filter ${m} covers some bin`,
+    );
     assert.ok(row.every((v) => v >= 0));
   }
 });

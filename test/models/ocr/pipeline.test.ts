@@ -25,9 +25,17 @@ before(async () => {
   classes = loadCharacterClasses(paths.dictionary);
 });
 
-const STRINGS = ['Hello World 42', 'Cornserve 2026', 'ABC xyz 789', 'Quick Brown Fox 15', 'Jumps Over 360 Lazy Dogs', 'Pack my box with 5 dozen jugs', 'mixed CASE text 0123456789'];
+const STRINGS = [
+  'Hello World 42',
+  'Cornserve 2026',
+  'ABC xyz 789',
+  'Quick Brown Fox 15',
+  'Jumps Over 360 Lazy Dogs',
+  'Pack my box with 5 dozen jugs',
+  'mixed CASE text 0123456789',
+];
 
-test('the dictionary plus blank and space gives the recognizer\'s 6625 classes', () => {
+test("the dictionary plus blank and space gives the recognizer's 6625 classes", () => {
   assert.equal(classes.length, 6625);
   assert.equal(classes[0], '');
   assert.equal(classes[classes.length - 1], ' ');
@@ -37,7 +45,10 @@ test('PP-OCR reads rendered text back exactly', async () => {
   for (const text of STRINGS) {
     const lines = await runOcr(renderText(text, { scale: 5 }), { det: stages.det, rec: stages.rec }, classes);
     assert.deepEqual(joinLines(lines), [text]);
-    assert.ok(lines.every((l) => l.score > 0.8), `${text}: low confidence ${lines.map((l) => l.score)}`);
+    assert.ok(
+      lines.every((l) => l.score > 0.8),
+      `${text}: low confidence ${lines.map((l) => l.score)}`,
+    );
   }
 });
 

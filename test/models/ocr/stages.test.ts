@@ -34,7 +34,15 @@ test('DB post-processing: two blobs become two unclipped boxes in original pixel
 test('reading order: lines top to bottom, boxes on one line left to right', () => {
   const box = (x0: number, y0: number) => ({ x0, y0, x1: x0 + 10, y1: y0 + 10 });
   const sorted = sortReadingOrder([box(50, 103), box(0, 0), box(30, 100), box(60, -4)]);
-  assert.deepEqual(sorted.map((b) => [b.x0, b.y0]), [[0, 0], [60, -4], [30, 100], [50, 103]]);
+  assert.deepEqual(
+    sorted.map((b) => [b.x0, b.y0]),
+    [
+      [0, 0],
+      [60, -4],
+      [30, 100],
+      [50, 103],
+    ],
+  );
 });
 
 test('recognition input: height 48, at least 320 wide in steps of 160, padded with zeros', () => {

@@ -16,7 +16,9 @@ function request(prompt: string, opts: { images?: number[]; outputs?: Modality[]
     inputs,
     outputs: new Set(opts.outputs ?? ['text']),
     payload: {
-      messages: [{ role: 'user', content: [{ type: 'text', text: prompt }, ...images.map((_, index) => ({ type: 'image' as const, index }))] }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: prompt }, ...images.map((_, index) => ({ type: 'image' as const, index }))] },
+      ],
       images,
       params: {},
     },
@@ -71,7 +73,10 @@ describe('Dispatcher over in-process replicas (disaggregated)', () => {
 
   it('fails a request whose component throws with a 500 naming the component', async () => {
     const h = cluster.dispatcher.submit(request('FAIL please', { images: [1] }));
-    await assert.rejects(answer(h.parts), (e: Error) => e instanceof DispatchError && e.status === 500 && /component 'llm' failed .*asked to fail/.test(e.message));
+    await assert.rejects(
+      answer(h.parts),
+      (e: Error) => e instanceof DispatchError && e.status === 500 && /component 'llm' failed .*asked to fail/.test(e.message),
+    );
     assert.equal(cluster.dispatcher.inFlight, 0);
   });
 
@@ -79,7 +84,10 @@ describe('Dispatcher over in-process replicas (disaggregated)', () => {
     const h = cluster.dispatcher.submit(request('HANG'));
     await assert.rejects(answer(h.parts), (e: Error) => e instanceof DispatchError && e.status === 504);
     await new Promise((r) => setTimeout(r, 20));
-    assert.ok([...cluster.hosts.values()].every((x) => x.host.activeInvocations === 0), 'the hanging invocation was cancelled');
+    assert.ok(
+      [...cluster.hosts.values()].every((x) => x.host.activeInvocations === 0),
+      'the hanging invocation was cancelled',
+    );
   });
 
   it('cancel() abandons a request (client gone)', async () => {
@@ -99,7 +107,14 @@ describe('Dispatcher when a replica dies', () => {
       const victim = `${llm}#0`;
       assert.equal(cluster.replicas.get(victim)!.queueDepth, 1);
       await cluster.crash(victim);
-      const first = await Promise.race(hung.map((h) => answer(h.parts).then(() => undefined, (e: DispatchError) => e)));
+      const first = await Promise.race(
+        hung.map((h) =>
+          answer(h.parts).then(
+            () => undefined,
+            (e: DispatchError) => e,
+          ),
+        ),
+      );
       assert.ok(first instanceof DispatchError);
       assert.equal(first.status, 503);
       assert.ok(first.message.includes(`executor ${victim} stopped while serving this request`), first.message);
@@ -127,7 +142,9 @@ describe('Dispatcher when a replica dies', () => {
 
   it('keeps colocated components on one replica (monolithic) with no bytes forwarded', async () => {
     let bytes = 0;
-    const cluster = await startInProcessCluster(tinyPlan({ units: MONOLITHIC }), () => testRunners(), { observer: { forwardedBytes: (_e, n) => (bytes += n) } });
+    const cluster = await startInProcessCluster(tinyPlan({ units: MONOLITHIC }), () => testRunners(), {
+      observer: { forwardedBytes: (_e, n) => (bytes += n) },
+    });
     try {
       const h = cluster.dispatcher.submit(request('mono', { images: [3] }));
       assert.equal((await answer(h.parts)).text, 'echo mono images=7');

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRequestGraph, buildRequestGraphs, classifyRequest, GraphError, servedModelNames } from '../../../src/runtime/dispatcher/graph.js';
+import {
+  buildRequestGraph,
+  buildRequestGraphs,
+  classifyRequest,
+  GraphError,
+  servedModelNames,
+} from '../../../src/runtime/dispatcher/graph.js';
 import { planInvocations } from '../../../src/runtime/dispatcher/invocations.js';
 import { validator } from '../../../src/spec/schemas.js';
 import { MONOLITHIC, tinyPlan } from './fixtures/plans.js';
@@ -22,7 +28,10 @@ describe('classifyRequest', () => {
 
   it('matches input and output modalities exactly', () => {
     assert.equal((classifyRequest(model, { inputs: set('text'), outputs: set('text') }) as { type: { name: string } }).type.name, 'chat');
-    assert.equal((classifyRequest(model, { inputs: set('image', 'text'), outputs: set('text') }) as { type: { name: string } }).type.name, 'vision');
+    assert.equal(
+      (classifyRequest(model, { inputs: set('image', 'text'), outputs: set('text') }) as { type: { name: string } }).type.name,
+      'vision',
+    );
     assert.equal((classifyRequest(model, { inputs: set('text'), outputs: set('image') }) as { type: { name: string } }).type.name, 'draw');
   });
 
@@ -45,13 +54,20 @@ describe('classifyRequest', () => {
     assert.deepEqual(servedModelNames(both), ['tiny-omni', 'tiny-ocr']);
   });
 
-  it("serves OpenAI's [\"text\",\"audio\"] output with an audio type (its transcript is the text), audio in and out where a type takes it", () => {
+  it('serves OpenAI\'s ["text","audio"] output with an audio type (its transcript is the text), audio in and out where a type takes it', () => {
     const speak = { ...model.requestTypes[0], name: 'speak', outputs: ['audio'] as [Modality] };
-    const echo = { ...model.requestTypes[0], name: 'voice-chat', inputs: ['audio', 'text'] as [Modality, Modality], outputs: ['audio'] as [Modality] };
+    const echo = {
+      ...model.requestTypes[0],
+      name: 'voice-chat',
+      inputs: ['audio', 'text'] as [Modality, Modality],
+      outputs: ['audio'] as [Modality],
+    };
     const voiced = { ...model, requestTypes: [...model.requestTypes, speak, echo] };
     const pick = (inputs: Set<Modality>, outputs: Set<Modality>): string => {
       const found = classifyRequest(voiced, { inputs, outputs });
-      return 'type' in found ? `${found.type.name}${found.ignoredInputs.length > 0 ? ` ignoring ${found.ignoredInputs.join(',')}` : ''}` : found.error;
+      return 'type' in found
+        ? `${found.type.name}${found.ignoredInputs.length > 0 ? ` ignoring ${found.ignoredInputs.join(',')}` : ''}`
+        : found.error;
     };
     assert.equal(pick(set('text'), set('text', 'audio')), 'speak');
     assert.equal(pick(set('text'), set('audio')), 'speak');
@@ -59,13 +75,22 @@ describe('classifyRequest', () => {
     assert.equal(pick(set('audio'), set('text', 'audio')), 'voice-chat');
     // A model with a type that answers both is matched exactly, not reduced to audio.
     const both = { ...speak, name: 'speak-and-write', outputs: ['audio', 'text'] as [Modality, Modality] };
-    const found = classifyRequest({ ...voiced, requestTypes: [...voiced.requestTypes, both] }, { inputs: set('text'), outputs: set('text', 'audio') });
+    const found = classifyRequest(
+      { ...voiced, requestTypes: [...voiced.requestTypes, both] },
+      { inputs: set('text'), outputs: set('text', 'audio') },
+    );
     assert.ok('type' in found && found.type.name === 'speak-and-write');
     assert.match(pick(set('image'), set('text', 'audio')), /serves no request type for image → audio\+text/);
   });
 
   it('serves text sent along with an image to a type that reads no text (OCR), naming the text ignored', () => {
-    const ocr = { ...model.requestTypes[1], name: 'ocr', servedModel: 'tiny-ocr', inputs: ['image'] as [Modality], path: ['enc'] as [string] };
+    const ocr = {
+      ...model.requestTypes[1],
+      name: 'ocr',
+      servedModel: 'tiny-ocr',
+      inputs: ['image'] as [Modality],
+      path: ['enc'] as [string],
+    };
     const withOcr = { ...model, requestTypes: [...model.requestTypes, ocr] };
     const found = classifyRequest(withOcr, { model: 'tiny-ocr', inputs: set('text', 'image'), outputs: set('text') });
     assert.ok('type' in found, JSON.stringify(found));
@@ -80,7 +105,10 @@ describe('classifyRequest', () => {
   it('explains what is served when nothing fits', () => {
     const found = classifyRequest(model, { inputs: set('text', 'audio'), outputs: set('text') });
     assert.ok('error' in found);
-    assert.match(found.error, /serves no request type for audio\+text → text; it serves chat \(text → text\), vision \(image\+text → text\), draw \(text → image\)/);
+    assert.match(
+      found.error,
+      /serves no request type for audio\+text → text; it serves chat \(text → text\), vision \(image\+text → text\), draw \(text → image\)/,
+    );
   });
 });
 
@@ -94,8 +122,24 @@ describe('buildRequestGraph', () => {
       inputs: ['text', 'image'],
       outputs: ['text'],
       invocations: [
-        { component: 'enc', kind: 'encoder', modality: 'image', inputs: [], outputs: [{ to: 'llm', edge: 'enc->llm', streaming: false }], emits: [], reads: ['images'] },
-        { component: 'llm', kind: 'llm', modality: 'text', inputs: [{ from: 'enc', edge: 'enc->llm', streaming: false }], outputs: [], emits: ['text'], reads: ['messages'] },
+        {
+          component: 'enc',
+          kind: 'encoder',
+          modality: 'image',
+          inputs: [],
+          outputs: [{ to: 'llm', edge: 'enc->llm', streaming: false }],
+          emits: [],
+          reads: ['images'],
+        },
+        {
+          component: 'llm',
+          kind: 'llm',
+          modality: 'text',
+          inputs: [{ from: 'enc', edge: 'enc->llm', streaming: false }],
+          outputs: [],
+          emits: ['text'],
+          reads: ['messages'],
+        },
       ],
     });
     const draw = graphs.get('draw')!;
@@ -110,7 +154,10 @@ describe('buildRequestGraph', () => {
 
   it('refuses a path that lists a consumer before its producer', () => {
     const bad = { ...model.requestTypes[1], path: ['llm', 'enc'] as [string, ...string[]] };
-    assert.throws(() => buildRequestGraph(model, bad), (e: Error) => e instanceof GraphError && /'enc' feeds 'llm' but comes after it/.test(e.message));
+    assert.throws(
+      () => buildRequestGraph(model, bad),
+      (e: Error) => e instanceof GraphError && /'enc' feeds 'llm' but comes after it/.test(e.message),
+    );
   });
 
   it('refuses a type whose requested output nothing produces', () => {
@@ -123,18 +170,46 @@ describe('planInvocations', () => {
   it('names producers by endpoint, or local when colocated, and sends each component only its part', () => {
     const graph = buildRequestGraphs(tinyPlan().model).get('vision')!;
     const payload = {
-      messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }, { type: 'image' as const, index: 0 }] }],
+      messages: [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'text' as const, text: 'hi' },
+            { type: 'image' as const, index: 0 },
+          ],
+        },
+      ],
       images: [{ bytes: new Uint8Array([1, 2]), mime: 'image/png' }],
       params: { maxTokens: 3 },
     };
-    const remote = planInvocations('r1', graph, new Map([['enc', 'E#0'], ['llm', 'L#1']]), (r) => `unix:/run/${r}.sock`, payload);
+    const remote = planInvocations(
+      'r1',
+      graph,
+      new Map([
+        ['enc', 'E#0'],
+        ['llm', 'L#1'],
+      ]),
+      (r) => `unix:/run/${r}.sock`,
+      payload,
+    );
     const [enc, llm] = remote.invocations;
     assert.equal(enc.replica, 'E#0');
     assert.deepEqual(enc.message.payload, { params: { maxTokens: 3 }, images: payload.images });
     assert.deepEqual(enc.message.invocation.outputs, [{ to: 'llm', edge: 'enc->llm', streaming: false, local: false }]);
-    assert.deepEqual(llm.message.invocation.inputs, [{ from: 'enc', edge: 'enc->llm', streaming: false, producer: { replica: 'E#0', address: 'unix:/run/E#0.sock' } }]);
+    assert.deepEqual(llm.message.invocation.inputs, [
+      { from: 'enc', edge: 'enc->llm', streaming: false, producer: { replica: 'E#0', address: 'unix:/run/E#0.sock' } },
+    ]);
     assert.deepEqual(llm.message.payload, { params: { maxTokens: 3 }, messages: payload.messages });
-    const colocated = planInvocations('r2', graph, new Map([['enc', 'M#0'], ['llm', 'M#0']]), () => 'unused', payload);
+    const colocated = planInvocations(
+      'r2',
+      graph,
+      new Map([
+        ['enc', 'M#0'],
+        ['llm', 'M#0'],
+      ]),
+      () => 'unused',
+      payload,
+    );
     assert.equal(colocated.invocations[1].message.invocation.inputs[0].producer.address, 'local');
     assert.equal(colocated.invocations[0].message.invocation.outputs[0].local, true);
   });

@@ -5,7 +5,8 @@ import { assignReplicas, newRouterState, routingTable, type ReplicaView } from '
 import { MONOLITHIC, tinyPlan, unitId } from './fixtures/plans.js';
 
 function views(spec: Record<string, { live?: boolean; depth?: number }[]>): (unit: string) => ReplicaView[] {
-  return (unit) => (spec[unit] ?? []).map((r, index) => ({ key: `${unit}#${index}`, unit, index, live: r.live ?? true, queueDepth: r.depth ?? 0 }));
+  return (unit) =>
+    (spec[unit] ?? []).map((r, index) => ({ key: `${unit}#${index}`, unit, index, live: r.live ?? true, queueDepth: r.depth ?? 0 }));
 }
 
 const options = { queueBound: 4 };
@@ -25,7 +26,16 @@ describe('assignReplicas', () => {
 
   it('follows the routing shares exactly over a window (smooth weighted round-robin)', () => {
     const routing = routingTable(
-      [{ requestType: 'chat', component: 'llm', shares: [{ unit: A, share: 0.75 }, { unit: B, share: 0.25 }] }],
+      [
+        {
+          requestType: 'chat',
+          component: 'llm',
+          shares: [
+            { unit: A, share: 0.75 },
+            { unit: B, share: 0.25 },
+          ],
+        },
+      ],
       plan.solution.units,
     );
     const state = newRouterState();
@@ -43,7 +53,14 @@ describe('assignReplicas', () => {
     const routing = routingTable(
       [
         { requestType: 'vision', component: 'enc', shares: [{ unit: B, share: 1 }] },
-        { requestType: 'vision', component: 'llm', shares: [{ unit: A, share: 0.9 }, { unit: B, share: 0.1 }] },
+        {
+          requestType: 'vision',
+          component: 'llm',
+          shares: [
+            { unit: A, share: 0.9 },
+            { unit: B, share: 0.1 },
+          ],
+        },
       ],
       plan.solution.units,
     );
@@ -56,11 +73,24 @@ describe('assignReplicas', () => {
     const routing = routingTable(
       [
         { requestType: 'vision', component: 'enc', shares: [{ unit: E, share: 1 }] },
-        { requestType: 'vision', component: 'llm', shares: [{ unit: A, share: 0.9 }, { unit: B, share: 0.1 }] },
+        {
+          requestType: 'vision',
+          component: 'llm',
+          shares: [
+            { unit: A, share: 0.9 },
+            { unit: B, share: 0.1 },
+          ],
+        },
       ],
       plan.solution.units,
     );
-    const a = assignReplicas(graphs.get('vision')!, routing, views({ [E]: [{}], [A]: [{ depth: 3 }], [B]: [{ depth: 0 }] }), newRouterState(), options);
+    const a = assignReplicas(
+      graphs.get('vision')!,
+      routing,
+      views({ [E]: [{}], [A]: [{ depth: 3 }], [B]: [{ depth: 0 }] }),
+      newRouterState(),
+      options,
+    );
     assert.ok(a.ok);
     assert.equal(a.replicas.get('llm'), `${B}#0`);
   });
@@ -69,7 +99,12 @@ describe('assignReplicas', () => {
     const routing = routingTable(plan.solution.routing, plan.solution.units);
     const state = newRouterState();
     const full = assignReplicas(graphs.get('chat')!, routing, views({ [A]: [{ depth: 4 }], [B]: [{ depth: 4 }] }), state, options);
-    assert.deepEqual(full, { ok: false, status: 429, component: 'llm', message: `every replica serving 'llm' (${A}, ${B}) has 4 invocations queued` });
+    assert.deepEqual(full, {
+      ok: false,
+      status: 429,
+      component: 'llm',
+      message: `every replica serving 'llm' (${A}, ${B}) has 4 invocations queued`,
+    });
     const down = assignReplicas(graphs.get('chat')!, routing, views({ [A]: [{ live: false }], [B]: [{ live: false }] }), state, options);
     assert.equal(down.ok, false);
     assert.equal(!down.ok && down.status, 503);

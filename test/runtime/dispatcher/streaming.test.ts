@@ -77,7 +77,12 @@ for (const colocated of [true, false]) {
       const log: string[] = [];
       const cluster = await startInProcessCluster(speechPlan(colocated), () => runners(log));
       try {
-        const h = cluster.dispatcher.submit({ requestId: 's1', inputs: new Set(['text']), outputs: new Set(['text', 'audio']), payload: { messages: [], params: {} } });
+        const h = cluster.dispatcher.submit({
+          requestId: 's1',
+          inputs: new Set(['text']),
+          outputs: new Set(['text', 'audio']),
+          payload: { messages: [], params: {} },
+        });
         const parts: OutputPart[] = [];
         for await (const p of h.parts) parts.push(p);
         assert.equal(parts.filter((p) => p.kind === 'audio').length, CHUNKS);
@@ -93,18 +98,31 @@ describe('gateway audio output', () => {
   it('returns message.audio (base64 WAV, transcript) and streams delta.audio chunks', async () => {
     const plan = speechPlan(false);
     const cluster = await startInProcessCluster(plan, () => runners([]));
-    const gateway = new Gateway({ modelNames: ['speech'], dispatcher: cluster.dispatcher, replicas: cluster.replicas, metrics: new ServeMetrics(cluster.replicas, { processMetrics: false }) });
+    const gateway = new Gateway({
+      modelNames: ['speech'],
+      dispatcher: cluster.dispatcher,
+      replicas: cluster.replicas,
+      metrics: new ServeMetrics(cluster.replicas, { processMetrics: false }),
+    });
     const { port } = await gateway.listen('127.0.0.1', 0);
     try {
       const ask = (extra: Record<string, unknown>): Promise<Response> =>
         fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'speech', modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' }, messages: [{ role: 'user', content: 'say it' }], ...extra }),
+          body: JSON.stringify({
+            model: 'speech',
+            modalities: ['text', 'audio'],
+            audio: { voice: 'alloy', format: 'wav' },
+            messages: [{ role: 'user', content: 'say it' }],
+            ...extra,
+          }),
         });
       const res = await ask({});
       assert.equal(res.status, 200);
-      const body = (await res.json()) as { choices: { message: { content: unknown; audio: { id: string; data: string; transcript: string; expires_at: number } } }[] };
+      const body = (await res.json()) as {
+        choices: { message: { content: unknown; audio: { id: string; data: string; transcript: string; expires_at: number } } }[];
+      };
       const { message } = body.choices[0];
       assert.equal(message.content, null);
       assert.equal(message.audio.transcript, 'w0 w1 w2 w3 ');
@@ -116,7 +134,9 @@ describe('gateway audio output', () => {
       const deltas = streamed
         .split('\n\n')
         .filter((e) => e.startsWith('data: {'))
-        .map((e) => (JSON.parse(e.slice(6)) as { choices: { delta: { audio?: { data?: string; transcript?: string } } }[] }).choices[0].delta);
+        .map(
+          (e) => (JSON.parse(e.slice(6)) as { choices: { delta: { audio?: { data?: string; transcript?: string } } }[] }).choices[0].delta,
+        );
       const audio = deltas.filter((d) => d.audio?.data);
       assert.equal(audio.length, CHUNKS);
       assert.equal(Buffer.from(audio[0].audio!.data!, 'base64').length, SAMPLES * 2, 'pcm16: two bytes a sample, no WAV header');

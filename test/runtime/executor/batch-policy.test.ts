@@ -13,7 +13,7 @@ test('a bucket runs as soon as it fills a batch, even before older items of anot
   assert.deepEqual(q.next(11), { kind: 'idle' });
 });
 
-test('the oldest item\'s bucket runs when it has waited long enough, taking only what fits', () => {
+test("the oldest item's bucket runs when it has waited long enough, taking only what fits", () => {
   const q = new BatchQueue({ maxBatchRows: 4, maxWaitMs: 5 });
   q.add({ id: 0, bucket: 'x', rows: 2, arrivedAtMs: 0 });
   q.add({ id: 1, bucket: 'y', rows: 1, arrivedAtMs: 1 });
@@ -29,7 +29,10 @@ test('every item runs exactly once, never with another bucket, never over the ro
     fc.property(
       fc.integer({ min: 1, max: 8 }),
       fc.integer({ min: 0, max: 20 }),
-      fc.array(fc.record({ bucket: fc.constantFrom('a', 'b', 'c'), rows: fc.integer({ min: 1, max: 8 }), gapMs: fc.integer({ min: 0, max: 10 }) }), { maxLength: 40 }),
+      fc.array(
+        fc.record({ bucket: fc.constantFrom('a', 'b', 'c'), rows: fc.integer({ min: 1, max: 8 }), gapMs: fc.integer({ min: 0, max: 10 }) }),
+        { maxLength: 40 },
+      ),
       (maxBatchRows, maxWaitMs, arrivals) => {
         const q = new BatchQueue({ maxBatchRows, maxWaitMs });
         const bucketOf = new Map<number, string>();
@@ -51,7 +54,10 @@ test('every item runs exactly once, never with another bucket, never over the ro
         });
         now += maxWaitMs * (arrivals.length + 1);
         drain();
-        assert.deepEqual([...seen].sort((x, y) => x - y), arrivals.map((_, i) => i));
+        assert.deepEqual(
+          [...seen].sort((x, y) => x - y),
+          arrivals.map((_, i) => i),
+        );
         assert.equal(q.size, 0);
       },
     ),

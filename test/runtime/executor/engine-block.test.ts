@@ -24,12 +24,21 @@ function plan(): Plan {
         name: 'llm',
         kind: 'llm',
         work: { prefillTokens: { promptTokens: 1 }, decodeTokens: { outputTokens: 1 } },
-        prefillMs: [[1, 2], [100, 20]],
-        decodeMs: [[1, 5], [4, 8]],
+        prefillMs: [
+          [1, 2],
+          [100, 20],
+        ],
+        decodeMs: [
+          [1, 5],
+          [4, 8],
+        ],
       },
     ],
     requestTypes: [{ name: 'chat', path: ['llm'], sizes: { promptTokens: PROMPT, outputTokens: NEW_TOKENS } }],
-    solution: { strategy: 'planned', units: [{ components: ['llm'], replicas: 1, batch: { llm: 4 }, kvCapacityTokensByComponent: { llm: 10_000 } }] },
+    solution: {
+      strategy: 'planned',
+      units: [{ components: ['llm'], replicas: 1, batch: { llm: 4 }, kvCapacityTokensByComponent: { llm: 10_000 } }],
+    },
   });
 }
 
@@ -40,7 +49,13 @@ function withEngine(edit: (e: EngineSettings) => void): Plan {
   return p;
 }
 
-const requests: TraceRequest[] = Array.from({ length: SEQUENCES }, (_, i) => ({ arrivalS: 0, type: 'chat', id: `r${i}`, promptTokens: PROMPT, outputTokens: NEW_TOKENS }));
+const requests: TraceRequest[] = Array.from({ length: SEQUENCES }, (_, i) => ({
+  arrivalS: 0,
+  type: 'chat',
+  id: `r${i}`,
+  promptTokens: PROMPT,
+  outputTokens: NEW_TOKENS,
+}));
 
 /** What the simulator does with the block: peak KV tokens and the slowest first token. */
 function simulated(p: Plan): { kvPeakTokens: number; ttftMaxMs: number } {
@@ -51,8 +66,13 @@ function simulated(p: Plan): { kvPeakTokens: number; ttftMaxMs: number } {
 /** What a real executor built from the block does: sequences prefilled in its first step, and most running at once. */
 async function executed(p: Plan): Promise<{ firstPrefill: number; mostRunning: number; mostKvTokens: number }> {
   const engine = p.solution.units[0].engine;
-  const ex = new LlmExecutor(await tinySession('llm_embed'), await tinySession('llm'), { ...llmExecutorOptions({ engine, settings: engine.components.llm }, 256, -1), autoRun: false });
-  const handles = Array.from({ length: SEQUENCES }, (_, i) => ex.submit({ prompt: [{ tokens: Array.from({ length: PROMPT }, (_, k) => 65 + ((i + k) % 26)) }], maxNewTokens: NEW_TOKENS }));
+  const ex = new LlmExecutor(await tinySession('llm_embed'), await tinySession('llm'), {
+    ...llmExecutorOptions({ engine, settings: engine.components.llm }, 256, -1),
+    autoRun: false,
+  });
+  const handles = Array.from({ length: SEQUENCES }, (_, i) =>
+    ex.submit({ prompt: [{ tokens: Array.from({ length: PROMPT }, (_, k) => 65 + ((i + k) % 26)) }], maxNewTokens: NEW_TOKENS }),
+  );
   let firstPrefill = -1;
   let mostRunning = 0;
   let mostKvTokens = 0;

@@ -10,7 +10,11 @@ test('cpu is honoured as asked, whatever the machine has', () => {
 });
 
 test('cuda with the provider library and a visible GPU tries cuda first, device 0 of the visible set', () => {
-  assert.deepEqual(chooseExecutionProviders('cuda', { CUDA_VISIBLE_DEVICES: '3' }, withCuda), { providers: ['cuda', 'cpu'], deviceId: 0, warnings: [] });
+  assert.deepEqual(chooseExecutionProviders('cuda', { CUDA_VISIBLE_DEVICES: '3' }, withCuda), {
+    providers: ['cuda', 'cpu'],
+    deviceId: 0,
+    warnings: [],
+  });
   assert.deepEqual(chooseExecutionProviders('cuda', {}, withCuda).providers, ['cuda', 'cpu']);
 });
 

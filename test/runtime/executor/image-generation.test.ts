@@ -14,7 +14,10 @@ test('seeded noise is standard normal and reproducible', () => {
 });
 
 test('generated images are PNGs of the decoder size; a request gives the same image alone or batched', async () => {
-  const generator = new ImageGenerator(await tinySession('dit_step'), await tinySession('image_decoder'), { maxBatchRows: 4, maxWaitMs: 20 });
+  const generator = new ImageGenerator(await tinySession('dit_step'), await tinySession('image_decoder'), {
+    maxBatchRows: 4,
+    maxWaitMs: 20,
+  });
   const condition = (seed: number) => new Prng(seed).fill(generator.conditionDim, 1);
   const alone = await generator.generate({ condition: condition(1), steps: 4, seed: 10 });
   const batch = await Promise.all([

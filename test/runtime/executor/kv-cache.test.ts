@@ -9,7 +9,8 @@ function present(batch: number, slots: number): Float32Array {
   const out = new Float32Array(batch * dims.heads * slots * dims.headDim);
   for (let b = 0; b < batch; b++)
     for (let h = 0; h < dims.heads; h++)
-      for (let s = 0; s < slots; s++) for (let d = 0; d < 2; d++) out[((b * dims.heads + h) * slots + s) * 2 + d] = b * 1000 + h * 100 + s * 10 + d;
+      for (let s = 0; s < slots; s++)
+        for (let d = 0; d < 2; d++) out[((b * dims.heads + h) * slots + s) * 2 + d] = b * 1000 + h * 100 + s * 10 + d;
   return out;
 }
 

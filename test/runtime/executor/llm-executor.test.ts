@@ -4,14 +4,27 @@ import { encodeText, EOS_ID } from '../../../src/models/tokenizer.js';
 import { referenceEmbed, referenceLlmLogits } from '../../../src/models/reference.js';
 import { buildLlm, buildLlmEmbed } from '../../../src/models/llm.js';
 import { PRESETS } from '../../../src/models/presets.js';
-import { argmax, LlmExecutor, type GenerationHandle, type GenerationResult, type LlmExecutorOptions } from '../../../src/runtime/executor/llm-executor.js';
+import {
+  argmax,
+  LlmExecutor,
+  type GenerationHandle,
+  type GenerationResult,
+  type LlmExecutorOptions,
+} from '../../../src/runtime/executor/llm-executor.js';
 import type { ComponentSession } from '../../../src/runtime/executor/session.js';
 import { makeTensor } from '../../../src/runtime/executor/tensor.js';
 import { tinyModels, tinySession } from './helpers.js';
 
 /** An EOS id no model emits, for runs that must go to maxNewTokens. */
 const NO_EOS = -1;
-const OPTIONS: LlmExecutorOptions = { maxRunningSequences: 16, maxPrefillTokensPerStep: 256, kvCapacityTokens: Infinity, maxContextTokens: 256, eosToken: EOS_ID, autoRun: false };
+const OPTIONS: LlmExecutorOptions = {
+  maxRunningSequences: 16,
+  maxPrefillTokensPerStep: 256,
+  kvCapacityTokens: Infinity,
+  maxContextTokens: 256,
+  eosToken: EOS_ID,
+  autoRun: false,
+};
 
 async function sessions(): Promise<[ComponentSession, ComponentSession]> {
   return [await tinySession('llm_embed'), await tinySession('llm')];
@@ -21,7 +34,13 @@ async function drain(ex: LlmExecutor): Promise<void> {
   while (!ex.idle) await ex.step();
 }
 
-async function decodeAlone(embed: ComponentSession, llm: ComponentSession, prompt: number[], maxNewTokens: number, eosToken = EOS_ID): Promise<GenerationResult> {
+async function decodeAlone(
+  embed: ComponentSession,
+  llm: ComponentSession,
+  prompt: number[],
+  maxNewTokens: number,
+  eosToken = EOS_ID,
+): Promise<GenerationResult> {
   const ex = new LlmExecutor(embed, llm, { ...OPTIONS, eosToken });
   const h = ex.submit({ prompt: [{ tokens: prompt }], maxNewTokens });
   await drain(ex);
@@ -118,13 +137,24 @@ test('embedding parts splice into the prompt: precomputed embeddings equal their
   const [embed, llm] = await sessions();
   const text = encodeText('a picture of', { bos: false });
   const image = encodeText(' a cat', { bos: false });
-  const imageEmbeddings = (await embed.run({ input_ids: makeTensor('int64', [1, image.length], BigInt64Array.from(image, BigInt)) })).inputs_embeds;
+  const imageEmbeddings = (await embed.run({ input_ids: makeTensor('int64', [1, image.length], BigInt64Array.from(image, BigInt)) }))
+    .inputs_embeds;
   const ex = new LlmExecutor(embed, llm, OPTIONS);
-  const spliced = ex.submit({ prompt: [{ tokens: text }, { embeddings: makeTensor('float32', [image.length, 32], imageEmbeddings.data as Float32Array) }, { tokens: [33] }], maxNewTokens: 5 });
+  const spliced = ex.submit({
+    prompt: [
+      { tokens: text },
+      { embeddings: makeTensor('float32', [image.length, 32], imageEmbeddings.data as Float32Array) },
+      { tokens: [33] },
+    ],
+    maxNewTokens: 5,
+  });
   const plain = ex.submit({ prompt: [{ tokens: [...text, ...image, 33] }], maxNewTokens: 5 });
   await drain(ex);
   assert.deepEqual((await spliced.result).tokens, (await plain.result).tokens);
-  assert.throws(() => ex.submit({ prompt: [{ embeddings: makeTensor('float32', [2, 8], new Float32Array(16)) }], maxNewTokens: 1 }), /prompt embeddings must be \[n, 32\]/);
+  assert.throws(
+    () => ex.submit({ prompt: [{ embeddings: makeTensor('float32', [2, 8], new Float32Array(16)) }], maxNewTokens: 1 }),
+    /prompt embeddings must be \[n, 32\]/,
+  );
 });
 
 test('a failing model call rejects every sequence in flight, and the executor stays usable', async () => {

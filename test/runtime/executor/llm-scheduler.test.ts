@@ -5,7 +5,10 @@ import { ContinuousBatchScheduler } from '../../../src/runtime/executor/llm-sche
 const EOS = 99;
 
 test('admits up to the running limit, prefills once, then decodes every running sequence', () => {
-  const s = new ContinuousBatchScheduler({ maxRunningSequences: 2, maxPrefillTokensPerStep: 100, kvCapacityTokens: Infinity, maxContextTokens: 64 }, EOS);
+  const s = new ContinuousBatchScheduler(
+    { maxRunningSequences: 2, maxPrefillTokensPerStep: 100, kvCapacityTokens: Infinity, maxContextTokens: 64 },
+    EOS,
+  );
   s.enqueue(0, 5, 3);
   s.enqueue(1, 7, 3);
   s.enqueue(2, 4, 3);
@@ -23,7 +26,10 @@ test('admits up to the running limit, prefills once, then decodes every running 
 });
 
 test('the prefill token budget spreads long prompts over steps but always admits one', () => {
-  const s = new ContinuousBatchScheduler({ maxRunningSequences: 8, maxPrefillTokensPerStep: 10, kvCapacityTokens: Infinity, maxContextTokens: 64 }, EOS);
+  const s = new ContinuousBatchScheduler(
+    { maxRunningSequences: 8, maxPrefillTokensPerStep: 10, kvCapacityTokens: Infinity, maxContextTokens: 64 },
+    EOS,
+  );
   s.enqueue(0, 12, 1);
   s.enqueue(1, 6, 1);
   s.enqueue(2, 4, 1);
@@ -34,7 +40,10 @@ test('the prefill token budget spreads long prompts over steps but always admits
 });
 
 test('a sequence stops when its context is full, and cancel removes it anywhere', () => {
-  const s = new ContinuousBatchScheduler({ maxRunningSequences: 1, maxPrefillTokensPerStep: 100, kvCapacityTokens: Infinity, maxContextTokens: 8 }, EOS);
+  const s = new ContinuousBatchScheduler(
+    { maxRunningSequences: 1, maxPrefillTokensPerStep: 100, kvCapacityTokens: Infinity, maxContextTokens: 8 },
+    EOS,
+  );
   assert.throws(() => s.enqueue(9, 8, 1), /does not fit a context of 8/);
   assert.throws(() => s.enqueue(9, 0, 1), /empty prompt/);
   s.enqueue(0, 6, 100);
@@ -49,7 +58,10 @@ test('a sequence stops when its context is full, and cancel removes it anywhere'
 
 test('admission waits while the KV cache cannot hold a sequence, and resumes when one leaves', () => {
   // Each sequence reserves prompt + most new tokens: 5 + 5 = 10 of the 20-token cache.
-  const s = new ContinuousBatchScheduler({ maxRunningSequences: 8, maxPrefillTokensPerStep: 100, kvCapacityTokens: 20, maxContextTokens: 64 }, EOS);
+  const s = new ContinuousBatchScheduler(
+    { maxRunningSequences: 8, maxPrefillTokensPerStep: 100, kvCapacityTokens: 20, maxContextTokens: 64 },
+    EOS,
+  );
   s.enqueue(0, 5, 5);
   s.enqueue(1, 5, 5);
   s.enqueue(2, 5, 5);
@@ -68,7 +80,10 @@ test('admission waits while the KV cache cannot hold a sequence, and resumes whe
 });
 
 test('a sequence larger than the whole KV cache runs alone; a cancelled one frees its tokens', () => {
-  const s = new ContinuousBatchScheduler({ maxRunningSequences: 8, maxPrefillTokensPerStep: 100, kvCapacityTokens: 8, maxContextTokens: 64 }, EOS);
+  const s = new ContinuousBatchScheduler(
+    { maxRunningSequences: 8, maxPrefillTokensPerStep: 100, kvCapacityTokens: 8, maxContextTokens: 64 },
+    EOS,
+  );
   s.enqueue(0, 6, 4);
   s.enqueue(1, 1, 1);
   assert.deepEqual(s.plan(), { prefill: [0], decode: [] });

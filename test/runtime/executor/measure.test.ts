@@ -17,12 +17,21 @@ test('measured encoder and LLM entries conform to the profile schema', async () 
   const models = tinyModels();
   const encoder = await tinySession('image_encoder');
   const unit = await measureUnitLatency(encoder, { pixel_values: zeros('float32', [1, 3, 32, 32]) }, [1, 2, 4], 3);
-  assert.deepEqual(unit.map((p) => p.batch), [1, 2, 4]);
+  assert.deepEqual(
+    unit.map((p) => p.batch),
+    [1, 2, 4],
+  );
 
   const [embed, llm] = [await tinySession('llm_embed'), await tinySession('llm')];
   const latency = await measureLlmLatency(embed, llm, { prefillTokens: [8, 32], decodeBatches: [1, 4], contextTokens: 16, repeats: 3 });
-  assert.deepEqual(latency.prefill.map((p) => p.tokens), [8, 32]);
-  assert.deepEqual(latency.decode.map((p) => p.batch), [1, 4]);
+  assert.deepEqual(
+    latency.prefill.map((p) => p.tokens),
+    [8, 32],
+  );
+  assert.deepEqual(
+    latency.decode.map((p) => p.batch),
+    [1, 4],
+  );
   const dims = llmDimsFromSignature(llm.signature);
   assert.equal(kvBytesPerToken(dims), 2 * 2 * 2 * 16 * 4);
 
@@ -30,12 +39,27 @@ test('measured encoder and LLM entries conform to the profile schema', async () 
     model: 'demo-tiny',
     hardware: { description: 'test machine', executionProvider: 'cpu', threads: 1 },
     entries: [
-      measuredEntry({ component: 'image_encoder', gpu: 'local', modelPaths: [models.components.image_encoder.path], note: 'tiny', unitLatencyMs: unit }),
-      measuredEntry({ component: 'llm', gpu: 'local', modelPaths: [models.components.llm_embed.path, models.components.llm.path], note: 'tiny', llm: { ...latency, kvBytesPerToken: kvBytesPerToken(dims) } }),
+      measuredEntry({
+        component: 'image_encoder',
+        gpu: 'local',
+        modelPaths: [models.components.image_encoder.path],
+        note: 'tiny',
+        unitLatencyMs: unit,
+      }),
+      measuredEntry({
+        component: 'llm',
+        gpu: 'local',
+        modelPaths: [models.components.llm_embed.path, models.components.llm.path],
+        note: 'tiny',
+        llm: { ...latency, kvBytesPerToken: kvBytesPerToken(dims) },
+      }),
     ],
   };
   const validate = validator('profile');
   assert.ok(validate(profile), JSON.stringify(validate.errors));
   assert.equal(profile.entries[1].memoryBytes, models.components.llm_embed.bytes + models.components.llm.bytes);
-  await assert.rejects(measureLlmLatency(embed, llm, { prefillTokens: [300], decodeBatches: [], contextTokens: 8, repeats: 1 }), /measuring needs 300 positions, the model has 256/);
+  await assert.rejects(
+    measureLlmLatency(embed, llm, { prefillTokens: [300], decodeBatches: [], contextTokens: 8, repeats: 1 }),
+    /measuring needs 300 positions, the model has 256/,
+  );
 });

@@ -19,7 +19,10 @@ test('concurrent requests are batched and each gets its own rows back', async ()
     const alone = await session.run({ pixel_values: inputs[i] });
     const got = results[i].embeddings.data as Float32Array;
     const want = alone.embeddings.data as Float32Array;
-    assert.ok(got.every((v, k) => Math.abs(v - want[k]) <= 1e-5 * Math.max(1, Math.abs(want[k]))), `request ${i}`);
+    assert.ok(
+      got.every((v, k) => Math.abs(v - want[k]) <= 1e-5 * Math.max(1, Math.abs(want[k]))),
+      `request ${i}`,
+    );
   }
 });
 
@@ -35,7 +38,10 @@ test('only same-shape requests batch: audio of different lengths runs in separat
   assert.notEqual(shapeBucket(feeds[0]), shapeBucket(feeds[1]));
   const out = await Promise.all(feeds.map((f) => batcher.submit(f)));
   assert.deepEqual([...batcher.stats.batchRows].sort(), [2, 3]);
-  assert.deepEqual(out.map((o) => o.embeddings.shape[1]), [12, 24, 12, 24, 12]);
+  assert.deepEqual(
+    out.map((o) => o.embeddings.shape[1]),
+    [12, 24, 12, 24, 12],
+  );
 });
 
 test('a malformed request is rejected alone and does not fail the batch it would have joined', async () => {

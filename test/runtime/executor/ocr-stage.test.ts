@@ -17,7 +17,10 @@ test('OCR stages run through executor sessions and batchers; concurrent crops sh
   const stages = { det: ocrStageRunner(det), rec: ocrStageRunner(rec) };
   const texts = ['Hello World 42', 'Cornserve 2026'];
   const read = await Promise.all(texts.map((t) => runOcr(renderText(t, { scale: 5 }), stages, classes)));
-  assert.deepEqual(read.map(joinLines), texts.map((t) => [t]));
+  assert.deepEqual(
+    read.map(joinLines),
+    texts.map((t) => [t]),
+  );
   assert.deepEqual(rec.stats.batchRows, [2]);
 });
 

@@ -23,11 +23,17 @@ test('a corrupt or truncated model file is an error naming the file', async () =
   try {
     const garbage = join(dir, 'garbage.onnx');
     writeFileSync(garbage, 'this is not protobuf at all');
-    await assert.rejects(loadComponentSession('x', garbage, { executionProvider: 'cpu' }), new RegExp(`cannot load model ${garbage}: not a valid ONNX model`));
+    await assert.rejects(
+      loadComponentSession('x', garbage, { executionProvider: 'cpu' }),
+      new RegExp(`cannot load model ${garbage}: not a valid ONNX model`),
+    );
     const truncated = join(dir, 'truncated.onnx');
     const { readFileSync } = await import('node:fs');
     writeFileSync(truncated, readFileSync(tinyModels().components.image_encoder.path).subarray(0, 5000));
-    await assert.rejects(loadComponentSession('x', truncated, { executionProvider: 'cpu' }), new RegExp(`cannot load model ${truncated}: `));
+    await assert.rejects(
+      loadComponentSession('x', truncated, { executionProvider: 'cpu' }),
+      new RegExp(`cannot load model ${truncated}: `),
+    );
     await assert.rejects(loadComponentSession('x', dir, { executionProvider: 'cpu' }), /not a file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -38,9 +44,15 @@ test('inputs of the wrong dtype, rank, size or name are refused naming the input
   const enc = await tinySession('image_encoder');
   const good = zeros('float32', [2, 3, 32, 32]);
   const cases: [Record<string, ReturnType<typeof zeros>>, RegExp][] = [
-    [{ pixel_values: zeros('int32', [2, 3, 32, 32]) }, /image_encoder: input pixel_values: expected dtype float32, got int32\[2, 3, 32, 32\]/],
+    [
+      { pixel_values: zeros('int32', [2, 3, 32, 32]) },
+      /image_encoder: input pixel_values: expected dtype float32, got int32\[2, 3, 32, 32\]/,
+    ],
     [{ pixel_values: zeros('float32', [3, 32, 32]) }, /input pixel_values: expected rank 4 \[batch, 3, 32, 32\], got float32\[3, 32, 32\]/],
-    [{ pixel_values: zeros('float32', [2, 3, 32, 31]) }, /input pixel_values: expected shape \[batch, 3, 32, 32\], got float32\[2, 3, 32, 31\] \(axis 3\)/],
+    [
+      { pixel_values: zeros('float32', [2, 3, 32, 31]) },
+      /input pixel_values: expected shape \[batch, 3, 32, 32\], got float32\[2, 3, 32, 31\] \(axis 3\)/,
+    ],
     [{}, /input pixel_values: missing/],
     [{ pixel_values: good, extra: good }, /input extra: not an input of this model/],
   ];
@@ -56,7 +68,11 @@ test('a symbolic dimension must agree across inputs', async () => {
     dit.run({ latent: zeros('float32', [2, 4, 8, 8]), timestep: zeros('float32', [3]), condition: zeros('float32', [2, 32]) }),
     /dit_step: input timestep: dimension batch is 3 here but 2 in latent/,
   );
-  const ok = await dit.run({ latent: zeros('float32', [2, 4, 8, 8]), timestep: makeTensor('float32', [2], Float32Array.of(0.5, 0.1)), condition: zeros('float32', [2, 32]) });
+  const ok = await dit.run({
+    latent: zeros('float32', [2, 4, 8, 8]),
+    timestep: makeTensor('float32', [2], Float32Array.of(0.5, 0.1)),
+    condition: zeros('float32', [2, 32]),
+  });
   assert.deepEqual(ok.velocity.shape, [2, 4, 8, 8]);
 });
 
@@ -79,7 +95,11 @@ test('when onnxruntime throws creating a CUDA session, the loader retries on cpu
   }
   const logger = recordingLogger();
   // Pretend the library is present so that the CUDA session is actually attempted.
-  const s = await loadComponentSession('vocoder', tinyModels().components.vocoder.path, { executionProvider: 'cuda', logger, probe: { cudaProviderLibrary: true } });
+  const s = await loadComponentSession('vocoder', tinyModels().components.vocoder.path, {
+    executionProvider: 'cuda',
+    logger,
+    probe: { cudaProviderLibrary: true },
+  });
   assert.equal(s.provider, 'cpu');
   assert.equal(logger.warnings.length, 1);
   assert.match(logger.warnings[0], /^vocoder: execution provider cuda failed to start \(.+\); running on cpu$/);

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { concatBatch, makeTensor, splitBatch, tensorBytes, TensorError, tensorFromBytes, tensorProblem, zeros } from '../../../src/runtime/executor/tensor.js';
+import {
+  concatBatch,
+  makeTensor,
+  splitBatch,
+  tensorBytes,
+  TensorError,
+  tensorFromBytes,
+  tensorProblem,
+  zeros,
+} from '../../../src/runtime/executor/tensor.js';
 
 test('malformed tensors are refused with the reason', () => {
   assert.throws(() => makeTensor('float32', [2, 3], new Float32Array(5)), /shape \[2, 3\] needs 6 elements, data has 5/);
@@ -29,11 +38,20 @@ test('concatBatch then splitBatch gives back the parts', () => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 5 }), (rows, width) => {
       let v = 0;
-      const parts = rows.map((r) => makeTensor('float32', [r, width], Float32Array.from({ length: r * width }, () => v++)));
+      const parts = rows.map((r) =>
+        makeTensor(
+          'float32',
+          [r, width],
+          Float32Array.from({ length: r * width }, () => v++),
+        ),
+      );
       const joined = concatBatch(parts);
       assert.deepEqual(joined.shape, [rows.reduce((a, b) => a + b, 0), width]);
       assert.deepEqual(splitBatch(joined, rows), parts);
     }),
   );
-  assert.throws(() => concatBatch([zeros('float32', [1, 2]), zeros('float32', [1, 3])]), /cannot batch float32\[1, 3\] with float32\[1, 2\]/);
+  assert.throws(
+    () => concatBatch([zeros('float32', [1, 2]), zeros('float32', [1, 3])]),
+    /cannot batch float32\[1, 3\] with float32\[1, 2\]/,
+  );
 });

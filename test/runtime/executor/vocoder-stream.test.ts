@@ -23,24 +23,29 @@ test('chunk policy: wait for a full chunk plus right context, flush the rest at 
 
 test('chunks tile the stream exactly once, whatever order frames arrive in', () => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 20 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 3 }), (pushes, chunkFrames, contextFrames) => {
-      const p: StreamProgress = { receivedFrames: 0, emittedFrames: 0, ended: false };
-      const covered: number[] = [];
-      const take = () => {
-        for (let w = nextChunk(p, { chunkFrames, contextFrames }); w; w = nextChunk(p, { chunkFrames, contextFrames })) {
-          assert.ok(w.windowStart <= w.start && w.end <= w.windowEnd && w.windowEnd <= p.receivedFrames);
-          for (let f = w.start; f < w.end; f++) covered.push(f);
-          p.emittedFrames = w.end;
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 20 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 0, max: 3 }),
+      (pushes, chunkFrames, contextFrames) => {
+        const p: StreamProgress = { receivedFrames: 0, emittedFrames: 0, ended: false };
+        const covered: number[] = [];
+        const take = () => {
+          for (let w = nextChunk(p, { chunkFrames, contextFrames }); w; w = nextChunk(p, { chunkFrames, contextFrames })) {
+            assert.ok(w.windowStart <= w.start && w.end <= w.windowEnd && w.windowEnd <= p.receivedFrames);
+            for (let f = w.start; f < w.end; f++) covered.push(f);
+            p.emittedFrames = w.end;
+          }
+        };
+        for (const n of pushes) {
+          p.receivedFrames += n;
+          take();
         }
-      };
-      for (const n of pushes) {
-        p.receivedFrames += n;
+        p.ended = true;
         take();
-      }
-      p.ended = true;
-      take();
-      assert.deepEqual(covered, [...Array(p.receivedFrames).keys()]);
-    }),
+        assert.deepEqual(covered, [...Array(p.receivedFrames).keys()]);
+      },
+    ),
   );
 });
 
@@ -65,13 +70,17 @@ test('streamed audio equals one whole-utterance run, and concurrent streams batc
   streams.forEach((s) => s.end());
   const results = await Promise.all(collected);
   for (let i = 0; i < utterances.length; i++) {
-    const whole = (await session.run({ frames: makeTensor('float32', [1, frames, cfg.inputDim], utterances[i]) })).waveform.data as Float32Array;
+    const whole = (await session.run({ frames: makeTensor('float32', [1, frames, cfg.inputDim], utterances[i]) })).waveform
+      .data as Float32Array;
     const streamed = Float32Array.from(results[i].flatMap((c) => [...c]));
     assert.equal(results[i].length, Math.ceil(frames / 4));
     assert.equal(streamed.length, frames * hop);
     const worst = streamed.reduce((m, v, k) => Math.max(m, Math.abs(v - whole[k])), 0);
     assert.ok(worst < 1e-5, `utterance ${i}: max difference ${worst}`);
   }
-  assert.ok(batcher.stats.batchRows.some((rows) => rows > 1), `chunks of the two streams never shared a run: ${batcher.stats.batchRows}`);
+  assert.ok(
+    batcher.stats.batchRows.some((rows) => rows > 1),
+    `chunks of the two streams never shared a run: ${batcher.stats.batchRows}`,
+  );
   assert.throws(() => streams[0].push(new Float32Array(cfg.inputDim)), /push after end/);
 });

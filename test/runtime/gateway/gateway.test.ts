@@ -45,13 +45,24 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function start(options: { queueBound?: number; apiKey?: string; bodyLimitBytes?: number; mediaRoot?: string; connectionTimeouts?: Partial<ConnectionTimeouts> } = {}): Promise<Server> {
+async function start(
+  options: {
+    queueBound?: number;
+    apiKey?: string;
+    bodyLimitBytes?: number;
+    mediaRoot?: string;
+    connectionTimeouts?: Partial<ConnectionTimeouts>;
+  } = {},
+): Promise<Server> {
   const plan = tinyPlan();
   const ref: { metrics?: ServeMetrics } = {};
   const cluster = await startInProcessCluster(plan, (_u, _r, report) => testRunners(undefined, report), {
     queueBound: options.queueBound,
     requestTimeoutMs: 5000,
-    observer: { forwardedBytes: (e, n) => ref.metrics?.forwardedBytes.inc({ edge: e }, n), batch: (u, c, n) => ref.metrics?.batchSize.observe({ unit: u, component: c }, n) },
+    observer: {
+      forwardedBytes: (e, n) => ref.metrics?.forwardedBytes.inc({ edge: e }, n),
+      batch: (u, c, n) => ref.metrics?.batchSize.observe({ unit: u, component: c }, n),
+    },
   });
   const metrics = (ref.metrics = new ServeMetrics(cluster.replicas, { processMetrics: false }));
   const gateway = new Gateway({
@@ -85,9 +96,18 @@ function post(s: Server, body: unknown, headers: Record<string, string> = {}, si
   });
 }
 
-const chat = (text: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'tiny-omni', messages: [{ role: 'user', content: text }], ...extra });
+const chat = (text: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  model: 'tiny-omni',
+  messages: [{ role: 'user', content: text }],
+  ...extra,
+});
 
-async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<{ message: string; param: string | null }> {
+async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+  message?: RegExp,
+): Promise<{ message: string; param: string | null }> {
   const body = (await res.json()) as { error: { message: string; type: string; code: string; param: string | null } };
   assert.equal(res.status, status, JSON.stringify(body));
   assert.equal(body.error.code, code);
@@ -114,7 +134,12 @@ describe('gateway: answers', () => {
   it('answers a text request as one chat.completion', async () => {
     const res = await post(s, chat('hello there'));
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { object: string; model: string; choices: { message: { role: string; content: string }; finish_reason: string }[]; usage: { prompt_tokens: number } };
+    const body = (await res.json()) as {
+      object: string;
+      model: string;
+      choices: { message: { role: string; content: string }; finish_reason: string }[];
+      usage: { prompt_tokens: number };
+    };
     assert.equal(body.object, 'chat.completion');
     assert.equal(body.model, 'tiny-omni');
     assert.deepEqual(body.choices[0].message, { role: 'assistant', content: 'echo hello there' });
@@ -123,13 +148,35 @@ describe('gateway: answers', () => {
   });
 
   it('takes image_url data URLs and routes them through the encoder', async () => {
-    const res = await post(s, { model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: pngUrl } }] }] });
+    const res = await post(s, {
+      model: 'tiny-omni',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'see' },
+            { type: 'image_url', image_url: { url: pngUrl } },
+          ],
+        },
+      ],
+    });
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     assert.equal(res.status, 200);
     assert.equal(body.choices[0].message.content, `echo see images=${2 * PNG.length + 1}`);
     // JPEG too, whatever media type the data URL claims (the bytes are sniffed).
     const jpg = Buffer.from(jpeg.encode({ width: 4, height: 4, data: new Uint8Array(64).fill(90) }).data);
-    const asJpeg = await post(s, { model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${jpg.toString('base64')}` } }] }] });
+    const asJpeg = await post(s, {
+      model: 'tiny-omni',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'see' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${jpg.toString('base64')}` } },
+          ],
+        },
+      ],
+    });
     assert.equal(asJpeg.status, 200);
     assert.equal(((await asJpeg.json()) as typeof body).choices[0].message.content, `echo see images=${2 * jpg.length + 1}`);
   });
@@ -151,7 +198,11 @@ describe('gateway: answers', () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const events = await sse(res);
     assert.equal(events.at(-1), 'DONE');
-    const chunks = events.slice(0, -1) as { object: string; choices: { delta: { content?: string; role?: string }; finish_reason: string | null }[]; usage?: unknown }[];
+    const chunks = events.slice(0, -1) as {
+      object: string;
+      choices: { delta: { content?: string; role?: string }; finish_reason: string | null }[];
+      usage?: unknown;
+    }[];
     assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'));
     assert.equal(chunks[0].choices[0].delta.role, 'assistant');
     const text = chunks.flatMap((c) => c.choices.map((ch) => ch.delta.content ?? '')).join('');
@@ -165,7 +216,10 @@ describe('gateway: answers', () => {
     const res = await post(s, chat('é'.repeat(3 * 1024 * 1024)));
     const error = await expectError(res, 400, 'context_length_exceeded', /6291456 bytes; 'llm' takes at most 4096/);
     assert.equal(error.param, 'messages');
-    const status = (await (await fetch(`${s.url}/status`)).json()) as { units: { queueDepth: number }[]; recentErrors: { requestType: string }[] };
+    const status = (await (await fetch(`${s.url}/status`)).json()) as {
+      units: { queueDepth: number }[];
+      recentErrors: { requestType: string }[];
+    };
     assert.ok(status.units.every((u) => u.queueDepth === 0));
     assert.equal(status.recentErrors[0].requestType, 'chat', 'classified, then refused without an invocation');
     assert.equal((await post(s, chat('still here'))).status, 200);
@@ -179,8 +233,14 @@ describe('gateway: answers', () => {
     );
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${s.url}/readyz`)).status, 200);
-    const status = (await (await fetch(`${s.url}/status`)).json()) as { units: { id: string; replicas: number; live: number; queueDepth: number }[]; recentErrors: unknown[] };
-    assert.deepEqual(status.units.find((u) => u.id === unitId(['llm'])), { id: unitId(['llm']), replicas: 2, live: 2, queueDepth: 0 });
+    const status = (await (await fetch(`${s.url}/status`)).json()) as {
+      units: { id: string; replicas: number; live: number; queueDepth: number }[];
+      recentErrors: unknown[];
+    };
+    assert.deepEqual(
+      status.units.find((u) => u.id === unitId(['llm'])),
+      { id: unitId(['llm']), replicas: 2, live: 2, queueDepth: 0 },
+    );
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     for (const name of [
       'cornserve_requests_total{type="chat",status="200"}',
@@ -217,17 +277,37 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
       [post(s, '{"model": "tiny-omni", "messages": ['), 400, 'invalid_json'],
       [post(s, ''), 400, 'invalid_json'],
       [post(s, { messages: [] }), 400, 'missing_required_parameter', /'model'/],
-      [post(s, part({ type: 'video_url', video_url: {} })), 400, 'invalid_content_part', /'video_url' is not a supported content part type/],
+      [
+        post(s, part({ type: 'video_url', video_url: {} })),
+        400,
+        'invalid_content_part',
+        /'video_url' is not a supported content part type/,
+      ],
       [post(s, part({ type: 'image_url' })), 400, 'missing_required_parameter', /messages\[0\]\.content\[0\]\.image_url/],
       [post(s, part({ type: 'image_url', image_url: { url: 'data:image/png;base64,@@notbase64@@' } })), 400, 'invalid_base64'],
       [post(s, part({ type: 'image_url', image_url: { url: 'data:image/png;base64,aGVsbG8=' } })), 400, 'unsupported_image', /not a PNG/],
-      [post(s, part({ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } })), 400, 'remote_url_not_supported', /remote image URLs are not fetched/],
+      [
+        post(s, part({ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } })),
+        400,
+        'remote_url_not_supported',
+        /remote image URLs are not fetched/,
+      ],
       [post(s, part({ type: 'image_url', image_url: { url: '/etc/passwd' } })), 400, 'file_outside_media_root'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'not base64!', format: 'wav' } })), 400, 'invalid_base64'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8=', format: 'mp3' } })), 400, 'unsupported_audio_format'],
       [post(s, part({ type: 'input_audio', input_audio: { data: 'aGVsbG8gd29ybGQh', format: 'wav' } })), 400, 'invalid_audio'],
-      [post(s, part({ type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_BOMB.toString('base64')}` } })), 400, 'image_too_many_pixels', /20000×20000 .*the limit is/],
-      [post(s, part({ type: 'input_audio', input_audio: { data: WAV_BOMB.toString('base64'), format: 'wav' } })), 400, 'audio_too_long', /20000\.0 s long/],
+      [
+        post(s, part({ type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_BOMB.toString('base64')}` } })),
+        400,
+        'image_too_many_pixels',
+        /20000×20000 .*the limit is/,
+      ],
+      [
+        post(s, part({ type: 'input_audio', input_audio: { data: WAV_BOMB.toString('base64'), format: 'wav' } })),
+        400,
+        'audio_too_long',
+        /20000\.0 s long/,
+      ],
       [post(s, chat('x'.repeat(TEST_MAX_PROMPT_BYTES + 1))), 400, 'context_length_exceeded', /4097 bytes; 'llm' takes at most 4096/],
       [post(s, chat('x', { temperature: 9 })), 400, 'invalid_value', /temperature/],
       [post(s, chat('x', { modalities: ['audio'] })), 400, 'unsupported_modalities', /serves no request type/],
@@ -240,7 +320,10 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
     const media = (await (await fetch(`${s.url}/status`)).json()) as { recentErrors: { requestType: string; message: string }[] };
     const bombs = media.recentErrors.filter((e) => /20000×20000|20000\.0 s/.test(e.message));
     assert.equal(bombs.length, 2);
-    assert.ok(bombs.every((e) => e.requestType === 'none'), 'refused before classification: no executor saw them');
+    assert.ok(
+      bombs.every((e) => e.requestType === 'none'),
+      'refused before classification: no executor saw them',
+    );
     assert.equal(good.status, 200);
     assert.equal(((await good.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content, 'echo SLOW but fine');
     const status = (await (await fetch(`${s.url}/status`)).json()) as { recentErrors: { time: string; status: number; message: string }[] };
@@ -248,17 +331,32 @@ describe('gateway: bad requests get the right 4xx with an OpenAI error body, whi
     assert.ok(status.recentErrors.some((e) => e.status === 415));
     // Newest first (the requests ran concurrently, so which came last is up to the scheduler).
     const times = status.recentErrors.map((e) => Date.parse(e.time));
-    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first',
+    );
   });
 
   it('reads a local PNG under the media root, and audio as base64 WAV', async () => {
     const res = await post(s, {
       model: 'tiny-omni',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'file' }, { type: 'image_url', image_url: { url: pathToFileURL(join(mediaDir, 'cat.png')).href } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'file' },
+            { type: 'image_url', image_url: { url: pathToFileURL(join(mediaDir, 'cat.png')).href } },
+          ],
+        },
+      ],
     });
     assert.equal(res.status, 200);
     const wav = Buffer.from(encodeWav({ samples: new Float32Array(16), sampleRateHz: 16000 })).toString('base64');
-    const audio = await post(s, { model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: wav, format: 'wav' } }] }] });
+    const audio = await post(s, {
+      model: 'tiny-omni',
+      messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: wav, format: 'wav' } }] }],
+    });
     // The tiny model has no audio request type: the WAV is accepted and then classified.
     await expectError(audio, 400, 'unsupported_modalities');
   });
@@ -291,7 +389,10 @@ describe('gateway: API key, overload, readiness and draining', () => {
       abort.abort();
       await Promise.all(hung);
       await s.cluster.dispatcher.idle();
-      assert.ok(s.cluster.replicas.all().every((r) => r.queueDepth === 0), 'a client that leaves frees its queue slots');
+      assert.ok(
+        s.cluster.replicas.all().every((r) => r.queueDepth === 0),
+        'a client that leaves frees its queue slots',
+      );
     } finally {
       await s.close();
     }
@@ -304,7 +405,10 @@ describe('gateway: API key, overload, readiness and draining', () => {
       const ready = await fetch(`${s.url}/readyz`);
       assert.equal(ready.status, 503);
       assert.deepEqual(((await ready.json()) as { unitsWithoutLiveReplica: string[] }).unitsWithoutLiveReplica, [unitId(['enc'])]);
-      const res = await post(s, { model: 'tiny-omni', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: pngUrl } }] }] });
+      const res = await post(s, {
+        model: 'tiny-omni',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: pngUrl } }] }],
+      });
       await expectError(res, 503, 'executor_unavailable', /no live replica serves 'enc'/);
       assert.equal((await post(s, chat('text still works'))).status, 200);
       s.gateway.startDraining();
@@ -318,7 +422,9 @@ describe('gateway: API key, overload, readiness and draining', () => {
 
 describe('gateway: idle and slow connections are closed', () => {
   let s: Server;
-  before(async () => (s = await start({ connectionTimeouts: { headersTimeoutMs: 200, keepAliveTimeoutMs: 200, requestBodyTimeoutMs: 2000 } })));
+  before(
+    async () => (s = await start({ connectionTimeouts: { headersTimeoutMs: 200, keepAliveTimeoutMs: 200, requestBodyTimeoutMs: 2000 } })),
+  );
   after(() => s.close());
 
   /** A raw TCP connection to the gateway and a promise that settles when the server closes it. */
@@ -333,7 +439,8 @@ describe('gateway: idle and slow connections are closed', () => {
   }
 
   /** Settles with 'open' if the socket outlives `ms` (a generous bound: the limits are 200 ms). */
-  const within = (p: Promise<string>, ms = 10_000): Promise<string> => Promise.race([p, new Promise<string>((resolve) => setTimeout(() => resolve('open'), ms).unref())]);
+  const within = (p: Promise<string>, ms = 10_000): Promise<string> =>
+    Promise.race([p, new Promise<string>((resolve) => setTimeout(() => resolve('open'), ms).unref())]);
 
   it('closes a connection that never sends a request, one that stops mid-head, and an idle keep-alive one', async () => {
     const silent = await open();
@@ -355,6 +462,9 @@ describe('gateway: idle and slow connections are closed', () => {
     // SLOW takes 300 ms: longer than every connection limit above.
     const res = await post(s, chat('SLOW and steady'));
     assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content, 'echo SLOW and steady');
+    assert.equal(
+      ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content,
+      'echo SLOW and steady',
+    );
   });
 });

@@ -9,14 +9,24 @@ test('streamed audio: pcm16 chunks, or for wav one streaming header then PCM, so
   const chunks = [0, 1, 2].map((k) => Float32Array.from({ length: 160 }, (_, i) => Math.sin((k * 160 + i) / 9) * 0.5));
   const stream = (format: 'wav' | 'pcm16'): Buffer[] =>
     chunks.map((samples, k) => {
-      const delta = deltaFor(meta, { kind: 'audio', samples, sampleRateHz: 16000 }, { requested: true, format, first: k === 0 }) as { audio: { id: string; data: string } };
+      const delta = deltaFor(meta, { kind: 'audio', samples, sampleRateHz: 16000 }, { requested: true, format, first: k === 0 }) as {
+        audio: { id: string; data: string };
+      };
       assert.equal(delta.audio.id, 'audio_chatcmpl-1');
       return Buffer.from(delta.audio.data, 'base64');
     });
   const pcm = stream('pcm16');
-  assert.deepEqual(pcm.map((b) => b.length), [320, 320, 320], 'raw 16-bit samples, no headers');
+  assert.deepEqual(
+    pcm.map((b) => b.length),
+    [320, 320, 320],
+    'raw 16-bit samples, no headers',
+  );
   const wav = stream('wav');
-  assert.deepEqual(wav.map((b) => b.length), [44 + 320, 320, 320], 'one header, before the first samples only');
+  assert.deepEqual(
+    wav.map((b) => b.length),
+    [44 + 320, 320, 320],
+    'one header, before the first samples only',
+  );
   assert.equal(wav[0].subarray(0, 4).toString('ascii'), 'RIFF');
   assert.equal(wav[0].readUInt32LE(40), 0xffffffff, 'a streaming header: the length is not known yet');
   const joined = decodeWav(Buffer.concat(wav));
@@ -26,5 +36,7 @@ test('streamed audio: pcm16 chunks, or for wav one streaming header then PCM, so
   assert.ok(joined.samples.every((v, i) => Math.abs(v - all[i]) <= 1 / 32767 + 1e-6));
   assert.ok(Buffer.concat(pcm).equals(Buffer.concat(wav).subarray(44)));
   // Text with an audio answer is the transcript.
-  assert.deepEqual(deltaFor(meta, { kind: 'text', text: 'hi' }, { requested: true, format: 'wav', first: false }), { audio: { id: 'audio_chatcmpl-1', transcript: 'hi' } });
+  assert.deepEqual(deltaFor(meta, { kind: 'text', text: 'hi' }, { requested: true, format: 'wav', first: false }), {
+    audio: { id: 'audio_chatcmpl-1', transcript: 'hi' },
+  });
 });

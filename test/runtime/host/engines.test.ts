@@ -22,7 +22,13 @@ const DEMO = fileURLToPath(new URL('../../../fixtures/models/demo.yaml', import.
 function demoComponent(name: string): Component {
   const c = (parse(readFileSync(DEMO, 'utf8')) as { components: Component[] }).components.find((x) => x.name === name)!;
   const executor = c.executor!;
-  return { ...c, executor: { ...executor, graphs: executor.graphs.map((g) => ({ ...g, path: resolve(dirname(DEMO), g.path) })) as typeof executor.graphs } };
+  return {
+    ...c,
+    executor: {
+      ...executor,
+      graphs: executor.graphs.map((g) => ({ ...g, path: resolve(dirname(DEMO), g.path) })) as typeof executor.graphs,
+    },
+  };
 }
 
 describe('engine device', () => {
@@ -35,7 +41,10 @@ describe('engine device', () => {
     const runner = await ENGINE_RUNNERS['vit-encoder']({
       component: demoComponent('image-encoder'),
       model: undefined,
-      engine: engineBlock({ components: ['image-encoder'], tp: 1, batch: { 'image-encoder': 2 }, kvTokens: {} }, { gpu: { device: 'gpu' } }),
+      engine: engineBlock(
+        { components: ['image-encoder'], tp: 1, batch: { 'image-encoder': 2 }, kvTokens: {} },
+        { gpu: { device: 'gpu' } },
+      ),
       settings: { maxBatch: 2, maxWaitMs: 0 },
       device: { executionProvider: 'cuda', threads: 1 },
       reportBatch: () => undefined,
@@ -53,7 +62,14 @@ describe('llm prompt', () => {
     const parts = chatPrompt(
       [
         { role: 'system', content: [{ type: 'text', text: 'be brief' }] },
-        { role: 'user', content: [{ type: 'text', text: 'look ' }, { type: 'image', index: 0 }, { type: 'text', text: '!' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'look ' },
+            { type: 'image', index: 0 },
+            { type: 'text', text: '!' },
+          ],
+        },
       ],
       { image: [image], audio: [] },
     );
@@ -61,7 +77,10 @@ describe('llm prompt', () => {
     assert.deepEqual((parts[0] as { tokens: number[] }).tokens, [BOS_ID, ...encodeText('system: be brief\nuser: look ', { bos: false })]);
     assert.equal((parts[1] as { embeddings: unknown }).embeddings, image);
     assert.deepEqual((parts[2] as { tokens: number[] }).tokens, encodeText('!\nassistant: ', { bos: false }));
-    assert.throws(() => chatPrompt([{ role: 'user', content: [{ type: 'audio', index: 0 }] }], { image: [], audio: [] }), /refers to audio 1, but the audio encoder sent 0/);
+    assert.throws(
+      () => chatPrompt([{ role: 'user', content: [{ type: 'audio', index: 0 }] }], { image: [], audio: [] }),
+      /refers to audio 1, but the audio encoder sent 0/,
+    );
   });
   it('tokenises a multi-megabyte prompt without overflowing the stack', () => {
     const parts = chatPrompt([{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(4 * 1024 * 1024) }] }], { image: [], audio: [] });
@@ -95,7 +114,10 @@ describe('llm prompt', () => {
         end: () => undefined,
         emit: (part) => emitted.push(part),
       };
-      await assert.rejects(runner.run(ctx), (e: Error) => e instanceof InvalidInputError && /5242880 bytes, over this model's context of 256 tokens/.test(e.message));
+      await assert.rejects(
+        runner.run(ctx),
+        (e: Error) => e instanceof InvalidInputError && /5242880 bytes, over this model's context of 256 tokens/.test(e.message),
+      );
       assert.deepEqual(emitted, []);
     } finally {
       await runner.close?.();
@@ -115,7 +137,13 @@ describe('ocr det → rec stream', () => {
     const images = readDetections([boxes(2), crop(2, 3), crop(4, 5), boxes(0)]);
     assert.equal(images.length, 2);
     assert.deepEqual(images[0].boxes[1], { x0: 5, y0: 6, x1: 7, y1: 8, score: 9 });
-    assert.deepEqual(images[0].crops.map((c) => [c.height, c.width]), [[2, 3], [4, 5]]);
+    assert.deepEqual(
+      images[0].crops.map((c) => [c.height, c.width]),
+      [
+        [2, 3],
+        [4, 5],
+      ],
+    );
     assert.deepEqual(images[1], { boxes: [], crops: [] });
     assert.throws(() => readDetections([boxes(1)]), /expected 1 uint8 \[h, w, 3\] crops/);
   });

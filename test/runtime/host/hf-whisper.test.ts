@@ -17,10 +17,21 @@ import { readJsonFile } from '../../../src/models/hf/folder.js';
 const FOLDER = fileURLToPath(new URL('../../../fixtures/hf/tiny-whisper', import.meta.url));
 const ENC_LEN = TINY_WHISPER.frames / 2;
 const HEAD_DIM = TINY_WHISPER.hidden / TINY_WHISPER.heads;
-const OPTIONS: Seq2SeqOptions = { maxRunningSequences: 8, maxContextTokens: TINY_WHISPER.maxTargetPositions, kvCapacityTokens: Infinity, eosToken: -1, autoRun: false };
-const PREFIX = whisperPrefix(readJsonFile(`${FOLDER}/generation_config.json`), readJsonFile(`${FOLDER}/config.json`), 'generation_config.json');
+const OPTIONS: Seq2SeqOptions = {
+  maxRunningSequences: 8,
+  maxContextTokens: TINY_WHISPER.maxTargetPositions,
+  kvCapacityTokens: Infinity,
+  eosToken: -1,
+  autoRun: false,
+};
+const PREFIX = whisperPrefix(
+  readJsonFile(`${FOLDER}/generation_config.json`),
+  readJsonFile(`${FOLDER}/config.json`),
+  'generation_config.json',
+);
 
-const load = (): Promise<ComponentSession> => loadComponentSession('decoder', `${FOLDER}/onnx/decoder_model_merged.onnx`, { executionProvider: 'cpu', intraOpThreads: 1 });
+const load = (): Promise<ComponentSession> =>
+  loadComponentSession('decoder', `${FOLDER}/onnx/decoder_model_merged.onnx`, { executionProvider: 'cpu', intraOpThreads: 1 });
 const states = (seed: number): Float32Array => new Prng(seed).fill(ENC_LEN * TINY_WHISPER.hidden, 1);
 
 async function alone(decoder: ComponentSession, encoderStates: Float32Array, maxNewTokens: number): Promise<GenerationResult> {
@@ -47,7 +58,9 @@ describe('Seq2SeqExecutor over the Whisper merged decoder', () => {
         [WHISPER_IO.useCache]: makeTensor('bool', [1], Uint8Array.of(0)),
       };
       for (let l = 0; l < TINY_WHISPER.decoderLayers; l++) {
-        for (const part of ['decoder', 'encoder'] as const) for (const kind of ['key', 'value'] as const) feeds[whisperPastName(l, part, kind)] = makeTensor('float32', [1, TINY_WHISPER.heads, 0, HEAD_DIM], new Float32Array(0));
+        for (const part of ['decoder', 'encoder'] as const)
+          for (const kind of ['key', 'value'] as const)
+            feeds[whisperPastName(l, part, kind)] = makeTensor('float32', [1, TINY_WHISPER.heads, 0, HEAD_DIM], new Float32Array(0));
       }
       const logits = (await decoder.run(feeds))[WHISPER_IO.logits];
       ids.push(argmax(logits.data as Float32Array, (ids.length - 1) * TINY_WHISPER.vocab, TINY_WHISPER.vocab));
@@ -65,7 +78,8 @@ describe('Seq2SeqExecutor over the Whisper merged decoder', () => {
     const results: Promise<GenerationResult>[] = [];
     for (let step = 0; results.length < inputs.length || !ex.idle; step++) {
       const arriving = step === 0 ? 4 : step % 3 === 0 ? 2 : 0;
-      for (let k = 0; k < arriving && results.length < inputs.length; k++) results.push(ex.submit({ prefix: PREFIX, encoderStates: inputs[results.length], maxNewTokens: maxNew(results.length) }));
+      for (let k = 0; k < arriving && results.length < inputs.length; k++)
+        results.push(ex.submit({ prefix: PREFIX, encoderStates: inputs[results.length], maxNewTokens: maxNew(results.length) }));
       await ex.step();
     }
     (await Promise.all(results)).forEach((r, i) => assert.deepEqual(r.tokens, solo[i].tokens, `transcription ${i}`));
@@ -89,8 +103,14 @@ describe('Seq2SeqExecutor over the Whisper merged decoder', () => {
   it('profiling measures the prefix prefill and one decode step per batch size', async () => {
     const decoder = await load();
     const m = await measureSeq2SeqLatency(decoder, { prefix: PREFIX, encoderLength: ENC_LEN, decodeBatches: [1, 3], repeats: 2 });
-    assert.deepEqual(m.prefill.map((p) => p.tokens), [PREFIX.length]);
-    assert.deepEqual(m.decode.map((p) => p.batch), [1, 3]);
+    assert.deepEqual(
+      m.prefill.map((p) => p.tokens),
+      [PREFIX.length],
+    );
+    assert.deepEqual(
+      m.decode.map((p) => p.batch),
+      [1, 3],
+    );
     assert.ok([...m.prefill, ...m.decode].every((p) => p.ms > 0 && (p.p90Ms ?? 0) >= p.ms));
   });
 });

@@ -24,7 +24,9 @@ describe('cornserve serve (the command)', () => {
     const plan = writeServePlan();
     try {
       writeFileSync(`${plan.path}.sha256`, `${'0'.repeat(64)}  plan.json\n`);
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', plan.path, '--port', '0', '--runners', RUNNERS], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', plan.path, '--port', '0', '--runners', RUNNERS], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -37,9 +39,13 @@ describe('cornserve serve (the command)', () => {
 
   it('SIGTERM during load: in-flight requests complete, new ones are refused, executors stop, exit 0', async () => {
     const plan = writeServePlan();
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', plan.path, '--port', '0', '--log-format', 'json', '--runners', RUNNERS, '--api-key', KEY], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'serve', plan.path, '--port', '0', '--log-format', 'json', '--runners', RUNNERS, '--api-key', KEY],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       const events: Record<string, unknown>[] = [];
@@ -68,7 +74,10 @@ describe('cornserve serve (the command)', () => {
       assert.deepEqual(await Promise.all(inFlight), [200, 200, 200, 200]);
       assert.equal(await exited, 0);
       assert.ok(events.some((e) => e.event === 'serve.stopped'));
-      assert.ok(executorPids.every((pid) => !alive(pid)), 'every executor process is gone');
+      assert.ok(
+        executorPids.every((pid) => !alive(pid)),
+        'every executor process is gone',
+      );
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(plan.dir, { recursive: true, force: true });

@@ -14,14 +14,18 @@ let dir: string;
 before(() => (dir = mkdtempSync(join(tmpdir(), 'cs-engine-tp-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const writePlan = (name: string, tp: 1 | 2, device: 'gpu' | 'cpu', llm?: Partial<Component>): string => writeLlmUnitPlan(dir, name, tp, device, llm);
+const writePlan = (name: string, tp: 1 | 2, device: 'gpu' | 'cpu', llm?: Partial<Component>): string =>
+  writeLlmUnitPlan(dir, name, tp, device, llm);
 
 describe('serve and TP it cannot honour', () => {
   it('cornserve serve refuses an ONNX engine at TP2 on GPUs with the reason, starting nothing', async () => {
     const path = writePlan('onnx-tp2.plan.json', 2, 'gpu');
     const run = await runCli(['serve', path, '--port', '0', '--log-format', 'json']);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /refusing to serve .*onnx-tp2\.plan\.json:\n {2}unit llm@local:tp2 asks for TP2 on GPUs, which it cannot honour: component 'llm': engine 'llm' executes TP 1 only \(one onnxruntime session on one GPU\), so TP2 would leave 1 of its GPUs idle/);
+    assert.match(
+      run.stderr,
+      /refusing to serve .*onnx-tp2\.plan\.json:\n {2}unit llm@local:tp2 asks for TP2 on GPUs, which it cannot honour: component 'llm': engine 'llm' executes TP 1 only \(one onnxruntime session on one GPU\), so TP2 would leave 1 of its GPUs idle/,
+    );
     assert.doesNotMatch(run.stderr, /executor\.starting|serve\.listening/);
   });
 
@@ -34,8 +38,14 @@ describe('serve and TP it cannot honour', () => {
     const external = (command: string): Partial<Component> => ({ externalEngine: { command, model: 'some/llm' } });
     assert.throws(
       () => verifyPlan(writePlan('ext-no-tp.plan.json', 2, 'gpu', external('vllm serve {model} --port {port}'))),
-      (e: Error) => e instanceof PlanRejectedError && /external engine command has no \{tp\} placeholder, so it would run on one of the 2 GPUs/.test(e.message),
+      (e: Error) =>
+        e instanceof PlanRejectedError &&
+        /external engine command has no \{tp\} placeholder, so it would run on one of the 2 GPUs/.test(e.message),
     );
-    assert.equal(verifyPlan(writePlan('ext-tp.plan.json', 2, 'gpu', external('vllm serve {model} --tensor-parallel-size {tp} --port {port}'))).plan.solution.units[0].tp, 2);
+    assert.equal(
+      verifyPlan(writePlan('ext-tp.plan.json', 2, 'gpu', external('vllm serve {model} --tensor-parallel-size {tp} --port {port}'))).plan
+        .solution.units[0].tp,
+      2,
+    );
   });
 });

@@ -21,7 +21,9 @@ let dir: string;
 before(() => (dir = mkdtempSync(join(tmpdir(), 'cs-external-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const external = (command: string, extra: Partial<NonNullable<Component['externalEngine']>> = {}): Partial<Component> => ({ externalEngine: { command, model: 'some/llm', ...extra } });
+const external = (command: string, extra: Partial<NonNullable<Component['externalEngine']>> = {}): Partial<Component> => ({
+  externalEngine: { command, model: 'some/llm', ...extra },
+});
 const NODE = process.execPath;
 
 async function startFails(name: string, llm: Partial<Component>): Promise<ExternalEngineStartError> {
@@ -39,11 +41,17 @@ describe('external engines that cannot start', () => {
     const path = writeLlmUnitPlan(dir, 'missing.plan.json', 1, 'cpu', external('no-such-engine-binary serve {model} --port {port}'));
     const run = await runCli(['serve', path, '--port', '0']);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /error: external engine llm@local:tp1#0 failed to start \(could not start no-such-engine-binary: spawn no-such-engine-binary ENOENT\)/);
+    assert.match(
+      run.stderr,
+      /error: external engine llm@local:tp1#0 failed to start \(could not start no-such-engine-binary: spawn no-such-engine-binary ENOENT\)/,
+    );
   });
 
   it('an engine that exits at once: its last words are the reason', async () => {
-    const err = await startFails('exits.plan.json', external(`${NODE} -e console.error("model_not_found:"+process.argv[1]);process.exit(3) {model} {port}`));
+    const err = await startFails(
+      'exits.plan.json',
+      external(`${NODE} -e console.error("model_not_found:"+process.argv[1]);process.exit(3) {model} {port}`),
+    );
     assert.match(err.message, /failed to start \(exit code 3\): model_not_found:some\/llm/);
   });
 
@@ -51,7 +59,10 @@ describe('external engines that cannot start', () => {
     const pidFile = join(dir, 'slow.pid');
     const err = await startFails(
       'slow.plan.json',
-      external(`${NODE} -e require("fs").writeFileSync(process.argv[1],String(process.pid));setInterval(()=>{},1000) ${pidFile} {port}`, { startupTimeoutS: 1, healthPath: '/ready' }),
+      external(`${NODE} -e require("fs").writeFileSync(process.argv[1],String(process.pid));setInterval(()=>{},1000) ${pidFile} {port}`, {
+        startupTimeoutS: 1,
+        healthPath: '/ready',
+      }),
     );
     assert.match(err.message, /did not answer \/ready within 1 s/);
     assert.equal(alive(Number(readFileSync(pidFile, 'utf8'))), false);
@@ -63,8 +74,20 @@ describe('an engine that dies', () => {
     const workerPidFile = join(dir, 'worker.pid');
     // A health endpoint, and a worker in the engine's process group that would outlive it.
     const script = `require("http").createServer((q,s)=>s.end("ok")).listen(+process.argv[1],"127.0.0.1");require("fs").writeFileSync(process.argv[2],String(require("child_process").spawn("sleep",["1000"]).pid))`;
-    const planPath = writeLlmUnitPlan(dir, 'group.plan.json', 1, 'cpu', external(`${NODE} -e ${script} {port} ${workerPidFile}`, { healthPath: '/' }));
-    const handle = await startServe({ planPath, host: '127.0.0.1', port: 0, log: silentLogger, backoff: { initialMs: 50, maxMs: 100, factor: 2, stableMs: 60_000 } });
+    const planPath = writeLlmUnitPlan(
+      dir,
+      'group.plan.json',
+      1,
+      'cpu',
+      external(`${NODE} -e ${script} {port} ${workerPidFile}`, { healthPath: '/' }),
+    );
+    const handle = await startServe({
+      planPath,
+      host: '127.0.0.1',
+      port: 0,
+      log: silentLogger,
+      backoff: { initialMs: 50, maxMs: 100, factor: 2, stableMs: 60_000 },
+    });
     try {
       const key = 'llm@local:tp1#0';
       const leader = handle.externalEngines.pids().get(key)!;
@@ -74,7 +97,12 @@ describe('an engine that dies', () => {
       rmSync(workerPidFile);
       process.kill(leader, 'SIGKILL');
       await until(() => !alive(worker), 'the worker is killed with its engine', 10_000, 20);
-      await until(() => handle.replicas.get(key)?.live === true && handle.externalEngines.pids().get(key) !== leader, 'the engine restarted', 10_000, 20);
+      await until(
+        () => handle.replicas.get(key)?.live === true && handle.externalEngines.pids().get(key) !== leader,
+        'the engine restarted',
+        10_000,
+        20,
+      );
     } finally {
       await handle.shutdown('test');
     }
@@ -89,7 +117,9 @@ describe('verifying a plan with an external engine', () => {
     writePlan(plan, mixed);
     assert.throws(
       () => verifyPlan(mixed),
-      (e: Error) => e instanceof PlanRejectedError && /unit llm@local:tp1 holds 'llm', which runs on an external engine, together with 1 other component;/.test(e.message),
+      (e: Error) =>
+        e instanceof PlanRejectedError &&
+        /unit llm@local:tp1 holds 'llm', which runs on an external engine, together with 1 other component;/.test(e.message),
     );
   });
 });

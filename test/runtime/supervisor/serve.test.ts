@@ -90,7 +90,10 @@ describe('serve over executor processes', () => {
     process.kill(pid, 'SIGKILL');
     const results = await Promise.all(load);
     const statuses = results.map((r) => r.status).sort();
-    assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join(','));
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 503),
+      statuses.join(','),
+    );
     assert.ok(statuses.includes(503), 'requests on the killed executor failed');
     assert.ok(statuses.includes(200), 'requests on the other replica completed');
     const failed = results.find((r) => r.status === 503)!;
@@ -132,7 +135,14 @@ describe('serve over executor processes', () => {
       await until(() => handle.replicas.get(victim)?.live === true, 'the executor is restarted and live again', 60_000);
       assert.notEqual(handle.supervisor.pids().get(victim), pid);
       assert.equal(alive(pid), false, 'the frozen process was killed');
-      assert.ok(events.some((e) => e.event === 'executor.exited' && e.unit === unitId(['gen']) && /killed by the supervisor: it answered no heartbeat/.test(String(e.how))));
+      assert.ok(
+        events.some(
+          (e) =>
+            e.event === 'executor.exited' &&
+            e.unit === unitId(['gen']) &&
+            /killed by the supervisor: it answered no heartbeat/.test(String(e.how)),
+        ),
+      );
       assert.ok(events.some((e) => e.event === 'executor.back' && e.unit === unitId(['gen'])));
       assert.equal((await fetch(`${handle.url}/readyz`)).status, 200);
       assert.equal((await ask(handle.url, 'paint again', { modalities: ['image'] })).status, 200);
@@ -147,9 +157,18 @@ describe('serve with a large plan model', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-serve-big-'));
     const path = join(dir, 'plan.json');
     // 200 KiB of description: over Linux's 128 KiB limit on one environment string.
-    const plan = tinyPlan({ units: [{ components: ['enc', 'llm', 'gen'], replicas: 1 }], componentExtras: { llm: { description: 'x'.repeat(200 * 1024) } } });
+    const plan = tinyPlan({
+      units: [{ components: ['enc', 'llm', 'gen'], replicas: 1 }],
+      componentExtras: { llm: { description: 'x'.repeat(200 * 1024) } },
+    });
     writePlan(plan, path);
-    const handle = await startServe({ planPath: path, host: '127.0.0.1', port: 0, runners: RUNNERS, log: createLogger({ format: 'text', write: () => undefined }) });
+    const handle = await startServe({
+      planPath: path,
+      host: '127.0.0.1',
+      port: 0,
+      runners: RUNNERS,
+      log: createLogger({ format: 'text', write: () => undefined }),
+    });
     try {
       assert.equal((await ask(handle.url, 'big')).status, 200);
     } finally {
@@ -164,7 +183,13 @@ describe('serve start-up failures', () => {
     const plan = writeServePlan();
     try {
       await assert.rejects(
-        startServe({ planPath: plan.path, host: '127.0.0.1', port: 0, runners: '/nonexistent/runners.js', log: createLogger({ format: 'text', write: () => undefined }) }),
+        startServe({
+          planPath: plan.path,
+          host: '127.0.0.1',
+          port: 0,
+          runners: '/nonexistent/runners.js',
+          log: createLogger({ format: 'text', write: () => undefined }),
+        }),
         (e: Error) => e instanceof ExecutorStartError && /failed to start: .*nonexistent/.test(e.message),
       );
     } finally {

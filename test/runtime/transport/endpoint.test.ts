@@ -87,7 +87,10 @@ describe('TensorEndpoint', () => {
   it('fails waiting edges promptly when the producer process dies', async () => {
     const consumer = await endpoint('c5');
     const path = join(dir, 'child.sock');
-    const child = fork(fileURLToPath(new URL('./fixtures/producer.ts', import.meta.url)), [path], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+    const child = fork(fileURLToPath(new URL('./fixtures/producer.ts', import.meta.url)), [path], {
+      execArgv: ['--import', 'tsx'],
+      stdio: 'ignore',
+    });
     await new Promise((resolve) => child.once('message', resolve));
     const ch = consumer.receive({ kind: 'unix', path }, { requestId: 'never', edge: 'a->b' });
     const ok = await collect(consumer.receive({ kind: 'unix', path }, { requestId: 'ready', edge: 'a->b' }));

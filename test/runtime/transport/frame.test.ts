@@ -22,9 +22,29 @@ function tensorFrame(requestId: string, edge: string, values: Float32Array, chun
 
 describe('frame header', () => {
   it('round-trips every field', () => {
-    const buf = encodeHeader({ kind: FrameKind.Tensor, requestId: 'req-é', edge: 'enc->llm', dtype: 'int64', shape: [2, 3, 4], chunk: 7, last: true, payloadBytes: 192, text: 'hi' });
+    const buf = encodeHeader({
+      kind: FrameKind.Tensor,
+      requestId: 'req-é',
+      edge: 'enc->llm',
+      dtype: 'int64',
+      shape: [2, 3, 4],
+      chunk: 7,
+      last: true,
+      payloadBytes: 192,
+      text: 'hi',
+    });
     assert.equal(buf.readUInt32LE(0), MAGIC);
-    assert.deepEqual(decodeHeader(buf), { kind: FrameKind.Tensor, requestId: 'req-é', edge: 'enc->llm', dtype: 'int64', shape: [2, 3, 4], chunk: 7, last: true, payloadBytes: 192, text: 'hi' });
+    assert.deepEqual(decodeHeader(buf), {
+      kind: FrameKind.Tensor,
+      requestId: 'req-é',
+      edge: 'enc->llm',
+      dtype: 'int64',
+      shape: [2, 3, 4],
+      chunk: 7,
+      last: true,
+      payloadBytes: 192,
+      text: 'hi',
+    });
   });
 
   it('refuses bytes that are not a frame', () => {
@@ -37,7 +57,11 @@ describe('FrameReader', () => {
   it('parses frames split at every byte boundary', () => {
     const a = new Float32Array([1, 2, 3]);
     const b = new Float32Array([4.5]);
-    const bytes = Buffer.concat([tensorFrame('r1', 'x->y', a, 0, false), tensorFrame('r1', 'x->y', b, 1, true), encodeHeader({ kind: FrameKind.End, requestId: 'r2', edge: 'x->z' })]);
+    const bytes = Buffer.concat([
+      tensorFrame('r1', 'x->y', a, 0, false),
+      tensorFrame('r1', 'x->y', b, 1, true),
+      encodeHeader({ kind: FrameKind.End, requestId: 'r2', edge: 'x->z' }),
+    ]);
     const frames: Frame[] = [];
     const reader = new FrameReader((f) => frames.push(f));
     for (let i = 0; i < bytes.length; i++) reader.feed(bytes.subarray(i, i + 1));
@@ -73,7 +97,11 @@ describe('FrameReader', () => {
 
 describe('address', () => {
   it('formats and parses unix and tcp addresses', () => {
-    for (const a of [{ kind: 'unix', path: '/tmp/x.sock' }, { kind: 'tcp', host: '127.0.0.1', port: 7100 }, { kind: 'tcp', host: '::1', port: 80 }] as const) {
+    for (const a of [
+      { kind: 'unix', path: '/tmp/x.sock' },
+      { kind: 'tcp', host: '127.0.0.1', port: 7100 },
+      { kind: 'tcp', host: '::1', port: 80 },
+    ] as const) {
       assert.deepEqual(parseAddress(formatAddress(a)), a);
     }
     assert.throws(() => parseAddress('http://x'), /bad tensor endpoint address/);

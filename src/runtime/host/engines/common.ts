@@ -2,7 +2,15 @@
 // and threads of the plan's engine block, its dynamic-batching policy from the same block,
 // batch-size reporting, request-type defaults, and typed access to the tensors that arrive on
 // an edge.
-import type { Component, ComponentEngine, EngineSettings, GraphRole, RequestSizes, RequestType, ResolvedModel } from '../../../spec/types.generated.js';
+import type {
+  Component,
+  ComponentEngine,
+  EngineSettings,
+  GraphRole,
+  RequestSizes,
+  RequestType,
+  ResolvedModel,
+} from '../../../spec/types.generated.js';
 import type { BatchPolicyConfig } from '../../executor/batch-policy.js';
 import type { ExecutionProviderName } from '../../executor/execution-provider.js';
 import { loadComponentSession, type ComponentSession, type SessionOptions } from '../../executor/session.js';
@@ -23,7 +31,10 @@ export function engineDevice(engine: Pick<EngineSettings, 'device'>): EngineDevi
 /** One component's settings in the unit's engine block; a block without them is a broken plan. */
 export function componentEngine(engine: EngineSettings, component: string): ComponentEngine {
   const settings = engine.components[component];
-  if (!settings) throw new Error(`the unit's engine block has no settings for component '${component}' (it has ${Object.keys(engine.components).join(', ') || 'none'})`);
+  if (!settings)
+    throw new Error(
+      `the unit's engine block has no settings for component '${component}' (it has ${Object.keys(engine.components).join(', ') || 'none'})`,
+    );
   return settings;
 }
 
@@ -42,7 +53,8 @@ export interface EngineContext {
 /** Loads every graph of the component, keyed by role; warnings (a CUDA fallback) go to the log. */
 export async function loadGraphSessions(e: EngineContext): Promise<Map<GraphRole, ComponentSession>> {
   const spec = e.component.executor;
-  if (!spec) throw new Error(`component '${e.component.name}' has no executor spec: add one to the model graph, or serve with --runners <module>`);
+  if (!spec)
+    throw new Error(`component '${e.component.name}' has no executor spec: add one to the model graph, or serve with --runners <module>`);
   const options: SessionOptions = {
     executionProvider: e.device.executionProvider,
     intraOpThreads: e.device.threads,
@@ -54,7 +66,10 @@ export async function loadGraphSessions(e: EngineContext): Promise<Map<GraphRole
       const session = await loadComponentSession(`${e.component.name}/${g.role}`, g.path, options);
       const names = session.signature.inputs.map((i) => i.name);
       const missing = g.inputs.filter((n) => !names.includes(n));
-      if (missing.length > 0) throw new Error(`component '${e.component.name}': ${g.role} graph ${g.path} has no input ${missing.join(', ')} (it has ${names.join(', ')})`);
+      if (missing.length > 0)
+        throw new Error(
+          `component '${e.component.name}': ${g.role} graph ${g.path} has no input ${missing.join(', ')} (it has ${names.join(', ')})`,
+        );
       sessions.set(g.role, session);
     }
   } catch (err) {
@@ -62,7 +77,13 @@ export async function loadGraphSessions(e: EngineContext): Promise<Map<GraphRole
     throw err;
   }
   const first = [...sessions.values()][0];
-  e.log('executor.loaded', { component: e.component.name, engine: spec.engine, provider: first?.provider, threads: e.device.threads, graphs: spec.graphs.length });
+  e.log('executor.loaded', {
+    component: e.component.name,
+    engine: spec.engine,
+    provider: first?.provider,
+    threads: e.device.threads,
+    graphs: spec.graphs.length,
+  });
   return sessions;
 }
 
@@ -110,7 +131,8 @@ export function requestTypeOf(model: ResolvedModel | undefined, name: string): R
 
 /** A received float32 tensor as the executor's own tensor type (no copy). */
 export function floatTensor(t: Tensor, what: string): ReturnType<typeof makeTensor<'float32'>> {
-  if (t.dtype !== 'float32' || !(t.data instanceof Float32Array)) throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}[${t.shape.join(', ')}]`);
+  if (t.dtype !== 'float32' || !(t.data instanceof Float32Array))
+    throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}[${t.shape.join(', ')}]`);
   return makeTensor('float32', t.shape, t.data);
 }
 

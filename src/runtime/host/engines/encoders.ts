@@ -24,7 +24,11 @@ import { decodeWav } from '../../../models/wav.js';
 export const MAX_AUDIO_SECONDS = 30;
 
 /** Sends one embedding tensor per item to every consumer, the last chunk marked last. */
-async function sendItems(ctx: InvocationContext, items: readonly MediaInput[], encode: (item: MediaInput, index: number) => Promise<ExecTensor>): Promise<void> {
+async function sendItems(
+  ctx: InvocationContext,
+  items: readonly MediaInput[],
+  encode: (item: MediaInput, index: number) => Promise<ExecTensor>,
+): Promise<void> {
   const encoded = await Promise.all(items.map(encode));
   for (const to of ctx.consumers) {
     if (encoded.length === 0) ctx.end(to);
@@ -85,8 +89,14 @@ export async function audioEncoderRunner(e: EngineContext): Promise<ComponentRun
           throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
         }
         const seconds = pcm.samples.length / mel.sampleRateHz;
-        if (melFrameCount(mel, pcm.samples.length) < 2) throw new InvalidInputError(`audio ${i + 1} is ${(seconds * 1000).toFixed(1)} ms long; it needs at least ${((mel.windowSamples + mel.hopSamples) / mel.sampleRateHz) * 1000} ms`);
-        if (seconds > MAX_AUDIO_SECONDS) throw new InvalidInputError(`audio ${i + 1} is ${seconds.toFixed(1)} s long; the audio encoder takes at most ${MAX_AUDIO_SECONDS} s`);
+        if (melFrameCount(mel, pcm.samples.length) < 2)
+          throw new InvalidInputError(
+            `audio ${i + 1} is ${(seconds * 1000).toFixed(1)} ms long; it needs at least ${((mel.windowSamples + mel.hopSamples) / mel.sampleRateHz) * 1000} ms`,
+          );
+        if (seconds > MAX_AUDIO_SECONDS)
+          throw new InvalidInputError(
+            `audio ${i + 1} is ${seconds.toFixed(1)} s long; the audio encoder takes at most ${MAX_AUDIO_SECONDS} s`,
+          );
         const features = logMelSpectrogram(pcm.samples, mel);
         const out = await batcher.submit({ [input]: makeTensor('float32', [1, mel.melBins, features.frames], features.data) });
         const emb = Object.values(out)[0];

@@ -19,7 +19,16 @@ import type { ComponentSession } from '../../executor/session.js';
 import { zeros } from '../../executor/tensor.js';
 import { VocoderStream } from '../../executor/vocoder-stream.js';
 import type { ComponentRunner } from '../runner.js';
-import { batchPolicy, defaultSize, floatTensor, loadGraphSessions, reportingSession, requestTypeOf, requireSession, type EngineContext } from './common.js';
+import {
+  batchPolicy,
+  defaultSize,
+  floatTensor,
+  loadGraphSessions,
+  reportingSession,
+  requestTypeOf,
+  requireSession,
+  type EngineContext,
+} from './common.js';
 
 /** Denoising steps when neither the request nor its type says. */
 export const DEFAULT_DIFFUSION_STEPS = 8;
@@ -44,7 +53,10 @@ export async function ditImageRunner(e: EngineContext): Promise<ComponentRunner>
   const generator = new ImageGenerator(step, reportingSession(decoder, e.reportBatch), batchPolicy(e));
   const latent = step.signature.inputs.find((i) => i.name === DIT_IO.latent);
   const out = decoder.signature.outputs.find((o) => o.name === IMAGE_DECODER_IO.output);
-  if (!latent || !out) throw new Error(`component '${e.component.name}': the step graph needs input ${DIT_IO.latent} and the decoder output ${IMAGE_DECODER_IO.output}`);
+  if (!latent || !out)
+    throw new Error(
+      `component '${e.component.name}': the step graph needs input ${DIT_IO.latent} and the decoder output ${IMAGE_DECODER_IO.output}`,
+    );
   return {
     async run(ctx) {
       const [from] = ctx.producers;
@@ -56,7 +68,10 @@ export async function ditImageRunner(e: EngineContext): Promise<ComponentRunner>
       const generated = await generator.generate({ condition, steps, seed: params.seed ?? 0 });
       const width = params.image?.width ?? generated.image.width;
       const height = params.image?.height ?? generated.image.height;
-      const png = width === generated.image.width && height === generated.image.height ? generated.png : encodePng(resizeBilinear(generated.image, width, height));
+      const png =
+        width === generated.image.width && height === generated.image.height
+          ? generated.png
+          : encodePng(resizeBilinear(generated.image, width, height));
       ctx.emit({ kind: 'image', png });
     },
     close: async () => {
@@ -82,14 +97,20 @@ export async function vocoderRunner(e: EngineContext): Promise<ComponentRunner> 
   const session = requireSession(sessions, 'vocoder', e.component.name);
   const input = session.signature.inputs.find((i) => i.name === VOCODER_IO.input);
   const inputDim = input?.dims[2];
-  if (typeof inputDim !== 'number') throw new Error(`${session.path}: the vocoder needs an input ${VOCODER_IO.input} [batch, frames, width] with a fixed width`);
+  if (typeof inputDim !== 'number')
+    throw new Error(`${session.path}: the vocoder needs an input ${VOCODER_IO.input} [batch, frames, width] with a fixed width`);
   const hop = await hopSamples(session, inputDim);
   const sampleRateHz = Number(session.signature.metadata.sample_rate_hz) || DEFAULT_SAMPLE_RATE_HZ;
   const framesPerSecond = sampleRateHz / hop;
   const chunkSeconds = e.component.serving?.chunkUnits ?? DEFAULT_CHUNK_SECONDS;
   // The plan's batch counts audio seconds; a row is one chunk.
   const batcher = new ModelBatcher(reportingSession(session, e.reportBatch), batchPolicy(e, chunkSeconds));
-  const streamConfig = { chunkFrames: Math.max(1, Math.round(chunkSeconds * framesPerSecond)), contextFrames: VOCODER_CONTEXT_FRAMES, inputDim, hopSamples: hop };
+  const streamConfig = {
+    chunkFrames: Math.max(1, Math.round(chunkSeconds * framesPerSecond)),
+    contextFrames: VOCODER_CONTEXT_FRAMES,
+    inputDim,
+    hopSamples: hop,
+  };
 
   return {
     async run(ctx) {

@@ -27,7 +27,6 @@ import { InvalidInputError, type ComponentRunner, type InvocationContext } from 
 import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, requireSession, type EngineContext } from './common.js';
 import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
 
-
 /** One image's features as the vision encoder sent them: its tile grid and every frame's rows. */
 export interface ImageFeatures {
   rows: number;
@@ -48,7 +47,9 @@ export function imagesFromChunks(chunks: readonly Tensor[], from: string): Image
     }
     const next = chunks[i + 1] && floatTensor(chunks[i + 1], `image features from '${from}'`);
     if (t.shape.length !== 4 || !next || next.shape.length !== 3 || next.shape[1] !== t.shape[2] || next.shape[2] !== t.shape[3]) {
-      throw new Error(`'${from}' sent image features shaped [${t.shape.join(', ')}]; expected [1, tokens, width], or [rows, cols, tokens, width] followed by [1, tokens, width]`);
+      throw new Error(
+        `'${from}' sent image features shaped [${t.shape.join(', ')}]; expected [1, tokens, width], or [rows, cols, tokens, width] followed by [1, tokens, width]`,
+      );
     }
     const [rows, cols, tokens, width] = t.shape;
     const data = new Float32Array(t.data.length + next.data.length);
@@ -78,18 +79,29 @@ export function templateMessages(messages: readonly ChatMessage[], multimodal: b
  * Prompt parts: the rendered template with each `<image>` expanded, tokenized, and every run of
  * image tokens replaced by the next rows of image features, image after image.
  */
-export function hfPrompt(chat: HfChat, messages: readonly ChatMessage[], images: readonly ImageFeatures[], imageTokenId: number | undefined): PromptPart[] {
+export function hfPrompt(
+  chat: HfChat,
+  messages: readonly ChatMessage[],
+  images: readonly ImageFeatures[],
+  imageTokenId: number | undefined,
+): PromptPart[] {
   const rendered = chat.render(templateMessages(messages, imageTokenId !== undefined));
   const markers = rendered.split('<image>');
-  if (markers.length - 1 !== images.length) throw new InvalidInputError(`the prompt places ${markers.length - 1} image(s) but ${images.length} were encoded`);
-  if (images.length > 0 && imageTokenId === undefined) throw new Error(`${chat.dir}: config.json gives no image_token_id, so images cannot be placed`);
-  const text = markers.reduce((acc, piece, i) => acc + piece + (i < images.length ? idefics3ImagePrompt(images[i].rows, images[i].cols, images[i].tokensPerFrame) : ''), '');
+  if (markers.length - 1 !== images.length)
+    throw new InvalidInputError(`the prompt places ${markers.length - 1} image(s) but ${images.length} were encoded`);
+  if (images.length > 0 && imageTokenId === undefined)
+    throw new Error(`${chat.dir}: config.json gives no image_token_id, so images cannot be placed`);
+  const text = markers.reduce(
+    (acc, piece, i) =>
+      acc + piece + (i < images.length ? idefics3ImagePrompt(images[i].rows, images[i].cols, images[i].tokensPerFrame) : ''),
+    '',
+  );
   const ids = chat.encode(text);
   const parts: PromptPart[] = [];
   let run: number[] = [];
   const rows = images.flatMap((img) => Array.from({ length: img.features.shape[0] }, (_, r) => ({ img, r })));
   let next = 0;
-  for (let k = 0; k < ids.length; ) {
+  for (let k = 0; k < ids.length;) {
     if (ids[k] !== imageTokenId) {
       run.push(ids[k++]);
       continue;
@@ -99,7 +111,8 @@ export function hfPrompt(chat: HfChat, messages: readonly ChatMessage[], images:
     let n = 0;
     while (k + n < ids.length && ids[k + n] === imageTokenId) n++;
     const first = rows[next];
-    if (!first || next + n > rows.length) throw new Error(`the prompt holds more image tokens than the images have feature rows (${rows.length})`);
+    if (!first || next + n > rows.length)
+      throw new Error(`the prompt holds more image tokens than the images have feature rows (${rows.length})`);
     const width = first.img.features.shape[1];
     const data = new Float32Array(n * width);
     for (let j = 0; j < n; j++) {
@@ -135,14 +148,21 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
     async run(ctx: InvocationContext) {
       const images: ImageFeatures[] = [];
       for (const from of ctx.producers) {
-        if (modalityOf(from) !== 'image') throw new Error(`component '${e.component.name}' (hf-decoder) takes image features only, not input from '${from}'`);
+        if (modalityOf(from) !== 'image')
+          throw new Error(`component '${e.component.name}' (hf-decoder) takes image features only, not input from '${from}'`);
         images.push(...imagesFromChunks(await collect(ctx.stream(from)), from));
       }
       const prompt = hfPrompt(chat, ctx.payload.messages ?? [], images, imageTokenId);
       const promptTokens = prompt.reduce((n, p) => n + ('tokens' in p ? p.tokens.length : p.embeddings.shape[0]), 0);
-      if (promptTokens >= maxContextTokens) throw new InvalidInputError(`the prompt takes ${promptTokens} positions (text and image tokens); this model's context is ${maxContextTokens}`);
+      if (promptTokens >= maxContextTokens)
+        throw new InvalidInputError(
+          `the prompt takes ${promptTokens} positions (text and image tokens); this model's context is ${maxContextTokens}`,
+        );
       const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS), maxContextTokens - promptTokens);
+      const maxNewTokens = Math.min(
+        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
+        maxContextTokens - promptTokens,
+      );
       const text = new StreamingDetokenizer(chat);
       const handle = executor.submit({
         prompt,
@@ -154,11 +174,17 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
         },
       });
       const result = await handle.result;
-      if (result.finishReason === 'cancelled') throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      if (result.finishReason === 'cancelled')
+        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
       e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
       const tail = text.end();
       if (tail) ctx.emit({ kind: 'text', text: tail });
-      ctx.emit({ kind: 'finish', reason: result.finishReason === 'eos' ? 'stop' : 'length', promptTokens: result.promptTokens, completionTokens: result.tokens.length });
+      ctx.emit({
+        kind: 'finish',
+        reason: result.finishReason === 'eos' ? 'stop' : 'length',
+        promptTokens: result.promptTokens,
+        completionTokens: result.tokens.length,
+      });
     },
     close: async () => {
       await embed.release();

@@ -37,7 +37,13 @@ export function seq2seqDimsFromSignature(sig: ModelSignature, path: string): Seq
   while (sig.inputs.some((i) => i.name === whisperPastName(layers, 'decoder', 'key'))) layers++;
   if (layers === 0) throw new Error(`${path}: no ${whisperPastName(0, 'decoder', 'key')} input; not a merged encoder-decoder graph`);
   const key = whisperPastName(0, 'decoder', 'key');
-  return { layers, heads: fixed(key, 1), headDim: fixed(key, 3), hidden: fixed(WHISPER_IO.encoderStates, 2), vocab: fixed(WHISPER_IO.logits, 2, true) };
+  return {
+    layers,
+    heads: fixed(key, 1),
+    headDim: fixed(key, 3),
+    hidden: fixed(WHISPER_IO.encoderStates, 2),
+    vocab: fixed(WHISPER_IO.logits, 2, true),
+  };
 }
 
 export interface Seq2SeqRequest {
@@ -98,11 +104,22 @@ export class Seq2SeqExecutor {
   }
 
   submit(request: Seq2SeqRequest): Promise<GenerationResult> {
-    if (request.encoderStates.length % this.dims.hidden !== 0) throw new Error(`encoder states of ${request.encoderStates.length} values are not rows of ${this.dims.hidden}`);
+    if (request.encoderStates.length % this.dims.hidden !== 0)
+      throw new Error(`encoder states of ${request.encoderStates.length} values are not rows of ${this.dims.hidden}`);
     const id = this.nextId++;
     this.scheduler.enqueue(id, request.prefix.length, request.maxNewTokens);
     const result = new Promise<GenerationResult>((resolve, reject) => {
-      this.sequences.set(id, { id, request, encoderLength: request.encoderStates.length / this.dims.hidden, cache: new SequenceKvCache(this.dims), cross: undefined, lastToken: -1, tokens: [], resolve, reject });
+      this.sequences.set(id, {
+        id,
+        request,
+        encoderLength: request.encoderStates.length / this.dims.hidden,
+        cache: new SequenceKvCache(this.dims),
+        cross: undefined,
+        lastToken: -1,
+        tokens: [],
+        resolve,
+        reject,
+      });
     });
     if (request.signal?.aborted) this.finish(id, 'cancelled');
     request.signal?.addEventListener('abort', () => this.finish(id, 'cancelled'), { once: true });
@@ -114,7 +131,10 @@ export class Seq2SeqExecutor {
     const plan = this.scheduler.plan();
     const live = (ids: number[]): Sequence[] => ids.flatMap((id) => this.sequences.get(id) ?? []);
     const produced: [Sequence, number][] = [];
-    const groups = [...groupBy(live(plan.prefill), (s) => `p${s.request.prefix.length}:${s.encoderLength}`), ...groupBy(live(plan.decode), (s) => `d${s.cache.length}:${s.encoderLength}`)];
+    const groups = [
+      ...groupBy(live(plan.prefill), (s) => `p${s.request.prefix.length}:${s.encoderLength}`),
+      ...groupBy(live(plan.decode), (s) => `d${s.cache.length}:${s.encoderLength}`),
+    ];
     for (const group of groups) (await this.runGroup(group)).forEach((t, i) => produced.push([group[i], t]));
     for (const [seq, token] of produced) {
       if (!this.sequences.has(seq.id)) continue; // cancelled while the step ran
@@ -162,7 +182,10 @@ export class Seq2SeqExecutor {
     const past = seqs[0].cache.length;
     const encLen = seqs[0].encoderLength;
     const batch = seqs.length;
-    const ids = BigInt64Array.from(seqs.flatMap((s) => (first ? [...s.request.prefix] : [s.lastToken])), BigInt);
+    const ids = BigInt64Array.from(
+      seqs.flatMap((s) => (first ? [...s.request.prefix] : [s.lastToken])),
+      BigInt,
+    );
     const states = new Float32Array(batch * encLen * hidden);
     seqs.forEach((s, b) => states.set(s.request.encoderStates, b * encLen * hidden));
     const feeds: TensorMap = {
@@ -174,7 +197,11 @@ export class Seq2SeqExecutor {
     const crossSize = heads * encLen * headDim;
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
-        feeds[whisperPastName(l, 'decoder', kind)] = makeTensor('float32', [batch, heads, past, headDim], this.pastBuffers.fill(rows, l, kind, past));
+        feeds[whisperPastName(l, 'decoder', kind)] = makeTensor(
+          'float32',
+          [batch, heads, past, headDim],
+          this.pastBuffers.fill(rows, l, kind, past),
+        );
         const cross = new Float32Array(first ? 0 : batch * crossSize);
         if (!first) seqs.forEach((s, b) => cross.set(s.cross![l][kind], b * crossSize));
         feeds[whisperPastName(l, 'encoder', kind)] = makeTensor('float32', [batch, heads, first ? 0 : encLen, headDim], cross);
@@ -223,7 +250,14 @@ export async function measureSeq2SeqLatency(
   const dims = seq2seqDimsFromSignature(decoder.signature, decoder.path);
   const rng = new Prng(3);
   const states = rng.fill(options.encoderLength * dims.hidden, 1);
-  const executor = (batch: number) => new Seq2SeqExecutor(decoder, { maxRunningSequences: batch, maxContextTokens: Number.MAX_SAFE_INTEGER, kvCapacityTokens: Infinity, eosToken: -1, autoRun: false });
+  const executor = (batch: number) =>
+    new Seq2SeqExecutor(decoder, {
+      maxRunningSequences: batch,
+      maxContextTokens: Number.MAX_SAFE_INTEGER,
+      kvCapacityTokens: Infinity,
+      eosToken: -1,
+      autoRun: false,
+    });
   const single = executor(1);
   const prefill = await timeCalls(async () => {
     void single.submit({ prefix: options.prefix, encoderStates: states, maxNewTokens: 1 });

@@ -28,7 +28,10 @@ export async function hfVisionEncoderRunner(e: EngineContext): Promise<Component
   const pre: Idefics3ImageConfig = idefics3ImageConfig(readJsonFile(preFile), preFile);
   const configFile = join(folder, 'config.json');
   const tileSize = configNumber(readJsonFile(configFile), configFile, 'vision_config.image_size');
-  if (tileSize !== pre.tileSize) throw new Error(`${preFile}: max_image_size.longest_edge ${pre.tileSize} differs from config.json's vision_config.image_size ${tileSize}`);
+  if (tileSize !== pre.tileSize)
+    throw new Error(
+      `${preFile}: max_image_size.longest_edge ${pre.tileSize} differs from config.json's vision_config.image_size ${tileSize}`,
+    );
 
   const encode = async (item: MediaInput, index: number, limits: MediaLimits): Promise<ExecTensor<'float32'>[]> => {
     const frames = preprocessIdefics3(decodeImage(item, `image ${index + 1}`, limits), pre);
@@ -41,10 +44,16 @@ export async function hfVisionEncoderRunner(e: EngineContext): Promise<Component
     if (!features || !(features.data instanceof Float32Array)) throw new Error(`${raw.path}: no float32 ${HF_VISION_IO.features} output`);
     const [tokens, width] = features.shape.slice(-2);
     const perFrame = tokens * width;
-    if (features.data.length !== frames.frames * perFrame) throw new Error(`${raw.path}: ${HF_VISION_IO.features} has ${features.data.length} values for ${frames.frames} frames of ${tokens}×${width}`);
+    if (features.data.length !== frames.frames * perFrame)
+      throw new Error(
+        `${raw.path}: ${HF_VISION_IO.features} has ${features.data.length} values for ${frames.frames} frames of ${tokens}×${width}`,
+      );
     const global = makeTensor('float32', [1, tokens, width], features.data.slice((frames.frames - 1) * perFrame));
     if (frames.rows === 0) return [global];
-    return [makeTensor('float32', [frames.rows, frames.cols, tokens, width], features.data.slice(0, (frames.frames - 1) * perFrame)), global];
+    return [
+      makeTensor('float32', [frames.rows, frames.cols, tokens, width], features.data.slice(0, (frames.frames - 1) * perFrame)),
+      global,
+    ];
   };
 
   return {

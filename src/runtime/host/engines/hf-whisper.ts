@@ -17,7 +17,17 @@ import { ModelBatcher } from '../../executor/model-batcher.js';
 import { makeTensor } from '../../executor/tensor.js';
 import { CancelledError } from '../../transport/errors.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
-import { batchPolicy, collect, defaultSize, floatTensor, loadGraphSessions, reportingSession, requestTypeOf, requireSession, type EngineContext } from './common.js';
+import {
+  batchPolicy,
+  collect,
+  defaultSize,
+  floatTensor,
+  loadGraphSessions,
+  reportingSession,
+  requestTypeOf,
+  requireSession,
+  type EngineContext,
+} from './common.js';
 import { Seq2SeqExecutor } from './hf-seq2seq.js';
 import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
 import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectWav } from '../../../models/media-inspect.js';
@@ -44,8 +54,11 @@ export async function hfWhisperEncoderRunner(e: EngineContext): Promise<Componen
             throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
           }
           const seconds = pcm.samples.length / features.sampleRateHz;
-          if (seconds > maxSeconds) throw new InvalidInputError(`audio ${i + 1} is ${seconds.toFixed(1)} s long; this model transcribes at most ${maxSeconds} s`);
-          const out = await batcher.submit({ [WHISPER_IO.features]: makeTensor('float32', [1, features.melBins, frames], whisperLogMel(pcm.samples, features, filters)) });
+          if (seconds > maxSeconds)
+            throw new InvalidInputError(`audio ${i + 1} is ${seconds.toFixed(1)} s long; this model transcribes at most ${maxSeconds} s`);
+          const out = await batcher.submit({
+            [WHISPER_IO.features]: makeTensor('float32', [1, features.melBins, frames], whisperLogMel(pcm.samples, features, filters)),
+          });
           const states = out[WHISPER_IO.encoderOut] ?? Object.values(out)[0];
           return makeTensor('float32', states.shape.slice(1), states.data as Float32Array);
         }),
@@ -63,8 +76,14 @@ export async function hfWhisperEncoderRunner(e: EngineContext): Promise<Componen
 export function whisperPrefix(generation: JsonObject, config: JsonObject, file: string): number[] {
   const start = tokenIds(generation.decoder_start_token_id ?? config.decoder_start_token_id);
   if (start.length !== 1) throw new Error(`${file}: expected decoder_start_token_id`);
-  const lookup = (table: unknown, key: string): number[] => (typeof table === 'object' && table !== null ? tokenIds((table as JsonObject)[key]) : []);
-  return [...start, ...lookup(generation.lang_to_id, '<|en|>'), ...lookup(generation.task_to_id, 'transcribe'), ...tokenIds(generation.no_timestamps_token_id)];
+  const lookup = (table: unknown, key: string): number[] =>
+    typeof table === 'object' && table !== null ? tokenIds((table as JsonObject)[key]) : [];
+  return [
+    ...start,
+    ...lookup(generation.lang_to_id, '<|en|>'),
+    ...lookup(generation.task_to_id, 'transcribe'),
+    ...tokenIds(generation.no_timestamps_token_id),
+  ];
 }
 
 export async function hfWhisperDecoderRunner(e: EngineContext): Promise<ComponentRunner> {
@@ -83,10 +102,18 @@ export async function hfWhisperDecoderRunner(e: EngineContext): Promise<Componen
 
   return {
     async run(ctx: InvocationContext) {
-      const clips = (await Promise.all(ctx.producers.map(async (from) => (await collect(ctx.stream(from))).map((t) => floatTensor(t, `encoder states from '${from}'`))))).flat();
-      if (clips.length !== 1) throw new InvalidInputError(`this model transcribes one audio clip per request; the request has ${clips.length}`);
+      const clips = (
+        await Promise.all(
+          ctx.producers.map(async (from) => (await collect(ctx.stream(from))).map((t) => floatTensor(t, `encoder states from '${from}'`))),
+        )
+      ).flat();
+      if (clips.length !== 1)
+        throw new InvalidInputError(`this model transcribes one audio clip per request; the request has ${clips.length}`);
       const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS), maxContextTokens - prefix.length);
+      const maxNewTokens = Math.min(
+        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
+        maxContextTokens - prefix.length,
+      );
       const text = new StreamingDetokenizer(tokenizer);
       const result = await executor.submit({
         prefix,
@@ -98,11 +125,17 @@ export async function hfWhisperDecoderRunner(e: EngineContext): Promise<Componen
           if (piece) ctx.emit({ kind: 'text', text: piece });
         },
       });
-      if (result.finishReason === 'cancelled') throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      if (result.finishReason === 'cancelled')
+        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
       e.reportBatch(executor.callBatchSizes.at(-1) ?? 1);
       const tail = text.end();
       if (tail) ctx.emit({ kind: 'text', text: tail });
-      ctx.emit({ kind: 'finish', reason: result.finishReason === 'eos' ? 'stop' : 'length', promptTokens: result.promptTokens, completionTokens: result.tokens.length });
+      ctx.emit({
+        kind: 'finish',
+        reason: result.finishReason === 'eos' ? 'stop' : 'length',
+        promptTokens: result.promptTokens,
+        completionTokens: result.tokens.length,
+      });
     },
     close: async () => void (await decoder.release()),
   };

@@ -31,7 +31,10 @@ export const DEFAULT_MAX_TOKENS = 64;
  * The prompt as parts: BOS, then `role: content\n` per message, then `assistant: `. Text is
  * byte tokens; an image or audio reference becomes that item's embeddings.
  */
-export function chatPrompt(messages: readonly ChatMessage[], media: { image: readonly ExecTensor<'float32'>[]; audio: readonly ExecTensor<'float32'>[] }): PromptPart[] {
+export function chatPrompt(
+  messages: readonly ChatMessage[],
+  media: { image: readonly ExecTensor<'float32'>[]; audio: readonly ExecTensor<'float32'>[] },
+): PromptPart[] {
   const parts: PromptPart[] = [];
   let tokens: number[] = [BOS_ID];
   const text = (s: string): void => {
@@ -46,7 +49,8 @@ export function chatPrompt(messages: readonly ChatMessage[], media: { image: rea
         continue;
       }
       const item = media[c.type][c.index];
-      if (!item) throw new Error(`the message refers to ${c.type} ${c.index + 1}, but the ${c.type} encoder sent ${media[c.type].length} item(s)`);
+      if (!item)
+        throw new Error(`the message refers to ${c.type} ${c.index + 1}, but the ${c.type} encoder sent ${media[c.type].length} item(s)`);
       parts.push({ tokens });
       parts.push({ embeddings: item });
       tokens = [];
@@ -63,7 +67,11 @@ export function chatPrompt(messages: readonly ChatMessage[], media: { image: rea
  * and the KV capacity (the component's share of a cache its unit splits between LLMs, else the
  * unit's cache; a block that states neither gives the LLM no KV bound).
  */
-export function llmExecutorOptions(e: Pick<EngineContext, 'engine' | 'settings'>, maxContextTokens: number, eosToken: number | readonly number[]): LlmExecutorOptions {
+export function llmExecutorOptions(
+  e: Pick<EngineContext, 'engine' | 'settings'>,
+  maxContextTokens: number,
+  eosToken: number | readonly number[],
+): LlmExecutorOptions {
   return {
     maxRunningSequences: e.settings.maxBatch,
     maxPrefillTokensPerStep: e.engine.prefillChunkTokens,
@@ -78,12 +86,16 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   const embed = requireSession(sessions, 'embed', e.component.name);
   const decoder = requireSession(sessions, 'decoder', e.component.name);
   const dims = llmDimsFromSignature(decoder.signature);
-  if (dims.vocab !== VOCAB_SIZE) throw new Error(`component '${e.component.name}': the llm engine speaks the byte-level tokenizer (${VOCAB_SIZE} tokens) but ${decoder.path} has a vocabulary of ${dims.vocab}`);
+  if (dims.vocab !== VOCAB_SIZE)
+    throw new Error(
+      `component '${e.component.name}': the llm engine speaks the byte-level tokenizer (${VOCAB_SIZE} tokens) but ${decoder.path} has a vocabulary of ${dims.vocab}`,
+    );
   const maxContextTokens = Number(decoder.signature.metadata.max_positions ?? 0) || 4096;
   // The whole token-embedding table, once: generated tokens' embeddings for the generators
   // after this LLM are lookups instead of one embed call per token.
   const ids = BigInt64Array.from({ length: dims.vocab }, (_, i) => BigInt(i));
-  const table = (await embed.run({ [LLM_INPUT.inputIds]: makeTensor('int64', [1, dims.vocab], ids) }))[LLM_OUTPUT.embeds].data as Float32Array;
+  const table = (await embed.run({ [LLM_INPUT.inputIds]: makeTensor('int64', [1, dims.vocab], ids) }))[LLM_OUTPUT.embeds]
+    .data as Float32Array;
   const executor = new LlmExecutor(embed, decoder, llmExecutorOptions(e, maxContextTokens, EOS_ID));
   const row = (token: number): Float32Array => table.subarray(token * dims.hidden, (token + 1) * dims.hidden);
   const modalityOf = (name: string): Modality | undefined => e.model?.components.find((c) => c.name === name)?.modality;
@@ -93,12 +105,17 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
     maxPromptBytes: maxContextTokens,
     async run(ctx: InvocationContext) {
       // Before tokenising: a gateway that did not know this limit may have let a huge prompt through.
-      const textBytes = (ctx.payload.messages ?? []).reduce((n, m) => n + m.content.reduce((k, c) => k + (c.type === 'text' ? Buffer.byteLength(c.text) : 0), 0), 0);
-      if (textBytes > maxContextTokens) throw new InvalidInputError(`the prompt's text is ${textBytes} bytes, over this model's context of ${maxContextTokens} tokens`);
+      const textBytes = (ctx.payload.messages ?? []).reduce(
+        (n, m) => n + m.content.reduce((k, c) => k + (c.type === 'text' ? Buffer.byteLength(c.text) : 0), 0),
+        0,
+      );
+      if (textBytes > maxContextTokens)
+        throw new InvalidInputError(`the prompt's text is ${textBytes} bytes, over this model's context of ${maxContextTokens} tokens`);
       const media = { image: [] as ExecTensor<'float32'>[], audio: [] as ExecTensor<'float32'>[] };
       for (const from of ctx.producers) {
         const modality = modalityOf(from);
-        if (modality !== 'image' && modality !== 'audio') throw new Error(`component '${e.component.name}' cannot take input from '${from}' (${modality ?? 'unknown'} modality)`);
+        if (modality !== 'image' && modality !== 'audio')
+          throw new Error(`component '${e.component.name}' cannot take input from '${from}' (${modality ?? 'unknown'} modality)`);
         for (const t of await collect(ctx.stream(from))) {
           const f = floatTensor(t, `embeddings from '${from}'`);
           media[modality].push(f.shape.length === 3 ? makeTensor('float32', f.shape.slice(1), f.data) : f);
@@ -107,10 +124,15 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
       const prompt = chatPrompt(ctx.payload.messages ?? [], media);
       const promptTokens = prompt.reduce((n, p) => n + ('tokens' in p ? p.tokens.length : p.embeddings.shape[0]), 0);
       if (promptTokens >= maxContextTokens) {
-        throw new InvalidInputError(`the prompt takes ${promptTokens} positions (text tokens plus image and audio embeddings); this model's context is ${maxContextTokens}`);
+        throw new InvalidInputError(
+          `the prompt takes ${promptTokens} positions (text tokens plus image and audio embeddings); this model's context is ${maxContextTokens}`,
+        );
       }
       const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS), maxContextTokens - promptTokens);
+      const maxNewTokens = Math.min(
+        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
+        maxContextTokens - promptTokens,
+      );
 
       const toVocoder = ctx.consumers.filter((c) => modalityOf(c) === 'audio');
       const toImage = ctx.consumers.filter((c) => modalityOf(c) === 'image');
@@ -131,7 +153,8 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
         },
       });
       const result = await handle.result;
-      if (result.finishReason === 'cancelled') throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      if (result.finishReason === 'cancelled')
+        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
       // One sample per invocation: the sequences decoding together when this one finished.
       e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
       if (emitText) {
@@ -159,7 +182,12 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
 }
 
 /** Mean over every position of the sequence's input embeddings (prompt parts, then generated tokens). */
-export function pooledEmbedding(prompt: readonly PromptPart[], generated: readonly number[], row: (token: number) => Float32Array, width: number): Float32Array {
+export function pooledEmbedding(
+  prompt: readonly PromptPart[],
+  generated: readonly number[],
+  row: (token: number) => Float32Array,
+  width: number,
+): Float32Array {
   const sum = new Float64Array(width);
   let count = 0;
   const add = (v: Float32Array): void => {

@@ -66,15 +66,23 @@ export async function ocrDetRunner(e: EngineContext): Promise<ComponentRunner> {
 /** Splits the det → rec stream back into images: boxes, then their crops. */
 export function readDetections(chunks: readonly Tensor[]): { boxes: TextBox[]; crops: RgbImage[] }[] {
   const images: { boxes: TextBox[]; crops: RgbImage[] }[] = [];
-  for (let k = 0; k < chunks.length; ) {
+  for (let k = 0; k < chunks.length;) {
     const head = chunks[k++];
-    if (head.dtype !== 'float32' || head.shape.length !== 2 || head.shape[1] !== 5) throw new Error(`expected a float32 [n, 5] box list from ocr-det, got ${head.dtype}[${head.shape.join(', ')}]`);
+    if (head.dtype !== 'float32' || head.shape.length !== 2 || head.shape[1] !== 5)
+      throw new Error(`expected a float32 [n, 5] box list from ocr-det, got ${head.dtype}[${head.shape.join(', ')}]`);
     const d = head.data as Float32Array;
-    const boxes = Array.from({ length: head.shape[0] }, (_, r) => ({ x0: d[r * 5], y0: d[r * 5 + 1], x1: d[r * 5 + 2], y1: d[r * 5 + 3], score: d[r * 5 + 4] }));
+    const boxes = Array.from({ length: head.shape[0] }, (_, r) => ({
+      x0: d[r * 5],
+      y0: d[r * 5 + 1],
+      x1: d[r * 5 + 2],
+      y1: d[r * 5 + 3],
+      score: d[r * 5 + 4],
+    }));
     const crops: RgbImage[] = [];
     for (let r = 0; r < boxes.length; r++) {
       const c = chunks[k++];
-      if (!c || c.dtype !== 'uint8' || c.shape.length !== 3 || c.shape[2] !== 3) throw new Error(`expected ${boxes.length} uint8 [h, w, 3] crops after the boxes from ocr-det`);
+      if (!c || c.dtype !== 'uint8' || c.shape.length !== 3 || c.shape[2] !== 3)
+        throw new Error(`expected ${boxes.length} uint8 [h, w, 3] crops after the boxes from ocr-det`);
       // Copied: received buffers are recycled once the invocation ends.
       crops.push({ height: c.shape[0], width: c.shape[1], rgb: new Uint8Array(c.data as Uint8Array) });
     }
@@ -90,7 +98,10 @@ export async function ocrRecRunner(e: EngineContext): Promise<ComponentRunner> {
   if (!dictionary) throw new Error(`component '${e.component.name}': the ocr-rec engine needs options.dictionary`);
   const classes = loadCharacterClasses(dictionary);
   const width = recSession.signature.outputs[0]?.dims.at(-1);
-  if (typeof width === 'number' && width !== classes.length) throw new Error(`component '${e.component.name}': dictionary ${dictionary} gives ${classes.length} classes but the rec graph outputs ${width}`);
+  if (typeof width === 'number' && width !== classes.length)
+    throw new Error(
+      `component '${e.component.name}': dictionary ${dictionary} gives ${classes.length} classes but the rec graph outputs ${width}`,
+    );
   // Each crop is one row; crops of the same padded width batch together, across requests too.
   const rec = stage(new ModelBatcher(reportingSession(recSession, e.reportBatch), batchPolicy(e)));
   const clsSession = sessions.get('cls');
@@ -112,7 +123,9 @@ export async function ocrRecRunner(e: EngineContext): Promise<ComponentRunner> {
       const texts = await Promise.all(
         images.map(async ({ boxes, crops }) => {
           const results = await Promise.all(crops.map(read));
-          const lines: OcrLine[] = boxes.map((box, i) => ({ box, text: results[i].text.trim(), score: results[i].score })).filter((l) => l.text.length > 0);
+          const lines: OcrLine[] = boxes
+            .map((box, i) => ({ box, text: results[i].text.trim(), score: results[i].score }))
+            .filter((l) => l.text.length > 0);
           return joinLines(lines).join('\n');
         }),
       );
