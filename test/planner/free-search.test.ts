@@ -10,6 +10,10 @@ import { sloGoodput } from '../../src/sim/simulate.js';
 
 /** Frozen plan → baselines whose simulated SLO goodput beats the free search's own, and why. */
 const BEHIND: Record<string, Record<string, string>> = {
+  'qwen-image-16xa100': {
+    monolithic:
+      "the free search's first solution (dit TP4 ×2 beside the whole model at TP8) misses t2i at 2.30 req/s: requests the shared routing policy sends to the slower TP4 DiT miss the p90 target; tightening then lowers ρmax of every unit serving t2i, the TP8 whole-model unit included, to 0.24, and 5 iterations loosen it back only to 1.01 req/s; monolithic meets every target at 2.21 req/s and is adopted",
+  },
   'qwen25-vl-8xh200': {
     monolithic:
       "v2t misses its target in simulation at every rate the free search's 5 loop iterations try (13.8 down to 9.6 req/s: the video encoder colocated with an LLM replica, or beside it on one GPU, delays the LLM's text requests); monolithic meets every target at 10.2 req/s",
