@@ -10,9 +10,26 @@ import { sloGoodput } from '../../src/sim/simulate.js';
 
 /** Frozen plan → baselines whose simulated SLO goodput beats the free search's own, and why. */
 const BEHIND: Record<string, Record<string, string>> = {
+  // Since the simulator routes with the dispatcher's policy (weighted round-robin and spill) and
+  // reads the engine block, the loop's first solutions of these fixtures miss their text types and
+  // its tightening (every unit serving a missed type) overshoots; 5 iterations do not climb back.
+  'qwen25-omni-8xh100': {
+    disaggregated:
+      'the first solve (3.93 req/s) misses every type, the second (2.36) misses v2ta, the third meets every target at 2.12 req/s; disaggregated meets every target at 2.19 and is adopted',
+  },
+  'qwen3-omni-16xa100-audio-third': {
+    monolithic:
+      'the loop tries 2.56, 2.49, 1.50 (each missing text types), then 1.35 and 1.95 meeting every target; monolithic meets every target at 2.03 and is adopted',
+  },
+  'qwen3-omni-16xa100-onoff': {
+    disaggregated:
+      'the loop tries 2.20 and 2.09 (missing text types), 1.25 (meets), 1.43 (misses i2t), 1.22 (meets); disaggregated meets every target at 1.44 and is adopted',
+  },
   'qwen-image-16xa100': {
     monolithic:
       "the free search's first solution (dit TP4 ×2 beside the whole model at TP8) misses t2i at 2.30 req/s: requests the shared routing policy sends to the slower TP4 DiT miss the p90 target; tightening then lowers ρmax of every unit serving t2i, the TP8 whole-model unit included, to 0.24, and 5 iterations loosen it back only to 1.01 req/s; monolithic meets every target at 2.21 req/s and is adopted",
+    disaggregated:
+      'the same loop: its fully split units (DiT TP2 and TP4 replicas, text encoder and VAE decoder alone) meet every target at 2.03 req/s, which the free search never reaches once it has tightened every unit serving t2i',
   },
   'qwen25-vl-8xh200': {
     monolithic:
