@@ -15,21 +15,10 @@ import { slaneyMelFilters, whisperFeatureConfig, whisperFrameCount, whisperLogMe
 import { resampleLinear } from '../../../models/media.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
 import { makeTensor } from '../../executor/tensor.js';
-import { CancelledError } from '../../transport/errors.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
-import {
-  batchPolicy,
-  collect,
-  defaultSize,
-  floatTensor,
-  loadGraphSessions,
-  reportingSession,
-  requestTypeOf,
-  requireSession,
-  type EngineContext,
-} from './common.js';
+import { batchPolicy, collect, floatTensor, loadGraphSessions, reportingSession, requireSession, type EngineContext } from './common.js';
 import { Seq2SeqExecutor } from './hf-seq2seq.js';
-import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
+import { emitTextFinish, emitTextPieces, llmExecutorOptions, maxNewTokensFor, throwIfCancelled } from './llm.js';
 import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectWav } from '../../../models/media-inspect.js';
 import { decodeWav } from '../../../models/wav.js';
 
@@ -109,33 +98,18 @@ export async function hfWhisperDecoderRunner(e: EngineContext): Promise<Componen
       ).flat();
       if (clips.length !== 1)
         throw new InvalidInputError(`this model transcribes one audio clip per request; the request has ${clips.length}`);
-      const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(
-        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
-        maxContextTokens - prefix.length,
-      );
+      const maxNewTokens = maxNewTokensFor(e, ctx, maxContextTokens - prefix.length);
       const text = new StreamingDetokenizer(tokenizer);
       const result = await executor.submit({
         prefix,
         encoderStates: clips[0].data,
         maxNewTokens,
         signal: ctx.signal,
-        onToken: (token) => {
-          const piece = text.push(token);
-          if (piece) ctx.emit({ kind: 'text', text: piece });
-        },
+        onToken: emitTextPieces(ctx, text),
       });
-      if (result.finishReason === 'cancelled')
-        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      throwIfCancelled(result, ctx.signal);
       e.reportBatch(executor.callBatchSizes.at(-1) ?? 1);
-      const tail = text.end();
-      if (tail) ctx.emit({ kind: 'text', text: tail });
-      ctx.emit({
-        kind: 'finish',
-        reason: result.finishReason === 'eos' ? 'stop' : 'length',
-        promptTokens: result.promptTokens,
-        completionTokens: result.tokens.length,
-      });
+      emitTextFinish(ctx, text, result);
     },
     close: async () => void (await decoder.release()),
   };
