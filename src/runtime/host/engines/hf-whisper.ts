@@ -12,15 +12,14 @@ import { HfTokenizer, StreamingDetokenizer } from '../../../models/hf/chat.js';
 import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson, tokenIds, type JsonObject } from '../../../models/hf/folder.js';
 import { WHISPER_IO } from '../../../models/hf/layout.js';
 import { slaneyMelFilters, whisperFeatureConfig, whisperFrameCount, whisperLogMel } from '../../../models/hf/whisper-features.js';
-import { resampleLinear } from '../../../models/media.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
 import { makeTensor } from '../../executor/tensor.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { batchPolicy, collect, floatTensor, loadGraphSessions, reportingSession, requireSession, type EngineContext } from './common.js';
 import { Seq2SeqExecutor } from './hf-seq2seq.js';
 import { emitTextFinish, emitTextPieces, llmExecutorOptions, maxNewTokensFor, throwIfCancelled } from './llm.js';
-import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectWav } from '../../../models/media-inspect.js';
-import { decodeWav } from '../../../models/wav.js';
+import { DEFAULT_MEDIA_LIMITS } from '../../../models/media-inspect.js';
+import { decodeAudio } from './encoders.js';
 
 export async function hfWhisperEncoderRunner(e: EngineContext): Promise<ComponentRunner> {
   const sessions = await loadGraphSessions(e);
@@ -35,13 +34,7 @@ export async function hfWhisperEncoderRunner(e: EngineContext): Promise<Componen
     async run(ctx) {
       const encoded = await Promise.all(
         (ctx.payload.audios ?? []).map(async (item, i) => {
-          let pcm;
-          try {
-            checkAudioLimits(inspectWav(item.bytes), ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS);
-            pcm = resampleLinear(decodeWav(item.bytes), features.sampleRateHz);
-          } catch (err) {
-            throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
-          }
+          const pcm = decodeAudio(item, i, ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS, features.sampleRateHz);
           const seconds = pcm.samples.length / features.sampleRateHz;
           if (seconds > maxSeconds)
             throw new InvalidInputError(`audio ${i + 1} is ${seconds.toFixed(1)} s long; this model transcribes at most ${maxSeconds} s`);
