@@ -330,17 +330,20 @@ export async function measureEngine(
     label: string,
     unitsPerInvocation?: number,
   ) => servedCurve(c, graph, settings, label, planBatch, invocation, unitsPerInvocation);
+  /** Served with one media item per invocation, one unit each. */
+  const asServedPerItem = (media: { images?: MediaInput[]; audios?: MediaInput[] }, label: string) =>
+    asServed(
+      (b) => b,
+      () => ({ requestType, payload: { ...media, params: {} }, emits: [], consumers, inputs: {} }),
+      label,
+    );
   switch (engine) {
     case 'vit-encoder': {
       const s = session(graphs, 'vit-encoder');
       const [height, width] = [fixedDim(s, IMAGE_ENCODER_IO.input, 2), fixedDim(s, IMAGE_ENCODER_IO.input, 3)];
       const [w, h] = [size('imageWidth', width), size('imageHeight', height)];
       const image = pngImage(w, h);
-      const { points, rows } = await asServed(
-        (b) => b,
-        () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }),
-        'image',
-      );
+      const { points, rows } = await asServedPerItem({ images: [image] }, 'image');
       return {
         unitLatencyMs: points,
         unit: `one ${w}×${h} PNG image as served (decoded, resized to ${width}×${height}, encoded; ${rowsNote(rows, settings.batches)})`,
@@ -348,11 +351,7 @@ export async function measureEngine(
     }
     case 'audio-encoder': {
       const wav: MediaInput = { bytes: encodeWav(synthSpeech(1)), mime: 'audio/wav' };
-      const { points, rows } = await asServed(
-        (b) => b,
-        () => ({ requestType, payload: { audios: [wav], params: {} }, emits: [], consumers, inputs: {} }),
-        'audio second',
-      );
+      const { points, rows } = await asServedPerItem({ audios: [wav] }, 'audio second');
       return {
         unitLatencyMs: points,
         unit: `one second of audio as served (a 16 kHz WAV read, log-mel features, encoded; ${rowsNote(rows, settings.batches)})`,
@@ -469,11 +468,7 @@ export async function measureEngine(
       const [w, h] = [size('imageWidth', OCR_REFERENCE_IMAGE.width), size('imageHeight', OCR_REFERENCE_IMAGE.height)];
       const image = pngImage(w, h);
       const network = detPreprocess(synthImage(w, h)).tensor.shape.slice(2).join('×');
-      const { points, rows } = await asServed(
-        (b) => b,
-        () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }),
-        'image',
-      );
+      const { points, rows } = await asServedPerItem({ images: [image] }, 'image');
       return {
         unitLatencyMs: points,
         unit: `one ${w}×${h} PNG image of a text line as served (decoded, resized to ${network}, boxes found and cut out; ${rowsNote(rows, settings.batches)})`,
