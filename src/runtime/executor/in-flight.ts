@@ -18,11 +18,15 @@ interface Scheduler {
   cancel(id: number): void;
 }
 
-/** Runs `step` until the scheduler is idle; a step that throws fails every sequence in flight. */
+/**
+ * Runs `step` until the scheduler is idle; a step that throws fails every sequence in flight.
+ * `done` runs last, whatever happened (before this returns, when the scheduler is idle at once).
+ */
 export async function stepUntilIdle<S extends InFlightSequence>(
   scheduler: Scheduler,
   sequences: Map<number, S>,
   step: () => Promise<unknown>,
+  done: () => void,
 ): Promise<void> {
   try {
     while (!scheduler.idle) {
@@ -38,6 +42,8 @@ export async function stepUntilIdle<S extends InFlightSequence>(
       seq.reject(err);
     }
     sequences.clear();
+  } finally {
+    done();
   }
 }
 

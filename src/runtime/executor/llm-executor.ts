@@ -217,12 +217,13 @@ export class LlmExecutor {
     return { plan, finished };
   }
 
-  private async runUntilIdle(): Promise<void> {
-    try {
-      await stepUntilIdle(this.scheduler, this.sequences, () => this.step());
-    } finally {
-      this.loop = undefined;
-    }
+  private runUntilIdle(): Promise<void> {
+    return stepUntilIdle(
+      this.scheduler,
+      this.sequences,
+      () => this.step(),
+      () => (this.loop = undefined),
+    );
   }
 
   private finish(id: number, reason: FinishReason): void {

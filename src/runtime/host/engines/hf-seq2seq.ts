@@ -149,12 +149,13 @@ export class Seq2SeqExecutor {
     }
   }
 
-  private async runUntilIdle(): Promise<void> {
-    try {
-      await stepUntilIdle(this.scheduler, this.sequences, () => this.step());
-    } finally {
-      this.loop = undefined;
-    }
+  private runUntilIdle(): Promise<void> {
+    return stepUntilIdle(
+      this.scheduler,
+      this.sequences,
+      () => this.step(),
+      () => (this.loop = undefined),
+    );
   }
 
   private finish(id: number, reason: FinishReason): void {
