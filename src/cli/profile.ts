@@ -20,7 +20,7 @@ import { validator } from '../spec/schemas.js';
 import { parseYamlText } from '../spec/source-file.js';
 import { checkProfile } from '../spec/check-inputs.js';
 import type { Component, ModelGraph, Profile } from '../spec/types.generated.js';
-import { checkGraphFiles, ProfileError } from '../profile/engines.js';
+import { checkGraphFiles, ProfileError } from '../profile/graphs.js';
 import { measureGateway } from '../profile/gateway.js';
 import { CPU_GPU_TYPE, effectiveProvider, profileModel } from '../profile/profile-model.js';
 import { positiveInt } from './args.js';

@@ -2,6 +2,7 @@
 // why an input cannot be planned (one paragraph naming the binding resource).
 import type { LoopIteration, Plan, ResolvedPool, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
+import type { TypeModel } from '../graph/model.js';
 import type { PlannerProblem } from './prepare.js';
 import type { MilpLayout, PlannerInstance } from './milp.js';
 import type { DecodedSolution, SolutionParts } from './decode.js';
@@ -81,21 +82,8 @@ function fitsNowhere(problem: PlannerProblem, component: string, strategy: Strat
       (t) => t.mix > 0 && t.path.includes(component) && problem.latencyTargetsMs[t.name] !== undefined,
     );
     // The type whose target is furthest below its idle latency is the one to name.
-    const fastest = fastestLatencies({
-      model: problem.model,
-      pools: problem.pools,
-      cost: problem.cost,
-      tpDegrees: problem.tpDegrees,
-      maxUtilisation: problem.maxUtilisation,
-      latencyTargetsMs: problem.latencyTargetsMs,
-    });
-    const idleMs = (t: (typeof visiting)[number]) =>
-      pathLatencyMs(
-        t,
-        (c) => fastest.get(`${t.name}|${c}`) ?? 0,
-        () => true,
-        worstLink(problem.pools),
-      );
+    const fastest = idleLatencies(problem);
+    const idleMs = (t: (typeof visiting)[number]) => idlePathMs(problem, fastest, t);
     const worst = visiting.reduce<(typeof visiting)[number] | undefined>(
       (a, t) => (!a || idleMs(t) / problem.latencyTargetsMs[t.name] > idleMs(a) / problem.latencyTargetsMs[a.name] ? t : a),
       undefined,
@@ -135,16 +123,9 @@ function typeUnservable(problem: PlannerProblem, type: string, component: string
     return `one '${type}' request needs ${seq} KV-cache tokens on '${component}', more than any unit of the cluster holds (at most ${maxKv}). Shorten the request sizes, use GPUs with more memory, or allow a larger TP degree.`;
   }
   if (target === undefined) return `no unit of the cluster can serve '${type}' on '${component}'.`;
-  const fastest = fastestLatencies({
-    model: problem.model,
-    pools: problem.pools,
-    cost: problem.cost,
-    tpDegrees: problem.tpDegrees,
-    maxUtilisation: problem.maxUtilisation,
-    latencyTargetsMs: problem.latencyTargetsMs,
-  });
+  const fastest = idleLatencies(problem);
   const lat = (c: string) => fastest.get(`${type}|${c}`) ?? 0;
-  const total = pathLatencyMs(t, lat, () => true, worstLink(problem.pools));
+  const total = idlePathMs(problem, fastest, t);
   const parts = t.path.map((c) => `${c} ${lat(c).toFixed(0)} ms`).join(', ');
   return `request type '${type}' cannot meet its ${target} ms latency target: even on an idle cluster its fastest path takes ${total.toFixed(0)} ms (${parts}), and a unit needs the target to leave room for queueing (utilisation ≥ 5%). Raise latencyTargetsMs.${type}, or use faster GPUs or larger TP degrees.`;
 }
@@ -396,4 +377,26 @@ function defaultTargetWords(problem: PlannerProblem): string {
 
 function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}×` : '∞×';
+}
+
+/** Each type's fastest latency on each component of its path on an idle cluster, keyed `type|component`. */
+function idleLatencies(problem: PlannerProblem): Map<string, number> {
+  return fastestLatencies({
+    model: problem.model,
+    pools: problem.pools,
+    cost: problem.cost,
+    tpDegrees: problem.tpDegrees,
+    maxUtilisation: problem.maxUtilisation,
+    latencyTargetsMs: problem.latencyTargetsMs,
+  });
+}
+
+/** A type's path latency on an idle cluster, each component at its fastest (`idleLatencies`). */
+function idlePathMs(problem: PlannerProblem, fastest: Map<string, number>, t: TypeModel): number {
+  return pathLatencyMs(
+    t,
+    (c) => fastest.get(`${t.name}|${c}`) ?? 0,
+    () => true,
+    worstLink(problem.pools),
+  );
 }

@@ -1,13 +1,12 @@
-// What `cornserve profile` does for each executor engine: check and load the component's graphs
-// through the executor's session loader, then time it the way `serve` runs it — encoders and
+// What `cornserve profile` does for each executor engine: with the component's graphs checked and
+// loaded (graphs.ts), time it the way `serve` runs it — encoders and
 // generators through their serving runners (served.ts: media decoding, pre- and
 // post-processing, dynamic batching), the LLM through the serving executor's prefill and decode
 // steps. A work unit is what the model graph's `work.units` counts for that engine; each engine
 // says here what one unit is, and the profile entry's note repeats it. Samples are the media
 // `cornserve bench` sends (loadgen/media.ts) at the sizes of the first request type that visits
 // the component.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { synthImage, synthSpeech } from '../loadgen/media.js';
 import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson } from '../models/hf/folder.js';
 import { idefics3ImageConfig, preprocessIdefics3 } from '../models/hf/idefics3-image.js';
@@ -16,8 +15,8 @@ import { IMAGE_ENCODER_IO } from '../models/image-encoder.js';
 import { encodePng } from '../models/media.js';
 import { encodeWav } from '../models/wav.js';
 import { detPreprocess } from '../models/ocr/det.js';
-import { loadCharacterClasses, recPreprocess } from '../models/ocr/rec.js';
-import { readModelHeader, type IoSignature } from '../models/onnx-reader.js';
+import { recPreprocess } from '../models/ocr/rec.js';
+import type { IoSignature } from '../models/onnx-reader.js';
 import { Prng } from '../models/prng.js';
 import { VOCODER_IO } from '../models/vocoder.js';
 import type { ExecutionProviderName } from '../runtime/executor/execution-provider.js';
@@ -25,13 +24,7 @@ import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
 import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
 import { measureSeq2SeqLatency, seq2seqDimsFromSignature } from '../runtime/host/engines/hf-seq2seq.js';
 import { whisperPrefix } from '../runtime/host/engines/hf-whisper.js';
-import {
-  loadComponentSession,
-  ModelLoadError,
-  type ComponentSession,
-  type ExecutorLogger,
-  type SessionOptions,
-} from '../runtime/executor/session.js';
+import type { ComponentSession, ExecutorLogger } from '../runtime/executor/session.js';
 import { makeTensor, zeros, type Tensor as ExecTensor, type TensorMap } from '../runtime/executor/tensor.js';
 import { defaultSize } from '../runtime/host/engines/common.js';
 import { DEFAULT_CHUNK_SECONDS, DEFAULT_TOKENS_PER_SECOND } from '../runtime/host/engines/generators.js';
@@ -47,112 +40,11 @@ import type {
   RequestSizes,
   RequestType,
 } from '../spec/types.generated.js';
+import { ProfileError, type LoadedGraphs } from './graphs.js';
 import { runConcurrently, startServedRunner, timeServedBatch, type ServedInvocation } from './served.js';
-
-/** A problem with the component or its files that the user must fix; printed as one line. */
-export class ProfileError extends Error {}
 
 /** The OCR sample's size when the request type gives none: "Cornserve 2026" at 5 px per font cell. */
 const OCR_REFERENCE_IMAGE = { width: 465, height: 105 };
-
-export interface LoadedGraphs {
-  sessions: Map<GraphRole, ComponentSession>;
-  /** Absolute paths of the ONNX files loaded. */
-  onnxFiles: string[];
-  provider: ComponentSession['provider'];
-  release(): Promise<void>;
-}
-
-/**
- * Checks, without starting onnxruntime, that every file of `c` exists and that each graph parses
- * as ONNX, so a bad path fails before minutes of measuring instead of in the middle.
- */
-export function checkGraphFiles(c: Component, graphDir: string): void {
-  for (const g of c.executor?.graphs ?? []) {
-    const path = resolve(graphDir, g.path);
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ProfileError(
-        `component '${c.name}': cannot load model ${path}: ${code === 'ENOENT' ? 'file does not exist' : code === 'EISDIR' ? 'not a file' : String(code ?? err)}`,
-      );
-    }
-    try {
-      readModelHeader(bytes);
-    } catch (err) {
-      throw new ProfileError(
-        `component '${c.name}': cannot load model ${path}: not a valid ONNX model (${err instanceof Error ? err.message : String(err)})`,
-      );
-    }
-  }
-  const dictionary = c.executor?.options?.dictionary;
-  if (dictionary !== undefined && !existsSync(resolve(graphDir, dictionary))) {
-    throw new ProfileError(`component '${c.name}': dictionary file ${resolve(graphDir, dictionary)} does not exist`);
-  }
-}
-
-/** Loads each graph of `c` with the executor's session loader and checks its declared I/O names. */
-export async function loadGraphs(c: Component, graphDir: string, options: SessionOptions): Promise<LoadedGraphs> {
-  const spec = c.executor;
-  if (!spec) throw new ProfileError(`component '${c.name}' has no executor spec, so there is nothing to load`);
-  const sessions = new Map<GraphRole, ComponentSession>();
-  const release = async () => {
-    for (const s of sessions.values()) await s.release();
-  };
-  try {
-    for (const g of spec.graphs) {
-      let session: ComponentSession;
-      try {
-        session = await loadComponentSession(`${c.name}/${g.role}`, resolve(graphDir, g.path), options);
-      } catch (err) {
-        if (err instanceof ModelLoadError) throw new ProfileError(`component '${c.name}': ${err.message.split('\n')[0]}`);
-        throw err;
-      }
-      sessions.set(g.role, session);
-      checkNames(c.name, g.role, session.path, 'inputs', g.inputs, session.signature.inputs);
-      checkNames(c.name, g.role, session.path, 'outputs', g.outputs, session.signature.outputs);
-    }
-    if (spec.options?.dictionary !== undefined) checkDictionary(c.name, resolve(graphDir, spec.options.dictionary), sessions.get('rec'));
-  } catch (err) {
-    await release();
-    throw err;
-  }
-  return { sessions, onnxFiles: [...sessions.values()].map((s) => s.path), provider: [...sessions.values()][0].provider, release };
-}
-
-/** The OCR dictionary exists and gives as many classes as the recogniser outputs. */
-function checkDictionary(component: string, path: string, rec: ComponentSession | undefined): void {
-  if (!existsSync(path)) throw new ProfileError(`component '${component}': dictionary file ${path} does not exist`);
-  const classes = loadCharacterClasses(path).length;
-  const width = rec?.signature.outputs[0]?.dims.at(-1);
-  if (typeof width === 'number' && width !== classes) {
-    throw new ProfileError(
-      `component '${component}': dictionary ${path} gives ${classes} classes (blank, its lines, space) but the rec graph outputs ${width}`,
-    );
-  }
-}
-
-function checkNames(
-  component: string,
-  role: string,
-  path: string,
-  what: 'inputs' | 'outputs',
-  declared: readonly string[],
-  actual: readonly IoSignature[],
-): void {
-  const names = actual.map((a) => a.name);
-  const missing = declared.filter((n) => !names.includes(n));
-  const extra = names.filter((n) => !declared.includes(n));
-  if (missing.length === 0 && extra.length === 0) return;
-  const parts = [missing.length > 0 ? `lacks ${missing.join(', ')}` : '', extra.length > 0 ? `also has ${extra.join(', ')}` : ''].filter(
-    Boolean,
-  );
-  throw new ProfileError(
-    `component '${component}': ${role} graph ${path} ${parts.join(' and ')} among its ${what} (the model graph lists ${declared.join(', ')})`,
-  );
-}
 
 export interface MeasureSettings {
   batches: readonly number[];
@@ -330,17 +222,20 @@ export async function measureEngine(
     label: string,
     unitsPerInvocation?: number,
   ) => servedCurve(c, graph, settings, label, planBatch, invocation, unitsPerInvocation);
+  /** Served with one media item per invocation, one unit each. */
+  const asServedPerItem = (media: { images?: MediaInput[]; audios?: MediaInput[] }, label: string) =>
+    asServed(
+      (b) => b,
+      () => ({ requestType, payload: { ...media, params: {} }, emits: [], consumers, inputs: {} }),
+      label,
+    );
   switch (engine) {
     case 'vit-encoder': {
       const s = session(graphs, 'vit-encoder');
       const [height, width] = [fixedDim(s, IMAGE_ENCODER_IO.input, 2), fixedDim(s, IMAGE_ENCODER_IO.input, 3)];
       const [w, h] = [size('imageWidth', width), size('imageHeight', height)];
       const image = pngImage(w, h);
-      const { points, rows } = await asServed(
-        (b) => b,
-        () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }),
-        'image',
-      );
+      const { points, rows } = await asServedPerItem({ images: [image] }, 'image');
       return {
         unitLatencyMs: points,
         unit: `one ${w}×${h} PNG image as served (decoded, resized to ${width}×${height}, encoded; ${rowsNote(rows, settings.batches)})`,
@@ -348,11 +243,7 @@ export async function measureEngine(
     }
     case 'audio-encoder': {
       const wav: MediaInput = { bytes: encodeWav(synthSpeech(1)), mime: 'audio/wav' };
-      const { points, rows } = await asServed(
-        (b) => b,
-        () => ({ requestType, payload: { audios: [wav], params: {} }, emits: [], consumers, inputs: {} }),
-        'audio second',
-      );
+      const { points, rows } = await asServedPerItem({ audios: [wav] }, 'audio second');
       return {
         unitLatencyMs: points,
         unit: `one second of audio as served (a 16 kHz WAV read, log-mel features, encoded; ${rowsNote(rows, settings.batches)})`,
@@ -469,11 +360,7 @@ export async function measureEngine(
       const [w, h] = [size('imageWidth', OCR_REFERENCE_IMAGE.width), size('imageHeight', OCR_REFERENCE_IMAGE.height)];
       const image = pngImage(w, h);
       const network = detPreprocess(synthImage(w, h)).tensor.shape.slice(2).join('×');
-      const { points, rows } = await asServed(
-        (b) => b,
-        () => ({ requestType, payload: { images: [image], params: {} }, emits: [], consumers, inputs: {} }),
-        'image',
-      );
+      const { points, rows } = await asServedPerItem({ images: [image] }, 'image');
       return {
         unitLatencyMs: points,
         unit: `one ${w}×${h} PNG image of a text line as served (decoded, resized to ${network}, boxes found and cut out; ${rowsNote(rows, settings.batches)})`,

@@ -9,7 +9,7 @@ import { MediaCache } from '../loadgen/media.js';
 import { chatBody, withTypeSizes } from '../loadgen/request-body.js';
 import { servedModelOf } from '../spec/served-model.js';
 import type { ModelGraph } from '../spec/types.generated.js';
-import { ProfileError } from './engines.js';
+import { ProfileError } from './graphs.js';
 
 /** The serving process's CPU counter (prom-client's process metrics under the gateway's prefix). */
 export const GATEWAY_CPU_METRIC = 'cornserve_gateway_process_cpu_seconds_total';

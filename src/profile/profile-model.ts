@@ -10,7 +10,8 @@ import { measuredEntry } from '../runtime/executor/measure.js';
 import type { ExecutorLogger } from '../runtime/executor/session.js';
 import type { ExecutionProviderName } from '../runtime/executor/execution-provider.js';
 import type { Component, ModelGraph, Profile, ProfileEntry } from '../spec/types.generated.js';
-import { checkGraphFiles, loadGraphs, measureEngine, ProfileError, type EngineMeasurement, type MeasureSettings } from './engines.js';
+import { measureEngine, type EngineMeasurement, type MeasureSettings } from './engines.js';
+import { checkGraphFiles, loadGraphs, ProfileError } from './graphs.js';
 
 /** The GPU type a CPU measurement stands for (fixtures/gpus.yaml). */
 export const CPU_GPU_TYPE = 'CPU-core';

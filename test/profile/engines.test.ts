@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { loadInput } from '../../src/spec/load.js';
 import { validator } from '../../src/spec/schemas.js';
 import type { Component, ModelGraph } from '../../src/spec/types.generated.js';
-import { loadGraphs, ProfileError, referenceSteps } from '../../src/profile/engines.js';
+import { referenceSteps } from '../../src/profile/engines.js';
+import { loadGraphs, ProfileError } from '../../src/profile/graphs.js';
 import { profileModel } from '../../src/profile/profile-model.js';
 
 const DEMO = resolve('fixtures/models/demo.yaml');

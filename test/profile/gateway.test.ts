@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { GATEWAY_CPU_METRIC, measureGateway, metricsUrl, parseCpuSeconds } from '../../src/profile/gateway.js';
-import { ProfileError } from '../../src/profile/engines.js';
+import { ProfileError } from '../../src/profile/graphs.js';
 import { loadInput } from '../../src/spec/load.js';
 import type { ModelGraph } from '../../src/spec/types.generated.js';
 

@@ -11,6 +11,7 @@ import { ContinuousBatchScheduler, type FinishReason, type LlmSchedulerConfig, t
 import type { ComponentSession } from './session.js';
 import { makeTensor, type Tensor, type TensorMap } from './tensor.js';
 import { AsyncChannel } from './async-channel.js';
+import { finishSequence, stepUntilIdle } from './in-flight.js';
 
 export interface LlmDims extends KvDims {
   hidden: number;
@@ -216,33 +217,17 @@ export class LlmExecutor {
     return { plan, finished };
   }
 
-  private async runUntilIdle(): Promise<void> {
-    try {
-      while (!this.scheduler.idle) {
-        await this.step();
-        // Let submissions made while the step ran join the next one.
-        await new Promise((r) => setImmediate(r));
-      }
-    } catch (err) {
-      // A failed model call leaves the caches inconsistent: every sequence in flight fails.
-      for (const seq of this.sequences.values()) {
-        this.scheduler.cancel(seq.id);
-        seq.channel.fail(err);
-        seq.reject(err);
-      }
-      this.sequences.clear();
-    } finally {
-      this.loop = undefined;
-    }
+  private runUntilIdle(): Promise<void> {
+    return stepUntilIdle(
+      this.scheduler,
+      this.sequences,
+      () => this.step(),
+      () => (this.loop = undefined),
+    );
   }
 
   private finish(id: number, reason: FinishReason): void {
-    const seq = this.sequences.get(id);
-    if (seq === undefined) return;
-    this.sequences.delete(id);
-    this.scheduler.cancel(id);
-    seq.channel.close();
-    seq.resolve({ sequenceId: id, promptTokens: seq.promptTokens, tokens: seq.tokens, finishReason: reason });
+    finishSequence(this.scheduler, this.sequences, id, reason, (seq) => seq.promptTokens);
   }
 
   /** Embeds token ids for all sequences in one call of the embedding model. */

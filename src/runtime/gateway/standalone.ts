@@ -2,16 +2,15 @@
 // metrics and HTTP front as `serve`, in front of executors that run elsewhere and are found
 // through the endpoint map (remote-executors.ts). It drains like `serve`; the executors are
 // not its to stop.
-import { Dispatcher } from '../dispatcher/dispatcher.js';
+import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import { servedModelNames } from '../dispatcher/graph.js';
-import { ReplicaTable } from '../dispatcher/replicas.js';
+import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { Logger } from '../log.js';
 import { verifyPlanFile, type VerifiedPlan } from '../../plan/verify.js';
 import type { MediaLimits } from '../../models/media-inspect.js';
 import type { ConnectionTimeouts } from './connections.js';
-import { ServeMetrics } from './metrics.js';
 import { RemoteExecutors } from './remote-executors.js';
-import { Gateway } from './server.js';
+import { dispatchFront, openGateway } from './front.js';
 import { drainAndClose } from './drain.js';
 
 export interface StandaloneGatewayOptions {
@@ -52,17 +51,7 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
     units: plan.solution.units.length,
     model: plan.model.name,
   });
-  const replicas = new ReplicaTable(plan.solution.units);
-  const metrics = new ServeMetrics(replicas);
-  const dispatcher = new Dispatcher({
-    model: plan.model,
-    routes: plan.solution.routing,
-    units: plan.solution.units,
-    replicas,
-    queueBound: o.queueBound,
-    requestTimeoutMs: o.requestTimeoutMs,
-    observer: metrics.observer(),
-  });
+  const { replicas, metrics, dispatcher } = dispatchFront(plan, o);
   const remote = new RemoteExecutors({
     units: plan.solution.units,
     replicas,
@@ -74,25 +63,22 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
     resolveHost: o.resolveHost,
   });
   await remote.start();
-  const gateway = new Gateway({
-    modelNames: servedModelNames(plan.model),
-    dispatcher,
-    replicas,
-    metrics,
-    apiKey: o.apiKey,
-    bodyLimitBytes: o.bodyLimitBytes,
-    mediaLimits: o.mediaLimits,
-    connectionTimeouts: o.connectionTimeouts,
-    log,
-  });
-  let port: number;
-  try {
-    ({ port } = await gateway.listen(o.host, o.port));
-  } catch (err) {
-    remote.stop();
-    throw err;
-  }
-  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+  const { gateway, port, url } = await openGateway(
+    {
+      modelNames: servedModelNames(plan.model),
+      dispatcher,
+      replicas,
+      metrics,
+      apiKey: o.apiKey,
+      bodyLimitBytes: o.bodyLimitBytes,
+      mediaLimits: o.mediaLimits,
+      connectionTimeouts: o.connectionTimeouts,
+      log,
+    },
+    o.host,
+    o.port,
+    () => remote.stop(),
+  );
   log.info('gateway.listening', {
     url,
     host: o.host,

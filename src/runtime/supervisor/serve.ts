@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Dispatcher } from '../dispatcher/dispatcher.js';
+import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import { servedModelNames } from '../dispatcher/graph.js';
-import { ReplicaTable } from '../dispatcher/replicas.js';
+import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { MediaLimits } from '../../models/media-inspect.js';
 import type { ConnectionTimeouts } from '../gateway/connections.js';
-import { ServeMetrics } from '../gateway/metrics.js';
-import { Gateway } from '../gateway/server.js';
+import { dispatchFront, openGateway } from '../gateway/front.js';
+import type { Gateway } from '../gateway/server.js';
 import { drainAndClose } from '../gateway/drain.js';
 import { ExternalEngines } from './external-engines.js';
 import type { Plan, Solution } from '../../spec/types.generated.js';
@@ -100,17 +100,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   });
   for (const warning of verified.warnings) log.warn('serve.plan_warning', { plan: verified.planPath, warning });
 
-  const replicas = new ReplicaTable(plan.solution.units);
-  const metrics = new ServeMetrics(replicas);
-  const dispatcher = new Dispatcher({
-    model: plan.model,
-    routes: plan.solution.routing,
-    units: plan.solution.units,
-    replicas,
-    queueBound: options.queueBound,
-    requestTimeoutMs: options.requestTimeoutMs,
-    observer: metrics.observer(),
-  });
+  const { replicas, metrics, dispatcher } = dispatchFront(plan, options);
   const runDir = mkdtempSync(join(tmpdir(), 'cornserve-'));
   const supervisor = new Supervisor({
     plan,
@@ -143,28 +133,27 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
-  const gateway = new Gateway({
-    modelNames: servedModelNames(plan.model),
-    dispatcher,
-    replicas,
-    metrics,
-    apiKey: options.apiKey,
-    bodyLimitBytes: options.bodyLimitBytes,
-    mediaRoot: options.mediaRoot,
-    mediaLimits: options.mediaLimits,
-    connectionTimeouts: options.connectionTimeouts,
-    log,
-    onFinished: options.onRequestFinished,
-  });
-  let port: number;
-  try {
-    ({ port } = await gateway.listen(options.host, options.port));
-  } catch (err) {
-    await Promise.all([supervisor.stop(), externalEngines.stop()]);
-    rmSync(runDir, { recursive: true, force: true });
-    throw err;
-  }
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const { gateway, port, url } = await openGateway(
+    {
+      modelNames: servedModelNames(plan.model),
+      dispatcher,
+      replicas,
+      metrics,
+      apiKey: options.apiKey,
+      bodyLimitBytes: options.bodyLimitBytes,
+      mediaRoot: options.mediaRoot,
+      mediaLimits: options.mediaLimits,
+      connectionTimeouts: options.connectionTimeouts,
+      log,
+      onFinished: options.onRequestFinished,
+    },
+    options.host,
+    options.port,
+    async () => {
+      await Promise.all([supervisor.stop(), externalEngines.stop()]);
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  );
   log.info('serve.listening', {
     url,
     host: options.host,

@@ -18,7 +18,7 @@ import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js'
 import type { MediaInput } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { batchPolicy, loadGraphSessions, reportingSession, requireSession, type EngineContext } from './common.js';
-import { decodeWav } from '../../../models/wav.js';
+import { decodeWav, type PcmAudio } from '../../../models/wav.js';
 
 /** Longest clip accepted: Whisper's 30 s window (the tiny encoder's 1500 positions at 50/s). */
 export const MAX_AUDIO_SECONDS = 30;
@@ -48,6 +48,16 @@ export function decodeImage(item: MediaInput, what: string, limits: MediaLimits 
     return decodeImageBytes(item.bytes, limits);
   } catch (err) {
     throw new InvalidInputError(`${what} cannot be decoded (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+/** An input WAV as mono PCM at `sampleRateHz`, held to the request's media limits; any failure is the client's (400). */
+export function decodeAudio(item: MediaInput, index: number, limits: MediaLimits, sampleRateHz: number): PcmAudio {
+  try {
+    checkAudioLimits(inspectWav(item.bytes), limits);
+    return resampleLinear(decodeWav(item.bytes), sampleRateHz);
+  } catch (err) {
+    throw new InvalidInputError(`audio ${index + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
@@ -81,13 +91,7 @@ export async function audioEncoderRunner(e: EngineContext): Promise<ComponentRun
   return {
     async run(ctx) {
       await sendItems(ctx, ctx.payload.audios ?? [], async (item, i) => {
-        let pcm;
-        try {
-          checkAudioLimits(inspectWav(item.bytes), ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS);
-          pcm = resampleLinear(decodeWav(item.bytes), mel.sampleRateHz);
-        } catch (err) {
-          throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
-        }
+        const pcm = decodeAudio(item, i, ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS, mel.sampleRateHz);
         const seconds = pcm.samples.length / mel.sampleRateHz;
         if (melFrameCount(mel, pcm.samples.length) < 2)
           throw new InvalidInputError(

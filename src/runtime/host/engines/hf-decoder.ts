@@ -20,12 +20,11 @@ import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson, tokenIds
 import { idefics3ImagePrompt } from '../../../models/hf/idefics3-image.js';
 import { LlmExecutor, type PromptPart } from '../../executor/llm-executor.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
-import { CancelledError } from '../../transport/errors.js';
 import type { Tensor } from '../../transport/tensor.js';
 import type { ChatMessage } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
-import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, requireSession, type EngineContext } from './common.js';
-import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
+import { collect, floatTensor, loadGraphSessions, requireSession, type EngineContext } from './common.js';
+import { emitTextFinish, emitTextPieces, llmExecutorOptions, maxNewTokensFor, throwIfCancelled } from './llm.js';
 
 /** One image's features as the vision encoder sent them: its tile grid and every frame's rows. */
 export interface ImageFeatures {
@@ -158,33 +157,18 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
         throw new InvalidInputError(
           `the prompt takes ${promptTokens} positions (text and image tokens); this model's context is ${maxContextTokens}`,
         );
-      const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(
-        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
-        maxContextTokens - promptTokens,
-      );
+      const maxNewTokens = maxNewTokensFor(e, ctx, maxContextTokens - promptTokens);
       const text = new StreamingDetokenizer(chat);
       const handle = executor.submit({
         prompt,
         maxNewTokens,
         signal: ctx.signal,
-        onToken: (token) => {
-          const piece = text.push(token);
-          if (piece) ctx.emit({ kind: 'text', text: piece });
-        },
+        onToken: emitTextPieces(ctx, text),
       });
       const result = await handle.result;
-      if (result.finishReason === 'cancelled')
-        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      throwIfCancelled(result, ctx.signal);
       e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
-      const tail = text.end();
-      if (tail) ctx.emit({ kind: 'text', text: tail });
-      ctx.emit({
-        kind: 'finish',
-        reason: result.finishReason === 'eos' ? 'stop' : 'length',
-        promptTokens: result.promptTokens,
-        completionTokens: result.tokens.length,
-      });
+      emitTextFinish(ctx, text, result);
     },
     close: async () => {
       await embed.release();

@@ -16,6 +16,7 @@ import { Prng } from '../../../models/prng.js';
 import type { Point, PrefillPoint } from '../../../spec/types.generated.js';
 import { PastBuffers, SequenceKvCache, type KvDims } from '../../executor/kv-cache.js';
 import { argmax, type GenerationResult } from '../../executor/llm-executor.js';
+import { finishSequence, stepUntilIdle } from '../../executor/in-flight.js';
 import { ContinuousBatchScheduler, type FinishReason } from '../../executor/llm-scheduler.js';
 import { timeCalls } from '../../executor/measure.js';
 import type { ComponentSession } from '../../executor/session.js';
@@ -148,30 +149,17 @@ export class Seq2SeqExecutor {
     }
   }
 
-  private async runUntilIdle(): Promise<void> {
-    try {
-      while (!this.scheduler.idle) {
-        await this.step();
-        await new Promise((r) => setImmediate(r));
-      }
-    } catch (err) {
-      // A failed model call leaves the caches inconsistent: every sequence in flight fails.
-      for (const seq of this.sequences.values()) {
-        this.scheduler.cancel(seq.id);
-        seq.reject(err);
-      }
-      this.sequences.clear();
-    } finally {
-      this.loop = undefined;
-    }
+  private runUntilIdle(): Promise<void> {
+    return stepUntilIdle(
+      this.scheduler,
+      this.sequences,
+      () => this.step(),
+      () => (this.loop = undefined),
+    );
   }
 
   private finish(id: number, reason: FinishReason): void {
-    const seq = this.sequences.get(id);
-    if (seq === undefined) return;
-    this.sequences.delete(id);
-    this.scheduler.cancel(id);
-    seq.resolve({ sequenceId: id, promptTokens: seq.request.prefix.length, tokens: seq.tokens, finishReason: reason });
+    finishSequence(this.scheduler, this.sequences, id, reason, (seq) => seq.request.prefix.length);
   }
 
   /** One decoder call for sequences with equally long caches; returns each one's greedy token. */

@@ -12,26 +12,14 @@ import { HfTokenizer, StreamingDetokenizer } from '../../../models/hf/chat.js';
 import { configNumber, hfFolderOfGraph, readJsonFile, readOptionalJson, tokenIds, type JsonObject } from '../../../models/hf/folder.js';
 import { WHISPER_IO } from '../../../models/hf/layout.js';
 import { slaneyMelFilters, whisperFeatureConfig, whisperFrameCount, whisperLogMel } from '../../../models/hf/whisper-features.js';
-import { resampleLinear } from '../../../models/media.js';
 import { ModelBatcher } from '../../executor/model-batcher.js';
 import { makeTensor } from '../../executor/tensor.js';
-import { CancelledError } from '../../transport/errors.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
-import {
-  batchPolicy,
-  collect,
-  defaultSize,
-  floatTensor,
-  loadGraphSessions,
-  reportingSession,
-  requestTypeOf,
-  requireSession,
-  type EngineContext,
-} from './common.js';
+import { batchPolicy, collect, floatTensor, loadGraphSessions, reportingSession, requireSession, type EngineContext } from './common.js';
 import { Seq2SeqExecutor } from './hf-seq2seq.js';
-import { DEFAULT_MAX_TOKENS, llmExecutorOptions } from './llm.js';
-import { checkAudioLimits, DEFAULT_MEDIA_LIMITS, inspectWav } from '../../../models/media-inspect.js';
-import { decodeWav } from '../../../models/wav.js';
+import { emitTextFinish, emitTextPieces, llmExecutorOptions, maxNewTokensFor, throwIfCancelled } from './llm.js';
+import { DEFAULT_MEDIA_LIMITS } from '../../../models/media-inspect.js';
+import { decodeAudio } from './encoders.js';
 
 export async function hfWhisperEncoderRunner(e: EngineContext): Promise<ComponentRunner> {
   const sessions = await loadGraphSessions(e);
@@ -46,13 +34,7 @@ export async function hfWhisperEncoderRunner(e: EngineContext): Promise<Componen
     async run(ctx) {
       const encoded = await Promise.all(
         (ctx.payload.audios ?? []).map(async (item, i) => {
-          let pcm;
-          try {
-            checkAudioLimits(inspectWav(item.bytes), ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS);
-            pcm = resampleLinear(decodeWav(item.bytes), features.sampleRateHz);
-          } catch (err) {
-            throw new InvalidInputError(`audio ${i + 1} cannot be decoded as WAV (${err instanceof Error ? err.message : String(err)})`);
-          }
+          const pcm = decodeAudio(item, i, ctx.payload.mediaLimits ?? DEFAULT_MEDIA_LIMITS, features.sampleRateHz);
           const seconds = pcm.samples.length / features.sampleRateHz;
           if (seconds > maxSeconds)
             throw new InvalidInputError(`audio ${i + 1} is ${seconds.toFixed(1)} s long; this model transcribes at most ${maxSeconds} s`);
@@ -109,33 +91,18 @@ export async function hfWhisperDecoderRunner(e: EngineContext): Promise<Componen
       ).flat();
       if (clips.length !== 1)
         throw new InvalidInputError(`this model transcribes one audio clip per request; the request has ${clips.length}`);
-      const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(
-        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
-        maxContextTokens - prefix.length,
-      );
+      const maxNewTokens = maxNewTokensFor(e, ctx, maxContextTokens - prefix.length);
       const text = new StreamingDetokenizer(tokenizer);
       const result = await executor.submit({
         prefix,
         encoderStates: clips[0].data,
         maxNewTokens,
         signal: ctx.signal,
-        onToken: (token) => {
-          const piece = text.push(token);
-          if (piece) ctx.emit({ kind: 'text', text: piece });
-        },
+        onToken: emitTextPieces(ctx, text),
       });
-      if (result.finishReason === 'cancelled')
-        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      throwIfCancelled(result, ctx.signal);
       e.reportBatch(executor.callBatchSizes.at(-1) ?? 1);
-      const tail = text.end();
-      if (tail) ctx.emit({ kind: 'text', text: tail });
-      ctx.emit({
-        kind: 'finish',
-        reason: result.finishReason === 'eos' ? 'stop' : 'length',
-        promptTokens: result.promptTokens,
-        completionTokens: result.tokens.length,
-      });
+      emitTextFinish(ctx, text, result);
     },
     close: async () => void (await decoder.release()),
   };

@@ -14,7 +14,13 @@
 //   into frames at its own frame rate (engines/vocoder.ts). The stream ends with generation.
 // With an audio consumer the generated text is also emitted: the gateway returns it as the
 // audio's transcript.
-import { llmDimsFromSignature, LlmExecutor, type LlmExecutorOptions, type PromptPart } from '../../executor/llm-executor.js';
+import {
+  llmDimsFromSignature,
+  LlmExecutor,
+  type GenerationResult,
+  type LlmExecutorOptions,
+  type PromptPart,
+} from '../../executor/llm-executor.js';
 import { makeTensor, type Tensor as ExecTensor } from '../../executor/tensor.js';
 import { LLM_INPUT, LLM_OUTPUT } from '../../../models/llm.js';
 import { BOS_ID, encodeText, EOS_ID, StreamingTextDecoder, VOCAB_SIZE } from '../../../models/tokenizer.js';
@@ -26,6 +32,44 @@ import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, re
 
 /** New tokens when neither the request nor its type's default sizes say. */
 export const DEFAULT_MAX_TOKENS = 64;
+
+/** New tokens for a request: its max_tokens, else its type's default outputTokens, else DEFAULT_MAX_TOKENS; at most `room`. */
+export function maxNewTokensFor(e: EngineContext, ctx: InvocationContext, room: number): number {
+  const type = requestTypeOf(e.model, ctx.requestType);
+  return Math.min(ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS), room);
+}
+
+/** A generation that ended cancelled rejects the invocation with the signal's reason. */
+export function throwIfCancelled(result: Pick<GenerationResult, 'finishReason'>, signal: AbortSignal): void {
+  if (result.finishReason === 'cancelled')
+    throw signal.reason instanceof Error ? signal.reason : new CancelledError('the request was cancelled');
+}
+
+/** Incremental detokenization: text pieces as tokens come, and what was held back at the end. */
+export interface TextStream {
+  push(token: number): string;
+  end(): string;
+}
+
+/** Emits each token's text piece as it comes (an `onToken` for the executor). */
+export function emitTextPieces(ctx: InvocationContext, text: TextStream): (token: number) => void {
+  return (token) => {
+    const piece = text.push(token);
+    if (piece) ctx.emit({ kind: 'text', text: piece });
+  };
+}
+
+/** Emits the text held back and the finish event of a text-only generation: 'stop' at EOS, else 'length'. */
+export function emitTextFinish(ctx: InvocationContext, text: TextStream, result: GenerationResult): void {
+  const tail = text.end();
+  if (tail) ctx.emit({ kind: 'text', text: tail });
+  ctx.emit({
+    kind: 'finish',
+    reason: result.finishReason === 'eos' ? 'stop' : 'length',
+    promptTokens: result.promptTokens,
+    completionTokens: result.tokens.length,
+  });
+}
 
 /**
  * The prompt as parts: BOS, then `role: content\n` per message, then `assistant: `. Text is
@@ -128,11 +172,7 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
           `the prompt takes ${promptTokens} positions (text tokens plus image and audio embeddings); this model's context is ${maxContextTokens}`,
         );
       }
-      const type = requestTypeOf(e.model, ctx.requestType);
-      const maxNewTokens = Math.min(
-        ctx.payload.params.maxTokens ?? Math.round(defaultSize(type, 'outputTokens') ?? DEFAULT_MAX_TOKENS),
-        maxContextTokens - promptTokens,
-      );
+      const maxNewTokens = maxNewTokensFor(e, ctx, maxContextTokens - promptTokens);
 
       const toVocoder = ctx.consumers.filter((c) => modalityOf(c) === 'audio');
       const toImage = ctx.consumers.filter((c) => modalityOf(c) === 'image');
@@ -153,8 +193,7 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
         },
       });
       const result = await handle.result;
-      if (result.finishReason === 'cancelled')
-        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new CancelledError('the request was cancelled');
+      throwIfCancelled(result, ctx.signal);
       // One sample per invocation: the sequences decoding together when this one finished.
       e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
       if (emitText) {
