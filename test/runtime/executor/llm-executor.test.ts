@@ -174,3 +174,15 @@ test('a failing model call rejects every sequence in flight, and the executor st
   const aborted = AbortSignal.abort();
   assert.equal((await ex.submit({ prompt: [{ tokens: [1] }], maxNewTokens: 3, signal: aborted }).result).finishReason, 'cancelled');
 });
+
+test('a request cancelled before it is submitted does not stop the executor from running later ones', async () => {
+  const [embed, llm] = await sessions();
+  const ex = new LlmExecutor(embed, llm, { ...OPTIONS, autoRun: true });
+  const abort = new AbortController();
+  abort.abort();
+  const cancelled = ex.submit({ prompt: [{ tokens: encodeText('never') }], maxNewTokens: 4, signal: abort.signal });
+  assert.equal((await cancelled.result).finishReason, 'cancelled');
+  const next = ex.submit({ prompt: [{ tokens: encodeText('after it') }], maxNewTokens: 3 });
+  assert.equal((await next.result).tokens.length, 3);
+  assert.ok(ex.idle);
+});

@@ -124,7 +124,9 @@ export class Seq2SeqExecutor {
     });
     if (request.signal?.aborted) this.finish(id, 'cancelled');
     request.signal?.addEventListener('abort', () => this.finish(id, 'cancelled'), { once: true });
-    if (this.options.autoRun ?? true) this.loop ??= this.runUntilIdle();
+    // Started on the next microtask: a loop with nothing to do (a request cancelled before it was
+    // submitted) would otherwise finish, and clear itself, before it is stored, and stay stored.
+    if (this.options.autoRun ?? true) this.loop ??= Promise.resolve().then(() => this.runUntilIdle());
     return result;
   }
 
