@@ -57,7 +57,10 @@ export const ALLOWED = {
   'runtime-transport': ['runtime-common', 'runtime-executor'],
   'runtime-host': ['spec', 'plan', 'models', 'runtime-common', 'runtime-executor', 'runtime-transport'],
   'runtime-dispatcher': ['spec', 'plan', 'runtime-common', 'runtime-transport'],
-  'runtime-gateway': ['spec', 'plan', 'models', 'runtime-common', 'runtime-transport', 'runtime-dispatcher'],
+  // The gateway records served requests as trace lines and summarises its live window as a trace
+  // (workload), and predicts attainment at that workload with the simulator in a worker thread,
+  // never on the request path (gateway/predict-worker.ts); graph gives a request type's mean sizes.
+  'runtime-gateway': ['spec', 'workload', 'graph', 'plan', 'sim', 'models', 'runtime-common', 'runtime-transport', 'runtime-dispatcher'],
   'runtime-supervisor': [
     'spec',
     'plan',

@@ -1856,4 +1856,8 @@ export interface TraceRequest {
    * Denoising steps per generated image.
    */
   diffusionSteps?: number;
+  /**
+   * Measured end-to-end latency, milliseconds: written by `serve --record` for each served request; readers that plan or simulate ignore it.
+   */
+  latencyMs?: number;
 }

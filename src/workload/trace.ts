@@ -315,7 +315,7 @@ function jsonColumn(line: string, field: string, at: 'key' | 'value'): number {
   return i + 1;
 }
 
-/** One request as a JSONL line: arrival, type, id, then its non-zero sizes, in column order. */
+/** One request as a JSONL line: arrival, type, id, then its non-zero sizes, in column order, then a measured latency. */
 export function formatJsonlLine(r: TraceRequest): string {
   let s = `{"arrivalS":${roundTime(r.arrivalS)},"type":${JSON.stringify(r.type)}`;
   if (r.id !== undefined) s += `,"id":${JSON.stringify(r.id)}`;
@@ -323,6 +323,7 @@ export function formatJsonlLine(r: TraceRequest): string {
     const v = r[f];
     if (v !== undefined && v !== 0) s += `,"${f}":${v}`;
   }
+  if (r.latencyMs !== undefined) s += `,"latencyMs":${roundSize(r.latencyMs)}`;
   return s + '}';
 }
 

@@ -15,8 +15,9 @@ import { applyConnectionTimeouts, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTi
 import { ApiError } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
 import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js';
-import { addPart, chunkBody, completionBody, deltaFor, emptyAnswer, type ResponseMeta } from './responses.js';
+import { addPart, chunkBody, completionBody, deltaFor, emptyAnswer, type Answer, type ResponseMeta } from './responses.js';
 import { RecentErrors, statusBody } from './status.js';
+import type { LiveTraffic } from './traffic.js';
 
 export interface GatewayOptions {
   /** The model ids clients name (GET /v1/models lists them; see servedModelNames). */
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** Called once per chat request with its outcome (benchmarks, tests). */
   onFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
+  /** The live window, record and drift prediction: fed each served request, shown in /status, /metrics and /v1/cornserve/workload. */
+  traffic?: LiveTraffic;
 }
 
 interface RequestState {
@@ -141,7 +144,15 @@ export class Gateway {
       reply.header('content-type', this.options.metrics.contentType);
       return this.options.metrics.text();
     });
-    app.get('/status', async () => statusBody(this.options.replicas, this.recentErrors, this.options.dispatcher.inFlight));
+    app.get('/status', async () => ({
+      ...statusBody(this.options.replicas, this.recentErrors, this.options.dispatcher.inFlight),
+      ...(this.options.traffic ? { liveWorkload: this.options.traffic.status() } : {}),
+    }));
+    app.get('/v1/cornserve/workload', async () => {
+      const body = this.options.traffic?.workloadBody();
+      if (!body) throw new ApiError(404, 'no_live_traffic', 'no request has been served in the live window yet; send traffic first');
+      return body;
+    });
     app.get('/v1/models', async () => ({
       object: 'list',
       data: this.options.modelNames.map((id) => ({ id, object: 'model', created: 0, owned_by: 'cornserve' })),
@@ -232,6 +243,7 @@ export class Gateway {
         const answer = emptyAnswer();
         for await (const part of handle.parts) addPart(answer, part);
         finished = true;
+        this.served(st, parsed, answer);
         return completionBody(meta, answer);
       }
       // Wait for the first part before committing to 200, so early failures keep their status.
@@ -243,6 +255,11 @@ export class Gateway {
       finished = true;
       throw err;
     }
+  }
+
+  /** Hands a request answered with 200 to the live traffic watcher (sizes only, never content). */
+  private served(st: RequestState, parsed: ParsedChat, answer: Answer): void {
+    this.options.traffic?.observe({ type: st.type, arrivalMs: st.startMs, latencyMs: performance.now() - st.startMs, parsed, answer });
   }
 
   /** A prompt longer than the context of a component that reads it: 400 before any executor work. */
@@ -296,6 +313,7 @@ export class Gateway {
       if (parsed.includeUsage) await send(raw, { ...chunkBody(meta, {}), choices: [], usage: answer.usage });
       raw.write('data: [DONE]\n\n');
       this.record(st, 200);
+      this.served(st, parsed, answer);
     } catch (err) {
       const e = toApiError(err);
       if (!raw.destroyed) raw.write(`data: ${JSON.stringify(e.body())}\n\n`);

@@ -14,6 +14,8 @@ import type { ConnectionTimeouts } from '../gateway/connections.js';
 import { dispatchFront, openGateway } from '../gateway/front.js';
 import type { Gateway } from '../gateway/server.js';
 import { drainAndClose } from '../gateway/drain.js';
+import { LiveTraffic } from '../gateway/traffic.js';
+import type { RecordOptions } from '../gateway/record.js';
 import { ExternalEngines } from './external-engines.js';
 import type { Plan, Solution } from '../../spec/types.generated.js';
 import type { Logger } from '../log.js';
@@ -45,6 +47,12 @@ export interface ServeOptions {
   readyTimeoutMs?: number;
   /** Called once per chat request with its outcome (benchmarks, tests). */
   onRequestFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
+  /** Write every served request to a trace file (`--record`). */
+  record?: RecordOptions;
+  /** Length of the live workload window, seconds (`--live-window`). */
+  liveWindowS?: number;
+  /** How often the attainment at the live workload is predicted, ms; 0 turns it off (`--predict-interval`). */
+  predictIntervalMs?: number;
 }
 
 export interface ServeHandle {
@@ -59,6 +67,8 @@ export interface ServeHandle {
   /** The external engine processes (units whose component names an externalEngine). */
   externalEngines: ExternalEngines;
   gateway: Gateway;
+  /** The live window, record and drift prediction. */
+  traffic: LiveTraffic;
   /** Drains and stops everything; resolves once executors have exited. Idempotent. */
   shutdown(reason: string): Promise<void>;
 }
@@ -100,7 +110,16 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   });
   for (const warning of verified.warnings) log.warn('serve.plan_warning', { plan: verified.planPath, warning });
 
+  // Before any executor starts: an unwritable record path stops here, with nothing to undo.
+  const traffic = new LiveTraffic({
+    plan,
+    log,
+    windowS: options.liveWindowS,
+    predictIntervalMs: options.predictIntervalMs,
+    record: options.record,
+  });
   const { replicas, metrics, dispatcher } = dispatchFront(plan, options);
+  traffic.registerMetrics(metrics.registry);
   const runDir = mkdtempSync(join(tmpdir(), 'cornserve-'));
   const supervisor = new Supervisor({
     plan,
@@ -129,7 +148,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   try {
     await Promise.all([supervisor.start(), externalEngines.start()]);
   } catch (err) {
-    await Promise.all([supervisor.stop(2000), externalEngines.stop(2000)]);
+    await Promise.all([supervisor.stop(2000), externalEngines.stop(2000), traffic.close()]);
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
@@ -146,14 +165,16 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       connectionTimeouts: options.connectionTimeouts,
       log,
       onFinished: options.onRequestFinished,
+      traffic,
     },
     options.host,
     options.port,
     async () => {
-      await Promise.all([supervisor.stop(), externalEngines.stop()]);
+      await Promise.all([supervisor.stop(), externalEngines.stop(), traffic.close()]);
       rmSync(runDir, { recursive: true, force: true });
     },
   );
+  traffic.start();
   log.info('serve.listening', {
     url,
     host: options.host,
@@ -166,10 +187,10 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const shutdown = (reason: string): Promise<void> =>
     (stopped ??= (async () => {
       await drainAndClose(gateway, dispatcher, { reason, timeoutMs: options.drainTimeoutMs, log, eventPrefix: 'serve' });
-      await Promise.all([supervisor.stop(), externalEngines.stop()]);
+      await Promise.all([supervisor.stop(), externalEngines.stop(), traffic.close()]);
       rmSync(runDir, { recursive: true, force: true });
       log.info('serve.stopped', { reason });
     })());
 
-  return { verified, served: plan, url, port, replicas, dispatcher, supervisor, externalEngines, gateway, shutdown };
+  return { verified, served: plan, url, port, replicas, dispatcher, supervisor, externalEngines, gateway, traffic, shutdown };
 }
