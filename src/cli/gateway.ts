@@ -9,8 +9,9 @@ import { createLogger, type LogFormat } from '../runtime/log.js';
 import { PlanRejectedError } from '../plan/verify.js';
 import { CliError, usageError } from './output.js';
 import { nextSignal, runUntilSignal } from './signals.js';
+import { addTrafficOptions, recordFailure, trafficOptions, type TrafficFlags } from './traffic-flags.js';
 
-interface GatewayFlags {
+interface GatewayFlags extends TrafficFlags {
   plan: string;
   endpoints?: string;
   host: string;
@@ -32,7 +33,7 @@ function wholeNumber(name: string, text: string, min: number, max = Number.MAX_S
 }
 
 export function registerGateway(program: Command): void {
-  program
+  const command = program
     .command('gateway')
     .description('run the gateway and dispatcher of a plan in front of executors started elsewhere (what the Kubernetes gateway pod runs)')
     .requiredOption('--plan <file>', 'plan file')
@@ -51,6 +52,7 @@ export function registerGateway(program: Command): void {
         throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
       const endpoints = flags.endpoints ?? process.env.CORNSERVE_ENDPOINTS;
       if (!endpoints) throw usageError('no endpoint map: give --endpoints <file> or set CORNSERVE_ENDPOINTS');
+      const traffic = trafficOptions(flags);
       const log = createLogger({ format: flags.logFormat as LogFormat });
       const signalled = nextSignal();
       let handle;
@@ -68,13 +70,15 @@ export function registerGateway(program: Command): void {
           requestTimeoutMs: wholeNumber('request-timeout', flags.requestTimeout, 1),
           drainTimeoutMs: wholeNumber('drain-timeout', flags.drainTimeout, 0),
           resolveIntervalMs: wholeNumber('resolve-interval', flags.resolveInterval, 10),
+          ...traffic,
         });
       } catch (err) {
         if (err instanceof PlanRejectedError) throw new CliError(err.message);
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
           throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
-        throw err;
+        throw recordFailure(err) ?? err;
       }
       await runUntilSignal(handle, log, signalled);
     });
+  addTrafficOptions(command);
 }

@@ -13,8 +13,9 @@ import { STRATEGIES, type Strategy } from '../spec/strategies.js';
 import { CliError, usageError } from './output.js';
 import { isInteractive } from './ui/tty.js';
 import { nextSignal, runUntilSignal } from './signals.js';
+import { addTrafficOptions, recordFailure, trafficOptions, type TrafficFlags } from './traffic-flags.js';
 
-interface ServeFlags {
+interface ServeFlags extends TrafficFlags {
   host: string;
   port: string;
   apiKey?: string;
@@ -46,7 +47,7 @@ function positiveInt(name: string, text: string, min = 1): number {
 }
 
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('run a plan: executors, gateway and tensor forwarding')
     .argument('<plan>', 'plan file written by `cornserve plan`')
@@ -120,6 +121,7 @@ export function registerServe(program: Command): void {
       };
       if (connectionTimeouts.headersTimeoutMs > connectionTimeouts.requestBodyTimeoutMs)
         throw usageError('--header-timeout must not exceed --body-timeout (the head is part of the request)');
+      const traffic = trafficOptions(flags);
       let handle;
       // Listening before startServe logs serve.listening: whoever reads that may signal at once.
       const signalled = nextSignal();
@@ -149,13 +151,15 @@ export function registerServe(program: Command): void {
             timeoutMs: positiveInt('heartbeat-timeout', flags.heartbeatTimeout),
           },
           transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
+          ...traffic,
         });
       } catch (err) {
         if (err instanceof PlanRejectedError || err instanceof ExecutorStartError) throw new CliError(err.message);
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
           throw new CliError(`cannot listen on ${flags.host}:${flags.port}: the address is in use`);
-        throw err;
+        throw recordFailure(err) ?? err;
       }
       await runUntilSignal(handle, log, signalled, { tui: flags.tui === true });
     });
+  addTrafficOptions(command);
 }

@@ -2,16 +2,18 @@
 import type { Command } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostics.js';
 import { validateFile } from '../spec/load.js';
+import { readTraceFile } from '../workload/trace.js';
 import { diagnosticJson, printJson, stdoutColours, type GlobalOptions } from './output.js';
 
 export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('check model graphs, clusters, workloads, profiles, deployments and plans against their schemas and each other')
-    .argument('<files...>', 'YAML files (a deployment is checked with every file it references) or plan JSON files')
+    .argument('<files...>', 'YAML files (a deployment is checked with every file it references), plan JSON files or traces (.jsonl, .csv)')
     .action((files: string[], _opts: unknown, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
-      const diagnostics: Diagnostic[] = files.flatMap((f) => validateFile(f));
+      // A trace is one request a line, not a YAML document: its own reader checks every line.
+      const diagnostics: Diagnostic[] = files.flatMap((f) => (/\.(jsonl|csv)$/i.test(f) ? readTraceFile(f).diagnostics : validateFile(f)));
       if (global.json) {
         printJson(diagnostics.map(diagnosticJson));
       } else {

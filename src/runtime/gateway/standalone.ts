@@ -12,6 +12,8 @@ import type { ConnectionTimeouts } from './connections.js';
 import { RemoteExecutors } from './remote-executors.js';
 import { dispatchFront, openGateway } from './front.js';
 import { drainAndClose } from './drain.js';
+import type { RecordOptions } from './record.js';
+import { LiveTraffic } from './traffic.js';
 
 export interface StandaloneGatewayOptions {
   planPath: string;
@@ -30,6 +32,10 @@ export interface StandaloneGatewayOptions {
   connectionTimeouts?: Partial<ConnectionTimeouts>;
   resolveIntervalMs?: number;
   resolveHost?: (host: string) => Promise<string[]>;
+  /** As for `serve`: record served requests, the live window's length, the prediction interval. */
+  record?: RecordOptions;
+  liveWindowS?: number;
+  predictIntervalMs?: number;
 }
 
 export interface StandaloneGateway {
@@ -51,7 +57,9 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
     units: plan.solution.units.length,
     model: plan.model.name,
   });
+  const traffic = new LiveTraffic({ plan, log, windowS: o.liveWindowS, predictIntervalMs: o.predictIntervalMs, record: o.record });
   const { replicas, metrics, dispatcher } = dispatchFront(plan, o);
+  traffic.registerMetrics(metrics.registry);
   const remote = new RemoteExecutors({
     units: plan.solution.units,
     replicas,
@@ -74,11 +82,16 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
       mediaLimits: o.mediaLimits,
       connectionTimeouts: o.connectionTimeouts,
       log,
+      traffic,
     },
     o.host,
     o.port,
-    () => remote.stop(),
+    async () => {
+      remote.stop();
+      await traffic.close();
+    },
   );
+  traffic.start();
   log.info('gateway.listening', {
     url,
     host: o.host,
@@ -93,6 +106,7 @@ export async function startStandaloneGateway(o: StandaloneGatewayOptions): Promi
     (stopped ??= (async () => {
       await drainAndClose(gateway, dispatcher, { reason, timeoutMs: o.drainTimeoutMs, log, eventPrefix: 'gateway' });
       remote.stop();
+      await traffic.close();
       log.info('gateway.stopped', { reason });
     })());
   return { verified, url, port, replicas, dispatcher, shutdown };
