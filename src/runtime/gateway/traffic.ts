@@ -66,7 +66,7 @@ export interface LiveWorkloadBody {
 
 export class LiveTraffic {
   readonly recorder: TraceRecorder | undefined;
-  private readonly window: LiveWindow;
+  private window: LiveWindow;
   private readonly predictor: AttainmentPredictor | undefined;
   private readonly now: () => number;
   private readonly originMs: number;
@@ -77,12 +77,13 @@ export class LiveTraffic {
   private missed = new Set<string>();
   private lastFailure: string | undefined;
   private observeFailed = false;
+  private started = false;
 
   /** Opens the record file (throws RecordError when it cannot be written). */
   constructor(private readonly o: LiveTrafficOptions) {
     this.now = o.now ?? (() => performance.now());
     this.originMs = this.now();
-    // The window, the record and the arrivals all count seconds from here.
+    // The record and the arrivals count seconds from here; the window's rate from start().
     this.window = new LiveWindow(o.windowS ?? DEFAULT_LIVE_WINDOW_S, 0);
     this.recorder = o.record ? new TraceRecorder(o.record, o.log) : undefined;
     const interval = o.predictIntervalMs ?? DEFAULT_PREDICT_INTERVAL_MS;
@@ -96,9 +97,12 @@ export class LiveTraffic {
 
   /** Starts the periodic prediction. */
   start(): void {
-    const interval = this.o.predictIntervalMs ?? DEFAULT_PREDICT_INTERVAL_MS;
-    if (!this.predictor || this.timer) return;
-    this.timer = setInterval(() => void this.predictNow(), interval);
+    if (this.started) return;
+    this.started = true;
+    // Executors took a while to start; the window covers the time the gateway has been open.
+    this.window = new LiveWindow(this.window.windowS, this.clockS());
+    if (!this.predictor) return;
+    this.timer = setInterval(() => void this.predictNow(), this.o.predictIntervalMs ?? DEFAULT_PREDICT_INTERVAL_MS);
     this.timer.unref();
   }
 
