@@ -46,7 +46,8 @@ export function liveWorkload(plan: Pick<Plan, 'workload' | 'model'>, live: LiveS
     generator: {
       ratePerS: round(live.ratePerS),
       arrival: live.arrival,
-      mix: Object.fromEntries(Object.entries(live.mix).map(([t, f]) => [t, round(f)])),
+      // Unrounded: a workload's fractions must sum to 1.
+      mix: live.mix,
       sizes: live.sizes,
       seed: plan.workload.seed,
     },
