@@ -20,6 +20,7 @@ import { PlanFileError, planDigest, planText, readPlan, writePlan } from '../pla
 import { resealPlan, sealProblem } from '../plan/seal.js';
 import { checkPlan } from '../planner/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
+import { defaultLivePlanPath, fetchLiveWorkload, writeLiveDeployment } from './plan-from-server.js';
 import {
   CliError,
   EXIT_CHANGED,
@@ -43,6 +44,8 @@ interface PlanCliOptions {
   check?: string;
   reseal?: string;
   reason?: string;
+  fromServer?: string;
+  apiKey?: string;
 }
 
 export function registerPlan(program: Command): void {
@@ -61,6 +64,11 @@ export function registerPlan(program: Command): void {
     .option('--check <plan>', 're-solve from the inputs recorded in a plan and compare')
     .option('--reseal <plan>', 'seal a hand-edited plan again so serve accepts it (needs --reason; records $USER and the reason)')
     .option('--reason <text>', 'with --reseal: why the plan was edited')
+    .option(
+      '--from-server <url>',
+      "plan the deployment's model for the live workload of a running server (writes <plan>.workload.yaml and <plan>.deployment.yaml beside the plan; default plan plans/<name>-live.plan.json)",
+    )
+    .option('--api-key <key>', 'with --from-server: the API key of the server (default: $CORNSERVE_API_KEY)')
     .action(async (deployment: string | undefined, opts: PlanCliOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       if (opts.reseal) {
@@ -69,6 +77,13 @@ export function registerPlan(program: Command): void {
         return;
       }
       if (opts.reason !== undefined) throw new CliError('--reason goes with --reseal <plan>');
+      if (opts.fromServer !== undefined) {
+        if (!deployment || opts.check)
+          throw usageError('--from-server plans a deployment: cornserve plan <deployment.yaml> --from-server <url>');
+        await runPlanFromServer(deployment, opts.fromServer, opts, global);
+        return;
+      }
+      if (opts.apiKey !== undefined) throw usageError('--api-key goes with --from-server <url>');
       if (opts.check) {
         if (deployment) throw usageError('give either a deployment to plan or --check <plan>, not both');
         process.exitCode = await runCheck(opts, global);
@@ -124,6 +139,18 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
   }
   if (global.json) printJson(summaryJson(report, output));
   else process.stdout.write(summaryText(report, output));
+}
+
+async function runPlanFromServer(deploymentPath: string, url: string, opts: PlanCliOptions, global: GlobalOptions): Promise<void> {
+  const loaded = loadDeployment(deploymentPath);
+  if (!loaded.ok) throw inputError(`${deploymentPath} has ${loaded.diagnostics.length} problem(s)`, loaded.diagnostics);
+  const output = resolve(opts.output ?? defaultLivePlanPath(loaded.spec));
+  const body = await fetchLiveWorkload(url, (opts.apiKey ?? process.env.CORNSERVE_API_KEY) || undefined);
+  const files = writeLiveDeployment(loaded.spec, output, body, url);
+  process.stderr.write(
+    `live workload: ${body.requests} requests over ${Math.round(body.windowS)} s → ${displayPath(files.workloadPath)}; deployment ${displayPath(files.deploymentPath)}\n`,
+  );
+  await runPlan(files.deploymentPath, { ...opts, output }, global);
 }
 
 /** Who is re-sealing: the user name the environment gives. */

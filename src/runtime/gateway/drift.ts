@@ -2,7 +2,7 @@
 // between the two request-type mixes (½ Σ |p − q|: 0 same mix, 1 disjoint types) and the ratio of
 // the live rate to the planned workload's rate. And the workload a live window describes, in the
 // workload file's generator form, which the predictor simulates and `plan --from-server` plans for.
-import type { Plan, Workload } from '../../spec/types.generated.js';
+import type { ArrivalProcess, Plan, Workload } from '../../spec/types.generated.js';
 import type { LiveSummary } from './live-window.js';
 
 /** ½ Σ |p(t) − q(t)| over the types of either mix, each mix normalised to sum to 1 first. */
@@ -45,7 +45,7 @@ export function liveWorkload(plan: Pick<Plan, 'workload' | 'model'>, live: LiveS
     source: 'measured: served requests in the gateway live window',
     generator: {
       ratePerS: round(live.ratePerS),
-      arrival: live.arrival,
+      arrival: arrivalOf(live.arrival),
       // Unrounded: a workload's fractions must sum to 1.
       mix: live.mix,
       sizes: live.sizes,
@@ -53,6 +53,13 @@ export function liveWorkload(plan: Pick<Plan, 'workload' | 'model'>, live: LiveS
     },
   };
 }
+
+/** Evenly spaced arrivals summarise as gamma with burstiness 0, which the schema (> 0) refuses: the smallest it keeps is near-deterministic. */
+function arrivalOf(a: ArrivalProcess): ArrivalProcess {
+  return a.process === 'gamma' ? { ...a, burstiness: Math.max(MIN_BURSTINESS, a.burstiness ?? 1) } : a;
+}
+
+const MIN_BURSTINESS = 1e-4;
 
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
