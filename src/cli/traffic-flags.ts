@@ -22,8 +22,8 @@ export function addTrafficOptions(command: Command): Command {
   return command
     .option('--record <trace.jsonl>', 'append every served request to this trace file (type, sizes, arrival, latency; never content)')
     .option(
-      '--record-max-bytes <bytes>',
-      'rotate the record file at this size',
+      '--record-max-bytes <n>',
+      'rotate the record file before it grows past this many bytes',
       positiveInt('--record-max-bytes'),
       DEFAULT_RECORD_MAX_BYTES,
     )
