@@ -340,6 +340,8 @@ async function benchOverhead(): Promise<string[][]> {
     runners: SELF,
     backoff: DEFAULT_BACKOFF,
     onRequestFinished: onFinished,
+    // The drift prediction's simulations would share the cores being measured.
+    predictIntervalMs: 0,
   });
   try {
     const child = await measureHttp(serve.port, n);
@@ -533,6 +535,8 @@ async function benchDemo(): Promise<{ measured: string[][]; predicted: string[][
           log: silentLogger,
           queueBound: 4096,
           requestTimeoutMs: 600_000,
+          // The drift prediction's simulations would share the cores being measured.
+          predictIntervalMs: 0,
         });
         try {
           // Warm-up: one request of each type (first-run allocations, JIT), untimed.

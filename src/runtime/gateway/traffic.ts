@@ -20,6 +20,7 @@ import { servedTraceRequest, type ServedExchange } from './served-request.js';
 export const DEFAULT_PREDICT_INTERVAL_MS = 10_000;
 /** Fewer requests than this in the window say too little about a mix to predict from. */
 export const MIN_PREDICTION_REQUESTS = 10;
+const SUMMARY_REUSE_S = 1;
 
 export interface LiveTrafficOptions {
   /** The plan being served (its solution is the one simulated). */
@@ -78,6 +79,8 @@ export class LiveTraffic {
   private lastFailure: string | undefined;
   private observeFailed = false;
   private started = false;
+  private observed = 0;
+  private cachedSummary: { atS: number; observed: number; value: LiveSummary | undefined } | undefined;
 
   /** Opens the record file (throws RecordError when it cannot be written). */
   constructor(private readonly o: LiveTrafficOptions) {
@@ -101,6 +104,7 @@ export class LiveTraffic {
     this.started = true;
     // Executors took a while to start; the window covers the time the gateway has been open.
     this.window = new LiveWindow(this.window.windowS, this.clockS());
+    this.cachedSummary = undefined;
     if (!this.predictor) return;
     this.timer = setInterval(() => void this.predictNow(), this.o.predictIntervalMs ?? DEFAULT_PREDICT_INTERVAL_MS);
     this.timer.unref();
@@ -111,6 +115,7 @@ export class LiveTraffic {
     try {
       const r = servedTraceRequest(ex, this.originMs, this.defaultSteps.get(ex.type));
       this.window.add(r);
+      this.observed++;
       this.recorder?.add(r);
     } catch (err) {
       // The request has been answered; watching it must not fail it. Said once.
@@ -124,8 +129,17 @@ export class LiveTraffic {
     return (this.now() - this.originMs) / 1000;
   }
 
+  /**
+   * The window summarised; reused for SUMMARY_REUSE_S while no request arrives, so a scrape
+   * (four gauges) and a /status poll do not each summarise thousands of requests again.
+   */
   summary(): LiveSummary | undefined {
-    return this.window.summary(this.clockS());
+    const nowS = this.clockS();
+    const cached = this.cachedSummary;
+    if (cached && cached.observed === this.observed && nowS - cached.atS < SUMMARY_REUSE_S) return cached.value;
+    const value = this.window.summary(nowS);
+    this.cachedSummary = { atS: nowS, observed: this.observed, value };
+    return value;
   }
 
   /**
