@@ -2,6 +2,7 @@
 // strategy (simInputFromPlan); the planner's loop builds one from a solution it has not yet
 // turned into a plan (simInputFromSolution), so no Plan is ever faked.
 import type { Plan, Solution } from '../spec/types.generated.js';
+import { servedLatencyMsByType } from '../cost/served-latency.js';
 import { workloadSpecFromPlan } from '../workload/generator.js';
 import { SimError, type SimInput, type Strategy } from './model.js';
 
@@ -18,7 +19,7 @@ export function simInputFromSolution(context: SimContext, solution: Pick<Solutio
     routing: solution.routing,
     latencyTargetsMs: context.latencyTargetsMs ?? {},
     workload: workloadSpecFromPlan(context),
-    gatewayMsByType: context.gateway?.cpuMsPerRequest ?? {},
+    gatewayMsByType: servedLatencyMsByType(context.model, context.gateway, solution),
   };
 }
 
