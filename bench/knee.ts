@@ -112,7 +112,7 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
     async (rate) => {
       const requests = scheduleFromWorkload(spec, { requests: Math.max(20, Math.round(rate * PROBE_S)) }, { ratePerS: rate });
       const r = simulate(plan, strategy, requests, { seed: plan.workload.seed, warmupRequests: 0 });
-      return { ...probeOf(r), offeredPerS: rate };
+      return probeOf(r);
     },
     { startPerS: plan.workload.ratePerS, steps: STEPS + 3, minPerS: 0.5, maxPerS: plan.workload.ratePerS * 16 },
   );
@@ -125,7 +125,7 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
         log(
           `${strategy}: ${rate.toFixed(1)} req/s offered → goodput ${r.goodputPerS.toFixed(1)}, throughput ${r.throughputPerS.toFixed(1)} (load ${load()})`,
         );
-        return { ...probeOf(r), offeredPerS: rate };
+        return probeOf(r);
       },
       { startPerS: simulated.kneePerS, steps: STEPS, minPerS: 0.5, maxPerS: simulated.kneePerS * 4 },
     );

@@ -38,43 +38,38 @@ export interface KneeResult {
 
 /**
  * Widens by doubling (or halving) from `startPerS` until one rate is sustained and a higher one
- * is not, then bisects `steps` times. Rates are probed once each.
+ * is not, then bisects `steps` times. Rates are probed once each. Sustained is judged against the
+ * probe's own offered rate (a short Poisson run offers more or less than asked); the bracket and
+ * the knee are the rates asked for.
  */
 export async function findKnee(probe: (ratePerS: number) => Promise<KneeProbe>, s: KneeSearch): Promise<KneeResult> {
   if (!(s.minPerS > 0 && s.minPerS <= s.startPerS && s.startPerS <= s.maxPerS))
     throw new RangeError(`the knee search needs 0 < min ≤ start ≤ max, got ${s.minPerS}, ${s.startPerS}, ${s.maxPerS}`);
   const probes: KneeProbe[] = [];
-  const run = async (rate: number): Promise<KneeProbe> => {
+  let good: { ratePerS: number; probe: KneeProbe } | undefined;
+  let badPerS: number | undefined;
+  /** Probes `rate` and moves the bracket; true when sustained. */
+  const run = async (rate: number): Promise<boolean> => {
     const p = await probe(rate);
     probes.push(p);
-    return p;
+    if (sustains(p)) good = { ratePerS: rate, probe: p };
+    else badPerS = rate;
+    return sustains(p);
   };
-  let good: KneeProbe | undefined;
-  let badPerS: number | undefined;
-  const first = await run(s.startPerS);
-  if (sustains(first)) {
-    good = first;
+  const done = (): KneeResult => ({ kneePerS: good?.ratePerS ?? s.minPerS, atKnee: good?.probe, probes });
+  if (await run(s.startPerS)) {
     for (let rate = s.startPerS * 2; badPerS === undefined; rate *= 2) {
-      const p = await run(Math.min(rate, s.maxPerS));
-      if (sustains(p)) good = p;
-      else badPerS = p.offeredPerS;
-      if (badPerS === undefined && rate >= s.maxPerS) return { kneePerS: good.offeredPerS, atKnee: good, probes };
+      const sustained = await run(Math.min(rate, s.maxPerS));
+      if (sustained && rate >= s.maxPerS) return done();
     }
   } else {
-    badPerS = s.startPerS;
     for (let rate = s.startPerS / 2; good === undefined; rate /= 2) {
-      const p = await run(Math.max(rate, s.minPerS));
-      if (sustains(p)) good = p;
-      else badPerS = p.offeredPerS;
-      if (good === undefined && rate <= s.minPerS) return { kneePerS: s.minPerS, atKnee: undefined, probes };
+      const sustained = await run(Math.max(rate, s.minPerS));
+      if (!sustained && rate <= s.minPerS) return done();
     }
   }
-  for (let i = 0; i < s.steps; i++) {
-    const p = await run((good.offeredPerS + badPerS) / 2);
-    if (sustains(p)) good = p;
-    else badPerS = p.offeredPerS;
-  }
-  return { kneePerS: good.offeredPerS, atKnee: good, probes };
+  for (let i = 0; i < s.steps && good !== undefined && badPerS !== undefined; i++) await run((good.ratePerS + badPerS) / 2);
+  return done();
 }
 
 /** The latency metrics the acceptance compares at 50% and 80% of the knee. */

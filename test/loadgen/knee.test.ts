@@ -77,3 +77,19 @@ test('the table has the knee row per strategy, then one row per type with p50 an
   assert.equal(typeRows[1], '| ocr | 50.0 / 50.0 (+0%) | – | 50.0 / 50.0 (+0%) | – |');
   assert.ok(!lines.some((l) => l.startsWith('| all |')));
 });
+
+test('a short run that offers less than asked is judged against what it offered, and the knee is the rate asked for', async () => {
+  // Each run offers 80% of the rate asked and completes all of it within target.
+  const knee = await findKnee(
+    async (rate) => ({ offeredPerS: rate * 0.8, throughputPerS: rate * 0.8, goodputPerS: rate <= 50 ? rate * 0.8 : 0 }),
+    {
+      startPerS: 20,
+      steps: 3,
+      minPerS: 1,
+      maxPerS: 1000,
+    },
+  );
+  // 20, 40 sustained, 80 not; then 60 (not), 50 (sustained), 55 (not).
+  assert.equal(knee.kneePerS, 50);
+  assert.equal(knee.atKnee?.offeredPerS, 40);
+});
