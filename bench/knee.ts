@@ -16,7 +16,8 @@ import type { ComparisonRow } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
 import type { SimResult } from '../src/sim/metrics.js';
-import { simulate } from '../src/sim/simulate.js';
+import { simInputAtRate } from '../src/sim/input.js';
+import { simulateInput } from '../src/sim/simulate.js';
 import type { Strategy } from '../src/sim/model.js';
 import { workloadSpecFromPlan } from '../src/workload/generator.js';
 
@@ -111,7 +112,7 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
   const simulated = await findKnee(
     async (rate) => {
       const requests = scheduleFromWorkload(spec, { requests: Math.max(20, Math.round(rate * PROBE_S)) }, { ratePerS: rate });
-      const r = simulate(plan, strategy, requests, { seed: plan.workload.seed, warmupRequests: 0 });
+      const r = simulateInput(simInputAtRate(plan, strategy, rate), requests, { seed: plan.workload.seed, warmupRequests: 0 });
       return probeOf(r);
     },
     { startPerS: plan.workload.ratePerS, steps: STEPS + 3, minPerS: 0.5, maxPerS: plan.workload.ratePerS * 16 },
