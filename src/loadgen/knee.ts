@@ -101,12 +101,14 @@ export function kneeTables(knees: readonly StrategyKnee[]): string {
   const lines: string[] = [];
   lines.push('| strategy | goodput knee, req/s (sim / measured) | throughput at the knee, req/s (sim / measured) |');
   lines.push('|---|---|---|');
+  // A search that sustained no rate has no knee: it says so rather than report its lower bound.
+  const knee = (r: KneeResult): number | null => (r.atKnee ? r.kneePerS : null);
+  const cell = (sim: number | null, meas: number | null): string =>
+    `${sim === null ? 'none' : num(sim)} / ${meas === null ? 'none' : num(meas)} (${pct(sim === null || meas === null ? null : relative(sim, meas))})`;
   for (const k of knees) {
-    const sim = k.simulated.atKnee?.throughputPerS ?? 0;
-    const meas = k.measured.atKnee?.throughputPerS ?? 0;
-    lines.push(
-      `| ${k.strategy} | ${num(k.simulated.kneePerS)} / ${num(k.measured.kneePerS)} (${pct(relative(k.simulated.kneePerS, k.measured.kneePerS))}) | ${num(sim)} / ${num(meas)} (${pct(relative(sim, meas))}) |`,
-    );
+    const [sim, meas] = [knee(k.simulated), knee(k.measured)];
+    const throughput = (r: KneeResult): number | null => r.atKnee?.throughputPerS ?? null;
+    lines.push(`| ${k.strategy} | ${cell(sim, meas)} | ${cell(throughput(k.simulated), throughput(k.measured))} |`);
   }
   for (const k of knees) {
     lines.push('');

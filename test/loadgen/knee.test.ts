@@ -76,6 +76,10 @@ test('the table has the knee row per strategy, then one row per type with p50 an
   // ocr has no p90 row: the cell says so instead of inventing a number.
   assert.equal(typeRows[1], '| ocr | 50.0 / 50.0 (+0%) | – | 50.0 / 50.0 (+0%) | – |');
   assert.ok(!lines.some((l) => l.startsWith('| all |')));
+  // A search that sustained nothing reports no knee, not its lower bound.
+  const none = await findKnee(fakeServer(0.1).probe, { startPerS: 4, steps: 1, minPerS: 1, maxPerS: 30 });
+  const noKnee = kneeTables([{ strategy: 'monolithic', measured: none, simulated, points: [] }]).split('\n')[2];
+  assert.equal(noKnee, '| monolithic | 100.0 / none (–) | 100.0 / none (–) |');
 });
 
 test('a short run that offers less than asked is judged against what it offered, and the knee is the rate asked for', async () => {
