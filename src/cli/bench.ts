@@ -16,9 +16,9 @@ import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests
 import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../loadgen/summary.js';
 import { cdfFromSamples, renderReport } from '../report/index.js';
 import type { SimResult } from '../sim/metrics.js';
-import { solutionFor } from '../sim/input.js';
+import { simInputAtRate, solutionFor } from '../sim/input.js';
 import { SimError, STRATEGIES, type Strategy } from '../sim/model.js';
-import { simulate } from '../sim/simulate.js';
+import { simulateInput } from '../sim/simulate.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import { detectKind, loadDeployment, loadInput } from '../spec/load.js';
 import { servedModelOf } from '../spec/served-model.js';
@@ -348,7 +348,9 @@ function compareWithSimulator(
   measured: SimResult,
 ): { simulated: SimResult; rows: ComparisonRow[] } {
   try {
-    const simulated = simulate(plan, strategy, sent, { seed: plan.workload.seed, warmupRequests: 0 });
+    // At the rate the bench offered: on CPU cores the gateway's share follows the rate it serves.
+    const input = simInputAtRate(plan, strategy, scheduleRatePerS(sent));
+    const simulated = simulateInput(input, sent, { seed: plan.workload.seed, warmupRequests: 0 });
     return { simulated, rows: compareResults(simulated, measured) };
   } catch (err) {
     if (err instanceof SimError)

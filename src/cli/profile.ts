@@ -22,6 +22,7 @@ import { checkProfile } from '../spec/check-inputs.js';
 import type { Component, ModelGraph, Profile } from '../spec/types.generated.js';
 import { checkGraphFiles, ProfileError } from '../profile/graphs.js';
 import { measureGateway } from '../profile/gateway.js';
+import { measureHop } from '../profile/hops.js';
 import { CPU_GPU_TYPE, effectiveProvider, profileModel } from '../profile/profile-model.js';
 import { positiveInt } from './args.js';
 import { CliError, inputError, printJson, usageError, type GlobalOptions } from './output.js';
@@ -33,6 +34,8 @@ const TP_DEGREES = [1, 2, 4, 8];
 const DECODE_CONTEXT_TOKENS = 32;
 /** How long one request may take while the gateway is measured. */
 const GATEWAY_REQUEST_TIMEOUT_MS = 60_000;
+/** Round trips timed for the process hop (each well under a millisecond). */
+const HOP_ROUND_TRIPS = 500;
 
 interface ProfileCommandOptions {
   component?: string[];
@@ -173,10 +176,12 @@ export function registerProfile(program: Command): void {
             timeoutMs: GATEWAY_REQUEST_TIMEOUT_MS,
             onProgress: (fraction, detail) => progress.update({ fraction, detail }),
           });
+          const hop = await measureHop(HOP_ROUND_TRIPS);
           profile.gateway = {
             source: 'measured',
-            note: `\`${command}\`: the serving process's ${opts.gatewayRequests} requests per type one at a time after 2 warm-ups, its idle CPU (${gateway.idleCpuMsPerS.toFixed(2)} ms/s) and /metrics scrapes (${gateway.scrapeCpuMs.toFixed(2)} ms each) taken out; load average ${loadAverage()}`,
+            note: `\`${command}\`: the serving process's ${opts.gatewayRequests} requests per type one at a time after 2 warm-ups, its idle CPU (${gateway.idleCpuMsPerS.toFixed(2)} ms/s) and /metrics scrapes (${gateway.scrapeCpuMs.toFixed(2)} ms each) taken out; hop: half the median of ${HOP_ROUND_TRIPS} invocation-sized round trips to a forked process (p50 ${hop.roundTripP50Ms} ms, p90 ${hop.roundTripP90Ms} ms); load average ${loadAverage()}`,
             cpuMsPerRequest: gateway.cpuMsPerRequest,
+            hopMs: hop.hopMs,
           };
         }
         progress.done(`${profile.entries.length} entries in ${((performance.now() - started) / 1000).toFixed(1)} s`);

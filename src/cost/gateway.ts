@@ -17,9 +17,43 @@ export function gatewayOf(profiles: readonly Profile[]): GatewayCPU | undefined 
 
 /** Fraction of one node's cores the gateway keeps busy at the workload's rate and mix. */
 export function gatewayShare(gateway: GatewayCPU | undefined, model: WorkloadModel, pool: ResolvedPool): number {
+  return gatewayShareAt(gateway, Object.fromEntries(model.types.map((t) => [t.name, t.mix])), model.ratePerS, pool);
+}
+
+/** Fraction of one node's cores the gateway keeps busy at `ratePerS` requests with `mix` (type → fraction). */
+export function gatewayShareAt(
+  gateway: GatewayCPU | undefined,
+  mix: Readonly<Record<string, number>>,
+  ratePerS: number,
+  pool: Pick<ResolvedPool, 'gpu' | 'gpusPerNode'>,
+): number {
   if (!gateway || pool.gpu.device !== 'cpu') return 0;
-  const cpuMsPerS = model.types.reduce((sum, t) => sum + model.ratePerS * t.mix * (gateway.cpuMsPerRequest[t.name] ?? 0), 0);
+  const cpuMsPerS = Object.entries(mix).reduce(
+    (sum, [type, fraction]) => sum + ratePerS * fraction * (gateway.cpuMsPerRequest[type] ?? 0),
+    0,
+  );
   return Math.min(MAX_GATEWAY_SHARE, cpuMsPerS / 1000 / pool.gpusPerNode);
+}
+
+/**
+ * Units whose profiles the planner stretched for the gateway's share at `fromRatePerS` (the
+ * workload's rate), re-stretched for the share at `toRatePerS`: what the executors on a CPU pool
+ * run like when the gateway serves that rate instead (a bench at another rate, a knee search).
+ */
+export function unitsAtRate<U extends { pool: string; profiles: ProfileEntry[] }>(
+  units: readonly U[],
+  pools: readonly Pick<ResolvedPool, 'name' | 'gpu' | 'gpusPerNode'>[],
+  gateway: GatewayCPU | undefined,
+  mix: Readonly<Record<string, number>>,
+  fromRatePerS: number,
+  toRatePerS: number,
+): U[] {
+  return units.map((u) => {
+    const pool = pools.find((p) => p.name === u.pool);
+    if (!pool) return u;
+    const factor = (1 - gatewayShareAt(gateway, mix, fromRatePerS, pool)) / (1 - gatewayShareAt(gateway, mix, toRatePerS, pool));
+    return factor === 1 ? u : { ...u, profiles: u.profiles.map((e) => scaleEntry(e, factor)) };
+  });
 }
 
 /** `entry` on a pool whose cores the gateway holds `share` of: its latencies stretched by 1 / (1 − share). */

@@ -16,16 +16,14 @@ import { encodePng } from '../models/media.js';
 import { encodeWav } from '../models/wav.js';
 import { detPreprocess } from '../models/ocr/det.js';
 import { recPreprocess } from '../models/ocr/rec.js';
-import type { IoSignature } from '../models/onnx-reader.js';
 import { Prng } from '../models/prng.js';
 import { VOCODER_IO } from '../models/vocoder.js';
 import type { ExecutionProviderName } from '../runtime/executor/execution-provider.js';
 import { llmDimsFromSignature } from '../runtime/executor/llm-executor.js';
-import { kvBytesPerToken, measureLlmLatency, measureUnitLatency } from '../runtime/executor/measure.js';
+import { kvBytesPerToken, measureLlmLatency } from '../runtime/executor/measure.js';
 import { measureSeq2SeqLatency, seq2seqDimsFromSignature } from '../runtime/host/engines/hf-seq2seq.js';
 import { whisperPrefix } from '../runtime/host/engines/hf-whisper.js';
 import type { ComponentSession, ExecutorLogger } from '../runtime/executor/session.js';
-import { makeTensor, zeros, type Tensor as ExecTensor, type TensorMap } from '../runtime/executor/tensor.js';
 import { defaultSize } from '../runtime/host/engines/common.js';
 import { DEFAULT_CHUNK_SECONDS, DEFAULT_TOKENS_PER_SECOND } from '../runtime/host/engines/generators.js';
 import type { MediaInput } from '../runtime/protocol.js';
@@ -74,43 +72,6 @@ function session(graphs: LoadedGraphs, role: GraphRole): ComponentSession {
   return s;
 }
 
-/** One row of input for a graph whose dims are all fixed but the leading batch axis; `symbolic` sizes the others. */
-function fixedSample(s: ComponentSession, symbolic?: (input: IoSignature, axis: number) => number | undefined): TensorMap {
-  const rng = new Prng(7);
-  const feeds: TensorMap = {};
-  for (const input of s.signature.inputs) {
-    const shape = input.dims.map((d, axis) => {
-      if (typeof d === 'number' && d >= 0) return d;
-      if (axis === 0) return 1;
-      const size = symbolic?.(input, axis);
-      if (size === undefined)
-        throw new ProfileError(
-          `${s.path}: input ${input.name} has a free dimension ${String(d)} at axis ${axis}; this engine needs it fixed`,
-        );
-      return size;
-    });
-    feeds[input.name] = sampleTensor(input, shape, rng, s.path);
-  }
-  return feeds;
-}
-
-function sampleTensor(input: IoSignature, shape: number[], rng: Prng, path: string): ExecTensor {
-  const count = shape.reduce((a, b) => a * b, 1);
-  switch (input.dtype) {
-    case 'float32':
-      return makeTensor('float32', shape, rng.fill(count, 1));
-    case 'int64':
-    case 'int32':
-      return zeros(input.dtype, shape);
-    case 'bool':
-      return makeTensor('bool', shape, new Uint8Array(count).fill(1));
-    default:
-      throw new ProfileError(
-        `${path}: input ${input.name} has element type ${input.dtype ?? `#${input.onnxElemType}`}, which the profiler cannot make samples of`,
-      );
-  }
-}
-
 /**
  * The frames (tiles plus the global view) of the reference image of the first request type that
  * visits `component` (its default imageWidth × imageHeight), pre-processed as the model folder says.
@@ -129,16 +90,6 @@ function referenceImageFrames(graph: ModelGraph, component: string, graphPath: s
   const preFile = join(hfFolderOfGraph(graphPath), 'preprocessor_config.json');
   const blank = { width, height, rgb: new Uint8Array(width * height * 3) };
   return { width, height, frames: preprocessIdefics3(blank, idefics3ImageConfig(readJsonFile(preFile), preFile)).frames };
-}
-
-/** Bare ONNX runs of one graph at each batch size (the HF-layout engines, not yet timed as served). */
-async function unitCurve(s: ComponentSession, sample: TensorMap, settings: MeasureSettings, label: string): Promise<Point[]> {
-  const points: Point[] = [];
-  for (const batch of settings.batches) {
-    settings.onPoint?.(`${label} batch ${batch}`);
-    points.push(...(await measureUnitLatency(s, sample, [batch], settings.repeats)));
-  }
-  return points;
 }
 
 /** Mean denoising steps of the request types that visit `component` (their default sizes), or 1. */
@@ -314,22 +265,21 @@ export async function measureEngine(
       const s = session(graphs, 'vision-encoder');
       const frame = s.signature.inputs[0].dims.slice(2).join('×');
       const { width, height, frames } = referenceImageFrames(graph, c.name, s.path);
+      const { points, rows } = await asServedPerItem({ images: [pngImage(width, height)] }, 'image');
       return {
-        unitLatencyMs: await unitCurve(
-          s,
-          fixedSample(s, (_, axis) => (axis === 1 ? frames : undefined)),
-          settings,
-          'image',
-        ),
-        unit: `one ${width}×${height} image: ${frames} frames of ${frame} (its tiles and the global view, as the folder's preprocessor_config.json splits it)`,
+        unitLatencyMs: points,
+        unit: `one ${width}×${height} PNG image as served (decoded, split into ${frames} frames of ${frame} as the folder's preprocessor_config.json says, encoded; ${rowsNote(rows, settings.batches)})`,
       };
     }
     case 'hf-whisper-encoder': {
       const s = session(graphs, 'audio-encoder');
       const input = s.signature.inputs[0];
+      const seconds = defaultSize(type, 'audioSeconds') ?? 1;
+      const wav: MediaInput = { bytes: encodeWav(synthSpeech(seconds)), mime: 'audio/wav' };
+      const { points, rows } = await asServedPerItem({ audios: [wav] }, 'clip');
       return {
-        unitLatencyMs: await unitCurve(s, fixedSample(s), settings, 'clip'),
-        unit: `one audio clip (a ${input.dims.slice(1).join('×')} log-mel window, whatever the clip's length)`,
+        unitLatencyMs: points,
+        unit: `one ${+seconds.toFixed(3)} s audio clip as served (a 16 kHz WAV read, its ${input.dims.slice(1).join('×')} log-mel window, encoded; ${rowsNote(rows, settings.batches)})`,
       };
     }
     case 'hf-whisper-decoder': {

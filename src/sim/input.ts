@@ -2,6 +2,8 @@
 // strategy (simInputFromPlan); the planner's loop builds one from a solution it has not yet
 // turned into a plan (simInputFromSolution), so no Plan is ever faked.
 import type { Plan, Solution } from '../spec/types.generated.js';
+import { unitsAtRate } from '../cost/gateway.js';
+import { servedLatencyMsByType } from '../cost/served-latency.js';
 import { workloadSpecFromPlan } from '../workload/generator.js';
 import { SimError, type SimInput, type Strategy } from './model.js';
 
@@ -18,13 +20,23 @@ export function simInputFromSolution(context: SimContext, solution: Pick<Solutio
     routing: solution.routing,
     latencyTargetsMs: context.latencyTargetsMs ?? {},
     workload: workloadSpecFromPlan(context),
-    gatewayMsByType: context.gateway?.cpuMsPerRequest ?? {},
+    gatewayMsByType: servedLatencyMsByType(context.model, context.gateway, solution),
   };
 }
 
 /** One strategy of a plan: the planned solution or a baseline. */
 export function simInputFromPlan(plan: Plan, strategy: Strategy): SimInput {
   return simInputFromSolution(plan, solutionFor(plan, strategy), strategy);
+}
+
+/**
+ * One strategy of a plan served at `ratePerS` rather than the workload's rate: on a CPU pool the
+ * gateway's share of the cores follows the rate it serves (cost/gateway.ts unitsAtRate).
+ */
+export function simInputAtRate(plan: Plan, strategy: Strategy, ratePerS: number): SimInput {
+  const input = simInputFromPlan(plan, strategy);
+  const units = unitsAtRate(input.units, input.pools, plan.gateway, plan.workload.mix, plan.workload.ratePerS, ratePerS);
+  return { ...input, units };
 }
 
 export function solutionFor(plan: Plan, strategy: Strategy): Solution {

@@ -25,7 +25,7 @@ export interface SimInput {
   latencyTargetsMs: Readonly<Record<string, number>>;
   /** The workload generated requests follow (mix, arrivals, sizes, seed). */
   workload: WorkloadSpec;
-  /** Per request type, the gateway's and dispatcher's own CPU time (ms), which adds to its latency (a measured profile's `gateway`). */
+  /** Per request type, latency the serving runtime adds outside the simulated queues (ms): the gateway's and dispatcher's CPU, process hops and batching waits as served (cost/served-latency.ts). */
   gatewayMsByType: Readonly<Record<string, number>>;
 }
 

@@ -1000,6 +1000,10 @@ export interface GatewayCPU {
   cpuMsPerRequest: {
     [k: string]: number;
   };
+  /**
+   * One message between two processes of the serving runtime on this machine, ms: half the median round trip of a control message over the channel the supervisor gives each executor (a forked Node process, advanced serialization). Every request crosses it twice (the invocation out, the answer back); the simulator adds those and the batching waits the runtime makes a lone request take (cost/served-latency.ts).
+   */
+  hopMs?: number;
 }
 /**
  * The root of a plan: which model graph, cluster, workload and profiles, with the objective and latency targets. Paths are relative to this file.

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { interpolateMs, unitCurve, decodeCurve } from '../../src/cost/curve.js';
-import { gatewayShare } from '../../src/cost/gateway.js';
+import { gatewayShare, gatewayShareAt, unitsAtRate } from '../../src/cost/gateway.js';
+import { readPlan } from '../../src/plan/io.js';
 import { preparePlanner } from '../../src/planner/prepare.js';
 import { loadDeployment, type DeploymentSpec } from '../../src/spec/load.js';
 import type { GatewayCPU, ResolvedPool } from '../../src/spec/types.generated.js';
@@ -43,4 +44,20 @@ test('a GPU pool and a profile without a gateway section reserve nothing', () =>
   const gpuPool: ResolvedPool = { ...measured.pools[0], gpu: { ...measured.pools[0].gpu, device: 'gpu' } };
   assert.equal(gatewayShare(gateway, measured.model, gpuPool), 0);
   assert.equal(gatewayShare(undefined, measured.model, measured.pools[0]), 0);
+});
+
+test('units stretched at the workload’s rate are re-stretched for the share at another rate, on CPU pools only', () => {
+  const plan = readPlan('plans/demo-local.plan.json');
+  const mix = plan.workload.mix;
+  const pool = plan.pools[0];
+  const at = (rate: number) => gatewayShareAt(plan.gateway, mix, rate, pool);
+  assert.ok(at(90) > at(5) && at(90) < 0.95);
+  const [unit] = unitsAtRate(plan.solution.units, plan.pools, plan.gateway, mix, plan.workload.ratePerS, 90);
+  const before = plan.solution.units[0].profiles[0].unitLatencyMs![0].ms;
+  const after = unit.profiles[0].unitLatencyMs![0].ms;
+  assert.ok(Math.abs(after / before - (1 - at(5)) / (1 - at(90))) < 1e-12, `${after / before}`);
+  // The same rate changes nothing; a GPU pool never shares its devices with the gateway.
+  assert.equal(unitsAtRate(plan.solution.units, plan.pools, plan.gateway, mix, 5, 5)[0], plan.solution.units[0]);
+  const gpuPools = plan.pools.map((p) => ({ ...p, gpu: { ...p.gpu, device: 'gpu' as const } }));
+  assert.equal(unitsAtRate(plan.solution.units, gpuPools, plan.gateway, mix, 5, 90)[0], plan.solution.units[0]);
 });

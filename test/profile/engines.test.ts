@@ -124,3 +124,34 @@ test('an OCR dictionary that does not match the recogniser is refused', async ()
     /dictionary \S+demo\.yaml gives \d+ classes \(blank, its lines, space\) but the rec graph outputs 6625/,
   );
 });
+
+test('the Hugging Face vision and Whisper encoders are timed through their serving runners, media decoded as served', async () => {
+  const entries = [];
+  for (const file of ['fixtures/models/tiny-smolvlm.yaml', 'fixtures/models/tiny-whisper.yaml']) {
+    const path = resolve(file);
+    const hf = loadInput<ModelGraph>(path, 'model-graph');
+    if (!hf.ok) throw new Error(`${file} invalid: ${JSON.stringify(hf.diagnostics)}`);
+    const profile = await profileModel({
+      graph: hf.value,
+      graphPath: path,
+      components: hf.value.components.filter((c) => /^hf-(vision|whisper)-encoder$/.test(c.executor?.engine ?? '')),
+      tps: [1],
+      executionProvider: 'cpu',
+      threads: 1,
+      gpu: 'CPU-core',
+      batches: [1],
+      prefillTokens: [8],
+      contextTokens: 8,
+      repeats: 1,
+      logger: quiet,
+    });
+    entries.push(...profile.entries);
+  }
+  const [vision, whisper] = entries;
+  assert.match(vision.note!, /one 64×64 PNG image as served \(decoded, split into 5 frames of 3×32×32 .*runs of 1 rows at batch 1\)/);
+  assert.match(
+    whisper.note!,
+    /s audio clip as served \(a 16 kHz WAV read, its 80×3000 log-mel window, encoded; runs of 1 rows at batch 1\)/,
+  );
+  for (const e of entries) assert.ok(e.unitLatencyMs![0].ms > 0, e.component);
+});

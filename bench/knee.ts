@@ -1,0 +1,162 @@
+// `npm run bench:knee`: the simulator against a live server on the demo, per strategy
+// (issue 11's acceptance table). For each strategy it serves the plan's solution
+// (`cornserve serve --strategy`), finds the goodput knee — the highest offered rate with 90% of
+// it finishing within the latency targets — by bisection, once on the simulator and once on the
+// server (`cornserve bench`, one run per probed rate), then measures per-type p50/p90 at 50% and
+// 80% of the measured knee with `bench --compare-sim` (the simulator on the requests as sent).
+// It prints the whole table in Markdown with the machine's load beside every run.
+// Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
+// planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
+// (default 3). Needs `npm run build` (the script runs the built CLI, as a user would).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { createServer } from 'node:net';
+import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type StrategyKnee } from '../src/loadgen/knee.js';
+import type { ComparisonRow } from '../src/loadgen/compare.js';
+import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
+import { readPlan } from '../src/plan/io.js';
+import type { SimResult } from '../src/sim/metrics.js';
+import { simInputAtRate } from '../src/sim/input.js';
+import { simulateInput } from '../src/sim/simulate.js';
+import type { Strategy } from '../src/sim/model.js';
+import { workloadSpecFromPlan } from '../src/workload/generator.js';
+
+const arg = (name: string, fallback: string): string =>
+  process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? fallback) : fallback;
+const PLAN = arg('--plan', 'plans/demo-local.plan.json');
+const STRATEGIES = arg('--strategies', 'planned,monolithic').split(',') as Strategy[];
+const PROBE_S = Number(arg('--duration', '10'));
+const STEPS = Number(arg('--steps', '3'));
+const LOAD_FRACTIONS = [0.5, 0.8];
+/** A probe's requests finish or fail within this; overloaded probes must not hang the sweep. */
+const REQUEST_TIMEOUT_S = 20;
+const CLI = 'bin/cornserve';
+
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function serve(strategy: Strategy): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', PLAN, '--strategy', strategy, '--port', String(port), '--queue-bound', '4096'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let waitedMs = 0; waitedMs < 120_000; waitedMs += 250) {
+    if (child.exitCode !== null) throw new Error(`serve --strategy ${strategy} exited (${child.exitCode}):\n${stderr}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return { url, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`serve --strategy ${strategy} was not ready within 120 s:\n${stderr}`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface BenchJson {
+  results: Record<string, SimResult>;
+  comparison?: { rows: ComparisonRow[] };
+}
+
+/** One `cornserve bench` run at `ratePerS` for PROBE_S seconds' worth of requests. */
+async function bench(url: string, strategy: Strategy, ratePerS: number, compareSim: boolean): Promise<BenchJson> {
+  const requests = Math.max(20, Math.round(ratePerS * PROBE_S));
+  const args = [CLI, 'bench', url, '--plan', PLAN, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
+  args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(compareSim ? ['--compare-sim'] : []));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    return JSON.parse(stdout) as BenchJson;
+  } catch {
+    throw new Error(`bench at ${ratePerS.toFixed(1)}/s printed no JSON (exit ${code}):\n${stderr}`);
+  }
+}
+
+const probeOf = (r: SimResult): KneeProbe => ({
+  offeredPerS: r.offeredRatePerS,
+  throughputPerS: r.throughputPerS,
+  goodputPerS: r.goodputPerS,
+});
+
+async function sweep(strategy: Strategy): Promise<StrategyKnee> {
+  const plan = readPlan(PLAN);
+  const spec = workloadSpecFromPlan(plan);
+  const simulated = await findKnee(
+    async (rate) => {
+      const requests = scheduleFromWorkload(spec, { requests: Math.max(20, Math.round(rate * PROBE_S)) }, { ratePerS: rate });
+      const r = simulateInput(simInputAtRate(plan, strategy, rate), requests, { seed: plan.workload.seed, warmupRequests: 0 });
+      return probeOf(r);
+    },
+    { startPerS: plan.workload.ratePerS, steps: STEPS + 3, minPerS: 0.5, maxPerS: plan.workload.ratePerS * 16 },
+  );
+  log(`${strategy}: simulated knee ${simulated.kneePerS.toFixed(1)} req/s`);
+  const { url, child } = await serve(strategy);
+  try {
+    const measured = await findKnee(
+      async (rate) => {
+        const r = (await bench(url, strategy, rate, false)).results[strategy];
+        log(
+          `${strategy}: ${rate.toFixed(1)} req/s offered → goodput ${r.goodputPerS.toFixed(1)}, throughput ${r.throughputPerS.toFixed(1)} (load ${load()})`,
+        );
+        return probeOf(r);
+      },
+      { startPerS: simulated.kneePerS, steps: STEPS, minPerS: 0.5, maxPerS: simulated.kneePerS * 4 },
+    );
+    const points: KneeLoadPoint[] = [];
+    for (const fraction of LOAD_FRACTIONS) {
+      const rate = measured.kneePerS * fraction;
+      const loadBefore = load();
+      const result = await bench(url, strategy, rate, true);
+      log(`${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s (load ${loadBefore} before, ${load()} after)`);
+      points.push({ fraction, ratePerS: rate, rows: result.comparison?.rows ?? [] });
+    }
+    return { strategy, measured, simulated, points };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = load();
+  const knees: StrategyKnee[] = [];
+  for (const strategy of STRATEGIES) knees.push(await sweep(strategy));
+  const command = `npm run bench:knee -- --plan ${PLAN} --strategies ${STRATEGIES.join(',')} --duration ${PROBE_S} --steps ${STEPS}`;
+  process.stdout.write(
+    [
+      `Command: \`${command}\` (after \`npm run build\`); load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
+      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; p50/p90 simulated on the requests as sent / measured (relative error).`,
+      '',
+      kneeTables(knees),
+    ].join('\n'),
+  );
+}
+
+await main();

@@ -1,0 +1,132 @@
+// The goodput knee: the highest offered rate a server (or the simulator) sustains with its
+// latency targets met, found by bisection over the rate with one probe (a run at that rate) per
+// step; and the measured-vs-simulated table issue 11's acceptance asks for. Pure: the probes
+// are passed in, so the same search runs against a live server (bench/knee.ts) and the simulator.
+import type { ComparisonRow } from './compare.js';
+
+/** A rate is sustained when at least this fraction of the offered rate finishes within its target. */
+export const KNEE_GOODPUT_FRACTION = 0.9;
+
+export interface KneeProbe {
+  offeredPerS: number;
+  throughputPerS: number;
+  goodputPerS: number;
+}
+
+export function sustains(p: KneeProbe): boolean {
+  return p.goodputPerS >= KNEE_GOODPUT_FRACTION * p.offeredPerS;
+}
+
+export interface KneeSearch {
+  /** A first rate to try; the search widens from it until it brackets the knee. */
+  startPerS: number;
+  /** Bisection steps once bracketed (each halves the bracket). */
+  steps: number;
+  /** The widening gives up beyond these rates (the knee is reported at the bound). */
+  minPerS: number;
+  maxPerS: number;
+}
+
+export interface KneeResult {
+  /** The highest probed rate sustained (minPerS when none was). */
+  kneePerS: number;
+  /** The probe at the knee (undefined when no rate was sustained). */
+  atKnee: KneeProbe | undefined;
+  /** Every probe in the order run. */
+  probes: KneeProbe[];
+}
+
+/**
+ * Widens by doubling (or halving) from `startPerS` until one rate is sustained and a higher one
+ * is not, then bisects `steps` times. Rates are probed once each. Sustained is judged against the
+ * probe's own offered rate (a short Poisson run offers more or less than asked); the bracket and
+ * the knee are the rates asked for.
+ */
+export async function findKnee(probe: (ratePerS: number) => Promise<KneeProbe>, s: KneeSearch): Promise<KneeResult> {
+  if (!(s.minPerS > 0 && s.minPerS <= s.startPerS && s.startPerS <= s.maxPerS))
+    throw new RangeError(`the knee search needs 0 < min ≤ start ≤ max, got ${s.minPerS}, ${s.startPerS}, ${s.maxPerS}`);
+  const probes: KneeProbe[] = [];
+  let good: { ratePerS: number; probe: KneeProbe } | undefined;
+  let badPerS: number | undefined;
+  /** Probes `rate` and moves the bracket; true when sustained. */
+  const run = async (rate: number): Promise<boolean> => {
+    const p = await probe(rate);
+    probes.push(p);
+    if (sustains(p)) good = { ratePerS: rate, probe: p };
+    else badPerS = rate;
+    return sustains(p);
+  };
+  const done = (): KneeResult => ({ kneePerS: good?.ratePerS ?? s.minPerS, atKnee: good?.probe, probes });
+  if (await run(s.startPerS)) {
+    for (let rate = s.startPerS * 2; badPerS === undefined; rate *= 2) {
+      const sustained = await run(Math.min(rate, s.maxPerS));
+      if (sustained && rate >= s.maxPerS) return done();
+    }
+  } else {
+    for (let rate = s.startPerS / 2; good === undefined; rate /= 2) {
+      const sustained = await run(Math.max(rate, s.minPerS));
+      if (!sustained && rate <= s.minPerS) return done();
+    }
+  }
+  for (let i = 0; i < s.steps && good !== undefined && badPerS !== undefined; i++) await run((good.ratePerS + badPerS) / 2);
+  return done();
+}
+
+/** The latency metrics the acceptance compares at 50% and 80% of the knee. */
+export const KNEE_LATENCY_METRICS = ['p50Ms', 'p90Ms'] as const;
+
+export interface KneeLoadPoint {
+  /** Fraction of the measured knee (0.5, 0.8). */
+  fraction: number;
+  ratePerS: number;
+  rows: readonly ComparisonRow[];
+}
+
+export interface StrategyKnee {
+  strategy: string;
+  measured: KneeResult;
+  simulated: KneeResult;
+  points: KneeLoadPoint[];
+}
+
+const num = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? '–' : x.toFixed(digits));
+const pct = (e: number | null): string => (e === null ? '–' : `${e >= 0 ? '+' : '−'}${Math.abs(e * 100).toFixed(0)}%`);
+const relative = (predicted: number, measured: number): number | null => (measured > 0 ? (predicted - measured) / measured : null);
+
+/**
+ * Markdown tables: per strategy the knee and the throughput there, simulated / measured with the
+ * relative error; then per type the p50 and p90 at each load point, simulated / measured (error).
+ */
+export function kneeTables(knees: readonly StrategyKnee[]): string {
+  const lines: string[] = [];
+  lines.push('| strategy | goodput knee, req/s (sim / measured) | throughput at the knee, req/s (sim / measured) |');
+  lines.push('|---|---|---|');
+  // A search that sustained no rate has no knee: it says so rather than report its lower bound.
+  const knee = (r: KneeResult): number | null => (r.atKnee ? r.kneePerS : null);
+  const cell = (sim: number | null, meas: number | null): string =>
+    `${sim === null ? 'none' : num(sim)} / ${meas === null ? 'none' : num(meas)} (${pct(sim === null || meas === null ? null : relative(sim, meas))})`;
+  for (const k of knees) {
+    const [sim, meas] = [knee(k.simulated), knee(k.measured)];
+    const throughput = (r: KneeResult): number | null => r.atKnee?.throughputPerS ?? null;
+    lines.push(`| ${k.strategy} | ${cell(sim, meas)} | ${cell(throughput(k.simulated), throughput(k.measured))} |`);
+  }
+  for (const k of knees) {
+    lines.push('');
+    const header = k.points.flatMap((p) =>
+      KNEE_LATENCY_METRICS.map((m) => `${m.replace('Ms', '')} at ${Math.round(p.fraction * 100)}% (${num(p.ratePerS)}/s)`),
+    );
+    lines.push(`| ${k.strategy}: type | ${header.join(' | ')} |`);
+    lines.push(`|---|${header.map(() => '---|').join('')}`);
+    const types = [...new Set(k.points.flatMap((p) => p.rows.map((r) => r.type)))].filter((t) => t !== 'all');
+    for (const type of types) {
+      const cells = k.points.flatMap((p) =>
+        KNEE_LATENCY_METRICS.map((metric) => {
+          const row = p.rows.find((r) => r.type === type && r.metric === metric);
+          return row ? `${num(row.predicted)} / ${num(row.measured)} (${pct(row.relativeError)})` : '–';
+        }),
+      );
+      lines.push(`| ${type} | ${cells.join(' | ')} |`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
