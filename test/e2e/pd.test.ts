@@ -13,13 +13,25 @@ import { PRESETS } from '../../src/models/presets.js';
 import { readPlan, writePlan } from '../../src/plan/io.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
-import { chat, chatStream, demoRequest, messageOf, summarise, until, type DemoType, type Reply } from '../../bench/demo/requests.js';
+import {
+  chat,
+  chatStream,
+  demoRequest,
+  messageOf,
+  PICTURE_URL,
+  summarise,
+  until,
+  type DemoType,
+  type Reply,
+} from '../../bench/demo/requests.js';
 import { splitPrefillDecode } from '../support/pd-plan.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FROZEN = join(ROOT, 'plans', 'demo-local.plan.json');
-/** Beside plans/ (same depth), so the frozen plan's relative paths hold; .tmp/ is git-ignored. */
+const FROZEN_HF = join(ROOT, 'plans', 'tiny-smolvlm-local.plan.json');
+/** Beside plans/ (same depth), so the frozen plans' relative paths hold; .tmp/ is git-ignored. */
 const PD_PLAN = join(ROOT, '.tmp', `pd-demo-${process.pid}.plan.json`);
+const PD_HF_PLAN = join(ROOT, '.tmp', `pd-smolvlm-${process.pid}.plan.json`);
 const LLM_TYPES: DemoType[] = ['t2t', 'i2t', 'a2t', 't2a', 't2i'];
 
 const usageOf = (body: Record<string, unknown>) => body.usage as { prompt_tokens: number; completion_tokens: number };
@@ -150,4 +162,46 @@ describe('the demo served with its LLM split into prefill and decode units', { t
       assert.equal(pd.dispatcher.inFlight, 0, 'nothing is left hanging');
     });
   }
+});
+
+describe('the tiny SmolVLM (Hugging Face layout) served with its text decoder split into prefill and decode', { timeout: 180_000 }, () => {
+  let whole: ServeHandle;
+  let pd: ServeHandle;
+
+  before(async () => {
+    writePlan(splitPrefillDecode(readPlan(FROZEN_HF), 'llm'), PD_HF_PLAN);
+    [whole, pd] = await Promise.all([serve(FROZEN_HF, []), serve(PD_HF_PLAN, [])]);
+  });
+  after(async () => {
+    await Promise.all([whole?.shutdown('tests done'), pd?.shutdown('tests done')]);
+    rmSync(PD_HF_PLAN, { force: true });
+  });
+
+  it('answers text and image+text requests as the unsplit plan does, plain and streamed, with the KV shipped', async () => {
+    const user = (content: unknown, n: number) => ({ model: 'tiny-smolvlm', max_tokens: 12 + n, messages: [{ role: 'user', content }] });
+    const bodies = [
+      user('What is serving?', 0),
+      user('Tell me a story.', 1),
+      user(
+        [
+          { type: 'text', text: 'What is in the picture?' },
+          { type: 'image_url', image_url: { url: PICTURE_URL } },
+        ],
+        2,
+      ),
+    ];
+    for (const body of bodies) {
+      const [a, b] = await Promise.all([chat(whole.url, body), chat(pd.url, body)]);
+      assert.equal(a.status, 200, JSON.stringify(a.body));
+      assert.equal(b.status, 200, JSON.stringify(b.body));
+      assert.equal(messageOf(b.body).content, messageOf(a.body).content);
+      assert.deepEqual(usageOf(b.body), usageOf(a.body));
+    }
+    const streamed = await chatStream(pd.url, bodies[1]);
+    const deltas = streamed.events.map((e) => (e.choices as { delta: { content?: string } }[])[0]?.delta?.content ?? '').join('');
+    assert.equal(deltas, messageOf((await chat(whole.url, bodies[1])).body).content);
+    const text = await (await fetch(`${pd.url}/metrics`)).text();
+    assert.equal(metric(text, 'cornserve_kv_transfers_total{component="llm"}'), bodies.length + 1);
+    assert.ok(metric(text, 'cornserve_kv_transfer_bytes_total{component="llm"}') > 0);
+  });
 });

@@ -29,7 +29,7 @@ export const ENGINE_RUNNERS: Record<ExecutorEngine, (e: EngineContext) => Promis
 };
 
 /** Engines that run one phase of a split LLM (a unit whose engine.role is prefill or decode). */
-const PHASE_ENGINES: ReadonlySet<ExecutorEngine> = new Set(['llm']);
+const PHASE_ENGINES: ReadonlySet<ExecutorEngine> = new Set(['llm', 'hf-decoder']);
 
 export const createRunners: RunnerFactory = async (ctx) => {
   const device = engineDevice(ctx.engine);

@@ -7,8 +7,9 @@
 //                                                           max new tokens (the first included),
 //                                                           finished (0 no, 1 EOS, 2 length),
 //                                                           layers, heads, head width
-//   1      float64  [hidden]                                Σ of the prompt's input embeddings
-//                                                           (pooled generator conditioning)
+//   1      float64  [hidden] or [0]                         Σ of the prompt's input embeddings
+//                                                           (pooled generator conditioning; [0]
+//                                                           from an engine no generator follows)
 //   2      float32  [layers, 2, heads, prompt, headDim]     the prompt's keys (0) and values (1)
 //
 // A sequence the first token already finished (EOS, or a budget of one token) has nothing to

@@ -32,8 +32,8 @@ import { LLM_INPUT, LLM_OUTPUT } from '../../../models/llm.js';
 import { BOS_ID, encodeText, EOS_ID, StreamingTextDecoder, VOCAB_SIZE } from '../../../models/tokenizer.js';
 import type { Modality } from '../../../spec/types.generated.js';
 import { CancelledError } from '../../transport/errors.js';
-import { decodeKvHandoff, encodeKvHandoff } from '../../transport/kv.js';
-import type { ChatMessage } from '../../protocol.js';
+import { decodeKvHandoff, encodeKvHandoff, type KvHandoff } from '../../transport/kv.js';
+import type { ChatMessage, InvocationPhase } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { collect, defaultSize, floatTensor, loadGraphSessions, requestTypeOf, requireSession, type EngineContext } from './common.js';
 
@@ -132,6 +132,86 @@ export function llmExecutorOptions(
   };
 }
 
+/**
+ * The phase an invocation runs, checked against its unit's engine.role: the dispatcher sends each
+ * phase of a split LLM only to units of that role, so a mismatch is a routing bug, not bad input.
+ */
+export function invocationPhase(e: Pick<EngineContext, 'engine' | 'component'>, ctx: InvocationContext): InvocationPhase | 'full' {
+  const phase = ctx.phase ?? 'full';
+  if (phase !== e.engine.role)
+    throw new Error(
+      `component '${e.component.name}': an invocation of phase ${phase} reached a unit whose engine role is ${e.engine.role} (the dispatcher routes each phase to units of its role)`,
+    );
+  return phase;
+}
+
+/**
+ * The prefill side of a split LLM: runs the prompt alone, hands the first token to `onFirstToken`
+ * (the engine emits its text), then ships the KV handoff on the KV edge to the decode invocation.
+ */
+export async function prefillAndHandOff(
+  ctx: InvocationContext,
+  executor: LlmExecutor,
+  args: {
+    prompt: PromptPart[];
+    promptTokens: number;
+    maxNewTokens: number;
+    promptEmbeddingSum: Float64Array;
+    onFirstToken(token: number): void;
+  },
+): Promise<void> {
+  const handle = executor.submit({
+    prompt: args.prompt,
+    maxNewTokens: args.maxNewTokens,
+    prefillOnly: true,
+    signal: ctx.signal,
+    onToken: args.onFirstToken,
+  });
+  const result = await handle.result;
+  throwIfCancelled(result, ctx.signal);
+  const { cache, firstToken } = result.prefilled!;
+  const finished =
+    result.finishReason === 'eos' ? 'eos' : result.finishReason === 'context' || args.maxNewTokens === 1 ? 'length' : undefined;
+  const chunks = encodeKvHandoff({
+    promptTokens: args.promptTokens,
+    firstToken,
+    maxNewTokens: args.maxNewTokens,
+    dims: executor.dims,
+    promptEmbeddingSum: args.promptEmbeddingSum,
+    ...(finished ? { finished } : { cache }),
+  });
+  chunks.forEach((chunk, i) => ctx.send(ctx.component, chunk, { last: i === chunks.length - 1 }));
+}
+
+/**
+ * The decode side of a split LLM: reads the KV handoff, lets `onFirstToken` account for the first
+ * token (its text went out from the prefill side), and generates the rest under continuous
+ * batching; the result counts the first token as generated, as an unsplit run does.
+ */
+export async function decodeHandedOff(
+  ctx: InvocationContext,
+  executor: LlmExecutor,
+  maxContextTokens: number,
+  callbacks: { onFirstToken(token: number): void; onToken(token: number): void },
+): Promise<{ handoff: KvHandoff; result: GenerationResult }> {
+  const handoff = decodeKvHandoff(await collect(ctx.stream(ctx.component)), maxContextTokens);
+  if (handoff.finished !== 'eos') callbacks.onFirstToken(handoff.firstToken);
+  if (handoff.finished !== undefined) {
+    const tokens = handoff.finished === 'eos' ? [] : [handoff.firstToken];
+    return { handoff, result: { sequenceId: -1, promptTokens: handoff.promptTokens, tokens, finishReason: handoff.finished } };
+  }
+  const handle = executor.submitPrefilled({
+    cache: handoff.cache!,
+    firstToken: handoff.firstToken,
+    maxNewTokens: handoff.maxNewTokens,
+    signal: ctx.signal,
+    onToken: callbacks.onToken,
+  });
+  const result = await handle.result;
+  throwIfCancelled(result, ctx.signal);
+  return { handoff, result };
+}
+
 export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   const sessions = await loadGraphSessions(e);
   const embed = requireSession(sessions, 'embed', e.component.name);
@@ -226,53 +306,28 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
   async function runPrefill(ctx: InvocationContext): Promise<void> {
     const { prompt, promptTokens, maxNewTokens } = await readPrompt(ctx);
     const text = new StreamingTextDecoder();
-    const handle = executor.submit({
+    await prefillAndHandOff(ctx, executor, {
       prompt,
+      promptTokens,
       maxNewTokens,
-      prefillOnly: true,
-      signal: ctx.signal,
+      promptEmbeddingSum: embeddingSum(prompt, row, dims.hidden),
       // The decode side emits every other token, and this one's text when this side does not (an audio transcript).
-      onToken: (token) => {
+      onFirstToken: (token) => {
         const piece = ctx.emits.includes('text') ? text.push(token) : '';
         if (piece) ctx.emit({ kind: 'text', text: piece });
       },
     });
-    const result = await handle.result;
-    throwIfCancelled(result, ctx.signal);
-    const { cache, firstToken } = result.prefilled!;
-    const finished = result.finishReason === 'eos' ? 'eos' : result.finishReason === 'context' || maxNewTokens === 1 ? 'length' : undefined;
-    const chunks = encodeKvHandoff({
-      promptTokens,
-      firstToken,
-      maxNewTokens,
-      dims: executor.dims,
-      promptEmbeddingSum: embeddingSum(prompt, row, dims.hidden),
-      ...(finished ? { finished } : { cache }),
-    });
-    chunks.forEach((chunk, i) => ctx.send(name, chunk, { last: i === chunks.length - 1 }));
   }
 
   /** Decode only: admits the prefilled sequence with its KV cache and generates the rest. */
   async function runDecode(ctx: InvocationContext): Promise<void> {
-    const handoff = decodeKvHandoff(await collect(ctx.stream(name)), maxContextTokens);
     const out = outputsOf(ctx);
-    // The prefill side emitted the first token's text where the client asked for text.
-    if (handoff.finished !== 'eos') out.onToken(handoff.firstToken, !ctx.emits.includes('text'));
-    let result: Pick<GenerationResult, 'tokens' | 'finishReason'>;
-    if (handoff.finished !== undefined) {
-      result = { tokens: handoff.finished === 'eos' ? [] : [handoff.firstToken], finishReason: handoff.finished };
-    } else {
-      const handle = executor.submitPrefilled({
-        cache: handoff.cache!,
-        firstToken: handoff.firstToken,
-        maxNewTokens: handoff.maxNewTokens,
-        signal: ctx.signal,
-        onToken: (token) => out.onToken(token),
-      });
-      result = await handle.result;
-      throwIfCancelled(result, ctx.signal);
-      e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
-    }
+    const { handoff, result } = await decodeHandedOff(ctx, executor, maxContextTokens, {
+      // The prefill side emitted the first token's text where the client asked for text.
+      onFirstToken: (token) => out.onToken(token, !ctx.emits.includes('text')),
+      onToken: (token) => out.onToken(token),
+    });
+    if (handoff.finished === undefined) e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
     out.finish(handoff.promptEmbeddingSum, handoff.promptTokens, result);
   }
 
@@ -280,13 +335,9 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
     // Byte-level tokens: a prompt of more bytes than the context has positions cannot fit.
     maxPromptBytes: maxContextTokens,
     async run(ctx: InvocationContext) {
-      const phase = ctx.phase ?? 'full';
-      if (phase !== e.engine.role)
-        throw new Error(
-          `component '${name}': an invocation of phase ${phase} reached a unit whose engine role is ${e.engine.role} (the dispatcher routes each phase to units of its role)`,
-        );
-      if (ctx.phase === 'prefill') return runPrefill(ctx);
-      if (ctx.phase === 'decode') return runDecode(ctx);
+      const phase = invocationPhase(e, ctx);
+      if (phase === 'prefill') return runPrefill(ctx);
+      if (phase === 'decode') return runDecode(ctx);
       const { prompt, promptTokens, maxNewTokens } = await readPrompt(ctx);
       const out = outputsOf(ctx);
       const handle = executor.submit({ prompt, maxNewTokens, signal: ctx.signal, onToken: (token) => out.onToken(token) });
