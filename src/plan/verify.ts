@@ -12,6 +12,7 @@ import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js'
 import { gpuTpProblem } from '../spec/engine-tp.js';
 import type { Component, ExecutorUnit, Plan } from '../spec/types.generated.js';
 import { sealProblem } from './seal.js';
+import { phaseProblems } from './check-phases.js';
 
 export class PlanRejectedError extends Error {
   constructor(
@@ -80,7 +81,10 @@ function readVouchedPlan(planPath: string, expectedSha256: string | undefined, p
   return { plan, path, planDir: dirname(path), digest, ...(vouched ? { digestFrom } : {}) };
 }
 
-/** The solution has units to serve, each made of the model's components on a known pool. */
+/**
+ * The solution has units to serve, each made of the model's components on a known pool, and an
+ * LLM split into prefill and decode units is routed consistently (check-phases.ts).
+ */
 function checkUnits(plan: Plan, problems: string[]): void {
   if (plan.solution.status === 'infeasible' || plan.solution.status === 'not-applicable' || plan.solution.units.length === 0) {
     problems.push(`the plan's solution is ${plan.solution.status} with ${plan.solution.units.length} units: there is nothing to serve`);
@@ -103,6 +107,7 @@ function checkUnits(plan: Plan, problems: string[]): void {
       }
     }
   }
+  problems.push(...phaseProblems(plan));
 }
 
 /**

@@ -3,7 +3,7 @@
 // components never travel here, only the request's own inputs (prompt, media bytes) and the
 // parts of its final answer.
 import type { MediaLimits } from '../models/media-inspect.js';
-import type { Modality } from '../spec/types.generated.js';
+import type { Modality, Route } from '../spec/types.generated.js';
 
 /** One part of a message's content, in order; media refer to the payload's arrays by index. */
 export type ContentRef = { type: 'text'; text: string } | { type: 'image'; index: number } | { type: 'audio'; index: number };
@@ -65,8 +65,13 @@ export interface OutputBinding {
   local: boolean;
 }
 
+/** One phase of an LLM split into prefill and decode units (the plan's route.phase). */
+export type InvocationPhase = NonNullable<Route['phase']>;
+
 export interface InvocationSpec {
   component: string;
+  /** Which phase of a split LLM this invocation runs; its unit's engine.role is the same. */
+  phase?: InvocationPhase;
   /** The request type this invocation serves (engines read its default sizes). */
   requestType: string;
   inputs: InputBinding[];
@@ -88,10 +93,18 @@ export type ToHost =
 export type FromHost =
   /** maxPromptBytes: per component that reads the prompt and knows its limit (ComponentRunner.maxPromptBytes). */
   | { type: 'ready'; address: string; components: string[]; pid: number; maxPromptBytes?: Record<string, number> }
-  | { type: 'output'; requestId: string; component: string; part: OutputPart }
-  | { type: 'done'; requestId: string; component: string; forwardedBytes: Record<string, number> }
+  // phase: echoed from the invocation of a split LLM, which shares its component name with the other phase.
+  | { type: 'output'; requestId: string; component: string; phase?: InvocationPhase; part: OutputPart }
+  | { type: 'done'; requestId: string; component: string; phase?: InvocationPhase; forwardedBytes: Record<string, number> }
   /** cause `input`: the request itself is unusable (a corrupt image, a prompt longer than the context): a 400, not a 500. */
-  | { type: 'failed'; requestId: string; component: string; message: string; cause: 'component' | 'input' | 'peer-lost' | 'cancelled' }
+  | {
+      type: 'failed';
+      requestId: string;
+      component: string;
+      phase?: InvocationPhase;
+      message: string;
+      cause: 'component' | 'input' | 'peer-lost' | 'cancelled';
+    }
   | { type: 'batch'; component: string; size: number }
   | { type: 'pong'; seq: number }
   /** The executor could not start (bad model file, missing runner): restarting will not help. */

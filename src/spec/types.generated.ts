@@ -1682,6 +1682,10 @@ export interface Route {
    */
   component: string;
   /**
+   * For an LLM split into prefill and decode units: which phase these shares route (absent: a full unit runs both).
+   */
+  phase?: "prefill" | "decode";
+  /**
    * Shares summing to 1.
    *
    * @minItems 1

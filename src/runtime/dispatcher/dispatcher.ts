@@ -3,11 +3,15 @@
 // output parts. Consumers wait on their inputs inside the executors; the dispatcher only
 // counts invocations in and out, so a request ends when its last invocation reports done, and
 // fails (with every other invocation cancelled) when any one fails, its replica dies, or it
-// runs past its timeout.
+// runs past its timeout. A plan that splits an LLM into prefill and decode units gives it two
+// invocations (pd-route.ts); the decode side's answer parts are held until the prefill side
+// is done, so the client reads the first token (from prefill) before the rest (from decode).
 import type { ExecutorUnit, Modality, ResolvedModel, Route } from '../../spec/types.generated.js';
 import type { FromHost, OutputPart, RequestPayload } from '../protocol.js';
 import { Channel } from '../transport/channel.js';
-import { buildRequestGraphs, classifyRequest, type RequestGraph } from './graph.js';
+import { kvEdgeName } from '../transport/kv.js';
+import { buildRequestGraphs, classifyRequest, invocationKey, type RequestGraph } from './graph.js';
+import { splitComponents, splitPhases } from './pd-route.js';
 import { planInvocations, type RequestPlan } from './invocations.js';
 import type { ReplicaTable } from './replicas.js';
 import { assignReplicas, newRouterState, routingTable, type RouterState, type RoutingTable } from './route.js';
@@ -46,6 +50,8 @@ export interface RequestHandle {
 
 export interface DispatchObserver {
   forwardedBytes?(edge: string, bytes: number): void;
+  /** A split LLM's prefill shipped its KV cache to its decode (bytes on the KV edge). */
+  kvTransfer?(component: string, bytes: number): void;
   batch?(unit: string, component: string, size: number): void;
 }
 
@@ -64,8 +70,10 @@ export interface DispatcherOptions {
 
 interface ActiveRequest {
   plan: RequestPlan;
-  /** component → replica of the invocations not yet done. */
+  /** invocation key (graph.ts invocationKey) → replica of the invocations not yet done. */
   pending: Map<string, string>;
+  /** Answer parts of decode invocations whose prefill is not done yet, by component. */
+  held: Map<string, OutputPart[]>;
   replicas: Set<string>;
   parts: Channel<OutputPart>;
   timer: NodeJS.Timeout;
@@ -83,7 +91,8 @@ export class Dispatcher {
   private readonly now: () => number;
 
   constructor(private readonly options: DispatcherOptions) {
-    this.graphs = buildRequestGraphs(options.model);
+    const split = splitComponents(options.routes);
+    this.graphs = new Map([...buildRequestGraphs(options.model)].map(([type, g]) => [type, splitPhases(g, split.get(type))]));
     this.routing = routingTable(options.routes, options.units);
     this.queueBound = options.queueBound ?? 64;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 120_000;
@@ -133,7 +142,8 @@ export class Dispatcher {
     const parts = new Channel<OutputPart>();
     const a: ActiveRequest = {
       plan,
-      pending: new Map(plan.invocations.map((i) => [i.message.invocation.component, i.replica])),
+      pending: new Map(plan.invocations.map((i) => [invocationKey(i.message.invocation.component, i.message.invocation.phase), i.replica])),
+      held: new Map(),
       replicas: new Set(plan.invocations.map((i) => i.replica)),
       parts,
       timer: setTimeout(
@@ -179,7 +189,11 @@ export class Dispatcher {
     const a = this.active.get(msg.requestId);
     if (!a) return; // already settled: late news from a cancelled invocation
     if (msg.type === 'output') {
-      a.parts.push(msg.part);
+      if (msg.phase === 'decode' && a.pending.has(invocationKey(msg.component, 'prefill'))) {
+        const held = a.held.get(msg.component) ?? [];
+        held.push(msg.part);
+        a.held.set(msg.component, held);
+      } else a.parts.push(msg.part);
       return;
     }
     if (msg.type === 'failed') {
@@ -197,10 +211,16 @@ export class Dispatcher {
       this.fail(a, err);
       return;
     }
-    if (a.pending.get(msg.component) !== replica) return;
-    a.pending.delete(msg.component);
+    const key = invocationKey(msg.component, msg.phase);
+    if (a.pending.get(key) !== replica) return;
+    a.pending.delete(key);
     this.options.replicas.addDepth(replica, -1, this.now());
     for (const [edge, bytes] of Object.entries(msg.forwardedBytes)) this.options.observer?.forwardedBytes?.(edge, bytes);
+    if (msg.phase === 'prefill') {
+      this.options.observer?.kvTransfer?.(msg.component, msg.forwardedBytes[kvEdgeName(msg.component)] ?? 0);
+      for (const part of a.held.get(msg.component) ?? []) a.parts.push(part);
+      a.held.delete(msg.component);
+    }
     if (a.pending.size === 0) this.finish(a);
   }
 

@@ -4,17 +4,23 @@
 // anything twice) and reused for every request of that type.
 import type { Modality, RequestType, ResolvedModel } from '../../spec/types.generated.js';
 import { servedModelNames, servedModelOf } from '../../spec/served-model.js';
-import { edgeName } from '../protocol.js';
+import { edgeName, type InvocationPhase } from '../protocol.js';
 
 export type PayloadPart = 'messages' | 'images' | 'audios';
 
+/** Names an invocation within a request: its component, and its phase when the component is split. */
+export const invocationKey = (component: string, phase?: InvocationPhase): string => (phase ? `${component}:${phase}` : component);
+
 export interface InvocationTemplate {
   component: string;
+  /** Set on the two invocations of a split LLM. */
+  phase?: InvocationPhase;
   kind: 'encoder' | 'llm' | 'generator';
   /** Input modality of an encoder, output modality of a generator, text for an LLM. */
   modality: Modality;
-  inputs: { from: string; edge: string; streaming: boolean }[];
-  outputs: { to: string; edge: string; streaming: boolean }[];
+  /** fromPhase / toPhase: the other end is that phase of a split LLM. */
+  inputs: { from: string; fromPhase?: InvocationPhase; edge: string; streaming: boolean }[];
+  outputs: { to: string; toPhase?: InvocationPhase; edge: string; streaming: boolean }[];
   /** Final modalities this component answers the client with. */
   emits: Modality[];
   /** Which parts of the request it reads. */

@@ -2,7 +2,7 @@
 // per component, each naming where its inputs come from (the producer's replica and tensor
 // endpoint, or `local` when colocated) and carrying only the parts of the request it reads.
 import type { InvocationSpec, RequestPayload, ToHost } from '../protocol.js';
-import type { RequestGraph } from './graph.js';
+import { invocationKey, type RequestGraph } from './graph.js';
 
 export type InvokeMessage = Extract<ToHost, { type: 'invoke' }>;
 
@@ -24,18 +24,19 @@ export function planInvocations(
   addressOf: (replica: string) => string,
   payload: RequestPayload,
 ): RequestPlan {
-  const replicaOf = (component: string): string => {
-    const r = replicas.get(component);
-    if (r === undefined) throw new Error(`no replica assigned to '${component}'`);
+  const replicaOf = (key: string): string => {
+    const r = replicas.get(key);
+    if (r === undefined) throw new Error(`no replica assigned to '${key}'`);
     return r;
   };
   const invocations = graph.invocations.map((t): PlannedInvocation => {
-    const replica = replicaOf(t.component);
+    const replica = replicaOf(invocationKey(t.component, t.phase));
     const invocation: InvocationSpec = {
       component: t.component,
+      ...(t.phase ? { phase: t.phase } : {}),
       requestType: graph.requestType,
       inputs: t.inputs.map((i) => {
-        const from = replicaOf(i.from);
+        const from = replicaOf(invocationKey(i.from, i.fromPhase));
         return {
           from: i.from,
           edge: i.edge,
@@ -43,7 +44,12 @@ export function planInvocations(
           producer: { replica: from, address: from === replica ? 'local' : addressOf(from) },
         };
       }),
-      outputs: t.outputs.map((o) => ({ to: o.to, edge: o.edge, streaming: o.streaming, local: replicaOf(o.to) === replica })),
+      outputs: t.outputs.map((o) => ({
+        to: o.to,
+        edge: o.edge,
+        streaming: o.streaming,
+        local: replicaOf(invocationKey(o.to, o.toPhase)) === replica,
+      })),
       emits: [...t.emits],
     };
     const part: RequestPayload = { params: payload.params };

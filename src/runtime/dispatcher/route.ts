@@ -6,7 +6,8 @@
 // live state is the replicas' queue depths, and a replica at the queue bound takes no more.
 import { followedProducer, leastLoad, pickReplica, pickUnit } from '../../plan/routing-policy.js';
 import type { ExecutorUnit, Route } from '../../spec/types.generated.js';
-import type { RequestGraph } from './graph.js';
+import type { InvocationPhase } from '../protocol.js';
+import { invocationKey, type RequestGraph } from './graph.js';
 
 export interface RouteShare {
   unit: string;
@@ -34,21 +35,27 @@ export interface RouteOptions {
   queueBound: number;
 }
 
+/** replicas: by invocation key (graph.ts invocationKey), the replica chosen. */
 export type Assignment = { ok: true; replicas: Map<string, string> } | { ok: false; status: 429 | 503; component: string; message: string };
 
 export interface RoutingTable {
-  /** Shares of one (request type, component), never empty for a component some unit serves. */
-  shares(requestType: string, component: string): RouteShare[];
+  /** Shares of one (request type, component[, phase]), never empty for a component some unit serves (in that phase's role). */
+  shares(requestType: string, component: string, phase?: InvocationPhase): RouteShare[];
   /** The unit's engine.routing.spillDepth. */
   spillDepth(unit: string): number;
 }
 
-/** The plan's routing, with an equal split over the units that hold a component as fallback. */
+/**
+ * The plan's routing, with an equal split over the units that hold a component as fallback (for
+ * a phase of a split LLM, the units of that phase's role).
+ */
 export function routingTable(routes: readonly Route[], units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'engine'>[]): RoutingTable {
   const table = new Map<string, RouteShare[]>();
+  const keyOf = (requestType: string, component: string, phase?: InvocationPhase): string =>
+    `${requestType}\u0000${component}\u0000${phase ?? ''}`;
   for (const r of routes)
     table.set(
-      `${r.requestType}\u0000${r.component}`,
+      keyOf(r.requestType, r.component, r.phase),
       r.shares.map((s) => ({ unit: s.unit, share: s.share })),
     );
   const spill = new Map(units.map((u) => [u.id, u.engine.routing.spillDepth]));
@@ -58,10 +65,10 @@ export function routingTable(routes: readonly Route[], units: readonly Pick<Exec
       if (depth === undefined) throw new Error(`routing names unit '${unit}', which the plan does not have`);
       return depth;
     },
-    shares(requestType, component) {
-      const found = table.get(`${requestType}\u0000${component}`);
+    shares(requestType, component, phase) {
+      const found = table.get(keyOf(requestType, component, phase));
       if (found) return found;
-      const holders = units.filter((u) => u.components.includes(component));
+      const holders = units.filter((u) => u.components.includes(component) && (phase === undefined || u.engine.role === phase));
       return holders.map((u) => ({ unit: u.id, share: 1 / holders.length }));
     },
   };
@@ -83,13 +90,19 @@ export function assignReplicas(
   const depthOf = (r: ReplicaView): number => r.queueDepth + (extraDepth.get(r.key) ?? 0);
 
   for (const inv of graph.invocations) {
-    const shares = routing.shares(graph.requestType, inv.component);
+    const self = invocationKey(inv.component, inv.phase);
+    const shares = routing.shares(graph.requestType, inv.component, inv.phase);
     if (shares.length === 0)
-      return { ok: false, status: 503, component: inv.component, message: `no executor unit serves component '${inv.component}'` };
+      return {
+        ok: false,
+        status: 503,
+        component: inv.component,
+        message: `no executor unit serves component '${inv.component}'${inv.phase ? ` in its ${inv.phase} phase` : ''}`,
+      };
 
     // Rule 1 of the shared policy (plan/routing-policy.ts): stay on a producer's replica when
     // its unit serves this component too.
-    const producers = inv.inputs.map((input) => input.from).filter((from) => chosenUnit.has(from));
+    const producers = inv.inputs.map((input) => invocationKey(input.from, input.fromPhase)).filter((from) => chosenUnit.has(from));
     const sticky =
       producers[
         followedProducer(
@@ -99,8 +112,8 @@ export function assignReplicas(
       ];
     if (sticky !== undefined) {
       const key = chosen.get(sticky)!;
-      chosen.set(inv.component, key);
-      chosenUnit.set(inv.component, chosenUnit.get(sticky)!);
+      chosen.set(self, key);
+      chosenUnit.set(self, chosenUnit.get(sticky)!);
       extraDepth.set(key, (extraDepth.get(key) ?? 0) + 1);
       continue;
     }
@@ -134,7 +147,7 @@ export function assignReplicas(
     }
 
     // Rule 2: smooth weighted round-robin between the eligible units, spilling to the calmest.
-    const creditKey = (unit: string): string => `${graph.requestType}\u0000${inv.component}\u0000${unit}`;
+    const creditKey = (unit: string): string => `${graph.requestType}\u0000${self}\u0000${unit}`;
     const credits = eligible.map((e) => creditUpdates.get(creditKey(e.unit)) ?? state.credits.get(creditKey(e.unit)) ?? 0);
     const pick =
       eligible[
@@ -152,8 +165,8 @@ export function assignReplicas(
     const index = pickReplica(pick.loads, cursor);
     const replica = replicasOf(pick.unit)[index];
     rotationUpdates.set(pick.unit, (index + 1) % pick.loads.length);
-    chosen.set(inv.component, replica.key);
-    chosenUnit.set(inv.component, pick.unit);
+    chosen.set(self, replica.key);
+    chosenUnit.set(self, pick.unit);
     extraDepth.set(replica.key, (extraDepth.get(replica.key) ?? 0) + 1);
   }
 

@@ -85,6 +85,48 @@ export class SequenceKvCache {
   commit(count: number): void {
     this.length += count;
   }
+
+  /**
+   * The real slots only, packed [layers, 2 (key, value), heads, length, headDim]: what a prefill
+   * executor ships to a decode executor (transport/kv.ts).
+   */
+  pack(): Float32Array {
+    const { layers, heads, headDim } = this.dims;
+    const block = heads * this.length * headDim;
+    const out = new Float32Array(layers * 2 * block);
+    for (let l = 0; l < layers; l++) {
+      [this.keys[l], this.values[l]].forEach((src, kind) => {
+        for (let h = 0; h < heads; h++)
+          out.set(
+            src.subarray(h * this.capacity * headDim, (h * this.capacity + this.length) * headDim),
+            (l * 2 + kind) * block + h * this.length * headDim,
+          );
+      });
+    }
+    return out;
+  }
+
+  /** A cache of `length` slots from pack()'s layout, with room for `capacity` (the tokens it will reach). */
+  static unpack(dims: KvDims, length: number, packed: Float32Array, capacity = length): SequenceKvCache {
+    const { layers, heads, headDim } = dims;
+    const block = heads * length * headDim;
+    if (packed.length !== layers * 2 * block)
+      throw new Error(
+        `a packed KV cache of ${length} slots for ${layers} layers × ${heads} heads × ${headDim} needs ${layers * 2 * block} floats, got ${packed.length}`,
+      );
+    const cache = new SequenceKvCache(dims, Math.max(1, capacity, length));
+    for (let l = 0; l < layers; l++) {
+      [cache.keys[l], cache.values[l]].forEach((dst, kind) => {
+        for (let h = 0; h < heads; h++)
+          dst.set(
+            packed.subarray((l * 2 + kind) * block + h * length * headDim, (l * 2 + kind) * block + (h + 1) * length * headDim),
+            h * cache.capacity * headDim,
+          );
+      });
+    }
+    cache.length = length;
+    return cache;
+  }
 }
 
 export interface StepRow {

@@ -4,6 +4,9 @@
 // output — concatenated in the embedding space, which is how multimodal inputs splice in.
 // Each step is: plan (scheduler) → one batched prefill call for newly admitted sequences → one
 // batched decode call for the rest → record tokens, finish and evict.
+// Under prefill/decode disaggregation one executor runs each phase: `prefillOnly` sequences end
+// after their first token and hand back their KV cache; `submitPrefilled` admits such a cache
+// (with its first token) on the decode side, where it decodes under the same continuous batching.
 import { LLM_INPUT, LLM_OUTPUT, pastName, presentName } from '../../models/llm.js';
 import type { ModelSignature } from '../../models/onnx-reader.js';
 import { PastBuffers, SequenceKvCache, stepLayout, type KvDims, type StepRow } from './kv-cache.js';
@@ -46,6 +49,19 @@ export interface GenerationRequest {
   /** Called with each token as soon as its step ends. */
   onToken?: (token: number) => void;
   signal?: AbortSignal;
+  /** Prefill only: the sequence ends after its first token and the result carries its KV cache. */
+  prefillOnly?: boolean;
+}
+
+/** A sequence prefilled by another executor: its prompt's KV cache and the first token it produced. */
+export interface PrefilledRequest {
+  cache: SequenceKvCache;
+  firstToken: number;
+  /** New tokens in all, the first included. */
+  maxNewTokens: number;
+  /** Called with each token after the first as soon as its step ends. */
+  onToken?: (token: number) => void;
+  signal?: AbortSignal;
 }
 
 export interface GenerationResult {
@@ -54,6 +70,8 @@ export interface GenerationResult {
   /** Generated tokens; an EOS that ended the sequence is not included. */
   tokens: number[];
   finishReason: FinishReason;
+  /** For a prefillOnly request: the prompt's KV cache and the first token (even an EOS). */
+  prefilled?: { cache: SequenceKvCache; firstToken: number };
 }
 
 export interface GenerationHandle {
@@ -157,21 +175,47 @@ export class LlmExecutor {
       }
     }
     const id = this.nextId++;
-    this.scheduler.enqueue(id, promptTokens, request.maxNewTokens);
+    // A prefill-only sequence reserves its prompt and first token: its cache leaves with the result.
+    this.scheduler.enqueue(id, promptTokens, request.prefillOnly ? 1 : request.maxNewTokens);
+    const cache = new SequenceKvCache(this.dims);
+    return this.start(id, { prompt: request.prompt, promptTokens, cache, lastToken: -1, tokens: [] }, request, request.prefillOnly);
+  }
+
+  /** Admits a sequence prefilled elsewhere; it decodes from its first token on, under the KV admission rule. */
+  submitPrefilled(request: PrefilledRequest): GenerationHandle {
+    const { layers, heads, headDim } = request.cache.dims;
+    if (layers !== this.dims.layers || heads !== this.dims.heads || headDim !== this.dims.headDim)
+      throw new Error(
+        `a prefilled KV cache of ${layers} layers × ${heads} heads × ${headDim} does not fit this LLM (${this.dims.layers} × ${this.dims.heads} × ${this.dims.headDim})`,
+      );
+    const id = this.nextId++;
+    const promptTokens = request.cache.length;
+    this.scheduler.enqueuePrefilled(id, promptTokens, request.maxNewTokens, 1);
+    const seq = { prompt: [], promptTokens, cache: request.cache, lastToken: request.firstToken, tokens: [request.firstToken] };
+    return this.start(id, seq, request, false);
+  }
+
+  private start(
+    id: number,
+    seq: Pick<Sequence, 'prompt' | 'promptTokens' | 'cache' | 'lastToken' | 'tokens'>,
+    request: Pick<GenerationRequest, 'onToken' | 'signal'>,
+    prefillOnly = false,
+  ): GenerationHandle {
     const channel = new AsyncChannel<number>();
     const result = new Promise<GenerationResult>((resolve, reject) => {
-      this.sequences.set(id, {
+      const entry: Sequence = {
         id,
-        prompt: request.prompt,
-        promptTokens,
-        cache: new SequenceKvCache(this.dims),
-        lastToken: -1,
-        tokens: [],
+        ...seq,
         channel,
         onToken: request.onToken,
-        resolve,
+        // A finished prefill hands its cache on (a cancelled one has nothing worth handing on).
+        resolve: (r) =>
+          resolve(
+            prefillOnly && r.finishReason !== 'cancelled' ? { ...r, prefilled: { cache: entry.cache, firstToken: entry.lastToken } } : r,
+          ),
         reject,
-      });
+      };
+      this.sequences.set(id, entry);
     });
     if (request.signal?.aborted) this.finish(id, 'cancelled');
     request.signal?.addEventListener('abort', () => this.finish(id, 'cancelled'), { once: true });
@@ -203,9 +247,9 @@ export class LlmExecutor {
       const seq = this.sequences.get(id);
       if (seq === undefined) continue; // cancelled while the step ran
       const reason = this.scheduler.record(id, token);
+      seq.lastToken = token;
       if (reason !== 'eos') {
         seq.tokens.push(token);
-        seq.lastToken = token;
         seq.channel.push(token);
         seq.onToken?.(token);
       }

@@ -5,6 +5,8 @@
 // or test. Admission follows the simulator's rule (src/sim): a sequence reserves the KV tokens
 // it can reach (prompt + most new tokens) when admitted, and waits while the cache cannot hold
 // them, unless the cache is empty (a sequence larger than the whole cache still runs, alone).
+// A decode-only executor (prefill/decode disaggregation) admits sequences that arrive prefilled,
+// with their KV cache and first token: the same admission rule, and they decode at once.
 
 export interface LlmSchedulerConfig {
   /** Most sequences in flight (prefilling or decoding) at once. */
@@ -22,7 +24,7 @@ export type FinishReason = 'eos' | 'length' | 'context' | 'cancelled';
 export interface StepPlan {
   /** Sequences whose prompt runs this step; each yields its first token. */
   prefill: number[];
-  /** Sequences feeding their last generated token this step. */
+  /** Sequences feeding their last generated token this step (a prefilled one admitted now among them). */
   decode: number[];
 }
 
@@ -33,6 +35,8 @@ interface SequenceState {
   generated: number;
   /** KV tokens reserved while running: the most the sequence can hold. */
   kvTokens: number;
+  /** Arrived with its prompt's KV cache and first token: it skips prefill. */
+  prefilled: boolean;
 }
 
 export class ContinuousBatchScheduler {
@@ -66,13 +70,29 @@ export class ContinuousBatchScheduler {
   }
 
   enqueue(id: number, promptTokens: number, maxNewTokens: number): void {
+    this.push(id, promptTokens, maxNewTokens, 0);
+  }
+
+  /**
+   * Queues a sequence whose prompt was prefilled elsewhere and that already generated `generated`
+   * tokens (the first, from the prefill unit): once admitted it decodes, with no prefill step.
+   */
+  enqueuePrefilled(id: number, promptTokens: number, maxNewTokens: number, generated: number): void {
+    if (generated < 1 || generated >= maxNewTokens)
+      throw new Error(
+        `sequence ${id}: a prefilled sequence has generated 1 to maxNewTokens − 1 tokens, not ${generated} of ${maxNewTokens}`,
+      );
+    this.push(id, promptTokens, maxNewTokens, generated);
+  }
+
+  private push(id: number, promptTokens: number, maxNewTokens: number, generated: number): void {
     if (promptTokens < 1) throw new Error(`sequence ${id}: empty prompt`);
     if (promptTokens >= this.config.maxContextTokens) {
       throw new Error(`sequence ${id}: prompt of ${promptTokens} tokens does not fit a context of ${this.config.maxContextTokens}`);
     }
     if (maxNewTokens < 1) throw new Error(`sequence ${id}: maxNewTokens must be at least 1`);
     const kvTokens = Math.min(promptTokens + maxNewTokens, this.config.maxContextTokens);
-    this.waiting.push({ id, promptTokens, maxNewTokens, generated: 0, kvTokens });
+    this.waiting.push({ id, promptTokens, maxNewTokens, generated, kvTokens, prefilled: generated > 0 });
   }
 
   plan(): StepPlan {
@@ -81,11 +101,15 @@ export class ContinuousBatchScheduler {
     let budget = this.config.maxPrefillTokensPerStep;
     while (this.waiting.length > 0 && this.running.size < this.config.maxRunningSequences) {
       const next = this.waiting[0];
-      if (prefill.length > 0 && next.promptTokens > budget) break;
+      if (!next.prefilled && prefill.length > 0 && next.promptTokens > budget) break;
       if (this.reserved + next.kvTokens > this.config.kvCapacityTokens && this.reserved > 0) break;
       this.waiting.shift();
       this.running.set(next.id, next);
       this.reserved += next.kvTokens;
+      if (next.prefilled) {
+        decode.push(next.id);
+        continue;
+      }
       prefill.push(next.id);
       budget -= next.promptTokens;
     }

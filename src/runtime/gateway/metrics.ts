@@ -13,6 +13,8 @@ export class ServeMetrics {
   readonly batchSize: Histogram<'unit' | 'component'>;
   readonly forwardedBytes: Counter<'edge'>;
   readonly restarts: Counter<'unit'>;
+  readonly kvTransferBytes: Counter<'component'>;
+  readonly kvTransfers: Counter<'component'>;
 
   constructor(replicas: ReplicaTable, options: { now?: () => number; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -41,6 +43,18 @@ export class ServeMetrics {
       name: 'cornserve_tensor_bytes_forwarded_total',
       help: 'Tensor bytes sent between executor processes, by edge.',
       labelNames: ['edge'],
+      registers,
+    });
+    this.kvTransferBytes = new Counter({
+      name: 'cornserve_kv_transfer_bytes_total',
+      help: 'KV-cache bytes a split LLM shipped from its prefill to its decode executors, by component.',
+      labelNames: ['component'],
+      registers,
+    });
+    this.kvTransfers = new Counter({
+      name: 'cornserve_kv_transfers_total',
+      help: 'KV-cache handoffs from prefill to decode executors, by component.',
+      labelNames: ['component'],
       registers,
     });
     this.restarts = new Counter({
@@ -84,6 +98,10 @@ export class ServeMetrics {
   observer(): DispatchObserver {
     return {
       forwardedBytes: (edge, bytes) => this.forwardedBytes.inc({ edge }, bytes),
+      kvTransfer: (component, bytes) => {
+        this.kvTransferBytes.inc({ component }, bytes);
+        this.kvTransfers.inc({ component });
+      },
       batch: (unit, component, size) => this.batchSize.observe({ unit, component }, size),
     };
   }

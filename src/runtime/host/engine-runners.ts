@@ -28,6 +28,9 @@ export const ENGINE_RUNNERS: Record<ExecutorEngine, (e: EngineContext) => Promis
   'hf-whisper-decoder': hfWhisperDecoderRunner,
 };
 
+/** Engines that run one phase of a split LLM (a unit whose engine.role is prefill or decode). */
+const PHASE_ENGINES: ReadonlySet<ExecutorEngine> = new Set(['llm', 'hf-decoder']);
+
 export const createRunners: RunnerFactory = async (ctx) => {
   const device = engineDevice(ctx.engine);
   const runners: Record<string, ComponentRunner> = {};
@@ -41,6 +44,10 @@ export const createRunners: RunnerFactory = async (ctx) => {
       if (!engine)
         throw new Error(
           `component '${component.name}' has no executor spec in the model graph, so no engine can run it; add one, or serve with --runners <module>`,
+        );
+      if (ctx.engine.role !== 'full' && component.kind === 'llm' && !PHASE_ENGINES.has(engine))
+        throw new Error(
+          `component '${component.name}' is in a ${ctx.engine.role} unit, but its engine '${engine}' runs whole generations only (engines that run one phase: ${[...PHASE_ENGINES].join(', ')})`,
         );
       runners[component.name] = await ENGINE_RUNNERS[engine]({
         component,

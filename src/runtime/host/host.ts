@@ -68,9 +68,10 @@ export class ExecutorHost {
 
   private async invoke(requestId: string, spec: InvocationSpec, payload: RequestPayload): Promise<void> {
     const { component } = spec;
+    const phase = spec.phase ? { phase: spec.phase } : {};
     const runner = this.options.runners[component];
     const failed = (message: string, cause: Extract<FromHost, { type: 'failed' }>['cause']): void =>
-      this.options.send({ type: 'failed', requestId, component, message, cause });
+      this.options.send({ type: 'failed', requestId, component, ...phase, message, cause });
     if (this.cancelled.has(requestId)) return failed('the request was cancelled', 'cancelled');
     if (!runner) return failed(`this executor does not host component '${component}'`, 'component');
 
@@ -121,6 +122,7 @@ export class ExecutorHost {
       requestId,
       component,
       requestType: spec.requestType,
+      ...phase,
       payload,
       emits: spec.emits,
       consumers: spec.outputs.map((o) => o.to),
@@ -143,7 +145,7 @@ export class ExecutorHost {
       send: (to, tensor, opts) => deliver(to, tensor, opts?.last ?? !outputs.get(to)?.streaming),
       end: (to) => deliver(to, undefined, true),
       emit: (part) => {
-        if (!entry.abort.signal.aborted) this.options.send({ type: 'output', requestId, component, part });
+        if (!entry.abort.signal.aborted) this.options.send({ type: 'output', requestId, component, ...phase, part });
       },
     };
 
@@ -155,7 +157,7 @@ export class ExecutorHost {
         if (!out.streaming) throw new Error(`component '${component}' finished without sending its output to '${to}'`);
         deliver(to, undefined, true);
       }
-      this.options.send({ type: 'done', requestId, component, forwardedBytes });
+      this.options.send({ type: 'done', requestId, component, ...phase, forwardedBytes });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       for (const out of outputs.values()) {

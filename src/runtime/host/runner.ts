@@ -5,13 +5,15 @@
 import type { Modality } from '../../spec/types.generated.js';
 import type { HostConfig } from './config.js';
 import type { Tensor } from '../transport/tensor.js';
-import type { OutputPart, RequestPayload } from '../protocol.js';
+import type { InvocationPhase, OutputPart, RequestPayload } from '../protocol.js';
 
 export interface InvocationContext {
   requestId: string;
   component: string;
   /** The request type being served (its default sizes fill in what the request leaves out). */
   requestType: string;
+  /** For an LLM split into prefill and decode units: the phase this invocation runs (the unit's engine.role). */
+  phase?: InvocationPhase;
   /** The parts of the request this component reads (see dispatcher/graph.ts `reads`). */
   payload: RequestPayload;
   /** Final modalities this invocation answers the client with (emit them). */

@@ -93,3 +93,21 @@ test('a sequence larger than the whole KV cache runs alone; a cancelled one free
   assert.equal(s.kvReservedTokens, 0);
   assert.deepEqual(s.plan(), { prefill: [1], decode: [] });
 });
+
+test('a prefilled sequence (decode side of a P/D split) skips prefill and its budget but not the KV admission rule', () => {
+  const s = new ContinuousBatchScheduler(
+    { maxRunningSequences: 8, maxPrefillTokensPerStep: 4, kvCapacityTokens: 40, maxContextTokens: 64 },
+    EOS,
+  );
+  s.enqueuePrefilled(0, 20, 5, 1); // reserves 25
+  s.enqueuePrefilled(1, 30, 5, 1); // 35 more would exceed 40: waits
+  assert.deepEqual(s.plan(), { prefill: [], decode: [0] });
+  assert.equal(s.kvReservedTokens, 25);
+  assert.equal(s.waitingCount, 1);
+  // Generated counts from the first token the prefill side produced: four more reach maxNewTokens 5.
+  for (let i = 0; i < 3; i++) assert.equal(s.record(0, 10 + i), undefined);
+  assert.equal(s.record(0, 13), 'length');
+  assert.deepEqual(s.plan(), { prefill: [], decode: [1] });
+  assert.throws(() => s.enqueuePrefilled(2, 5, 1, 1), /generated 1 to maxNewTokens − 1 tokens, not 1 of 1/);
+  assert.throws(() => s.enqueuePrefilled(3, 64, 5, 1), /does not fit a context of 64/);
+});

@@ -24,7 +24,16 @@ import type { Tensor } from '../../transport/tensor.js';
 import type { ChatMessage } from '../../protocol.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from '../runner.js';
 import { collect, floatTensor, loadGraphSessions, requireSession, type EngineContext } from './common.js';
-import { emitTextFinish, emitTextPieces, llmExecutorOptions, maxNewTokensFor, throwIfCancelled } from './llm.js';
+import {
+  decodeHandedOff,
+  emitTextFinish,
+  emitTextPieces,
+  invocationPhase,
+  llmExecutorOptions,
+  maxNewTokensFor,
+  prefillAndHandOff,
+  throwIfCancelled,
+} from './llm.js';
 
 /** One image's features as the vision encoder sent them: its tile grid and every frame's rows. */
 export interface ImageFeatures {
@@ -145,6 +154,18 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
 
   return {
     async run(ctx: InvocationContext) {
+      const phase = invocationPhase(e, ctx);
+      if (phase === 'decode') {
+        const text = new StreamingDetokenizer(chat);
+        const { result } = await decodeHandedOff(ctx, executor, maxContextTokens, {
+          // Its text went out from the prefill side; the detokenizer still needs it for what follows.
+          onFirstToken: (token) => void text.push(token),
+          onToken: emitTextPieces(ctx, text),
+        });
+        e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
+        emitTextFinish(ctx, text, result);
+        return;
+      }
       const images: ImageFeatures[] = [];
       for (const from of ctx.producers) {
         if (modalityOf(from) !== 'image')
@@ -159,6 +180,17 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
         );
       const maxNewTokens = maxNewTokensFor(e, ctx, maxContextTokens - promptTokens);
       const text = new StreamingDetokenizer(chat);
+      if (phase === 'prefill') {
+        // No generator follows a Hugging Face decoder here: no pooled conditioning to hand on.
+        const promptEmbeddingSum = new Float64Array(0);
+        return prefillAndHandOff(ctx, executor, {
+          prompt,
+          promptTokens,
+          maxNewTokens,
+          promptEmbeddingSum,
+          onFirstToken: emitTextPieces(ctx, text),
+        });
+      }
       const handle = executor.submit({
         prompt,
         maxNewTokens,
