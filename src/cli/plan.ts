@@ -279,6 +279,7 @@ function summaryText(report: PlanReport, output: string): string {
       ]),
     ]),
   );
+  if (plan.workloads) lines.push('', workloadTable(plan.workloads));
   const loop = plan.solver.loopIterations ?? [];
   if (loop.length > 1)
     lines.push(
@@ -303,6 +304,25 @@ function summaryText(report: PlanReport, output: string): string {
   return lines.join('\n') + '\n';
 }
 
+/** Each workload of a robust plan: the rate it is served at, the rate its mix could reach, and per type the simulated p90 against its target. */
+function workloadTable(workloads: NonNullable<Plan['workloads']>): string {
+  const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toPrecision(3)} s` : `${Math.round(x)} ms`);
+  return formatTable([
+    ['workload', 'req/s', 'sustainable req/s', 'p90 / target per type', 'targets met'],
+    ...workloads.map((w) => [
+      w.workload.name,
+      fmtRate(w.ratePerS),
+      fmtRate(w.sustainableRatePerS),
+      w.simulated
+        ? Object.entries(w.simulated)
+            .map(([type, s]) => `${type} ${ms(s.p90Ms)}/${w.latencyTargetsMs?.[type] !== undefined ? ms(w.latencyTargetsMs[type]) : '–'}`)
+            .join(', ')
+        : '–',
+      !w.simulated ? '–' : (w.missedTypes ?? []).length === 0 ? 'all' : `misses ${w.missedTypes!.join(', ')}`,
+    ]),
+  ]);
+}
+
 function summaryJson(report: PlanReport, output: string) {
   const { plan } = report;
   return {
@@ -324,6 +344,16 @@ function summaryJson(report: PlanReport, output: string) {
       gpus: b.gpus,
       costPerHour: b.costPerHour,
     })),
+    ...(plan.workloads
+      ? {
+          workloads: plan.workloads.map((w) => ({
+            name: w.workload.name,
+            ratePerS: w.ratePerS,
+            sustainableRatePerS: w.sustainableRatePerS,
+            ...(w.simulated ? { missedTypes: w.missedTypes ?? [] } : {}),
+          })),
+        }
+      : {}),
     bottleneck: plan.reasons.bottleneck,
     solver: { ...plan.solver, seconds: report.solveSeconds, totalSeconds: report.totalSeconds },
     simulated: Object.fromEntries(

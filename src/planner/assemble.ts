@@ -38,7 +38,6 @@ export function planSkeleton(
       e.options?.dictionary !== undefined ? { ...e.options, dictionary: rel(resolve(graphDir, e.options.dictionary)) } : e.options;
     return { ...c, executor: { ...e, graphs, ...(options ? { options } : {}) } };
   });
-  const gen = problem.workload.workload.generator;
   const objective = problem.objective;
   const roleOrder = ['deployment', 'model-graph', 'cluster', 'workload', 'trace', 'profile', 'gpu-catalog', 'onnx', 'model-data'];
   // The files the executors load are inputs too (serve checks their digests); missing ones are left to serve to report.

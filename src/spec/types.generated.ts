@@ -1825,6 +1825,12 @@ export interface WorkloadAttainment {
     [k: string]: RequestSizes;
   };
   /**
+   * Per request type, the p90 target this workload is held to: the deployment's, or the default from this workload's sizes.
+   */
+  latencyTargetsMs?: {
+    [k: string]: number;
+  };
+  /**
    * The rate the plan serves this workload at: the plan's rate (max-rate) or the workload's own (min-cost).
    */
   ratePerS: number;
