@@ -12,6 +12,7 @@ import { canonicalize } from '../plan/canonical.js';
 import { missedTypes, partialSloGoodput, sloGoodput } from '../sim/simulate.js';
 import { preparePlanner, strategyInstance, type PlannerProblem } from './prepare.js';
 import type { PlanningWorkload } from './workloads.js';
+import type { Candidate } from './candidates.js';
 import { buildRobustMilp, shareKey, workloadOutcome, type RobustLayout } from './robust-milp.js';
 import type { MilpLayout, PlannerInstance } from './milp.js';
 import type { GlpkSolver, SolveOutcome } from './glpk-solver.js';
@@ -29,15 +30,30 @@ export interface RobustProblem {
   problems: PlannerProblem[];
 }
 
-/** Each workload's planner problem, restricted to the candidate units every workload has (the same ids in the same order). */
+/**
+ * Each workload's planner problem over one candidate list (the same ids in the same order): every
+ * candidate some workload has. A workload without an operating point kept for some types
+ * (`id[types]`, see candidates.ts) gets its shape's general candidate serving just those types;
+ * a shape a workload cannot use at all is left out for every workload.
+ */
 export function prepareRobust(spec: DeploymentSpec, workloads: readonly PlanningWorkload[], options: PlanOptions = {}): RobustProblem {
   const own = workloads.map((workload) => preparePlanner(spec, { ...options, workload }));
-  const common = own[0].candidates.filter((c) => own.every((p) => p.candidates.some((x) => x.id === c.id))).map((c) => c.id);
-  const problems = own.map((p) => {
-    const byId = new Map(p.candidates.map((c) => [c.id, c]));
-    return { ...p, candidates: common.map((id) => byId.get(id)!) };
-  });
+  const ids = [...new Set(own.flatMap((p) => p.candidates.map((c) => c.id)))];
+  const lookups = own.map((p) => new Map(p.candidates.map((c) => [c.id, c])));
+  const resolved = ids
+    .map((id) => lookups.map((byId) => byId.get(id) ?? keptVariant(byId, id)))
+    .filter((row): row is Candidate[] => row.every((c) => c !== undefined));
+  const problems = own.map((p, w) => ({ ...p, candidates: resolved.map((row) => row[w]) }));
   return { workloads: [...workloads], problems };
+}
+
+/** A shape's general candidate restricted to the types an `id[types]` operating point keeps, under that id. */
+function keptVariant(byId: ReadonlyMap<string, Candidate>, id: string): Candidate | undefined {
+  const m = /^(.*)\[([^\]]*)\]$/.exec(id);
+  const base = m ? byId.get(m[1]) : undefined;
+  if (!m || !base) return undefined;
+  const kept = new Set(m[2].split(','));
+  return { ...base, id, loads: base.loads.filter((l) => kept.has(l.type)) };
 }
 
 /** One strategy's robust solve: the joint run and each workload's decoded view of it. */
@@ -63,7 +79,10 @@ interface RobustContext {
  * or to a unit that cannot serve it.
  */
 export function sustainableRate(problem: PlannerProblem, solution: Pick<Solution, 'units' | 'routing'>): number {
-  const byId = new Map(problem.candidates.map((c) => [c.id, c]));
+  const ids = new Map(problem.candidates.map((c) => [c.id, c]));
+  // A unit at an operating point kept for some types (`id[types]`) that this workload has no such
+  // point for is scored as its shape's general candidate.
+  const byId = { get: (id: string) => ids.get(id) ?? ids.get(id.replace(/\[[^\]]*\]$/, '')) };
   const busyPerRequest = new Map<string, number>();
   for (const t of problem.model.types) {
     if (!(t.mix > 0)) continue;

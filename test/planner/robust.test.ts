@@ -5,7 +5,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
-import { prepareRobust, sustainableRate } from '../../src/planner/robust.js';
+import { sustainableRate } from '../../src/planner/robust.js';
+import { preparePlanner } from '../../src/planner/prepare.js';
 import { planningWorkloads } from '../../src/planner/workloads.js';
 import { planText, validatePlan } from '../../src/plan/io.js';
 import { simInputFromSolution } from '../../src/sim/input.js';
@@ -15,6 +16,8 @@ import type { DeploymentSpec } from '../../src/spec/load.js';
 import { cloneSpec, loadSpec } from './helpers.js';
 
 const MULTI = 'test/fixtures/planner/tiny-multi/deployment.yaml';
+/** Two mixes that load different components of the omni test model (text and voice by day, images and audio by night). */
+const OMNI_MULTI = 'test/fixtures/planner/omni-multi/deployment.yaml';
 const solver = new GlpkSolver();
 after(() => solver.close());
 
@@ -60,12 +63,12 @@ test('a multi-workload deployment plans once and reports each workload: rate, su
 });
 
 test("the robust plan's worst workload does at least as well as each single-workload plan's worst, and strictly better than one", async () => {
-  const spec = loadSpec(MULTI);
+  const spec = loadSpec(OMNI_MULTI);
   const options = { solver, planDir: 'plans', baselines: false, simulate: false } as const;
   const robust = await planDeployment(spec, options);
   const singles = [await planDeployment(single(spec, 0), options), await planDeployment(single(spec, 1), options)];
   // Every plan scored on every workload by the same rule: the rate its replicas and routing carry.
-  const { problems } = prepareRobust(spec, planningWorkloads(spec));
+  const problems = planningWorkloads(spec).map((workload) => preparePlanner(spec, { workload }));
   const worst = (plan: Plan) => Math.min(...problems.map((p) => sustainableRate(p, plan.solution)));
   const r = worst(robust);
   const [a, b] = singles.map(worst);
