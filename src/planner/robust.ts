@@ -251,6 +251,13 @@ async function robustLoop(
   return { ...best, iterations, kept };
 }
 
+/** A baseline's run as the plan's: the same units and routing under the strategy name `planned`. */
+function asPlanned(run: StrategyRun): StrategyRun {
+  const solution: Solution = { ...structuredClone(run.solution), strategy: 'planned' };
+  delete solution.note;
+  return { ...run, strategy: 'planned', solution, ...(run.parts ? { parts: { ...run.parts, solution } } : {}) };
+}
+
 /** The per-workload simulation context: the primary's skeleton with this workload's sizes, mix, rate and targets. */
 function workloadSkeleton(primary: PlanSkeleton, problem: PlannerProblem, rel: (abs: string) => string): PlanSkeleton {
   return {
@@ -291,19 +298,35 @@ export async function planRobust(
   const ctx: RobustContext = { robust, solver: options.solver, options, loops };
   const typeNames = problems[0].model.types.map((t) => t.name);
   const baselines: StrategyRun[] = [];
+  const baselineRuns: RobustRun[] = [];
   if (options.baselines !== false) {
     for (const strategy of BASELINE_STRATEGIES) {
-      const r = await robustLoop(ctx, strategy);
+      const b = await robustLoop(ctx, strategy);
+      if ('runs' in b) baselineRuns.push(b);
       baselines.push(
-        'runs' in r
-          ? { ...r.runs[0], iterations: r.iterations, kept: r.kept }
-          : { strategy, solution: emptySolution(strategy, r.status, typeNames, r.note) },
+        'runs' in b
+          ? { ...b.runs[0], iterations: b.iterations, kept: b.kept }
+          : { strategy, solution: emptySolution(strategy, b.status, typeNames, b.note) },
       );
     }
   }
-  const r = await robustLoop(ctx, 'planned');
-  if (!('runs' in r)) throw new PlanningError('no-capacity', `cannot plan every workload at once: ${r.note}`);
-  const planned = { ...r.runs[0], layout: r.layout, outcome: r.outcome, iterations: r.iterations, kept: r.kept };
+  const free = await robustLoop(ctx, 'planned');
+  if (!('runs' in free)) throw new PlanningError('no-capacity', `cannot plan every workload at once: ${free.note}`);
+  const freeRun = { ...free.runs[0], iterations: free.iterations, kept: free.kept };
+  // As for one workload: a baseline that does better in simulation (over every workload) lends the plan its units.
+  const winner =
+    ctx.options.simulate === false
+      ? undefined
+      : baselineRuns.reduce<RobustRun | undefined>((w, b) => (ranksAboveRobust(problems[0], b, w ?? free) ? b : w), undefined);
+  const r: RobustRun = winner ? { ...winner, runs: winner.runs.map(asPlanned) } : free;
+  const planned = {
+    ...r.runs[0],
+    layout: r.layout,
+    outcome: r.outcome,
+    iterations: free.iterations,
+    kept: free.kept,
+    ...(winner ? { adopted: { strategy: winner.strategy as Exclude<Strategy, 'planned'>, freeSearch: freeRun } } : {}),
+  };
   const plan = assemblePlan({ problem: problems[0], skeleton, planned, baselines, glpkVersion: options.solver.glpkVersion });
   const attainment = r.runs.map((run, w) => {
     const s = run.solution;
