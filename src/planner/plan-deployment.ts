@@ -1,6 +1,8 @@
 // The planner's entry point: prepare (pure), run each fixed strategy's and then the free
 // search's simulate-and-tighten loop on the same candidates with glpk.js in a worker, adopt a
-// baseline that does better in simulation, and assemble a canonical Plan.
+// baseline that does better in simulation, and assemble a canonical Plan. A trace workload is
+// planned as its summary (workloads.ts); a deployment with several workloads gets one robust
+// plan for all of them (robust.ts).
 import { dirname } from 'node:path';
 import type { DeploymentSpec } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
