@@ -230,7 +230,7 @@ export function tighten(
  * LOOSENING_MAX and never above maxUtilisation. Returns this solution's loosened units with their
  * new ρmax; undefined when nothing could rise.
  */
-function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>): Record<string, number> | undefined {
+export function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>): Record<string, number> | undefined {
   const factor = new Map<string, number>();
   for (const [type, sim] of Object.entries(solution.simulated ?? {})) {
     const target = problem.latencyTargetsMs[type];

@@ -18,7 +18,7 @@ import type { MilpLayout, PlannerInstance } from './milp.js';
 import type { GlpkSolver, SolveOutcome } from './glpk-solver.js';
 import { buildSolution, decodeValues, emptySolution, MIN_SHARE, verifyDecoded } from './decode.js';
 import { RESOLVE_MIP_GAP } from './solve.js';
-import { simulateRun, tighten, type LoopContext } from './loop.js';
+import { loosen, simulateRun, tighten, type LoopContext } from './loop.js';
 import { costOf } from './rank.js';
 import { assemblePlan, planSkeleton, resolvedWorkload, type PlanSkeleton } from './assemble.js';
 import { PlanningError } from './errors.js';
@@ -63,6 +63,8 @@ interface RobustRun {
   outcome: SolveOutcome;
   /** Per workload: its solution (shared units and routing, its own rates and utilisation). */
   runs: StrategyRun[];
+  /** Per workload: the loop's ρmax overrides this solve used. */
+  rhoOverrides: ReadonlyMap<string, number>[];
 }
 
 interface RobustContext {
@@ -73,12 +75,16 @@ interface RobustContext {
 }
 
 /**
- * The largest rate of `problem`'s workload (its mix, sizes and ρmax from its latency targets)
- * that a solution's replicas and routing carry without a unit above its ρmax: the capacity rows
- * of the MILP with the routing fixed. 0 when a type of the mix has a component it routes nowhere
+ * The largest rate of `problem`'s workload (its mix, sizes and ρmax from its latency targets, or
+ * the loop's overrides of them) that a solution's replicas and routing carry without a unit above
+ * its ρmax: the capacity rows of the MILP with the routing fixed. 0 when a type of the mix has a component it routes nowhere
  * or to a unit that cannot serve it.
  */
-export function sustainableRate(problem: PlannerProblem, solution: Pick<Solution, 'units' | 'routing'>): number {
+export function sustainableRate(
+  problem: PlannerProblem,
+  solution: Pick<Solution, 'units' | 'routing'>,
+  rhoOverrides: ReadonlyMap<string, number> = new Map(),
+): number {
   const ids = new Map(problem.candidates.map((c) => [c.id, c]));
   // A unit at an operating point kept for some types (`id[types]`) that this workload has no such
   // point for is scored as its shape's general candidate.
@@ -99,7 +105,7 @@ export function sustainableRate(problem: PlannerProblem, solution: Pick<Solution
   let rate = Infinity;
   for (const u of solution.units) {
     const busy = busyPerRequest.get(u.id) ?? 0;
-    if (busy > 0) rate = Math.min(rate, ((byId.get(u.id)?.rhoMax ?? 0) * u.replicas) / busy);
+    if (busy > 0) rate = Math.min(rate, ((rhoOverrides.get(u.id) ?? byId.get(u.id)?.rhoMax ?? 0) * u.replicas) / busy);
   }
   return Number.isFinite(rate) ? rate : 0;
 }
@@ -173,7 +179,7 @@ async function solveRobust(
     parts.solution.routing = routing;
     runs.push({ strategy, solution: parts.solution, layout, outcome: own, decoded, parts });
   }
-  return { strategy, layout: robust.layout, outcome, runs };
+  return { strategy, layout: robust.layout, outcome, runs, rhoOverrides: overrides.map((m) => new Map(m)) };
 }
 
 /** a ranks above b: the higher smallest SLO goodput over the workloads, then the higher smallest partial goodput, then the lower cost. */
@@ -196,7 +202,8 @@ function signature(run: RobustRun): string {
 
 /**
  * The robust loop of one strategy: solve, simulate every workload at its rate, tighten ρmax for
- * the workloads whose types miss their targets (each workload's own overrides), solve again; the
+ * the workloads whose types miss their targets (each workload's own overrides), or, when every
+ * workload meets every target, loosen it where one has room to spare; solve again; the
  * iteration that ranks best over all workloads is kept and every one recorded.
  */
 async function robustLoop(
@@ -213,6 +220,9 @@ async function robustLoop(
   let kept = 1;
   let run: RobustRun = first;
   const maxIterations = ctx.loops[0].maxIterations;
+  // Raising ρmax stops for good once a raise led to a miss, as in the one-workload loop.
+  let mayLoosen = true;
+  let loosenedLast = false;
   for (let k = 1; simulate && k <= maxIterations; k++) {
     let requests: number | undefined;
     let seeds: number | undefined;
@@ -228,12 +238,19 @@ async function robustLoop(
       best = run;
       kept = k;
     }
+    if (missed.length > 0 && loosenedLast) mayLoosen = false;
     const tightenedUnits: Record<string, number> = {};
+    const loosenedUnits: Record<string, number> = {};
     if (missed.length > 0 && k < maxIterations)
       run.runs.forEach((r, w) => {
         const own = missedTypes(r.solution);
         if (own.length > 0) Object.assign(tightenedUnits, tighten(problems[w], r.solution, own, overrides[w]) ?? {});
       });
+    else if (missed.length === 0 && k < maxIterations && mayLoosen)
+      run.runs.forEach((r, w) => {
+        if (r.solution.simulated) Object.assign(loosenedUnits, loosen(problems[w], r.solution, overrides[w]) ?? {});
+      });
+    loosenedLast = Object.keys(loosenedUnits).length > 0;
     iterations.push({
       iteration: k,
       ratePerS: run.runs[0].solution.ratePerS,
@@ -242,8 +259,9 @@ async function robustLoop(
       sloGoodputPerS: Math.min(...run.runs.map((r) => sloGoodput(r.solution))),
       missedTypes: missed,
       tightenedUnits,
+      ...(loosenedLast ? { loosenedUnits } : {}),
     });
-    if (Object.keys(tightenedUnits).length === 0) break;
+    if (Object.keys(tightenedUnits).length === 0 && !loosenedLast) break;
     const next = await solveRobust(ctx, strategy, overrides, false);
     if (!('runs' in next) || signature(next) === signature(run)) break;
     run = next;
@@ -338,7 +356,7 @@ export async function planRobust(
         types.filter((t) => problems[w].latencyTargetsMs[t] !== undefined).map((t) => [t, problems[w].latencyTargetsMs[t]]),
       ),
       ratePerS: s.ratePerS,
-      sustainableRatePerS: sustainableRate(problems[w], s),
+      sustainableRatePerS: sustainableRate(problems[w], s, r.rhoOverrides[w]),
       ...(s.simulated ? { simulated: s.simulated, missedTypes: missedTypes(s) } : {}),
     };
   });
