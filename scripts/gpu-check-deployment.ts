@@ -21,7 +21,8 @@ const moved: Deployment = {
   name: `${original.name}-gpu-check`,
   description: `${original.name} moved onto this machine's GPUs by scripts/gpu-check.sh`,
   modelGraph: from(original.modelGraph),
-  workload: from(original.workload),
+  ...(original.workload !== undefined ? { workload: from(original.workload) } : {}),
+  ...(original.workloads !== undefined ? { workloads: original.workloads.map(from) as Deployment['workloads'] } : {}),
   cluster: resolve(cluster),
   objective: { kind: 'max-rate' },
 };

@@ -6,7 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { displayPath } from '../spec/diagnostics.js';
+import { displayPath, SpecError } from '../spec/diagnostics.js';
 import { loadDeployment } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
 import { MAX_LOOP_ITERATIONS, planDeploymentDetailed, type PlanProgress, type PlanReport } from '../planner/plan-deployment.js';
@@ -21,6 +21,7 @@ import { resealPlan, sealProblem } from '../plan/seal.js';
 import { checkPlan } from '../planner/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
 import { defaultLivePlanPath, fetchLiveWorkload, writeLiveDeployment } from './plan-from-server.js';
+import { formatInputChanges } from '../plan/provenance.js';
 import {
   CliError,
   EXIT_CHANGED,
@@ -57,7 +58,7 @@ export function registerPlan(program: Command): void {
     .argument('[deployment]', 'deployment YAML')
     .option('-o, --output <file>', 'plan file to write (default plans/<deployment name>.plan.json)')
     .option('--objective <kind>', "max-rate or min-cost (default: the deployment's)")
-    .option('--rate <reqPerS>', 'min-cost: request rate to sustain')
+    .option('--rate <reqPerS>', "min-cost: request rate to sustain; a trace workload: scale the trace's arrivals to this rate")
     .option('--gpus <n>', 'max-rate: use at most this many GPUs')
     .option('--time-limit <seconds>', 'hard limit on each solve')
     .option('--emit-lp <file>', 'also write the MILP in CPLEX LP format')
@@ -111,6 +112,9 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
     throw inputError(`${deploymentPath} has ${loaded.diagnostics.length} problem(s)`, loaded.diagnostics);
   }
   const spec = loaded.spec;
+  // A trace's rate is a property of the trace: --rate scales it (and so min-cost's default target).
+  const traced = spec.workload.trace !== undefined && (spec.workloads ?? []).length <= 1;
+  const rate = positive(opts.rate, '--rate');
   const output = resolve(opts.output ?? `plans/${spec.deployment.name}.plan.json`);
   const progress = await progressReporter(`plan ${spec.deployment.name}`, 1 + BASELINE_STRATEGIES.length);
   let report: PlanReport;
@@ -119,14 +123,17 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
       planDir: dirname(output),
       objective: {
         ...(opts.objective ? { kind: opts.objective as 'max-rate' | 'min-cost' } : {}),
-        ...(opts.rate !== undefined ? { targetRatePerS: positive(opts.rate, '--rate') } : {}),
+        ...(rate !== undefined && !traced ? { targetRatePerS: rate } : {}),
         ...(opts.gpus !== undefined ? { gpuBudget: positive(opts.gpus, '--gpus', true) } : {}),
       },
+      ...(rate !== undefined && traced ? { traceRatePerS: rate } : {}),
       ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}),
       onProgress: progress.update,
     });
   } catch (err) {
     progress.fail();
+    if (err instanceof SpecError)
+      throw inputError(`${deploymentPath}: a workload trace has ${err.diagnostics.length} problem(s)`, err.diagnostics);
     if (err instanceof PlanningError)
       throw new CliError(`cannot plan ${spec.deployment.name}: ${err.message}`, { code: 'plan.infeasible' });
     throw err;
@@ -207,7 +214,7 @@ async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<nu
   if (global.json) {
     printJson(
       result.status === 'changed'
-        ? { status: result.status, changes: result.diff.changes }
+        ? { status: result.status, changedInputs: result.inputs, changes: result.diff.changes }
         : result.status === 'error'
           ? { status: 'error', error: { code: 'plan.check', message: result.message } }
           : { status: result.status },
@@ -215,7 +222,9 @@ async function runCheck(opts: PlanCliOptions, global: GlobalOptions): Promise<nu
   } else if (result.status === 'identical') {
     process.stdout.write(`${opts.check}: up to date (re-solving its inputs gives the same plan)\n`);
   } else if (result.status === 'changed') {
-    process.stdout.write(`${opts.check}: re-solving its inputs gives a different plan:\n${formatPlanDiff(result.diff)}`);
+    process.stdout.write(
+      `${opts.check}: re-solving its inputs gives a different plan:\n${formatInputChanges(result.inputs)}${formatPlanDiff(result.diff)}`,
+    );
   } else {
     process.stderr.write(`error: ${result.message}\n`);
   }
@@ -297,6 +306,7 @@ function summaryText(report: PlanReport, output: string): string {
       ]),
     ]),
   );
+  if (plan.workloads) lines.push('', workloadTable(plan.workloads));
   const loop = plan.solver.loopIterations ?? [];
   if (loop.length > 1)
     lines.push(
@@ -321,6 +331,25 @@ function summaryText(report: PlanReport, output: string): string {
   return lines.join('\n') + '\n';
 }
 
+/** Each workload of a robust plan: the rate it is served at, the rate its mix could reach, and per type the simulated p90 against its target. */
+function workloadTable(workloads: NonNullable<Plan['workloads']>): string {
+  const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toPrecision(3)} s` : `${Math.round(x)} ms`);
+  return formatTable([
+    ['workload', 'req/s', 'sustainable req/s', 'p90 / target per type', 'targets met'],
+    ...workloads.map((w) => [
+      w.workload.name,
+      fmtRate(w.ratePerS),
+      fmtRate(w.sustainableRatePerS),
+      w.simulated
+        ? Object.entries(w.simulated)
+            .map(([type, s]) => `${type} ${ms(s.p90Ms)}/${w.latencyTargetsMs?.[type] !== undefined ? ms(w.latencyTargetsMs[type]) : '–'}`)
+            .join(', ')
+        : '–',
+      !w.simulated ? '–' : (w.missedTypes ?? []).length === 0 ? 'all' : `misses ${w.missedTypes!.join(', ')}`,
+    ]),
+  ]);
+}
+
 function summaryJson(report: PlanReport, output: string) {
   const { plan } = report;
   return {
@@ -342,6 +371,16 @@ function summaryJson(report: PlanReport, output: string) {
       gpus: b.gpus,
       costPerHour: b.costPerHour,
     })),
+    ...(plan.workloads
+      ? {
+          workloads: plan.workloads.map((w) => ({
+            name: w.workload.name,
+            ratePerS: w.ratePerS,
+            sustainableRatePerS: w.sustainableRatePerS,
+            ...(w.simulated ? { missedTypes: w.missedTypes ?? [] } : {}),
+          })),
+        }
+      : {}),
     bottleneck: plan.reasons.bottleneck,
     solver: { ...plan.solver, seconds: report.solveSeconds, totalSeconds: report.totalSeconds },
     simulated: Object.fromEntries(

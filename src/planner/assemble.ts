@@ -7,11 +7,12 @@ import { sha256File } from '../spec/load.js';
 import { recordedInputName } from '../spec/builtin-inputs.js';
 import { engineDataFiles } from '../spec/check-executor.js';
 import { gatewayOf } from '../cost/gateway.js';
-import type { Plan } from '../spec/types.generated.js';
+import type { Plan, TraceRecord } from '../spec/types.generated.js';
 import { canonicalize } from '../plan/canonical.js';
 import { missedTypes, partialSloGoodput, sloGoodput } from '../sim/simulate.js';
 import { VERSION } from '../version.js';
 import type { PlannerProblem } from './prepare.js';
+import type { PlanningWorkload } from './workloads.js';
 import { nearDominanceLoss, type MilpLayout } from './milp.js';
 import { glpkPackageVersion, type SolveOutcome } from './glpk-solver.js';
 import { explainSolution } from './explain.js';
@@ -20,7 +21,11 @@ import type { StrategyRun } from './strategy-run.js';
 export type PlanSkeleton = Omit<Plan, 'solution' | 'baselines' | 'solver' | 'reasons'>;
 
 /** Everything of the plan that does not depend on the solve: the model, workload, targets, pools and provenance. */
-export function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkeleton {
+export function planSkeleton(
+  problem: PlannerProblem,
+  planDir: string,
+  workloads: readonly PlanningWorkload[] = [problem.workload],
+): PlanSkeleton {
   const { spec } = problem;
   const rel = (abs: string) => relative(planDir, abs).split('\\').join('/');
   const graphDir = dirname(spec.modelGraphPath);
@@ -33,7 +38,6 @@ export function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkel
       e.options?.dictionary !== undefined ? { ...e.options, dictionary: rel(resolve(graphDir, e.options.dictionary)) } : e.options;
     return { ...c, executor: { ...e, graphs, ...(options ? { options } : {}) } };
   });
-  const gen = spec.workload.generator!;
   const objective = problem.objective;
   const roleOrder = ['deployment', 'model-graph', 'cluster', 'workload', 'trace', 'profile', 'gpu-catalog', 'onnx', 'model-data'];
   // The files the executors load are inputs too (serve checks their digests); missing ones are left to serve to report.
@@ -46,6 +50,7 @@ export function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkel
     ...executorFiles('model-data', engineDataFiles),
   ];
   const gateway = gatewayOf(spec.profiles);
+  const traced = workloads.filter((w) => w.trace);
   const inputs: Plan['provenance']['inputs'] = [...spec.files, ...modelFiles]
     .map((f) =>
       'builtin' in f && f.builtin !== undefined
@@ -67,11 +72,42 @@ export function planSkeleton(problem: PlannerProblem, planDir: string): PlanSkel
       ...(objective.targetRatePerS !== undefined ? { targetRatePerS: objective.targetRatePerS } : {}),
     },
     model: { name: spec.modelGraph.name, components, edges: problem.model.graph.edges, requestTypes: problem.model.graph.requestTypes },
-    workload: { name: spec.workload.name, ratePerS: gen.ratePerS, mix: gen.mix, arrival: gen.arrival, seed: gen.seed ?? 1 },
+    workload: resolvedWorkload(problem.workload, rel),
     ...(Object.keys(problem.latencyTargetsMs).length > 0 ? { latencyTargetsMs: problem.latencyTargetsMs } : {}),
     pools: problem.pools as Plan['pools'],
     ...(gateway ? { gateway } : {}),
-    provenance: { cornserveVersion: VERSION, inputs },
+    provenance: { cornserveVersion: VERSION, inputs, ...(traced.length > 0 ? { traces: traced.map((w) => traceRecord(w, rel)) } : {}) },
+  };
+}
+
+/** The plan's summary of a workload planned for: its generator's, or its trace's summary (with the trace's path). */
+export function resolvedWorkload(w: PlanningWorkload, rel: (abs: string) => string): Plan['workload'] {
+  const gen = w.workload.generator;
+  return {
+    name: w.name,
+    ratePerS: gen.ratePerS,
+    mix: gen.mix,
+    arrival: gen.arrival,
+    seed: gen.seed ?? 1,
+    ...(w.trace ? { trace: rel(w.trace.path) } : {}),
+  };
+}
+
+/** A trace workload's digest and the summary the plan was made for. */
+function traceRecord(w: PlanningWorkload, rel: (abs: string) => string): TraceRecord {
+  const { trace } = w;
+  const s = trace!.summary;
+  return {
+    workload: w.name,
+    path: rel(trace!.path),
+    sha256: trace!.sha256,
+    requests: s.requests,
+    durationS: s.durationS,
+    ratePerS: s.ratePerS,
+    ...(trace!.scaledToRatePerS !== undefined ? { scaledToRatePerS: trace!.scaledToRatePerS } : {}),
+    burstiness: s.burstiness,
+    mix: s.mix,
+    sizes: s.sizes,
   };
 }
 

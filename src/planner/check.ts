@@ -3,7 +3,7 @@
 // Terraform's -detailed-exitcode.
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatDiagnostic } from '../spec/diagnostics.js';
+import { formatDiagnostic, SpecError } from '../spec/diagnostics.js';
 import { loadDeployment } from '../spec/load.js';
 import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js';
 import type { Deployment, Plan } from '../spec/types.generated.js';
@@ -13,10 +13,11 @@ import { PlanningError } from './errors.js';
 import { diffPlans, type PlanDiff } from '../plan/diff.js';
 import { planText, readPlan, PlanFileError } from '../plan/io.js';
 import { withoutSeal } from '../plan/seal.js';
+import { changedInputs, type InputChange } from '../plan/provenance.js';
 
 export type CheckResult =
   | { status: 'identical'; plan: Plan }
-  | { status: 'changed'; plan: Plan; fresh: Plan; diff: PlanDiff }
+  | { status: 'changed'; plan: Plan; fresh: Plan; diff: PlanDiff; inputs: InputChange[] }
   | { status: 'error'; message: string };
 
 /**
@@ -69,14 +70,26 @@ export async function checkPlan(
       status: 'error',
       message: `the plan's inputs no longer load:\n${loaded.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}`,
     };
+  // A trace scaled by plan --rate is scaled again to the same rate.
+  const scaled = plan.provenance.traces?.[0]?.scaledToRatePerS;
   let fresh: Plan;
   try {
-    fresh = await planDeployment(loaded.spec, { ...options, planDir, objective: recordedOverrides(plan, loaded.spec.deployment) });
+    fresh = await planDeployment(loaded.spec, {
+      ...options,
+      planDir,
+      objective: recordedOverrides(plan, loaded.spec.deployment),
+      ...(scaled !== undefined ? { traceRatePerS: scaled } : {}),
+    });
   } catch (err) {
     if (err instanceof PlanningError) return { status: 'error', message: `re-solving failed: ${err.message}` };
+    if (err instanceof SpecError)
+      return {
+        status: 'error',
+        message: `the plan's inputs no longer load:\n${err.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}`,
+      };
     throw err;
   }
   // Compared without seals: a re-solve is never re-sealed, and a re-sealed edit shows as a change.
   if (planText(fresh) === planText(withoutSeal(plan))) return { status: 'identical', plan };
-  return { status: 'changed', plan, fresh, diff: diffPlans(plan, fresh) };
+  return { status: 'changed', plan, fresh, diff: diffPlans(plan, fresh), inputs: changedInputs(plan, planDir) };
 }

@@ -147,7 +147,7 @@ function signature(s: Solution): string {
  * Returns the requests per seed and the seeds run; the note says why when the simulator cannot
  * run the solution.
  */
-function simulateRun(loop: LoopContext, run: StrategyRun): { requests: number; seeds: number } | undefined {
+export function simulateRun(loop: LoopContext, run: StrategyRun): { requests: number; seeds: number } | undefined {
   const solution = run.solution;
   if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
   const input = simInputFromSolution(loop.skeleton, solution, run.strategy);
@@ -194,7 +194,7 @@ function worstOf(a: Record<string, SimulatedType> | undefined, b: Record<string,
  * solution's tightened units with their new ρmax; undefined when nothing could be lowered
  * (every such unit is at MIN_UTILISATION).
  */
-function tighten(
+export function tighten(
   problem: PlannerProblem,
   solution: Solution,
   missed: readonly string[],
@@ -230,7 +230,7 @@ function tighten(
  * LOOSENING_MAX and never above maxUtilisation. Returns this solution's loosened units with their
  * new ρmax; undefined when nothing could rise.
  */
-function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>): Record<string, number> | undefined {
+export function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<string, number>): Record<string, number> | undefined {
   const factor = new Map<string, number>();
   for (const [type, sim] of Object.entries(solution.simulated ?? {})) {
     const target = problem.latencyTargetsMs[type];

@@ -1,6 +1,8 @@
 // The planner's entry point: prepare (pure), run each fixed strategy's and then the free
 // search's simulate-and-tighten loop on the same candidates with glpk.js in a worker, adopt a
-// baseline that does better in simulation, and assemble a canonical Plan.
+// baseline that does better in simulation, and assemble a canonical Plan. A trace workload is
+// planned as its summary (workloads.ts); a deployment with several workloads gets one robust
+// plan for all of them (robust.ts).
 import { dirname } from 'node:path';
 import type { DeploymentSpec } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
@@ -13,6 +15,8 @@ import { solveBaseline, solvePlanned, type SolveContext } from './solve.js';
 import { adoptBetterBaseline, bestBaseline, learnedOverrides } from './adopt.js';
 import { assemblePlan, planSkeleton } from './assemble.js';
 import type { PlanOptions, StrategyRun } from './strategy-run.js';
+import { planningWorkloads, type PlanningWorkload } from './workloads.js';
+import { planRobust } from './robust.js';
 
 export { MAX_LOOP_ITERATIONS } from './loop.js';
 export type { PlanOptions, PlanProgress, StrategyRun } from './strategy-run.js';
@@ -34,7 +38,9 @@ export async function planDeployment(spec: DeploymentSpec, options: PlanOptions 
 
 export async function planDeploymentDetailed(spec: DeploymentSpec, options: PlanOptions = {}): Promise<PlanReport> {
   const started = performance.now();
-  const problem = preparePlanner(spec, options);
+  const workloads = planningWorkloads(spec, options);
+  if (workloads.length > 1) return planSeveral(spec, workloads, options, started);
+  const problem = preparePlanner(spec, { ...options, workload: workloads[0] });
   options.onProgress?.({ phase: 'prepared', candidates: problem.candidates.length });
   const solver = options.solver ?? new GlpkSolver();
   const skeleton = planSkeleton(problem, options.planDir ?? dirname(spec.path));
@@ -65,6 +71,35 @@ export async function planDeploymentDetailed(spec: DeploymentSpec, options: Plan
     const planned = (loop.simulate ? adoptBetterBaseline(problem, free, baselines) : free) as PlanReport['planned'];
     const plan = assemblePlan({ problem, skeleton, planned, baselines, glpkVersion: solver.glpkVersion });
     return { plan, problem, planned, baselines, solveSeconds: planned.outcome.wallS, totalSeconds: (performance.now() - started) / 1000 };
+  } finally {
+    if (!options.solver) await solver.close();
+  }
+}
+
+/** A deployment with several workloads: one robust plan for all of them (robust.ts). */
+async function planSeveral(
+  spec: DeploymentSpec,
+  workloads: PlanningWorkload[],
+  options: PlanOptions,
+  started: number,
+): Promise<PlanReport> {
+  const solver = options.solver ?? new GlpkSolver();
+  try {
+    const r = await planRobust(spec, workloads, {
+      ...options,
+      solver,
+      planDir: options.planDir ?? dirname(spec.path),
+      maxIterations: Math.max(1, Math.floor(options.maxLoopIterations ?? MAX_LOOP_ITERATIONS)),
+      minRequests: Math.max(200, Math.floor(options.minLoopRequests ?? LOOP_MIN_REQUESTS)),
+    });
+    return {
+      plan: r.plan,
+      problem: r.robust.problems[0],
+      planned: r.planned,
+      baselines: r.baselines,
+      solveSeconds: r.solveSeconds,
+      totalSeconds: (performance.now() - started) / 1000,
+    };
   } finally {
     if (!options.solver) await solver.close();
   }

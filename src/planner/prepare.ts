@@ -20,6 +20,7 @@ import {
 import type { PlannerInstance, ResolvedObjective } from './milp.js';
 import { resolveObjective, type ObjectiveOverrides } from './objective.js';
 import { PlanningError } from './errors.js';
+import { planningWorkloads, type PlanningWorkload, type WorkloadOptions } from './workloads.js';
 
 export const DEFAULT_TP_DEGREES: Tp[] = [1, 2, 4, 8];
 /** ρmax before latency targets tighten it; the Cornfigurator paper runs plans at 0.7 of the flow bound (headroom α). */
@@ -34,7 +35,9 @@ export const DEFAULT_MIP_GAP = 1e-4;
  */
 export const DEFAULT_TARGET_FACTOR = 5;
 
-export interface PrepareOptions {
+export interface PrepareOptions extends WorkloadOptions {
+  /** The workload to plan for (default: the deployment's primary, a trace summarised). */
+  workload?: PlanningWorkload;
   objective?: ObjectiveOverrides;
   timeLimitS?: number;
   mipGap?: number;
@@ -42,6 +45,8 @@ export interface PrepareOptions {
 
 export interface PlannerProblem {
   spec: DeploymentSpec;
+  /** The workload planned for, as a generator (a trace's summary). */
+  workload: PlanningWorkload;
   model: WorkloadModel;
   pools: ResolvedPool[];
   cost: CostModel;
@@ -78,13 +83,8 @@ export function resolvePools(spec: DeploymentSpec): ResolvedPool[] {
 }
 
 export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {}): PlannerProblem {
-  if (!spec.workload.generator) {
-    throw new PlanningError(
-      'trace-workload',
-      `workload '${spec.workload.name}' is a trace; trace workloads arrive with the simulator, so plan from a generator workload (mix and rate) for now`,
-    );
-  }
-  const model = buildWorkloadModel(spec.modelGraph, spec.workload);
+  const workload = options.workload ?? planningWorkloads(spec, options)[0];
+  const model = buildWorkloadModel(spec.modelGraph, workload.workload);
   const pools = resolvePools(spec);
   const planner = spec.deployment.planner ?? {};
   const tpDegrees = [...(planner.tpDegrees ?? DEFAULT_TP_DEGREES)].sort((a, b) => a - b) as Tp[];
@@ -108,6 +108,7 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
   );
   return {
     spec,
+    workload,
     model,
     pools,
     cost,

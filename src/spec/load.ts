@@ -28,8 +28,11 @@ export interface DeploymentSpec {
   modelGraph: ModelGraph;
   modelGraphPath: string;
   cluster: Cluster;
+  /** The primary workload: the deployment's `workload`, or the first of its `workloads`. */
   workload: Workload;
   workloadPath: string;
+  /** Every workload the deployment lists, the primary first (one for a deployment with `workload`). */
+  workloads: { workload: Workload; path: string }[];
   profiles: Profile[];
   /** Catalogue entries overlaid with the cluster's own gpuTypes. */
   gpuTypes: Map<string, GPUType>;
@@ -172,17 +175,19 @@ export function loadDeployment(path: string): DeploymentResult {
   });
 
   function referenced<T>(
-    field: 'modelGraph' | 'cluster' | 'workload',
+    field: 'modelGraph' | 'cluster' | 'workload' | 'workloads',
     kind: InputKind,
     cat?: Map<string, GPUType>,
+    index?: number,
   ): { value: T; path: string; file: SourceFile } | undefined {
-    const target = resolve(base, deployment[field]);
+    const name = index === undefined ? (deployment[field] as string) : deployment.workloads![index];
+    const target = resolve(base, name);
     if (!existsSync(target)) {
       diagnostics.push(
         file.diagnostic(
-          [field],
+          index === undefined ? [field] : [field, index],
           'ref.missing-file',
-          `${field} file '${deployment[field]}' not found (paths are relative to this deployment)`,
+          `${field === 'workloads' ? 'workload' : field} file '${name}' not found (paths are relative to this deployment)`,
         ),
       );
       return undefined;
@@ -198,20 +203,30 @@ export function loadDeployment(path: string): DeploymentResult {
 
   const graph = referenced<ModelGraph>('modelGraph', 'model-graph');
   const cluster = referenced<Cluster>('cluster', 'cluster', catalogue);
-  const workload = referenced<Workload>('workload', 'workload');
+  const workloadList =
+    deployment.workloads !== undefined
+      ? deployment.workloads.map((_, i) => referenced<Workload>('workloads', 'workload', undefined, i))
+      : [referenced<Workload>('workload', 'workload')];
+  const workload = workloadList[0];
 
   const gpuTypes = new Map(catalogue);
   for (const g of cluster?.value.gpuTypes ?? []) gpuTypes.set(g.name, g);
 
-  if (workload && graph) diagnostics.push(...checkWorkload(workload.file, workload.value, graph.value));
-  if (workload?.value.trace) {
-    const tracePath = resolve(dirname(workload.path), workload.value.trace);
+  const workloadNames = new Set<string>();
+  workloadList.forEach((w, i) => {
+    if (!w) return;
+    if (graph) diagnostics.push(...checkWorkload(w.file, w.value, graph.value));
+    if (workloadNames.has(w.value.name))
+      diagnostics.push(
+        file.diagnostic(['workloads', i], 'workload.duplicate-name', `two workloads are named '${w.value.name}'; each needs its own name`),
+      );
+    workloadNames.add(w.value.name);
+    if (!w.value.trace) return;
+    const tracePath = resolve(dirname(w.path), w.value.trace);
     if (existsSync(tracePath)) files.push({ role: 'trace', path: tracePath, sha256: sha256File(tracePath) });
     else
-      diagnostics.push(
-        workload.file.diagnostic(['trace'], 'ref.missing-file', `trace file '${workload.value.trace}' not found (relative to this file)`),
-      );
-  }
+      diagnostics.push(w.file.diagnostic(['trace'], 'ref.missing-file', `trace file '${w.value.trace}' not found (relative to this file)`));
+  });
 
   const profiles: Profile[] = [];
   (deployment.profiles ?? []).forEach((p, i) => {
@@ -265,7 +280,7 @@ export function loadDeployment(path: string): DeploymentResult {
     );
   }
 
-  if (diagnostics.length > 0 || !graph || !cluster || !workload) return { ok: false, diagnostics };
+  if (diagnostics.length > 0 || !graph || !cluster || !workload || workloadList.some((w) => !w)) return { ok: false, diagnostics };
   return {
     ok: true,
     spec: {
@@ -276,6 +291,7 @@ export function loadDeployment(path: string): DeploymentResult {
       cluster: cluster.value,
       workload: workload.value,
       workloadPath: workload.path,
+      workloads: workloadList.map((w) => ({ workload: w!.value, path: w!.path })),
       profiles,
       gpuTypes,
       files,

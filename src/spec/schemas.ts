@@ -46,7 +46,9 @@ export function validator(kind: SchemaKind): ValidateFunction {
 export function validateAgainstSchema(kind: SchemaKind, file: SourceFile): Diagnostic[] {
   const validate = validator(kind);
   if (validate(file.value)) return [];
-  return explainErrors(validate.errors ?? []).map(({ path, message, code, at }) => file.diagnostic(path, code, message, at));
+  return explainErrors(validate.errors ?? [], validate.schema).map(({ path, message, code, at }) =>
+    file.diagnostic(path, code, message, at),
+  );
 }
 
 interface Explained {
@@ -132,12 +134,24 @@ function article(type: string): string {
     .join(' or ');
 }
 
+/** The keys of a oneOf whose branches each require one key (`workload` or `workloads`), found in the validated schema itself. */
+function alternativeKeys(root: unknown, schemaPath: string): string[] | undefined {
+  if (!schemaPath.startsWith('#/')) return undefined;
+  let node: unknown = root;
+  for (const part of schemaPath.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[part];
+  if (!Array.isArray(node)) return undefined;
+  const keys = node.map((b: { required?: unknown }) =>
+    Array.isArray(b?.required) && b.required.length === 1 && Object.keys(b).length === 1 ? String(b.required[0]) : undefined,
+  );
+  return keys.every((k) => k !== undefined) ? (keys as string[]) : undefined;
+}
+
 /**
  * ajv reports every failing branch of a oneOf. Keep what helps: if some branch matched the
  * value's shape and failed deeper, report that branch's errors; otherwise one message naming
  * the accepted shapes.
  */
-function explainErrors(errors: ErrorObject[]): Explained[] {
+function explainErrors(errors: ErrorObject[], root: unknown): Explained[] {
   const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
   const consumed = new Set<ErrorObject>();
   const out: Explained[] = [];
@@ -154,7 +168,15 @@ function explainErrors(errors: ErrorObject[]): Explained[] {
       const names = branches.map((e) => `'${(e.params as { missingProperty: string }).missingProperty}'`);
       out.push({ path, code: 'schema.one-of', at: 'value', message: `${describe(path)} must have exactly one of ${names.join(' or ')}` });
     } else if (branches.length === 0) {
-      out.push({ path, code: 'schema.one-of', at: 'value', message: `${describe(path)} matches more than one of the accepted shapes` });
+      const names = alternativeKeys(root, alt.schemaPath);
+      out.push({
+        path,
+        code: 'schema.one-of',
+        at: 'value',
+        message: names
+          ? `${describe(path)} must have exactly one of ${names.map((n) => `'${n}'`).join(' or ')}, not more`
+          : `${describe(path)} matches more than one of the accepted shapes`,
+      });
     } else {
       const types = [
         ...new Set(branches.filter((e) => e.keyword === 'type').map((e) => article(String((e.params as { type: string }).type)))),

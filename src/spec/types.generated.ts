@@ -207,6 +207,52 @@ export type Workload = {
  */
 export type Identifier5 = string;
 /**
+ * The root of a plan: which model graph, cluster, workload and profiles, with the objective and latency targets. Paths are relative to this file.
+ */
+export type Deployment = {
+  /**
+   * Optional schema reference for editors.
+   */
+  $schema?: string;
+  name: Identifier6;
+  /**
+   * What this deployment is for.
+   */
+  description?: string;
+  /**
+   * Path of the model graph YAML.
+   */
+  modelGraph: string;
+  /**
+   * Path of the cluster YAML.
+   */
+  cluster: string;
+  /**
+   * Path of the workload YAML: a generator, or a recorded trace that the planner summarises into a mix, a rate, size distributions and burstiness.
+   */
+  workload?: string;
+  /**
+   * Instead of workload: paths of several workload YAML files (e.g. daytime and night-time mixes). The planner finds one plan that meets the latency targets for every one (max-rate: the largest rate every workload's mix sustains; min-cost: each at its own rate) and reports each workload's attainment. The first is the plan's primary workload.
+   *
+   * @minItems 1
+   */
+  workloads?: [string, ...string[]];
+  /**
+   * Paths of profile YAML files; components without an entry are estimated by roofline.
+   */
+  profiles?: string[];
+  objective: Objective;
+  /**
+   * Per request type, the end-to-end latency (p90) a request must meet to count as goodput, milliseconds. A type without one gets 5 × its calibrated idle latency (the cost model along its fastest path, no queueing).
+   */
+  latencyTargetsMs?: {
+    [k: string]: number;
+  };
+  planner?: PlannerOptions;
+} & {
+  [k: string]: unknown;
+};
+/**
  * Deployment name; the plan file is named after it.
  */
 export type Identifier6 = string;
@@ -1006,44 +1052,6 @@ export interface GatewayCPU {
   hopMs?: number;
 }
 /**
- * The root of a plan: which model graph, cluster, workload and profiles, with the objective and latency targets. Paths are relative to this file.
- */
-export interface Deployment {
-  /**
-   * Optional schema reference for editors.
-   */
-  $schema?: string;
-  name: Identifier6;
-  /**
-   * What this deployment is for.
-   */
-  description?: string;
-  /**
-   * Path of the model graph YAML.
-   */
-  modelGraph: string;
-  /**
-   * Path of the cluster YAML.
-   */
-  cluster: string;
-  /**
-   * Path of the workload YAML.
-   */
-  workload: string;
-  /**
-   * Paths of profile YAML files; components without an entry are estimated by roofline.
-   */
-  profiles?: string[];
-  objective: Objective;
-  /**
-   * Per request type, the end-to-end latency (p90) a request must meet to count as goodput, milliseconds. A type without one gets 5 × its calibrated idle latency (the cost model along its fastest path, no queueing).
-   */
-  latencyTargetsMs?: {
-    [k: string]: number;
-  };
-  planner?: PlannerOptions;
-}
-/**
  * max-rate: the largest sustainable request rate within the cluster (or a GPU budget); min-cost: the cheapest placement that sustains a target rate.
  */
 export interface Objective {
@@ -1363,6 +1371,12 @@ export interface Plan {
     }[];
   };
   /**
+   * A deployment with several workloads: each one, and how the plan serves it (its units, replicas and routing are shared; the plan's workload and solution are the first's).
+   *
+   * @minItems 1
+   */
+  workloads?: [WorkloadAttainment, ...WorkloadAttainment[]];
+  /**
    * What produced the plan.
    */
   provenance: {
@@ -1370,6 +1384,10 @@ export interface Plan {
      * cornserve version.
      */
     cornserveVersion: string;
+    /**
+     * Per trace workload: the trace's digest and the summary the planner planned for (plan --check reports a trace whose digest changed).
+     */
+    traces?: TraceRecord[];
     /**
      * Every input file with its digest: the user's files by path relative to the plan file, the files cornserve ships (the GPU catalogue) by name, so that a plan does not depend on where cornserve is installed.
      */
@@ -1801,6 +1819,91 @@ export interface LoopIteration {
    */
   loosenedUnits?: {
     [k: string]: number;
+  };
+}
+/**
+ * One workload of a multi-workload plan and how the plan serves it.
+ */
+export interface WorkloadAttainment {
+  workload: ResolvedWorkload;
+  /**
+   * Per request type, the size distributions of this workload.
+   */
+  sizes: {
+    [k: string]: RequestSizes;
+  };
+  /**
+   * Per request type, the p90 target this workload is held to: the deployment's, or the default from this workload's sizes.
+   */
+  latencyTargetsMs?: {
+    [k: string]: number;
+  };
+  /**
+   * The rate the plan serves this workload at: the plan's rate (max-rate) or the workload's own (min-cost).
+   */
+  ratePerS: number;
+  /**
+   * The largest rate of this workload's mix the plan's replicas and routing carry with every unit within its ρmax for this workload (the MILP's capacity rows).
+   */
+  sustainableRatePerS: number;
+  /**
+   * Per request type of the mix: simulated at ratePerS (p90 against the plan's latencyTargetsMs).
+   */
+  simulated?: {
+    [k: string]: SimulatedType;
+  };
+  /**
+   * Types whose simulated p90 misses its target.
+   */
+  missedTypes?: string[];
+}
+/**
+ * A trace as the planner read it: its digest, and its summary (trace stats): mix, rate, burstiness and fitted size distributions.
+ */
+export interface TraceRecord {
+  /**
+   * Name of the workload whose trace this is.
+   */
+  workload: string;
+  /**
+   * Trace path relative to the plan file.
+   */
+  path: string;
+  /**
+   * Hex sha256 of the trace file's bytes.
+   */
+  sha256: string;
+  /**
+   * Requests in the trace.
+   */
+  requests: number;
+  /**
+   * Seconds from the first to the last arrival.
+   */
+  durationS: number;
+  /**
+   * The trace's own mean arrival rate.
+   */
+  ratePerS: number;
+  /**
+   * The rate plan --rate scaled the trace to (absent: the trace's own).
+   */
+  scaledToRatePerS?: number;
+  /**
+   * Squared coefficient of variation of the inter-arrival gaps (1 for Poisson).
+   */
+  burstiness: number;
+  /**
+   * Fraction of the trace's requests per type.
+   */
+  mix: {
+    [k: string]: number;
+  };
+  /**
+   * Per type, the size distributions fitted to the trace.
+   */
+  sizes: {
+    [k: string]: RequestSizes;
   };
 }
 /**

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { planDeployment, planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
 import { PlanningError } from '../../src/planner/errors.js';
+import { SpecError } from '../../src/spec/diagnostics.js';
 import { planText, validatePlan } from '../../src/plan/io.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 import { cloneSpec, loadSpec, OMNI, TINY } from './helpers.js';
@@ -142,10 +143,17 @@ test('a budget below the smallest unit sustains nothing', async () => {
   );
 });
 
-test('a trace workload waits for the simulator', async () => {
+test('a trace workload whose file is gone is reported with the file, not planned', async () => {
   const spec = cloneSpec(loadSpec(TINY));
   spec.workload = { name: 'recorded', trace: 'x.jsonl' };
-  await planningError(planDeployment(spec, { solver }), 'trace-workload', /trace workloads arrive with the simulator/);
+  await assert.rejects(planDeployment(spec, { solver }), (err: unknown) => {
+    assert.ok(err instanceof SpecError);
+    assert.deepEqual(
+      err.diagnostics.map((d) => [d.code, d.file.endsWith('x.jsonl')]),
+      [['file.missing', true]],
+    );
+    return true;
+  });
 });
 
 test('executor graphs are rebased onto the plan file and recorded with their digests', async () => {

@@ -104,3 +104,25 @@ test('a request type may start several branches at once (image + audio → one L
     [],
   );
 });
+
+test('a deployment with several workloads loads each, the first as the primary, every one and its trace among the inputs', () => {
+  const loaded = loadDeployment('test/fixtures/planner/tiny-multi/deployment.yaml');
+  assert.ok(loaded.ok);
+  const { spec } = loaded;
+  assert.deepEqual(
+    spec.workloads.map((w) => w.workload.name),
+    ['day', 'night'],
+  );
+  assert.equal(spec.workload.name, 'day');
+  assert.equal(spec.workloadPath, spec.workloads[0].path);
+  assert.deepEqual(
+    spec.files.filter((f) => f.role === 'workload').map((f) => f.path.split('/').at(-1)),
+    ['day.yaml', 'night.yaml'],
+  );
+  const traced = loadDeployment('fixtures/deployments/internvl3-8xa100-recorded.yaml');
+  assert.ok(traced.ok);
+  assert.deepEqual(
+    traced.spec.files.filter((f) => f.role === 'trace').map((f) => f.path.split('/').at(-1)),
+    ['internvl3-image-half.jsonl'],
+  );
+});
