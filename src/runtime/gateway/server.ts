@@ -17,6 +17,7 @@ import type { ServeMetrics } from './metrics.js';
 import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js';
 import { addPart, chunkBody, completionBody, deltaFor, emptyAnswer, type ResponseMeta } from './responses.js';
 import { RecentErrors, statusBody } from './status.js';
+import { registerAdminRoutes, type PlanControl } from './admin.js';
 
 export interface GatewayOptions {
   /** The model ids clients name (GET /v1/models lists them; see servedModelNames). */
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** Called once per chat request with its outcome (benchmarks, tests). */
   onFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
+  /** The served plan and how to move to another: enables /admin/plan (see admin.ts). */
+  planControl?: PlanControl;
 }
 
 interface RequestState {
@@ -147,6 +150,8 @@ export class Gateway {
       data: this.options.modelNames.map((id) => ({ id, object: 'model', created: 0, owned_by: 'cornserve' })),
     }));
     app.post(CHAT_PATH, async (req, reply) => this.chat(req, reply));
+    const control = this.options.planControl;
+    if (control) registerAdminRoutes(app, { control, apiKey: this.options.apiKey, draining: () => this.drainingFlag });
   }
 
   private async guard(req: FastifyRequest, reply: FastifyReply): Promise<void> {
