@@ -65,6 +65,32 @@ export class ReplicaTable {
     for (const [id, list] of staged) this.units.set(id, list);
   }
 
+  /**
+   * One more replica of a current unit, routed to once live: a Kubernetes gateway found more
+   * pods behind the unit's headless Service than the plan has replicas (a scaled Deployment).
+   */
+  addReplica(unit: string): ReplicaState {
+    const list = this.units.get(unit);
+    if (!list) throw new Error(`unknown unit ${unit}`);
+    const index = list.reduce((n, r) => Math.max(n, r.index + 1), 0);
+    let key = replicaKey(unit, index);
+    for (let n = 1; this.replicas.has(key); n++) key = `${replicaKey(unit, index)}~${n}`;
+    const r: ReplicaState = { key, unit, index, components: list[0]?.components ?? [], live: false, queueDepth: 0, restarts: 0, busyMs: 0 };
+    this.replicas.set(key, r);
+    list.push(r);
+    return r;
+  }
+
+  /** Takes a replica that is down out of its unit (its pod is gone and the unit is back to fewer). */
+  removeReplica(key: string): void {
+    const r = this.must(key);
+    if (r.live) throw new Error(`replica ${key} is live`);
+    const list = this.units.get(r.unit);
+    if (list?.includes(r)) list.splice(list.indexOf(r), 1);
+    this.replicas.delete(key);
+    this.busyMarks.delete(key);
+  }
+
   /** Forgets replicas no unit routes to any more (stopped after a reconfiguration, or a staged one rolled back). */
   remove(keys: Iterable<string>): void {
     const current = new Set([...this.units.values()].flat().map((r) => r.key));
