@@ -4,7 +4,8 @@
 // what it was serving and restarts it after an exponential backoff. A live executor is pinged
 // over its control channel; one that stops answering (frozen, stopped, wedged) is marked down
 // the same way and killed, so it restarts too. stop() asks every executor to exit and kills
-// those that do not.
+// those that do not. A live reconfiguration (reconfigure.ts) adds another plan's executors
+// beside the running ones (extend) and later stops the old ones for good (retire).
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Component, ExecutorUnit, Plan } from '../../spec/types.generated.js';
