@@ -153,21 +153,23 @@ describe('apply on the served demo, under load', { timeout: 300_000 }, () => {
     assert.equal(errorOf(other.body).code, 'model_mismatch');
 
     // A model file the plan vouches for (its digest recorded) that is no ONNX model: verification
-    // passes, the executor's load fails, and the apply rolls back.
+    // passes, the OCR unit's executor fails to load it (the other unit is kept, untouched), and
+    // the apply rolls back.
     const corrupt = join(dir, 'corrupt-rec.onnx');
     writeFileSync(corrupt, 'these bytes are not an ONNX model');
+    const served = rebased(frozen);
     const broken: Plan = {
-      ...split,
+      ...served,
       provenance: {
-        ...split.provenance,
+        ...served.provenance,
         inputs: [
-          ...split.provenance.inputs,
+          ...served.provenance.inputs,
           { path: corrupt, role: 'onnx', sha256: createHash('sha256').update(readFileSync(corrupt)).digest('hex') },
         ],
       },
       model: {
-        ...split.model,
-        components: split.model.components.map((c) =>
+        ...served.model,
+        components: served.model.components.map((c) =>
           c.name === 'ocr-rec' && c.executor
             ? {
                 ...c,
@@ -183,7 +185,10 @@ describe('apply on the served demo, under load', { timeout: 300_000 }, () => {
     assert.equal(rolled.status, 500, JSON.stringify(rolled.body));
     assert.equal(errorOf(rolled.body).code, 'apply_failed');
     assert.match(errorOf(rolled.body).message, /did not start.*corrupt-rec\.onnx/s);
-    assert.match(String((rolled.body.steps as string[]).at(-1)), /rolled back/);
+    const steps = rolled.body.steps as string[];
+    assert.match(steps[0], /keeping 1 unchanged unit.*image-encoder\+audio-encoder\+llm\+image-generator\+vocoder/);
+    assert.match(steps[1], /starting 1 executor\(s\) for ocr-det\+ocr-rec/);
+    assert.match(String(steps.at(-1)), /rolled back/);
 
     const statuses = await load.stop();
     assert.ok(statuses.length >= 4, `${statuses.length} requests during the bad applies`);

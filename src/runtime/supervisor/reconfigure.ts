@@ -3,8 +3,8 @@
 // start beside the old ones; once every one is ready, routing switches in one synchronous step
 // (the replica table's unit index and the dispatcher's routing table together), requests already
 // in flight finish on the replicas they were given, and then the old executors stop. A unit the
-// new plan keeps exactly (same id, components, engine block, tp, pool and placement) keeps its
-// running executors. Until the switch nothing the old plan serves with is touched, so a failure
+// new plan keeps exactly (same id, components, engine block, tp, pool and placement, and the same
+// model files) keeps its running executors. Until the switch nothing the old plan serves with is touched, so a failure
 // before it (an executor that cannot start) rolls back by stopping what was started.
 import type { ExecutorUnit, Plan } from '../../spec/types.generated.js';
 import { canonicalJson } from '../../plan/canonical.js';
@@ -12,7 +12,8 @@ import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { Logger } from '../log.js';
 import { externalComponentOf } from './external-command.js';
-import type { Supervisor } from './supervisor.js';
+import { withAbsolutePaths, type Supervisor } from './supervisor.js';
+import { recordedInputPath } from '../../spec/builtin-inputs.js';
 import { ApplyError, type ApplyResult } from '../gateway/admin.js';
 
 /** A plan as served: the plan, where its relative paths resolve, and its file's sha256. */
@@ -31,9 +32,26 @@ export interface ReconfigureOptions {
   drainTimeoutMs?: number;
 }
 
-/** The fields that make a unit's executors what they are: equal ones can keep running. */
-const unitShape = (u: ExecutorUnit): string =>
-  canonicalJson({ components: u.components, engine: u.engine, tp: u.tp, pool: u.pool, placement: u.placement });
+/**
+ * What a unit's executors are made from: its components, engine block, TP, pool and placement,
+ * and its components' model files (absolute, with the digests the plan recorded for them). Equal
+ * ones can keep running.
+ */
+function unitShape(p: LivePlan, u: ExecutorUnit): string {
+  const digests = new Map(p.plan.provenance.inputs.map((i) => [recordedInputPath(i, p.planDir), i.sha256]));
+  const components = u.components.map((name) => {
+    const c = withAbsolutePaths(
+      p.plan.model.components.find((x) => x.name === name)!,
+      p.planDir,
+    );
+    const files = [
+      ...(c.executor?.graphs.map((g) => g.path) ?? []),
+      ...(c.executor?.options?.dictionary ? [c.executor.options.dictionary] : []),
+    ];
+    return { component: c, digests: files.map((f) => digests.get(f) ?? null) };
+  });
+  return canonicalJson({ components, engine: u.engine, tp: u.tp, pool: u.pool, placement: u.placement });
+}
 
 /** The model without where its files are (`executor` blocks): what requests are classified and routed by. */
 const modelShape = (plan: Plan): string =>
@@ -46,19 +64,20 @@ export interface UnitDelta {
 }
 
 /** Which of the new plan's units keep their executors, which start, and which of the old ones stop. */
-export function unitDelta(from: Plan, to: Plan): UnitDelta {
-  const old = new Map(from.solution.units.map((u) => [u.id, u]));
-  const kept = to.solution.units.filter((u) => old.has(u.id) && unitShape(old.get(u.id)!) === unitShape(u));
+export function unitDelta(from: LivePlan, to: LivePlan): UnitDelta {
+  const old = new Map(from.plan.solution.units.map((u) => [u.id, u]));
+  const kept = to.plan.solution.units.filter((u) => old.has(u.id) && unitShape(from, old.get(u.id)!) === unitShape(to, u));
   const keptIds = new Set(kept.map((u) => u.id));
   return {
     kept,
-    started: to.solution.units.filter((u) => !keptIds.has(u.id)),
-    stopped: from.solution.units.filter((u) => !keptIds.has(u.id)),
+    started: to.plan.solution.units.filter((u) => !keptIds.has(u.id)),
+    stopped: from.plan.solution.units.filter((u) => !keptIds.has(u.id)),
   };
 }
 
 /** Why `to` cannot replace `from` on a running server, or undefined when it can. */
-export function replaceProblem(from: Plan, to: Plan): { code: string; message: string } | undefined {
+export function replaceProblem(fromLive: LivePlan, toLive: LivePlan): { code: string; message: string } | undefined {
+  const [from, to] = [fromLive.plan, toLive.plan];
   if (to.model.name !== from.model.name)
     return {
       code: 'model_mismatch',
@@ -69,7 +88,7 @@ export function replaceProblem(from: Plan, to: Plan): { code: string; message: s
       code: 'model_mismatch',
       message: `the plan's model '${to.model.name}' differs from the served one in its components, edges or request types (not only in where its files are): restart the server with it`,
     };
-  const { started, stopped } = unitDelta(from, to);
+  const { started, stopped } = unitDelta(fromLive, toLive);
   const external = [...started, ...stopped].filter((u) => externalComponentOf(from, u));
   if (external.length > 0)
     return {
@@ -108,7 +127,7 @@ export class Reconfigurer {
         'plan_changed',
         `the server now serves the plan with sha256 ${this.current.sha256}, not the ${expectedSha256} this apply was reviewed against: review the diff again`,
       );
-    const problem = replaceProblem(this.current.plan, next.plan);
+    const problem = replaceProblem(this.current, next);
     if (problem) throw new ApplyError(422, problem.code, problem.message);
     this.applying = true;
     try {
@@ -121,7 +140,7 @@ export class Reconfigurer {
   private async move(next: LivePlan): Promise<ApplyResult> {
     const { replicas, dispatcher, supervisor, log } = this.o;
     const from = this.current;
-    const delta = unitDelta(from.plan, next.plan);
+    const delta = unitDelta(from, next);
     const ids = (units: ExecutorUnit[]): string[] => units.map((u) => u.id);
     const steps: string[] = [];
     const step = (line: string, fields: Record<string, unknown> = {}): void => {

@@ -87,7 +87,8 @@ describe('apply: moving a running server to another plan', { timeout: 120_000 },
         { components: ['gen'], replicas: 2 },
       ],
     });
-    const delta = unitDelta(from, to);
+    const live = (plan: ReturnType<typeof tinyPlan>, planDir = '/plans') => ({ plan, planDir, sha256: '' });
+    const delta = unitDelta(live(from), live(to));
     assert.deepEqual(
       delta.kept.map((u) => u.id),
       [ENC_LLM],
@@ -100,7 +101,14 @@ describe('apply: moving a running server to another plan', { timeout: 120_000 },
       delta.stopped.map((u) => u.id),
       [GEN],
     );
-    assert.equal(replaceProblem(from, to), undefined);
+    assert.equal(replaceProblem(live(from), live(to)), undefined);
+    // The same units, but a model file elsewhere (or with another digest): nothing is kept.
+    const onnx = (path: string) => ({ executor: { engine: 'onnx', graphs: [{ path, role: 'main' }] } }) as never;
+    const withFile = (path: string) =>
+      tinyPlan({ units: [{ components: ['enc', 'llm'], replicas: 2 }], componentExtras: { enc: onnx(path) } });
+    assert.equal(unitDelta(live(withFile('enc.onnx')), live(withFile('enc.onnx'))).kept.length, 1);
+    assert.equal(unitDelta(live(withFile('enc.onnx')), live(withFile('enc.onnx'), '/elsewhere')).kept.length, 0);
+    assert.equal(unitDelta(live(withFile('enc.onnx')), live(withFile('enc-v2.onnx'))).kept.length, 0);
   });
 
   it('refuses without the API key, and names the plan it serves with it', async () => {
