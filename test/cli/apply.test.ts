@@ -60,6 +60,7 @@ describe('cornserve apply', { timeout: 120_000 }, () => {
   });
 
   it('applies with --yes (exit 0), then finds nothing to apply (exit 0)', async () => {
+    assert.match(await (await fetch(`${keyed.url}/metrics`)).text(), /cornserve_unit_live_replicas\{unit="gen@local:tp1"\} 1/);
     const applied = await runCli(['--json', 'apply', mono, '--server', keyed.url, '--yes', '--api-key', KEY]);
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);
     const doc = JSON.parse(applied.stdout) as {
@@ -75,6 +76,9 @@ describe('cornserve apply', { timeout: 120_000 }, () => {
       keyed.served.solution.units.map((u) => u.id),
       ['enc+llm+gen@local:tp1'],
     );
+    const metrics = await (await fetch(`${keyed.url}/metrics`)).text();
+    assert.match(metrics, /cornserve_unit_live_replicas\{unit="enc\+llm\+gen@local:tp1"\} 1/);
+    assert.doesNotMatch(metrics, /cornserve_unit_(live_replicas|queue_depth|busy_ratio)\{unit="gen@local:tp1"/);
     const again = await runCli(['apply', mono, '--server', keyed.url, '--api-key', KEY]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /nothing to apply/);
