@@ -231,6 +231,10 @@ export class Supervisor {
 
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopping = true;
+    // An apply waiting for its executors gives up now instead of at its ready timeout.
+    for (const [key, waiter] of this.readyWaiters)
+      waiter.reject(new ExecutorStartError(`the server is stopping; ${key} was not ready yet`));
+    this.readyWaiters.clear();
     await Promise.all([...this.managed.values()].map((m) => this.stopOne(m, timeoutMs)));
   }
 
