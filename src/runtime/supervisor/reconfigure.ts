@@ -4,8 +4,9 @@
 // (the replica table's unit index and the dispatcher's routing table together), requests already
 // in flight finish on the replicas they were given, and then the old executors stop. A unit the
 // new plan keeps exactly (same id, components, engine block, tp, pool and placement, and the same
-// model files) keeps its running executors. Until the switch nothing the old plan serves with is touched, so a failure
-// before it (an executor that cannot start) rolls back by stopping what was started.
+// model files) keeps its running executors. Until the switch nothing the old plan serves with is
+// touched, so a failure before it (an executor that cannot start) rolls back by stopping what
+// was started.
 import type { ExecutorUnit, Plan } from '../../spec/types.generated.js';
 import { canonicalJson } from '../../plan/canonical.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
@@ -143,9 +144,9 @@ export class Reconfigurer {
     const delta = unitDelta(from, next);
     const ids = (units: ExecutorUnit[]): string[] => units.map((u) => u.id);
     const steps: string[] = [];
-    const step = (line: string, fields: Record<string, unknown> = {}): void => {
+    const step = (line: string): void => {
       steps.push(line);
-      log.info('apply.step', { step: line, ...fields });
+      log.info('apply.step', { step: line });
     };
     log.info('apply.begin', {
       from: from.sha256,
