@@ -14,6 +14,7 @@ import { registerBench } from './bench.js';
 import { registerProfile } from './profile.js';
 import { registerExecutor } from './executor.js';
 import { registerGateway } from './gateway.js';
+import { registerApply } from './apply.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTrace(program);
   registerSimulate(program);
   registerServe(program);
+  registerApply(program);
   registerBench(program);
   registerProfile(program);
   registerExecutor(program);

@@ -53,7 +53,10 @@ export function registerServe(program: Command): void {
     .argument('<plan>', 'plan file written by `cornserve plan`')
     .option('--host <host>', 'address the gateway binds', '127.0.0.1')
     .option('--port <port>', 'gateway port (0 picks a free one)', '8000')
-    .option('--api-key <key>', 'require `Authorization: Bearer <key>` on /v1/* (default: $CORNSERVE_API_KEY)')
+    .option(
+      '--api-key <key>',
+      'require `Authorization: Bearer <key>` on /v1/* and /admin/* (default: $CORNSERVE_API_KEY); without one, `cornserve apply` is refused',
+    )
     .option('--log-format <format>', 'text or json (one JSON object per line)', 'text')
     .option('--runners <module>', 'module exporting createRunners, hosted by every executor')
     .option('--plan-sha256 <hex>', "the plan file's expected sha256 (default: <plan>.sha256 when present)")

@@ -35,6 +35,12 @@ export const APP_DIR = '/app';
 export const IMAGE_ANNOTATION = 'cornserve.dev/image';
 export const MODEL_CLAIM_ANNOTATION = 'cornserve.dev/model-claim';
 export const PLAN_DIGEST_ANNOTATION = 'cornserve.dev/plan-sha256';
+/**
+ * On an executor pod template: the digest of what its executor is made from (unitDigest). Not
+ * the plan's digest, so that a new plan rolls only the units it changes: a unit it keeps keeps
+ * its pods, and serves on through the rollout.
+ */
+export const UNIT_DIGEST_ANNOTATION = 'cornserve.dev/unit-sha256';
 
 /**
  * Host cores reserved per GPU: tokenising, batching and host↔device copies of one executor
@@ -174,6 +180,24 @@ export function endpointMap(plan: Plan, namespace: string, names = objectNames(p
   };
 }
 
+/**
+ * What one replica of the unit runs, as an executor pod reads it from the plan: the unit's
+ * components, engine block, TP degree and pool, and the model (its files included). Its replica
+ * count and placement are left out: scaling a unit is no reason to restart its pods.
+ */
+export function unitDigest(plan: Plan, unit: ExecutorUnit): string {
+  return sha256Hex(
+    canonicalJson({
+      id: unit.id,
+      components: unit.components,
+      engine: unit.engine,
+      tp: unit.tp,
+      pool: poolOf(plan, unit),
+      model: plan.model,
+    }),
+  );
+}
+
 function poolOf(plan: Plan, unit: ExecutorUnit): ResolvedPool {
   const pool = plan.pools.find((p) => p.name === unit.pool);
   if (!pool) throw new K8sError(`unit '${unit.id}' names pool '${unit.pool}', which the plan does not list`);
@@ -307,7 +331,7 @@ function unitObjects(ctx: Context, unit: ExecutorUnit): K8sObject[] {
         // one replica at a time instead.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
         template: {
-          metadata: { labels, annotations: { ...annotations, [PLAN_DIGEST_ANNOTATION]: ctx.planDigest } },
+          metadata: { labels, annotations: { ...annotations, [UNIT_DIGEST_ANNOTATION]: unitDigest(plan, unit) } },
           spec: podSpec,
         },
       },

@@ -60,6 +60,11 @@ export function readPlan(path: string): Plan {
       `cannot read plan ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
+  return parsePlanText(path, text);
+}
+
+/** A plan from its text (a file's, or one sent to a server), its problems positioned in `path`. */
+export function parsePlanText(path: string, text: string): Plan {
   let value: unknown;
   try {
     value = JSON.parse(text);

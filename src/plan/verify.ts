@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { PlanFileError, planText, readPlan } from './io.js';
+import { parsePlanText, PlanFileError, planText, readPlan } from './io.js';
 import { recordedInputName, recordedInputPath } from '../spec/builtin-inputs.js';
 import { gpuTpProblem } from '../spec/engine-tp.js';
 import type { Component, ExecutorUnit, Plan } from '../spec/types.generated.js';
@@ -47,19 +47,20 @@ interface ReadPlan {
 }
 
 /** Schema, digest (flag or sidecar) and canonical form: what every way of serving checks first. */
-function readVouchedPlan(planPath: string, expectedSha256: string | undefined, problems: string[]): ReadPlan {
+function readVouchedPlan(planPath: string, expectedSha256: string | undefined, problems: string[], text?: string): ReadPlan {
   const path = resolve(planPath);
   let plan: Plan;
   try {
-    plan = readPlan(path);
+    plan = text === undefined ? readPlan(path) : parsePlanText(path, text);
   } catch (err) {
     if (err instanceof PlanFileError) throw new PlanRejectedError(planPath, [err.message]);
     throw err;
   }
-  const bytes = readFileSync(path);
+  const bytes = text === undefined ? readFileSync(path) : Buffer.from(text, 'utf8');
   const digest = sha256(bytes);
   const sidecar = `${path}.sha256`;
-  const digestFrom = expectedSha256 !== undefined ? 'flag' : existsSync(sidecar) ? 'sidecar' : undefined;
+  // A plan sent as text has no sidecar: a file beside the path it names would vouch for other bytes.
+  const digestFrom = expectedSha256 !== undefined ? 'flag' : text === undefined && existsSync(sidecar) ? 'sidecar' : undefined;
   const expected = expectedSha256 ?? (digestFrom === 'sidecar' ? readFileSync(sidecar, 'utf8').trim().split(/\s+/)[0] : undefined);
   const vouched = expected !== undefined && expected.toLowerCase() === digest;
   if (expected !== undefined && !vouched) {
@@ -111,13 +112,15 @@ function checkUnits(plan: Plan, problems: string[]): void {
 }
 
 /**
+ * @param text the plan's text, verified as if it were the file at `planPath` (a plan sent to a
+ *   running server: its relative paths resolve beside `planPath`); unset reads the file.
  * @param expectedSha256 the plan's digest from elsewhere (a `--plan-sha256` flag); when absent,
  *   a `<plan>.sha256` file beside the plan (sha256sum format) is used if there is one.
  */
-export function verifyPlan(planPath: string, options: { expectedSha256?: string } = {}): VerifiedPlan {
+export function verifyPlan(planPath: string, options: { expectedSha256?: string; text?: string } = {}): VerifiedPlan {
   const problems: string[] = [];
   const warnings: string[] = [];
-  const { plan, path, planDir, digest, digestFrom } = readVouchedPlan(planPath, options.expectedSha256, problems);
+  const { plan, path, planDir, digest, digestFrom } = readVouchedPlan(planPath, options.expectedSha256, problems, options.text);
 
   const recorded = new Map(plan.provenance.inputs.map((i) => [recordedInputPath(i, planDir), i]));
   for (const input of plan.provenance.inputs) {

@@ -252,3 +252,36 @@ describe('k8s manifests', () => {
     assert.throws(() => buildManifests(lost), /pool 'nowhere'/);
   });
 });
+
+describe('k8s manifests of a new plan (the rollout)', () => {
+  const before = buildPlan();
+  const templateDigests = (plan: Plan): Map<string, string | undefined> =>
+    new Map(
+      objects(plan)
+        .filter((o) => o.kind === 'Deployment')
+        .map((d) => [
+          d.metadata.name,
+          (d.spec.template.metadata.annotations ?? {})[
+            d.metadata.annotations?.['cornserve.dev/unit-id'] ? 'cornserve.dev/unit-sha256' : 'cornserve.dev/plan-sha256'
+          ],
+        ]),
+    );
+
+  test('rolls the units it changes and the gateway, not the units it keeps or only scales', () => {
+    const after = structuredClone(before);
+    const [changed, scaled, ...kept] = after.solution.units;
+    const component = changed.components[0];
+    changed.engine.components[component].maxBatch += 1;
+    scaled.replicas += 1;
+    scaled.placement.push({ ...scaled.placement[0], replica: scaled.replicas - 1 });
+    const [a, b] = [templateDigests(before), templateDigests(after)];
+    const name = (unitId: string): string =>
+      executorDeployments(before).find((d) => d.metadata.annotations!['cornserve.dev/unit-id'] === unitId)!.metadata.name;
+    assert.notEqual(b.get(name(changed.id)), a.get(name(changed.id)));
+    assert.equal(b.get(name(scaled.id)), a.get(name(scaled.id)));
+    for (const u of kept) assert.equal(b.get(name(u.id)), a.get(name(u.id)), u.id);
+    const gateway = [...a.keys()].find((n) => n.endsWith('-gateway'))!;
+    assert.notEqual(b.get(gateway), a.get(gateway));
+    assert.ok([...a.values()].every((d) => d !== undefined && /^[0-9a-f]{64}$/.test(d)));
+  });
+});

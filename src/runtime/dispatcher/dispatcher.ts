@@ -81,10 +81,11 @@ interface ActiveRequest {
 
 export class Dispatcher {
   readonly graphs: ReadonlyMap<string, RequestGraph>;
-  private readonly routing: RoutingTable;
+  private routing: RoutingTable;
   private readonly router: RouterState = newRouterState();
   private readonly active = new Map<string, ActiveRequest>();
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly settleWaiters: { replicas: ReadonlySet<string>; resolve: () => void }[] = [];
   private readonly queueBound: number;
   private readonly requestTimeoutMs: number;
   private readonly retryAfterS: number;
@@ -108,6 +109,25 @@ export class Dispatcher {
   idle(): Promise<void> {
     if (this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Routes new requests by another plan's routing and units (a live reconfiguration); requests
+   * already submitted keep the replicas they were given. Synchronous, so no request sees half of it.
+   */
+  reroute(routes: readonly Route[], units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'engine'>[]): void {
+    this.routing = routingTable(routes, units);
+  }
+
+  /** Resolves when no request in flight has an invocation on any of `replicas` (they can be stopped). */
+  settled(replicas: ReadonlySet<string>): Promise<void> {
+    if (!this.holdsAny(replicas)) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ replicas, resolve }));
+  }
+
+  private holdsAny(replicas: ReadonlySet<string>): boolean {
+    for (const a of this.active.values()) for (const r of a.replicas) if (replicas.has(r)) return true;
+    return false;
   }
 
   /** The request type's graph, and the present inputs that type does not read (see classifyRequest). */
@@ -263,6 +283,11 @@ export class Dispatcher {
   }
 
   private notifyIdle(): void {
+    for (const w of [...this.settleWaiters]) {
+      if (this.holdsAny(w.replicas)) continue;
+      this.settleWaiters.splice(this.settleWaiters.indexOf(w), 1);
+      w.resolve();
+    }
     if (this.active.size > 0) return;
     for (const w of this.idleWaiters.splice(0)) w();
   }

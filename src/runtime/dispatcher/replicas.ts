@@ -31,23 +31,73 @@ export class ReplicaTable {
   private readonly busyMarks = new Map<string, { atMs: number; busyMs: number }>();
 
   constructor(units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'replicas'>[]) {
+    for (const [id, list] of this.stage(units, new Set())) this.units.set(id, list);
+  }
+
+  /**
+   * Replicas for `units` beside the current ones, not yet routed to: the units named in `keep`
+   * take their current replicas, the others new ones (keyed `unit#i`, or `unit#i~n` while that
+   * key is still held by a unit being replaced). `adopt` makes the result current.
+   */
+  stage(units: readonly Pick<ExecutorUnit, 'id' | 'components' | 'replicas'>[], keep: ReadonlySet<string>): Map<string, ReplicaState[]> {
+    const staged = new Map<string, ReplicaState[]>();
     for (const u of units) {
+      if (keep.has(u.id)) {
+        staged.set(u.id, [...this.of(u.id)]);
+        continue;
+      }
       const list: ReplicaState[] = [];
       for (let i = 0; i < u.replicas; i++) {
-        const r: ReplicaState = {
-          key: replicaKey(u.id, i),
-          unit: u.id,
-          index: i,
-          components: u.components,
-          live: false,
-          queueDepth: 0,
-          restarts: 0,
-          busyMs: 0,
-        };
+        let key = replicaKey(u.id, i);
+        for (let n = 1; this.replicas.has(key); n++) key = `${replicaKey(u.id, i)}~${n}`;
+        const r: ReplicaState = { key, unit: u.id, index: i, components: u.components, live: false, queueDepth: 0, restarts: 0, busyMs: 0 };
         this.replicas.set(r.key, r);
         list.push(r);
       }
-      this.units.set(u.id, list);
+      staged.set(u.id, list);
+    }
+    return staged;
+  }
+
+  /** Makes a staged set of units the current one (what routing, /status and /readyz see). */
+  adopt(staged: ReadonlyMap<string, ReplicaState[]>): void {
+    this.units.clear();
+    for (const [id, list] of staged) this.units.set(id, list);
+  }
+
+  /**
+   * One more replica of a current unit, routed to once live: a Kubernetes gateway found more
+   * pods behind the unit's headless Service than the plan has replicas (a scaled Deployment).
+   */
+  addReplica(unit: string): ReplicaState {
+    const list = this.units.get(unit);
+    if (!list) throw new Error(`unknown unit ${unit}`);
+    const index = list.reduce((n, r) => Math.max(n, r.index + 1), 0);
+    let key = replicaKey(unit, index);
+    for (let n = 1; this.replicas.has(key); n++) key = `${replicaKey(unit, index)}~${n}`;
+    const r: ReplicaState = { key, unit, index, components: list[0]?.components ?? [], live: false, queueDepth: 0, restarts: 0, busyMs: 0 };
+    this.replicas.set(key, r);
+    list.push(r);
+    return r;
+  }
+
+  /** Takes a replica that is down out of its unit (its pod is gone and the unit is back to fewer). */
+  removeReplica(key: string): void {
+    const r = this.must(key);
+    if (r.live) throw new Error(`replica ${key} is live`);
+    const list = this.units.get(r.unit);
+    if (list?.includes(r)) list.splice(list.indexOf(r), 1);
+    this.replicas.delete(key);
+    this.busyMarks.delete(key);
+  }
+
+  /** Forgets replicas no unit routes to any more (stopped after a reconfiguration, or a staged one rolled back). */
+  remove(keys: Iterable<string>): void {
+    const current = new Set([...this.units.values()].flat().map((r) => r.key));
+    for (const key of keys) {
+      if (current.has(key)) throw new Error(`replica ${key} is still routed to`);
+      this.replicas.delete(key);
+      this.busyMarks.delete(key);
     }
   }
 

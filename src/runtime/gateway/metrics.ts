@@ -69,6 +69,7 @@ export class ServeMetrics {
       labelNames: ['unit', 'replica'],
       registers,
       collect() {
+        this.reset(); // a unit a live reconfiguration removed leaves no stale series
         for (const r of replicas.all()) this.set({ unit: r.unit, replica: String(r.index) }, r.queueDepth);
       },
     });
@@ -78,6 +79,7 @@ export class ServeMetrics {
       labelNames: ['unit'],
       registers,
       collect() {
+        this.reset();
         for (const u of replicas.unitIds()) this.set({ unit: u }, replicas.liveCount(u));
       },
     });
@@ -88,6 +90,7 @@ export class ServeMetrics {
       registers,
       collect() {
         const t = now();
+        this.reset();
         for (const r of replicas.all()) this.set({ unit: r.unit, replica: String(r.index) }, replicas.busyRatio(r.key, t));
       },
     });

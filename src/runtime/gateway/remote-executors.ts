@@ -3,7 +3,10 @@
 // addresses, or an explicit address list — re-read and re-resolved every few seconds, and one
 // control connection per replica slot (control-wire.ts). A connected replica is live in the
 // replica table with its tensor endpoint; a lost connection marks it down, fails what it was
-// serving, and frees its slot for the next resolution.
+// serving, and frees its slot for the next resolution. The plan's replica count is a floor, not
+// a limit: when a unit resolves to more addresses than it has slots (its Deployment was scaled,
+// or a rollout surged), the gateway adds replicas and routes to them too, and takes those extra
+// replicas away again once their addresses are gone.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -36,6 +39,8 @@ export function readEndpoints(path: string): EndpointsFile {
 
 interface Slot {
   key: string;
+  /** Added beyond the plan's replicas for an extra address; removed when idle and surplus. */
+  extra: boolean;
   address?: string;
   socket?: Socket;
   connecting?: boolean;
@@ -69,7 +74,7 @@ export class RemoteExecutors {
     for (const u of o.units)
       this.slots.set(
         u.id,
-        o.replicas.of(u.id).map((r) => ({ key: r.key })),
+        o.replicas.of(u.id).map((r) => ({ key: r.key, extra: false })),
       );
   }
 
@@ -118,12 +123,35 @@ export class RemoteExecutors {
         for (const s of slots) if (s.address && !wanted.has(s.address)) this.drop(s, 'its address left the endpoint map');
         const taken = new Set(slots.map((s) => s.address).filter(Boolean));
         const fresh = addresses.filter((a) => !taken.has(a));
+        this.resize(unit, slots, fresh.length);
         for (const s of slots) {
           if (!s.address && fresh.length > 0) s.address = fresh.shift();
           if (s.address && !s.socket && !s.connecting) this.connect(s);
         }
       }),
     );
+  }
+
+  /**
+   * Adds a replica for each fresh address no free slot can take, or removes surplus extra
+   * replicas that hold no address (a scale-down): the plan's own replicas always stay.
+   */
+  private resize(unit: string, slots: Slot[], freshCount: number): void {
+    const free = slots.filter((s) => !s.address && !s.socket && !s.connecting);
+    for (let n = free.length; n < freshCount; n++) {
+      const r = this.o.replicas.addReplica(unit);
+      slots.push({ key: r.key, extra: true });
+      this.o.log.info('gateway.replica_added', { unit, replica: r.key, replicas: slots.length, why: 'more addresses than replicas' });
+    }
+    let surplus = free.length - freshCount;
+    for (const s of [...free].reverse()) {
+      if (surplus <= 0) break;
+      if (!s.extra) continue;
+      slots.splice(slots.indexOf(s), 1);
+      this.o.replicas.removeReplica(s.key);
+      surplus--;
+      this.o.log.info('gateway.replica_removed', { unit, replica: s.key, replicas: slots.length, why: 'its address is gone' });
+    }
   }
 
   private async resolve(host: string, port: number): Promise<string[]> {

@@ -18,6 +18,7 @@ import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js
 import { addPart, chunkBody, completionBody, deltaFor, emptyAnswer, type Answer, type ResponseMeta } from './responses.js';
 import { RecentErrors, statusBody } from './status.js';
 import type { LiveTraffic } from './traffic.js';
+import { registerAdminRoutes, type PlanControl } from './admin.js';
 
 export interface GatewayOptions {
   /** The model ids clients name (GET /v1/models lists them; see servedModelNames). */
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   onFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
   /** The live window, record and drift prediction: fed each served request, shown in /status, /metrics and /v1/cornserve/workload. */
   traffic?: LiveTraffic;
+  /** The served plan and how to move to another: enables /admin/plan (see admin.ts). */
+  planControl?: PlanControl;
 }
 
 interface RequestState {
@@ -158,6 +161,8 @@ export class Gateway {
       data: this.options.modelNames.map((id) => ({ id, object: 'model', created: 0, owned_by: 'cornserve' })),
     }));
     app.post(CHAT_PATH, async (req, reply) => this.chat(req, reply));
+    const control = this.options.planControl;
+    if (control) registerAdminRoutes(app, { control, apiKey: this.options.apiKey, draining: () => this.drainingFlag });
   }
 
   private async guard(req: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -68,7 +68,8 @@ export interface LiveWorkloadBody {
 export class LiveTraffic {
   readonly recorder: TraceRecorder | undefined;
   private window: LiveWindow;
-  private readonly predictor: AttainmentPredictor | undefined;
+  private predictor: AttainmentPredictor | undefined;
+  private plan: Plan;
   private readonly now: () => number;
   private readonly originMs: number;
   private readonly defaultSteps: Map<string, number>;
@@ -89,13 +90,31 @@ export class LiveTraffic {
     // The record and the arrivals count seconds from here; the window's rate from start().
     this.window = new LiveWindow(o.windowS ?? DEFAULT_LIVE_WINDOW_S, 0);
     this.recorder = o.record ? new TraceRecorder(o.record, o.log) : undefined;
-    const interval = o.predictIntervalMs ?? DEFAULT_PREDICT_INTERVAL_MS;
-    if (interval > 0) this.predictor = new AttainmentPredictor(o.plan, o.predictionRequests ?? DEFAULT_PREDICTION_REQUESTS);
+    this.plan = o.plan;
+    this.predictor = this.newPredictor();
     this.defaultSteps = new Map(
       o.plan.model.requestTypes.flatMap((t) =>
         t.sizes.diffusionSteps !== undefined ? [[t.name, distributionMean(t.sizes.diffusionSteps)]] : [],
       ),
     );
+  }
+
+  private newPredictor(): AttainmentPredictor | undefined {
+    const interval = this.o.predictIntervalMs ?? DEFAULT_PREDICT_INTERVAL_MS;
+    return interval > 0 ? new AttainmentPredictor(this.plan, this.o.predictionRequests ?? DEFAULT_PREDICTION_REQUESTS) : undefined;
+  }
+
+  /**
+   * The server moved to `plan` (an apply): drift and predictions compare with it from now on. The
+   * window and the record go on, as the traffic did not change; the old plan's prediction is dropped.
+   */
+  follow(plan: Plan): void {
+    const old = this.predictor;
+    this.plan = plan;
+    this.predictor = this.newPredictor();
+    this.prediction = undefined;
+    this.missed = new Set();
+    void old?.close();
   }
 
   /** Starts the periodic prediction. */
@@ -152,15 +171,19 @@ export class LiveTraffic {
   }
 
   private async predictOnce(): Promise<void> {
-    if (!this.predictor) return;
+    const predictor = this.predictor;
+    if (!predictor) return;
     const live = this.summary();
     if (!live || live.requests < MIN_PREDICTION_REQUESTS) return;
     try {
-      const value = await this.predictor.predict(liveWorkload(this.o.plan, live));
+      const value = await predictor.predict(liveWorkload(this.plan, live));
+      // An apply replaced the plan meanwhile: this prediction was for the old one.
+      if (predictor !== this.predictor) return;
       this.lastFailure = undefined;
       this.prediction = { value, atMs: this.now(), ratePerS: live.ratePerS, mix: live.mix };
       this.transitions(value, live);
     } catch (err) {
+      if (predictor !== this.predictor) return;
       const message = (err as Error).message;
       // Once per distinct failure, not every tick.
       if (message !== this.lastFailure) this.o.log.warn('drift.prediction_failed', { error: message });
@@ -170,7 +193,7 @@ export class LiveTraffic {
 
   /** Logs each type that starts to miss its target, and each that stops missing, once per change. */
   private transitions(p: Prediction, live: LiveSummary): void {
-    const drift = driftFrom(this.o.plan, live);
+    const drift = driftFrom(this.plan, live);
     const now = new Set(p.missed);
     for (const type of p.missed) {
       if (this.missed.has(type)) continue;
@@ -194,7 +217,7 @@ export class LiveTraffic {
 
   status(): LiveWorkloadStatus {
     const live = this.summary();
-    const { plan } = this.o;
+    const { plan } = this;
     const p = this.prediction;
     return {
       windowS: this.window.windowS,
@@ -212,15 +235,15 @@ export class LiveTraffic {
   workloadBody(): LiveWorkloadBody | undefined {
     const live = this.summary();
     if (!live) return undefined;
-    const { plan } = this.o;
+    const { plan } = this;
     return { model: plan.model.name, plan: plan.name, windowS: live.windowS, requests: live.requests, workload: liveWorkload(plan, live) };
   }
 
   /** Gauges read at scrape time: live rate and mix, the drift, the predicted attainment. */
   registerMetrics(registry: Registry): void {
     const registers = [registry];
-    const { plan } = this.o;
     const live = (): LiveSummary | undefined => this.summary();
+    const drift = (current: LiveSummary) => driftFrom(this.plan, current);
     const predicted = (): Prediction['perType'] => this.prediction?.value.perType ?? {};
     new Gauge({
       name: 'cornserve_live_rate_per_second',
@@ -246,7 +269,7 @@ export class LiveTraffic {
       registers,
       collect() {
         const current = live();
-        this.set(current ? driftFrom(plan, current).mixTvDistance : 0);
+        this.set(current ? drift(current).mixTvDistance : 0);
       },
     });
     new Gauge({
@@ -255,7 +278,7 @@ export class LiveTraffic {
       registers,
       collect() {
         const current = live();
-        this.set(current ? driftFrom(plan, current).rateRatio : 0);
+        this.set(current ? drift(current).rateRatio : 0);
       },
     });
     new Gauge({

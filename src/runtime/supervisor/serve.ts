@@ -1,4 +1,5 @@
-// `serve`, assembled: verify the plan, start its executors, open the gateway; and the way back
+// `serve`, assembled: verify the plan, start its executors, open the gateway (with the admin
+// endpoint that moves it to another plan live, reconfigure.ts); and the way back
 // down: stop taking requests, let the ones in flight finish (up to a bound), stop the gateway
 // and the executors. The CLI adds argument parsing and signals; tests call this directly.
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,9 @@ import type { Plan, Solution } from '../../spec/types.generated.js';
 import type { Logger } from '../log.js';
 import type { BackoffPolicy, HeartbeatPolicy } from '../executor-policy.js';
 import { Supervisor } from './supervisor.js';
+import { Reconfigurer } from './reconfigure.js';
+import { ApiError } from '../gateway/errors.js';
+import type { PlanControl } from '../gateway/admin.js';
 import { PlanRejectedError, verifyPlan, type VerifiedPlan } from '../../plan/verify.js';
 
 export interface ServeOptions {
@@ -56,9 +60,12 @@ export interface ServeOptions {
 }
 
 export interface ServeHandle {
+  /** The plan `serve` started with, as verified. */
   verified: VerifiedPlan;
-  /** The plan as served: `verified.plan` with the chosen strategy's solution as its solution. */
-  served: Plan;
+  /** The plan as served now: at first `verified.plan` with the chosen strategy's solution as its solution, then whatever `apply` moved it to. */
+  readonly served: Plan;
+  /** Moves the server to another plan live (what POST /admin/plan does). */
+  reconfigurer: Reconfigurer;
   url: string;
   port: number;
   replicas: ReplicaTable;
@@ -152,6 +159,28 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
+  const reconfigurer = new Reconfigurer(
+    { plan, planDir: verified.planDir, sha256: verified.sha256 },
+    { replicas, dispatcher, supervisor, log, drainTimeoutMs: options.drainTimeoutMs },
+  );
+  const planControl: PlanControl = {
+    current: () => ({ plan: reconfigurer.served.plan, sha256: reconfigurer.served.sha256 }),
+    apply: async (body) => {
+      if (reconfigurer.busy) throw new ApiError(409, 'apply_in_progress', 'another apply is under way; retry when it has finished');
+      let next: VerifiedPlan;
+      try {
+        next = verifyPlan(body.planPath, { text: body.plan });
+      } catch (err) {
+        if (!(err instanceof PlanRejectedError)) throw err;
+        log.warn('apply.refused', { plan: body.planPath, problems: err.problems.join('\n') });
+        throw new ApiError(422, 'plan_rejected', `the plan failed verification, so nothing changed:\n  ${err.problems.join('\n  ')}`);
+      }
+      for (const warning of next.warnings) log.warn('serve.plan_warning', { plan: next.planPath, warning });
+      const result = await reconfigurer.apply({ plan: next.plan, planDir: next.planDir, sha256: next.sha256 }, body.expectedSha256);
+      traffic.follow(reconfigurer.served.plan);
+      return result;
+    },
+  };
   const { gateway, port, url } = await openGateway(
     {
       modelNames: servedModelNames(plan.model),
@@ -166,6 +195,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       log,
       onFinished: options.onRequestFinished,
       traffic,
+      planControl,
     },
     options.host,
     options.port,
@@ -192,5 +222,20 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       log.info('serve.stopped', { reason });
     })());
 
-  return { verified, served: plan, url, port, replicas, dispatcher, supervisor, externalEngines, gateway, traffic, shutdown };
+  return {
+    verified,
+    get served() {
+      return reconfigurer.served.plan;
+    },
+    reconfigurer,
+    url,
+    port,
+    replicas,
+    dispatcher,
+    supervisor,
+    externalEngines,
+    gateway,
+    traffic,
+    shutdown,
+  };
 }

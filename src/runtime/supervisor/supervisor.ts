@@ -4,10 +4,11 @@
 // what it was serving and restarts it after an exponential backoff. A live executor is pinged
 // over its control channel; one that stops answering (frozen, stopped, wedged) is marked down
 // the same way and killed, so it restarts too. stop() asks every executor to exit and kills
-// those that do not.
+// those that do not. A live reconfiguration (reconfigure.ts) adds another plan's executors
+// beside the running ones (extend) and later stops the old ones for good (retire).
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import type { Component, Plan } from '../../spec/types.generated.js';
+import type { Component, ExecutorUnit, Plan } from '../../spec/types.generated.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { ReplicaTable } from '../dispatcher/replicas.js';
 import type { HostConfig } from '../host/config.js';
@@ -63,6 +64,8 @@ interface Managed {
   restartTimer?: NodeJS.Timeout;
   stderrTail: string[];
   fatal?: string;
+  /** Being stopped for good: its unit left the plan. */
+  retiring?: boolean;
 }
 
 /** A component whose executor graph (and dictionary) paths are absolute instead of plan-relative. */
@@ -92,6 +95,7 @@ export class Supervisor {
   private readonly heartbeat: HeartbeatPolicy;
   private readonly now: () => number;
   private stopping = false;
+  private sockets = 0;
   private readyWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(private readonly options: SupervisorOptions) {
@@ -99,30 +103,39 @@ export class Supervisor {
     this.heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
     this.now = options.now ?? Date.now;
     const { plan } = options;
+    this.manage(plan, options.planDir, plan.solution.units, (unit, replica) => options.replicas.of(unit)[replica]?.key);
+  }
+
+  /** Takes on the executors of `units` (not yet started), one per placement with a replica key. */
+  private manage(
+    plan: Plan,
+    planDir: string,
+    units: readonly ExecutorUnit[],
+    keyOf: (unit: string, replica: number) => string | undefined,
+  ): Managed[] {
+    const { options } = this;
     const components = new Map(plan.model.components.map((c) => [c.name, c]));
-    let socket = 0;
-    plan.solution.units.forEach((unit) => {
-      if (externalComponentOf(plan, unit)) return; // ExternalEngines runs these
+    const added: Managed[] = [];
+    for (const unit of units) {
+      if (externalComponentOf(plan, unit)) continue; // ExternalEngines runs these
       for (const placement of unit.placement) {
-        const key = options.replicas.get(`${unit.id}#${placement.replica}`)?.key;
+        const key = keyOf(unit.id, placement.replica);
         if (!key) continue;
         const config: HostConfig = {
           unit: unit.id,
           replica: placement.replica,
-          components: unit.components.map((name) => {
-            return withAbsolutePaths(components.get(name)!, options.planDir);
-          }),
+          components: unit.components.map((name) => withAbsolutePaths(components.get(name)!, planDir)),
           model: plan.model,
           engine: unit.engine,
           devices: [...placement.gpus],
           runners: options.runners,
           listen:
             options.transport.kind === 'unix'
-              ? { kind: 'unix', path: join(options.runDir, `${socket++}.sock`) }
+              ? { kind: 'unix', path: join(options.runDir, `${this.sockets++}.sock`) }
               : { kind: 'tcp', host: options.transport.host, port: 0 },
           token: options.token,
         };
-        this.managed.set(key, {
+        const m: Managed = {
           key,
           unit: unit.id,
           index: placement.replica,
@@ -131,18 +144,66 @@ export class Supervisor {
           failures: 0,
           pingSeq: 0,
           stderrTail: [],
-        });
+        };
+        this.managed.set(key, m);
+        added.push(m);
       }
       if (unit.placement.some((p) => p.node > 0)) {
         options.log.warn('supervisor.multi_node_placement', { unit: unit.id, note: 'this host runs every node’s replicas of the plan' });
       }
-    });
+    }
+    return added;
   }
 
   /** Starts every executor and resolves once all are ready; rejects if one cannot start. */
   async start(): Promise<void> {
+    try {
+      await this.startAll([...this.managed.values()]);
+    } catch (err) {
+      await this.stop(2000);
+      throw err;
+    }
+  }
+
+  /**
+   * Starts the executors of another plan's `units` beside the running ones (a live
+   * reconfiguration), under the replica keys `staged` gives them, and resolves once all are
+   * ready. If one cannot start, the ones it started are stopped and forgotten and it rejects;
+   * the executors that were running are untouched either way.
+   */
+  async extend(
+    plan: Plan,
+    planDir: string,
+    units: readonly ExecutorUnit[],
+    staged: ReadonlyMap<string, readonly { key: string }[]>,
+  ): Promise<void> {
+    if (this.stopping) throw new ExecutorStartError('the supervisor is stopping');
+    const added = this.manage(plan, planDir, units, (unit, replica) => staged.get(unit)?.[replica]?.key);
+    try {
+      await this.startAll(added);
+    } catch (err) {
+      await this.retire(
+        added.map((m) => m.key),
+        2000,
+      );
+      throw err;
+    }
+  }
+
+  /** Stops these executors for good (their units left the plan) and forgets them; no restart. */
+  async retire(keys: readonly string[], timeoutMs = 5000): Promise<void> {
+    const leaving = keys.flatMap((k) => this.managed.get(k) ?? []);
+    for (const m of leaving) {
+      m.retiring = true;
+      this.readyWaiters.delete(m.key);
+    }
+    await Promise.all(leaving.map((m) => this.stopOne(m, timeoutMs)));
+    for (const m of leaving) this.managed.delete(m.key);
+  }
+
+  private async startAll(list: readonly Managed[]): Promise<void> {
     const timeoutMs = this.options.readyTimeoutMs ?? 120_000;
-    const waits = [...this.managed.values()].map(
+    const waits = list.map(
       (m) =>
         new Promise<void>((resolve, reject) => {
           this.readyWaiters.set(m.key, { resolve, reject });
@@ -152,15 +213,12 @@ export class Supervisor {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const waiting = [...this.readyWaiters.keys()];
+        const waiting = list.filter((m) => this.readyWaiters.has(m.key)).map((m) => m.key);
         reject(new ExecutorStartError(`executors not ready after ${timeoutMs} ms: ${waiting.join(', ')}`));
       }, timeoutMs);
     });
     try {
       await Promise.race([Promise.all(waits), timeout]);
-    } catch (err) {
-      await this.stop(2000);
-      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -173,25 +231,28 @@ export class Supervisor {
 
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopping = true;
-    const exits: Promise<void>[] = [];
-    for (const m of this.managed.values()) {
-      clearTimeout(m.restartTimer);
-      clearInterval(m.heartbeatTimer);
-      const child = m.child;
-      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
-      exits.push(
-        new Promise<void>((resolve) => {
-          const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          if (child.connected) child.send({ type: 'shutdown' }, () => undefined);
-          else child.kill('SIGTERM');
-        }),
-      );
-    }
-    await Promise.all(exits);
+    // An apply waiting for its executors gives up now instead of at its ready timeout.
+    for (const [key, waiter] of this.readyWaiters)
+      waiter.reject(new ExecutorStartError(`the server is stopping; ${key} was not ready yet`));
+    this.readyWaiters.clear();
+    await Promise.all([...this.managed.values()].map((m) => this.stopOne(m, timeoutMs)));
+  }
+
+  /** Asks one executor to exit, killing it after `timeoutMs`; resolves once it has exited. */
+  private stopOne(m: Managed, timeoutMs: number): Promise<void> {
+    clearTimeout(m.restartTimer);
+    clearInterval(m.heartbeatTimer);
+    const child = m.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      if (child.connected) child.send({ type: 'shutdown' }, () => undefined);
+      else child.kill('SIGTERM');
+    });
   }
 
   private spawn(m: Managed): void {
@@ -246,7 +307,7 @@ export class Supervisor {
     m.lastPongMs = this.now();
     let lastTickMs = this.now();
     m.heartbeatTimer = setInterval(() => {
-      if (m.child !== child || this.stopping) return clearInterval(m.heartbeatTimer);
+      if (m.child !== child || this.stopping || m.retiring) return clearInterval(m.heartbeatTimer);
       const now = this.now();
       const verdict = heartbeatVerdict({ silentMs: now - m.lastPongMs!, sinceLastTickMs: now - lastTickMs }, this.heartbeat);
       lastTickMs = now;
@@ -284,8 +345,10 @@ export class Supervisor {
     replicas.markDown(m.key);
     m.downSinceMs ??= this.now();
     const how = m.killedBecause ? `killed by the supervisor: ${m.killedBecause}` : signal ? `killed by ${signal}` : `exit code ${code}`;
-    if (this.stopping) {
+    if (this.stopping || m.retiring) {
       log.info('executor.stopped', { unit: m.unit, replica: m.index, how });
+      // Past the reconfiguration's drain bound: what it still held fails now.
+      if (m.retiring && wasLive) dispatcher.replicaLost(m.key, 'its unit left the plan');
       return;
     }
     log.error('executor.exited', {
@@ -310,7 +373,7 @@ export class Supervisor {
     this.options.onRestart?.(m.unit);
     log.warn('executor.restarting', { unit: m.unit, replica: m.index, delayMs, failures: m.failures });
     m.restartTimer = setTimeout(() => {
-      if (!this.stopping) this.spawn(m);
+      if (!this.stopping && !m.retiring) this.spawn(m);
     }, delayMs);
   }
 }
