@@ -114,6 +114,43 @@ describe('live traffic: window, drift and predicted misses logged once per chang
     }
   });
 
+  it('after an apply, drift and predictions compare with the new plan', async () => {
+    let nowMs = 1000;
+    const traffic = new LiveTraffic({
+      plan,
+      log: createLogger({ format: 'json', write: () => undefined }),
+      windowS: 10,
+      predictIntervalMs: 60_000,
+      predictionRequests: 1000,
+      now: () => nowMs,
+    });
+    const registry = new Registry();
+    traffic.registerMetrics(registry);
+    try {
+      traffic.start();
+      for (let i = 0; i < 20; i++) traffic.observe(t2i(1000 + i * 250));
+      nowMs = 6000;
+      await traffic.predictNow();
+      assert.deepEqual(traffic.status().prediction!.missed, ['t2i']);
+      // A plan made for a t2i-only workload at twice the rate.
+      const next = structuredClone(plan);
+      next.name = 'demo-local-t2i';
+      next.workload = { ...next.workload, name: 't2i-only', ratePerS: 2 * plan.workload.ratePerS, mix: { t2i: 1 } };
+      traffic.follow(next);
+      const status = traffic.status();
+      assert.equal(status.prediction, null, "the old plan's prediction is dropped");
+      assert.equal(status.plan.workload, 't2i-only');
+      assert.equal(status.drift!.mixTvDistance, 0);
+      assert.equal(status.drift!.rateRatio, 4 / next.workload.ratePerS);
+      assert.match(await registry.metrics(), /^cornserve_workload_mix_tv_distance 0$/m);
+      assert.equal(traffic.workloadBody()!.plan, 'demo-local-t2i');
+      await traffic.predictNow();
+      assert.ok(traffic.status().prediction, 'the new plan is predicted on');
+    } finally {
+      await traffic.close();
+    }
+  });
+
   it('does not predict from a handful of requests', async () => {
     const traffic = new LiveTraffic({ plan, log: createLogger({ format: 'json', write: () => undefined }), predictIntervalMs: 60_000 });
     try {
