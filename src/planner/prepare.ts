@@ -167,7 +167,9 @@ export function strategyInstance(problem: PlannerProblem, strategy: Strategy, op
     for (const [j, e] of exclusions(members.map((m) => m.c))) excluded.set(members[j].i, e);
     note = s.note;
   }
-  const types = problem.model.types.filter((t) => t.mix > 0).map((t) => ({ name: t.name, mix: t.mix, path: t.path }));
+  const types = problem.model.types
+    .filter((t) => t.mix > 0)
+    .map((t) => ({ name: t.name, mix: t.mix, path: t.path, edges: t.edges.map((e) => ({ from: e.from, to: e.to })) }));
   const coverage = coverageComponents(problem.model);
   const idleTypes = problem.model.types.filter((t) => !(t.mix > 0)).map((t) => ({ name: t.name, path: t.path }));
   return {

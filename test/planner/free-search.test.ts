@@ -93,3 +93,27 @@ test('every frozen plan records the free search, and a baseline beats it only wh
     'every listed case is still behind',
   );
 });
+
+test("every frozen solution routes a consumer to a unit hosting its producer at least as often as the producer: the routing policy's colocation rule keeps the split the MILP planned", () => {
+  for (const f of frozen) {
+    const plan = readPlan(`plans/${f}`);
+    for (const s of [plan.solution, ...plan.baselines].filter((x) => x.units.length > 0)) {
+      const hosts = new Map(s.units.map((u) => [u.id, new Set(u.components)]));
+      for (const t of plan.model.requestTypes.filter((x) => (s.perTypeRatePerS[x.name] ?? 0) > 0)) {
+        const shareOf = (component: string) =>
+          new Map(s.routing.find((r) => r.requestType === t.name && r.component === component)?.shares.map((x) => [x.unit, x.share]));
+        for (const e of plan.model.edges.filter((x) => t.path.includes(x.from) && t.path.includes(x.to))) {
+          const producer = shareOf(e.from);
+          const consumer = shareOf(e.to);
+          for (const [unit, share] of consumer) {
+            if (!hosts.get(unit)?.has(e.from)) continue;
+            assert.ok(
+              share >= (producer.get(unit) ?? 0) - 1e-6,
+              `${f} ${s.strategy} ${t.name} ${e.from}→${e.to} on ${unit}: ${share} < ${producer.get(unit)}`,
+            );
+          }
+        }
+      }
+    }
+  }
+});
