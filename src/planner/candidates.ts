@@ -198,7 +198,12 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   const visited = new Set(ctx.model.types.filter((t) => t.mix > 0).flatMap((t) => t.path));
   const covers = group.filter((c) => !visited.has(c));
   const memory = unitMemory(
-    group.map((c) => ({ component: c, entry: entries.get(c)!, kvWeight: kvWeight(c, entries.get(c)!, visiting) })),
+    group.map((c) => ({
+      component: c,
+      entry: entries.get(c)!,
+      kvWeight: kvWeight(c, entries.get(c)!, visiting),
+      ...sharedWeights(ctx, c, tp),
+    })),
     pool.gpu,
   );
   if (!memory.fits) {
@@ -285,6 +290,12 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(','))
     out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
   return out;
+}
+
+/** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
+function sharedWeights(ctx: CandidateContext, component: string, tp: Tp): { sharedWeights?: { with: string; bytesPerGpu: number } } {
+  const c = ctx.model.components.get(component)!;
+  return c.sharesWeightsWith !== undefined ? { sharedWeights: { with: c.sharesWeightsWith, bytesPerGpu: c.weightBytes / tp } } : {};
 }
 
 function kvWeight(component: string, entry: ProfileEntry, types: readonly TypeModel[]): number | undefined {

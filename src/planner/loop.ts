@@ -16,7 +16,7 @@ import { ranksAbove } from './rank.js';
 import { fmtRate } from './explain.js';
 
 /** Simulations per strategy in the loop (the first solve's, then up to this many minus one re-solves): enough for a miss, a correction and two loosenings, few enough to bound planning time. */
-export const MAX_LOOP_ITERATIONS = 5;
+export const MAX_LOOP_ITERATIONS = 7;
 /** Fewest requests a loop simulation generates (the first tenth are warm-up): below this a small cluster's p90 rests on too few requests per type. */
 export const LOOP_MIN_REQUESTS = 3000;
 /**
@@ -62,6 +62,12 @@ export interface LoopContext {
   simulate: boolean;
   maxIterations: number;
   minRequests: number;
+  /**
+   * Candidate id → the lowest ρmax tightening may set (validatedRho: a baseline met every target
+   * with the unit at that ρmax), so a miss of the free search's mixture never rules out a
+   * baseline's validated units; absent: MIN_UTILISATION.
+   */
+  floors?: ReadonlyMap<string, number>;
 }
 
 /** One solve of the loop: with the ρmax overrides learned so far; `first` for the loop's first. */
@@ -131,7 +137,7 @@ export async function runLoop(
       missed.length > 0 && !last
         ? backOff
           ? halveRaise(problem, run.solution, beforeRaise, overrides)
-          : tighten(problem, run.solution, missed, previousMissed, simulated?.units ?? [], overrides)
+          : tighten(problem, run.solution, missed, previousMissed, simulated?.units ?? [], overrides, loop.floors)
         : undefined;
     previousMissed = backOff ? new Set() : new Set(missed);
     const raisedFrom = new Map(overrides);
@@ -264,6 +270,7 @@ function tighten(
   missedBefore: ReadonlySet<string>,
   units: readonly UnitResult[],
   overrides: Map<string, number>,
+  floors?: ReadonlyMap<string, number>,
 ): Record<string, number> | undefined {
   const rates = jobRates(solution);
   const factorOf = new Map<string, number>();
@@ -283,11 +290,20 @@ function tighten(
       factorOf.set(key, Math.min(factorOf.get(key) ?? 1, factor));
     }
   }
-  return rescaleRho(problem, solution, overrides, (c) => {
+  const factor = (c: PlannerProblem['candidates'][number]) => {
     let f = 1;
     for (const l of c.loads) f = Math.min(f, factorOf.get(`${l.type}|${l.component}`) ?? 1);
     return f;
-  });
+  };
+  // Floors that leave every unit of this solution where it was would have the next solve repeat
+  // it: then the validated units give way too.
+  const trial = new Map(overrides);
+  const floored = rescaleRho(problem, solution, trial, factor, floors);
+  if (floored === undefined || Object.keys(floored).length > 0) {
+    for (const [id, rho] of trial) overrides.set(id, rho);
+    return floored;
+  }
+  return rescaleRho(problem, solution, overrides, factor);
 }
 
 /**
@@ -331,7 +347,7 @@ function loosen(problem: PlannerProblem, solution: Solution, overrides: Map<stri
 
 /**
  * Multiplies each candidate's ρmax (in `overrides`) by `factorOf(candidate)`, kept within
- * [MIN_UTILISATION, maxUtilisation]; only changes beyond float noise count. Returns this
+ * [MIN_UTILISATION, maxUtilisation] and, lowering, not below its floor (`floors`); only changes beyond float noise count. Returns this
  * solution's changed units with their new ρmax; undefined when nothing moved.
  */
 function rescaleRho(
@@ -339,13 +355,15 @@ function rescaleRho(
   solution: Solution,
   overrides: Map<string, number>,
   factorOf: (c: PlannerProblem['candidates'][number]) => number,
+  floors?: ReadonlyMap<string, number>,
 ): Record<string, number> | undefined {
   const newRho = new Map<string, number>();
   for (const c of problem.candidates) {
     const f = factorOf(c);
     if (!(f !== 1 && Number.isFinite(f))) continue;
     const current = overrides.get(c.id) ?? c.rhoMax;
-    const rho = f < 1 ? Math.max(MIN_UTILISATION, current * f) : Math.min(problem.maxUtilisation, current * f);
+    const floor = Math.min(current, Math.max(MIN_UTILISATION, floors?.get(c.id) ?? 0));
+    const rho = f < 1 ? Math.max(floor, current * f) : Math.min(problem.maxUtilisation, current * f);
     if (Math.abs(rho - current) <= current * 1e-9) continue;
     overrides.set(c.id, rho);
     newRho.set(c.id, rho);
