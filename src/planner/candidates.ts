@@ -11,6 +11,7 @@ import type { Tp } from '../cost/roofline.js';
 import { unitMemory, usableBytesPerGpu } from '../cost/memory.js';
 import { llmService, sequenceTokens, unitService, type ServiceCost } from '../cost/service.js';
 import { transferMs, worstLink, type Link } from '../cost/transfer.js';
+import { rhoForTarget, type Station } from './latency-bound.js';
 
 /** Below this utilisation limit a unit is useless for a type: its latency target leaves no room to queue. */
 export const MIN_UTILISATION = 0.05;
@@ -309,9 +310,11 @@ function kvWeight(component: string, entry: ProfileEntry, types: readonly TypeMo
 
 /**
  * Operating points at one batch cap: each component's batch is min(cap, its maxBatch) (LLMs
- * also ≤ what the KV cache holds for the type), then ρmax follows from the latency targets
- * (ρ ≤ 1 − T/L: an M/M/1-style sojourn T/(1−ρ) within the target L), once per threshold on
- * which types the unit keeps. The score is requests of the kept mix per replica-second
+ * also ≤ what the KV cache holds for the type), then ρmax follows from the latency targets:
+ * the highest utilisation at which the type's p90 latency stays within its target, its latency
+ * without queueing plus each member's p90 wait (latency-bound.ts: Poisson arrivals, batches of
+ * up to B for encoders and generators, Allen–Cunneen M/D/c for an LLM's c sequence slots; the
+ * approximation the plan's reasons name), once per threshold on which types the unit keeps. The score is requests of the kept mix per replica-second
  * times the fraction of visiting requests kept.
  */
 /** A unit being built: its group, the profile entry and KV tokens of each member, the mix's types visiting it, and the shared latencies and link. */
@@ -369,7 +372,12 @@ function operatingPoints(
         (a, b) => inGroup.has(a) && inGroup.has(b),
         link,
       );
-      rho = Math.min(rho, 1 - latency / target);
+      const stations: Station[] = [...costs].map(([c, cost]) =>
+        kvTokens.has(c)
+          ? { kind: 'slots', serviceMs: cost.latencyMs, slots: batch.get(c)! }
+          : { kind: 'bulk', serviceMs: cost.latencyMs, batch: batch.get(c)! },
+      );
+      rho = Math.min(rho, rhoForTarget(latency, stations, target));
     }
     if (rho >= MIN_UTILISATION) perType.push({ type: t, costs, rho, batch, kvBound });
   }

@@ -49,7 +49,7 @@ export const BOTTLENECK_SHARE = 0.5;
 /**
  * When every type meets its target, a type whose simulated p90 is at most its target ÷ this
  * raises ρmax of the units serving it by √(target ÷ p90), at most LOOSENING_MAX, and never above
- * the planner's maxUtilisation: the sojourn bound is conservative for continuous batching, and
+ * the planner's maxUtilisation: the p90 bound sums per-member waits, conservative for colocated units, and
  * the simulator has the last word in both directions.
  */
 export const LOOSENING_SLACK = 1.1;

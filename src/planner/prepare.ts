@@ -30,7 +30,7 @@ export const DEFAULT_MIP_GAP = 1e-4;
 /**
  * A request type without a latency target gets this multiple of its calibrated idle latency on
  * its fastest path (Cornfigurator's default target is proportional to the type's compute cost;
- * at 5× the planner's sojourn bound ρ ≤ 1 − latency/target leaves ρmax ≈ 0.8).
+ * at 5× the p90 bound of latency-bound.ts leaves room to queue at most members' ρmax).
  */
 export const DEFAULT_TARGET_FACTOR = 5;
 
