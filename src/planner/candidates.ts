@@ -80,6 +80,12 @@ export interface CandidateContext {
   tpDegrees: readonly Tp[];
   maxUtilisation: number;
   latencyTargetsMs: Record<string, number>;
+  /**
+   * Offer every operating point of a (group, pool, TP) — each batch cap × each set of kept types —
+   * instead of the widest and the best-scoring: what bench/operating-points.ts measures the
+   * pruning's loss against.
+   */
+  allOperatingPoints?: boolean;
 }
 
 /** Whether every component of `group` has an engine that executes TP `tp` on `pool` (GPU pools only: see spec/engine-tp.ts). */
@@ -288,6 +294,12 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
     };
   };
   const out = [make(widest, id)];
+  if (ctx.allOperatingPoints) {
+    points.forEach((p, k) => {
+      if (p !== widest) out.push(make(p, `${id}[${p.keptTypes.join(',')}]#${k}`));
+    });
+    return out;
+  }
   if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(','))
     out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
   return out;
