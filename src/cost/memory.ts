@@ -16,6 +16,8 @@ export interface MemberMemory {
   entry: ProfileEntry;
   /** LLMs: relative KV demand (bytes per token × token-steps of its requests); splits the cache. */
   kvWeight?: number;
+  /** The member runs another component's weights (model graph `sharesWeightsWith`): that component, and the weight bytes per device they share. */
+  sharedWeights?: { with: string; bytesPerGpu: number };
 }
 
 export interface UnitMemory {
@@ -31,13 +33,20 @@ export interface UnitMemory {
  * Device memory of a unit's members. A roofline entry adds the runtime's own reserve (e.g. the
  * CUDA context) to the component's weights and activations; colocated members run in one
  * process, so that reserve counts once: a member with a measured or published figure carries
- * the process's reserve, else the first roofline member does.
+ * the process's reserve, else the first roofline member does. Weights two members share (a
+ * vision tower serving images and video) are held once: the member that shares another's weights
+ * adds only its activations when that other is a member too.
  */
 export function unitMemory(members: readonly MemberMemory[], gpu: GPUType): UnitMemory {
   const reserve = gpu.device === 'gpu' ? GPU_RUNTIME_RESERVE_BYTES : CPU_RUNTIME_RESERVE_BYTES;
   const estimated = members.filter((m) => m.entry.source === 'roofline').length;
   const extraReserves = estimated === members.length ? Math.max(0, estimated - 1) : estimated;
-  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0) - extraReserves * reserve;
+  const present = new Set(members.map((m) => m.component));
+  const sharedBytes = members.reduce(
+    (sum, m) => sum + (m.sharedWeights && present.has(m.sharedWeights.with) ? m.sharedWeights.bytesPerGpu : 0),
+    0,
+  );
+  const memoryBytesPerGpu = members.reduce((sum, m) => sum + m.entry.memoryBytes, 0) - extraReserves * reserve - sharedBytes;
   const kvBytesPerGpu = usableBytesPerGpu(gpu) - memoryBytesPerGpu;
   const llms = members.filter((m) => m.entry.kvBytesPerToken !== undefined && m.entry.kvBytesPerToken > 0);
   const totalWeight = llms.reduce((sum, m) => sum + Math.max(m.kvWeight ?? 1, 0), 0);

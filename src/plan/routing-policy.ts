@@ -2,11 +2,13 @@
 // dispatcher and the simulator both call, so that simulated and served requests take the same
 // paths. Three rules, applied per invocation of a request:
 // 1. Colocation: an invocation whose producer ran on a unit that also serves it stays on the
-//    producer's replica (its input never leaves the process).
+//    producer's replica (its input never leaves the process). It is charged to that unit's
+//    credit as if rule 2 had picked it (chargeFollowed), so the shares count every invocation.
 // 2. Between units: smooth weighted round-robin over the routing shares (nginx's: every share
 //    adds to its unit's credit, the largest credit wins and pays back the total), so over any
-//    window the split follows the shares; the pick spills to the calmest unit when its
-//    least-loaded replica is `spillDepth` invocations deeper than that unit's.
+//    window the split, followed invocations included, follows the shares (the planner's MILP
+//    never routes a unit less of a consumer than it follows there); the pick spills to the
+//    calmest unit when its least-loaded replica is `spillDepth` invocations deeper than that unit's.
 // 3. Inside a unit: the least-loaded replica, ties going round-robin.
 // The caller owns the state (credits, cursors) and decides which units are eligible; nothing
 // here keeps hidden state or reads a clock. Credits may start at a seeded phase (initialCredits)
@@ -57,6 +59,20 @@ export function pickUnit(shares: Indexed, credits: Credits, depths: Indexed, spi
   if (depths[pick] - depths[calmest] >= spillDepths[pick]) pick = calmest;
   credits[pick] -= total;
   return pick;
+}
+
+/**
+ * Rule 1's bookkeeping: an invocation that followed its producer onto unit `followed` (an index
+ * into the first `count` entries) pays for it as a rule-2 pick would, so the round-robin sends the
+ * other invocations where the shares still lack them instead of adding a full share on top.
+ */
+export function chargeFollowed(shares: Indexed, credits: Credits, followed: number, count = shares.length): void {
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    credits[i] += shares[i];
+    total += shares[i];
+  }
+  credits[followed] -= total;
 }
 
 /**

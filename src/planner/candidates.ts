@@ -11,6 +11,7 @@ import type { Tp } from '../cost/roofline.js';
 import { unitMemory, usableBytesPerGpu } from '../cost/memory.js';
 import { llmService, sequenceTokens, unitService, type ServiceCost } from '../cost/service.js';
 import { transferMs, worstLink, type Link } from '../cost/transfer.js';
+import { rhoForTarget, type Station } from './latency-bound.js';
 
 /** Below this utilisation limit a unit is useless for a type: its latency target leaves no room to queue. */
 export const MIN_UTILISATION = 0.05;
@@ -79,6 +80,12 @@ export interface CandidateContext {
   tpDegrees: readonly Tp[];
   maxUtilisation: number;
   latencyTargetsMs: Record<string, number>;
+  /**
+   * Offer every operating point of a (group, pool, TP) — each batch cap × each set of kept types —
+   * instead of the widest and the best-scoring: what bench/operating-points.ts measures the
+   * pruning's loss against.
+   */
+  allOperatingPoints?: boolean;
 }
 
 /** Whether every component of `group` has an engine that executes TP `tp` on `pool` (GPU pools only: see spec/engine-tp.ts). */
@@ -198,7 +205,12 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   const visited = new Set(ctx.model.types.filter((t) => t.mix > 0).flatMap((t) => t.path));
   const covers = group.filter((c) => !visited.has(c));
   const memory = unitMemory(
-    group.map((c) => ({ component: c, entry: entries.get(c)!, kvWeight: kvWeight(c, entries.get(c)!, visiting) })),
+    group.map((c) => ({
+      component: c,
+      entry: entries.get(c)!,
+      kvWeight: kvWeight(c, entries.get(c)!, visiting),
+      ...sharedWeights(ctx, c, tp),
+    })),
     pool.gpu,
   );
   if (!memory.fits) {
@@ -282,9 +294,21 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
     };
   };
   const out = [make(widest, id)];
+  if (ctx.allOperatingPoints) {
+    points.forEach((p, k) => {
+      if (p !== widest) out.push(make(p, `${id}[${p.keptTypes.join(',')}]#${k}`));
+    });
+    return out;
+  }
   if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(','))
     out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
   return out;
+}
+
+/** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
+function sharedWeights(ctx: CandidateContext, component: string, tp: Tp): { sharedWeights?: { with: string; bytesPerGpu: number } } {
+  const c = ctx.model.components.get(component)!;
+  return c.sharesWeightsWith !== undefined ? { sharedWeights: { with: c.sharesWeightsWith, bytesPerGpu: c.weightBytes / tp } } : {};
 }
 
 function kvWeight(component: string, entry: ProfileEntry, types: readonly TypeModel[]): number | undefined {
@@ -298,9 +322,11 @@ function kvWeight(component: string, entry: ProfileEntry, types: readonly TypeMo
 
 /**
  * Operating points at one batch cap: each component's batch is min(cap, its maxBatch) (LLMs
- * also ≤ what the KV cache holds for the type), then ρmax follows from the latency targets
- * (ρ ≤ 1 − T/L: an M/M/1-style sojourn T/(1−ρ) within the target L), once per threshold on
- * which types the unit keeps. The score is requests of the kept mix per replica-second
+ * also ≤ what the KV cache holds for the type), then ρmax follows from the latency targets:
+ * the highest utilisation at which the type's p90 latency stays within its target, its latency
+ * without queueing plus each member's p90 wait (latency-bound.ts: Poisson arrivals, batches of
+ * up to B for encoders and generators, Allen–Cunneen M/D/c for an LLM's c sequence slots; the
+ * approximation the plan's reasons name), once per threshold on which types the unit keeps. The score is requests of the kept mix per replica-second
  * times the fraction of visiting requests kept.
  */
 /** A unit being built: its group, the profile entry and KV tokens of each member, the mix's types visiting it, and the shared latencies and link. */
@@ -358,7 +384,12 @@ function operatingPoints(
         (a, b) => inGroup.has(a) && inGroup.has(b),
         link,
       );
-      rho = Math.min(rho, 1 - latency / target);
+      const stations: Station[] = [...costs].map(([c, cost]) =>
+        kvTokens.has(c)
+          ? { kind: 'slots', serviceMs: cost.latencyMs, slots: batch.get(c)! }
+          : { kind: 'bulk', serviceMs: cost.latencyMs, batch: batch.get(c)! },
+      );
+      rho = Math.min(rho, rhoForTarget(latency, stations, target));
     }
     if (rho >= MIN_UTILISATION) perType.push({ type: t, costs, rho, batch, kvBound });
   }

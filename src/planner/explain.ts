@@ -1,5 +1,6 @@
 // Why a plan is what it is (binding constraints, bottleneck component, a summary sentence) and
 // why an input cannot be planned (one paragraph naming the binding resource).
+import { P90_BOUND_WORDS } from './latency-bound.js';
 import type { LoopIteration, Plan, ResolvedPool, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
 import type { TypeModel } from '../graph/model.js';
@@ -226,7 +227,7 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
           ? 'lowered by the simulate-and-tighten loop after a type it serves missed its target in simulation'
           : 'raised by the simulate-and-tighten loop after every type met its target in simulation with room to spare'
         : u.rhoLimitedBy
-          ? `set by ${u.rhoLimitedBy}'s ${problem.latencyTargetsMs[u.rhoLimitedBy]} ms latency target`
+          ? `set by ${u.rhoLimitedBy}'s ${problem.latencyTargetsMs[u.rhoLimitedBy]} ms p90 latency target: ${P90_BOUND_WORDS}`
           : `the planner's maxUtilisation`;
       binding.push({
         kind: 'capacity',
@@ -320,7 +321,7 @@ function simulationWords(
   const loop =
     iterations.length === 1 && iterations[0].missedTypes.length === 0
       ? "The MILP's first choice met every target in simulation."
-      : `The simulate-and-tighten loop (a type that misses its target lowers ρmax of the units that serve it; when every type meets its target with room to spare, ρmax rises; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
+      : `The simulate-and-tighten loop (a type that misses its target lowers ρmax of the units running its components where it queued; when every type meets its target with room to spare, ρmax rises, and a rise that leads to a miss is taken half back; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
   const freeBest = adopted
     ? adopted.plannedSloGoodput > 0
       ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s`

@@ -16,6 +16,10 @@
 //   Allen–Cunneen: an arrival waits with the Erlang-C probability C(c, cρ), then roughly
 //   exponentially with rate 2(c − cρ)/s (the M/M/c rate, doubled for deterministic service).
 
+/** How a unit's ρmax follows from a p90 target, as the plan's reasons name it. */
+export const P90_BOUND_WORDS =
+  "the highest utilisation at which the latency without queueing plus each member's p90 wait stays within it (Poisson arrivals; M/D/1 or batches of up to B for encoders and generators, Allen–Cunneen M/D/c over an LLM's sequence slots; p90 waits summed over members)";
+
 /** The percentile latency targets bound: p90. */
 export const TARGET_QUANTILE = 0.9;
 

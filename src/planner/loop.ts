@@ -7,6 +7,7 @@ import type { Strategy } from '../graph/groups.js';
 import { SimError } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
 import { evaluate, meetsSlo, missedTypes, sloGoodput, toSimulatedTypes } from '../sim/simulate.js';
+import type { UnitResult } from '../sim/metrics.js';
 import { MIN_UTILISATION } from './candidates.js';
 import type { PlannerProblem } from './prepare.js';
 import type { PlanSkeleton } from './assemble.js';
@@ -15,7 +16,7 @@ import { ranksAbove } from './rank.js';
 import { fmtRate } from './explain.js';
 
 /** Simulations per strategy in the loop (the first solve's, then up to this many minus one re-solves): enough for a miss, a correction and two loosenings, few enough to bound planning time. */
-export const MAX_LOOP_ITERATIONS = 5;
+export const MAX_LOOP_ITERATIONS = 7;
 /** Fewest requests a loop simulation generates (the first tenth are warm-up): below this a small cluster's p90 rests on too few requests per type. */
 export const LOOP_MIN_REQUESTS = 3000;
 /**
@@ -28,14 +29,27 @@ export const LOOP_MIN_REQUESTS = 3000;
 export const HORIZON_TARGETS = 20;
 /** Seeds an iteration must meet every target on before the loop accepts it (its arrivals, sizes and routing all differ per seed). */
 export const ACCEPT_SEEDS = 3;
-/** A type that saturates in simulation multiplies the ρmax of the units on its path by this: a saturated run's p90 measures its length, not the target's distance. */
+/** A type that saturates in simulation multiplies the ρmax of its bottleneck units by this: a saturated run's p90 measures its length, not the target's distance. */
 export const SATURATED_TIGHTENING = 0.6;
-/** Bounds of the factor a type that misses its p90 target applies to ρmax (its target ÷ simulated p90, clamped): at least halve, always move. */
-export const TIGHTENING_RANGE: readonly [number, number] = [0.5, 0.95];
+/**
+ * Bounds of the factor a type that misses its p90 target applies to ρmax where it queued:
+ * √(target ÷ simulated p90) on its first miss, the full ratio when it missed in the previous
+ * iteration too, clamped: at most halve, always move by a tenth. The square root first because
+ * the full ratio overshot (Qwen2.5-VL: a v2t p90 of twice its target halved the rate, where 0.7
+ * sufficed); the full ratio next so a persistent miss is not chased in small steps.
+ */
+export const TIGHTENING_RANGE: readonly [number, number] = [0.5, 0.9];
+/**
+ * The units on a missed type's path whose simulated mean wait (Little's law: jobs waiting ÷ jobs
+ * arriving per second) is at least this fraction of the largest on that path are its
+ * bottlenecks, and only they are tightened (with a saturated unit always): lowering every unit
+ * serving the type also starved the units that were fine, and the loop never climbed back.
+ */
+export const BOTTLENECK_SHARE = 0.5;
 /**
  * When every type meets its target, a type whose simulated p90 is at most its target ÷ this
  * raises ρmax of the units serving it by √(target ÷ p90), at most LOOSENING_MAX, and never above
- * the planner's maxUtilisation: the sojourn bound is conservative for continuous batching, and
+ * the planner's maxUtilisation: the p90 bound sums per-member waits, conservative for colocated units, and
  * the simulator has the last word in both directions.
  */
 export const LOOSENING_SLACK = 1.1;
@@ -48,6 +62,12 @@ export interface LoopContext {
   simulate: boolean;
   maxIterations: number;
   minRequests: number;
+  /**
+   * Candidate id → the lowest ρmax tightening may set (validatedRho: a baseline met every target
+   * with the unit at that ρmax), so a miss of the free search's mixture never rules out a
+   * baseline's validated units; absent: MIN_UTILISATION.
+   */
+  floors?: ReadonlyMap<string, number>;
 }
 
 /** One solve of the loop: with the ρmax overrides learned so far; `first` for the loop's first. */
@@ -65,9 +85,9 @@ export function loopRequests(problem: PlannerProblem, ratePerS: number, minReque
 
 /**
  * The loop of one strategy: solve, simulate the solution at the rate it claims, and where a
- * request type misses its p90 target lower ρmax of the units on its path (by the type's target ÷
- * simulated p90, within TIGHTENING_RANGE; SATURATED_TIGHTENING when it saturates); where every
- * type meets its target with room to spare raise ρmax (until a raise first leads to a miss);
+ * request type misses its p90 target lower ρmax where it queued (tighten: the candidates running
+ * the components of its bottleneck units); where every type meets its target with room to spare
+ * raise ρmax (until a raise first leads to a miss, which is then taken half back);
  * solve again, at most maxIterations simulations, stopping when a solve repeats the last
  * solution. The iteration that ranks best (SLO goodput, then the rate of the types meeting their
  * targets, then cost) is kept; all are recorded.
@@ -87,9 +107,13 @@ export async function runLoop(
   let best: StrategyRun = first;
   let bestIndex = 1;
   let run: StrategyRun | undefined = first;
-  // Raising ρmax stops for good once a raise led to a miss: no see-sawing around the edge.
+  // Raising ρmax stops for good once a raise led to a miss: no see-sawing around the edge. That
+  // raise is taken half back instead (each raised ρmax to the geometric mean of its value before
+  // and after), the edge lying between the iteration that met every target and the one that missed.
   let mayLoosen = true;
   let loosenedLast = false;
+  let beforeRaise = new Map<string, number>();
+  let previousMissed = new Set<string>();
   for (let k = 1; run?.decoded && k <= loop.maxIterations; k++) {
     const simulated = simulateRun(loop, run);
     const goodput = sloGoodput(run.solution);
@@ -107,11 +131,20 @@ export async function runLoop(
       bestIndex = k;
     }
     const last = k >= loop.maxIterations;
-    if (missed.length > 0 && loosenedLast) mayLoosen = false;
-    const tightenedUnits = missed.length > 0 && !last ? tighten(problem, run.solution, missed, overrides) : undefined;
+    const backOff = missed.length > 0 && loosenedLast;
+    if (backOff) mayLoosen = false;
+    const tightenedUnits =
+      missed.length > 0 && !last
+        ? backOff
+          ? halveRaise(problem, run.solution, beforeRaise, overrides)
+          : tighten(problem, run.solution, missed, previousMissed, simulated?.units ?? [], overrides, loop.floors)
+        : undefined;
+    previousMissed = backOff ? new Set() : new Set(missed);
+    const raisedFrom = new Map(overrides);
     const loosenedUnits =
       missed.length === 0 && !last && mayLoosen && run.solution.simulated ? loosen(problem, run.solution, overrides) : undefined;
     loosenedLast = loosenedUnits !== undefined;
+    if (loosenedLast) beforeRaise = raisedFrom;
     iterations.push({
       iteration: k,
       ratePerS: run.solution.ratePerS,
@@ -144,20 +177,22 @@ function signature(s: Solution): string {
  * Simulated metrics of a run's solution at its own rate over the loop horizon: on the workload's
  * seed, then on further seeds while every type keeps meeting its target (up to ACCEPT_SEEDS), so
  * an iteration is accepted only when it holds on every one; each type reports its worst seed.
- * Returns the requests per seed and the seeds run; the note says why when the simulator cannot
- * run the solution.
+ * Returns the requests per seed, the seeds run and the units of the last seed run (the one that
+ * missed, if any); the note says why when the simulator cannot run the solution.
  */
-export function simulateRun(loop: LoopContext, run: StrategyRun): { requests: number; seeds: number } | undefined {
+export function simulateRun(loop: LoopContext, run: StrategyRun): { requests: number; seeds: number; units: UnitResult[] } | undefined {
   const solution = run.solution;
   if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
   const input = simInputFromSolution(loop.skeleton, solution, run.strategy);
   const requests = loopRequests(loop.problem, solution.ratePerS, loop.minRequests);
   let worst: Record<string, SimulatedType> | undefined;
+  let units: UnitResult[] = [];
   let seeds = 0;
   try {
     for (let k = 0; k < ACCEPT_SEEDS; k++) {
       const evaluation = evaluate(input, { requests, ratePerS: solution.ratePerS, seed: loop.skeleton.workload.seed + k });
       worst = worstOf(worst, toSimulatedTypes(evaluation.result));
+      units = evaluation.result.units;
       seeds++;
       if (Object.values(worst).some((t) => !meetsSlo(t))) break;
     }
@@ -168,7 +203,7 @@ export function simulateRun(loop: LoopContext, run: StrategyRun): { requests: nu
     solution.note = solution.note ? `${solution.note}; ${words}` : words;
     return undefined;
   }
-  return { requests, seeds };
+  return { requests, seeds, units };
 }
 
 /** Per type, the worse of two seeds' results: saturated first, then the lower SLO attainment, then the higher p90. */
@@ -186,21 +221,59 @@ function worstOf(a: Record<string, SimulatedType> | undefined, b: Record<string,
 }
 
 /**
- * Lowers ρmax (in `overrides`, by candidate id) of the units that serve a missed type: this
- * solution's units on its path, and every other candidate serving the type that colocates at
- * least as many components as the least colocated of those (the alternatives the next solve
- * could swap in that share their cause: queueing, and the interference of colocated components
- * time-sharing a GPU, both growing with utilisation), by the type's factor. Returns this
- * solution's tightened units with their new ρmax; undefined when nothing could be lowered
- * (every such unit is at MIN_UTILISATION).
+ * Jobs per second the solution routes to each of its units (every (type, component) invocation
+ * at its planned rate × share): the arrival rate of Little's law for that unit's queue.
+ */
+function jobRates(solution: Solution): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of solution.routing) {
+    const rate = solution.perTypeRatePerS[r.requestType] ?? 0;
+    for (const x of r.shares) out.set(x.unit, (out.get(x.unit) ?? 0) + rate * x.share);
+  }
+  return out;
+}
+
+/**
+ * The bottleneck units of a missed type: of this solution's units on its path, the saturated
+ * ones and those whose simulated mean wait (jobs waiting ÷ jobs per second) is at least
+ * BOTTLENECK_SHARE of the largest; every unit on the path when the simulator reported no wait.
+ */
+function bottlenecks(solution: Solution, type: string, units: readonly UnitResult[], rates: ReadonlyMap<string, number>): Set<string> {
+  const onPath = [...new Set(solution.routing.filter((r) => r.requestType === type).flatMap((r) => r.shares.map((x) => x.unit)))];
+  const byId = new Map(units.map((u) => [u.id, u]));
+  const waitS = new Map<string, number>();
+  for (const id of onPath) {
+    const u = byId.get(id);
+    const rate = rates.get(id) ?? 0;
+    if (u && rate > 0) waitS.set(id, u.queue.mean / rate);
+  }
+  const longest = Math.max(0, ...waitS.values());
+  const out = new Set(
+    onPath.filter((id) => byId.get(id)?.saturated === true || (longest > 0 && (waitS.get(id) ?? 0) >= BOTTLENECK_SHARE * longest)),
+  );
+  return out.size > 0 ? out : new Set(onPath);
+}
+
+/**
+ * Lowers ρmax (in `overrides`, by candidate id) of every candidate that runs a missed type's
+ * component where that type queued: the components its bottleneck units run for it (the next
+ * solve could swap in any such candidate, and the cause, queueing for that component, would
+ * follow), by the type's factor: √(target ÷ simulated p90), or the full ratio when it missed in
+ * the previous iteration too, within TIGHTENING_RANGE; SATURATED_TIGHTENING when it saturates. Units that run only the type's other components keep
+ * their ρmax. Returns this solution's tightened units with their new ρmax; undefined when nothing
+ * could be lowered (every such unit is at MIN_UTILISATION).
  */
 export function tighten(
   problem: PlannerProblem,
   solution: Solution,
   missed: readonly string[],
+  missedBefore: ReadonlySet<string>,
+  units: readonly UnitResult[],
   overrides: Map<string, number>,
+  floors?: ReadonlyMap<string, number>,
 ): Record<string, number> | undefined {
-  const rule = new Map<string, { factor: number; minSize: number; units: Set<string> }>();
+  const rates = jobRates(solution);
+  const factorOf = new Map<string, number>();
   for (const type of missed) {
     const sim = solution.simulated?.[type];
     const target = problem.latencyTargetsMs[type];
@@ -208,19 +281,46 @@ export function tighten(
     if (sim && sim.saturated !== true)
       factor =
         target !== undefined && sim.p90Ms > 0
-          ? Math.min(TIGHTENING_RANGE[1], Math.max(TIGHTENING_RANGE[0], target / sim.p90Ms))
+          ? Math.min(TIGHTENING_RANGE[1], Math.max(TIGHTENING_RANGE[0], (target / sim.p90Ms) ** (missedBefore.has(type) ? 1 : 0.5)))
           : TIGHTENING_RANGE[1];
-    const units = new Set(solution.routing.filter((r) => r.requestType === type).flatMap((r) => r.shares.map((x) => x.unit)));
-    const sizes = solution.units.filter((u) => units.has(u.id)).map((u) => u.components.length);
-    rule.set(type, { factor, minSize: sizes.length > 0 ? Math.min(...sizes) : 1, units });
-  }
-  return rescaleRho(problem, solution, overrides, (c) => {
-    let f = 1;
-    for (const l of c.loads) {
-      const r = rule.get(l.type);
-      if (r && (r.units.has(c.id) || c.group.length >= r.minSize)) f = Math.min(f, r.factor);
+    const slow = bottlenecks(solution, type, units, rates);
+    for (const r of solution.routing) {
+      if (r.requestType !== type || !r.shares.some((x) => slow.has(x.unit))) continue;
+      const key = `${type}|${r.component}`;
+      factorOf.set(key, Math.min(factorOf.get(key) ?? 1, factor));
     }
+  }
+  const factor = (c: PlannerProblem['candidates'][number]) => {
+    let f = 1;
+    for (const l of c.loads) f = Math.min(f, factorOf.get(`${l.type}|${l.component}`) ?? 1);
     return f;
+  };
+  // Floors that leave every unit of this solution where it was would have the next solve repeat
+  // it: then the validated units give way too.
+  const trial = new Map(overrides);
+  const floored = rescaleRho(problem, solution, trial, factor, floors);
+  if (floored === undefined || Object.keys(floored).length > 0) {
+    for (const [id, rho] of trial) overrides.set(id, rho);
+    return floored;
+  }
+  return rescaleRho(problem, solution, overrides, factor);
+}
+
+/**
+ * Takes a raise that led to a miss half back: each candidate whose ρmax differs from its value
+ * before the raise (`before`, absent: the candidate's own) goes to the geometric mean of the two.
+ * Returns this solution's lowered units with their new ρmax; undefined when nothing moved.
+ */
+function halveRaise(
+  problem: PlannerProblem,
+  solution: Solution,
+  before: ReadonlyMap<string, number>,
+  overrides: Map<string, number>,
+): Record<string, number> | undefined {
+  return rescaleRho(problem, solution, overrides, (c) => {
+    const now = overrides.get(c.id) ?? c.rhoMax;
+    const was = before.get(c.id) ?? c.rhoMax;
+    return now > was ? Math.sqrt(was / now) : 1;
   });
 }
 
@@ -247,7 +347,7 @@ export function loosen(problem: PlannerProblem, solution: Solution, overrides: M
 
 /**
  * Multiplies each candidate's ρmax (in `overrides`) by `factorOf(candidate)`, kept within
- * [MIN_UTILISATION, maxUtilisation]; only changes beyond float noise count. Returns this
+ * [MIN_UTILISATION, maxUtilisation] and, lowering, not below its floor (`floors`); only changes beyond float noise count. Returns this
  * solution's changed units with their new ρmax; undefined when nothing moved.
  */
 function rescaleRho(
@@ -255,13 +355,15 @@ function rescaleRho(
   solution: Solution,
   overrides: Map<string, number>,
   factorOf: (c: PlannerProblem['candidates'][number]) => number,
+  floors?: ReadonlyMap<string, number>,
 ): Record<string, number> | undefined {
   const newRho = new Map<string, number>();
   for (const c of problem.candidates) {
     const f = factorOf(c);
     if (!(f !== 1 && Number.isFinite(f))) continue;
     const current = overrides.get(c.id) ?? c.rhoMax;
-    const rho = f < 1 ? Math.max(MIN_UTILISATION, current * f) : Math.min(problem.maxUtilisation, current * f);
+    const floor = Math.min(current, Math.max(MIN_UTILISATION, floors?.get(c.id) ?? 0));
+    const rho = f < 1 ? Math.max(floor, current * f) : Math.min(problem.maxUtilisation, current * f);
     if (Math.abs(rho - current) <= current * 1e-9) continue;
     overrides.set(c.id, rho);
     newRho.set(c.id, rho);

@@ -47,6 +47,12 @@ export interface InstanceType {
   /** Fraction of requests; only types with mix > 0 take part. */
   mix: number;
   path: string[];
+  /**
+   * Producer → consumer edges between components of the path. A unit hosting both ends serves
+   * the consumer for every request whose producer it served (the routing policy's colocation
+   * rule, plan/routing-policy.ts), so the MILP may not split them.
+   */
+  edges?: { from: string; to: string }[];
 }
 
 export interface PlannerInstance {
@@ -94,6 +100,8 @@ export interface MilpLayout {
   flows: FlowColumn[];
   demandRows: { type: string; component: string; row: number }[];
   capacityRows: number[];
+  /** Rows x_t_consumer_u ≥ x_t_producer_u for each candidate hosting both ends of a type's edge. */
+  followRows: number[];
   poolRows: { pool: string; minTp: number; capacity: number; row: number }[];
   budgetRow?: number;
   baselineRow?: number;
@@ -204,6 +212,32 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     return rows.length - 1;
   });
 
+  // A consumer follows its producer onto a unit hosting both (routing rule 1), so that unit's
+  // consumer flow is at least its producer flow: a split the policy cannot route is no plan.
+  const flowColumn = new Map(flows.map((f) => [`${f.type}|${f.component}|${f.candidate}`, f.column]));
+  const followRows: number[] = [];
+  for (const t of instance.types) {
+    for (const e of t.edges ?? []) {
+      candidates.forEach((_, i) => {
+        const producer = flowColumn.get(`${t.name}|${e.from}|${i}`);
+        const consumer = flowColumn.get(`${t.name}|${e.to}|${i}`);
+        // Without a consumer column the unit is never in the consumer's route, so nothing follows.
+        if (producer === undefined || consumer === undefined) return;
+        const terms = [
+          { column: producer, coef: 1 },
+          { column: consumer, coef: -1 },
+        ];
+        rows.push({
+          name: `follow_${typeIndex.get(t.name)}_${componentIndex.get(e.from)}_${componentIndex.get(e.to)}_${i}`,
+          terms,
+          sense: 'le',
+          rhs: 0,
+        });
+        followRows.push(rows.length - 1);
+      });
+    }
+  }
+
   // Power-of-two TP groups pack into nodes iff, for every k, groups of ≥ k devices fit the nodes' aligned k-blocks.
   const poolRows: MilpLayout['poolRows'] = [];
   pools.forEach((pool, p) => {
@@ -271,6 +305,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
   const comments = [
     `cornserve placement MILP for ${instance.name}: ${objective.kind}${objective.kind === 'min-cost' ? ` of ${objective.costBasis} at ${objective.targetRatePerS} req/s` : objective.gpuBudget !== undefined ? ` within ${objective.gpuBudget} GPUs` : ''}`,
     'R: total request rate (req/s); n_u: replicas of candidate unit u; x_t_c_u: rate of type t invoking component c routed to unit u',
+    "follow_t_p_c_u: unit u hosts producer p and consumer c of type t, and the routing policy keeps c on the producer's replica: x_t_c_u >= x_t_p_u",
     ...instance.types.map((t, i) => `type ${i}: ${t.name} (mix ${t.mix})`),
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
     ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})${exclusionWords(instance.excluded?.get(i))}`),
@@ -289,6 +324,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     flows,
     demandRows,
     capacityRows,
+    followRows,
     poolRows,
     budgetRow,
     baselineRow,

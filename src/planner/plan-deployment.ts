@@ -12,7 +12,7 @@ import type { MilpLayout } from './milp.js';
 import { GlpkSolver, type SolveOutcome } from './glpk-solver.js';
 import { LOOP_MIN_REQUESTS, MAX_LOOP_ITERATIONS, runLoop, type LoopContext } from './loop.js';
 import { solveBaseline, solvePlanned, type SolveContext } from './solve.js';
-import { adoptBetterBaseline, bestBaseline, learnedOverrides } from './adopt.js';
+import { adoptBetterBaseline, bestBaseline, learnedOverrides, validatedRho } from './adopt.js';
 import { assemblePlan, planSkeleton } from './assemble.js';
 import type { PlanOptions, StrategyRun } from './strategy-run.js';
 import { planningWorkloads, type PlanningWorkload } from './workloads.js';
@@ -63,7 +63,7 @@ export async function planDeploymentDetailed(spec: DeploymentSpec, options: Plan
     const best = bestBaseline(problem, baselines);
     const learned = learnedOverrides(problem, baselines);
     const free = await runLoop(
-      loop,
+      { ...loop, floors: validatedRho(baselines) },
       'planned',
       ({ overrides, first }) => solvePlanned(ctx, { overrides, first, ...(first && best ? { best } : {}) }),
       learned,

@@ -31,7 +31,7 @@ export const DEFAULT_MIP_GAP = 1e-4;
 /**
  * A request type without a latency target gets this multiple of its calibrated idle latency on
  * its fastest path (Cornfigurator's default target is proportional to the type's compute cost;
- * at 5× the planner's sojourn bound ρ ≤ 1 − latency/target leaves ρmax ≈ 0.8).
+ * at 5× the p90 bound of latency-bound.ts leaves room to queue at most members' ρmax).
  */
 export const DEFAULT_TARGET_FACTOR = 5;
 
@@ -168,7 +168,9 @@ export function strategyInstance(problem: PlannerProblem, strategy: Strategy, op
     for (const [j, e] of exclusions(members.map((m) => m.c))) excluded.set(members[j].i, e);
     note = s.note;
   }
-  const types = problem.model.types.filter((t) => t.mix > 0).map((t) => ({ name: t.name, mix: t.mix, path: t.path }));
+  const types = problem.model.types
+    .filter((t) => t.mix > 0)
+    .map((t) => ({ name: t.name, mix: t.mix, path: t.path, edges: t.edges.map((e) => ({ from: e.from, to: e.to })) }));
   const coverage = coverageComponents(problem.model);
   const idleTypes = problem.model.types.filter((t) => !(t.mix > 0)).map((t) => ({ name: t.name, path: t.path }));
   return {

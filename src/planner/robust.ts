@@ -223,15 +223,18 @@ async function robustLoop(
   // Raising ρmax stops for good once a raise led to a miss, as in the one-workload loop.
   let mayLoosen = true;
   let loosenedLast = false;
+  // Per workload: the types that missed in the previous iteration (a repeat miss tightens by the full ratio).
+  let missedBefore = problems.map(() => new Set<string>());
   for (let k = 1; simulate && k <= maxIterations; k++) {
     let requests: number | undefined;
     let seeds: number | undefined;
     const missed: string[] = [];
-    run.runs.forEach((r, w) => {
+    const simulatedUnits = run.runs.map((r, w) => {
       const simulated = simulateRun(ctx.loops[w], r);
       requests = Math.max(requests ?? 0, simulated?.requests ?? 0);
       seeds = Math.max(seeds ?? 0, simulated?.seeds ?? 0);
       missed.push(...missedTypes(r.solution).map((t) => `${workloads[w].name}/${t}`));
+      return simulated?.units ?? [];
     });
     ctx.options.onProgress?.({ phase: 'simulated', strategy, iteration: k, ratePerS: run.runs[0].solution.ratePerS, requests, missed });
     if (k > 1 && ranksAboveRobust(problems[0], run, best)) {
@@ -244,13 +247,18 @@ async function robustLoop(
     if (missed.length > 0 && k < maxIterations)
       run.runs.forEach((r, w) => {
         const own = missedTypes(r.solution);
-        if (own.length > 0) Object.assign(tightenedUnits, tighten(problems[w], r.solution, own, overrides[w]) ?? {});
+        if (own.length > 0)
+          Object.assign(
+            tightenedUnits,
+            tighten(problems[w], r.solution, own, missedBefore[w], simulatedUnits[w], overrides[w], ctx.loops[w].floors) ?? {},
+          );
       });
     else if (missed.length === 0 && k < maxIterations && mayLoosen)
       run.runs.forEach((r, w) => {
         if (r.solution.simulated) Object.assign(loosenedUnits, loosen(problems[w], r.solution, overrides[w]) ?? {});
       });
     loosenedLast = Object.keys(loosenedUnits).length > 0;
+    missedBefore = run.runs.map((r) => new Set(missedTypes(r.solution)));
     iterations.push({
       iteration: k,
       ratePerS: run.runs[0].solution.ratePerS,

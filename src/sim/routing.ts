@@ -2,7 +2,7 @@
 // (plan/routing-policy.ts, the one the dispatcher follows) over the simulated replicas' loads.
 // Holds the policy's state for one run: round-robin credits per (request type, component),
 // seeded, and a rotation cursor per unit.
-import { followedProducer, initialCredits, leastLoad, pickReplica, pickUnit } from '../plan/routing-policy.js';
+import { chargeFollowed, followedProducer, initialCredits, leastLoad, pickReplica, pickUnit } from '../plan/routing-policy.js';
 import type { SimModel, SimType } from './model.js';
 
 export class SimRouter {
@@ -53,7 +53,11 @@ export class SimRouter {
         const producerUnits = this.producerUnits;
         for (let j = 0; j < producers.length; j++) producerUnits[j] = units[base + producers[j]];
         const followed = followedProducer(producerUnits, route.units, producers.length);
-        if (followed >= 0) replica = replicas[base + producers[followed]];
+        if (followed >= 0) {
+          replica = replicas[base + producers[followed]];
+          if (route.units.length > 1)
+            chargeFollowed(route.shares, this.credits[type.index * this.C + c], route.units.indexOf(m.replicaUnit[replica]));
+        }
       }
       let unit: number;
       if (replica >= 0) unit = m.replicaUnit[replica];

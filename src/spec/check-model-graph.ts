@@ -49,6 +49,27 @@ export function checkModelGraph(file: SourceFile, graph: ModelGraph): Diagnostic
           );
       }
     }
+    if (c.sharesWeightsWith !== undefined) {
+      const other = graph.components.find((x) => x.name === c.sharesWeightsWith);
+      if (!other || other === c)
+        out.push(
+          file.diagnostic(
+            ['components', i, 'sharesWeightsWith'],
+            'ref.unknown-component',
+            other === c
+              ? `'${c.name}' cannot share weights with itself`
+              : `sharesWeightsWith '${c.sharesWeightsWith}' is not a component${didYouMean(c.sharesWeightsWith, new Set(graph.components.map((x) => x.name)))}`,
+          ),
+        );
+      else if (other.weightBytes !== c.weightBytes)
+        out.push(
+          file.diagnostic(
+            ['components', i, 'weightBytes'],
+            'graph.shared-weights',
+            `'${c.name}' shares the weights of '${other.name}', so its weightBytes must be the same (${other.weightBytes}, not ${c.weightBytes})`,
+          ),
+        );
+    }
     out.push(...checkExecutor(file, i, c));
   });
 

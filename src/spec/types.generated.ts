@@ -337,6 +337,10 @@ export interface Component {
    */
   weightBytes: number;
   /**
+   * Another component whose weights this one runs (e.g. a vision tower serving both images and video): colocated with it in one unit, the weights are held once.
+   */
+  sharesWeightsWith?: string;
+  /**
    * Serving precision of weights and activations.
    */
   dtype?: "fp32" | "bf16" | "fp16" | "fp8" | "int8";

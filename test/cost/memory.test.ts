@@ -50,7 +50,7 @@ test("the KV effect: colocating the encoder shrinks the LLM's KV cache and batch
   assert.ok(busy(together) > busy(alone), 'a smaller batch costs more replica time per request');
 });
 
-test('colocated members share one process: Qwen2.5-VL fits whole on one L4', () => {
+test('colocated members share one process and one vision tower: Qwen2.5-VL fits whole on one L4', () => {
   const spec = cloneSpec(loadSpec('fixtures/deployments/qwen2.5-vl-8xh200.yaml'));
   spec.cluster.pools = [{ ...spec.cluster.pools[0], name: 'l4', gpu: 'L4', gpusPerNode: 1, nodes: 1 }];
   // Targets so loose that only memory decides which units exist.
@@ -59,7 +59,15 @@ test('colocated members share one process: Qwen2.5-VL fits whole on one L4', () 
   const whole = problem.candidates.find((c) => c.id === 'image-encoder+video-encoder+llm@l4:tp1');
   assert.ok(whole, JSON.stringify(problem.rejections.filter((r) => r.reason === 'memory')));
   const alone = (id: string) => problem.candidates.find((c) => c.id === id)!.memoryBytesPerGpu;
-  // The sum of the members' processes less the two runtime reserves the colocated members do not need.
-  const expected = alone('image-encoder@l4:tp1') + alone('video-encoder@l4:tp1') + alone('llm@l4:tp1') - 2 * GPU_RUNTIME_RESERVE_BYTES;
+  // The sum of the members' processes less the two runtime reserves the colocated members do not
+  // need and the second copy of the ViT the video encoder shares with the image encoder.
+  const tower = spec.modelGraph.components.find((c) => c.name === 'video-encoder')!;
+  assert.equal(tower.sharesWeightsWith, 'image-encoder');
+  const expected =
+    alone('image-encoder@l4:tp1') + alone('video-encoder@l4:tp1') + alone('llm@l4:tp1') - 2 * GPU_RUNTIME_RESERVE_BYTES - tower.weightBytes;
   assert.ok(Math.abs(whole.memoryBytesPerGpu - expected) < 1, `${whole.memoryBytesPerGpu} vs ${expected}`);
+  // About 17 GiB, where one context per member and the tower twice charged 20.4 GiB.
+  assert.ok(whole.memoryBytesPerGpu < 17.5 * 1024 ** 3, `${whole.memoryBytesPerGpu / 1024 ** 3} GiB`);
+  // Apart, each encoder holds the tower itself.
+  assert.ok(alone('video-encoder@l4:tp1') >= tower.weightBytes);
 });

@@ -1,7 +1,7 @@
 // The routing policy the dispatcher and the simulator share (src/plan/routing-policy.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { followedProducer, initialCredits, leastLoad, pickReplica, pickUnit } from '../../src/plan/routing-policy.js';
+import { chargeFollowed, followedProducer, initialCredits, leastLoad, pickReplica, pickUnit } from '../../src/plan/routing-policy.js';
 
 function picks(shares: number[], n: number, credits = initialCredits(shares)): number[] {
   const counts = shares.map(() => 0);
@@ -38,4 +38,20 @@ test('an invocation follows the first producer whose unit also serves it', () =>
   assert.equal(followedProducer(['enc@a', 'llm@b'], ['llm@b', 'llm@c']), 1);
   assert.equal(followedProducer(Int32Array.of(3, 5), Int32Array.of(5, 3), 2), 0);
   assert.equal(followedProducer(['x'], ['y']), -1);
+});
+
+test('invocations that follow their producer count against the shares: the split over a window still follows them', () => {
+  const shares = [0.6, 0.4];
+  const credits = initialCredits(shares);
+  const calm = [0, 0];
+  const spill = [1e9, 1e9];
+  const counts = [0, 0];
+  for (let i = 0; i < 1000; i++) {
+    // Every second invocation follows a colocated producer onto unit 0 (half the traffic, within its 0.6).
+    if (i % 2 === 0) {
+      chargeFollowed(shares, credits, 0);
+      counts[0]++;
+    } else counts[pickUnit(shares, credits, calm, spill)]++;
+  }
+  assert.ok(Math.abs(counts[0] - 600) <= 2 && Math.abs(counts[1] - 400) <= 2, String(counts));
 });

@@ -8,6 +8,8 @@ import { simulate } from '../../src/sim/simulate.js';
 import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 import { buildPlan, singleServerPlan } from '../sim/plans.js';
+import { preparePlanner } from '../../src/planner/prepare.js';
+import { cloneSpec, loadSpec, TINY } from './helpers.js';
 
 const N = 100_000;
 
@@ -93,4 +95,17 @@ test('Erlang C: one server waits with probability ρ; many servers at the same l
   assert.ok(erlangC(64, 0.7 * 64) < 0.05);
   // Continuous batching with 64 slots keeps a p90 close to the service time at 70% load.
   assert.ok(latencyQuantileMs(1000, [{ kind: 'slots', serviceMs: 1000, slots: 64 }], 0.7) < 1010);
+});
+
+test("a candidate's ρmax is the p90 bound's for the type that limits it, not the mean's 1 − latency/target", () => {
+  const spec = cloneSpec(loadSpec(TINY));
+  spec.workload.generator!.mix = { chat: 1, look: 0 };
+  const problem = preparePlanner(spec);
+  const unit = problem.candidates.find((c) => c.id === 'llm@l40s:tp1')!;
+  const load = unit.loads.find((l) => l.type === 'chat')!;
+  const target = problem.latencyTargetsMs.chat;
+  const p90 = rhoForTarget(load.latencyMs, [{ kind: 'slots', serviceMs: load.latencyMs, slots: unit.batch.llm }], target);
+  assert.equal(unit.rhoLimitedBy ?? 'chat', 'chat');
+  assert.ok(Math.abs(unit.rhoMax - Math.min(problem.maxUtilisation, p90)) < 1e-9, `${unit.rhoMax} vs ${p90}`);
+  assert.notEqual(unit.rhoMax, Math.min(problem.maxUtilisation, 1 - load.latencyMs / target));
 });

@@ -4,7 +4,7 @@
 // round-robin over the plan's shares, spilling to a calmer unit when the chosen one is
 // `spillDepth` invocations deeper, and the least-loaded live replica inside the unit. Here the
 // live state is the replicas' queue depths, and a replica at the queue bound takes no more.
-import { followedProducer, leastLoad, pickReplica, pickUnit } from '../../plan/routing-policy.js';
+import { chargeFollowed, followedProducer, leastLoad, pickReplica, pickUnit } from '../../plan/routing-policy.js';
 import type { ExecutorUnit, Route } from '../../spec/types.generated.js';
 import type { InvocationPhase } from '../protocol.js';
 import { invocationKey, type RequestGraph } from './graph.js';
@@ -110,8 +110,16 @@ export function assignReplicas(
           shares.map((s) => s.unit),
         )
       ];
+    const creditKey = (unit: string): string => `${graph.requestType}\u0000${self}\u0000${unit}`;
     if (sticky !== undefined) {
       const key = chosen.get(sticky)!;
+      const credits = shares.map((s) => creditUpdates.get(creditKey(s.unit)) ?? state.credits.get(creditKey(s.unit)) ?? 0);
+      chargeFollowed(
+        shares.map((s) => s.share),
+        credits,
+        shares.findIndex((s) => s.unit === chosenUnit.get(sticky)),
+      );
+      shares.forEach((s, i) => creditUpdates.set(creditKey(s.unit), credits[i]));
       chosen.set(self, key);
       chosenUnit.set(self, chosenUnit.get(sticky)!);
       extraDepth.set(key, (extraDepth.get(key) ?? 0) + 1);
@@ -147,7 +155,6 @@ export function assignReplicas(
     }
 
     // Rule 2: smooth weighted round-robin between the eligible units, spilling to the calmest.
-    const creditKey = (unit: string): string => `${graph.requestType}\u0000${self}\u0000${unit}`;
     const credits = eligible.map((e) => creditUpdates.get(creditKey(e.unit)) ?? state.credits.get(creditKey(e.unit)) ?? 0);
     const pick =
       eligible[
