@@ -23,12 +23,18 @@ export interface CandidateLoad {
   /** Seconds of one replica's time per request. */
   busyS: number;
   latencyMs: number;
+  /** The phase of a split LLM this load is (absent: the whole invocation). */
+  phase?: 'prefill' | 'decode';
 }
 
 export interface Candidate {
   /** components joined by '+', '@', pool, ':tp', TP degree. */
   id: string;
   group: Group;
+  /** One phase of a split LLM (pd-split.ts); absent: a full unit, running its LLMs' prefill and decode. */
+  role?: 'prefill' | 'decode';
+  /** With a role: the split LLM whose phase the unit runs (its other members, encoders, run whole). */
+  split?: string;
   pool: string;
   tp: Tp;
   rhoMax: number;
@@ -402,10 +408,11 @@ function operatingPoints(
 export function dominanceTolerance(a: Candidate, b: Candidate): number {
   if (a === b || a.pool !== b.pool || a.tp > b.tp || b.tp % a.tp !== 0) return Infinity;
   if (!b.covers.every((c) => a.covers.includes(c))) return Infinity;
-  const aLoads = new Map(a.loads.map((l) => [`${l.type}|${l.component}`, l.busyS]));
+  // A phase of a split LLM is its own demand: only a load of the same phase stands in for it.
+  const aLoads = new Map(a.loads.map((l) => [`${l.type}|${l.component}|${l.phase ?? ''}`, l.busyS]));
   let tolerance = 0;
   for (const l of b.loads) {
-    const busyA = aLoads.get(`${l.type}|${l.component}`);
+    const busyA = aLoads.get(`${l.type}|${l.component}|${l.phase ?? ''}`);
     if (busyA === undefined) return Infinity;
     tolerance = Math.max(tolerance, (busyA * a.tp * b.rhoMax) / (a.rhoMax * l.busyS * b.tp) - 1);
   }

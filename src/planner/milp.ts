@@ -83,6 +83,8 @@ export interface FlowColumn {
   candidate: number;
   column: number;
   busyS: number;
+  /** The phase of a split LLM this flow serves (absent: both, on a full unit). */
+  phase?: 'prefill' | 'decode';
 }
 
 export interface MilpLayout {
@@ -92,7 +94,10 @@ export interface MilpLayout {
   /** Column of each candidate's replica count, by candidate index. */
   replicaColumns: number[];
   flows: FlowColumn[];
-  demandRows: { type: string; component: string; row: number }[];
+  /** One row per (type, component); a component some candidate splits has one per phase, which full units count in both. */
+  demandRows: { type: string; component: string; phase?: 'prefill' | 'decode'; row: number }[];
+  /** Per split component whose full and split units both could serve it: the binary choosing one kind, and its rows. */
+  splitChoices: { component: string; column: number; rows: number[] }[];
   capacityRows: number[];
   poolRows: { pool: string; minTp: number; capacity: number; row: number }[];
   budgetRow?: number;
@@ -134,13 +139,17 @@ export function gpuSecondsPerRequest(instance: PlannerInstance): number {
   let total = 0;
   for (const t of instance.types) {
     for (const c of t.path) {
-      let best = Infinity;
+      // Per phase (undefined: whole): the fewest GPU-seconds any usable candidate spends on it.
+      const best = new Map<string | undefined, number>();
       for (const [i, u] of instance.candidates.entries()) {
         if (instance.excluded?.has(i)) continue;
-        const load = u.loads.find((l) => l.type === t.name && l.component === c);
-        if (load) best = Math.min(best, (load.busyS * u.tp) / u.rhoMax);
+        for (const load of u.loads) {
+          if (load.type !== t.name || load.component !== c) continue;
+          best.set(load.phase, Math.min(best.get(load.phase) ?? Infinity, (load.busyS * u.tp) / u.rhoMax));
+        }
       }
-      total += t.mix * best;
+      const phased = (best.get('prefill') ?? Infinity) + (best.get('decode') ?? Infinity);
+      total += t.mix * Math.min(best.get(undefined) ?? Infinity, phased);
     }
   }
   return total;
@@ -151,6 +160,28 @@ function exclusionWords(e: Exclusion | undefined): string {
   if (e.reason === 'strategy') return `; n_u = 0: not a unit shape of the ${e.by} strategy`;
   if (e.reason === 'dominated') return `; n_u = 0: dominated by ${e.by} (some optimum never needs it)`;
   return `; n_u = 0: near-dominated by ${e.by} (at most ${(e.tolerance * 100).toPrecision(3)}% of the rate lost)`;
+}
+
+/** Components some candidate runs one phase of (a split LLM), in first-seen order. */
+export function splitComponents(instance: Pick<PlannerInstance, 'candidates'>): Set<string> {
+  return new Set(instance.candidates.flatMap((u) => u.loads.filter((l) => l.phase !== undefined).map((l) => l.component)));
+}
+
+/**
+ * An upper bound on the total rate routed to one component: max-rate, every GPU of the problem at
+ * the most efficient candidate of every (type, component) with the mix's share of the component;
+ * min-cost, the target rate (each type's flows sum to its share of it).
+ */
+function flowBound(instance: PlannerInstance, component: string): number {
+  const share = instance.types.filter((t) => t.path.includes(component)).reduce((s, t) => s + t.mix, 0);
+  if (instance.objective.kind === 'min-cost') return Math.max(1, instance.objective.targetRatePerS! * share * (1 + 1e-6));
+  const gpus = Math.min(
+    instance.pools.reduce((s, p) => s + p.nodes * p.gpusPerNode, 0),
+    instance.objective.gpuBudget ?? Infinity,
+  );
+  const perRequest = gpuSecondsPerRequest(instance);
+  const bound = perRequest > 0 && Number.isFinite(perRequest) ? (gpus / perRequest) * share : 1e6;
+  return Math.max(1, bound * 1.01);
 }
 
 export function buildMilp(instance: PlannerInstance): MilpLayout {
@@ -182,18 +213,24 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
         ub: Infinity,
         integer: false,
       });
-      flows.push({ type: l.type, component: l.component, candidate: i, column, busyS: l.busyS });
+      flows.push({ type: l.type, component: l.component, candidate: i, column, busyS: l.busyS, ...(l.phase ? { phase: l.phase } : {}) });
     }
   });
 
   const demandRows: MilpLayout['demandRows'] = [];
+  const split = splitComponents(instance);
   for (const t of instance.types) {
     for (const c of t.path) {
-      const terms = flows.filter((f) => f.type === t.name && f.component === c).map((f) => ({ column: f.column, coef: 1 }));
-      const name = `demand_${typeIndex.get(t.name)}_${componentIndex.get(c)}`;
-      if (maxRate) rows.push({ name, terms: [...terms, { column: rateColumn!, coef: -t.mix }], sense: 'eq', rhs: 0 });
-      else rows.push({ name, terms, sense: 'eq', rhs: t.mix * objective.targetRatePerS! });
-      demandRows.push({ type: t.name, component: c, row: rows.length - 1 });
+      // A split LLM's prefill and decode are each served in full: by full units, or by units of that phase.
+      for (const phase of split.has(c) ? (['prefill', 'decode'] as const) : [undefined]) {
+        const terms = flows
+          .filter((f) => f.type === t.name && f.component === c && (f.phase === undefined || f.phase === phase))
+          .map((f) => ({ column: f.column, coef: 1 }));
+        const name = `demand_${typeIndex.get(t.name)}_${componentIndex.get(c)}${phase ? `_${phase}` : ''}`;
+        if (maxRate) rows.push({ name, terms: [...terms, { column: rateColumn!, coef: -t.mix }], sense: 'eq', rhs: 0 });
+        else rows.push({ name, terms, sense: 'eq', rhs: t.mix * objective.targetRatePerS! });
+        demandRows.push({ type: t.name, component: c, ...(phase ? { phase } : {}), row: rows.length - 1 });
+      }
     }
   }
 
@@ -223,6 +260,32 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     if (terms.length === 0) continue;
     rows.push({ name: `cover_${coverageRows.length}`, terms, sense: 'ge', rhs: 1 });
     coverageRows.push({ component: c, row: rows.length - 1 });
+  }
+
+  // A split LLM runs either on full units or on prefill and decode units, never both at once: the
+  // runtime routes each invocation of it by one route, either whole or by phase. A binary picks
+  // the kind; the flows of the other are bound to zero (big M: the rate the GPUs allow at best).
+  const splitChoices: MilpLayout['splitChoices'] = [];
+  const usable = (f: FlowColumn) => !instance.excluded?.has(f.candidate);
+  for (const c of split) {
+    const whole = flows.filter((f) => f.component === c && f.phase === undefined && usable(f));
+    const prefill = flows.filter((f) => f.component === c && f.phase === 'prefill' && usable(f));
+    if (whole.length === 0 || prefill.length === 0) continue;
+    const bigM = flowBound(instance, c);
+    const column = addColumn({ name: `split_${componentIndex.get(c)}`, lb: 0, ub: 1, integer: true });
+    rows.push({
+      name: `whole_${componentIndex.get(c)}`,
+      terms: [...whole.map((f) => ({ column: f.column, coef: 1 })), { column, coef: bigM }],
+      sense: 'le',
+      rhs: bigM,
+    });
+    rows.push({
+      name: `phased_${componentIndex.get(c)}`,
+      terms: [...prefill.map((f) => ({ column: f.column, coef: 1 })), { column, coef: -bigM }],
+      sense: 'le',
+      rhs: 0,
+    });
+    splitChoices.push({ component: c, column, rows: [rows.length - 2, rows.length - 1] });
   }
 
   let budgetRow: number | undefined;
@@ -274,6 +337,9 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     ...instance.types.map((t, i) => `type ${i}: ${t.name} (mix ${t.mix})`),
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
     ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})${exclusionWords(instance.excluded?.get(i))}`),
+    ...splitChoices.map(
+      (s) => `split_${componentIndex.get(s.component)}: 1 when ${s.component} runs on prefill and decode units, 0 when on full units`,
+    ),
     ...coverageRows.map((r, i) => `cover_${i}: at least one replica hosts ${r.component} (only request types outside the mix visit it)`),
     ...(instance.baselineBound
       ? [
@@ -288,6 +354,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     replicaColumns,
     flows,
     demandRows,
+    splitChoices,
     capacityRows,
     poolRows,
     budgetRow,
