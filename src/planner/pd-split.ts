@@ -10,8 +10,8 @@ import type { Group } from '../graph/groups.js';
 import type { Tp } from '../cost/roofline.js';
 import { unitMemory, usableBytesPerGpu } from '../cost/memory.js';
 import { sequenceTokens, unitService, type ServiceCost } from '../cost/service.js';
-import { decodePhaseService, kvTransferMs, prefillPhaseService, prefillSequencesPerStep } from '../cost/kv-transfer.js';
-import { worstLink, type Link } from '../cost/transfer.js';
+import { decodePhaseService, kvTransferBytes, kvTransferMs, prefillPhaseService, prefillSequencesPerStep } from '../cost/kv-transfer.js';
+import { transferMs, worstLink, type Link } from '../cost/transfer.js';
 import {
   BATCH_CAPS,
   executesTp,
@@ -257,4 +257,83 @@ function buildSplitCandidate(ctx: CandidateContext, slot: SplitSlot): Candidate 
     kvBound: chosen.kvBound ? [llm] : [],
     profiles: group.map((c) => entries.get(c)!),
   };
+}
+
+/** GPU-seconds per request of the mix a candidate spends on `component` at its ρmax (undefined when it does not serve every type that runs it). */
+function gpuSecondsFor(
+  u: Candidate,
+  component: string,
+  types: readonly { name: string; mix: number; path: string[] }[],
+): number | undefined {
+  let total = 0;
+  let mix = 0;
+  for (const t of types) {
+    if (!t.path.includes(component)) continue;
+    const load = u.loads.find((l) => l.type === t.name && l.component === component);
+    if (!load) return undefined;
+    total += (t.mix * load.busyS * u.tp) / u.rhoMax;
+    mix += t.mix;
+  }
+  return mix > 0 ? total / mix : undefined;
+}
+
+export interface SplitWordsInput {
+  candidates: readonly Candidate[];
+  excluded?: ReadonlyMap<number, unknown>;
+  types: readonly { name: string; mix: number; path: string[] }[];
+  pools: readonly ResolvedPool[];
+  /** Replicas per candidate index. */
+  replicas: readonly number[];
+  /** Per type: mean prompt tokens of each LLM (the KV a split ships). */
+  promptTokens: (type: string, llm: string) => number;
+}
+
+/**
+ * Why each LLM that could be split runs split or whole, in words for the plan's summary: the
+ * GPU-seconds per request of its phases on the cheapest prefill and decode units against the
+ * cheapest full unit (at ρmax), and the KV cache a request ships between them and its time on
+ * the link. When the split is cheaper per request yet not chosen, the GPUs did not divide into
+ * prefill and decode units without leaving some idle (fragmentation), or the rest of the graph
+ * needed them.
+ */
+export function splitWords(input: SplitWordsInput): string {
+  const { candidates, types, replicas } = input;
+  const usable = candidates.map((u, i) => ({ u, i })).filter(({ i }) => !input.excluded?.has(i));
+  const link = worstLink(input.pools);
+  const llms = [...new Set(candidates.flatMap((u) => (u.split !== undefined ? [u.split] : [])))];
+  const out: string[] = [];
+  for (const llm of llms) {
+    const cheapest = (pick: (u: Candidate) => boolean) =>
+      usable
+        .filter(({ u }) => pick(u))
+        .map(({ u }) => ({ u, s: gpuSecondsFor(u, llm, types) }))
+        .filter((x): x is { u: Candidate; s: number } => x.s !== undefined)
+        .sort((a, b) => a.s - b.s)[0];
+    const whole = cheapest((u) => u.role === undefined && u.group.includes(llm));
+    const prefill = cheapest((u) => u.split === llm && u.role === 'prefill');
+    const decode = cheapest((u) => u.split === llm && u.role === 'decode');
+    if (!prefill || !decode) {
+      out.push(`${llm} stays whole: no prefill and decode units fit for every request type that runs it.`);
+      continue;
+    }
+    const mix = types.filter((t) => t.path.includes(llm)).reduce((s, t) => s + t.mix, 0);
+    const prompt = types.filter((t) => t.path.includes(llm)).reduce((s, t) => s + t.mix * input.promptTokens(t.name, llm), 0) / mix;
+    const entry = prefill.u.profiles.find((p) => p.component === llm)!;
+    const kvBytes = kvTransferBytes(entry.kvBytesPerToken ?? 0, prefill.u.tp, prompt);
+    const kvMs = transferMs(kvBytes, link, false);
+    const pair = prefill.s + decode.s;
+    const chosenSplit = candidates.filter((u, i) => u.split === llm && replicas[i] > 0);
+    const costs = `prefill on ${prefill.u.id} and decode on ${decode.u.id} cost ${pair.toPrecision(3)} GPU-s per request at ρmax${whole ? ` against ${whole.s.toPrecision(3)} on ${whole.u.id}` : ''}; a request's KV cache (${(kvBytes / 1e6).toPrecision(3)} MB) crosses in ${kvMs.toPrecision(3)} ms`;
+    if (chosenSplit.length > 0) {
+      const ids = chosenSplit.map((u) => u.id).join(', ');
+      out.push(`${llm} runs split into prefill and decode (${ids}): ${costs}.`);
+    } else if (whole && pair < whole.s) {
+      out.push(
+        `${llm} stays whole although a split is cheaper per request (${costs}): its units do not divide the GPUs without leaving some idle, or the other components needed them.`,
+      );
+    } else {
+      out.push(`${llm} stays whole: ${costs}, so the split costs more.`);
+    }
+  }
+  return out.join(' ');
 }
