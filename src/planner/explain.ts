@@ -293,7 +293,6 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
     bottleneck ? `${bottleneck} takes ${(gpuShare[bottleneck] * 100).toFixed(0)}% of the busy GPU time.` : '',
     splitWords({
       candidates: instance.candidates,
-      excluded: instance.excluded,
       types: instance.types,
       pools: instance.pools,
       replicas: decoded.replicas,

@@ -279,7 +279,6 @@ function gpuSecondsFor(
 
 export interface SplitWordsInput {
   candidates: readonly Candidate[];
-  excluded?: ReadonlyMap<number, unknown>;
   types: readonly { name: string; mix: number; path: string[] }[];
   pools: readonly ResolvedPool[];
   /** Replicas per candidate index. */
@@ -298,7 +297,8 @@ export interface SplitWordsInput {
  */
 export function splitWords(input: SplitWordsInput): string {
   const { candidates, types, replicas } = input;
-  const usable = candidates.map((u, i) => ({ u, i })).filter(({ i }) => !input.excluded?.has(i));
+  // Every candidate, whatever the solve fixed at zero: the words compare unit shapes, not one strategy's.
+  const usable = candidates.map((u) => ({ u }));
   const link = worstLink(input.pools);
   const llms = [...new Set(candidates.flatMap((u) => (u.split !== undefined ? [u.split] : [])))];
   const out: string[] = [];
