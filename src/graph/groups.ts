@@ -97,7 +97,16 @@ export interface UnitShape {
 export function splittableLlms(graph: ModelGraph): string[] {
   const kind = new Map(graph.components.map((c) => [c.name, c.kind]));
   const fedByLlm = new Set(graph.edges.filter((e) => e.from !== e.to && kind.get(e.from) === 'llm').map((e) => e.to));
-  return graph.components.filter((c) => c.kind === 'llm' && !fedByLlm.has(c.name)).map((c) => c.name);
+  return graph.components.filter((c) => c.kind === 'llm' && !fedByLlm.has(c.name) && mayDecode(c.work.decodeTokens)).map((c) => c.name);
+}
+
+/**
+ * Whether an LLM's decode-token form can exceed one token: a prefill-only LLM (a text encoder whose
+ * hidden states are taken, `constant: 0`) has no decode phase to move elsewhere.
+ */
+function mayDecode(form: object | undefined): boolean {
+  if (form === undefined) return false;
+  return Object.entries(form).some(([k, v]) => (k === 'constant' ? typeof v === 'number' && v > 1 : v !== 0));
 }
 
 /**

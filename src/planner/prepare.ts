@@ -114,12 +114,13 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
   const candidateContext = { model, pools, cost, tpDegrees, maxUtilisation, latencyTargetsMs };
   const groups = colocatableGroups(spec.modelGraph);
   const whole = buildCandidates(candidateContext, groups);
-  // Prefill/decode splits of the LLMs that read the prompt, where some type of the mix runs them.
-  const visited = new Set(model.types.filter((t) => t.mix > 0).flatMap((t) => t.path));
+  // Prefill/decode splits of the LLMs that read the prompt, where some type of the mix runs them
+  // and decodes more than the first token (the prefill's step yields that one).
+  const decodes = (llm: string) => model.types.some((t) => t.mix > 0 && (t.work.get(llm)?.decodeTokens ?? 0) > 1);
   const split = buildSplitCandidates(
     candidateContext,
     splittableLlms(spec.modelGraph)
-      .filter((llm) => visited.has(llm))
+      .filter(decodes)
       .map((llm) => ({ llm, prefillGroups: prefillGroups(spec.modelGraph, llm, groups) })),
   );
   const candidates = [...whole.candidates, ...split.candidates];

@@ -17,7 +17,7 @@ function graph(
       modality: 'text',
       weightBytes: 1,
       architecture: { params: 1, layers: 1, hiddenSize: 1 },
-      work: {},
+      work: (kinds[name] ?? 'llm') === 'llm' ? { decodeTokens: { outputTokens: 1 } } : {},
       source: 't',
     })),
     edges: edges.map(([from, to, colocatable]) => ({ from, to, bytes: { constant: 1 }, colocatable })),
@@ -112,6 +112,10 @@ test('P/D splits apply only to the LLMs that read the prompt, never to encoders,
   // The thinker's prefill may run alone or with its encoder; never with the talker (a decode-side consumer).
   assert.deepEqual(prefillGroups(omni, 'thinker', colocatableGroups(omni)), [['thinker'], ['enc', 'thinker']]);
   assert.deepEqual(keysOf(strategyGroups(omni, 'epd')), ['enc', 'thinker:prefill', 'thinker:decode', 'talker+voc']);
+  // A prefill-only LLM (a text encoder whose hidden states feed a generator) has no decode to move.
+  const textEncoder = graph(['te', 'dit'], [['te', 'dit', true]], { dit: 'generator' });
+  textEncoder.components[0].work = { prefillTokens: { promptTokens: 1 }, decodeTokens: { constant: 0 } };
+  assert.deepEqual(splittableLlms(textEncoder), []);
   const noLlm = graph(['enc', 'gen'], [['enc', 'gen', true]], { enc: 'encoder', gen: 'generator' });
   assert.deepEqual(splittableLlms(noLlm), []);
   assert.equal(strategyGroups(noLlm, 'pd').shapes, undefined);

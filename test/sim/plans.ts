@@ -427,7 +427,7 @@ export function qwen3OmniPlan(ratePerS = 20): Plan {
     baselines: [
       { strategy: 'monolithic', units: [{ components: all, replicas: 4, tp: 4, kvCapacityTokens: kv }] },
       {
-        strategy: 'epd',
+        strategy: 'encoder-disaggregated',
         units: [
           { components: ['image-encoder', 'video-encoder', 'audio-encoder'], replicas: 4 },
           { components: ['thinker', 'talker', 'vocoder'], replicas: 3, tp: 4, kvCapacityTokens: kv },
