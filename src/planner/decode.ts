@@ -48,7 +48,10 @@ export function verifyDecoded(layout: MilpLayout, d: DecodedSolution): void {
   // A split LLM runs on full units or on phase units, never both (the runtime routes it one way).
   for (const c of splitComponents(instance)) {
     const kinds = new Set(layout.flows.filter((f, i) => f.component === c && d.flowRates[i] > 0).map((f) => f.phase !== undefined));
-    if (kinds.size > 1) throw new Error(`decoded plan runs ${c} on full units and on prefill/decode units at once`);
+    const hosts = new Set(
+      instance.candidates.flatMap((u, i) => (d.replicas[i] > 0 && u.group.includes(c) ? [u.split === c ? 'split' : 'whole'] : [])),
+    );
+    if (kinds.size > 1 || hosts.size > 1) throw new Error(`decoded plan runs ${c} on full units and on prefill/decode units at once`);
   }
   instance.candidates.forEach((u, i) => {
     const busy = layout.flows.reduce((s, f, j) => (f.candidate === i ? s + f.busyS * d.flowRates[j] : s), 0);

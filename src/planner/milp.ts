@@ -264,28 +264,58 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
 
   // A split LLM runs either on full units or on prefill and decode units, never both at once: the
   // runtime routes each invocation of it by one route, either whole or by phase. A binary picks
-  // the kind; the flows of the other are bound to zero (big M: the rate the GPUs allow at best).
+  // the kind: the units of the other kind (full units holding the LLM, or its prefill and decode
+  // units, even as mere encoder hosts) get no replicas, and its flows none of the rate (big M: the
+  // rate the GPUs allow at best; this catches flows that cost no busy time).
   const splitChoices: MilpLayout['splitChoices'] = [];
-  const usable = (f: FlowColumn) => !instance.excluded?.has(f.candidate);
+  const usable = (i: number) => !instance.excluded?.has(i) && columns[replicaColumns[i]].ub > 0;
   for (const c of split) {
-    const whole = flows.filter((f) => f.component === c && f.phase === undefined && usable(f));
-    const prefill = flows.filter((f) => f.component === c && f.phase === 'prefill' && usable(f));
-    if (whole.length === 0 || prefill.length === 0) continue;
+    const wholeUnits = candidates.flatMap((u, i) => (u.role === undefined && u.group.includes(c) && usable(i) ? [i] : []));
+    const splitUnits = candidates.flatMap((u, i) => (u.split === c && usable(i) ? [i] : []));
+    if (wholeUnits.length === 0 || splitUnits.length === 0) continue;
+    const k = componentIndex.get(c);
+    const column = addColumn({ name: `split_${k}`, lb: 0, ub: 1, integer: true });
+    const first = rows.length;
     const bigM = flowBound(instance, c);
-    const column = addColumn({ name: `split_${componentIndex.get(c)}`, lb: 0, ub: 1, integer: true });
+    const whole = flows.filter((f) => f.component === c && f.phase === undefined);
+    const prefill = flows.filter((f) => f.component === c && f.phase === 'prefill');
     rows.push({
-      name: `whole_${componentIndex.get(c)}`,
+      name: `whole_${k}`,
       terms: [...whole.map((f) => ({ column: f.column, coef: 1 })), { column, coef: bigM }],
       sense: 'le',
       rhs: bigM,
     });
     rows.push({
-      name: `phased_${componentIndex.get(c)}`,
+      name: `phased_${k}`,
       terms: [...prefill.map((f) => ({ column: f.column, coef: 1 })), { column, coef: -bigM }],
       sense: 'le',
       rhs: 0,
     });
-    splitChoices.push({ component: c, column, rows: [rows.length - 2, rows.length - 1] });
+    for (const i of wholeUnits) {
+      const ub = columns[replicaColumns[i]].ub;
+      rows.push({
+        name: `whole_${k}_u${i}`,
+        terms: [
+          { column: replicaColumns[i], coef: 1 },
+          { column, coef: ub },
+        ],
+        sense: 'le',
+        rhs: ub,
+      });
+    }
+    for (const i of splitUnits) {
+      const ub = columns[replicaColumns[i]].ub;
+      rows.push({
+        name: `phased_${k}_u${i}`,
+        terms: [
+          { column: replicaColumns[i], coef: 1 },
+          { column, coef: -ub },
+        ],
+        sense: 'le',
+        rhs: 0,
+      });
+    }
+    splitChoices.push({ component: c, column, rows: Array.from({ length: rows.length - first }, (_, j) => first + j) });
   }
 
   let budgetRow: number | undefined;
