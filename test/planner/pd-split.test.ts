@@ -11,6 +11,7 @@ import { buildMilp, type PlannerInstance } from '../../src/planner/milp.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
 import { buildSolution, decodeValues, verifyDecoded } from '../../src/planner/decode.js';
 import { buildSplitCandidates } from '../../src/planner/pd-split.js';
+import { dominanceTolerance, exclusions } from '../../src/planner/candidates.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { bestRate, bruteForce, splitLlms } from './brute-force.js';
 import { loadSpec, OMNI } from './helpers.js';
@@ -158,4 +159,20 @@ test('a P/D split applies to LLMs only, and a decode unit never holds a prefill 
   };
   const encoder = [...problem.model.components.values()].find((c) => c.kind === 'encoder')!.name;
   assert.throws(() => buildSplitCandidates(ctx, [{ llm: encoder, prefillGroups: [[encoder]] }]), /is not an LLM/);
+});
+
+test('dominance respects the no-mixing rule: a unit bound to one way of running a split LLM never replaces a free one', () => {
+  const { candidates } = preparePlanner(loadSpec(PD));
+  const byId = (id: string) => candidates.find((u) => u.id === id)!;
+  const vision = byId('vision@l40s:tp1');
+  const ep = byId('vision+llm@l40s:tp1:prefill');
+  const evl = byId('vision+llm@l40s:tp1');
+  // Without the rule each would stand in for the encoder-only unit (it serves the same load at the same cost) ...
+  assert.equal(dominanceTolerance(ep, vision), 0);
+  assert.equal(dominanceTolerance(evl, vision), 0);
+  // ... but the prefill unit runs only while the llm is split, the full unit only while it is whole.
+  assert.equal(dominanceTolerance(ep, vision, new Set(['llm'])), Infinity);
+  assert.equal(dominanceTolerance(evl, vision, new Set(['llm'])), Infinity);
+  const index = candidates.indexOf(vision);
+  assert.ok(!exclusions(candidates).has(index), 'the encoder-only unit stays a candidate');
 });
