@@ -134,12 +134,12 @@ test('a type that misses its target lowers ρmax on its units; room to spare rai
 
 test("when a baseline does better in simulation, the plan adopts the baseline's units and says so", async () => {
   // One iteration: the MILP's first choice colocates all three Gemma LLMs, whose small models
-  // miss their targets in simulation; EPD's separate units meet every target at a lower rate.
+  // miss their targets in simulation; encoder-disaggregated's separate units meet every target at a lower rate.
   const { plan } = await planDeploymentDetailed(loadSpec('fixtures/deployments/gemma3-shared-8xa100.yaml'), {
     solver,
     maxLoopIterations: 1,
   });
-  const epd = plan.baselines.find((b) => b.strategy === 'epd')!;
+  const epd = plan.baselines.find((b) => b.strategy === 'encoder-disaggregated')!;
   assert.deepEqual(
     plan.solution.units.map((u) => u.id),
     epd.units.map((u) => u.id),
@@ -149,11 +149,11 @@ test("when a baseline does better in simulation, the plan adopts the baseline's 
   assert.ok(plan.solver.loopIterations![0].missedTypes.length > 0);
   assert.match(
     plan.reasons.summary,
-    /Adopted baseline epd because the free search's own best \(recorded as freeSearch\) missed a target at [\d.]+ req\/s/,
+    /Adopted baseline encoder-disaggregated because the free search's own best \(recorded as freeSearch\) missed a target at [\d.]+ req\/s/,
   );
   // The free search's own result stays in the plan: its units, its rate, its simulated misses.
   const free = plan.freeSearch!;
-  assert.equal(free.adoptedBaseline, 'epd');
+  assert.equal(free.adoptedBaseline, 'encoder-disaggregated');
   assert.equal(free.sloGoodputPerS, 0);
   assert.ok(free.missedTypes!.length > 0);
   assert.ok(free.ratePerS > plan.solution.ratePerS, 'the MILP claimed more than the adopted baseline sustains');
@@ -161,7 +161,11 @@ test("when a baseline does better in simulation, the plan adopts the baseline's 
     free.units.map((u) => u.id),
     plan.solution.units.map((u) => u.id),
   );
-  assert.equal(plan.solver.strategy, 'epd', 'the solver block describes the epd solve, whose solution the plan is');
+  assert.equal(
+    plan.solver.strategy,
+    'encoder-disaggregated',
+    'the solver block describes the encoder-disaggregated solve, whose solution the plan is',
+  );
 });
 
 test('the loop horizon scales with the rate: a stable large plan is not mistaken for a saturated one', async () => {
