@@ -297,6 +297,7 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
       pools: instance.pools,
       replicas: decoded.replicas,
       promptTokens: (type, llm) => problem.model.types.find((t) => t.name === type)?.work.get(llm)?.prefillTokens ?? 0,
+      ...(adopted ? { adopted: adopted.strategy } : {}),
     }),
     simulationWords(s, baselines, iterations, kept, adopted),
     defaultTargetWords(problem),

@@ -285,6 +285,8 @@ export interface SplitWordsInput {
   replicas: readonly number[];
   /** Per type: mean prompt tokens of each LLM (the KV a split ships). */
   promptTokens: (type: string, llm: string) => number;
+  /** The baseline whose units the plan adopted after simulation, if any: its shapes, not the MILP's costs, decided. */
+  adopted?: string;
 }
 
 /**
@@ -324,7 +326,11 @@ export function splitWords(input: SplitWordsInput): string {
     const pair = prefill.s + decode.s;
     const chosenSplit = candidates.filter((u, i) => u.split === llm && replicas[i] > 0);
     const costs = `prefill on ${prefill.u.id} and decode on ${decode.u.id} cost ${pair.toPrecision(3)} GPU-s per request at ρmax${whole ? ` against ${whole.s.toPrecision(3)} on ${whole.u.id}` : ''}; a request's KV cache (${(kvBytes / 1e6).toPrecision(3)} MB) crosses in ${kvMs.toPrecision(3)} ms`;
-    if (chosenSplit.length > 0) {
+    if (input.adopted !== undefined) {
+      out.push(
+        `${llm} runs ${chosenSplit.length > 0 ? 'split' : 'whole'} as the adopted ${input.adopted} baseline's units do, which did better in simulation than the free search's own (freeSearch): ${costs}.`,
+      );
+    } else if (chosenSplit.length > 0) {
       const ids = chosenSplit.map((u) => u.id).join(', ');
       out.push(`${llm} runs split into prefill and decode (${ids}): ${costs}.`);
     } else if (whole && pair < whole.s) {
