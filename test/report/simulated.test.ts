@@ -122,7 +122,10 @@ describe('report --simulate series', () => {
       ['planned', 'monolithic', 'disaggregated'],
     );
     const html = renderReport({ plan: partial, simulation: s });
-    assert.match(html, /Not simulated:<\/p><ul class="skipped note"><li><b>encoder-disaggregated<\/b>: infeasible: no units to simulate<\/li><\/ul>/);
+    assert.match(
+      html,
+      /Not simulated:<\/p><ul class="skipped note"><li><b>encoder-disaggregated<\/b>: infeasible: no units to simulate<\/li><\/ul>/,
+    );
     assert.deepEqual(seriesByChart(html).get('goodput'), ['planned', 'monolithic', 'disaggregated']);
   });
 
