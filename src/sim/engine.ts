@@ -224,6 +224,8 @@ class Engine {
     const work = this.slots.work[sc];
     const decode = this.slots.decode[sc];
     if (work <= 0 && (!comp.isLlm || decode <= 0)) {
+      // A split LLM with nothing to do never reaches its decode replica: release that assignment too.
+      if (this.model.types[this.slots.type[slot]].decodeRoutes[c] !== null) this.router.load[this.slots.decodeReplica[sc]]--;
       this.completeComponent(slot, c, now, false);
       return;
     }
