@@ -18,7 +18,15 @@ import { formatTable } from '../src/report/text-table.js';
 const REQUESTS = Number(process.env.PAPER_REQUESTS ?? 3000);
 /** Bisection steps after bracketing: the rate is found to within (1.5^-1)/2^steps ≈ 0.5%. */
 const BISECTIONS = 7;
-const BASELINES: Strategy[] = ['monolithic', 'epd', 'disaggregated'];
+const BASELINES: Strategy[] = ['monolithic', 'encoder-disaggregated', 'pd', 'epd', 'disaggregated'];
+/** Short column names (encoder-disaggregated: the LLM unsplit; pd and epd split its prefill and decode). */
+const SHORT: Record<string, string> = {
+  monolithic: 'mono',
+  'encoder-disaggregated': 'enc-disagg',
+  pd: 'pd',
+  epd: 'epd',
+  disaggregated: 'disagg',
+};
 
 function run(plan: Plan, strategy: Strategy, ratePerS: number): SimResult {
   const spec = workloadSpecFromPlan(plan);
@@ -82,20 +90,12 @@ const rows = [
   [
     'fixture',
     'planned req/s',
-    'monolithic',
-    'epd',
-    'disagg',
-    'planned ÷ mono',
-    '÷ epd',
-    '÷ disagg',
+    ...BASELINES.map((b) => SHORT[b]),
+    ...BASELINES.map((b, i) => (i === 0 ? `planned ÷ ${SHORT[b]}` : `÷ ${SHORT[b]}`)),
     'mono knee req/s',
     'p99 planned s',
-    'mono',
-    'epd',
-    'disagg',
-    'p99 mono ÷ planned',
-    'epd ÷',
-    'disagg ÷',
+    ...BASELINES.map((b) => SHORT[b]),
+    ...BASELINES.map((b, i) => (i === 0 ? `p99 ${SHORT[b]} ÷ planned` : `${SHORT[b]} ÷`)),
   ],
 ];
 const files = readdirSync('plans')

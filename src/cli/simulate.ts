@@ -1,5 +1,5 @@
 // `cornserve simulate <plan.json> [--trace T | --requests N --seed S] [--rate R]
-//  [--strategy planned|monolithic|epd|disaggregated|all] [--sweep-rate a:b:step] [--json]`
+//  [--strategy planned|monolithic|encoder-disaggregated|pd|epd|disaggregated|all] [--sweep-rate a:b:step] [--json]`
 // replays requests against a plan's units in the discrete-event simulator and prints per-type
 // latency, goodput and SLO attainment (one block per strategy, with ratios against the planned
 // one), or, with --sweep-rate, goodput and p99 as the rate rises.

@@ -80,39 +80,110 @@ export function connectedParts(graph: ModelGraph, members: Set<string>): Group[]
 
 export { BASELINE_STRATEGIES, type Strategy } from '../spec/strategies.js';
 
+/** What a unit runs of its LLMs: both phases (full), or one phase of an LLM split into prefill and decode units. */
+export type UnitRole = 'full' | 'prefill' | 'decode';
+
+/** A unit shape: its components and, for one phase of a split LLM, that phase. */
+export interface UnitShape {
+  group: Group;
+  role: UnitRole;
+}
+
+/**
+ * The LLMs a prefill/decode split applies to: those no other LLM feeds, i.e. the ones that read
+ * the request's prompt (InternVL3's and Qwen2.5-VL's LLM, Qwen3-Omni's thinker). An LLM fed by
+ * another LLM's hidden states (a talker) streams from its producer and stays whole.
+ */
+export function splittableLlms(graph: ModelGraph): string[] {
+  const kind = new Map(graph.components.map((c) => [c.name, c.kind]));
+  const fedByLlm = new Set(graph.edges.filter((e) => e.from !== e.to && kind.get(e.from) === 'llm').map((e) => e.to));
+  return graph.components.filter((c) => c.kind === 'llm' && !fedByLlm.has(c.name) && mayDecode(c.work.decodeTokens)).map((c) => c.name);
+}
+
+/**
+ * Whether an LLM's decode-token form can exceed one token: a prefill-only LLM (a text encoder whose
+ * hidden states are taken, `constant: 0`) has no decode phase to move elsewhere.
+ */
+function mayDecode(form: object | undefined): boolean {
+  if (form === undefined) return false;
+  return Object.entries(form).some(([k, v]) => (k === 'constant' ? typeof v === 'number' && v > 1 : v !== 0));
+}
+
+/**
+ * The groups that may hold the prefill phase of the split LLM `llm`: every colocatable group
+ * containing it whose other members are encoders (P alone, EP with any connected encoders).
+ * Its decode phase is always the LLM alone.
+ */
+export function prefillGroups(graph: ModelGraph, llm: string, groups: readonly Group[]): Group[] {
+  const encoders = new Set(graph.components.filter((c) => c.kind === 'encoder').map((c) => c.name));
+  return groups.filter((g) => g.includes(llm) && g.every((c) => c === llm || encoders.has(c)));
+}
+
 export interface StrategyGroups {
   /** undefined when the strategy does not exist for this graph (EPD without encoders). */
-  groups: Group[] | undefined;
+  shapes: UnitShape[] | undefined;
   /** How the strategy was formed, when that is not obvious. */
   note?: string;
 }
 
+const full = (group: Group): UnitShape => ({ group, role: 'full' });
+
 /**
- * The groups a fixed strategy may use. monolithic: one unit with every component (or, when
- * non-colocatable edges split the graph, its maximal colocatable parts); epd: each encoder
- * alone, the LLMs and generators together; disaggregated: one unit per component.
+ * The unit shapes a fixed strategy may use. monolithic: one unit with every component (or, when
+ * non-colocatable edges split the graph, its maximal colocatable parts); encoder-disaggregated:
+ * each encoder alone, the LLMs and generators together; pd: each splittable LLM's prefill with
+ * the encoders connected to it, its decode alone, the rest together; epd: each encoder alone,
+ * each splittable LLM's prefill alone and its decode alone, the rest together; disaggregated:
+ * one unit per component.
  */
 export function strategyGroups(graph: ModelGraph, strategy: BaselineStrategy): StrategyGroups {
   const all = graph.components.map((c) => c.name);
+  const encoders = graph.components.filter((c) => c.kind === 'encoder').map((c) => c.name);
   switch (strategy) {
     case 'disaggregated':
-      return { groups: all.map((c) => [c]) };
+      return { shapes: all.map((c) => full([c])) };
     case 'monolithic': {
       const parts = connectedParts(graph, new Set(all));
       return parts.length === 1
-        ? { groups: parts }
-        : { groups: parts, note: `non-colocatable edges split the graph into ${parts.length} parts; each part is one unit` };
+        ? { shapes: parts.map(full) }
+        : { shapes: parts.map(full), note: `non-colocatable edges split the graph into ${parts.length} parts; each part is one unit` };
     }
-    case 'epd': {
-      const encoders = graph.components.filter((c) => c.kind === 'encoder').map((c) => c.name);
-      if (encoders.length === 0) return { groups: undefined, note: 'the model has no encoders to disaggregate' };
+    case 'encoder-disaggregated': {
+      if (encoders.length === 0) return { shapes: undefined, note: 'the model has no encoders to disaggregate' };
       const rest = connectedParts(graph, new Set(all.filter((c) => !encoders.includes(c))));
       return {
-        groups: [...encoders.map((c) => [c]), ...rest],
+        shapes: [...encoders.map((c) => full([c])), ...rest.map(full)],
         note: rest.length > 1 ? `non-colocatable edges split the LLMs and generators into ${rest.length} units` : undefined,
       };
     }
+    case 'pd':
+    case 'epd': {
+      const split = splittableLlms(graph);
+      if (split.length === 0)
+        return { shapes: undefined, note: 'the model has no LLM reading the prompt to split into prefill and decode' };
+      if (strategy === 'epd' && encoders.length === 0)
+        return { shapes: undefined, note: 'the model has no encoders to disaggregate (pd is its prefill/decode split)' };
+      const front =
+        strategy === 'epd'
+          ? [...encoders.map((c) => [c]), ...split.map((c) => [c])]
+          : connectedParts(graph, new Set([...encoders, ...split]));
+      if (front.some((g) => g.filter((c) => split.includes(c)).length > 1))
+        return { shapes: undefined, note: `the LLMs ${split.join(', ')} share their encoders, so no unit holds the prefill of one alone` };
+      const rest = connectedParts(graph, new Set(all.filter((c) => !encoders.includes(c) && !split.includes(c))));
+      return {
+        shapes: [
+          ...front.map((g): UnitShape => ({ group: g, role: g.some((c) => split.includes(c)) ? 'prefill' : 'full' })),
+          ...split.map((c): UnitShape => ({ group: [c], role: 'decode' })),
+          ...rest.map(full),
+        ],
+      };
+    }
   }
+}
+
+/** A shape's key: its group's key, then ':prefill' or ':decode' for one phase of a split LLM. */
+export function shapeKey(shape: { group: Group; role?: UnitRole }): string {
+  return shape.role === undefined || shape.role === 'full' ? groupKey(shape.group) : `${groupKey(shape.group)}:${shape.role}`;
 }
 
 export function groupKey(group: Group): string {

@@ -2,7 +2,7 @@
 // search's first solve, their loops' ρmax seed the free search's, and a baseline whose units do
 // better in simulation than the free search's best is adopted as the plan (the free search's
 // own result stays recorded beside it).
-import { groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
+import { shapeKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import type { Solution } from '../spec/types.generated.js';
 import type { PlannerProblem } from './prepare.js';
 import { sloGoodput } from '../sim/simulate.js';
@@ -41,13 +41,13 @@ export function learnedOverrides(problem: PlannerProblem, baselines: readonly St
     .filter((b) => b.overrides && b.decoded)
     .map((b) => ({
       overrides: b.overrides!,
-      groups: new Set((strategyGroups(problem.spec.modelGraph, b.strategy as Exclude<Strategy, 'planned'>).groups ?? []).map(groupKey)),
+      groups: new Set((strategyGroups(problem.spec.modelGraph, b.strategy as Exclude<Strategy, 'planned'>).shapes ?? []).map(shapeKey)),
     }));
   const ids = new Set(holders.flatMap((h) => [...h.overrides.keys()]));
   for (const id of ids) {
     const c = byId.get(id);
     if (!c) continue;
-    const key = groupKey(c.group);
+    const key = shapeKey(c);
     const values = holders.filter((h) => h.groups.has(key)).map((h) => h.overrides.get(id) ?? c.rhoMax);
     if (values.length === 0) continue;
     const rho = Math.max(...values);

@@ -24,12 +24,18 @@ export interface CandidateLoad {
   /** Seconds of one replica's time per request. */
   busyS: number;
   latencyMs: number;
+  /** The phase of a split LLM this load is (absent: the whole invocation). */
+  phase?: 'prefill' | 'decode';
 }
 
 export interface Candidate {
   /** components joined by '+', '@', pool, ':tp', TP degree. */
   id: string;
   group: Group;
+  /** One phase of a split LLM (pd-split.ts); absent: a full unit, running its LLMs' prefill and decode. */
+  role?: 'prefill' | 'decode';
+  /** With a role: the split LLM whose phase the unit runs (its other members, encoders, run whole). */
+  split?: string;
   pool: string;
   tp: Tp;
   rhoMax: number;
@@ -430,13 +436,20 @@ function operatingPoints(
  * B's GPUs, pack at least as easily and take any load B's replica takes, so some optimum never
  * needs B; at τ > 0 they take it at ≥ 1/(1 + τ) of B's capacity.
  */
-export function dominanceTolerance(a: Candidate, b: Candidate): number {
+export function dominanceTolerance(a: Candidate, b: Candidate, split: ReadonlySet<string> = new Set()): number {
   if (a === b || a.pool !== b.pool || a.tp > b.tp || b.tp % a.tp !== 0) return Infinity;
   if (!b.covers.every((c) => a.covers.includes(c))) return Infinity;
-  const aLoads = new Map(a.loads.map((l) => [`${l.type}|${l.component}`, l.busyS]));
+  // A unit holding a split LLM whole, or one phase of it, is usable only while the MILP runs that
+  // LLM that way (milp.ts): it stands in for B only if B is bound the same way.
+  for (const c of split) {
+    const mode = (u: Candidate) => (u.split === c ? 'phase' : u.group.includes(c) ? 'whole' : 'free');
+    if (mode(a) !== 'free' && mode(a) !== mode(b)) return Infinity;
+  }
+  // A phase of a split LLM is its own demand: only a load of the same phase stands in for it.
+  const aLoads = new Map(a.loads.map((l) => [`${l.type}|${l.component}|${l.phase ?? ''}`, l.busyS]));
   let tolerance = 0;
   for (const l of b.loads) {
-    const busyA = aLoads.get(`${l.type}|${l.component}`);
+    const busyA = aLoads.get(`${l.type}|${l.component}|${l.phase ?? ''}`);
     if (busyA === undefined) return Infinity;
     tolerance = Math.max(tolerance, (busyA * a.tp * b.rhoMax) / (a.rhoMax * l.busyS * b.tp) - 1);
   }
@@ -444,8 +457,8 @@ export function dominanceTolerance(a: Candidate, b: Candidate): number {
   return tolerance <= 1e-12 ? 0 : tolerance;
 }
 
-export function dominates(a: Candidate, b: Candidate, tolerance = 0): boolean {
-  return dominanceTolerance(a, b) <= tolerance;
+export function dominates(a: Candidate, b: Candidate, tolerance = 0, split: ReadonlySet<string> = new Set()): boolean {
+  return dominanceTolerance(a, b, split) <= tolerance;
 }
 
 /**
@@ -481,9 +494,10 @@ export function exclusions(
   keep: (c: Candidate) => boolean = () => false,
 ): Map<number, Exclusion> {
   const out = new Map<number, Exclusion>();
+  const split = new Set(candidates.flatMap((u) => (u.split !== undefined ? [u.split] : [])));
   // Exact dominance first: B is dropped when some A dominates it and is not itself equivalent and earlier-dropped.
   candidates.forEach((b, j) => {
-    const a = candidates.find((x, i) => dominates(x, b) && (i < j || !dominates(b, x)));
+    const a = candidates.find((x, i) => dominates(x, b, 0, split) && (i < j || !dominates(b, x, 0, split)));
     if (a) out.set(j, { by: a.id, reason: 'dominated', tolerance: 0 });
   });
   if (!(nearTolerance > 0)) return out;
@@ -494,7 +508,7 @@ export function exclusions(
     let best: { a: Candidate; tolerance: number } | undefined;
     if (!keep(b)) {
       for (const a of kept) {
-        const tolerance = dominanceTolerance(a, b);
+        const tolerance = dominanceTolerance(a, b, split);
         if (tolerance <= nearTolerance && (!best || tolerance < best.tolerance)) best = { a, tolerance };
       }
     }

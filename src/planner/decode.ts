@@ -4,7 +4,7 @@
 import type { ExecutorUnit, ResolvedPool, Route, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
 import type { MilpLayout } from './milp.js';
-import { packingThresholds, poolCapacityFor } from './milp.js';
+import { packingThresholds, poolCapacityFor, splitComponents } from './milp.js';
 import type { SolveOutcome } from './glpk-solver.js';
 import { placeReplicas } from './placement.js';
 import { engineBlock } from './engine-block.js';
@@ -36,13 +36,22 @@ export function decodeValues(layout: MilpLayout, outcome: SolveOutcome): Decoded
 export function verifyDecoded(layout: MilpLayout, d: DecodedSolution): void {
   const { instance } = layout;
   const tol = 1e-6;
-  for (const t of instance.types) {
-    for (const c of t.path) {
-      const served = layout.flows.reduce((s, f, i) => (f.type === t.name && f.component === c ? s + d.flowRates[i] : s), 0);
-      const demand = t.mix * d.ratePerS;
-      if (Math.abs(served - demand) > tol * Math.max(1, demand))
-        throw new Error(`decoded plan serves ${served} of ${demand} req/s of ${t.name} on ${c}`);
-    }
+  for (const { type, component: c, phase } of layout.demandRows) {
+    const served = layout.flows.reduce(
+      (s, f, i) => (f.type === type && f.component === c && (f.phase === undefined || f.phase === phase) ? s + d.flowRates[i] : s),
+      0,
+    );
+    const demand = instance.types.find((t) => t.name === type)!.mix * d.ratePerS;
+    if (Math.abs(served - demand) > tol * Math.max(1, demand))
+      throw new Error(`decoded plan serves ${served} of ${demand} req/s of ${type} on ${c}${phase ? ` (${phase})` : ''}`);
+  }
+  // A split LLM runs on full units or on phase units, never both (the runtime routes it one way).
+  for (const c of splitComponents(instance)) {
+    const kinds = new Set(layout.flows.filter((f, i) => f.component === c && d.flowRates[i] > 0).map((f) => f.phase !== undefined));
+    const hosts = new Set(
+      instance.candidates.flatMap((u, i) => (d.replicas[i] > 0 && u.group.includes(c) ? [u.split === c ? 'split' : 'whole'] : [])),
+    );
+    if (kinds.size > 1 || hosts.size > 1) throw new Error(`decoded plan runs ${c} on full units and on prefill/decode units at once`);
   }
   instance.candidates.forEach((u, i) => {
     const busy = layout.flows.reduce((s, f, j) => (f.candidate === i ? s + f.busyS * d.flowRates[j] : s), 0);
@@ -109,7 +118,7 @@ export function buildSolution(
         maxUtilisation: u.rhoMax,
         utilisation: Math.min(1, Math.max(0, utilisation[i])),
         memoryBytesPerGpu: u.memoryBytesPerGpu,
-        engine: engineBlock({ ...u, components: u.group }, poolByName.get(u.pool)!, instance.components),
+        engine: engineBlock({ ...u, components: u.group, role: u.role ?? 'full' }, poolByName.get(u.pool)!, instance.components),
         profiles: u.profiles,
         placement: placements.get(u.id)!,
       };
@@ -119,20 +128,24 @@ export function buildSolution(
   const byUnit = (a: { unit: string }, b: { unit: string }) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0);
   for (const t of instance.types) {
     for (const c of t.path) {
-      const flows = layout.flows
-        .map((f, j) => ({ f, rate: d.flowRates[j] }))
-        .filter(({ f, rate }) => f.type === t.name && f.component === c && rate > 0);
-      const total = flows.reduce((s, x) => s + x.rate, 0);
-      if (total <= 0) continue;
-      const kept = flows.filter((x) => x.rate / total >= MIN_SHARE);
-      const keptTotal = kept.reduce((s, x) => s + x.rate, 0);
-      routing.push({
-        requestType: t.name,
-        component: c,
-        shares: kept
-          .map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal }))
-          .sort(byUnit) as Route['shares'],
-      });
+      // A split LLM gets one route per phase (its units' roles); a whole one a single route.
+      for (const phase of [undefined, 'prefill', 'decode'] as const) {
+        const flows = layout.flows
+          .map((f, j) => ({ f, rate: d.flowRates[j] }))
+          .filter(({ f, rate }) => f.type === t.name && f.component === c && f.phase === phase && rate > 0);
+        const total = flows.reduce((s, x) => s + x.rate, 0);
+        if (total <= 0) continue;
+        const kept = flows.filter((x) => x.rate / total >= MIN_SHARE);
+        const keptTotal = kept.reduce((s, x) => s + x.rate, 0);
+        routing.push({
+          requestType: t.name,
+          component: c,
+          ...(phase ? { phase } : {}),
+          shares: kept
+            .map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal }))
+            .sort(byUnit) as Route['shares'],
+        });
+      }
     }
   }
   // Types outside the mix carry no planned load, yet any request a client sends must be routable:
@@ -140,22 +153,28 @@ export function buildSolution(
   // capacity for it (replicas × ρmax ÷ busy seconds per request).
   for (const t of instance.idleTypes ?? []) {
     for (const c of t.path) {
-      const capacity = chosen
-        .filter(({ u }) => u.group.includes(c))
-        .map(({ u, i }) => {
-          const busy = u.idleLoads.find((l) => l.type === t.name && l.component === c)?.busyS ?? 0;
-          return { unit: u.id, capacity: (d.replicas[i] * u.rhoMax) / (busy > 0 ? busy : 1) };
-        })
-        .filter((x) => x.capacity > 0 && Number.isFinite(x.capacity));
-      const total = capacity.reduce((s, x) => s + x.capacity, 0);
-      if (!(total > 0)) continue;
-      const kept = capacity.filter((x) => x.capacity / total >= MIN_SHARE);
-      const keptTotal = kept.reduce((s, x) => s + x.capacity, 0);
-      routing.push({
-        requestType: t.name,
-        component: c,
-        shares: kept.map((x) => ({ unit: x.unit, share: x.capacity / keptTotal })).sort(byUnit) as Route['shares'],
-      });
+      // The split kind the mix chose for c, if any: its prefill and decode units route it by phase.
+      const holders = chosen.filter(({ u }) => u.group.includes(c));
+      const splitHere = holders.some(({ u }) => u.split === c);
+      for (const phase of splitHere ? (['prefill', 'decode'] as const) : [undefined]) {
+        const capacity = holders
+          .filter(({ u }) => (phase === undefined ? u.split !== c : u.split === c && u.role === phase))
+          .map(({ u, i }) => {
+            const busy = u.idleLoads.find((l) => l.type === t.name && l.component === c)?.busyS ?? 0;
+            return { unit: u.id, capacity: (d.replicas[i] * u.rhoMax) / (busy > 0 ? busy : 1) };
+          })
+          .filter((x) => x.capacity > 0 && Number.isFinite(x.capacity));
+        const total = capacity.reduce((s, x) => s + x.capacity, 0);
+        if (!(total > 0)) continue;
+        const kept = capacity.filter((x) => x.capacity / total >= MIN_SHARE);
+        const keptTotal = kept.reduce((s, x) => s + x.capacity, 0);
+        routing.push({
+          requestType: t.name,
+          component: c,
+          ...(phase ? { phase } : {}),
+          shares: kept.map((x) => ({ unit: x.unit, share: x.capacity / keptTotal })).sort(byUnit) as Route['shares'],
+        });
+      }
     }
   }
 

@@ -28,6 +28,8 @@ export interface EngineBlockInput {
   batch: Readonly<Record<string, number>>;
   /** LLM component → KV tokens of its share of a replica. */
   kvTokens: Readonly<Record<string, number>>;
+  /** full (default), or the one phase of a split LLM the unit runs. */
+  role?: EngineSettings['role'];
 }
 
 /**
@@ -58,7 +60,7 @@ export function engineBlock(
   const kvValues = Object.values(unit.kvTokens);
   const gpu = pool.gpu.device === 'gpu';
   return {
-    role: 'full',
+    role: unit.role ?? 'full',
     prefillChunkTokens: PREFILL_CHUNK_TOKENS,
     ...(kvValues.length > 0 ? { kvCapacityTokens: kvValues.reduce((s, x) => s + x, 0) } : {}),
     components: perComponent,

@@ -1,6 +1,7 @@
 // Why a plan is what it is (binding constraints, bottleneck component, a summary sentence) and
 // why an input cannot be planned (one paragraph naming the binding resource).
 import { P90_BOUND_WORDS } from './latency-bound.js';
+import { splitWords } from './pd-split.js';
 import type { LoopIteration, Plan, ResolvedPool, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
 import type { TypeModel } from '../graph/model.js';
@@ -269,7 +270,10 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
 
   const s = parts.solution;
   const unitWords = s.units
-    .map((u) => `${u.components.join('+')} at TP${u.tp} ×${u.replicas}${instance.pools.length > 1 ? ` on ${u.pool}` : ''}`)
+    .map(
+      (u) =>
+        `${u.components.join('+')}${u.engine.role !== 'full' ? ` (${u.engine.role})` : ''} at TP${u.tp} ×${u.replicas}${instance.pools.length > 1 ? ` on ${u.pool}` : ''}`,
+    )
     .join(', ');
   const headline = maxRate
     ? `${fmtRate(s.ratePerS)} req/s on ${s.gpus} GPUs`
@@ -288,6 +292,14 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
     comparisons.length > 0 ? `MILP capacity against the baselines on the same GPUs: ${comparisons.join(', ')}.` : '',
     failed.length > 0 ? `${failed.join(', ')} cannot serve this workload on this cluster.` : '',
     bottleneck ? `${bottleneck} takes ${(gpuShare[bottleneck] * 100).toFixed(0)}% of the busy GPU time.` : '',
+    splitWords({
+      candidates: instance.candidates,
+      types: instance.types,
+      pools: instance.pools,
+      replicas: decoded.replicas,
+      promptTokens: (type, llm) => problem.model.types.find((t) => t.name === type)?.work.get(llm)?.prefillTokens ?? 0,
+      ...(adopted ? { adopted: adopted.strategy } : {}),
+    }),
     simulationWords(s, baselines, iterations, kept, adopted),
     defaultTargetWords(problem),
     calibration.length > 0 ? `Calibration (roofline against published throughputs): ${calibration.map((c) => c.detail).join('; ')}.` : '',

@@ -89,6 +89,8 @@ export interface FlowColumn {
   candidate: number;
   column: number;
   busyS: number;
+  /** The phase of a split LLM this flow serves (absent: both, on a full unit). */
+  phase?: 'prefill' | 'decode';
 }
 
 export interface MilpLayout {
@@ -98,7 +100,10 @@ export interface MilpLayout {
   /** Column of each candidate's replica count, by candidate index. */
   replicaColumns: number[];
   flows: FlowColumn[];
-  demandRows: { type: string; component: string; row: number }[];
+  /** One row per (type, component); a component some candidate splits has one per phase, which full units count in both. */
+  demandRows: { type: string; component: string; phase?: 'prefill' | 'decode'; row: number }[];
+  /** Per split component whose full and split units both could serve it: the binary choosing one kind, and its rows. */
+  splitChoices: { component: string; column: number; rows: number[] }[];
   capacityRows: number[];
   /** Rows x_t_consumer_u ≥ x_t_producer_u for each candidate hosting both ends of a type's edge. */
   followRows: number[];
@@ -142,13 +147,17 @@ export function gpuSecondsPerRequest(instance: PlannerInstance): number {
   let total = 0;
   for (const t of instance.types) {
     for (const c of t.path) {
-      let best = Infinity;
+      // Per phase (undefined: whole): the fewest GPU-seconds any usable candidate spends on it.
+      const best = new Map<string | undefined, number>();
       for (const [i, u] of instance.candidates.entries()) {
         if (instance.excluded?.has(i)) continue;
-        const load = u.loads.find((l) => l.type === t.name && l.component === c);
-        if (load) best = Math.min(best, (load.busyS * u.tp) / u.rhoMax);
+        for (const load of u.loads) {
+          if (load.type !== t.name || load.component !== c) continue;
+          best.set(load.phase, Math.min(best.get(load.phase) ?? Infinity, (load.busyS * u.tp) / u.rhoMax));
+        }
       }
-      total += t.mix * best;
+      const phased = (best.get('prefill') ?? Infinity) + (best.get('decode') ?? Infinity);
+      total += t.mix * Math.min(best.get(undefined) ?? Infinity, phased);
     }
   }
   return total;
@@ -159,6 +168,28 @@ function exclusionWords(e: Exclusion | undefined): string {
   if (e.reason === 'strategy') return `; n_u = 0: not a unit shape of the ${e.by} strategy`;
   if (e.reason === 'dominated') return `; n_u = 0: dominated by ${e.by} (some optimum never needs it)`;
   return `; n_u = 0: near-dominated by ${e.by} (at most ${(e.tolerance * 100).toPrecision(3)}% of the rate lost)`;
+}
+
+/** Components some candidate runs one phase of (a split LLM), in first-seen order. */
+export function splitComponents(instance: Pick<PlannerInstance, 'candidates'>): Set<string> {
+  return new Set(instance.candidates.flatMap((u) => u.loads.filter((l) => l.phase !== undefined).map((l) => l.component)));
+}
+
+/**
+ * An upper bound on the total rate routed to one component: max-rate, every GPU of the problem at
+ * the most efficient candidate of every (type, component) with the mix's share of the component;
+ * min-cost, the target rate (each type's flows sum to its share of it).
+ */
+function flowBound(instance: PlannerInstance, component: string): number {
+  const share = instance.types.filter((t) => t.path.includes(component)).reduce((s, t) => s + t.mix, 0);
+  if (instance.objective.kind === 'min-cost') return Math.max(1, instance.objective.targetRatePerS! * share * (1 + 1e-6));
+  const gpus = Math.min(
+    instance.pools.reduce((s, p) => s + p.nodes * p.gpusPerNode, 0),
+    instance.objective.gpuBudget ?? Infinity,
+  );
+  const perRequest = gpuSecondsPerRequest(instance);
+  const bound = perRequest > 0 && Number.isFinite(perRequest) ? (gpus / perRequest) * share : 1e6;
+  return Math.max(1, bound * 1.01);
 }
 
 export function buildMilp(instance: PlannerInstance): MilpLayout {
@@ -190,18 +221,24 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
         ub: Infinity,
         integer: false,
       });
-      flows.push({ type: l.type, component: l.component, candidate: i, column, busyS: l.busyS });
+      flows.push({ type: l.type, component: l.component, candidate: i, column, busyS: l.busyS, ...(l.phase ? { phase: l.phase } : {}) });
     }
   });
 
   const demandRows: MilpLayout['demandRows'] = [];
+  const split = splitComponents(instance);
   for (const t of instance.types) {
     for (const c of t.path) {
-      const terms = flows.filter((f) => f.type === t.name && f.component === c).map((f) => ({ column: f.column, coef: 1 }));
-      const name = `demand_${typeIndex.get(t.name)}_${componentIndex.get(c)}`;
-      if (maxRate) rows.push({ name, terms: [...terms, { column: rateColumn!, coef: -t.mix }], sense: 'eq', rhs: 0 });
-      else rows.push({ name, terms, sense: 'eq', rhs: t.mix * objective.targetRatePerS! });
-      demandRows.push({ type: t.name, component: c, row: rows.length - 1 });
+      // A split LLM's prefill and decode are each served in full: by full units, or by units of that phase.
+      for (const phase of split.has(c) ? (['prefill', 'decode'] as const) : [undefined]) {
+        const terms = flows
+          .filter((f) => f.type === t.name && f.component === c && (f.phase === undefined || f.phase === phase))
+          .map((f) => ({ column: f.column, coef: 1 }));
+        const name = `demand_${typeIndex.get(t.name)}_${componentIndex.get(c)}${phase ? `_${phase}` : ''}`;
+        if (maxRate) rows.push({ name, terms: [...terms, { column: rateColumn!, coef: -t.mix }], sense: 'eq', rhs: 0 });
+        else rows.push({ name, terms, sense: 'eq', rhs: t.mix * objective.targetRatePerS! });
+        demandRows.push({ type: t.name, component: c, ...(phase ? { phase } : {}), row: rows.length - 1 });
+      }
     }
   }
 
@@ -259,6 +296,62 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     coverageRows.push({ component: c, row: rows.length - 1 });
   }
 
+  // A split LLM runs either on full units or on prefill and decode units, never both at once: the
+  // runtime routes each invocation of it by one route, either whole or by phase. A binary picks
+  // the kind: the units of the other kind (full units holding the LLM, or its prefill and decode
+  // units, even as mere encoder hosts) get no replicas, and its flows none of the rate (big M: the
+  // rate the GPUs allow at best; this catches flows that cost no busy time).
+  const splitChoices: MilpLayout['splitChoices'] = [];
+  const usable = (i: number) => !instance.excluded?.has(i) && columns[replicaColumns[i]].ub > 0;
+  for (const c of split) {
+    const wholeUnits = candidates.flatMap((u, i) => (u.role === undefined && u.group.includes(c) && usable(i) ? [i] : []));
+    const splitUnits = candidates.flatMap((u, i) => (u.split === c && usable(i) ? [i] : []));
+    if (wholeUnits.length === 0 || splitUnits.length === 0) continue;
+    const k = componentIndex.get(c);
+    const column = addColumn({ name: `split_${k}`, lb: 0, ub: 1, integer: true });
+    const first = rows.length;
+    const bigM = flowBound(instance, c);
+    const whole = flows.filter((f) => f.component === c && f.phase === undefined);
+    const prefill = flows.filter((f) => f.component === c && f.phase === 'prefill');
+    rows.push({
+      name: `whole_${k}`,
+      terms: [...whole.map((f) => ({ column: f.column, coef: 1 })), { column, coef: bigM }],
+      sense: 'le',
+      rhs: bigM,
+    });
+    rows.push({
+      name: `phased_${k}`,
+      terms: [...prefill.map((f) => ({ column: f.column, coef: 1 })), { column, coef: -bigM }],
+      sense: 'le',
+      rhs: 0,
+    });
+    for (const i of wholeUnits) {
+      const ub = columns[replicaColumns[i]].ub;
+      rows.push({
+        name: `whole_${k}_u${i}`,
+        terms: [
+          { column: replicaColumns[i], coef: 1 },
+          { column, coef: ub },
+        ],
+        sense: 'le',
+        rhs: ub,
+      });
+    }
+    for (const i of splitUnits) {
+      const ub = columns[replicaColumns[i]].ub;
+      rows.push({
+        name: `phased_${k}_u${i}`,
+        terms: [
+          { column: replicaColumns[i], coef: 1 },
+          { column, coef: -ub },
+        ],
+        sense: 'le',
+        rhs: 0,
+      });
+    }
+    splitChoices.push({ component: c, column, rows: Array.from({ length: rows.length - first }, (_, j) => first + j) });
+  }
+
   let budgetRow: number | undefined;
   if (maxRate && objective.gpuBudget !== undefined && candidates.length > 0) {
     rows.push({
@@ -309,6 +402,9 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     ...instance.types.map((t, i) => `type ${i}: ${t.name} (mix ${t.mix})`),
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
     ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})${exclusionWords(instance.excluded?.get(i))}`),
+    ...splitChoices.map(
+      (s) => `split_${componentIndex.get(s.component)}: 1 when ${s.component} runs on prefill and decode units, 0 when on full units`,
+    ),
     ...coverageRows.map((r, i) => `cover_${i}: at least one replica hosts ${r.component} (only request types outside the mix visit it)`),
     ...(instance.baselineBound
       ? [
@@ -323,6 +419,7 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     replicaColumns,
     flows,
     demandRows,
+    splitChoices,
     capacityRows,
     followRows,
     poolRows,

@@ -4,7 +4,15 @@
 import type { DeploymentSpec } from '../spec/load.js';
 import type { ResolvedPool } from '../spec/types.generated.js';
 import { buildWorkloadModel, type WorkloadModel } from '../graph/model.js';
-import { BASELINE_STRATEGIES, colocatableGroups, groupKey, strategyGroups, type Strategy } from '../graph/groups.js';
+import {
+  BASELINE_STRATEGIES,
+  colocatableGroups,
+  prefillGroups,
+  shapeKey,
+  splittableLlms,
+  strategyGroups,
+  type Strategy,
+} from '../graph/groups.js';
 import { buildCostModel, type CostModel } from '../cost/profiles.js';
 import type { Tp } from '../cost/roofline.js';
 import {
@@ -18,6 +26,7 @@ import {
   type Rejection,
 } from './candidates.js';
 import type { PlannerInstance, ResolvedObjective } from './milp.js';
+import { buildSplitCandidates } from './pd-split.js';
 import { resolveObjective, type ObjectiveOverrides } from './objective.js';
 import { PlanningError } from './errors.js';
 import { planningWorkloads, type PlanningWorkload, type WorkloadOptions } from './workloads.js';
@@ -102,10 +111,20 @@ export function preparePlanner(spec: DeploymentSpec, options: PrepareOptions = {
       defaultTargets.push(t.name);
     }
   }
-  const { candidates, rejections } = buildCandidates(
-    { model, pools, cost, tpDegrees, maxUtilisation, latencyTargetsMs },
-    colocatableGroups(spec.modelGraph),
+  const candidateContext = { model, pools, cost, tpDegrees, maxUtilisation, latencyTargetsMs };
+  const groups = colocatableGroups(spec.modelGraph);
+  const whole = buildCandidates(candidateContext, groups);
+  // Prefill/decode splits of the LLMs that read the prompt, where some type of the mix runs them
+  // and decodes more than the first token (the prefill's step yields that one).
+  const decodes = (llm: string) => model.types.some((t) => t.mix > 0 && (t.work.get(llm)?.decodeTokens ?? 0) > 1);
+  const split = buildSplitCandidates(
+    candidateContext,
+    splittableLlms(spec.modelGraph)
+      .filter(decodes)
+      .map((llm) => ({ llm, prefillGroups: prefillGroups(spec.modelGraph, llm, groups) })),
   );
+  const candidates = [...whole.candidates, ...split.candidates];
+  const rejections = [...whole.rejections, ...split.rejections];
   return {
     spec,
     workload,
@@ -150,16 +169,16 @@ export function strategyInstance(problem: PlannerProblem, strategy: Strategy, op
   if (strategy === 'planned') {
     // Near-dominance spares the fixed strategies' own units: their solutions bound the free search.
     const protectedGroups = new Set(
-      BASELINE_STRATEGIES.flatMap((b) => strategyGroups(problem.spec.modelGraph, b).groups ?? []).map(groupKey),
+      BASELINE_STRATEGIES.flatMap((b) => strategyGroups(problem.spec.modelGraph, b).shapes ?? []).map(shapeKey),
     );
     // Its loss bound holds for a rate (max-rate); for a cost, integral replicas break the scaling argument.
     const near = objective.kind === 'max-rate' ? (options.nearDominance ?? NEAR_DOMINANCE) : 0;
-    excluded = exclusions(candidates, near, (c) => protectedGroups.has(groupKey(c.group)));
+    excluded = exclusions(candidates, near, (c) => protectedGroups.has(shapeKey(c)));
   } else {
     const s = strategyGroups(problem.spec.modelGraph, strategy);
-    if (!s.groups) return { instance: undefined, note: s.note ?? `${strategy} does not apply to this model` };
-    const keys = new Set(s.groups.map(groupKey));
-    const members = candidates.map((c, i) => ({ c, i })).filter(({ c }) => keys.has(groupKey(c.group)));
+    if (!s.shapes) return { instance: undefined, note: s.note ?? `${strategy} does not apply to this model` };
+    const keys = new Set(s.shapes.map(shapeKey));
+    const members = candidates.map((c, i) => ({ c, i })).filter(({ c }) => keys.has(shapeKey(c)));
     const inStrategy = new Set(members.map((m) => m.i));
     excluded = new Map<number, Exclusion>();
     candidates.forEach((_, i) => {

@@ -128,7 +128,8 @@ export function componentGraph(plan: Plan, units: ExecutorUnit[], colours: Map<s
       const x0 = Math.min(...boxes.map((b) => b.x)) - inset;
       const x1 = Math.max(...boxes.map((b) => b.x)) + W + inset;
       const text = fitText(u.id, x1 - x0 - 16, LABEL_FONT);
-      const label = { x0: x0 + 8, x1: x0 + 8 + textWidth(text, LABEL_FONT) };
+      // The width estimate is an average glyph's: a margin keeps rendered labels apart too.
+      const label = { x0: x0 + 8, x1: x0 + 8 + textWidth(text, LABEL_FONT) * 1.15 + 4 };
       let y0 = Math.min(...boxes.map((b) => b.y)) - inset - 12;
       while (placed.some((p) => p.x0 < label.x1 && label.x0 < p.x1 && Math.abs(p.y - y0) < LABEL_ROW)) y0 -= LABEL_ROW;
       placed.push({ ...label, y: y0 });

@@ -198,6 +198,8 @@ export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '
 export const STRATEGY_COLOURS: Record<string, string> = {
   planned: '#1f6feb',
   monolithic: '#6e7781',
-  epd: '#f28e2b',
+  'encoder-disaggregated': '#f28e2b',
+  pd: '#b07aa1',
+  epd: '#e15759',
   disaggregated: '#59a14f',
 };

@@ -5,6 +5,9 @@
 // continuous batching (a step = prefill of newly admitted sequences, up to the prefill chunk, +
 // one decode token for each running one) under a KV-cache budget that queues sequences when
 // full. Streaming edges hand off chunk by chunk. Transfers cost hop latency + bytes / bandwidth.
+// A split LLM (prefill/decode disaggregation) runs its prefill on a prefill replica (the step
+// yields the first token), ships the prompt's KV cache to its decode replica over the link, and
+// decodes the remaining tokens there: TTFT comes from the prefill path, TPOT from the decode path.
 // Around it: model.ts (the compiled input), replica.ts (stations and replicas), routing.ts
 // (where invocations go), tables.ts (per-request and per-job columns), run.ts (what is measured).
 //
@@ -23,7 +26,7 @@ import { linkMs, SimError, type SimModel } from './model.js';
 import { ACT_BATCH, ACT_LLM, buildReplicas, type Replica, type Station } from './replica.js';
 import { SimRouter } from './routing.js';
 import { closeRun, newRawRun, recordCompletion, recordSnapshot, SNAPSHOT_EVERY, type RawRun, type SimOptions } from './run.js';
-import { growInt, Jobs, RequestSlots } from './tables.js';
+import { growInt, Jobs, PHASE_DECODE, PHASE_PREFILL, PHASE_WHOLE, RequestSlots } from './tables.js';
 
 const EV_ARRIVAL = 0;
 const EV_DONE = 1;
@@ -201,6 +204,7 @@ class Engine {
     }
 
     this.router.route(type, this.slots.unit, this.slots.replica, base);
+    if (type.hasSplit) this.router.routeDecode(type, this.slots.decodeReplica, base);
 
     this.inSystem++;
     if (index % SNAPSHOT_EVERY === 0) this.snapshot(now);
@@ -220,6 +224,8 @@ class Engine {
     const work = this.slots.work[sc];
     const decode = this.slots.decode[sc];
     if (work <= 0 && (!comp.isLlm || decode <= 0)) {
+      // A split LLM with nothing to do never reaches its decode replica: release that assignment too.
+      if (this.model.types[this.slots.type[slot]].decodeRoutes[c] !== null) this.router.load[this.slots.decodeReplica[sc]]--;
       this.completeComponent(slot, c, now, false);
       return;
     }
@@ -231,6 +237,13 @@ class Engine {
     this.jobs.chunk[job] = -1;
     this.jobs.chunks[job] = this.slots.chunkOut[sc];
     this.jobs.nextChunk[job] = 0;
+    this.jobs.phase[job] = PHASE_WHOLE;
+    if (this.model.types[this.slots.type[slot]].decodeRoutes[c] !== null) {
+      // Prefill only: one step that reads the prompt and yields the first token; decode follows elsewhere.
+      this.jobs.phase[job] = PHASE_PREFILL;
+      this.jobs.decode[job] = 1;
+      this.jobs.chunks[job] = 0;
+    }
     this.enqueue(job, this.slots.replica[sc], now);
   }
 
@@ -327,14 +340,16 @@ class Engine {
       const need = this.jobs.work[j] + this.jobs.decode[j];
       // A sequence larger than the whole cache still runs, alone, rather than block forever.
       if (st.kv.reserved + need > st.kv.capacity && !(st.kv.reserved === 0 && admitted === 0)) break;
+      // A decode-phase sequence arrives with its prompt's KV cache: nothing left to prefill.
+      const prefill = this.jobs.phase[j] === PHASE_DECODE ? 0 : this.jobs.work[j];
       // Chunked prefill: later prompts join the step while they fit the chunk (the engine block's).
-      if (admitted > 0 && tokens + this.jobs.work[j] > st.prefillChunkTokens) break;
+      if (admitted > 0 && tokens + prefill > st.prefillChunkTokens) break;
       st.queue.shift();
       rep.queued--;
       this.queuedTotal--;
       st.kv.reserved += need;
       rep.kvHeld += need;
-      tokens += this.jobs.work[j];
+      tokens += prefill;
       if (admitted === rep.admitted.length) rep.admitted = growInt(rep.admitted, admitted * 2);
       rep.admitted[admitted++] = j;
     }
@@ -394,7 +409,8 @@ class Engine {
         st.running++;
         this.jobs.admitStep[j] = S;
         this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
-        this.firstToken(j, now);
+        // The first token of a split LLM came from its prefill step.
+        if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
         this.sequenceNotable(rep, st, j, now);
       }
     }
@@ -420,6 +436,10 @@ class Engine {
       st.running--;
       st.kv.reserved -= this.jobs.work[j] + this.jobs.decode[j];
       rep.kvHeld -= this.jobs.work[j] + this.jobs.decode[j];
+      if (this.jobs.phase[j] === PHASE_PREFILL) {
+        this.handOverKv(j, now);
+        return;
+      }
       const slot = this.jobs.slot[j];
       const c = this.jobs.comp[j];
       const type = this.model.types[this.slots.type[slot]];
@@ -433,6 +453,32 @@ class Engine {
     }
     const next = this.jobs.nextChunk[j] < n ? Math.min(finish, this.chunkStep(j, this.jobs.nextChunk[j])) : finish;
     st.heap.push(next, j);
+  }
+
+  /**
+   * A split LLM's prefill finished: its prompt's KV cache travels to the decode replica (bytes per
+   * prompt token of the prefill unit × prompt tokens, over the link between the two), where the
+   * same job continues as a decode-phase sequence holding prompt + output tokens of KV. The
+   * sequence's admission step there yields no token (the prefill's did), so it decodes the
+   * request's tokens after the first.
+   */
+  private handOverKv(j: number, now: number): void {
+    const slot = this.jobs.slot[j];
+    const c = this.jobs.comp[j];
+    const sc = slot * this.C + c;
+    const from = this.slots.replica[sc];
+    const to = this.slots.decodeReplica[sc];
+    this.router.load[from]--;
+    this.slots.replica[sc] = to;
+    const decode = Math.max(1, Math.round(this.slots.decode[sc]));
+    this.jobs.phase[j] = PHASE_DECODE;
+    this.jobs.decode[j] = decode;
+    this.jobs.chunks[j] = this.slots.chunkOut[sc];
+    this.jobs.nextChunk[j] = 0;
+    const spec = this.model.units[this.model.replicaUnit[from]].stations.find((st) => st.component === c);
+    const delay = linkMs(this.model, from, to, this.jobs.work[j] * (spec?.kvBytesPerToken ?? 0));
+    if (delay === 0) this.enqueue(j, to, now);
+    else this.events.push(now + delay, EV_DELIVER_CHUNK, j);
   }
 
   private firstToken(j: number, now: number): void {

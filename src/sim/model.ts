@@ -92,8 +92,12 @@ export interface SimType {
   targetMs?: number;
   /** CPU ms the serving process (gateway, dispatcher) spends on one request: the plan's measured gateway section, else 0. */
   gatewayMs: number;
-  /** Per component index (null when not on the path). */
+  /** Per component index (null when not on the path); a split LLM's prefill route. */
   routes: (SimRoute | null)[];
+  /** Per component index: a split LLM's decode route (units of role decode), else null. */
+  decodeRoutes: (SimRoute | null)[];
+  /** Whether some component of the path is split into prefill and decode. */
+  hasSplit: boolean;
 }
 
 export interface SimStationSpec {
@@ -112,11 +116,15 @@ export interface SimStationSpec {
    * undefined: the unit's whole cache, shared with its other LLMs.
    */
   kvCapacityTokens?: number;
+  /** LLMs: KV bytes one prompt token leaves on the whole TP group (per-device bytes × TP), which a prefill unit ships. */
+  kvBytesPerToken?: number;
 }
 
 export interface SimUnit {
   id: string;
   index: number;
+  /** engine.role: full, or the one phase of its split LLM the unit runs. */
+  role: 'full' | 'prefill' | 'decode';
   components: number[];
   replicas: number;
   pool: number;
@@ -210,6 +218,7 @@ export function compileModel(input: SimInput): SimModel {
       if (!settings) problems.push(`unit ${u.id}: its engine block has no settings for component '${name}'`);
       const station =
         entry && settings ? stationSpec(components[ci], entry, settings, u.engine.prefillChunkTokens, `unit ${u.id}`, problems) : undefined;
+      if (station && entry?.kvBytesPerToken !== undefined) station.kvBytesPerToken = entry.kvBytesPerToken * u.tp;
       if (station) stations.push(station);
     }
     const firstReplica = replicaUnit.length;
@@ -221,6 +230,7 @@ export function compileModel(input: SimInput): SimModel {
     units.push({
       id: u.id,
       index: ui,
+      role: u.engine.role,
       components: comps,
       replicas: u.replicas,
       pool: pool ?? 0,
@@ -232,7 +242,7 @@ export function compileModel(input: SimInput): SimModel {
   const unitIndex = new Map(units.map((u) => [u.id, u.index]));
 
   const routeOf = new Map<string, Route>();
-  for (const r of input.routing) routeOf.set(`${r.requestType}|${r.component}`, r);
+  for (const r of input.routing) routeOf.set(`${r.requestType}|${r.component}|${r.phase ?? ''}`, r);
   const makeRoute = (unitIndices: number[], shares: number[]): SimRoute => ({
     units: Int32Array.from(unitIndices),
     shares: Float64Array.from(shares),
@@ -274,26 +284,45 @@ export function compileModel(input: SimInput): SimModel {
     const outputsText = t.outputs.includes('text');
     const outputsAudio = t.outputs.includes('audio');
     const routes: (SimRoute | null)[] = Array.from({ length: n }, () => null);
+    const decodeRoutes: (SimRoute | null)[] = Array.from({ length: n }, () => null);
+    const compiledRoute = (route: Route, name: string, c: number): SimRoute | null => {
+      const where = `routing of ${t.name}/${name}${route.phase ? ` (${route.phase})` : ''}`;
+      const shares = route.shares
+        .map((s) => ({ unit: unitIndex.get(s.unit), share: s.share, id: s.unit }))
+        .filter((s) => {
+          if (s.unit === undefined) problems.push(`${where}: unit '${s.id}' is not in the '${strategy}' solution`);
+          else if (!units[s.unit].components.includes(c)) problems.push(`${where}: unit '${s.id}' does not hold ${name}`);
+          else if (components[c].isLlm && units[s.unit].role !== (route.phase ?? 'full'))
+            problems.push(
+              `${where}: unit '${s.id}' runs the ${units[s.unit].role} of ${name}${route.phase ? '' : '; route it by phase (prefill and decode)'}`,
+            );
+          return s.unit !== undefined;
+        })
+        .sort((a, b) => a.unit! - b.unit!);
+      const total = shares.reduce((a, s) => a + s.share, 0);
+      if (shares.length === 0 || !(total > 0)) return null;
+      return makeRoute(
+        shares.map((s) => s.unit!),
+        shares.map((s) => s.share / total),
+      );
+    };
     for (const c of path) {
       const name = components[c].name;
-      const route = routeOf.get(`${t.name}|${name}`);
-      if (route) {
-        const shares = route.shares
-          .map((s) => ({ unit: unitIndex.get(s.unit), share: s.share, id: s.unit }))
-          .filter((s) => {
-            if (s.unit === undefined) problems.push(`routing of ${t.name}/${name}: unit '${s.id}' is not in the '${strategy}' solution`);
-            else if (!units[s.unit].components.includes(c))
-              problems.push(`routing of ${t.name}/${name}: unit '${s.id}' does not hold ${name}`);
-            return s.unit !== undefined;
-          })
-          .sort((a, b) => a.unit! - b.unit!);
-        const total = shares.reduce((a, s) => a + s.share, 0);
-        if (shares.length > 0 && total > 0) {
-          routes[c] = makeRoute(
-            shares.map((s) => s.unit!),
-            shares.map((s) => s.share / total),
-          );
+      const prefill = routeOf.get(`${t.name}|${name}|prefill`);
+      const decode = routeOf.get(`${t.name}|${name}|decode`);
+      if (prefill || decode) {
+        // A split LLM: its prefill on prefill units, its decode on decode units, the KV cache between.
+        if (!prefill || !decode) problems.push(`routing of ${t.name}/${name}: a split LLM needs a prefill and a decode route`);
+        if (routeOf.has(`${t.name}|${name}|`)) problems.push(`routing of ${t.name}/${name}: routed whole and by phase at once`);
+        if (prefill && decode) {
+          routes[c] = compiledRoute(prefill, name, c);
+          decodeRoutes[c] = compiledRoute(decode, name, c);
         }
+        continue;
+      }
+      const route = routeOf.get(`${t.name}|${name}|`);
+      if (route) {
+        routes[c] = compiledRoute(route, name, c);
       } else {
         // No routing entry: fine when exactly one unit holds the component.
         const holders = units.filter((u) => u.components.includes(c));
@@ -323,6 +352,8 @@ export function compileModel(input: SimInput): SimModel {
       targetMs: input.latencyTargetsMs[t.name],
       gatewayMs: input.gatewayMsByType[t.name] ?? 0,
       routes,
+      decodeRoutes,
+      hasSplit: decodeRoutes.some((r) => r !== null),
     };
   });
 

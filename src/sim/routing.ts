@@ -15,6 +15,9 @@ export class SimRouter {
   private readonly depths: Float64Array[] = [];
   /** Scratch: the units an invocation's producers ran on. */
   private readonly producerUnits: Int32Array;
+  /** Per type × component: round-robin credits and depth scratch of a split LLM's decode route. */
+  private readonly decodeCredits: Float64Array[] = [];
+  private readonly decodeDepths: Float64Array[] = [];
 
   constructor(
     private readonly model: SimModel,
@@ -32,7 +35,42 @@ export class SimRouter {
           route ? initialCredits(route.shares, { seed, stream: `${t.name}/${model.components[c].name}` }) : new Float64Array(0),
         );
         this.depths.push(new Float64Array(route ? route.units.length : 0));
+        const decode = t.decodeRoutes[c];
+        this.decodeCredits.push(
+          decode ? initialCredits(decode.shares, { seed, stream: `${t.name}/${model.components[c].name}/decode` }) : new Float64Array(0),
+        );
+        this.decodeDepths.push(new Float64Array(decode ? decode.units.length : 0));
       }
+    }
+  }
+
+  /**
+   * Assigns the decode replica of every split LLM on the type's path (its prefill replica is the
+   * one `route` assigned), writing it at `base + component` of `replicas`, and counts the load.
+   */
+  routeDecode(type: SimType, replicas: Int32Array, base: number): void {
+    const m = this.model;
+    const path = type.path;
+    for (let i = 0; i < path.length; i++) {
+      const c = path[i];
+      const route = type.decodeRoutes[c];
+      if (!route) continue;
+      let k = 0;
+      if (route.units.length > 1) {
+        const at = type.index * this.C + c;
+        const depths = this.decodeDepths[at];
+        for (let j = 0; j < route.units.length; j++) {
+          const u = m.units[route.units[j]];
+          depths[j] = leastLoad(this.load, u.firstReplica, u.replicas);
+        }
+        k = pickUnit(route.shares, this.decodeCredits[at], depths, route.spillDepths);
+      }
+      const unit = route.units[k];
+      const u = m.units[unit];
+      const r = u.replicas === 1 ? 0 : pickReplica(this.load, this.cursor[unit], u.firstReplica, u.replicas);
+      this.cursor[unit] = (r + 1) % u.replicas;
+      replicas[base + c] = u.firstReplica + r;
+      this.load[u.firstReplica + r]++;
     }
   }
 

@@ -20,6 +20,8 @@ export class RequestSlots {
   /** Inputs the invocation still waits for. */
   pend = new Int32Array(0);
   replica = new Int32Array(0);
+  /** A split LLM's decode replica (its prefill replica is `replica` until the KV cache is handed over). */
+  decodeReplica = new Int32Array(0);
   unit = new Int32Array(0);
   work = new Float64Array(0);
   decode = new Float64Array(0);
@@ -60,6 +62,7 @@ export class RequestSlots {
     this.firstAudio = growFloat(this.firstAudio, cap);
     this.pend = growInt(this.pend, cap * C);
     this.replica = growInt(this.replica, cap * C);
+    this.decodeReplica = growInt(this.decodeReplica, cap * C);
     this.unit = growInt(this.unit, cap * C);
     this.work = growFloat(this.work, cap * C);
     this.decode = growFloat(this.decode, cap * C);
@@ -73,6 +76,11 @@ export class RequestSlots {
   }
 }
 
+/** A job's phase: a whole LLM invocation (or not an LLM), or one phase of a split LLM. */
+export const PHASE_WHOLE = 0;
+export const PHASE_PREFILL = 1;
+export const PHASE_DECODE = 2;
+
 /** Jobs: queued or running invocations, and streamed chunks. */
 export class Jobs {
   private cap = 0;
@@ -83,6 +91,8 @@ export class Jobs {
   decode = new Float64Array(0);
   /** A chunk job's index in its stream (−1 for a whole invocation). */
   chunk = new Int32Array(0);
+  /** LLM jobs: PHASE_WHOLE, or the phase of a split LLM the job runs. */
+  phase = new Int32Array(0);
   /** LLM jobs: chunks the sequence streams out, and the next one to send. */
   chunks = new Int32Array(0);
   nextChunk = new Int32Array(0);
@@ -111,6 +121,7 @@ export class Jobs {
     this.work = growFloat(this.work, cap);
     this.decode = growFloat(this.decode, cap);
     this.chunk = growInt(this.chunk, cap);
+    this.phase = growInt(this.phase, cap);
     this.chunks = growInt(this.chunks, cap);
     this.nextChunk = growInt(this.nextChunk, cap);
     this.admitStep = growFloat(this.admitStep, cap);

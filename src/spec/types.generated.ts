@@ -1149,7 +1149,7 @@ export interface Plan {
   gateway?: GatewayCPU;
   solution: Solution;
   /**
-   * Fixed strategies solved on the same inputs (monolithic, epd, disaggregated); an infeasible strategy has status infeasible and no units.
+   * Fixed strategies solved on the same inputs (monolithic, encoder-disaggregated, pd, epd, disaggregated); an infeasible strategy has status infeasible and no units.
    */
   baselines: Solution[];
   /**
@@ -1190,7 +1190,7 @@ export interface Plan {
     /**
      * The baseline whose units the plan adopted instead, because they ranked above the free search's in simulation (absent when the plan is the free search's).
      */
-    adoptedBaseline?: "monolithic" | "epd" | "disaggregated";
+    adoptedBaseline?: "monolithic" | "encoder-disaggregated" | "pd" | "epd" | "disaggregated";
   };
   /**
    * Statistics of the solve whose solution is the plan's (solve time is printed, not recorded, so plans stay byte-identical); --emit-lp writes exactly that solve's LP.
@@ -1215,7 +1215,7 @@ export interface Plan {
     /**
      * Whose MILP the solution comes from: planned (the free search) or the baseline whose units the plan adopted.
      */
-    strategy?: "planned" | "monolithic" | "epd" | "disaggregated";
+    strategy?: "planned" | "monolithic" | "encoder-disaggregated" | "pd" | "epd" | "disaggregated";
     /**
      * Candidate units in the LP: every candidate of the problem; those the solve may not or need not use have their replicas fixed at zero (fixedAtZero).
      */
@@ -1514,9 +1514,9 @@ export interface ResolvedPool {
  */
 export interface Solution {
   /**
-   * planned: the free search; the others restrict units to a fixed strategy.
+   * planned: the free search; the others restrict units to a fixed strategy: monolithic (one unit), encoder-disaggregated (each encoder alone, the LLM unsplit), pd (the prompt-reading LLM split into prefill and decode units, encoders with its prefill), epd (encoders, prefill and decode all separate), disaggregated (one unit per component).
    */
-  strategy: "planned" | "monolithic" | "epd" | "disaggregated";
+  strategy: "planned" | "monolithic" | "encoder-disaggregated" | "pd" | "epd" | "disaggregated";
   /**
    * Solve outcome for this strategy (not-applicable: the strategy does not exist for this graph, e.g. EPD without encoders).
    */
@@ -1563,7 +1563,7 @@ export interface Solution {
  */
 export interface ExecutorUnit {
   /**
-   * Stable id: components joined by '+', '@', pool, ':tp', TP degree; then '[types]' when the unit is a specialised operating point that serves only those request types.
+   * Stable id: components joined by '+', '@', pool, ':tp', TP degree; then ':prefill' or ':decode' for one phase of a split LLM (engine.role); then '[types]' when the unit is a specialised operating point that serves only those request types.
    */
   id: string;
   /**

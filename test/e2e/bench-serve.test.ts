@@ -179,6 +179,6 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
     assert.match(epd.stderr, /its 'epd' baseline is (infeasible|not-applicable) with no units: there is nothing to serve/);
     const bogus = runCliSync(['serve', planPath, '--strategy', 'fastest']);
     assert.equal(bogus.status, 1);
-    assert.match(bogus.stderr, /--strategy must be one of planned, monolithic, epd, disaggregated/);
+    assert.match(bogus.stderr, /--strategy must be one of planned, monolithic, encoder-disaggregated, pd, epd, disaggregated/);
   });
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { colocatableGroups, connectedParts, strategyGroups } from '../../src/graph/groups.js';
+import { colocatableGroups, connectedParts, prefillGroups, shapeKey, splittableLlms, strategyGroups } from '../../src/graph/groups.js';
 import type { ModelGraph } from '../../src/spec/types.generated.js';
 import { loadSpec, OMNI } from '../planner/helpers.js';
 
@@ -17,7 +17,7 @@ function graph(
       modality: 'text',
       weightBytes: 1,
       architecture: { params: 1, layers: 1, hiddenSize: 1 },
-      work: {},
+      work: (kinds[name] ?? 'llm') === 'llm' ? { decodeTokens: { outputTokens: 1 } } : {},
       source: 't',
     })),
     edges: edges.map(([from, to, colocatable]) => ({ from, to, bytes: { constant: 1 }, colocatable })),
@@ -63,7 +63,10 @@ test('the omni graph (a star around the thinker) has 17 groups', () => {
   assert.deepEqual(groups.at(-1), ['audio_enc', 'vision_enc', 'thinker', 'talker', 'vocoder']);
 });
 
-test('strategies: monolithic, EPD and disaggregated groups', () => {
+const groupsOf = (s: { shapes: { group: string[]; role: string }[] | undefined }) => s.shapes?.map((x) => x.group);
+const keysOf = (s: { shapes: { group: string[]; role: 'full' | 'prefill' | 'decode' }[] | undefined }) => s.shapes?.map(shapeKey);
+
+test('strategies: monolithic, encoder-disaggregated, pd, epd and disaggregated shapes', () => {
   const g = graph(
     ['enc', 'llm', 'gen'],
     [
@@ -72,11 +75,16 @@ test('strategies: monolithic, EPD and disaggregated groups', () => {
     ],
     { enc: 'encoder', gen: 'generator' },
   );
-  assert.deepEqual(strategyGroups(g, 'monolithic').groups, [['enc', 'llm', 'gen']]);
-  assert.deepEqual(strategyGroups(g, 'epd').groups, [['enc'], ['llm', 'gen']]);
-  assert.deepEqual(strategyGroups(g, 'disaggregated').groups, [['enc'], ['llm'], ['gen']]);
+  assert.deepEqual(keysOf(strategyGroups(g, 'monolithic')), ['enc+llm+gen']);
+  assert.deepEqual(keysOf(strategyGroups(g, 'encoder-disaggregated')), ['enc', 'llm+gen']);
+  assert.deepEqual(keysOf(strategyGroups(g, 'pd')), ['enc+llm:prefill', 'llm:decode', 'gen']);
+  assert.deepEqual(keysOf(strategyGroups(g, 'epd')), ['enc', 'llm:prefill', 'llm:decode', 'gen']);
+  assert.deepEqual(keysOf(strategyGroups(g, 'disaggregated')), ['enc', 'llm', 'gen']);
   const noEncoder = graph(['llm', 'gen'], [['llm', 'gen', true]], { gen: 'generator' });
-  assert.equal(strategyGroups(noEncoder, 'epd').groups, undefined);
+  assert.equal(strategyGroups(noEncoder, 'encoder-disaggregated').shapes, undefined);
+  assert.equal(strategyGroups(noEncoder, 'epd').shapes, undefined);
+  assert.match(strategyGroups(noEncoder, 'epd').note!, /no encoders/);
+  assert.deepEqual(keysOf(strategyGroups(noEncoder, 'pd')), ['llm:prefill', 'llm:decode', 'gen']);
   const split = graph(
     ['enc', 'llm', 'gen'],
     [
@@ -86,6 +94,30 @@ test('strategies: monolithic, EPD and disaggregated groups', () => {
     { enc: 'encoder', gen: 'generator' },
   );
   const mono = strategyGroups(split, 'monolithic');
-  assert.deepEqual(mono.groups, [['enc', 'llm'], ['gen']]);
+  assert.deepEqual(groupsOf(mono), [['enc', 'llm'], ['gen']]);
   assert.match(mono.note!, /2 parts/);
+});
+
+test('P/D splits apply only to the LLMs that read the prompt, never to encoders, generators or an LLM fed by another', () => {
+  const omni = graph(
+    ['enc', 'thinker', 'talker', 'voc'],
+    [
+      ['enc', 'thinker', true],
+      ['thinker', 'talker', true],
+      ['talker', 'voc', true],
+    ],
+    { enc: 'encoder', voc: 'generator' },
+  );
+  assert.deepEqual(splittableLlms(omni), ['thinker']);
+  // The thinker's prefill may run alone or with its encoder; never with the talker (a decode-side consumer).
+  assert.deepEqual(prefillGroups(omni, 'thinker', colocatableGroups(omni)), [['thinker'], ['enc', 'thinker']]);
+  assert.deepEqual(keysOf(strategyGroups(omni, 'epd')), ['enc', 'thinker:prefill', 'thinker:decode', 'talker+voc']);
+  // A prefill-only LLM (a text encoder whose hidden states feed a generator) has no decode to move.
+  const textEncoder = graph(['te', 'dit'], [['te', 'dit', true]], { dit: 'generator' });
+  textEncoder.components[0].work = { prefillTokens: { promptTokens: 1 }, decodeTokens: { constant: 0 } };
+  assert.deepEqual(splittableLlms(textEncoder), []);
+  const noLlm = graph(['enc', 'gen'], [['enc', 'gen', true]], { enc: 'encoder', gen: 'generator' });
+  assert.deepEqual(splittableLlms(noLlm), []);
+  assert.equal(strategyGroups(noLlm, 'pd').shapes, undefined);
+  assert.match(strategyGroups(noLlm, 'pd').note!, /no LLM/);
 });

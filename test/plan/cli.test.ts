@@ -26,7 +26,7 @@ test('plan writes the plan, the LP file and a JSON summary; --check agrees', () 
   assert.equal(summary.solver.status, 'optimal');
   assert.deepEqual(
     summary.baselines.map((b) => b.strategy),
-    ['monolithic', 'epd', 'disaggregated'],
+    ['monolithic', 'encoder-disaggregated', 'pd', 'epd', 'disaggregated'],
   );
   assert.match(run.stderr, /^plan tiny \[[#-]+\] \d+% planned optimal in [\d.]+ s …$/m, 'plain progress lines on stderr when not a TTY');
   assert.match(

@@ -1,7 +1,8 @@
 // Test-only oracle for the placement MILP: enumerate every replica vector of a small instance,
 // check that its TP groups really fit the nodes (a depth-first assignment, not the MILP's
 // packing rows), and compute the best rate for it with a small dense simplex (not glpk, not
-// highs). Exponential, so only for ≤ 4 components and ≤ 8 GPUs.
+// highs). Exponential, so only for ≤ 4 components and ≤ 8 GPUs. An LLM split into prefill and
+// decode units is enumerated both ways (whole, or by phase) rather than by the MILP's binary.
 import type { PlannerInstance } from '../../src/planner/milp.js';
 
 /** max c·x subject to A x ≤ b, x ≥ 0, with b ≥ 0 (the origin is feasible). Bland's rule, so no cycling. */
@@ -48,28 +49,42 @@ export function simplexMax(c: number[], A: number[][], b: number[]): number {
   throw new Error('simplex did not converge');
 }
 
-/** The largest rate the replica vector sustains (routing free, capacity Σ busy·x ≤ ρ·n). */
-export function bestRate(instance: PlannerInstance, replicas: number[]): number {
-  const flows: { type: string; component: string; candidate: number; busyS: number }[] = [];
+/** LLMs some candidate runs one phase of (a prefill/decode split). */
+export function splitLlms(instance: PlannerInstance): string[] {
+  return [...new Set(instance.candidates.flatMap((u) => u.loads.filter((l) => l.phase !== undefined).map((l) => l.component)))].sort();
+}
+
+/**
+ * The largest rate the replica vector sustains (routing free, capacity Σ busy·x ≤ ρ·n). A split
+ * LLM in `phased` runs only on its prefill and decode units, each phase's demand served in full;
+ * any other LLM only on full units (the plan routes an LLM one way).
+ */
+export function bestRate(instance: PlannerInstance, replicas: number[], phased: ReadonlySet<string> = new Set()): number {
+  const flows: { type: string; component: string; candidate: number; busyS: number; phase?: string }[] = [];
   instance.candidates.forEach((u, i) => {
     if (replicas[i] === 0) return;
-    for (const l of u.loads) flows.push({ type: l.type, component: l.component, candidate: i, busyS: l.busyS });
+    for (const l of u.loads) {
+      if ((l.phase !== undefined) !== phased.has(l.component)) continue;
+      flows.push({ type: l.type, component: l.component, candidate: i, busyS: l.busyS, phase: l.phase });
+    }
   });
   const n = flows.length + 1; // the last column is R
   const A: number[][] = [];
   const b: number[] = [];
   for (const t of instance.types) {
     for (const c of t.path) {
-      const row = new Array<number>(n).fill(0);
-      flows.forEach((f, j) => {
-        if (f.type === t.name && f.component === c) row[j] = 1;
-      });
-      row[n - 1] = -t.mix;
-      A.push(
-        row,
-        row.map((x) => -x),
-      );
-      b.push(0, 0);
+      for (const phase of phased.has(c) ? ['prefill', 'decode'] : [undefined]) {
+        const row = new Array<number>(n).fill(0);
+        flows.forEach((f, j) => {
+          if (f.type === t.name && f.component === c && f.phase === phase) row[j] = 1;
+        });
+        row[n - 1] = -t.mix;
+        A.push(
+          row,
+          row.map((x) => -x),
+        );
+        b.push(0, 0);
+      }
     }
   }
   instance.candidates.forEach((u, i) => {
@@ -111,6 +126,17 @@ export interface BruteForceResult {
   replicas: number[] | undefined;
 }
 
+/** Every subset of the split LLMs: which run on prefill and decode units. */
+function phasings(instance: PlannerInstance): Set<string>[] {
+  const llms = splitLlms(instance);
+  return Array.from({ length: 2 ** llms.length }, (_, mask) => new Set(llms.filter((_, k) => mask & (1 << k))));
+}
+
+/** The best rate of a replica vector over every way of running its split LLMs (whole or by phase). */
+export function bestRateAnyPhasing(instance: PlannerInstance, replicas: number[]): number {
+  return Math.max(...phasings(instance).map((p) => bestRate(instance, replicas, p)));
+}
+
 export function bruteForce(instance: PlannerInstance): BruteForceResult {
   const { candidates, pools, objective } = instance;
   const budget = objective.kind === 'max-rate' ? (objective.gpuBudget ?? Infinity) : Infinity;
@@ -132,15 +158,23 @@ export function bruteForce(instance: PlannerInstance): BruteForceResult {
         if (!packs(sizes, pool.nodes, pool.gpusPerNode)) return;
       }
       if (objective.kind === 'max-rate') {
-        const rate = bestRate(instance, r);
+        const rate = bestRateAnyPhasing(instance, r);
         if (rate > best.value * (1 + 1e-12)) best = { value: rate, replicas: [...r] };
       } else {
         const c = cost(r);
-        if (c < best.value && bestRate(instance, r) >= objective.targetRatePerS! * (1 - 1e-9)) best = { value: c, replicas: [...r] };
+        if (c < best.value && bestRateAnyPhasing(instance, r) >= objective.targetRatePerS! * (1 - 1e-9))
+          best = { value: c, replicas: [...r] };
       }
       return;
     }
-    for (let k = 0; k <= limits[i] && gpus + k * candidates[i].tp <= budget; k++) {
+    // A pool's devices bound its replicas (a necessary condition of packing, checked in full at the leaf).
+    const pool = pools.find((p) => p.name === candidates[i].pool)!;
+    const inPool = candidates.reduce((s, u, j) => (j < i && u.pool === pool.name ? s + r[j] * u.tp : s), 0);
+    for (
+      let k = 0;
+      k <= limits[i] && gpus + k * candidates[i].tp <= budget && inPool + k * candidates[i].tp <= pool.nodes * pool.gpusPerNode;
+      k++
+    ) {
       r[i] = k;
       visit(i + 1, gpus + k * candidates[i].tp);
     }

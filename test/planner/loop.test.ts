@@ -49,7 +49,7 @@ test('types outside the mix are routed too, and a unit hosts every component the
   const { plan } = report;
   assert.match(
     writeLp(buildMilp(report.planned.layout.instance).model),
-    /\n cover_0: .* >= 1\n/,
+    /\n cover_0: [^>]* >= 1\n/,
     'the vision encoder must be hosted although no request of the mix needs it',
   );
   for (const s of [plan.solution, ...plan.baselines].filter((x) => x.units.length > 0)) {
@@ -59,8 +59,15 @@ test('types outside the mix are routed too, and a unit hosts every component the
       s.units.some((u) => u.components.includes('vision')),
       `${s.strategy} hosts vision`,
     );
-    const routed = s.routing.map((r) => `${r.requestType}/${r.component}`).sort();
+    // A split LLM is routed once per phase (prefill, decode).
+    const routed = [...new Set(s.routing.map((r) => `${r.requestType}/${r.component}`))].sort();
     assert.deepEqual(routed, ['chat/llm', 'look/llm', 'look/vision'], s.strategy);
+    for (const r of s.routing.filter((x) => x.phase !== undefined))
+      assert.ok(
+        s.routing.some(
+          (x) => x.requestType === r.requestType && x.component === r.component && x.phase !== r.phase && x.phase !== undefined,
+        ),
+      );
     for (const r of s.routing) assert.ok(Math.abs(r.shares.reduce((a, x) => a + x.share, 0) - 1) < 1e-6);
   }
   for (const strategy of runnableStrategies(plan)) {
@@ -89,7 +96,8 @@ test('the loop records simulated metrics for every strategy and is deterministic
 });
 
 test('a type that misses its target lowers ρmax on its units; room to spare raises it; the MILP is solved again', async () => {
-  const { plan, planned } = await planDeploymentDetailed(loadSpec('fixtures/deployments/gemma3-shared-8xa100.yaml'), { solver });
+  // Gemma 3 under bursts: since P/D splits joined the search its first solve misses and the loop tightens, then loosens.
+  const { plan, planned } = await planDeploymentDetailed(loadSpec('fixtures/deployments/gemma3-shared-8xa100-bursty.yaml'), { solver });
   const iterations = plan.solver.loopIterations!;
   assert.ok(iterations.length >= 2, JSON.stringify(iterations));
   let tightenings = 0;

@@ -58,7 +58,7 @@ test('omni: a valid plan at least as good as every baseline, byte-identical when
     assert.ok(plan.solution.ratePerS >= b.ratePerS * (1 - 1e-9), `${b.strategy} ${b.ratePerS} beats planned ${plan.solution.ratePerS}`);
   assert.deepEqual(
     plan.baselines.map((b) => b.strategy),
-    ['monolithic', 'epd', 'disaggregated'],
+    ['monolithic', 'encoder-disaggregated', 'pd', 'epd', 'disaggregated'],
   );
   assert.ok(plan.baselines.every((b) => b.status === 'optimal'));
   assert.equal(plan.reasons.bottleneck, 'thinker');

@@ -53,7 +53,7 @@ describe('cornserve report', () => {
   test('--simulate --json names the strategies it skipped', async () => {
     const partial = structuredClone(qwen);
     Object.assign(
-      partial.baselines.find((x) => x.strategy === 'epd')!,
+      partial.baselines.find((x) => x.strategy === 'encoder-disaggregated')!,
       { status: 'infeasible', units: [], routing: [] },
     );
     const path = join(root, 'partial.plan.json');
@@ -62,7 +62,7 @@ describe('cornserve report', () => {
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout);
     assert.equal(out.simulated, true);
-    assert.deepEqual(out.skipped, [{ strategy: 'epd', reason: 'infeasible: no units to simulate' }]);
+    assert.deepEqual(out.skipped, [{ strategy: 'encoder-disaggregated', reason: 'infeasible: no units to simulate' }]);
   });
 
   test('a plan the simulator cannot run is exit 1 with the reasons; --requests without --simulate and no output file are usage errors', async () => {

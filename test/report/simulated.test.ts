@@ -27,7 +27,7 @@ function seriesByChart(html: string): Map<string, string[]> {
 
 function withInfeasibleEpd(plan: Plan): Plan {
   const copy = structuredClone(plan);
-  const epd = copy.baselines.find((b) => b.strategy === 'epd')!;
+  const epd = copy.baselines.find((b) => b.strategy === 'encoder-disaggregated')!;
   Object.assign(epd, { status: 'infeasible', units: [], routing: [], ratePerS: 0, gpus: 0 });
   return copy;
 }
@@ -36,7 +36,7 @@ describe('report --simulate series', () => {
   const plan = qwen3OmniPlan(20);
   const series = simulateForReport(plan, { requests: REQUESTS });
   const types = plan.model.requestTypes.map((t) => t.name);
-  const strategies = ['planned', 'monolithic', 'epd', 'disaggregated'];
+  const strategies = ['planned', 'monolithic', 'encoder-disaggregated', 'disaggregated'];
 
   test('one CDF series per (strategy, request type) and one goodput curve per strategy, in the page too', () => {
     assert.deepEqual(
@@ -115,14 +115,17 @@ describe('report --simulate series', () => {
   test('an infeasible baseline is skipped and the page says so', () => {
     const partial = withInfeasibleEpd(plan);
     const s = simulateForReport(partial, { requests: 300 });
-    assert.deepEqual(s.skipped, [{ strategy: 'epd', reason: 'infeasible: no units to simulate' }]);
-    assert.ok(!s.latencyCdfs.some((c) => c.strategy === 'epd'));
+    assert.deepEqual(s.skipped, [{ strategy: 'encoder-disaggregated', reason: 'infeasible: no units to simulate' }]);
+    assert.ok(!s.latencyCdfs.some((c) => c.strategy === 'encoder-disaggregated'));
     assert.deepEqual(
       s.goodput.map((g) => g.strategy),
       ['planned', 'monolithic', 'disaggregated'],
     );
     const html = renderReport({ plan: partial, simulation: s });
-    assert.match(html, /Not simulated:<\/p><ul class="skipped note"><li><b>epd<\/b>: infeasible: no units to simulate<\/li><\/ul>/);
+    assert.match(
+      html,
+      /Not simulated:<\/p><ul class="skipped note"><li><b>encoder-disaggregated<\/b>: infeasible: no units to simulate<\/li><\/ul>/,
+    );
     assert.deepEqual(seriesByChart(html).get('goodput'), ['planned', 'monolithic', 'disaggregated']);
   });
 

@@ -26,15 +26,15 @@ test('simulate prints a per-type table and the units', async () => {
 test('--strategy all: one block per strategy and goodput ratios; --json carries the same', async () => {
   const run = await runCli(['simulate', planPath, '-n', '600', '--strategy', 'all']);
   assert.equal(run.code, 0, run.stderr);
-  for (const s of ['planned', 'monolithic', 'epd', 'disaggregated']) assert.match(run.stdout, new RegExp(`^${s}: `, 'm'));
-  assert.match(run.stdout, /goodput of planned over each baseline\ntype\s+monolithic\s+epd\s+disaggregated/);
+  for (const s of ['planned', 'monolithic', 'encoder-disaggregated', 'disaggregated']) assert.match(run.stdout, new RegExp(`^${s}: `, 'm'));
+  assert.match(run.stdout, /goodput of planned over each baseline\ntype\s+monolithic\s+encoder-disaggregated\s+disaggregated/);
   assert.match(run.stdout, /^all\s+(×[\d.]+|∞)\s+/m);
   const json = await runCli(['simulate', planPath, '-n', '600', '--strategy', 'all', '--json']);
   const out = JSON.parse(json.stdout);
-  assert.deepEqual(Object.keys(out.results), ['planned', 'monolithic', 'epd', 'disaggregated']);
+  assert.deepEqual(Object.keys(out.results), ['planned', 'monolithic', 'encoder-disaggregated', 'disaggregated']);
   assert.deepEqual(
     out.ratios.map((r: { baseline: string }) => r.baseline),
-    ['monolithic', 'epd', 'disaggregated'],
+    ['monolithic', 'encoder-disaggregated', 'disaggregated'],
   );
   assert.equal(out.results.planned.perType.t2t.type, 't2t');
 });

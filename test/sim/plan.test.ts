@@ -15,7 +15,7 @@ const qwen = qwen3OmniPlan(20);
 const qwenSpec = workloadSpecFromPlan(qwen);
 
 test('the Qwen3-Omni plan runs under every strategy, with text and audio metrics where they apply', () => {
-  assert.deepEqual(runnableStrategies(qwen), ['planned', 'monolithic', 'epd', 'disaggregated']);
+  assert.deepEqual(runnableStrategies(qwen), ['planned', 'monolithic', 'encoder-disaggregated', 'disaggregated']);
   for (const strategy of runnableStrategies(qwen)) {
     const r = simulate(qwen, strategy, generateRequests(qwenSpec, 3000), { warmupRequests: 300 });
     assert.equal(r.strategy, strategy);

@@ -31,6 +31,8 @@ export interface UnitSpec {
   batch?: Record<string, number>;
   /** Per component, a different profile than the component's default (e.g. a faster TP degree). */
   profiles?: Record<string, Partial<Pick<ComponentSpec, 'unitMs' | 'prefillMs' | 'decodeMs'>>>;
+  /** One phase of a split LLM (engine.role); its LLM is routed by phase. */
+  role?: 'prefill' | 'decode';
 }
 
 export interface StrategySpec {
@@ -69,7 +71,7 @@ function nonEmpty<T>(xs: T[]): [T, ...T[]] {
 }
 
 function unitId(u: UnitSpec): string {
-  return `${u.components.join('+')}@${POOL}:tp${u.tp ?? 1}`;
+  return `${u.components.join('+')}@${POOL}:tp${u.tp ?? 1}${u.role ? `:${u.role}` : ''}`;
 }
 
 function profileEntry(
@@ -115,7 +117,7 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
       u.components.map((name) => [name, u.batch?.[name] ?? comps.get(name)!.serving?.maxBatch ?? largest(name)]),
     );
     const engine = engineBlock(
-      { components: u.components, tp, batch, kvTokens: u.kvCapacityTokensByComponent ?? {} },
+      { components: u.components, tp, batch, kvTokens: u.kvCapacityTokensByComponent ?? {}, role: u.role ?? 'full' },
       { gpu: { device: 'gpu' } },
       comps,
     );
@@ -141,6 +143,19 @@ function solution(spec: PlanSpec, s: StrategySpec, gpusPerNode: number): Solutio
     for (const c of t.path) {
       const explicit = s.routing?.[t.name]?.[c];
       const holders = s.units.map((u, i) => (u.components.includes(c) ? i : -1)).filter((i) => i >= 0);
+      if (comps.get(c)!.kind === 'llm' && holders.some((i) => s.units[i].role !== undefined)) {
+        // A split LLM: one route per phase over the units of that role, evenly.
+        for (const phase of ['prefill', 'decode'] as const) {
+          const of = holders.filter((i) => s.units[i].role === phase);
+          routing.push({
+            requestType: t.name,
+            component: c,
+            phase,
+            shares: nonEmpty(of.map((i) => ({ unit: units[i].id, share: 1 / of.length }))),
+          });
+        }
+        continue;
+      }
       const shares = explicit
         ? Object.entries(explicit).map(([i, share]) => ({ unit: units[Number(i)].id, share }))
         : holders.map((i) => ({ unit: units[i].id, share: 1 / holders.length }));
@@ -412,7 +427,7 @@ export function qwen3OmniPlan(ratePerS = 20): Plan {
     baselines: [
       { strategy: 'monolithic', units: [{ components: all, replicas: 4, tp: 4, kvCapacityTokens: kv }] },
       {
-        strategy: 'epd',
+        strategy: 'encoder-disaggregated',
         units: [
           { components: ['image-encoder', 'video-encoder', 'audio-encoder'], replicas: 4 },
           { components: ['thinker', 'talker', 'vocoder'], replicas: 3, tp: 4, kvCapacityTokens: kv },

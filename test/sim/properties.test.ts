@@ -31,7 +31,7 @@ test('random streams: all requests complete, none faster than alone on an idle p
   fc.assert(
     fc.property(
       fc.array(request, { minLength: 1, maxLength: 60 }),
-      fc.constantFrom('planned', 'monolithic', 'epd', 'disaggregated' as const),
+      fc.constantFrom('planned', 'monolithic', 'encoder-disaggregated', 'disaggregated' as const),
       (reqs, strategy) => {
         let t = 0;
         const trace: TraceRequest[] = reqs.map((r) => {
