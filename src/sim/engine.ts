@@ -63,7 +63,7 @@ class Engine {
     this.warmup = options.warmupRequests ?? 0;
     this.maxQueued = options.maxQueued ?? Infinity;
     this.replicas = buildReplicas(model);
-    this.router = new SimRouter(model, this.replicas.length, options.seed ?? 1);
+    this.router = new SimRouter(model, options.seed ?? 1);
     this.run_ = newRawRun(model, this.replicas.length);
     this.slots = new RequestSlots(this.C, this.E, 256);
     this.jobs = new Jobs(256);
@@ -209,7 +209,7 @@ class Engine {
   }
 
   private snapshot(now: number): void {
-    recordSnapshot(this.run_, now, this.arrivals, this.inSystem, this.replicas, this.router.load);
+    recordSnapshot(this.run_, now, this.arrivals, this.inSystem, this.replicas, this.router.loads.byUnit);
   }
 
   // ---- invocations ------------------------------------------------------------------------
@@ -487,7 +487,7 @@ class Engine {
 
   private completeComponent(slot: number, c: number, now: number, ran: boolean): void {
     const sc = slot * this.C + c;
-    this.router.load[this.slots.replica[sc]]--;
+    this.router.release(this.slots.replica[sc]);
     const type = this.model.types[this.slots.type[slot]];
     const outs = type.outEdges[c];
     const chunked = this.slots.chunkOut[sc] > 0;
