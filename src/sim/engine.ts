@@ -44,6 +44,7 @@ class Engine {
   private readonly features = new Float64Array(FEATURE_COUNT);
   private readonly warmup: number;
   private readonly maxQueued: number;
+  private readonly stepByStep: boolean;
   /** Jobs waiting in all queues (not in service). */
   private queuedTotal = 0;
 
@@ -62,6 +63,7 @@ class Engine {
     this.E = Math.max(1, model.edges.length);
     this.warmup = options.warmupRequests ?? 0;
     this.maxQueued = options.maxQueued ?? Infinity;
+    this.stepByStep = options.stepByStep === true;
     this.replicas = buildReplicas(model);
     this.router = new SimRouter(model, options.seed ?? 1);
     this.run_ = newRawRun(model, this.replicas.length);
@@ -354,13 +356,19 @@ class Engine {
       return;
     }
     // Pure decode: run until the next sequence needs attention, unless other work shares the replica.
-    let steps = st.heap.topKey - st.steps;
+    let steps = this.stepByStep ? 1 : st.heap.topKey - st.steps;
     if (steps > 1) {
       for (const other of rep.stations) {
-        if (other !== st && (other.queue.size > 0 || other.running > 0)) {
-          steps = 1;
-          break;
+        if (other === st || other.queue.size === 0) {
+          if (other !== st && other.running > 0) steps = 1;
+        } else if (other.isLlm || other.maxWaitMs <= 0 || other.queuedUnits >= other.maxBatch) steps = 1;
+        else {
+          // A batch waiting out its batching window takes the server at the first step boundary
+          // at or after it is due (it fills sooner only by an enqueue, which cuts the stretch).
+          const due = this.jobs.enqueueMs[other.queue.peek()] + other.maxWaitMs;
+          steps = Math.max(1, Math.min(steps, Math.ceil((due - now) / decodeMs)));
         }
+        if (steps === 1) break;
       }
       if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }

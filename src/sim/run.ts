@@ -12,6 +12,12 @@ export interface SimOptions {
   warmupRequests?: number;
   /** Stop early, reporting saturation, when more jobs than this wait in queues at once (a stable plan's queues stay short). */
   maxQueued?: number;
+  /**
+   * Run every LLM decode step as its own event, no macro steps: the reference the macro steps
+   * are checked against (test/sim/macro-steps.test.ts); slower, the same results within float
+   * rounding.
+   */
+  stepByStep?: boolean;
 }
 
 /** Raw measurements of one run; `metrics.ts` turns them into the reported result. */
