@@ -6,6 +6,7 @@ import type { LoopIteration, SimulatedType, Solution } from '../spec/types.gener
 import type { Strategy } from '../graph/groups.js';
 import { SimError } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
+import { evaluateWorker } from '../sim/evaluate-worker.js';
 import { evaluate, meetsSlo, missedTypes, sloGoodput, toSimulatedTypes } from '../sim/simulate.js';
 import type { UnitResult } from '../sim/metrics.js';
 import { MIN_UTILISATION } from './candidates.js';
@@ -29,6 +30,12 @@ export const LOOP_MIN_REQUESTS = 3000;
 export const HORIZON_TARGETS = 20;
 /** Seeds an iteration must meet every target on before the loop accepts it (its arrivals, sizes and routing all differ per seed). */
 export const ACCEPT_SEEDS = 3;
+/**
+ * Seeds of at least this many requests run two at a time, the next one in a worker thread while
+ * this thread runs its own (a second core); below it a seed takes milliseconds and the worker's
+ * start would cost more than it saves. The decisions are the same either way.
+ */
+export const PARALLEL_SEED_REQUESTS = 50_000;
 /** A type that saturates in simulation multiplies the ρmax of its bottleneck units by this: a saturated run's p90 measures its length, not the target's distance. */
 export const SATURATED_TIGHTENING = 0.6;
 /**
@@ -115,7 +122,7 @@ export async function runLoop(
   let beforeRaise = new Map<string, number>();
   let previousMissed = new Set<string>();
   for (let k = 1; run?.decoded && k <= loop.maxIterations; k++) {
-    const simulated = simulateRun(loop, run);
+    const simulated = await simulateRun(loop, run);
     const goodput = sloGoodput(run.solution);
     const missed = missedTypes(run.solution);
     loop.options.onProgress?.({
@@ -177,24 +184,47 @@ function signature(s: Solution): string {
  * Simulated metrics of a run's solution at its own rate over the loop horizon: on the workload's
  * seed, then on further seeds while every type keeps meeting its target (up to ACCEPT_SEEDS), so
  * an iteration is accepted only when it holds on every one; each type reports its worst seed.
- * Returns the requests per seed, the seeds run and the units of the last seed run (the one that
- * missed, if any); the note says why when the simulator cannot run the solution.
+ * Returns the requests per seed, the seeds run and the units of the last seed that counted (the
+ * one that missed, if any); the note says why when the simulator cannot run the solution. Long
+ * seeds run in pairs (PARALLEL_SEED_REQUESTS), with the same outcome as one by one: a seed's
+ * result counts only when every earlier seed met every target.
  */
-export function simulateRun(loop: LoopContext, run: StrategyRun): { requests: number; seeds: number; units: UnitResult[] } | undefined {
+export async function simulateRun(
+  loop: LoopContext,
+  run: StrategyRun,
+): Promise<{ requests: number; seeds: number; units: UnitResult[] } | undefined> {
   const solution = run.solution;
   if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
   const input = simInputFromSolution(loop.skeleton, solution, run.strategy);
   const requests = loopRequests(loop.problem, solution.ratePerS, loop.minRequests);
+  const seedOptions = (k: number) => ({ requests, ratePerS: solution.ratePerS, seed: loop.skeleton.workload.seed + k });
+  const inPairs = requests >= PARALLEL_SEED_REQUESTS;
   let worst: Record<string, SimulatedType> | undefined;
   let units: UnitResult[] = [];
   let seeds = 0;
+  const missing = () => Object.values(worst!).some((t) => !meetsSlo(t));
   try {
-    for (let k = 0; k < ACCEPT_SEEDS; k++) {
-      const evaluation = evaluate(input, { requests, ratePerS: solution.ratePerS, seed: loop.skeleton.workload.seed + k });
-      worst = worstOf(worst, toSimulatedTypes(evaluation.result));
-      units = evaluation.result.units;
+    while (seeds < ACCEPT_SEEDS) {
+      const aside = inPairs && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1)) : undefined;
+      try {
+        const { result } = evaluate(input, seedOptions(seeds));
+        worst = worstOf(worst, toSimulatedTypes(result));
+        units = result.units;
+      } catch (err) {
+        if (aside) discard(aside);
+        throw err;
+      }
       seeds++;
-      if (Object.values(worst).some((t) => !meetsSlo(t))) break;
+      if (missing()) {
+        if (aside) discard(aside);
+        break;
+      }
+      if (!aside) continue;
+      const other = await aside;
+      worst = worstOf(worst, other.simulated);
+      units = other.units;
+      seeds++;
+      if (missing()) break;
     }
     solution.simulated = worst;
   } catch (err) {
@@ -204,6 +234,12 @@ export function simulateRun(loop: LoopContext, run: StrategyRun): { requests: nu
     return undefined;
   }
   return { requests, seeds, units };
+}
+
+/** A seed run aside whose result no longer counts: stop the worker rather than let it finish. */
+function discard(aside: Promise<unknown>): void {
+  aside.catch(() => undefined);
+  evaluateWorker.discard();
 }
 
 /** Per type, the worse of two seeds' results: saturated first, then the lower SLO attainment, then the higher p90. */

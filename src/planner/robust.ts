@@ -10,6 +10,7 @@ import type { LoopIteration, Plan, Route, Solution } from '../spec/types.generat
 import { BASELINE_STRATEGIES, type Strategy } from '../graph/groups.js';
 import { canonicalize } from '../plan/canonical.js';
 import { missedTypes, partialSloGoodput, sloGoodput } from '../sim/simulate.js';
+import type { UnitResult } from '../sim/metrics.js';
 import { preparePlanner, strategyInstance, type PlannerProblem } from './prepare.js';
 import type { PlanningWorkload } from './workloads.js';
 import type { Candidate } from './candidates.js';
@@ -229,13 +230,14 @@ async function robustLoop(
     let requests: number | undefined;
     let seeds: number | undefined;
     const missed: string[] = [];
-    const simulatedUnits = run.runs.map((r, w) => {
-      const simulated = simulateRun(ctx.loops[w], r);
+    const simulatedUnits: UnitResult[][] = [];
+    for (const [w, r] of run.runs.entries()) {
+      const simulated = await simulateRun(ctx.loops[w], r);
       requests = Math.max(requests ?? 0, simulated?.requests ?? 0);
       seeds = Math.max(seeds ?? 0, simulated?.seeds ?? 0);
       missed.push(...missedTypes(r.solution).map((t) => `${workloads[w].name}/${t}`));
-      return simulated?.units ?? [];
-    });
+      simulatedUnits.push(simulated?.units ?? []);
+    }
     ctx.options.onProgress?.({ phase: 'simulated', strategy, iteration: k, ratePerS: run.runs[0].solution.ratePerS, requests, missed });
     if (k > 1 && ranksAboveRobust(problems[0], run, best)) {
       best = run;

@@ -47,6 +47,7 @@ class Engine {
   private readonly features = new Float64Array(FEATURE_COUNT);
   private readonly warmup: number;
   private readonly maxQueued: number;
+  private readonly stepByStep: boolean;
   /** Jobs waiting in all queues (not in service). */
   private queuedTotal = 0;
 
@@ -65,8 +66,9 @@ class Engine {
     this.E = Math.max(1, model.edges.length);
     this.warmup = options.warmupRequests ?? 0;
     this.maxQueued = options.maxQueued ?? Infinity;
+    this.stepByStep = options.stepByStep === true;
     this.replicas = buildReplicas(model);
-    this.router = new SimRouter(model, this.replicas.length, options.seed ?? 1);
+    this.router = new SimRouter(model, options.seed ?? 1);
     this.run_ = newRawRun(model, this.replicas.length);
     this.slots = new RequestSlots(this.C, this.E, 256);
     this.jobs = new Jobs(256);
@@ -213,7 +215,7 @@ class Engine {
   }
 
   private snapshot(now: number): void {
-    recordSnapshot(this.run_, now, this.arrivals, this.inSystem, this.replicas, this.router.load);
+    recordSnapshot(this.run_, now, this.arrivals, this.inSystem, this.replicas, this.router.loads.byUnit);
   }
 
   // ---- invocations ------------------------------------------------------------------------
@@ -225,7 +227,7 @@ class Engine {
     const decode = this.slots.decode[sc];
     if (work <= 0 && (!comp.isLlm || decode <= 0)) {
       // A split LLM with nothing to do never reaches its decode replica: release that assignment too.
-      if (this.model.types[this.slots.type[slot]].decodeRoutes[c] !== null) this.router.load[this.slots.decodeReplica[sc]]--;
+      if (this.model.types[this.slots.type[slot]].decodeRoutes[c] !== null) this.router.release(this.slots.decodeReplica[sc]);
       this.completeComponent(slot, c, now, false);
       return;
     }
@@ -369,13 +371,19 @@ class Engine {
       return;
     }
     // Pure decode: run until the next sequence needs attention, unless other work shares the replica.
-    let steps = st.heap.topKey - st.steps;
+    let steps = this.stepByStep ? 1 : st.heap.topKey - st.steps;
     if (steps > 1) {
       for (const other of rep.stations) {
-        if (other !== st && (other.queue.size > 0 || other.running > 0)) {
-          steps = 1;
-          break;
+        if (other === st || other.queue.size === 0) {
+          if (other !== st && other.running > 0) steps = 1;
+        } else if (other.isLlm || other.maxWaitMs <= 0 || other.queuedUnits >= other.maxBatch) steps = 1;
+        else {
+          // A batch waiting out its batching window takes the server at the first step boundary
+          // at or after it is due (it fills sooner only by an enqueue, which cuts the stretch).
+          const due = this.jobs.enqueueMs[other.queue.peek()] + other.maxWaitMs;
+          steps = Math.max(1, Math.min(steps, Math.ceil((due - now) / decodeMs)));
         }
+        if (steps === 1) break;
       }
       if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }
@@ -468,7 +476,7 @@ class Engine {
     const sc = slot * this.C + c;
     const from = this.slots.replica[sc];
     const to = this.slots.decodeReplica[sc];
-    this.router.load[from]--;
+    this.router.release(from);
     this.slots.replica[sc] = to;
     const decode = Math.max(1, Math.round(this.slots.decode[sc]));
     this.jobs.phase[j] = PHASE_DECODE;
@@ -533,7 +541,7 @@ class Engine {
 
   private completeComponent(slot: number, c: number, now: number, ran: boolean): void {
     const sc = slot * this.C + c;
-    this.router.load[this.slots.replica[sc]]--;
+    this.router.release(this.slots.replica[sc]);
     const type = this.model.types[this.slots.type[slot]];
     const outs = type.outEdges[c];
     const chunked = this.slots.chunkOut[sc] > 0;

@@ -4,10 +4,12 @@
 // LLM decode step at which a sequence next needs attention).
 
 export class EventQueue {
-  private time: Float64Array;
-  private order: Float64Array;
-  private kind: Int32Array;
-  private data: Int32Array;
+  /**
+   * The heap, one node per 4 doubles (time, insertion order, kind, data), the root at node 1 so
+   * that a node's two children are adjacent: a sift step reads one stretch of memory, not four
+   * arrays (with thousands of replicas the heap outgrows the cache, and that is the cost).
+   */
+  private heap: Float64Array;
   private count = 0;
   private inserted = 0;
   /** Fields of the event last returned by pop(). */
@@ -16,10 +18,7 @@ export class EventQueue {
   topData = 0;
 
   constructor(capacity = 1024) {
-    this.time = new Float64Array(capacity);
-    this.order = new Float64Array(capacity);
-    this.kind = new Int32Array(capacity);
-    this.data = new Int32Array(capacity);
+    this.heap = new Float64Array(4 * (capacity + 1));
   }
 
   get size(): number {
@@ -27,77 +26,72 @@ export class EventQueue {
   }
 
   push(time: number, kind: number, data: number): void {
-    if (this.count === this.time.length) this.grow();
+    if (4 * (this.count + 2) > this.heap.length) this.grow();
     const seq = this.inserted++;
-    let i = this.count++;
-    const t = this.time;
-    const o = this.order;
-    // Sift up: move parents down until the new event's slot is found.
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (t[p] < time || (t[p] === time && o[p] < seq)) break;
-      t[i] = t[p];
-      o[i] = o[p];
-      this.kind[i] = this.kind[p];
-      this.data[i] = this.data[p];
+    const h = this.heap;
+    let i = ++this.count;
+    // Sift up: move parents down until the new event's node is found.
+    while (i > 1) {
+      const p = i >> 1;
+      const pt = h[4 * p];
+      if (pt < time || (pt === time && h[4 * p + 1] < seq)) break;
+      h[4 * i] = pt;
+      h[4 * i + 1] = h[4 * p + 1];
+      h[4 * i + 2] = h[4 * p + 2];
+      h[4 * i + 3] = h[4 * p + 3];
       i = p;
     }
-    t[i] = time;
-    o[i] = seq;
-    this.kind[i] = kind;
-    this.data[i] = data;
+    h[4 * i] = time;
+    h[4 * i + 1] = seq;
+    h[4 * i + 2] = kind;
+    h[4 * i + 3] = data;
   }
 
   /** Removes the earliest event into topTime/topKind/topData; false when empty. */
   pop(): boolean {
     if (this.count === 0) return false;
-    const t = this.time;
-    const o = this.order;
-    const k = this.kind;
-    const d = this.data;
-    this.topTime = t[0];
-    this.topKind = k[0];
-    this.topData = d[0];
-    const n = --this.count;
-    if (n === 0) return true;
-    const lastT = t[n];
-    const lastO = o[n];
-    const lastK = k[n];
-    const lastD = d[n];
-    let i = 0;
+    const h = this.heap;
+    this.topTime = h[4];
+    this.topKind = h[6];
+    this.topData = h[7];
+    const n = this.count--;
+    if (n === 1) return true;
+    // The last node fills the hole at the root, sifting down over nodes 1 … n − 1.
+    const lastT = h[4 * n];
+    const lastO = h[4 * n + 1];
+    const lastK = h[4 * n + 2];
+    const lastD = h[4 * n + 3];
+    const m = n - 1;
+    let i = 1;
     for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      const r = c + 1;
-      if (r < n && (t[r] < t[c] || (t[r] === t[c] && o[r] < o[c]))) c = r;
-      if (lastT < t[c] || (lastT === t[c] && lastO < o[c])) break;
-      t[i] = t[c];
-      o[i] = o[c];
-      k[i] = k[c];
-      d[i] = d[c];
+      let c = 2 * i;
+      if (c > m) break;
+      let ct = h[4 * c];
+      if (c < m) {
+        const rt = h[4 * c + 4];
+        if (rt < ct || (rt === ct && h[4 * c + 5] < h[4 * c + 1])) {
+          c++;
+          ct = rt;
+        }
+      }
+      if (lastT < ct || (lastT === ct && lastO < h[4 * c + 1])) break;
+      h[4 * i] = ct;
+      h[4 * i + 1] = h[4 * c + 1];
+      h[4 * i + 2] = h[4 * c + 2];
+      h[4 * i + 3] = h[4 * c + 3];
       i = c;
     }
-    t[i] = lastT;
-    o[i] = lastO;
-    k[i] = lastK;
-    d[i] = lastD;
+    h[4 * i] = lastT;
+    h[4 * i + 1] = lastO;
+    h[4 * i + 2] = lastK;
+    h[4 * i + 3] = lastD;
     return true;
   }
 
   private grow(): void {
-    const n = this.time.length * 2;
-    const time = new Float64Array(n);
-    const order = new Float64Array(n);
-    const kind = new Int32Array(n);
-    const data = new Int32Array(n);
-    time.set(this.time);
-    order.set(this.order);
-    kind.set(this.kind);
-    data.set(this.data);
-    this.time = time;
-    this.order = order;
-    this.kind = kind;
-    this.data = data;
+    const heap = new Float64Array(this.heap.length * 2);
+    heap.set(this.heap);
+    this.heap = heap;
   }
 }
 

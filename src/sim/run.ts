@@ -12,6 +12,12 @@ export interface SimOptions {
   warmupRequests?: number;
   /** Stop early, reporting saturation, when more jobs than this wait in queues at once (a stable plan's queues stay short). */
   maxQueued?: number;
+  /**
+   * Run every LLM decode step as its own event, no macro steps: the reference the macro steps
+   * are checked against (test/sim/macro-steps.test.ts); slower, the same results within float
+   * rounding.
+   */
+  stepByStep?: boolean;
 }
 
 /** Raw measurements of one run; `metrics.ts` turns them into the reported result. */
@@ -110,26 +116,22 @@ export function recordCompletion(run: RawRun, type: SimType, slots: RequestSlots
   if (type.audioGenerator >= 0 && audio === audio) run.ttfaMs[ti].push(audio - arrival);
 }
 
-/** Time, arrivals, requests in the system, and each unit's load and queued jobs. */
+/** Time, arrivals, requests in the system, and each unit's load (kept per unit by the router) and queued jobs. */
 export function recordSnapshot(
   run: RawRun,
   now: number,
   arrivals: number,
   inSystem: number,
   replicas: readonly Replica[],
-  load: Float64Array,
+  unitLoad: Float64Array,
 ): void {
   run.snapTimeMs.push(now);
   run.snapArrivals.push(arrivals);
   run.snapInSystem.push(inSystem);
   for (const u of run.model.units) {
-    let unitLoad = 0;
     let queued = 0;
-    for (let r = u.firstReplica; r < u.firstReplica + u.replicas; r++) {
-      unitLoad += load[r];
-      queued += replicas[r].queued;
-    }
-    run.snapUnitLoad[u.index].push(unitLoad);
+    for (let r = u.firstReplica; r < u.firstReplica + u.replicas; r++) queued += replicas[r].queued;
+    run.snapUnitLoad[u.index].push(unitLoad[u.index]);
     run.snapUnitQueued[u.index].push(queued);
   }
 }
