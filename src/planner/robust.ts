@@ -7,7 +7,7 @@
 import { relative } from 'node:path';
 import type { DeploymentSpec } from '../spec/load.js';
 import type { LoopIteration, Plan, Route, Solution } from '../spec/types.generated.js';
-import { BASELINE_STRATEGIES, type Strategy } from '../graph/groups.js';
+import { BASELINE_STRATEGIES, strategyGroups, type Strategy } from '../graph/groups.js';
 import { canonicalize } from '../plan/canonical.js';
 import { missedTypes, partialSloGoodput, sloGoodput } from '../sim/simulate.js';
 import type { UnitResult } from '../sim/metrics.js';
@@ -44,7 +44,9 @@ export function prepareRobust(spec: DeploymentSpec, workloads: readonly Planning
   const resolved = ids
     .map((id) => lookups.map((byId) => byId.get(id) ?? keptVariant(byId, id)))
     .filter((row): row is Candidate[] => row.every((c) => c !== undefined));
-  const problems = own.map((p, w) => ({ ...p, candidates: resolved.map((row) => row[w]) }));
+  // The joint MILP has no per-phase demand rows yet: a split LLM's prefill and decode units are left out.
+  const whole = resolved.filter((row) => row[0].role === undefined);
+  const problems = own.map((p, w) => ({ ...p, candidates: whole.map((row) => row[w]) }));
   return { workloads: [...workloads], problems };
 }
 
@@ -147,6 +149,11 @@ async function solveRobust(
   first: boolean,
 ): Promise<RobustRun | { note: string; status: Solution['status'] }> {
   const { problems } = ctx.robust;
+  if (strategy !== 'planned' && strategyGroups(problems[0].spec.modelGraph, strategy).shapes?.some((shape) => shape.role !== 'full'))
+    return {
+      note: `robust planning across several workloads does not split an LLM into prefill and decode units yet, so the ${strategy} strategy is not scored`,
+      status: 'not-applicable',
+    };
   const instances: PlannerInstance[] = [];
   for (const [w, problem] of problems.entries()) {
     const s = strategyInstance(problem, strategy, { rhoOverrides: overrides[w] });
