@@ -4,10 +4,10 @@
 // progress log, which the worker captures instead of printing it.
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MilpModel } from './milp.js';
 import type { WorkerMessage, WorkerRequest } from './glpk-worker.js';
+import { siblingModule, workerEntryCode } from '../sim/worker-entry.js';
 
 export type SolveStatus = 'optimal' | 'feasible' | 'infeasible' | 'timeout' | 'unbounded' | 'error';
 
@@ -81,19 +81,6 @@ export function parseBound(log: readonly string[]): { incumbent?: number; bound?
   return { treeEmpty: false };
 }
 
-// The worker is a module beside this one: .ts when run through tsx, .js once compiled.
-const WORKER_URL = new URL(`./glpk-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-
-/**
- * The worker's entry code. The .ts sources run only under tsx (tests, benches), whose loader
- * hooks a worker thread does not inherit: the worker registers them before importing the module.
- */
-function workerBootstrap(): string {
-  const url = JSON.stringify(WORKER_URL.href);
-  if (!WORKER_URL.pathname.endsWith('.ts')) return `import(${url});`;
-  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${url}); });`;
-}
-
 export function glpkPackageVersion(): string {
   const pkg = fileURLToPath(new URL('../package.json', import.meta.resolve('glpk.js/node')));
   try {
@@ -121,7 +108,7 @@ export class GlpkSolver {
 
   private start(): Promise<string> {
     if (this.ready) return this.ready;
-    const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [] });
+    const worker = new Worker(workerEntryCode(siblingModule(import.meta.url, 'glpk-worker')), { eval: true, execArgv: [] });
     this.worker = worker;
     this.ready = new Promise<string>((resolve, reject) => {
       worker.on('message', (msg: WorkerMessage) => {

@@ -331,11 +331,11 @@ export function tighten(
     for (const l of c.loads) f = Math.min(f, factorOf.get(`${l.type}|${l.component}`) ?? 1);
     return f;
   };
-  // Floors that leave every unit of this solution where it was would have the next solve repeat
-  // it: then the validated units give way too.
+  // Floors that leave every unit of this solution where it was (or every candidate at its floor)
+  // would have the next solve repeat it: then the validated units give way too.
   const trial = new Map(overrides);
   const floored = rescaleRho(problem, solution, trial, factor, floors);
-  if (floored === undefined || Object.keys(floored).length > 0) {
+  if (floored !== undefined && Object.keys(floored).length > 0) {
     for (const [id, rho] of trial) overrides.set(id, rho);
     return floored;
   }

@@ -3,13 +3,12 @@
 // the worker simulates the next. The simulator is deterministic, so a seed's result is the same
 // bytes on either thread (test/sim/evaluate-worker.test.ts). This module is both sides: loaded in
 // the worker it serves requests; in the main thread it hands them out.
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SimulatedType } from '../spec/types.generated.js';
 import type { UnitResult } from './metrics.js';
 import { SimError, type SimInput } from './model.js';
 import { evaluate, toSimulatedTypes, type EvaluateOptions } from './simulate.js';
+import { siblingModule, workerEntryCode } from './worker-entry.js';
 
 const ROLE = 'cornserve-sim-evaluate';
 
@@ -38,16 +37,6 @@ if (!isMainThread && (workerData as { role?: string } | undefined)?.role === ROL
     }
     parentPort!.postMessage(reply);
   });
-}
-
-// This module beside itself: .ts when run through tsx, .js once compiled.
-const SELF_URL = new URL(`./evaluate-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-
-/** The worker's entry code: under tsx, whose loader hooks a worker does not inherit, register them first. */
-function bootstrap(): string {
-  const url = JSON.stringify(SELF_URL.href);
-  if (!SELF_URL.pathname.endsWith('.ts')) return `import(${url});`;
-  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${url}); });`;
 }
 
 interface Pending {
@@ -83,7 +72,11 @@ class EvaluateWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(bootstrap(), { eval: true, execArgv: [], workerData: { role: ROLE } });
+    const worker = new Worker(workerEntryCode(siblingModule(import.meta.url, 'evaluate-worker')), {
+      eval: true,
+      execArgv: [],
+      workerData: { role: ROLE },
+    });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);

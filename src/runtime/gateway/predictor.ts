@@ -1,22 +1,11 @@
 // The gateway's side of the attainment prediction: one worker thread (predict-worker.ts) holding
 // the served plan, asked one live workload at a time. A crashed worker fails the prediction in
 // hand and is replaced on the next ask.
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Plan, Workload } from '../../spec/types.generated.js';
 import type { Prediction } from './predict.js';
 import type { PredictReply, PredictRequest, PredictWorkerData } from './predict-worker.js';
-
-// The worker is a module beside this one: .ts when run through tsx, .js once compiled.
-const WORKER_URL = new URL(`./predict-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-
-/** Under tsx the worker registers its loader (a worker thread does not inherit it) before importing the module. */
-function workerBootstrap(): string {
-  const url = JSON.stringify(WORKER_URL.href);
-  if (!WORKER_URL.pathname.endsWith('.ts')) return `import(${url});`;
-  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${url}); });`;
-}
+import { siblingModule, workerEntryCode } from '../../sim/worker-entry.js';
 
 interface Pending {
   id: number;
@@ -58,7 +47,7 @@ export class AttainmentPredictor {
   private start(): Worker {
     if (this.worker) return this.worker;
     const workerData: PredictWorkerData = { plan: this.plan, requests: this.requests };
-    const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [], workerData });
+    const worker = new Worker(workerEntryCode(siblingModule(import.meta.url, 'predict-worker')), { eval: true, execArgv: [], workerData });
     // Serving keeps the process alive; an idle predictor must not.
     worker.unref();
     worker.on('message', (reply: PredictReply) => {
