@@ -175,12 +175,14 @@ test("when a baseline does better in simulation, the plan adopts the baseline's 
 });
 
 test('the loop horizon scales with the rate: a stable large plan is not mistaken for a saturated one', async () => {
-  // Qwen3-Omni on 1024 A100s claims ~150 req/s against audio targets of ~64 s: the fixed 3000
+  // Qwen3-Omni on 1024 A100s claims ~220 req/s against audio targets of ~64 s: the fixed 3000
   // requests of before spanned 20 s, a third of one target, while the audio requests' backlog was
   // still filling, and the growth test called the plan saturated (measured: every audio type).
   const spec = cloneSpec(loadSpec('fixtures/deployments/qwen3-omni-16xa100-audio-third.yaml'));
   spec.cluster.pools = [{ ...spec.cluster.pools[0], gpusPerNode: 8, nodes: 128 }];
-  const { plan, problem } = await planDeploymentDetailed(spec, { solver, simulate: false, baselines: false });
+  // Proving the MILP at this size takes glpk past its time limit; a 5% gap is reached in a second
+  // and the plan is just as stable (what this test is about).
+  const { plan, problem } = await planDeploymentDetailed(spec, { solver, simulate: false, baselines: false, mipGap: 0.05 });
   const rate = plan.solution.ratePerS;
   const requests = loopRequests(problem, rate, LOOP_MIN_REQUESTS);
   const longestS = Math.max(...Object.values(problem.latencyTargetsMs)) / 1000;
