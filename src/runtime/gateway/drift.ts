@@ -4,6 +4,7 @@
 // workload file's generator form, which the predictor simulates and `plan --from-server` plans for.
 import type { ArrivalProcess, Plan, Workload } from '../../spec/types.generated.js';
 import type { LiveSummary } from './live-window.js';
+import { roundNumber } from '../../plan/canonical.js';
 
 /** ½ Σ |p(t) − q(t)| over the types of either mix, each mix normalised to sum to 1 first. */
 export function totalVariation(p: Record<string, number>, q: Record<string, number>): number {
@@ -44,7 +45,8 @@ export function liveWorkload(plan: Pick<Plan, 'workload' | 'model'>, live: LiveS
     description: `The live workload served under plan '${plan.workload.name}' of model ${plan.model.name}: ${live.requests} requests over the last ${round(live.windowS)} s.`,
     source: 'measured: served requests in the gateway live window',
     generator: {
-      ratePerS: round(live.ratePerS),
+      // At the plan's precision, so the plan made from this file records the same rate.
+      ratePerS: roundNumber(live.ratePerS),
       arrival: arrivalOf(live.arrival),
       // Unrounded: a workload's fractions must sum to 1.
       mix: live.mix,
