@@ -164,13 +164,26 @@ interface OperatingPoint {
 export function buildCandidates(ctx: CandidateContext, groups: readonly Group[]): { candidates: Candidate[]; rejections: Rejection[] } {
   const fastest = fastestLatencies(ctx);
   const link = worstLink(ctx.pools);
+  return buildOverSlots(ctx, groups, (group, pool, tp) => buildCandidate(ctx, { group, pool, tp, fastest, link }));
+}
+
+/**
+ * Every (group, pool, TP degree) that can execute the group, in pool order and ascending TP: what
+ * `build` makes of each, sorted into candidates and rejections (the whole-unit and the P/D-split
+ * candidate lists are both built this way).
+ */
+export function buildOverSlots(
+  ctx: CandidateContext,
+  groups: readonly Group[],
+  build: (group: Group, pool: ResolvedPool, tp: Tp) => readonly (Candidate | Rejection)[],
+): { candidates: Candidate[]; rejections: Rejection[] } {
   const candidates: Candidate[] = [];
   const rejections: Rejection[] = [];
   for (const group of groups) {
     for (const pool of ctx.pools) {
       for (const tp of [...ctx.tpDegrees].sort((a, b) => a - b)) {
         if (!executesTp(ctx, group, pool, tp)) continue;
-        for (const result of buildCandidate(ctx, { group, pool, tp, fastest, link })) {
+        for (const result of build(group, pool, tp)) {
           if ('reason' in result) rejections.push(result);
           else candidates.push(result);
         }

@@ -14,6 +14,7 @@ import { decodePhaseService, kvTransferBytes, kvTransferMs, prefillPhaseService,
 import { transferMs, worstLink, type Link } from '../cost/transfer.js';
 import {
   BATCH_CAPS,
+  buildOverSlots,
   executesTp,
   fastestLatencies,
   gib,
@@ -73,19 +74,16 @@ export function buildSplitCandidates(
     if (ctx.model.components.get(split.llm)?.kind !== 'llm')
       throw new Error(`pd-split: '${split.llm}' is not an LLM; only an LLM splits into prefill and decode`);
     const phases = fastestPhases(ctx, split.llm);
-    const shapes: { group: Group; role: Phase }[] = [
-      ...split.prefillGroups.map((group) => ({ group, role: 'prefill' as const })),
-      { group: [split.llm], role: 'decode' },
+    const shapes: { groups: Group[]; role: Phase }[] = [
+      { groups: split.prefillGroups, role: 'prefill' },
+      { groups: [[split.llm]], role: 'decode' },
     ];
-    for (const { group, role } of shapes) {
-      for (const pool of ctx.pools) {
-        for (const tp of [...ctx.tpDegrees].sort((a, b) => a - b)) {
-          if (!executesTp(ctx, group, pool, tp)) continue;
-          const result = buildSplitCandidate(ctx, { llm: split.llm, group, role, pool, tp, fastest, phases, link });
-          if ('reason' in result) rejections.push(result);
-          else candidates.push(result);
-        }
-      }
+    for (const { groups, role } of shapes) {
+      const built = buildOverSlots(ctx, groups, (group, pool, tp) => [
+        buildSplitCandidate(ctx, { llm: split.llm, group, role, pool, tp, fastest, phases, link }),
+      ]);
+      candidates.push(...built.candidates);
+      rejections.push(...built.rejections);
     }
   }
   return { candidates, rejections };
