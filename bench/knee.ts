@@ -7,12 +7,18 @@
 // It prints the whole table in Markdown with the machine's load beside every run.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
-// (default 3). Needs `npm run build` (the script runs the built CLI, as a user would).
+// (default 3). Needs `npm run build` (the script runs the built CLI, as a user would); it refuses
+// to run when a source is newer than its build (a stale dist/ once served and simulated code from
+// before the served-latency model, and the table blamed the simulator). The predictions at 50%
+// and 80% come from this script's own sources (loadgen/compare.ts on the requests the bench sent
+// and saved), so they cannot be stale either.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
 import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type StrategyKnee } from '../src/loadgen/knee.js';
-import type { ComparisonRow } from '../src/loadgen/compare.js';
+import { compareWithSimulator } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
 import type { SimResult } from '../src/sim/metrics.js';
@@ -20,6 +26,7 @@ import { simInputAtRate } from '../src/sim/input.js';
 import { simulateInput } from '../src/sim/simulate.js';
 import type { Strategy } from '../src/sim/model.js';
 import { workloadSpecFromPlan } from '../src/workload/generator.js';
+import { readTraceFile } from '../src/workload/trace.js';
 
 const arg = (name: string, fallback: string): string =>
   process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? fallback) : fallback;
@@ -37,6 +44,27 @@ const load = (): string =>
     .map((x) => x.toFixed(2))
     .join(', ');
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Sources under src/ whose compiled file in dist/ is missing or older than they are. */
+function staleBuild(srcDir = 'src', distDir = 'dist'): string[] {
+  const stale: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts')) {
+        const built = join(distDir, relative(srcDir, path)).replace(/\.tsx?$/, '.js');
+        try {
+          if (statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(path);
+        } catch {
+          stale.push(path);
+        }
+      }
+    }
+  };
+  walk(srcDir);
+  return stale;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,14 +107,13 @@ async function stop(child: ChildProcess): Promise<void> {
 
 interface BenchJson {
   results: Record<string, SimResult>;
-  comparison?: { rows: ComparisonRow[] };
 }
 
-/** One `cornserve bench` run at `ratePerS` for PROBE_S seconds' worth of requests. */
-async function bench(url: string, strategy: Strategy, ratePerS: number, compareSim: boolean): Promise<BenchJson> {
+/** One `cornserve bench` run at `ratePerS` for PROBE_S seconds' worth of requests; `saveTrace` keeps the requests as sent. */
+async function bench(url: string, strategy: Strategy, ratePerS: number, saveTrace?: string): Promise<BenchJson> {
   const requests = Math.max(20, Math.round(ratePerS * PROBE_S));
   const args = [CLI, 'bench', url, '--plan', PLAN, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
-  args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(compareSim ? ['--compare-sim'] : []));
+  args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(saveTrace ? ['--save-trace', saveTrace] : []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -122,7 +149,7 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
   try {
     const measured = await findKnee(
       async (rate) => {
-        const r = (await bench(url, strategy, rate, false)).results[strategy];
+        const r = (await bench(url, strategy, rate)).results[strategy];
         log(
           `${strategy}: ${rate.toFixed(1)} req/s offered → goodput ${r.goodputPerS.toFixed(1)}, throughput ${r.throughputPerS.toFixed(1)} (load ${load()})`,
         );
@@ -131,12 +158,21 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
       { startPerS: simulated.kneePerS, steps: STEPS, minPerS: 0.5, maxPerS: simulated.kneePerS * 4 },
     );
     const points: KneeLoadPoint[] = [];
-    for (const fraction of LOAD_FRACTIONS) {
-      const rate = measured.kneePerS * fraction;
-      const loadBefore = load();
-      const result = await bench(url, strategy, rate, true);
-      log(`${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s (load ${loadBefore} before, ${load()} after)`);
-      points.push({ fraction, ratePerS: rate, rows: result.comparison?.rows ?? [] });
+    const dir = mkdtempSync(join(tmpdir(), 'cornserve-knee-'));
+    try {
+      for (const fraction of LOAD_FRACTIONS) {
+        const rate = measured.kneePerS * fraction;
+        const loadBefore = load();
+        const tracePath = join(dir, `${strategy}-${fraction}.jsonl`);
+        const result = (await bench(url, strategy, rate, tracePath)).results[strategy];
+        log(
+          `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s (load ${loadBefore} before, ${load()} after)`,
+        );
+        const sent = readTraceFile(tracePath).requests;
+        points.push({ fraction, ratePerS: rate, rows: compareWithSimulator(plan, strategy, sent, result).rows });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     return { strategy, measured, simulated, points };
   } finally {
@@ -145,6 +181,12 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
 }
 
 async function main(): Promise<void> {
+  const stale = staleBuild();
+  if (stale.length > 0) {
+    log(`dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}):`);
+    log('run `npm run build` first (if it emits nothing, `rm -rf dist && npm run build`)');
+    process.exit(1);
+  }
   const started = load();
   const knees: StrategyKnee[] = [];
   for (const strategy of STRATEGIES) knees.push(await sweep(strategy));

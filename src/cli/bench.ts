@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { sendChat, chatCompletionsUrl, type ChatClientOptions } from '../loadgen/client.js';
-import { compareResults, type ComparisonRow } from '../loadgen/compare.js';
+import { compareWithSimulator, type ComparisonRow } from '../loadgen/compare.js';
 import { MediaCache } from '../loadgen/media.js';
 import { chatBody, PROMPT_TOKENIZERS, UnsupportedRequestError, withTypeSizes, type PromptTokenizer } from '../loadgen/request-body.js';
 import { runOpenLoop, type OpenLoopResult, type Progress } from '../loadgen/run.js';
@@ -16,9 +16,8 @@ import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests
 import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../loadgen/summary.js';
 import { cdfFromSamples, renderReport } from '../report/index.js';
 import type { SimResult } from '../sim/metrics.js';
-import { simInputAtRate, solutionFor } from '../sim/input.js';
+import { solutionFor } from '../sim/input.js';
 import { SimError, STRATEGIES, type Strategy } from '../sim/model.js';
-import { simulateInput } from '../sim/simulate.js';
 import { formatDiagnostic } from '../spec/diagnostics.js';
 import { detectKind, loadDeployment, loadInput } from '../spec/load.js';
 import { servedModelOf } from '../spec/served-model.js';
@@ -266,7 +265,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   });
   const sent = sentRequests(requests, run.outcomes);
   const failures = summariseFailures(run.outcomes.filter((o) => o.failure?.kind !== 'not-sent'));
-  const comparison = opts.compareSim && sent.length > 0 ? compareWithSimulator(plan, opts.strategy, sent, result) : undefined;
+  const comparison = opts.compareSim && sent.length > 0 ? simulateSent(plan, opts.strategy, sent, result) : undefined;
   if (opts.saveTrace) writeTrace(opts.saveTrace, sent);
   if (opts.report) writeReport(opts.report, plan, opts.strategy, ratePerS, run.outcomes, `${describe}; sent to ${baseUrl}`);
 
@@ -341,17 +340,14 @@ async function warmUp(
   return undefined;
 }
 
-function compareWithSimulator(
+function simulateSent(
   plan: Plan,
   strategy: Strategy,
   sent: TraceRequest[],
   measured: SimResult,
 ): { simulated: SimResult; rows: ComparisonRow[] } {
   try {
-    // At the rate the bench offered: on CPU cores the gateway's share follows the rate it serves.
-    const input = simInputAtRate(plan, strategy, scheduleRatePerS(sent));
-    const simulated = simulateInput(input, sent, { seed: plan.workload.seed, warmupRequests: 0 });
-    return { simulated, rows: compareResults(simulated, measured) };
+    return compareWithSimulator(plan, strategy, sent, measured);
   } catch (err) {
     if (err instanceof SimError)
       throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);

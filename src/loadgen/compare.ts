@@ -1,7 +1,14 @@
 // Predicted against measured: the simulator's result for the requests a benchmark sent, next to
 // what the benchmark measured, per request type and metric, with the relative error
-// (predicted − measured) / measured. Pure; both sides are SimResults.
+// (predicted − measured) / measured. Pure; both sides are SimResults. `bench --compare-sim` and
+// `bench:knee` both call compareWithSimulator, so the knee table's predictions come from the
+// same code as the CLI's, run from the sources the bench script itself was started from.
+import type { Plan, TraceRequest } from '../spec/types.generated.js';
+import { simInputAtRate } from '../sim/input.js';
 import type { LatencyStats, SimResult, TypeResult } from '../sim/metrics.js';
+import type { Strategy } from '../sim/model.js';
+import { simulateInput } from '../sim/simulate.js';
+import { scheduleRatePerS } from './schedule.js';
 
 export const COMPARED_METRICS = [
   'throughputPerS',
@@ -82,4 +89,20 @@ export function compareResults(predicted: SimResult, measured: SimResult): Compa
   for (const [metric, pv, mv] of totals)
     if (pv !== null || mv !== null) rows.push({ type: 'all', metric, predicted: pv, measured: mv, relativeError: relativeError(pv, mv) });
   return rows;
+}
+
+/**
+ * The simulator on the requests a benchmark sent (at the times they were sent), at the rate it
+ * offered (on CPU cores the gateway's share follows the rate it serves), against what the
+ * benchmark measured. Throws SimError when the plan's strategy cannot be simulated.
+ */
+export function compareWithSimulator(
+  plan: Plan,
+  strategy: Strategy,
+  sent: readonly TraceRequest[],
+  measured: SimResult,
+): { simulated: SimResult; rows: ComparisonRow[] } {
+  const input = simInputAtRate(plan, strategy, scheduleRatePerS(sent));
+  const simulated = simulateInput(input, sent, { seed: plan.workload.seed, warmupRequests: 0 });
+  return { simulated, rows: compareResults(simulated, measured) };
 }

@@ -1,0 +1,33 @@
+// The simulator's side of `bench --compare-sim` and `bench:knee` on the frozen demo plan: the
+// served latency its profile measured (gateway CPU, hops, the lone-request batching waits of the
+// image generator and the vocoder) is in every predicted latency. A knee table once predicted
+// t2i and t2a without it (2.2 and 23 ms at idle instead of 7.3 and 58) because it ran a stale build.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareWithSimulator } from '../../src/loadgen/compare.js';
+import { scheduleFromWorkload } from '../../src/loadgen/schedule.js';
+import { servedLatency } from '../../src/cost/served-latency.js';
+import { readPlan } from '../../src/plan/io.js';
+import { simInputAtRate, solutionFor } from '../../src/sim/input.js';
+import { simulateInput } from '../../src/sim/simulate.js';
+import { workloadSpecFromPlan } from '../../src/workload/generator.js';
+
+const plan = readPlan('plans/demo-local.plan.json');
+
+test('the demo plan predicts t2i and t2a with the served latency its profile measured', () => {
+  // 1 req/s: every request alone, so each type's latency is its idle path plus the served latency.
+  const sent = scheduleFromWorkload(workloadSpecFromPlan(plan), { requests: 60 }, { ratePerS: 1 });
+  const input = simInputAtRate(plan, 'monolithic', 1);
+  const bare = simulateInput({ ...input, gatewayMsByType: {} }, sent, { seed: plan.workload.seed, warmupRequests: 0 });
+  const { simulated, rows } = compareWithSimulator(plan, 'monolithic', sent, bare);
+  for (const name of ['t2i', 't2a']) {
+    const type = plan.model.requestTypes.find((t) => t.name === name)!;
+    const served = servedLatency(plan.model, plan.gateway, solutionFor(plan, 'monolithic'), type);
+    assert.ok(served.batchWaitMs >= 5, `${name}: batch waits ${served.batchWaitMs} ms`);
+    const added = simulated.perType[name].latencyMs!.p50 - bare.perType[name].latencyMs!.p50;
+    assert.ok(Math.abs(added - (served.gatewayCpuMs + served.hopsMs + served.batchWaitMs)) < 0.01, `${name}: added ${added} ms`);
+    const p50 = rows.find((r) => r.type === name && r.metric === 'p50Ms')!;
+    assert.equal(p50.predicted, simulated.perType[name].latencyMs!.p50);
+    assert.equal(p50.measured, bare.perType[name].latencyMs!.p50);
+  }
+});
