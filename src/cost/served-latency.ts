@@ -1,14 +1,14 @@
 // Latency the serving runtime adds to a request outside what the simulator's queues see: the
 // gateway's own CPU (cost/gateway.ts), two process hops (the invocation out to an executor, the
 // answer back: the profile's measured `hopMs`, profile/hops.ts), and the batching waits a lone
-// request takes as served but not as simulated. The simulator counts a batch in work units
-// (an image generator's unit is one denoising step, so a lone 8-step image already "fills" a
-// batch of 4 and runs at once) where the runtime counts rows (one image, so it waits maxWaitMs
-// for company); and the runtime runs a streamed generator's chunks one after another, each
-// alone waiting maxWaitMs, where the simulator lets the chunks of one stream wait together.
-// These additions apply to plans whose profile measured the serving runtime (its gateway
-// section has `hopMs`): they describe cornserve's runtime, not an external engine.
-import type { Component, ExecutorUnit, GatewayCPU, RequestType, ResolvedModel, Route } from '../spec/types.generated.js';
+// request takes as served but not as simulated: the runtime runs a streamed generator's chunks
+// one after another, each alone waiting maxWaitMs, where the simulator lets the chunks of one
+// stream wait together. And the simulator's units as the runtime batches them (unitsAsServed):
+// an image generator's work unit is one denoising step of one image, but the runtime batches
+// images (rows) and runs each batch's steps one after another.
+// All of this applies to plans whose profile measured the serving runtime (its gateway section
+// has `hopMs`): it describes cornserve's runtime, not an external engine.
+import type { Component, ExecutorUnit, GatewayCPU, ProfileEntry, RequestType, ResolvedModel, Route } from '../spec/types.generated.js';
 import { componentWork } from '../graph/model.js';
 import { meanSizes } from '../graph/sizes.js';
 
@@ -65,7 +65,7 @@ export function servedLatency(
  * of a stream), and waits when the batch has room for more rows (executor/batch-policy.ts, rows
  * per batch from engines/common.ts batchPolicy); a streamed generator runs its chunks one at a
  * time (executor/vocoder-stream.ts). Simulated: the request's work units wait together when
- * they do not fill maxBatch (sim/engine.ts tryStart).
+ * they do not fill maxBatch (sim/engine.ts tryStart), maxBatch as unitsAsServed gives it.
  */
 export function extraLoneWaits(component: Pick<Component, 'serving'>, units: number, maxBatch: number): number {
   const chunkUnits = component.serving?.chunkUnits ?? 0;
@@ -92,4 +92,67 @@ function sharesOf(
   }
   const holders = solution.units.filter((u) => u.engine.components[component] !== undefined);
   return holders.length === 1 ? [{ unit: holders[0].id, share: 1 }] : [];
+}
+
+/** A component whose work unit is one denoising step of one image: the runtime batches its images, not its steps. */
+function batchesImageSteps(c: Pick<Component, 'kind' | 'work'>): boolean {
+  const terms = Object.keys(c.work.units ?? {});
+  return c.kind === 'generator' && terms.length > 0 && terms.every((k) => k === 'diffusionStepMegapixels');
+}
+
+/**
+ * Work units of one request at `component`, the mean over the request types that visit it
+ * (each at its mean sizes); 0 when none does.
+ */
+function unitsPerRequest(model: Pick<ResolvedModel, 'components' | 'requestTypes'>, component: Component): number {
+  const visiting = model.requestTypes.filter((t) => t.path.includes(component.name));
+  if (visiting.length === 0) return 0;
+  return visiting.reduce((sum, t) => sum + componentWork(component, meanSizes(t.sizes)).units, 0) / visiting.length;
+}
+
+/**
+ * The units with their image generators batched as the runtime batches them, for the simulator.
+ * The profile times one denoising step of b images at batch b (profile/engines.ts), and the
+ * runtime runs a batch of up to maxBatch images through all their steps (executor/image-
+ * generation.ts), where the simulator packs work units into a batch of up to maxBatch units at
+ * the curve's latency for that many. With s steps (units) per request, a batch of b images is
+ * b·s units taking s × ms(b): the curve is re-drawn over units and the batch bound becomes
+ * maxBatch·s units. Without that, a lone 8-step image ran as one batch of 8 units at the
+ * 8-image step latency (0.65 ms) where the runtime takes 8 steps of one image (1.7 ms). Plans
+ * whose profile did not measure the serving runtime (no `hopMs`) keep their units as they are.
+ */
+export function unitsAsServed<U extends Pick<ExecutorUnit, 'profiles' | 'engine'>>(
+  model: Pick<ResolvedModel, 'components' | 'requestTypes'>,
+  gateway: GatewayCPU | undefined,
+  units: readonly U[],
+): readonly U[] {
+  if (gateway?.hopMs === undefined) return units;
+  const stepsOf = new Map<string, number>();
+  for (const c of model.components) {
+    const steps = batchesImageSteps(c) ? unitsPerRequest(model, c) : 0;
+    if (steps > 1) stepsOf.set(c.name, steps);
+  }
+  if (stepsOf.size === 0) return units;
+  return units.map((u) => {
+    if (!Object.keys(u.engine.components).some((c) => stepsOf.has(c))) return u;
+    const components = Object.fromEntries(
+      Object.entries(u.engine.components).map(([c, e]) => [c, stepsOf.has(c) ? { ...e, maxBatch: e.maxBatch * stepsOf.get(c)! } : e]),
+    );
+    const profiles = u.profiles.map((e) => (stepsOf.has(e.component) ? perRowSteps(e, stepsOf.get(e.component)!) : e));
+    return { ...u, engine: { ...u.engine, components }, profiles };
+  });
+}
+
+/** A per-step curve by images as a curve by units: b images at s steps each are b·s units taking s × ms(b). */
+function perRowSteps(entry: ProfileEntry, steps: number): ProfileEntry {
+  if (!entry.unitLatencyMs) return entry;
+  return {
+    ...entry,
+    unitLatencyMs: entry.unitLatencyMs.map((p) => ({
+      ...p,
+      batch: p.batch * steps,
+      ms: p.ms * steps,
+      ...(p.p90Ms !== undefined ? { p90Ms: p.p90Ms * steps } : {}),
+    })) as ProfileEntry['unitLatencyMs'],
+  };
 }

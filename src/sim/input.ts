@@ -3,7 +3,7 @@
 // turned into a plan (simInputFromSolution), so no Plan is ever faked.
 import type { Plan, Solution } from '../spec/types.generated.js';
 import { unitsAtRate } from '../cost/gateway.js';
-import { servedLatencyMsByType } from '../cost/served-latency.js';
+import { servedLatencyMsByType, unitsAsServed } from '../cost/served-latency.js';
 import { workloadSpecFromPlan } from '../workload/generator.js';
 import { SimError, type SimInput, type Strategy } from './model.js';
 
@@ -12,15 +12,16 @@ export type SimContext = Pick<Plan, 'model' | 'pools' | 'workload' | 'latencyTar
 
 /** A solution's units and routing against the plan-independent parts the planner already has. */
 export function simInputFromSolution(context: SimContext, solution: Pick<Solution, 'units' | 'routing'>, strategy: Strategy): SimInput {
+  const served = { units: unitsAsServed(context.model, context.gateway, solution.units), routing: solution.routing };
   return {
     strategy,
     model: context.model,
     pools: context.pools,
-    units: solution.units,
-    routing: solution.routing,
+    units: served.units,
+    routing: served.routing,
     latencyTargetsMs: context.latencyTargetsMs ?? {},
     workload: workloadSpecFromPlan(context),
-    gatewayMsByType: servedLatencyMsByType(context.model, context.gateway, solution),
+    gatewayMsByType: servedLatencyMsByType(context.model, context.gateway, served),
   };
 }
 

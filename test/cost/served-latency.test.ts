@@ -4,7 +4,7 @@
 // chunks one at a time).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extraLoneWaits, servedLatency, servedLatencyMsByType } from '../../src/cost/served-latency.js';
+import { extraLoneWaits, servedLatency, servedLatencyMsByType, unitsAsServed } from '../../src/cost/served-latency.js';
 import { readPlan } from '../../src/plan/io.js';
 import { simInputFromPlan } from '../../src/sim/input.js';
 
@@ -42,8 +42,37 @@ test('without a measured hop (no profile of the serving runtime) only the gatewa
   assert.deepEqual(servedLatencyMsByType(plan.model, undefined, plan.solution), {});
 });
 
-test('the simulator input carries the served latency of the plan it is built from', () => {
+test('the image generator is simulated by images as served: 8 steps of one image, 4 images to a batch', () => {
+  const served = unitsAsServed(plan.model, withHop, plan.solution.units);
+  const unit = served.find((u) => u.engine.components['image-generator'])!;
+  const raw = plan.solution.units.find((u) => u.id === unit.id)!;
+  // maxBatch 4 images of 8 steps each: 32 units; the curve by images re-drawn over units.
+  // (8 steps of a 32×32 image are 8.000004 units: the step-megapixel coefficient is rounded.)
+  const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-4, `${a} vs ${b}`);
+  near(unit.engine.components['image-generator'].maxBatch, 4 * 8);
+  const curve = (u: typeof unit) => u.profiles.find((e) => e.component === 'image-generator')!.unitLatencyMs!;
+  curve(raw).forEach((p, i) => {
+    near(curve(unit)[i].batch, p.batch * 8);
+    near(curve(unit)[i].ms, p.ms * 8);
+  });
+  // Every other component as planned.
+  assert.deepEqual(unit.engine.components.vocoder, raw.engine.components.vocoder);
+  assert.deepEqual(
+    unit.profiles.filter((e) => e.component !== 'image-generator'),
+    raw.profiles.filter((e) => e.component !== 'image-generator'),
+  );
+  // A lone image now waits for company in the simulator itself: no wait is added for it.
+  assert.equal(servedLatency(plan.model, withHop, { units: served, routing: plan.solution.routing }, type('t2i')).batchWaitMs, 0);
+  // Without a measured hop the plan is not of the serving runtime: units as they are.
+  const { hopMs: _hop, ...cpuOnly } = withHop;
+  assert.equal(unitsAsServed(plan.model, cpuOnly, plan.solution.units), plan.solution.units);
+});
+
+test('the simulator input carries the served latency and batching of the plan it is built from', () => {
   const served = { ...plan, gateway: withHop };
   assert.equal(simInputFromPlan(served, 'planned').gatewayMsByType.t2a, plan.gateway!.cpuMsPerRequest.t2a + 0.5 + 35);
-  assert.equal(simInputFromPlan(served, 'monolithic').gatewayMsByType.t2i, plan.gateway!.cpuMsPerRequest.t2i + 0.5 + 5);
+  const monolithic = simInputFromPlan(served, 'monolithic');
+  assert.equal(monolithic.gatewayMsByType.t2i, plan.gateway!.cpuMsPerRequest.t2i + 0.5);
+  const generator = monolithic.units.find((u) => u.engine.components['image-generator'])!.engine.components['image-generator'];
+  assert.ok(Math.abs(generator.maxBatch - 32) < 1e-4, String(generator.maxBatch));
 });
