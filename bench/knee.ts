@@ -8,9 +8,9 @@
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
 // (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s). Needs `npm run build`
-// (the script runs the built CLI, as a user would); it refuses to run when a source is newer than its build (a stale dist/ once served and simulated code from
-// before the served-latency model, and the table blamed the simulator). The predictions at 50%
-// and 80% come from this script's own sources (loadgen/compare.ts on the requests the bench sent
+// (the script runs the built CLI, as a user would); it refuses to run when a source is newer
+// than its build (a stale dist/ once served and simulated code from before the served-latency
+// model, and the table blamed the simulator). The predictions at 50% and 80% come from this script's own sources (loadgen/compare.ts on the requests the bench sent
 // and saved), so they cannot be stale either.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
