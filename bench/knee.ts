@@ -7,16 +7,16 @@
 // It prints the whole table in Markdown with the machine's load beside every run.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
-// (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s). Needs `npm run build`
-// (the script runs the built CLI, as a user would); it refuses to run when a source is newer
-// than its build (a stale dist/ once served and simulated code from before the served-latency
-// model, and the table blamed the simulator). The predictions at 50% and 80% come from this script's own sources (loadgen/compare.ts on the requests the bench sent
-// and saved), so they cannot be stale either.
+// (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s). It runs the CLI from
+// the sources (through tsx, as the e2e tests do), not from dist/: a stale dist/ once served and
+// simulated code from before the served-latency model, and the table blamed the simulator. The
+// predictions at 50% and 80% come from this script's own sources too (loadgen/compare.ts on the
+// requests the bench sent and saved).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type StrategyKnee } from '../src/loadgen/knee.js';
 import { compareWithSimulator } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
@@ -37,34 +37,14 @@ const STEPS = Number(arg('--steps', '5'));
 const LOAD_FRACTIONS = [0.5, 0.8];
 /** A probe's requests finish or fail within this; overloaded probes must not hang the sweep. */
 const REQUEST_TIMEOUT_S = 20;
-const CLI = 'bin/cornserve';
+/** The CLI from the sources: what the table measures is the code it simulates. */
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 
 const load = (): string =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(', ');
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
-
-/** Sources under src/ whose compiled file in dist/ is missing or older than they are. */
-function staleBuild(srcDir = 'src', distDir = 'dist'): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts')) {
-        const built = join(distDir, relative(srcDir, path)).replace(/\.tsx?$/, '.js');
-        try {
-          if (statSync(built).mtimeMs < statSync(path).mtimeMs) stale.push(path);
-        } catch {
-          stale.push(path);
-        }
-      }
-    }
-  };
-  walk(srcDir);
-  return stale;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,7 +59,7 @@ async function freePort(): Promise<number> {
 
 async function serve(strategy: Strategy): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', PLAN, '--strategy', strategy, '--port', String(port), '--queue-bound', '4096'], {
+  const child = spawn(process.execPath, [...CLI, 'serve', PLAN, '--strategy', strategy, '--port', String(port), '--queue-bound', '4096'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -112,7 +92,7 @@ interface BenchJson {
 /** One `cornserve bench` run at `ratePerS` for PROBE_S seconds' worth of requests; `saveTrace` keeps the requests as sent. */
 async function bench(url: string, strategy: Strategy, ratePerS: number, saveTrace?: string): Promise<BenchJson> {
   const requests = Math.max(20, Math.round(ratePerS * PROBE_S));
-  const args = [CLI, 'bench', url, '--plan', PLAN, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
+  const args = [...CLI, 'bench', url, '--plan', PLAN, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
   args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(saveTrace ? ['--save-trace', saveTrace] : []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -181,19 +161,13 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
 }
 
 async function main(): Promise<void> {
-  const stale = staleBuild();
-  if (stale.length > 0) {
-    log(`dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}):`);
-    log('run `npm run build` first (if it emits nothing, `rm -rf dist && npm run build`)');
-    process.exit(1);
-  }
   const started = load();
   const knees: StrategyKnee[] = [];
   for (const strategy of STRATEGIES) knees.push(await sweep(strategy));
   const command = `npm run bench:knee -- --plan ${PLAN} --strategies ${STRATEGIES.join(',')} --duration ${PROBE_S} --steps ${STEPS}`;
   process.stdout.write(
     [
-      `Command: \`${command}\` (after \`npm run build\`); load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
+      `Command: \`${command}\`; load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
       `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; p50/p90 simulated on the requests as sent / measured (relative error).`,
       '',
       kneeTables(knees),
