@@ -17,10 +17,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type StrategyKnee } from '../src/loadgen/knee.js';
+import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
 import { compareWithSimulator } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
+import type { Plan } from '../src/spec/types.generated.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import { simInputAtRate } from '../src/sim/input.js';
 import { simulateInput } from '../src/sim/simulate.js';
@@ -87,6 +88,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 interface BenchJson {
   results: Record<string, SimResult>;
+  bench: { clientCpuMsPerRequest: number };
 }
 
 /** One `cornserve bench` run at `ratePerS` for PROBE_S seconds' worth of requests; `saveTrace` keeps the requests as sent. */
@@ -113,29 +115,43 @@ const probeOf = (r: SimResult): KneeProbe => ({
   goodputPerS: r.goodputPerS,
 });
 
-async function sweep(strategy: Strategy): Promise<StrategyKnee> {
-  const plan = readPlan(PLAN);
+/** The simulated knee, with the load generator's CPU per request on the same cores. */
+async function simulatedKnee(plan: Plan, strategy: Strategy, hostCpuMsPerRequest: number): Promise<KneeResult> {
   const spec = workloadSpecFromPlan(plan);
-  const simulated = await findKnee(
+  return findKnee(
     async (rate) => {
       const requests = scheduleFromWorkload(spec, { requests: Math.max(20, Math.round(rate * PROBE_S)) }, { ratePerS: rate });
-      const r = simulateInput(simInputAtRate(plan, strategy, rate), requests, { seed: plan.workload.seed, warmupRequests: 0 });
-      return probeOf(r);
+      const input = simInputAtRate(plan, strategy, rate, hostCpuMsPerRequest);
+      return probeOf(simulateInput(input, requests, { seed: plan.workload.seed, warmupRequests: 0 }));
     },
     { startPerS: plan.workload.ratePerS, steps: STEPS + 3, minPerS: 0.5, maxPerS: plan.workload.ratePerS * 16 },
   );
-  log(`${strategy}: simulated knee ${simulated.kneePerS.toFixed(1)} req/s`);
+}
+
+async function sweep(strategy: Strategy): Promise<StrategyKnee> {
+  const plan = readPlan(PLAN);
+  // Where to start measuring: the simulated knee before the load generator's CPU is known.
+  const start = (await simulatedKnee(plan, strategy, 0)).kneePerS;
   const { url, child } = await serve(strategy);
   try {
+    const clientCpuMs: number[] = [];
     const measured = await findKnee(
       async (rate) => {
-        const r = (await bench(url, strategy, rate)).results[strategy];
+        const out = await bench(url, strategy, rate);
+        const r = out.results[strategy];
+        clientCpuMs.push(out.bench.clientCpuMsPerRequest);
         log(
-          `${strategy}: ${rate.toFixed(1)} req/s offered → goodput ${r.goodputPerS.toFixed(1)}, throughput ${r.throughputPerS.toFixed(1)} (load ${load()})`,
+          `${strategy}: ${rate.toFixed(1)} req/s offered → goodput ${r.goodputPerS.toFixed(1)}, throughput ${r.throughputPerS.toFixed(1)}, load generator ${out.bench.clientCpuMsPerRequest.toFixed(2)} ms CPU per request (load ${load()})`,
         );
         return probeOf(r);
       },
-      { startPerS: simulated.kneePerS, steps: STEPS, minPerS: 0.5, maxPerS: simulated.kneePerS * 4 },
+      { startPerS: start, steps: STEPS, minPerS: 0.5, maxPerS: start * 4 },
+    );
+    // The simulated knee with the load generator on the same cores, as measured across the probes.
+    const hostCpuMsPerRequest = clientCpuMs.reduce((a, b) => a + b, 0) / clientCpuMs.length;
+    const simulated = await simulatedKnee(plan, strategy, hostCpuMsPerRequest);
+    log(
+      `${strategy}: simulated knee ${simulated.kneePerS.toFixed(1)} req/s (load generator ${hostCpuMsPerRequest.toFixed(2)} ms CPU per request)`,
     );
     const points: KneeLoadPoint[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'cornserve-knee-'));
@@ -144,12 +160,13 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
         const rate = measured.kneePerS * fraction;
         const loadBefore = load();
         const tracePath = join(dir, `${strategy}-${fraction}.jsonl`);
-        const result = (await bench(url, strategy, rate, tracePath)).results[strategy];
+        const out = await bench(url, strategy, rate, tracePath);
         log(
           `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s (load ${loadBefore} before, ${load()} after)`,
         );
         const sent = readTraceFile(tracePath).requests;
-        points.push({ fraction, ratePerS: rate, rows: compareWithSimulator(plan, strategy, sent, result).rows });
+        const { rows } = compareWithSimulator(plan, strategy, sent, out.results[strategy], out.bench.clientCpuMsPerRequest);
+        points.push({ fraction, ratePerS: rate, rows });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -168,7 +185,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `Command: \`${command}\`; load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
-      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; p50/p90 simulated on the requests as sent / measured (relative error).`,
+      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 simulated on the requests as sent / measured (relative error).`,
       '',
       kneeTables(knees),
     ].join('\n'),

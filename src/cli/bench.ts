@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { sendChat, chatCompletionsUrl, type ChatClientOptions } from '../loadgen/client.js';
+import { sendChat, chatCompletionsUrl, isLoopbackUrl, type ChatClientOptions } from '../loadgen/client.js';
 import { compareWithSimulator, type ComparisonRow } from '../loadgen/compare.js';
 import { MediaCache } from '../loadgen/media.js';
 import { chatBody, PROMPT_TOKENIZERS, UnsupportedRequestError, withTypeSizes, type PromptTokenizer } from '../loadgen/request-body.js';
@@ -233,6 +233,8 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   process.once('SIGINT', onSigint);
   let run: OpenLoopResult;
   const bar = progressBar();
+  // The load generator's own CPU over the run: on the serving machine it is CPU the server lacks.
+  let runCpu = { user: 0, system: 0 };
   try {
     const warmupFailure = await warmUp(requests, opts.warmup, bodyOf, client, interrupt.signal);
     if (warmupFailure) {
@@ -246,11 +248,13 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
         elapsedS: 0,
       };
     } else {
+      const cpuBefore = process.cpuUsage();
       run = await runOpenLoop(requests, (i, signal) => sendChat(bodyOf(requests[i], i), client, signal), {
         maxConsecutiveFailures: opts.maxFailures,
         signal: interrupt.signal,
         onProgress: bar.update,
       });
+      runCpu = process.cpuUsage(cpuBefore);
     }
   } finally {
     bar.clear();
@@ -265,7 +269,9 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   });
   const sent = sentRequests(requests, run.outcomes);
   const failures = summariseFailures(run.outcomes.filter((o) => o.failure?.kind !== 'not-sent'));
-  const comparison = opts.compareSim && sent.length > 0 ? simulateSent(plan, opts.strategy, sent, result) : undefined;
+  const clientCpuMsPerRequest = sent.length > 0 ? roundMs((runCpu.user + runCpu.system) / 1000 / sent.length) : 0;
+  const hostCpuMsPerRequest = isLoopbackUrl(baseUrl) ? clientCpuMsPerRequest : 0;
+  const comparison = opts.compareSim && sent.length > 0 ? simulateSent(plan, opts.strategy, sent, result, hostCpuMsPerRequest) : undefined;
   if (opts.saveTrace) writeTrace(opts.saveTrace, sent);
   if (opts.report) writeReport(opts.report, plan, opts.strategy, ratePerS, run.outcomes, `${describe}; sent to ${baseUrl}`);
 
@@ -274,6 +280,7 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     tokenizer: opts.tokenizer,
     warmupPerType: opts.warmup,
     elapsedS: run.elapsedS,
+    clientCpuMsPerRequest,
     sent: sent.length,
     notSent: requests.length - sent.length,
     stopped: run.stopped ?? null,
@@ -340,14 +347,17 @@ async function warmUp(
   return undefined;
 }
 
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
+
 function simulateSent(
   plan: Plan,
   strategy: Strategy,
   sent: TraceRequest[],
   measured: SimResult,
+  hostCpuMsPerRequest: number,
 ): { simulated: SimResult; rows: ComparisonRow[] } {
   try {
-    return compareWithSimulator(plan, strategy, sent, measured);
+    return compareWithSimulator(plan, strategy, sent, measured, hostCpuMsPerRequest);
   } catch (err) {
     if (err instanceof SimError)
       throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -393,6 +403,7 @@ function formatBench(
   bench: {
     url: string;
     elapsedS: number;
+    clientCpuMsPerRequest: number;
     sent: number;
     notSent: number;
     stopped: string | null;
@@ -402,7 +413,8 @@ function formatBench(
   comparison: { simulated: SimResult; rows: ComparisonRow[] } | undefined,
 ): string {
   const c = stdoutColours();
-  const blocks = [`${plan.name}: ${describe}; measured at ${bench.url} in ${bench.elapsedS.toFixed(1)} s\n`, formatResult(result)];
+  const head = `${plan.name}: ${describe}; measured at ${bench.url} in ${bench.elapsedS.toFixed(1)} s (the load generator's CPU: ${bench.clientCpuMsPerRequest.toFixed(2)} ms per request)`;
+  const blocks = [`${head}\n`, formatResult(result)];
   if (bench.stopped) blocks.push(c.red(`stopped early: ${bench.stopped} (${bench.notSent} requests not sent)\n`));
   if (bench.failures.examples.length > 0) {
     blocks.push(

@@ -20,16 +20,21 @@ export function gatewayShare(gateway: GatewayCPU | undefined, model: WorkloadMod
   return gatewayShareAt(gateway, Object.fromEntries(model.types.map((t) => [t.name, t.mix])), model.ratePerS, pool);
 }
 
-/** Fraction of one node's cores the gateway keeps busy at `ratePerS` requests with `mix` (type → fraction). */
+/**
+ * Fraction of one node's cores the gateway keeps busy at `ratePerS` requests with `mix` (type →
+ * fraction), with `hostCpuMsPerRequest` more of CPU per request from another process on the same
+ * cores (a load generator run on the serving machine, `bench` measures its own).
+ */
 export function gatewayShareAt(
   gateway: GatewayCPU | undefined,
   mix: Readonly<Record<string, number>>,
   ratePerS: number,
   pool: Pick<ResolvedPool, 'gpu' | 'gpusPerNode'>,
+  hostCpuMsPerRequest = 0,
 ): number {
   if (!gateway || pool.gpu.device !== 'cpu') return 0;
   const cpuMsPerS = Object.entries(mix).reduce(
-    (sum, [type, fraction]) => sum + ratePerS * fraction * (gateway.cpuMsPerRequest[type] ?? 0),
+    (sum, [type, fraction]) => sum + ratePerS * fraction * ((gateway.cpuMsPerRequest[type] ?? 0) + hostCpuMsPerRequest),
     0,
   );
   return Math.min(MAX_GATEWAY_SHARE, cpuMsPerS / 1000 / pool.gpusPerNode);
@@ -38,7 +43,9 @@ export function gatewayShareAt(
 /**
  * Units whose profiles the planner stretched for the gateway's share at `fromRatePerS` (the
  * workload's rate), re-stretched for the share at `toRatePerS`: what the executors on a CPU pool
- * run like when the gateway serves that rate instead (a bench at another rate, a knee search).
+ * run like when the gateway serves that rate instead (a bench at another rate, a knee search),
+ * and, with `hostCpuMsPerRequest`, when another process on the same cores spends that much CPU
+ * per request too (the load generator of a bench against this machine).
  */
 export function unitsAtRate<U extends { pool: string; profiles: ProfileEntry[] }>(
   units: readonly U[],
@@ -47,11 +54,13 @@ export function unitsAtRate<U extends { pool: string; profiles: ProfileEntry[] }
   mix: Readonly<Record<string, number>>,
   fromRatePerS: number,
   toRatePerS: number,
+  hostCpuMsPerRequest = 0,
 ): U[] {
   return units.map((u) => {
     const pool = pools.find((p) => p.name === u.pool);
     if (!pool) return u;
-    const factor = (1 - gatewayShareAt(gateway, mix, fromRatePerS, pool)) / (1 - gatewayShareAt(gateway, mix, toRatePerS, pool));
+    const from = gatewayShareAt(gateway, mix, fromRatePerS, pool);
+    const factor = (1 - from) / (1 - gatewayShareAt(gateway, mix, toRatePerS, pool, hostCpuMsPerRequest));
     return factor === 1 ? u : { ...u, profiles: u.profiles.map((e) => scaleEntry(e, factor)) };
   });
 }

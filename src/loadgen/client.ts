@@ -26,6 +26,12 @@ export function chatCompletionsUrl(baseUrl: string): string {
   return `${url.origin}${path}/v1/chat/completions`;
 }
 
+/** Whether `baseUrl` names this machine (a loopback address): a load generator there shares the server's cores. */
+export function isLoopbackUrl(baseUrl: string): boolean {
+  const host = new URL(baseUrl).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** The OpenAI-style error message of a body, or its first characters. */
 function errorMessage(text: string): string {
   try {

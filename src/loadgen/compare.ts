@@ -94,15 +94,18 @@ export function compareResults(predicted: SimResult, measured: SimResult): Compa
 /**
  * The simulator on the requests a benchmark sent (at the times they were sent), at the rate it
  * offered (on CPU cores the gateway's share follows the rate it serves), against what the
- * benchmark measured. Throws SimError when the plan's strategy cannot be simulated.
+ * benchmark measured. `hostCpuMsPerRequest`: the load generator's own CPU per request when it ran
+ * on the serving machine's cores (bench measures it), which the executors did not get either.
+ * Throws SimError when the plan's strategy cannot be simulated.
  */
 export function compareWithSimulator(
   plan: Plan,
   strategy: Strategy,
   sent: readonly TraceRequest[],
   measured: SimResult,
+  hostCpuMsPerRequest = 0,
 ): { simulated: SimResult; rows: ComparisonRow[] } {
-  const input = simInputAtRate(plan, strategy, scheduleRatePerS(sent));
+  const input = simInputAtRate(plan, strategy, scheduleRatePerS(sent), hostCpuMsPerRequest);
   const simulated = simulateInput(input, sent, { seed: plan.workload.seed, warmupRequests: 0 });
   return { simulated, rows: compareResults(simulated, measured) };
 }

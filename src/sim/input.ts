@@ -32,11 +32,13 @@ export function simInputFromPlan(plan: Plan, strategy: Strategy): SimInput {
 
 /**
  * One strategy of a plan served at `ratePerS` rather than the workload's rate: on a CPU pool the
- * gateway's share of the cores follows the rate it serves (cost/gateway.ts unitsAtRate).
+ * gateway's share of the cores follows the rate it serves, plus `hostCpuMsPerRequest` of another
+ * process on the same cores (a load generator; cost/gateway.ts unitsAtRate).
  */
-export function simInputAtRate(plan: Plan, strategy: Strategy, ratePerS: number): SimInput {
+export function simInputAtRate(plan: Plan, strategy: Strategy, ratePerS: number, hostCpuMsPerRequest = 0): SimInput {
   const input = simInputFromPlan(plan, strategy);
-  const units = unitsAtRate(input.units, input.pools, plan.gateway, plan.workload.mix, plan.workload.ratePerS, ratePerS);
+  const { mix, ratePerS: planRatePerS } = plan.workload;
+  const units = unitsAtRate(input.units, input.pools, plan.gateway, mix, planRatePerS, ratePerS, hostCpuMsPerRequest);
   return { ...input, units };
 }
 

@@ -61,3 +61,17 @@ test('units stretched at the workload’s rate are re-stretched for the share at
   const gpuPools = plan.pools.map((p) => ({ ...p, gpu: { ...p.gpu, device: 'gpu' as const } }));
   assert.equal(unitsAtRate(plan.solution.units, gpuPools, plan.gateway, mix, 5, 90)[0], plan.solution.units[0]);
 });
+
+test('a load generator on the same cores takes its CPU per request from the executors too', () => {
+  const plan = readPlan('plans/demo-local.plan.json');
+  const mix = plan.workload.mix;
+  const pool = plan.pools[0];
+  // 6 ms more per request at 50 req/s is 300 ms of CPU per second: 15% of the 2 cores more.
+  const share = (hostMs: number) => gatewayShareAt(plan.gateway, mix, 50, pool, hostMs);
+  assert.ok(Math.abs(share(6) - share(0) - (50 * 6) / 1000 / pool.gpusPerNode) < 1e-12);
+  const ms = (hostMs: number) =>
+    unitsAtRate(plan.solution.units, plan.pools, plan.gateway, mix, 5, 50, hostMs)[0].profiles[0].unitLatencyMs![0].ms;
+  assert.ok(Math.abs(ms(6) / ms(0) - (1 - share(0)) / (1 - share(6))) < 1e-12, `${ms(6) / ms(0)}`);
+  // Not where no gateway CPU was measured (not a plan of the serving runtime on CPU cores).
+  assert.equal(unitsAtRate(plan.solution.units, plan.pools, undefined, mix, 5, 50, 6)[0], plan.solution.units[0]);
+});

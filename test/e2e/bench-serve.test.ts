@@ -146,8 +146,9 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
       24,
     );
     for (const t of types) assert.equal(t.observedLatencyMs.count, t.completed, t.type);
-    const sent = bench.bench as { sent: number; failures: { byKind: Record<string, number> } };
+    const sent = bench.bench as { sent: number; clientCpuMsPerRequest: number; failures: { byKind: Record<string, number> } };
     assert.equal(sent.sent, 24);
+    assert.ok(sent.clientCpuMsPerRequest > 0, `the load generator's CPU: ${sent.clientCpuMsPerRequest} ms per request`);
     assert.deepEqual(sent.failures.byKind, {});
 
     const comparison = bench.comparison as {
