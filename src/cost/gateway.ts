@@ -72,3 +72,49 @@ export function withGatewayShare(entry: ProfileEntry, share: number): ProfileEnt
   stretched.note = `${entry.note ? `${entry.note}; ` : ''}stretched ×${(1 / (1 - share)).toPrecision(4)}: the gateway holds ${(share * 100).toFixed(2)}% of the node's cores at the workload's rate (profile gateway section)`;
   return stretched;
 }
+
+/** A process other than the executors that spends CPU on the cores of a pool's node: its busy fraction of one core and its mean burst. */
+export interface HostCpuConsumer {
+  name: 'gateway' | 'load generator';
+  /** Fraction of the time it wants a core (CPU ms per second / 1000). */
+  busyFraction: number;
+  /** Its mean CPU per request, ms: how long one burst of it lasts. */
+  burstMs: number;
+}
+
+/** The cores of one node of a CPU pool and the other processes that want them besides its executors. */
+export interface HostCpuLoad {
+  pool: string;
+  cores: number;
+  others: HostCpuConsumer[];
+}
+
+/**
+ * The host CPU contention the simulator models (sim/host-contention.ts) instead of the gateway's
+ * mean share: for each CPU pool, its cores per node and the gateway's (and, with
+ * `hostCpuMsPerRequest`, a load generator's) CPU at `ratePerS` with `mix`. Only for plans whose
+ * profile measured the serving runtime (`gateway.hopMs`, as cost/served-latency.ts): there the
+ * executors, the gateway and the load generator are processes on the same few cores; elsewhere
+ * undefined, and the mean share (unitsAtRate) stays.
+ */
+export function hostCpuLoads(
+  gateway: GatewayCPU | undefined,
+  pools: readonly Pick<ResolvedPool, 'name' | 'gpu' | 'gpusPerNode'>[],
+  mix: Readonly<Record<string, number>>,
+  ratePerS: number,
+  hostCpuMsPerRequest = 0,
+): HostCpuLoad[] | undefined {
+  if (gateway?.hopMs === undefined) return undefined;
+  const cpuPools = pools.filter((p) => p.gpu.device === 'cpu');
+  if (cpuPools.length === 0) return undefined;
+  const gatewayMsPerRequest = Object.entries(mix).reduce(
+    (sum, [type, fraction]) => sum + fraction * (gateway.cpuMsPerRequest[type] ?? 0),
+    0,
+  );
+  const consumer = (name: HostCpuConsumer['name'], msPerRequest: number): HostCpuConsumer[] =>
+    msPerRequest > 0 && ratePerS > 0
+      ? [{ name, busyFraction: Math.min(MAX_GATEWAY_SHARE, (ratePerS * msPerRequest) / 1000), burstMs: msPerRequest }]
+      : [];
+  const others = [...consumer('gateway', gatewayMsPerRequest), ...consumer('load generator', hostCpuMsPerRequest)];
+  return cpuPools.map((p) => ({ pool: p.name, cores: p.gpusPerNode, others }));
+}

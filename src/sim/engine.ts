@@ -22,6 +22,7 @@ import type { TraceRequest } from '../spec/types.generated.js';
 import { evaluateForm, FEATURE_COUNT, writeFeatures } from '../workload/fields.js';
 import { curveMs } from './curve.js';
 import { EventQueue } from './heap.js';
+import { HostContention } from './host-contention.js';
 import { linkMs, SimError, type SimModel } from './model.js';
 import { ACT_BATCH, ACT_LLM, buildReplicas, type Replica, type Station } from './replica.js';
 import { SimRouter } from './routing.js';
@@ -50,6 +51,7 @@ class Engine {
   private readonly stepByStep: boolean;
   /** Jobs waiting in all queues (not in service). */
   private queuedTotal = 0;
+  private readonly contention: HostContention | undefined;
 
   private readonly slots: RequestSlots;
   private readonly jobs: Jobs;
@@ -69,6 +71,7 @@ class Engine {
     this.stepByStep = options.stepByStep === true;
     this.replicas = buildReplicas(model);
     this.router = new SimRouter(model, options.seed ?? 1);
+    this.contention = model.hostCpu && new HostContention(model, model.hostCpu, options.seed ?? 1);
     this.run_ = newRawRun(model, this.replicas.length);
     this.slots = new RequestSlots(this.C, this.E, 256);
     this.jobs = new Jobs(256);
@@ -323,7 +326,7 @@ class Engine {
     this.queuedTotal -= count;
     rep.batchUnits = units;
     rep.batchCount = count;
-    const ms = curveMs(st.unitCurve!, units);
+    const ms = this.onHost(rep, curveMs(st.unitCurve!, units), now);
     rep.busy = true;
     rep.activity = ACT_BATCH;
     rep.active = st;
@@ -364,14 +367,15 @@ class Engine {
     rep.generation++;
     const decodeMs = st.running > 0 ? st.decodeTable![st.running] : 0;
     if (admitted > 0) {
-      const ms = (tokens > 0 ? curveMs(st.prefillCurve!, tokens) : 0) + decodeMs;
+      const ms = this.onHost(rep, (tokens > 0 ? curveMs(st.prefillCurve!, tokens) : 0) + decodeMs, now);
       rep.stepMs = ms;
       rep.steps = 1;
       this.events.push(now + ms, EV_DONE | (rep.index << 3), rep.generation);
       return;
     }
     // Pure decode: run until the next sequence needs attention, unless other work shares the replica.
-    let steps = this.stepByStep ? 1 : st.heap.topKey - st.steps;
+    // On a contended host each step is timed at the demand when it starts (host-contention.ts).
+    let steps = this.stepByStep || this.contention?.covers(rep.index) ? 1 : st.heap.topKey - st.steps;
     if (steps > 1) {
       for (const other of rep.stations) {
         if (other === st || other.queue.size === 0) {
@@ -388,9 +392,15 @@ class Engine {
       if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }
     if (!(steps >= 1)) steps = 1;
-    rep.stepMs = decodeMs;
+    const stepMs = steps === 1 ? this.onHost(rep, decodeMs, now) : decodeMs;
+    rep.stepMs = stepMs;
     rep.steps = steps;
-    this.events.push(now + steps * decodeMs, EV_DONE | (rep.index << 3), rep.generation);
+    this.events.push(now + steps * stepMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /** `ms` of work `rep` starts now, as long as contention for its host's cores makes it (unchanged without a contention model). */
+  private onHost(rep: Replica, ms: number, now: number): number {
+    return this.contention ? this.contention.stretch(rep, this.replicas, ms, now) : ms;
   }
 
   private done(rep: Replica, now: number): void {

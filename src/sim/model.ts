@@ -4,6 +4,7 @@
 // curves and engine settings, replicas with their nodes. Every inconsistency between the parts
 // is reported here, once, as a SimError listing all of them.
 import type { ComponentEngine, ExecutorUnit, Plan, ProfileEntry, ResolvedModel, ResolvedPool, Route } from '../spec/types.generated.js';
+import type { HostCpuLoad } from '../cost/gateway.js';
 import { compileForm, type CompiledForm } from '../workload/fields.js';
 import type { WorkloadSpec } from '../workload/generator.js';
 import { makeCurve, tabulate, type Curve } from './curve.js';
@@ -27,6 +28,8 @@ export interface SimInput {
   workload: WorkloadSpec;
   /** Per request type, latency the serving runtime adds outside the simulated queues (ms): the gateway's and dispatcher's CPU, process hops and batching waits as served (cost/served-latency.ts). */
   gatewayMsByType: Readonly<Record<string, number>>;
+  /** CPU pools whose cores the executors share with the gateway and a load generator (cost/gateway.ts hostCpuLoads); absent: no contention modelled. */
+  hostCpu?: readonly HostCpuLoad[];
 }
 
 /** A plan the simulator cannot run as given; `problems` lists every reason. */
@@ -155,6 +158,8 @@ export interface SimModel {
   replicaUnit: Int32Array;
   replicaPool: Int32Array;
   replicaNode: Int32Array;
+  /** SimInput.hostCpu, for the engine's host contention (host-contention.ts). */
+  hostCpu?: readonly HostCpuLoad[];
 }
 
 /** Strategies of the plan that have units to simulate, planned first. */
@@ -369,6 +374,7 @@ export function compileModel(input: SimInput): SimModel {
     replicaUnit: Int32Array.from(replicaUnit),
     replicaPool: Int32Array.from(replicaPool),
     replicaNode: Int32Array.from(replicaNode),
+    ...(input.hostCpu && { hostCpu: input.hostCpu }),
   };
 }
 
