@@ -1,0 +1,75 @@
+// Host CPU contention (sim/host-contention.ts): on a CPU pool whose profile measured the serving
+// runtime, work starting while more processes want the node's cores than it has runs slower.
+// Deterministic for a seed; absent from every other plan (GPU pools, CPU plans without the
+// runtime's measured hops), whose simulations stay as they were.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostCpuLoads } from '../../src/cost/gateway.js';
+import { scheduleFromWorkload } from '../../src/loadgen/schedule.js';
+import { readPlan } from '../../src/plan/io.js';
+import { schedulerSliceMs } from '../../src/sim/host-contention.js';
+import { simInputAtRate, simInputFromPlan } from '../../src/sim/input.js';
+import { simulate, simulateInput } from '../../src/sim/simulate.js';
+import type { Plan } from '../../src/spec/types.generated.js';
+import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
+
+const demo = readPlan('plans/demo-local.plan.json');
+const sent = (plan: Plan, ratePerS: number, requests: number) =>
+  scheduleFromWorkload(workloadSpecFromPlan(plan), { requests }, { ratePerS });
+
+test('the demo plan simulates host contention, the same for a seed, with the gateway and the load generator at the rate served', () => {
+  const input = simInputAtRate(demo, 'planned', 60, 2.5);
+  const local = input.hostCpu?.find((h) => h.pool === 'local');
+  assert.equal(local?.cores, 2);
+  const gateway = local.others.find((o) => o.name === 'gateway')!;
+  const client = local.others.find((o) => o.name === 'load generator')!;
+  assert.ok(gateway.busyFraction > 0.1 && gateway.busyFraction < 0.3, `gateway busy ${gateway.busyFraction}`);
+  assert.equal(client.busyFraction, 0.15);
+  const requests = sent(demo, 60, 400);
+  const run = (seed: number) => simulateInput(input, requests, { seed, warmupRequests: 0 });
+  assert.deepEqual(run(3), run(3));
+  assert.notDeepEqual(run(3).perType.t2t.latencyMs, run(4).perType.t2t.latencyMs);
+});
+
+test('two busy CPU units on a 1-core host stretch the tail; on 2 cores with nothing else they do not contend', () => {
+  const input = simInputAtRate(demo, 'planned', 40);
+  const requests = sent(demo, 40, 400);
+  const on = (cores: number) =>
+    simulateInput({ ...input, hostCpu: [{ pool: 'local', cores, others: [] }] }, requests, { seed: 1, warmupRequests: 0 });
+  const { hostCpu: _none, ...bare } = input;
+  const free = simulateInput(bare, requests, { seed: 1, warmupRequests: 0 });
+  const twoCores = on(2);
+  const oneCore = on(1);
+  for (const type of ['t2t', 'i2t', 'ocr']) {
+    const f = free.perType[type].latencyMs!;
+    const two = twoCores.perType[type].latencyMs!;
+    // Two replicas never out-number two cores: the same latencies (LLM steps one by one instead of macro steps).
+    for (const q of ['p50', 'p90'] as const) assert.ok(Math.abs(two[q] - f[q]) < 1e-6 * f[q], `${type} ${q}: ${two[q]} vs ${f[q]}`);
+    const one = oneCore.perType[type].latencyMs ?? oneCore.perType[type].observedLatencyMs!;
+    assert.ok(one.p90 > f.p90 * 1.1, `${type} p90 on one core ${one.p90} vs ${f.p90}`);
+  }
+});
+
+test('the scheduler slice follows the kernel default: 0.75 ms × (1 + log2 cores), capped at 8 cores', () => {
+  assert.equal(schedulerSliceMs(1), 0.75);
+  assert.equal(schedulerSliceMs(2), 1.5);
+  assert.equal(schedulerSliceMs(8), 3);
+  assert.equal(schedulerSliceMs(64), 3);
+});
+
+test('no contention model on GPU pools or CPU plans whose profile did not measure the serving runtime', () => {
+  const gpu = readPlan('plans/smolvlm-256m-1xh100.plan.json');
+  const mix = gpu.workload.mix;
+  assert.equal(hostCpuLoads({ source: 'measured', cpuMsPerRequest: { x: 3 }, hopMs: 0.05 }, gpu.pools, mix, 100, 3), undefined);
+  assert.equal(simInputAtRate(gpu, 'planned', 50, 3).hostCpu, undefined);
+  // A measured gateway with hops on a GPU plan changes nothing in its simulation but the gateway's own latency.
+  const requests = () => generateRequests(workloadSpecFromPlan(gpu), 300);
+  const withHops: Plan = { ...gpu, gateway: { source: 'measured', cpuMsPerRequest: {}, hopMs: 0 } };
+  assert.deepEqual(
+    simulate(withHops, 'planned', requests(), { warmupRequests: 0 }),
+    simulate(gpu, 'planned', requests(), { warmupRequests: 0 }),
+  );
+  const tiny = readPlan('plans/tiny-smolvlm-local.plan.json');
+  assert.equal(tiny.pools[0].gpu.device, 'cpu');
+  assert.equal(simInputFromPlan(tiny, 'planned').hostCpu, undefined);
+});
