@@ -2,7 +2,9 @@
 // CPU executors, so every request's gateway CPU (measured by `cornserve profile --gateway`, the
 // profile's `gateway` section) is time the executors do not get: at the workload's rate the
 // gateway keeps `share` of one node's cores busy, and each executor runs 1 / (1 − share) slower
-// on average. A GPU pool's executors do not share their devices with it.
+// on average. A GPU pool's executors do not share their devices with it. Where the profile
+// measured cornserve's runtime, the simulator models the moments of contention instead of that
+// mean (hostCpuLoads, sim/host-contention.ts); the planner's cost model keeps the mean.
 import type { GatewayCPU, Profile, ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
 import type { WorkloadModel } from '../graph/model.js';
 import { scaleEntry } from './curve.js';
