@@ -5,7 +5,7 @@
 import { shapeKey, strategyGroups, type Strategy } from '../graph/groups.js';
 import type { Solution } from '../spec/types.generated.js';
 import type { PlannerProblem } from './prepare.js';
-import { sloGoodput } from '../sim/simulate.js';
+import { acceptedGoodput } from './accept.js';
 import { costOf, ranksAbove } from './rank.js';
 import type { StrategyRun } from './strategy-run.js';
 
@@ -57,14 +57,14 @@ export function learnedOverrides(problem: PlannerProblem, baselines: readonly St
 }
 
 /**
- * Candidate id → the highest ρmax at which a baseline's kept solution, holding that unit, met
- * every target in simulation: the free search's tightening stops there, so each validated
+ * Candidate id → the highest ρmax at which a baseline's kept solution, holding that unit, passed
+ * the accept rule for every type in simulation: the free search's tightening stops there, so each validated
  * baseline solution stays feasible for it whatever its own mixtures miss.
  */
 export function validatedRho(baselines: readonly StrategyRun[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const b of baselines) {
-    if (!b.decoded || sloGoodput(b.solution) <= 0) continue;
+    if (!b.decoded || acceptedGoodput(b.solution) <= 0) continue;
     for (const u of b.solution.units) out.set(u.id, Math.max(out.get(u.id) ?? 0, u.maxUtilisation));
   }
   return out;

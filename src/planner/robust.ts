@@ -9,7 +9,8 @@ import type { DeploymentSpec } from '../spec/load.js';
 import type { LoopIteration, Plan, Route, Solution } from '../spec/types.generated.js';
 import { BASELINE_STRATEGIES, strategyGroups, type Strategy } from '../graph/groups.js';
 import { canonicalize } from '../plan/canonical.js';
-import { missedTypes, partialSloGoodput, sloGoodput } from '../sim/simulate.js';
+import { missedTypes } from '../sim/simulate.js';
+import { acceptedGoodput, partialAcceptedGoodput, unacceptedTypes } from './accept.js';
 import type { UnitResult } from '../sim/metrics.js';
 import { preparePlanner, strategyInstance, type PlannerProblem } from './prepare.js';
 import type { PlanningWorkload } from './workloads.js';
@@ -190,10 +191,10 @@ async function solveRobust(
   return { strategy, layout: robust.layout, outcome, runs, rhoOverrides: overrides.map((m) => new Map(m)) };
 }
 
-/** a ranks above b: the higher smallest SLO goodput over the workloads, then the higher smallest partial goodput, then the lower cost. */
+/** a ranks above b: the higher smallest SLO goodput under the accept rule over the workloads, then the higher smallest partial one, then the lower cost. */
 function ranksAboveRobust(problem: PlannerProblem, a: RobustRun, b: RobustRun): boolean {
   const above = (x: number, y: number) => x > y + 1e-9 * Math.max(1, Math.abs(x), Math.abs(y));
-  for (const metric of [sloGoodput, partialSloGoodput]) {
+  for (const metric of [acceptedGoodput, partialAcceptedGoodput]) {
     const ga = Math.min(...a.runs.map((r) => metric(r.solution)));
     const gb = Math.min(...b.runs.map((r) => metric(r.solution)));
     if (above(ga, gb)) return true;
@@ -242,7 +243,7 @@ async function robustLoop(
       const simulated = await simulateRun(ctx.loops[w], r);
       requests = Math.max(requests ?? 0, simulated?.requests ?? 0);
       seeds = Math.max(seeds ?? 0, simulated?.seeds ?? 0);
-      missed.push(...missedTypes(r.solution).map((t) => `${workloads[w].name}/${t}`));
+      missed.push(...unacceptedTypes(r.solution).map((t) => `${workloads[w].name}/${t}`));
       simulatedUnits.push(simulated?.units ?? []);
     }
     ctx.options.onProgress?.({ phase: 'simulated', strategy, iteration: k, ratePerS: run.runs[0].solution.ratePerS, requests, missed });
@@ -255,7 +256,7 @@ async function robustLoop(
     const loosenedUnits: Record<string, number> = {};
     if (missed.length > 0 && k < maxIterations)
       run.runs.forEach((r, w) => {
-        const own = missedTypes(r.solution);
+        const own = unacceptedTypes(r.solution);
         if (own.length > 0)
           Object.assign(
             tightenedUnits,
@@ -267,13 +268,13 @@ async function robustLoop(
         if (r.solution.simulated) Object.assign(loosenedUnits, loosen(problems[w], r.solution, overrides[w]) ?? {});
       });
     loosenedLast = Object.keys(loosenedUnits).length > 0;
-    missedBefore = run.runs.map((r) => new Set(missedTypes(r.solution)));
+    missedBefore = run.runs.map((r) => new Set(unacceptedTypes(r.solution)));
     iterations.push({
       iteration: k,
       ratePerS: run.runs[0].solution.ratePerS,
       gpus: run.runs[0].solution.gpus,
       ...(requests ? { requestsPerSeed: requests, seeds } : {}),
-      sloGoodputPerS: Math.min(...run.runs.map((r) => sloGoodput(r.solution))),
+      sloGoodputPerS: Math.min(...run.runs.map((r) => acceptedGoodput(r.solution))),
       missedTypes: missed,
       tightenedUnits,
       ...(loosenedLast ? { loosenedUnits } : {}),

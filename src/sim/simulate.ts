@@ -131,6 +131,9 @@ export function toSimulatedTypes(result: SimResult): Record<string, SimulatedTyp
       p99Ms: l?.p99 ?? 0,
       goodputPerS: t.goodputPerS,
       sloAttainment: t.sloAttainment ?? 1,
+      ...(t.sloAttainment !== null
+        ? { sloSample: { measuredRequests: t.offered, metRequests: Math.round(t.sloAttainment * t.offered) } }
+        : {}),
       saturated: t.saturated,
       ...(t.ttftMs ? { ttftP50Ms: t.ttftMs.p50 } : {}),
       ...(t.tpotMs ? { tpotP50Ms: t.tpotMs.p50 } : {}),

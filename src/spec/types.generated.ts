@@ -1266,7 +1266,7 @@ export interface Plan {
      */
     constraints: number;
     /**
-     * The planner's simulate-and-tighten loop for the free search: one entry per solve whose solution was simulated on the workload, in order (the first is the MILP's first choice). A type that misses its p90 target tightens ρmax of the units on its path; when every type meets its target with room to spare, ρmax rises; the MILP is solved again, at most a fixed number of times; the plan keeps the iteration with the highest SLO goodput (its rate when every type meets its target; then the rate of the types that do; then the lower cost).
+     * The planner's simulate-and-tighten loop for the free search: one entry per solve whose solution was simulated on the workload, in order (the first is the MILP's first choice). A type the accept rule rejects (it misses its p90 target, or meets it by no more than the sampling noise of the window) tightens ρmax of the units on its path; when every type is accepted with room to spare, ρmax rises; the MILP is solved again, at most a fixed number of times; the plan keeps the iteration with the highest SLO goodput under the accept rule (its rate when every type is accepted; then the rate of the types that are; then the lower cost).
      */
     loopIterations?: LoopIteration[];
   };
@@ -1764,6 +1764,13 @@ export interface SimulatedType {
    */
   sloAttainment: number;
   /**
+   * The sample the planner's accept rule weighs: this type's requests measured (arrived after the warm-up) over every seed simulated, and how many of them completed within the target. One seed: the sample sloAttainment is a fraction of; several: pooled, while sloAttainment and the latencies are the worst seed's.
+   */
+  sloSample?: {
+    measuredRequests: number;
+    metRequests: number;
+  };
+  /**
    * The type passes through a unit whose backlog grew without bound: its latencies are what the finite run observed, not a steady state.
    */
   saturated?: boolean;
@@ -1801,15 +1808,15 @@ export interface LoopIteration {
    */
   requestsPerSeed?: number;
   /**
-   * Seeds simulated: the workload's, then further ones while every type met its target, up to the accept seeds; the metrics are each type's worst over them.
+   * Seeds simulated: the workload's, then further ones while the accept rule held for every type, up to the accept seeds; the metrics are each type's worst over them.
    */
   seeds?: number;
   /**
-   * Its SLO goodput in simulation: its rate when every request type meets its p90 target (≥ 90% within it, not saturated), else 0.
+   * Its SLO goodput under the loop's accept rule: its rate when every request type clears its p90 target on every seed by more than the sampling noise of the window (the one-sided score test of its attainment against 90% at the accept confidence, and not saturated), else 0.
    */
   sloGoodputPerS?: number;
   /**
-   * Request types that missed their p90 target in simulation (saturated, or under 90% of requests within it).
+   * Request types the loop's accept rule rejected on some seed: saturated, under 90% of requests within the target, or above 90% by no more than the sampling noise of the window.
    */
   missedTypes: string[];
   /**
