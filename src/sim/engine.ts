@@ -48,8 +48,10 @@ class Engine {
   private readonly warmup: number;
   private readonly maxQueued: number;
   private readonly stepByStep: boolean;
-  /** Jobs waiting in all queues (not in service). */
+  /** Jobs waiting in all queues (not in service), less the chunks of deferred hand-offs (Replica.handOffMs). */
   private queuedTotal = 0;
+  /** Replicas whose stretch in progress runs on over a hand-off. */
+  private handOffs = 0;
 
   private readonly slots: RequestSlots;
   private readonly jobs: Jobs;
@@ -101,7 +103,7 @@ class Engine {
             pendingMs = t;
             ev.push(t, EV_ARRIVAL, 0);
           }
-          if (this.queuedTotal > this.maxQueued) {
+          if (this.queuedTotal + this.handOffs > this.maxQueued && this.queuedAt(now) > this.maxQueued) {
             this.run_.stoppedEarly = true;
             this.run_.endMs = now;
             this.run_.events = events;
@@ -138,6 +140,13 @@ class Engine {
     this.run_.endMs = now;
     this.run_.events = events;
     return this.finish();
+  }
+
+  /** Jobs waiting at `now`, chunks handed off within stretches in progress included. */
+  private queuedAt(now: number): number {
+    let handedOff = 0;
+    for (const rep of this.replicas) if (rep.handOffMs <= now) handedOff++;
+    return this.queuedTotal + handedOff;
   }
 
   private finish(): RawRun {
@@ -388,9 +397,64 @@ class Engine {
       if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }
     if (!(steps >= 1)) steps = 1;
+    const more = this.stepByStep ? 0 : this.stepsPastHandOff(rep, st, now, decodeMs, steps);
+    if (more > 0) {
+      rep.handOffMs = now + steps * decodeMs;
+      this.handOffs++;
+      steps += more;
+    }
     rep.stepMs = decodeMs;
     rep.steps = steps;
     this.events.push(now + steps * decodeMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /**
+   * Steps a pure decode stretch of `steps` steps runs on past its end, when it ends where one
+   * sequence hands one chunk to a batching station of this replica (a talker's audio to its
+   * vocoder) and nothing else: step by step, that chunk opens the station's batching window and
+   * the LLM decodes on until the window is due, its next sequence of interest or another
+   * station's window, whichever comes first. Those steps join this stretch; done() enqueues the
+   * chunk dated back to its step (Replica.handOffMs). 0 where the hand-off is not that simple.
+   */
+  private stepsPastHandOff(rep: Replica, st: Station, now: number, decodeMs: number, steps: number): number {
+    const S = st.steps + steps;
+    if (st.heap.topKey !== S || st.heap.secondKey === S) return 0;
+    const j = st.heap.topId;
+    const finish = this.jobs.finishStep[j];
+    const next = this.jobs.nextChunk[j];
+    const n = this.jobs.chunks[j];
+    // A sequence that finishes here, or sends no chunk or more than one, ends the stretch.
+    if (finish <= S || next >= n || (next + 1 < n && this.chunkStep(j, next + 1) <= S)) return 0;
+    const slot = this.jobs.slot[j];
+    const type = this.model.types[this.slots.type[slot]];
+    const d = this.model.edges[type.chunkEdge[this.jobs.comp[j]]].to;
+    if (this.slots.replica[slot * this.C + d] !== rep.index) return 0;
+    const v = rep.stationOf[d]!;
+    // The chunk (not the stream's last, which comes at the finish) must wait out the window.
+    if (v.isLlm || v.queue.size > 0 || v.maxWaitMs <= 0 || this.model.components[d].chunkUnits >= v.maxBatch) return 0;
+    const handOffMs = now + steps * decodeMs;
+    const dueMs = handOffMs + v.maxWaitMs;
+    if (!(dueMs > handOffMs)) return 0;
+    const after = next + 1 < n ? Math.min(finish, this.chunkStep(j, next + 1)) : finish;
+    let more = Math.min(st.heap.secondKey, after) - S;
+    more = Math.min(more, Math.ceil((dueMs - handOffMs) / decodeMs));
+    for (const other of rep.stations) {
+      if (other === st || other === v) continue;
+      if (other.isLlm) {
+        if (other.running > 0 || other.queue.size > 0) return 0;
+        continue;
+      }
+      if (other.queue.size === 0) continue;
+      if (other.maxWaitMs <= 0 || other.queuedUnits >= other.maxBatch) return 0;
+      const due = this.jobs.enqueueMs[other.queue.peek()] + other.maxWaitMs;
+      if (handOffMs >= due) return 0;
+      more = Math.min(more, Math.ceil((due - handOffMs) / decodeMs));
+    }
+    if (rep.wakeAt < Infinity) {
+      if (rep.wakeAt <= handOffMs) return 0;
+      more = Math.min(more, Math.ceil((rep.wakeAt - handOffMs) / decodeMs));
+    }
+    return more >= 1 ? more : 1;
   }
 
   private done(rep: Replica, now: number): void {
@@ -407,9 +471,14 @@ class Engine {
       rep.batchCount = 0;
       for (let i = 0; i < count; i++) this.batchJobDone(rep.batch[i], now);
     } else {
+      const fromStep = st.steps;
       st.steps += steps;
       const S = st.steps;
-      while (st.heap.size > 0 && st.heap.topKey <= S) this.sequenceNotable(rep, st, st.heap.pop(), now);
+      if (rep.handOffMs < Infinity) {
+        rep.handOffMs = Infinity;
+        this.handOffs--;
+      }
+      while (st.heap.size > 0 && st.heap.topKey <= S) this.sequenceNotable(rep, st, st.heap.pop(), now, fromStep);
       const count = rep.admittedCount;
       rep.admittedCount = 0;
       for (let i = 0; i < count; i++) {
@@ -419,7 +488,7 @@ class Engine {
         this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
         // The first token of a split LLM came from its prefill step.
         if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
-        this.sequenceNotable(rep, st, j, now);
+        this.sequenceNotable(rep, st, j, now, S);
       }
     }
     rep.busy = false;
@@ -431,12 +500,19 @@ class Engine {
     return this.jobs.admitStep[j] + Math.ceil(((i + 1) * this.jobs.decode[j]) / this.jobs.chunks[j]) - 1;
   }
 
-  /** Emits the chunks a sequence has reached and finishes it, or files it under its next step of interest. */
-  private sequenceNotable(rep: Replica, st: Station, j: number, now: number): void {
+  /**
+   * Emits the chunks a sequence has reached and finishes it, or files it under its next step of
+   * interest. A chunk due before the stretch's last step (which began at `fromStep`) is a hand-off
+   * the stretch ran on over: it leaves at its own step's time.
+   */
+  private sequenceNotable(rep: Replica, st: Station, j: number, now: number, fromStep: number): void {
     const S = st.steps;
     const n = this.jobs.chunks[j];
-    while (this.jobs.nextChunk[j] < n && this.chunkStep(j, this.jobs.nextChunk[j]) <= S) {
-      this.emitChunk(this.jobs.slot[j], this.jobs.comp[j], this.jobs.nextChunk[j], now);
+    while (this.jobs.nextChunk[j] < n) {
+      const step = this.chunkStep(j, this.jobs.nextChunk[j]);
+      if (step > S) break;
+      const at = step < S ? rep.startMs + (step - fromStep) * rep.stepMs : now;
+      this.emitChunk(this.jobs.slot[j], this.jobs.comp[j], this.jobs.nextChunk[j], at);
       this.jobs.nextChunk[j]++;
     }
     const finish = this.jobs.finishStep[j];

@@ -64,6 +64,12 @@ export class Replica {
   kvPeak = 0;
   /** Jobs waiting in this replica's queues (not in service). */
   queued = 0;
+  /**
+   * When the LLM stretch in progress runs on over a chunk it hands to a station of this replica,
+   * the time that chunk joins the station's queue (done() enqueues it then, dated back); else
+   * Infinity.
+   */
+  handOffMs = Infinity;
   wakeAt = Infinity;
   rr = 0;
 
@@ -73,6 +79,11 @@ export class Replica {
     components: number,
   ) {
     this.stationOf = new Array(components).fill(undefined);
+  }
+
+  /** Jobs waiting at `now`, a chunk handed off within the stretch in progress included. */
+  queuedAt(now: number): number {
+    return this.handOffMs <= now ? this.queued + 1 : this.queued;
   }
 }
 
