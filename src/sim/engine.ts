@@ -272,13 +272,40 @@ class Engine {
 
   /** A macro step in progress ends at the next step boundary, so new work is looked at promptly. */
   private truncate(rep: Replica, now: number): void {
-    if (rep.activity !== ACT_LLM || rep.steps <= 1) return;
+    if (rep.activity === ACT_BATCH) {
+      if (rep.decodeAfter !== undefined) this.truncateDecodeAfter(rep, now);
+      return;
+    }
+    if (rep.steps <= 1) return;
     const done = Math.floor((now - rep.startMs) / rep.stepMs);
     const steps = done + 1;
     if (steps >= rep.steps) return;
     rep.steps = steps;
     rep.generation++;
     this.events.push(rep.startMs + steps * rep.stepMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /** A batch and the decode stretch after it: new work that comes during the batch is looked at when it ends. */
+  private truncateDecodeAfter(rep: Replica, now: number): void {
+    let steps = 0;
+    if (now >= rep.batchEndMs) {
+      steps = Math.floor((now - rep.batchEndMs) / rep.decodeAfterStepMs) + 1;
+      if (steps >= rep.decodeAfterSteps) return;
+    }
+    rep.decodeAfterSteps = steps;
+    if (steps === 0) {
+      rep.decodeAfter = undefined;
+      this.clearHandOff(rep);
+    }
+    rep.generation++;
+    this.events.push(rep.batchEndMs + steps * rep.decodeAfterStepMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  private clearHandOff(rep: Replica): void {
+    if (rep.handOffMs < Infinity) {
+      rep.handOffMs = Infinity;
+      this.handOffs--;
+    }
   }
 
   private canAdmit(rep: Replica, st: Station): boolean {
@@ -340,7 +367,45 @@ class Engine {
     rep.stepMs = ms;
     rep.steps = 1;
     rep.generation++;
-    this.events.push(now + ms, EV_DONE | (rep.index << 3), rep.generation);
+    rep.batchEndMs = now + ms;
+    rep.decodeAfter = this.stepByStep ? undefined : this.decodeAfterBatch(rep, rep.batchEndMs);
+    const endMs = rep.decodeAfter === undefined ? rep.batchEndMs : rep.batchEndMs + rep.decodeAfterSteps * rep.decodeAfterStepMs;
+    this.events.push(endMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /**
+   * The LLM whose pure decode stretch tryStart would start when the batch in progress ends at
+   * `endMs` (setting the stretch's steps on the replica), where that stretch can join the batch's
+   * event: the batch is streamed chunks none of which completes its stream (nothing leaves the
+   * replica at its end), and no other station is ready then. Undefined otherwise.
+   */
+  private decodeAfterBatch(rep: Replica, endMs: number): Station | undefined {
+    if (rep.wakeAt <= endMs) return undefined;
+    const count = rep.batchCount;
+    for (let i = 0; i < count; i++) {
+      const j = rep.batch[i];
+      const sc = this.jobs.slot[j] * this.C + this.jobs.comp[j];
+      if (this.jobs.chunk[j] < 0 || this.slots.chunkDone[sc] + count >= this.slots.chunkTotal[sc]) return undefined;
+    }
+    // tryStart's rotation after the batch's station (rep.rr), which comes last.
+    const n = rep.stations.length;
+    for (let k = 1; k < n; k++) {
+      const idx = (rep.rr + k) % n;
+      const st = rep.stations[idx];
+      if (st.isLlm) {
+        if (this.canAdmit(rep, st)) return undefined;
+        if (st.running === 0) continue;
+        const decodeMs = st.decodeTable![st.running];
+        rep.decodeAfterRr = idx;
+        rep.decodeAfterStepMs = decodeMs;
+        rep.decodeAfterSteps = this.decodeSteps(rep, st, endMs, decodeMs);
+        return st;
+      }
+      if (st.queue.size === 0) continue;
+      if (st.maxWaitMs <= 0 || st.queuedUnits >= st.maxBatch || endMs >= this.jobs.enqueueMs[st.queue.peek()] + st.maxWaitMs)
+        return undefined;
+    }
+    return undefined;
   }
 
   private startLlm(rep: Replica, st: Station, now: number): void {
@@ -379,7 +444,17 @@ class Engine {
       this.events.push(now + ms, EV_DONE | (rep.index << 3), rep.generation);
       return;
     }
-    // Pure decode: run until the next sequence needs attention, unless other work shares the replica.
+    rep.stepMs = decodeMs;
+    rep.steps = this.decodeSteps(rep, st, now, decodeMs);
+    this.events.push(now + rep.steps * decodeMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /**
+   * Steps of a pure decode stretch starting at `now`: until the next sequence needs attention,
+   * unless other work shares the replica; past a simple hand-off (stepsPastHandOff, which it
+   * records on the replica).
+   */
+  private decodeSteps(rep: Replica, st: Station, now: number, decodeMs: number): number {
     let steps = this.stepByStep ? 1 : st.heap.topKey - st.steps;
     if (steps > 1) {
       for (const other of rep.stations) {
@@ -403,9 +478,7 @@ class Engine {
       this.handOffs++;
       steps += more;
     }
-    rep.stepMs = decodeMs;
-    rep.steps = steps;
-    this.events.push(now + steps * decodeMs, EV_DONE | (rep.index << 3), rep.generation);
+    return steps;
   }
 
   /**
@@ -459,41 +532,59 @@ class Engine {
 
   private done(rep: Replica, now: number): void {
     const st = rep.active!;
-    const ms = now - rep.startMs;
-    rep.busyMs += ms;
-    st.busyMs += ms;
-    st.batchArea += (rep.activity === ACT_BATCH ? rep.batchUnits : st.running + rep.admittedCount) * ms;
-    const steps = rep.steps;
-    // Work handed to this replica while its results are processed waits for tryStart below.
-    rep.steps = 0;
     if (rep.activity === ACT_BATCH) {
+      const endMs = rep.batchEndMs;
+      const ms = endMs - rep.startMs;
+      rep.busyMs += ms;
+      st.busyMs += ms;
+      st.batchArea += rep.batchUnits * ms;
+      // Work handed to this replica while its results are processed waits for tryStart below.
+      rep.steps = 0;
+      const llm = rep.decodeAfter;
+      rep.decodeAfter = undefined;
       const count = rep.batchCount;
       rep.batchCount = 0;
-      for (let i = 0; i < count; i++) this.batchJobDone(rep.batch[i], now);
-    } else {
-      const fromStep = st.steps;
-      st.steps += steps;
-      const S = st.steps;
-      if (rep.handOffMs < Infinity) {
-        rep.handOffMs = Infinity;
-        this.handOffs--;
+      for (let i = 0; i < count; i++) this.batchJobDone(rep.batch[i], endMs);
+      if (llm !== undefined) {
+        // The decode stretch tryStart would have started at the batch's end.
+        rep.rr = rep.decodeAfterRr;
+        rep.activity = ACT_LLM;
+        rep.active = llm;
+        rep.startMs = endMs;
+        rep.stepMs = rep.decodeAfterStepMs;
+        rep.steps = rep.decodeAfterSteps;
+        this.llmDone(rep, llm, now);
       }
-      while (st.heap.size > 0 && st.heap.topKey <= S) this.sequenceNotable(rep, st, st.heap.pop(), now, fromStep);
-      const count = rep.admittedCount;
-      rep.admittedCount = 0;
-      for (let i = 0; i < count; i++) {
-        const j = rep.admitted[i];
-        st.running++;
-        this.jobs.admitStep[j] = S;
-        this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
-        // The first token of a split LLM came from its prefill step.
-        if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
-        this.sequenceNotable(rep, st, j, now, S);
-      }
-    }
+    } else this.llmDone(rep, st, now);
     rep.busy = false;
     rep.active = undefined;
     this.tryStart(rep, now);
+  }
+
+  /** An LLM step or stretch ends: sequences reach chunks, finish, or join (the step's admissions). */
+  private llmDone(rep: Replica, st: Station, now: number): void {
+    const ms = now - rep.startMs;
+    rep.busyMs += ms;
+    st.busyMs += ms;
+    st.batchArea += (st.running + rep.admittedCount) * ms;
+    const fromStep = st.steps;
+    st.steps += rep.steps;
+    const S = st.steps;
+    // Work handed to this replica while its results are processed waits for tryStart.
+    rep.steps = 0;
+    this.clearHandOff(rep);
+    while (st.heap.size > 0 && st.heap.topKey <= S) this.sequenceNotable(rep, st, st.heap.pop(), now, fromStep);
+    const count = rep.admittedCount;
+    rep.admittedCount = 0;
+    for (let i = 0; i < count; i++) {
+      const j = rep.admitted[i];
+      st.running++;
+      this.jobs.admitStep[j] = S;
+      this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
+      // The first token of a split LLM came from its prefill step.
+      if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
+      this.sequenceNotable(rep, st, j, now, S);
+    }
   }
 
   private chunkStep(j: number, i: number): number {

@@ -70,6 +70,16 @@ export class Replica {
    * Infinity.
    */
   handOffMs = Infinity;
+  /**
+   * A batch whose end hands the server to an LLM's pure decode stretch, both run as one event:
+   * the batch ends at batchEndMs, then that LLM (the station at index decodeAfterRr) decodes
+   * decodeAfterSteps steps of decodeAfterStepMs. Undefined when the batch's end is its own event.
+   */
+  decodeAfter: Station | undefined;
+  decodeAfterRr = 0;
+  decodeAfterSteps = 0;
+  decodeAfterStepMs = 0;
+  batchEndMs = 0;
   wakeAt = Infinity;
   rr = 0;
 
