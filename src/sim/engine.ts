@@ -277,19 +277,33 @@ class Engine {
       return;
     }
     if (rep.steps <= 1) return;
-    const done = Math.floor((now - rep.startMs) / rep.stepMs);
-    const steps = done + 1;
+    const steps = this.stepsUntil(rep, now, rep.startMs, rep.stepMs);
     if (steps >= rep.steps) return;
     rep.steps = steps;
     rep.generation++;
-    this.events.push(rep.startMs + steps * rep.stepMs, EV_DONE | (rep.index << 3), rep.generation);
+    this.events.push(this.stretchEndMs(rep, rep.startMs, rep.stepMs, steps), EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /** Steps of a decode stretch from `startMs` up to the first step boundary after `now` (on a hand-off's grid past it). */
+  private stepsUntil(rep: Replica, now: number, startMs: number, stepMs: number): number {
+    if (rep.handOffMs <= now) return rep.handOffStep + Math.floor((now - rep.handOffMs) / stepMs) + 1;
+    return Math.floor((now - startMs) / stepMs) + 1;
+  }
+
+  /**
+   * When a decode stretch from `startMs` ends after `steps` steps: past a hand-off, counted from
+   * the hand-off's time, as the stretch step by step decoding starts there would.
+   */
+  private stretchEndMs(rep: Replica, startMs: number, stepMs: number, steps: number): number {
+    if (rep.handOffMs < Infinity && steps > rep.handOffStep) return rep.handOffMs + (steps - rep.handOffStep) * stepMs;
+    return startMs + steps * stepMs;
   }
 
   /** A batch and the decode stretch after it: new work that comes during the batch is looked at when it ends. */
   private truncateDecodeAfter(rep: Replica, now: number): void {
     let steps = 0;
     if (now >= rep.batchEndMs) {
-      steps = Math.floor((now - rep.batchEndMs) / rep.decodeAfterStepMs) + 1;
+      steps = this.stepsUntil(rep, now, rep.batchEndMs, rep.decodeAfterStepMs);
       if (steps >= rep.decodeAfterSteps) return;
     }
     rep.decodeAfterSteps = steps;
@@ -298,7 +312,7 @@ class Engine {
       this.clearHandOff(rep);
     }
     rep.generation++;
-    this.events.push(rep.batchEndMs + steps * rep.decodeAfterStepMs, EV_DONE | (rep.index << 3), rep.generation);
+    this.events.push(this.stretchEndMs(rep, rep.batchEndMs, rep.decodeAfterStepMs, steps), EV_DONE | (rep.index << 3), rep.generation);
   }
 
   private clearHandOff(rep: Replica): void {
@@ -369,7 +383,8 @@ class Engine {
     rep.generation++;
     rep.batchEndMs = now + ms;
     rep.decodeAfter = this.stepByStep ? undefined : this.decodeAfterBatch(rep, rep.batchEndMs);
-    const endMs = rep.decodeAfter === undefined ? rep.batchEndMs : rep.batchEndMs + rep.decodeAfterSteps * rep.decodeAfterStepMs;
+    const endMs =
+      rep.decodeAfter === undefined ? rep.batchEndMs : this.stretchEndMs(rep, rep.batchEndMs, rep.decodeAfterStepMs, rep.decodeAfterSteps);
     this.events.push(endMs, EV_DONE | (rep.index << 3), rep.generation);
   }
 
@@ -446,7 +461,7 @@ class Engine {
     }
     rep.stepMs = decodeMs;
     rep.steps = this.decodeSteps(rep, st, now, decodeMs);
-    this.events.push(now + rep.steps * decodeMs, EV_DONE | (rep.index << 3), rep.generation);
+    this.events.push(this.stretchEndMs(rep, now, decodeMs, rep.steps), EV_DONE | (rep.index << 3), rep.generation);
   }
 
   /**
@@ -475,6 +490,7 @@ class Engine {
     const more = this.stepByStep ? 0 : this.stepsPastHandOff(rep, st, now, decodeMs, steps);
     if (more > 0) {
       rep.handOffMs = now + steps * decodeMs;
+      rep.handOffStep = steps;
       this.handOffs++;
       steps += more;
     }
@@ -563,10 +579,11 @@ class Engine {
 
   /** An LLM step or stretch ends: sequences reach chunks, finish, or join (the step's admissions). */
   private llmDone(rep: Replica, st: Station, now: number): void {
-    const ms = now - rep.startMs;
-    rep.busyMs += ms;
-    st.busyMs += ms;
-    st.batchArea += (st.running + rep.admittedCount) * ms;
+    // Past a hand-off, the time before and after it count as the two stretches step by step would run.
+    if (rep.handOffMs < Infinity && rep.steps > rep.handOffStep) {
+      this.countBusy(rep, st, rep.handOffMs - rep.startMs);
+      this.countBusy(rep, st, now - rep.handOffMs);
+    } else this.countBusy(rep, st, now - rep.startMs);
     const fromStep = st.steps;
     st.steps += rep.steps;
     const S = st.steps;
@@ -585,6 +602,12 @@ class Engine {
       if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
       this.sequenceNotable(rep, st, j, now, S);
     }
+  }
+
+  private countBusy(rep: Replica, st: Station, ms: number): void {
+    rep.busyMs += ms;
+    st.busyMs += ms;
+    st.batchArea += (st.running + rep.admittedCount) * ms;
   }
 
   private chunkStep(j: number, i: number): number {

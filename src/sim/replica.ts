@@ -70,6 +70,8 @@ export class Replica {
    * Infinity.
    */
   handOffMs = Infinity;
+  /** That chunk's step, counted from the stretch's start. */
+  handOffStep = 0;
   /**
    * A batch whose end hands the server to an LLM's pure decode stretch, both run as one event:
    * the batch ends at batchEndMs, then that LLM (the station at index decodeAfterRr) decodes
