@@ -142,6 +142,31 @@ class Engine {
     return this.finish();
   }
 
+  /**
+   * A run stopped at `endMs` leaves replicas busy; one whose event coalesces a batch, a stretch
+   * and a hand-off is brought to the state step by step would be in then (the parts before
+   * `endMs` done and counted), so the busy times closeRun reads are step by step's.
+   */
+  private settle(rep: Replica, endMs: number): void {
+    if (!rep.busy) return;
+    let st = rep.active!;
+    if (rep.activity === ACT_BATCH) {
+      if (rep.decodeAfter === undefined || endMs < rep.batchEndMs) return;
+      const ms = rep.batchEndMs - rep.startMs;
+      rep.busyMs += ms;
+      st.busyMs += ms;
+      st.batchArea += rep.batchUnits * ms;
+      st = rep.decodeAfter;
+      rep.activity = ACT_LLM;
+      rep.active = st;
+      rep.startMs = rep.batchEndMs;
+    }
+    if (rep.handOffMs <= endMs) {
+      this.countBusy(rep, st, rep.handOffMs - rep.startMs);
+      rep.startMs = rep.handOffMs;
+    }
+  }
+
   /** Jobs waiting at `now`, chunks handed off within stretches in progress included. */
   private queuedAt(now: number): number {
     let handedOff = 0;
@@ -152,6 +177,7 @@ class Engine {
   private finish(): RawRun {
     this.run_.inSystemAtEnd = this.inSystem;
     this.run_.offered = this.arrivals;
+    if (this.run_.stoppedEarly) for (const rep of this.replicas) this.settle(rep, this.run_.endMs);
     closeRun(this.run_, this.replicas);
     this.snapshot(this.run_.endMs);
     return this.run_;
