@@ -149,6 +149,10 @@ class Engine {
    */
   private settle(rep: Replica, endMs: number): void {
     if (!rep.busy) return;
+    if (rep.alternate !== undefined) {
+      this.alternationDone(rep, rep.active!, endMs, false);
+      return;
+    }
     let st = rep.active!;
     if (rep.activity === ACT_BATCH) {
       if (rep.decodeAfter === undefined || endMs < rep.batchEndMs) return;
@@ -300,6 +304,10 @@ class Engine {
   private truncate(rep: Replica, now: number): void {
     if (rep.activity === ACT_BATCH) {
       if (rep.decodeAfter !== undefined) this.truncateDecodeAfter(rep, now);
+      return;
+    }
+    if (rep.alternate !== undefined) {
+      this.truncateAlternation(rep, now);
       return;
     }
     if (rep.steps <= 1) return;
@@ -487,7 +495,118 @@ class Engine {
     }
     rep.stepMs = decodeMs;
     rep.steps = this.decodeSteps(rep, st, now, decodeMs);
-    this.events.push(this.stretchEndMs(rep, now, decodeMs, rep.steps), EV_DONE | (rep.index << 3), rep.generation);
+    const endMs = rep.steps === 1 && !this.stepByStep ? this.alternation(rep, st, now, decodeMs) : NaN;
+    this.events.push(
+      endMs === endMs ? endMs : this.stretchEndMs(rep, now, decodeMs, rep.steps),
+      EV_DONE | (rep.index << 3),
+      rep.generation,
+    );
+  }
+
+  /**
+   * Two LLMs of the replica decoding at once take turns, one step each (tryStart's rotation).
+   * With nothing else to start, those turns run as one event, up to the step at which either
+   * reaches a sequence of interest or a batching window is due (Replica.alternate). Returns the
+   * event's end, the same sum of steps step by step adds; NaN where the turns are not that simple.
+   */
+  private alternation(rep: Replica, st: Station, now: number, decodeMs: number): number {
+    let other: Station | undefined;
+    let otherRr = -1;
+    let dueMs = Infinity;
+    const n = rep.stations.length;
+    for (let i = 0; i < n; i++) {
+      const x = rep.stations[i];
+      if (x === st) continue;
+      if (x.isLlm) {
+        if (this.canAdmit(rep, x)) return NaN;
+        if (x.running === 0) continue;
+        if (other !== undefined) return NaN;
+        other = x;
+        otherRr = i;
+      } else if (x.queue.size > 0) {
+        if (x.maxWaitMs <= 0 || x.queuedUnits >= x.maxBatch) return NaN;
+        const due = this.jobs.enqueueMs[x.queue.peek()] + x.maxWaitMs;
+        if (due < dueMs) dueMs = due;
+      }
+    }
+    if (other === undefined || this.canAdmit(rep, st)) return NaN;
+    const otherMs = other.decodeTable![other.running];
+    const ownLeft = st.heap.topKey - st.steps;
+    const otherLeft = other.heap.topKey - other.steps;
+    let t = now;
+    let steps = 0;
+    for (let own = 1, theirs = 1; ; own++, theirs++) {
+      t += decodeMs;
+      steps++;
+      if (own >= ownLeft || t >= dueMs) break;
+      t += otherMs;
+      steps++;
+      if (theirs >= otherLeft || t >= dueMs) break;
+    }
+    if (steps === 1) return NaN;
+    rep.alternate = other;
+    rep.alternateRr = otherRr;
+    rep.alternateStepMs = otherMs;
+    rep.alternateSteps = steps;
+    return t;
+  }
+
+  /** Turns of two LLMs (alternation) cut at the end of the step in progress at `now`. */
+  private truncateAlternation(rep: Replica, now: number): void {
+    let t = rep.startMs;
+    let ms = rep.stepMs;
+    let otherMs = rep.alternateStepMs;
+    for (let i = 1; i < rep.alternateSteps; i++) {
+      t += ms;
+      if (t > now) {
+        rep.alternateSteps = i;
+        rep.generation++;
+        this.events.push(t, EV_DONE | (rep.index << 3), rep.generation);
+        return;
+      }
+      const swap = ms;
+      ms = otherMs;
+      otherMs = swap;
+    }
+  }
+
+  /**
+   * Turns of two LLMs end: every step but the last counted as step by step counts it (no sequence
+   * needs attention in them), the last one ends like any step. Up to `endMs` only (a run stopped
+   * early; `last` false), where the step in progress is left running.
+   */
+  private alternationDone(rep: Replica, st: Station, endMs: number, last: boolean): void {
+    let own = st;
+    let other = rep.alternate!;
+    let ownRr = rep.rr;
+    let otherRr = rep.alternateRr;
+    let ms = rep.stepMs;
+    let otherMs = rep.alternateStepMs;
+    let t = rep.startMs;
+    const steps = rep.alternateSteps;
+    rep.alternate = undefined;
+    for (let i = 1; i < steps; i++) {
+      const next = t + ms;
+      if (!last && next > endMs) break;
+      this.countBusy(rep, own, next - t);
+      own.steps++;
+      t = next;
+      const station = own;
+      own = other;
+      other = station;
+      const rr = ownRr;
+      ownRr = otherRr;
+      otherRr = rr;
+      const stepMs = ms;
+      ms = otherMs;
+      otherMs = stepMs;
+    }
+    rep.rr = ownRr;
+    rep.active = own;
+    rep.startMs = t;
+    rep.stepMs = ms;
+    rep.steps = 1;
+    if (last) this.llmDone(rep, own, endMs);
   }
 
   /**
@@ -597,7 +716,8 @@ class Engine {
         rep.steps = rep.decodeAfterSteps;
         this.llmDone(rep, llm, now);
       }
-    } else this.llmDone(rep, st, now);
+    } else if (rep.alternate !== undefined) this.alternationDone(rep, st, now, true);
+    else this.llmDone(rep, st, now);
     rep.busy = false;
     rep.active = undefined;
     this.tryStart(rep, now);

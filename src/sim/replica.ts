@@ -82,6 +82,15 @@ export class Replica {
   decodeAfterSteps = 0;
   decodeAfterStepMs = 0;
   batchEndMs = 0;
+  /**
+   * Two LLMs taking turns, one step each, run as one event: the active station's step first
+   * (stepMs), then this one's (alternateStepMs, station index alternateRr), alternateSteps steps
+   * in all. Undefined when the event is one LLM's.
+   */
+  alternate: Station | undefined;
+  alternateRr = 0;
+  alternateStepMs = 0;
+  alternateSteps = 0;
   wakeAt = Infinity;
   rr = 0;
 

@@ -118,3 +118,61 @@ test('work that reaches the talker during a coalesced hand-off or vocoder batch 
     assert.deepEqual(coalesced.speak, reference.speak, `second request at ${arrivalMs} ms`);
   }
 });
+
+// Two LLMs on one replica (prefill of 100 tokens 20 ms, a decode step 5 ms), one request each.
+function twoLlmPlan() {
+  const llm = (name: string) => ({
+    name,
+    kind: 'llm' as const,
+    work: { prefillTokens: { promptTokens: 1 }, decodeTokens: { outputTokens: 1 } },
+    serving: { maxBatch: 4 },
+    prefillMs: [
+      [100, 20],
+      [1000, 110],
+    ] as [number, number][],
+    decodeMs: [
+      [1, 5],
+      [2, 6],
+    ] as [number, number][],
+  });
+  return buildPlan({
+    components: [llm('a'), llm('b')],
+    requestTypes: [
+      { name: 'x', path: ['a'], sizes: { promptTokens: 100, outputTokens: 10 } },
+      { name: 'y', path: ['b'], sizes: { promptTokens: 100, outputTokens: 10 } },
+    ],
+    solution: { strategy: 'planned', units: [{ components: ['a', 'b'], replicas: 1 }] },
+  });
+}
+
+function runTwoLlms(requests: TraceRequest[], stepByStep: boolean) {
+  const run = runSimulation(compileModel(simInputFromPlan(twoLlmPlan(), 'planned')), requests, { stepByStep });
+  return { events: run.events, perType: summariseRun(run).perType };
+}
+
+const request = (type: 'x' | 'y', arrivalMs: number): TraceRequest => ({
+  arrivalS: arrivalMs / 1000,
+  type,
+  promptTokens: 100,
+  outputTokens: 10,
+});
+
+test('two LLMs taking turns step by step run as one event until either needs attention', () => {
+  // a prefills 0–20, b 20–40; then they take turns, 5 ms each: a's 9 further tokens end at 45,
+  // 55, …, 125, b's at 50, …, 130. Arrivals, prefills, the turns up to a's last token, b's last.
+  const both = runTwoLlms([request('x', 0), request('y', 0)], false);
+  assert.deepEqual([both.perType.x.latencyMs!.max, both.perType.y.latencyMs!.max], [125, 130]);
+  assert.equal(both.events, 6);
+  const reference = runTwoLlms([request('x', 0), request('y', 0)], true);
+  assert.deepEqual(both.perType, reference.perType);
+  assert.equal(reference.events, 22);
+  // A third request reaching a during b's step (77 ms) or a's (81 ms), or exactly at a step's end
+  // (85 ms): it joins where step by step has it join.
+  for (const arrivalMs of [77, 81, 85]) {
+    const requests = [request('x', 0), request('y', 0), request('x', arrivalMs)];
+    const coalesced = runTwoLlms(requests, false);
+    const stepwise = runTwoLlms(requests, true);
+    assert.ok(coalesced.events < stepwise.events);
+    assert.deepEqual(coalesced.perType, stepwise.perType, `third request at ${arrivalMs} ms`);
+  }
+});
