@@ -14,7 +14,10 @@
 // Speed: state lives in typed arrays indexed by slot and job ids with free lists; events are
 // (time, kind, int) in a typed binary heap. Pure decode stretches of an LLM run as one event
 // that covers many steps ("macro steps"), cut short at the next step boundary when new work
-// reaches the replica — the result is the same as stepping one token at a time.
+// reaches the replica — the result is the same as stepping one token at a time. The same goes
+// for a stretch that hands a chunk to a colocated batching station (stepsPastHandOff), a batch
+// of chunks and the stretch after it (decodeAfterBatch), and two LLMs taking turns
+// (alternation): each adds its steps' times one at a time, as separate events would.
 //
 // Over 500 lines on purpose: the event handlers below call each other on the hot path and share
 // the run's state (events, slots, jobs, replicas); split apart, each call would pass that state.
