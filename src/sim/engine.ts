@@ -14,7 +14,10 @@
 // Speed: state lives in typed arrays indexed by slot and job ids with free lists; events are
 // (time, kind, int) in a typed binary heap. Pure decode stretches of an LLM run as one event
 // that covers many steps ("macro steps"), cut short at the next step boundary when new work
-// reaches the replica — the result is the same as stepping one token at a time.
+// reaches the replica — the result is the same as stepping one token at a time. The same goes
+// for a stretch that hands a chunk to a colocated batching station (stepsPastHandOff), a batch
+// of chunks and the stretch after it (decodeAfterBatch), and two LLMs taking turns
+// (alternation): each adds its steps' times one at a time, as separate events would.
 //
 // Over 500 lines on purpose: the event handlers below call each other on the hot path and share
 // the run's state (events, slots, jobs, replicas); split apart, each call would pass that state.
@@ -49,8 +52,10 @@ class Engine {
   private readonly warmup: number;
   private readonly maxQueued: number;
   private readonly stepByStep: boolean;
-  /** Jobs waiting in all queues (not in service). */
+  /** Jobs waiting in all queues (not in service), less the chunks of deferred hand-offs (Replica.handOffMs). */
   private queuedTotal = 0;
+  /** Replicas whose stretch in progress runs on over a hand-off. */
+  private handOffs = 0;
   private readonly contention: HostContention | undefined;
 
   private readonly slots: RequestSlots;
@@ -104,7 +109,7 @@ class Engine {
             pendingMs = t;
             ev.push(t, EV_ARRIVAL, 0);
           }
-          if (this.queuedTotal > this.maxQueued) {
+          if (this.queuedTotal + this.handOffs > this.maxQueued && this.queuedAt(now) > this.maxQueued) {
             this.run_.stoppedEarly = true;
             this.run_.endMs = now;
             this.run_.events = events;
@@ -143,9 +148,46 @@ class Engine {
     return this.finish();
   }
 
+  /**
+   * A run stopped at `endMs` leaves replicas busy; one whose event coalesces a batch, a stretch
+   * and a hand-off is brought to the state step by step would be in then (the parts before
+   * `endMs` done and counted), so the busy times closeRun reads are step by step's.
+   */
+  private settle(rep: Replica, endMs: number): void {
+    if (!rep.busy) return;
+    if (rep.alternate !== undefined) {
+      this.alternationDone(rep, rep.active!, endMs, false);
+      return;
+    }
+    let st = rep.active!;
+    if (rep.activity === ACT_BATCH) {
+      if (rep.decodeAfter === undefined || endMs < rep.batchEndMs) return;
+      const ms = rep.batchEndMs - rep.startMs;
+      rep.busyMs += ms;
+      st.busyMs += ms;
+      st.batchArea += rep.batchUnits * ms;
+      st = rep.decodeAfter;
+      rep.activity = ACT_LLM;
+      rep.active = st;
+      rep.startMs = rep.batchEndMs;
+    }
+    if (rep.handOffMs <= endMs) {
+      this.countBusy(rep, st, rep.handOffMs - rep.startMs);
+      rep.startMs = rep.handOffMs;
+    }
+  }
+
+  /** Jobs waiting at `now`, chunks handed off within stretches in progress included. */
+  private queuedAt(now: number): number {
+    let handedOff = 0;
+    for (const rep of this.replicas) if (rep.handOffMs <= now) handedOff++;
+    return this.queuedTotal + handedOff;
+  }
+
   private finish(): RawRun {
     this.run_.inSystemAtEnd = this.inSystem;
     this.run_.offered = this.arrivals;
+    if (this.run_.stoppedEarly) for (const rep of this.replicas) this.settle(rep, this.run_.endMs);
     closeRun(this.run_, this.replicas);
     this.snapshot(this.run_.endMs);
     return this.run_;
@@ -266,13 +308,58 @@ class Engine {
 
   /** A macro step in progress ends at the next step boundary, so new work is looked at promptly. */
   private truncate(rep: Replica, now: number): void {
-    if (rep.activity !== ACT_LLM || rep.steps <= 1) return;
-    const done = Math.floor((now - rep.startMs) / rep.stepMs);
-    const steps = done + 1;
+    if (rep.activity === ACT_BATCH) {
+      if (rep.decodeAfter !== undefined) this.truncateDecodeAfter(rep, now);
+      return;
+    }
+    if (rep.alternate !== undefined) {
+      this.truncateAlternation(rep, now);
+      return;
+    }
+    if (rep.steps <= 1) return;
+    const steps = this.stepsUntil(rep, now, rep.startMs, rep.stepMs);
     if (steps >= rep.steps) return;
     rep.steps = steps;
     rep.generation++;
-    this.events.push(rep.startMs + steps * rep.stepMs, EV_DONE | (rep.index << 3), rep.generation);
+    this.events.push(this.stretchEndMs(rep, rep.startMs, rep.stepMs, steps), EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /** Steps of a decode stretch from `startMs` up to the first step boundary after `now` (on a hand-off's grid past it). */
+  private stepsUntil(rep: Replica, now: number, startMs: number, stepMs: number): number {
+    if (rep.handOffMs <= now) return rep.handOffStep + Math.floor((now - rep.handOffMs) / stepMs) + 1;
+    return Math.floor((now - startMs) / stepMs) + 1;
+  }
+
+  /**
+   * When a decode stretch from `startMs` ends after `steps` steps: past a hand-off, counted from
+   * the hand-off's time, as the stretch step by step decoding starts there would.
+   */
+  private stretchEndMs(rep: Replica, startMs: number, stepMs: number, steps: number): number {
+    if (rep.handOffMs < Infinity && steps > rep.handOffStep) return rep.handOffMs + (steps - rep.handOffStep) * stepMs;
+    return startMs + steps * stepMs;
+  }
+
+  /** A batch and the decode stretch after it: new work that comes during the batch is looked at when it ends. */
+  private truncateDecodeAfter(rep: Replica, now: number): void {
+    let steps = 0;
+    if (now >= rep.batchEndMs) {
+      steps = this.stepsUntil(rep, now, rep.batchEndMs, rep.decodeAfterStepMs);
+      if (steps >= rep.decodeAfterSteps) return;
+    }
+    rep.decodeAfterSteps = steps;
+    if (steps === 0) {
+      rep.decodeAfter = undefined;
+      this.clearHandOff(rep);
+    }
+    rep.generation++;
+    this.events.push(this.stretchEndMs(rep, rep.batchEndMs, rep.decodeAfterStepMs, steps), EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  private clearHandOff(rep: Replica): void {
+    if (rep.handOffMs < Infinity) {
+      rep.handOffMs = Infinity;
+      this.handOffs--;
+    }
   }
 
   private canAdmit(rep: Replica, st: Station): boolean {
@@ -334,7 +421,46 @@ class Engine {
     rep.stepMs = ms;
     rep.steps = 1;
     rep.generation++;
-    this.events.push(now + ms, EV_DONE | (rep.index << 3), rep.generation);
+    rep.batchEndMs = now + ms;
+    rep.decodeAfter = this.oneByOne(rep) ? undefined : this.decodeAfterBatch(rep, rep.batchEndMs);
+    const endMs =
+      rep.decodeAfter === undefined ? rep.batchEndMs : this.stretchEndMs(rep, rep.batchEndMs, rep.decodeAfterStepMs, rep.decodeAfterSteps);
+    this.events.push(endMs, EV_DONE | (rep.index << 3), rep.generation);
+  }
+
+  /**
+   * The LLM whose pure decode stretch tryStart would start when the batch in progress ends at
+   * `endMs` (setting the stretch's steps on the replica), where that stretch can join the batch's
+   * event: the batch is streamed chunks none of which completes its stream (nothing leaves the
+   * replica at its end), and no other station is ready then. Undefined otherwise.
+   */
+  private decodeAfterBatch(rep: Replica, endMs: number): Station | undefined {
+    if (rep.wakeAt <= endMs) return undefined;
+    const count = rep.batchCount;
+    for (let i = 0; i < count; i++) {
+      const j = rep.batch[i];
+      const sc = this.jobs.slot[j] * this.C + this.jobs.comp[j];
+      if (this.jobs.chunk[j] < 0 || this.slots.chunkDone[sc] + count >= this.slots.chunkTotal[sc]) return undefined;
+    }
+    // tryStart's rotation after the batch's station (rep.rr), which comes last.
+    const n = rep.stations.length;
+    for (let k = 1; k < n; k++) {
+      const idx = (rep.rr + k) % n;
+      const st = rep.stations[idx];
+      if (st.isLlm) {
+        if (this.canAdmit(rep, st)) return undefined;
+        if (st.running === 0) continue;
+        const decodeMs = st.decodeTable![st.running];
+        rep.decodeAfterRr = idx;
+        rep.decodeAfterStepMs = decodeMs;
+        rep.decodeAfterSteps = this.decodeSteps(rep, st, endMs, decodeMs);
+        return st;
+      }
+      if (st.queue.size === 0) continue;
+      if (st.maxWaitMs <= 0 || st.queuedUnits >= st.maxBatch || endMs >= this.jobs.enqueueMs[st.queue.peek()] + st.maxWaitMs)
+        return undefined;
+    }
+    return undefined;
   }
 
   private startLlm(rep: Replica, st: Station, now: number): void {
@@ -373,9 +499,130 @@ class Engine {
       this.events.push(now + ms, EV_DONE | (rep.index << 3), rep.generation);
       return;
     }
-    // Pure decode: run until the next sequence needs attention, unless other work shares the replica.
+    rep.steps = this.decodeSteps(rep, st, now, decodeMs);
     // On a contended host each step is timed at the demand when it starts (host-contention.ts).
-    let steps = this.stepByStep || this.contention?.covers(rep.index) ? 1 : st.heap.topKey - st.steps;
+    rep.stepMs = rep.steps === 1 ? this.onHost(rep, decodeMs, now) : decodeMs;
+    const endMs = rep.steps === 1 && !this.oneByOne(rep) ? this.alternation(rep, st, now, decodeMs) : NaN;
+    this.events.push(
+      endMs === endMs ? endMs : this.stretchEndMs(rep, now, rep.stepMs, rep.steps),
+      EV_DONE | (rep.index << 3),
+      rep.generation,
+    );
+  }
+
+  /**
+   * Two LLMs of the replica decoding at once take turns, one step each (tryStart's rotation).
+   * With nothing else to start, those turns run as one event, up to the step at which either
+   * reaches a sequence of interest or a batching window is due (Replica.alternate). Returns the
+   * event's end, the same sum of steps step by step adds; NaN where the turns are not that simple.
+   */
+  private alternation(rep: Replica, st: Station, now: number, decodeMs: number): number {
+    let other: Station | undefined;
+    let otherRr = -1;
+    let dueMs = Infinity;
+    const n = rep.stations.length;
+    for (let i = 0; i < n; i++) {
+      const x = rep.stations[i];
+      if (x === st) continue;
+      if (x.isLlm) {
+        if (this.canAdmit(rep, x)) return NaN;
+        if (x.running === 0) continue;
+        if (other !== undefined) return NaN;
+        other = x;
+        otherRr = i;
+      } else if (x.queue.size > 0) {
+        if (x.maxWaitMs <= 0 || x.queuedUnits >= x.maxBatch) return NaN;
+        const due = this.jobs.enqueueMs[x.queue.peek()] + x.maxWaitMs;
+        if (due < dueMs) dueMs = due;
+      }
+    }
+    if (other === undefined || this.canAdmit(rep, st)) return NaN;
+    const otherMs = other.decodeTable![other.running];
+    const ownLeft = st.heap.topKey - st.steps;
+    const otherLeft = other.heap.topKey - other.steps;
+    let t = now;
+    let steps = 0;
+    for (let own = 1, theirs = 1; ; own++, theirs++) {
+      t += decodeMs;
+      steps++;
+      if (own >= ownLeft || t >= dueMs) break;
+      t += otherMs;
+      steps++;
+      if (theirs >= otherLeft || t >= dueMs) break;
+    }
+    if (steps === 1) return NaN;
+    rep.alternate = other;
+    rep.alternateRr = otherRr;
+    rep.alternateStepMs = otherMs;
+    rep.alternateSteps = steps;
+    return t;
+  }
+
+  /** Turns of two LLMs (alternation) cut at the end of the step in progress at `now`. */
+  private truncateAlternation(rep: Replica, now: number): void {
+    let t = rep.startMs;
+    let ms = rep.stepMs;
+    let otherMs = rep.alternateStepMs;
+    for (let i = 1; i < rep.alternateSteps; i++) {
+      t += ms;
+      if (t > now) {
+        rep.alternateSteps = i;
+        rep.generation++;
+        this.events.push(t, EV_DONE | (rep.index << 3), rep.generation);
+        return;
+      }
+      const swap = ms;
+      ms = otherMs;
+      otherMs = swap;
+    }
+  }
+
+  /**
+   * Turns of two LLMs end: every step but the last counted as step by step counts it (no sequence
+   * needs attention in them), the last one ends like any step. Up to `endMs` only (a run stopped
+   * early; `last` false), where the step in progress is left running.
+   */
+  private alternationDone(rep: Replica, st: Station, endMs: number, last: boolean): void {
+    let own = st;
+    let other = rep.alternate!;
+    let ownRr = rep.rr;
+    let otherRr = rep.alternateRr;
+    let ms = rep.stepMs;
+    let otherMs = rep.alternateStepMs;
+    let t = rep.startMs;
+    const steps = rep.alternateSteps;
+    rep.alternate = undefined;
+    for (let i = 1; i < steps; i++) {
+      const next = t + ms;
+      if (!last && next > endMs) break;
+      this.countBusy(rep, own, next - t);
+      own.steps++;
+      t = next;
+      const station = own;
+      own = other;
+      other = station;
+      const rr = ownRr;
+      ownRr = otherRr;
+      otherRr = rr;
+      const stepMs = ms;
+      ms = otherMs;
+      otherMs = stepMs;
+    }
+    rep.rr = ownRr;
+    rep.active = own;
+    rep.startMs = t;
+    rep.stepMs = ms;
+    rep.steps = 1;
+    if (last) this.llmDone(rep, own, endMs);
+  }
+
+  /**
+   * Steps of a pure decode stretch starting at `now`: until the next sequence needs attention,
+   * unless other work shares the replica; past a simple hand-off (stepsPastHandOff, which it
+   * records on the replica).
+   */
+  private decodeSteps(rep: Replica, st: Station, now: number, decodeMs: number): number {
+    let steps = this.oneByOne(rep) ? 1 : st.heap.topKey - st.steps;
     if (steps > 1) {
       for (const other of rep.stations) {
         if (other === st || other.queue.size === 0) {
@@ -392,10 +639,71 @@ class Engine {
       if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }
     if (!(steps >= 1)) steps = 1;
-    const stepMs = steps === 1 ? this.onHost(rep, decodeMs, now) : decodeMs;
-    rep.stepMs = stepMs;
-    rep.steps = steps;
-    this.events.push(now + steps * stepMs, EV_DONE | (rep.index << 3), rep.generation);
+    const more = this.oneByOne(rep) ? 0 : this.stepsPastHandOff(rep, st, now, decodeMs, steps);
+    if (more > 0) {
+      rep.handOffMs = now + steps * decodeMs;
+      rep.handOffStep = steps;
+      this.handOffs++;
+      steps += more;
+    }
+    return steps;
+  }
+
+  /**
+   * Steps a pure decode stretch of `steps` steps runs on past its end, when it ends where one
+   * sequence hands one chunk to a batching station of this replica (a talker's audio to its
+   * vocoder) and nothing else: step by step, that chunk opens the station's batching window and
+   * the LLM decodes on until the window is due, its next sequence of interest or another
+   * station's window, whichever comes first. Those steps join this stretch; done() enqueues the
+   * chunk dated back to its step (Replica.handOffMs). 0 where the hand-off is not that simple.
+   */
+  private stepsPastHandOff(rep: Replica, st: Station, now: number, decodeMs: number, steps: number): number {
+    const S = st.steps + steps;
+    if (st.heap.topKey !== S || st.heap.secondKey === S) return 0;
+    const j = st.heap.topId;
+    const finish = this.jobs.finishStep[j];
+    const next = this.jobs.nextChunk[j];
+    const n = this.jobs.chunks[j];
+    // A sequence that finishes here, or sends no chunk or more than one, ends the stretch.
+    if (finish <= S || next >= n || (next + 1 < n && this.chunkStep(j, next + 1) <= S)) return 0;
+    const slot = this.jobs.slot[j];
+    const type = this.model.types[this.slots.type[slot]];
+    const d = this.model.edges[type.chunkEdge[this.jobs.comp[j]]].to;
+    if (this.slots.replica[slot * this.C + d] !== rep.index) return 0;
+    const v = rep.stationOf[d]!;
+    // The chunk (not the stream's last, which comes at the finish) must wait out the window.
+    if (v.isLlm || v.queue.size > 0 || v.maxWaitMs <= 0 || this.model.components[d].chunkUnits >= v.maxBatch) return 0;
+    const handOffMs = now + steps * decodeMs;
+    const dueMs = handOffMs + v.maxWaitMs;
+    if (!(dueMs > handOffMs)) return 0;
+    const after = next + 1 < n ? Math.min(finish, this.chunkStep(j, next + 1)) : finish;
+    let more = Math.min(st.heap.secondKey, after) - S;
+    more = Math.min(more, Math.ceil((dueMs - handOffMs) / decodeMs));
+    for (const other of rep.stations) {
+      if (other === st || other === v) continue;
+      if (other.isLlm) {
+        if (other.running > 0 || other.queue.size > 0) return 0;
+        continue;
+      }
+      if (other.queue.size === 0) continue;
+      if (other.maxWaitMs <= 0 || other.queuedUnits >= other.maxBatch) return 0;
+      const due = this.jobs.enqueueMs[other.queue.peek()] + other.maxWaitMs;
+      if (handOffMs >= due) return 0;
+      more = Math.min(more, Math.ceil((due - handOffMs) / decodeMs));
+    }
+    if (rep.wakeAt < Infinity) {
+      if (rep.wakeAt <= handOffMs) return 0;
+      more = Math.min(more, Math.ceil((rep.wakeAt - handOffMs) / decodeMs));
+    }
+    return more >= 1 ? more : 1;
+  }
+
+  /**
+   * Whether `rep` runs every step and batch as its own event: asked to (stepByStep), or on a
+   * contended host, where each is timed at the demand for the cores when it starts.
+   */
+  private oneByOne(rep: Replica): boolean {
+    return this.stepByStep || this.contention?.covers(rep.index) === true;
   }
 
   /** `ms` of work `rep` starts now, as long as contention for its host's cores makes it (unchanged without a contention model). */
@@ -405,48 +713,86 @@ class Engine {
 
   private done(rep: Replica, now: number): void {
     const st = rep.active!;
-    const ms = now - rep.startMs;
-    rep.busyMs += ms;
-    st.busyMs += ms;
-    st.batchArea += (rep.activity === ACT_BATCH ? rep.batchUnits : st.running + rep.admittedCount) * ms;
-    const steps = rep.steps;
-    // Work handed to this replica while its results are processed waits for tryStart below.
-    rep.steps = 0;
     if (rep.activity === ACT_BATCH) {
+      const endMs = rep.batchEndMs;
+      const ms = endMs - rep.startMs;
+      rep.busyMs += ms;
+      st.busyMs += ms;
+      st.batchArea += rep.batchUnits * ms;
+      // Work handed to this replica while its results are processed waits for tryStart below.
+      rep.steps = 0;
+      const llm = rep.decodeAfter;
+      rep.decodeAfter = undefined;
       const count = rep.batchCount;
       rep.batchCount = 0;
-      for (let i = 0; i < count; i++) this.batchJobDone(rep.batch[i], now);
-    } else {
-      st.steps += steps;
-      const S = st.steps;
-      while (st.heap.size > 0 && st.heap.topKey <= S) this.sequenceNotable(rep, st, st.heap.pop(), now);
-      const count = rep.admittedCount;
-      rep.admittedCount = 0;
-      for (let i = 0; i < count; i++) {
-        const j = rep.admitted[i];
-        st.running++;
-        this.jobs.admitStep[j] = S;
-        this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
-        // The first token of a split LLM came from its prefill step.
-        if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
-        this.sequenceNotable(rep, st, j, now);
+      for (let i = 0; i < count; i++) this.batchJobDone(rep.batch[i], endMs);
+      if (llm !== undefined) {
+        // The decode stretch tryStart would have started at the batch's end.
+        rep.rr = rep.decodeAfterRr;
+        rep.activity = ACT_LLM;
+        rep.active = llm;
+        rep.startMs = endMs;
+        rep.stepMs = rep.decodeAfterStepMs;
+        rep.steps = rep.decodeAfterSteps;
+        this.llmDone(rep, llm, now);
       }
-    }
+    } else if (rep.alternate !== undefined) this.alternationDone(rep, st, now, true);
+    else this.llmDone(rep, st, now);
     rep.busy = false;
     rep.active = undefined;
     this.tryStart(rep, now);
+  }
+
+  /** An LLM step or stretch ends: sequences reach chunks, finish, or join (the step's admissions). */
+  private llmDone(rep: Replica, st: Station, now: number): void {
+    // Past a hand-off, the time before and after it count as the two stretches step by step would run.
+    if (rep.handOffMs < Infinity && rep.steps > rep.handOffStep) {
+      this.countBusy(rep, st, rep.handOffMs - rep.startMs);
+      this.countBusy(rep, st, now - rep.handOffMs);
+    } else this.countBusy(rep, st, now - rep.startMs);
+    const fromStep = st.steps;
+    st.steps += rep.steps;
+    const S = st.steps;
+    // Work handed to this replica while its results are processed waits for tryStart.
+    rep.steps = 0;
+    this.clearHandOff(rep);
+    while (st.heap.size > 0 && st.heap.topKey <= S) this.sequenceNotable(rep, st, st.heap.pop(), now, fromStep);
+    const count = rep.admittedCount;
+    rep.admittedCount = 0;
+    for (let i = 0; i < count; i++) {
+      const j = rep.admitted[i];
+      st.running++;
+      this.jobs.admitStep[j] = S;
+      this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
+      // The first token of a split LLM came from its prefill step.
+      if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
+      this.sequenceNotable(rep, st, j, now, S);
+    }
+  }
+
+  private countBusy(rep: Replica, st: Station, ms: number): void {
+    rep.busyMs += ms;
+    st.busyMs += ms;
+    st.batchArea += (st.running + rep.admittedCount) * ms;
   }
 
   private chunkStep(j: number, i: number): number {
     return this.jobs.admitStep[j] + Math.ceil(((i + 1) * this.jobs.decode[j]) / this.jobs.chunks[j]) - 1;
   }
 
-  /** Emits the chunks a sequence has reached and finishes it, or files it under its next step of interest. */
-  private sequenceNotable(rep: Replica, st: Station, j: number, now: number): void {
+  /**
+   * Emits the chunks a sequence has reached and finishes it, or files it under its next step of
+   * interest. A chunk due before the stretch's last step (which began at `fromStep`) is a hand-off
+   * the stretch ran on over: it leaves at its own step's time.
+   */
+  private sequenceNotable(rep: Replica, st: Station, j: number, now: number, fromStep: number): void {
     const S = st.steps;
     const n = this.jobs.chunks[j];
-    while (this.jobs.nextChunk[j] < n && this.chunkStep(j, this.jobs.nextChunk[j]) <= S) {
-      this.emitChunk(this.jobs.slot[j], this.jobs.comp[j], this.jobs.nextChunk[j], now);
+    while (this.jobs.nextChunk[j] < n) {
+      const step = this.chunkStep(j, this.jobs.nextChunk[j]);
+      if (step > S) break;
+      const at = step < S ? rep.startMs + (step - fromStep) * rep.stepMs : now;
+      this.emitChunk(this.jobs.slot[j], this.jobs.comp[j], this.jobs.nextChunk[j], at);
       this.jobs.nextChunk[j]++;
     }
     const finish = this.jobs.finishStep[j];

@@ -115,6 +115,17 @@ export class KeyedHeap {
     return this.count > 0 ? this.key[0] : Infinity;
   }
 
+  /** The id with the smallest key (−1 when empty). */
+  get topId(): number {
+    return this.count > 0 ? this.id[0] : -1;
+  }
+
+  /** The smallest key after the top's (a tie with it included); Infinity with fewer than two ids. */
+  get secondKey(): number {
+    if (this.count < 2) return Infinity;
+    return this.count > 2 && this.key[2] < this.key[1] ? this.key[2] : this.key[1];
+  }
+
   push(key: number, id: number): void {
     if (this.count === this.key.length) {
       const k = new Float64Array(this.count * 2);

@@ -64,6 +64,33 @@ export class Replica {
   kvPeak = 0;
   /** Jobs waiting in this replica's queues (not in service). */
   queued = 0;
+  /**
+   * When the LLM stretch in progress runs on over a chunk it hands to a station of this replica,
+   * the time that chunk joins the station's queue (done() enqueues it then, dated back); else
+   * Infinity.
+   */
+  handOffMs = Infinity;
+  /** That chunk's step, counted from the stretch's start. */
+  handOffStep = 0;
+  /**
+   * A batch whose end hands the server to an LLM's pure decode stretch, both run as one event:
+   * the batch ends at batchEndMs, then that LLM (the station at index decodeAfterRr) decodes
+   * decodeAfterSteps steps of decodeAfterStepMs. Undefined when the batch's end is its own event.
+   */
+  decodeAfter: Station | undefined;
+  decodeAfterRr = 0;
+  decodeAfterSteps = 0;
+  decodeAfterStepMs = 0;
+  batchEndMs = 0;
+  /**
+   * Two LLMs taking turns, one step each, run as one event: the active station's step first
+   * (stepMs), then this one's (alternateStepMs, station index alternateRr), alternateSteps steps
+   * in all. Undefined when the event is one LLM's.
+   */
+  alternate: Station | undefined;
+  alternateRr = 0;
+  alternateStepMs = 0;
+  alternateSteps = 0;
   wakeAt = Infinity;
   rr = 0;
 
@@ -73,6 +100,11 @@ export class Replica {
     components: number,
   ) {
     this.stationOf = new Array(components).fill(undefined);
+  }
+
+  /** Jobs waiting at `now`, a chunk handed off within the stretch in progress included. */
+  queuedAt(now: number): number {
+    return this.handOffMs <= now ? this.queued + 1 : this.queued;
   }
 }
 

@@ -130,7 +130,7 @@ export function recordSnapshot(
   run.snapInSystem.push(inSystem);
   for (const u of run.model.units) {
     let queued = 0;
-    for (let r = u.firstReplica; r < u.firstReplica + u.replicas; r++) queued += replicas[r].queued;
+    for (let r = u.firstReplica; r < u.firstReplica + u.replicas; r++) queued += replicas[r].queuedAt(now);
     run.snapUnitLoad[u.index].push(unitLoad[u.index]);
     run.snapUnitQueued[u.index].push(queued);
   }

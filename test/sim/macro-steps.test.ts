@@ -10,7 +10,9 @@ import { runSimulation } from '../../src/sim/engine.js';
 import { simInputFromPlan } from '../../src/sim/input.js';
 import { summariseRun } from '../../src/sim/metrics.js';
 import { compileModel, runnableStrategies } from '../../src/sim/model.js';
+import type { TraceRequest } from '../../src/spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
+import { buildPlan } from './plans.js';
 
 const PLANS = ['demo-local', 'gemma3-shared-8xa100', 'qwen25-omni-8xh100', 'qwen3-omni-16xa100-audio-third', 'tiny-whisper-local'];
 const REQUESTS = 1500;
@@ -48,3 +50,131 @@ for (const name of PLANS) {
     }
   });
 }
+
+// A talker colocated with its vocoder (4 tokens per audio second, one-second chunks, the vocoder
+// waiting up to 12 ms for a fuller batch, 3 ms per chunk): prefill 20 ms, then 5 ms per step.
+function talkerPlan() {
+  return buildPlan({
+    components: [
+      {
+        name: 'talker',
+        kind: 'llm',
+        work: { prefillTokens: { constant: 100 }, decodeTokens: { outputAudioSeconds: 4 } },
+        prefillMs: [
+          [100, 20],
+          [200, 30],
+        ],
+        decodeMs: [
+          [1, 5],
+          [2, 6],
+        ],
+      },
+      {
+        name: 'vocoder',
+        kind: 'generator',
+        modality: 'audio',
+        work: { units: { outputAudioSeconds: 1 } },
+        serving: { maxBatch: 8, maxWaitMs: 12, chunkUnits: 1 },
+        unitMs: [
+          [1, 3],
+          [2, 5],
+        ],
+      },
+    ],
+    edges: [{ from: 'talker', to: 'vocoder', streaming: true }],
+    requestTypes: [{ name: 'speak', outputs: ['audio'], path: ['talker', 'vocoder'], sizes: { outputAudioSeconds: 3 } }],
+    solution: { strategy: 'planned', units: [{ components: ['talker', 'vocoder'], replicas: 1 }] },
+  });
+}
+
+function runTalker(requests: TraceRequest[], stepByStep: boolean) {
+  const run = runSimulation(compileModel(simInputFromPlan(talkerPlan(), 'planned')), requests, { stepByStep });
+  return { events: run.events, speak: summariseRun(run).perType.speak };
+}
+
+test('a decode stretch runs on over a hand-off to its colocated vocoder, and the vocoder batch after it joins the next stretch', () => {
+  // 12 tokens, chunks at tokens 4, 8 and 12. Token 4 at 35: the chunk's window is due at 47, so
+  // the talker decodes tokens 5–7 (to 50), the vocoder runs 50–53 (first audio), the talker
+  // tokens 8–11 (chunk at 58, window due 70, token 11 at 73), the vocoder 73–76, the talker token
+  // 12 (to 81); the last chunk waits out its window (93) and is vocoded by 96.
+  const one = runTalker([{ arrivalS: 0, type: 'speak', id: 'r1', outputAudioSeconds: 3 }], false);
+  assert.deepEqual([one.speak.ttfaMs!.max, one.speak.latencyMs!.max], [53, 96]);
+  // Arrival, prefill, tokens 2–7 with the hand-off, vocoder 50–53 with tokens 8–11, vocoder 73–76
+  // with token 12, the window's wake-up, the last chunk: 7 events (11 without coalescing).
+  assert.equal(one.events, 7);
+  assert.deepEqual(runTalker([{ arrivalS: 0, type: 'speak', id: 'r1', outputAudioSeconds: 3 }], true).speak, one.speak);
+});
+
+test('work that reaches the talker during a coalesced hand-off or vocoder batch cuts the event where step by step would', () => {
+  // A second request arriving inside a hand-off's window (41 ms), inside a vocoder batch (51 ms,
+  // 74 ms), or inside the stretch after one, before its hand-off (55 ms) or after it (62 ms): each
+  // is looked at when the step-by-step reference would, with the same latencies.
+  for (const arrivalMs of [41, 51, 55, 62, 74]) {
+    const requests: TraceRequest[] = [
+      { arrivalS: 0, type: 'speak', id: 'r1', outputAudioSeconds: 3 },
+      { arrivalS: arrivalMs / 1000, type: 'speak', id: 'r2', outputAudioSeconds: 3 },
+    ];
+    const coalesced = runTalker(requests, false);
+    const reference = runTalker(requests, true);
+    assert.ok(coalesced.events < reference.events);
+    assert.deepEqual(coalesced.speak, reference.speak, `second request at ${arrivalMs} ms`);
+  }
+});
+
+// Two LLMs on one replica (prefill of 100 tokens 20 ms, a decode step 5 ms), one request each.
+function twoLlmPlan() {
+  const llm = (name: string) => ({
+    name,
+    kind: 'llm' as const,
+    work: { prefillTokens: { promptTokens: 1 }, decodeTokens: { outputTokens: 1 } },
+    serving: { maxBatch: 4 },
+    prefillMs: [
+      [100, 20],
+      [1000, 110],
+    ] as [number, number][],
+    decodeMs: [
+      [1, 5],
+      [2, 6],
+    ] as [number, number][],
+  });
+  return buildPlan({
+    components: [llm('a'), llm('b')],
+    requestTypes: [
+      { name: 'x', path: ['a'], sizes: { promptTokens: 100, outputTokens: 10 } },
+      { name: 'y', path: ['b'], sizes: { promptTokens: 100, outputTokens: 10 } },
+    ],
+    solution: { strategy: 'planned', units: [{ components: ['a', 'b'], replicas: 1 }] },
+  });
+}
+
+function runTwoLlms(requests: TraceRequest[], stepByStep: boolean) {
+  const run = runSimulation(compileModel(simInputFromPlan(twoLlmPlan(), 'planned')), requests, { stepByStep });
+  return { events: run.events, perType: summariseRun(run).perType };
+}
+
+const request = (type: 'x' | 'y', arrivalMs: number): TraceRequest => ({
+  arrivalS: arrivalMs / 1000,
+  type,
+  promptTokens: 100,
+  outputTokens: 10,
+});
+
+test('two LLMs taking turns step by step run as one event until either needs attention', () => {
+  // a prefills 0–20, b 20–40; then they take turns, 5 ms each: a's 9 further tokens end at 45,
+  // 55, …, 125, b's at 50, …, 130. Arrivals, prefills, the turns up to a's last token, b's last.
+  const both = runTwoLlms([request('x', 0), request('y', 0)], false);
+  assert.deepEqual([both.perType.x.latencyMs!.max, both.perType.y.latencyMs!.max], [125, 130]);
+  assert.equal(both.events, 6);
+  const reference = runTwoLlms([request('x', 0), request('y', 0)], true);
+  assert.deepEqual(both.perType, reference.perType);
+  assert.equal(reference.events, 22);
+  // A third request reaching a during b's step (77 ms) or a's (81 ms), or exactly at a step's end
+  // (85 ms): it joins where step by step has it join.
+  for (const arrivalMs of [77, 81, 85]) {
+    const requests = [request('x', 0), request('y', 0), request('x', arrivalMs)];
+    const coalesced = runTwoLlms(requests, false);
+    const stepwise = runTwoLlms(requests, true);
+    assert.ok(coalesced.events < stepwise.events);
+    assert.deepEqual(coalesced.perType, stepwise.perType, `third request at ${arrivalMs} ms`);
+  }
+});
