@@ -106,6 +106,17 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     return Math.max(...w.map((x, i) => phi.get(routeType[i])! / x));
   };
   const kept = n.map((count, u) => (loaded.has(u) ? Math.min(count, Math.max(1, Math.round(count * fraction))) : 1));
+  // Types of a unit whose routes run at a higher fraction (a small unit's one replica) raise the
+  // unit's kept fraction to theirs, so its other types' routes follow rather than overload it.
+  const typesOf = n.map(() => new Set<string>());
+  terms.forEach((t, i) => t.forEach(([u]) => typesOf[u].add(routeType[i])));
+  for (let round = 0; round < ALIGN_ROUNDS; round++) {
+    const phi = typeFractions(weights(kept));
+    for (const u of loaded) {
+      const target = Math.max(fraction, ...[...typesOf[u]].map((t) => phi.get(t)!));
+      kept[u] = Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
+    }
+  }
   balance(kept, n, loaded, loadFactor);
   const phi = typeFractions(weights(kept));
   const mixTotal = mixTypes.reduce((a, t) => a + input.workload.mix[t], 0);
@@ -132,6 +143,8 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
   };
 }
 
+/** Rounds in which each unit takes the largest rate fraction of its types. */
+const ALIGN_ROUNDS = 3;
 /** Most single-replica steps balance takes. */
 const BALANCE_STEPS = 200;
 
