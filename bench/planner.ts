@@ -102,7 +102,9 @@ try {
       report.plan.solution.ratePerS.toPrecision(4),
       s.strategy ?? 'planned',
       versus16(gpus, report.plan.solution.ratePerS),
-      report.plan.freeSearch ? report.plan.freeSearch.ratePerS.toPrecision(4) : '–',
+      report.plan.freeSearch
+        ? `${report.plan.freeSearch.ratePerS.toPrecision(4)} (sim goodput ${(report.plan.freeSearch.sloGoodputPerS ?? 0).toPrecision(4)})`
+        : '–',
       report.plan.freeSearch ? versus16(gpus, report.plan.freeSearch.ratePerS) : '–',
       `${loop.length} (kept ${report.planned.kept ?? 1}; ${loop[0]?.requestsPerSeed ?? 0})`,
       loop[0]?.slice
@@ -124,6 +126,15 @@ try {
   );
   console.log(formatTable(rows));
   if (largest) {
+    // The largest plan's free-search loop, iteration by iteration: what the slice showed it.
+    for (const it of largest.plan.solver.loopIterations ?? [])
+      console.log(
+        `free search iteration ${it.iteration}: ${(it.ratePerS ?? 0).toPrecision(4)} req/s, ${it.requestsPerSeed ?? 0} requests × ${it.seeds ?? 0} seeds` +
+          (it.slice
+            ? ` on a slice of ${it.slice.gpus} GPUs at ${it.slice.ratePerS.toPrecision(4)} req/s (load ≤ ${it.slice.loadFactorMax.toFixed(2)}×)`
+            : ', whole') +
+          (it.missedTypes.length > 0 ? `, missed ${it.missedTypes.join(', ')}` : ', every target met'),
+      );
     // The largest plan at the rate it claims, on a long run of the workload (the loop's seed).
     const { plan } = largest;
     const started = performance.now();

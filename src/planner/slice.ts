@@ -14,12 +14,16 @@
 //
 // Rates per route. A route ρ = (request type t, component c[, phase]) splits t's invocations of c
 // over units u by shares s_u. Unit u keeps k_u of its n_u replicas (kept fraction r_u = k_u / n_u).
-// The slice sends ρ's share s_u·r_u / S_ρ to u, with S_ρ = Σ_u s_u·r_u, and runs at
-// λ_slice = λ · max_ρ S_ρ; a replica of u then receives λ_slice·p_t·s_u·r_u / (S_ρ·k_u) =
-// (max S ÷ S_ρ) × λ·p_t·s_u / n_u: its full-solution rate times a factor ≥ 1 (exactly 1 on the
-// route with the largest S_ρ). With every r_u equal this is the plain λ · r. A unit with one
-// replica keeps it (r_u = 1), which raises S_ρ of the routes it serves by its share: a solution
-// whose small units carry much of some route is not worth slicing and is simulated whole.
+// The slice sends ρ's share s_u·r_u / S_ρ to u, with S_ρ = Σ_u s_u·r_u, and runs type t at
+// φ_t = max over t's routes of S_ρ times its full rate λ·p_t; a replica of u then receives
+// φ_t·λ·p_t·s_u·r_u / (S_ρ·k_u) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u from ρ: its full-solution rate
+// times a factor ≥ 1 (exactly 1 on t's route with the largest S_ρ). With every r_u equal this is
+// the plain λ · r. A unit with few replicas keeps at least one, which raises S_ρ of the routes
+// it serves, and the kept counts are then aligned (each unit takes the largest φ of its types)
+// and balanced so no route's factor strays far above 1; a solution whose slice needs most of its
+// rate is simulated whole. Not preserved exactly: a colocated consumer follows its producer's
+// replica (plan/routing-policy.ts rule 1) whatever the reweighted shares say, as in the full
+// solution.
 import type { ExecutorUnit, Route } from '../spec/types.generated.js';
 import type { SimInput } from '../sim/model.js';
 
