@@ -126,15 +126,23 @@ try {
   );
   console.log(formatTable(rows));
   if (largest) {
-    // The largest plan's free-search loop, iteration by iteration: what the slice showed it.
-    for (const it of largest.plan.solver.loopIterations ?? [])
+    // The largest plan's loops, strategy by strategy and iteration by iteration: the requests
+    // each simulated (where the planner's time goes) and what the slice showed.
+    const free = largest.planned.adopted?.freeSearch ?? largest.planned;
+    for (const run of [...largest.baselines, free]) {
+      const simulated = (run.iterations ?? []).reduce((a, it) => a + (it.requestsPerSeed ?? 0) * (it.seeds ?? 0), 0);
       console.log(
-        `free search iteration ${it.iteration}: ${(it.ratePerS ?? 0).toPrecision(4)} req/s, ${it.requestsPerSeed ?? 0} requests × ${it.seeds ?? 0} seeds` +
-          (it.slice
-            ? ` on a slice of ${it.slice.gpus} GPUs at ${it.slice.ratePerS.toPrecision(4)} req/s (load ≤ ${it.slice.loadFactorMax.toFixed(2)}×)`
-            : ', whole') +
-          (it.missedTypes.length > 0 ? `, missed ${it.missedTypes.join(', ')}` : ', every target met'),
+        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}`,
       );
+      for (const it of run.iterations ?? [])
+        console.log(
+          `  ${it.iteration}: ${(it.ratePerS ?? 0).toPrecision(4)} req/s, ${it.requestsPerSeed ?? 0} requests × ${it.seeds ?? 0} seeds` +
+            (it.slice
+              ? ` on a slice of ${it.slice.gpus} GPUs at ${it.slice.ratePerS.toPrecision(4)} req/s (load ≤ ${it.slice.loadFactorMax.toFixed(2)}×)`
+              : ', whole') +
+            (it.missedTypes.length > 0 ? `, missed ${it.missedTypes.join(', ')}` : ', every target met'),
+        );
+    }
     // The largest plan at the rate it claims, on a long run of the workload (the loop's seed).
     const { plan } = largest;
     const started = performance.now();
