@@ -1,7 +1,7 @@
 // The loop's simulation slice (src/planner/slice.ts): every replica it keeps receives at least
 // its arrival rate in the full solution, small solutions (every frozen plan) are not sliced, a
 // unit with one replica and units without work are handled, and the simulator runs a slice.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { readPlan } from '../../src/plan/io.js';
@@ -9,6 +9,12 @@ import { simInputFromPlan } from '../../src/sim/input.js';
 import type { SimInput } from '../../src/sim/model.js';
 import { evaluate } from '../../src/sim/simulate.js';
 import { SLICE_DEVICES, SLICE_MAX_LOAD_FACTOR, sliceForSimulation } from '../../src/planner/slice.js';
+import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
+import { GlpkSolver } from '../../src/planner/glpk-solver.js';
+import { loadSpec } from './helpers.js';
+
+const solver = new GlpkSolver();
+after(() => solver.close());
 
 const QWEN3 = 'plans/qwen3-omni-16xa100-audio-third.plan.json';
 
@@ -137,4 +143,31 @@ test('a unit no route of the mix sends work to keeps one replica and its routes 
   if (outside) assert.deepEqual(slice.input.routing[input.routing.indexOf(outside)], outside);
   const { result } = evaluate(slice.input, { requests: 300, ratePerS: slice.ratePerS });
   assert.equal(result.units.find((u) => u.id === idle.id)!.replicas, 1);
+});
+
+test('the loop simulates a slice above the slice size and records it; below it the plan is as before', async () => {
+  // whisper-tiny on 8 × H100: one unit of 8 replicas; with a slice size of 2 the loop keeps 2 of them.
+  const spec = loadSpec('fixtures/deployments/whisper-tiny-1xh100.yaml');
+  const sliced = await planDeploymentDetailed(spec, { solver, baselines: false, sliceDevices: 2 });
+  const whole = await planDeploymentDetailed(spec, { solver, baselines: false });
+  const first = sliced.plan.solver.loopIterations![0];
+  assert.ok(first.slice, 'the iteration records its slice');
+  assert.deepEqual(
+    { gpus: first.slice.gpus, replicas: first.slice.replicas, loadFactorMax: first.slice.loadFactorMax },
+    {
+      gpus: 2,
+      replicas: 2,
+      loadFactorMax: 1,
+    },
+  );
+  assert.ok(
+    Math.abs(first.slice.ratePerS - first.ratePerS! / 4) < 1e-4 * first.ratePerS!,
+    'a quarter of the replicas at a quarter of the rate (the plan rounds to 6 digits)',
+  );
+  const wholeFirst = whole.plan.solver.loopIterations![0];
+  assert.equal(wholeFirst.slice, undefined);
+  assert.ok(first.requestsPerSeed! < wholeFirst.requestsPerSeed!, "the horizon is the slice rate's");
+  // Throughput is reported at the full solution's scale.
+  for (const [type, t] of Object.entries(sliced.plan.solution.simulated ?? {}))
+    assert.ok(t.throughputPerS > 0.5 * (sliced.plan.solution.perTypeRatePerS[type] ?? 0), `${type}: ${t.throughputPerS}`);
 });
