@@ -9,6 +9,7 @@
 // BENCH_PLANNER_CHECK_REQUESTS sets the long simulation's requests (default 200000);
 // BENCH_PLANNER_FIXTURES=0 skips the per-fixture table.
 import { readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { loadDeployment, type DeploymentSpec } from '../src/spec/load.js';
 import { planDeploymentDetailed } from '../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../src/planner/glpk-solver.js';
@@ -54,14 +55,25 @@ try {
       'planned req/s',
       'strategy',
       'vs 16× 256-GPU',
+      'free search req/s',
+      'free vs 16× 256-GPU',
       'loop (requests/seed)',
+      'simulated slice',
       'first solve s',
       'planned solves s',
       'total s',
       'CPU s',
+      'load avg',
     ],
   ];
   const rates = new Map<number, number>();
+  // A rate on `gpus` GPUs against gpus/256 × the 256-GPU plan's, when that row ran.
+  const versus16 = (gpus: number, ratePerS: number) => {
+    const per256 = rates.get(256);
+    if (!per256 || gpus <= 256) return '–';
+    const scaled = (per256 * gpus) / 256;
+    return `${((ratePerS / scaled) * 100).toFixed(1)}% of ${scaled.toPrecision(4)}`;
+  };
   let largest: Awaited<ReturnType<typeof planDeploymentDetailed>> | undefined;
   for (const gpus of SIZES) {
     const started = performance.now();
@@ -78,7 +90,6 @@ try {
     const loop = s.loopIterations ?? [];
     rates.set(gpus, report.plan.solution.ratePerS);
     largest = report;
-    const per256 = rates.get(256);
     rows.push([
       String(gpus),
       String(report.problem.candidates.length),
@@ -90,14 +101,20 @@ try {
       (loop[0]?.ratePerS ?? report.plan.solution.ratePerS).toPrecision(4),
       report.plan.solution.ratePerS.toPrecision(4),
       s.strategy ?? 'planned',
-      per256 && gpus > 256
-        ? `${((report.plan.solution.ratePerS / ((per256 * gpus) / 256)) * 100).toFixed(1)}% of ${((per256 * gpus) / 256).toPrecision(4)}`
+      versus16(gpus, report.plan.solution.ratePerS),
+      report.plan.freeSearch
+        ? `${report.plan.freeSearch.ratePerS.toPrecision(4)} (sim goodput ${(report.plan.freeSearch.sloGoodputPerS ?? 0).toPrecision(4)})`
         : '–',
+      report.plan.freeSearch ? versus16(gpus, report.plan.freeSearch.ratePerS) : '–',
       `${loop.length} (kept ${report.planned.kept ?? 1}; ${loop[0]?.requestsPerSeed ?? 0})`,
+      loop[0]?.slice
+        ? `${loop[0].slice.gpus} GPUs at ${loop[0].slice.ratePerS.toPrecision(4)} req/s, load ≤ ${loop[0].slice.loadFactorMax.toFixed(2)}×`
+        : 'whole',
       (solves[0] ?? 0).toFixed(2),
       solves.reduce((a, b) => a + b, 0).toFixed(2),
       total.toFixed(2),
       cpuSeconds(cpuStarted).toFixed(1),
+      loadavg()[0].toFixed(1),
     ]);
     console.log(rows[rows.length - 1].join('  '));
   }
@@ -109,6 +126,23 @@ try {
   );
   console.log(formatTable(rows));
   if (largest) {
+    // The largest plan's loops, strategy by strategy and iteration by iteration: the requests
+    // each simulated (where the planner's time goes) and what the slice showed.
+    const free = largest.planned.adopted?.freeSearch ?? largest.planned;
+    for (const run of [...largest.baselines, free]) {
+      const simulated = (run.iterations ?? []).reduce((a, it) => a + (it.requestsPerSeed ?? 0) * (it.seeds ?? 0), 0);
+      console.log(
+        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}`,
+      );
+      for (const it of run.iterations ?? [])
+        console.log(
+          `  ${it.iteration}: ${(it.ratePerS ?? 0).toPrecision(4)} req/s, ${it.requestsPerSeed ?? 0} requests × ${it.seeds ?? 0} seeds` +
+            (it.slice
+              ? ` on a slice of ${it.slice.gpus} GPUs at ${it.slice.ratePerS.toPrecision(4)} req/s (load ≤ ${it.slice.loadFactorMax.toFixed(2)}×)`
+              : ', whole') +
+            (it.missedTypes.length > 0 ? `, missed ${it.missedTypes.join(', ')}` : ', every target met'),
+        );
+    }
     // The largest plan at the rate it claims, on a long run of the workload (the loop's seed).
     const { plan } = largest;
     const started = performance.now();

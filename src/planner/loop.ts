@@ -16,6 +16,7 @@ import type { PlanOptions, StrategyRun } from './strategy-run.js';
 import { ranksAbove } from './rank.js';
 import { acceptedGoodput, unacceptedTypes } from './accept.js';
 import { fmtRate } from './explain.js';
+import { SLICE_DEVICES, sliceForSimulation, type SimulationSlice } from './slice.js';
 
 /** Simulations per strategy in the loop (the first solve's, then up to this many minus one re-solves): enough for a miss, a correction and two loosenings, few enough to bound planning time. */
 export const MAX_LOOP_ITERATIONS = 7;
@@ -76,6 +77,8 @@ export interface LoopContext {
    * baseline's validated units; absent: MIN_UTILISATION.
    */
   floors?: ReadonlyMap<string, number>;
+  /** Solutions on more devices than this are simulated on a slice of about this many (slice.ts); absent: SLICE_DEVICES. */
+  sliceDevices?: number;
 }
 
 /** One solve of the loop: with the ρmax overrides learned so far; `first` for the loop's first. */
@@ -161,6 +164,7 @@ export async function runLoop(
       ratePerS: run.solution.ratePerS,
       gpus: run.solution.gpus,
       ...(simulated ? { requestsPerSeed: simulated.requests, seeds: simulated.seeds } : {}),
+      ...(simulated?.slice ? { slice: sliceRecord(simulated.slice) } : {}),
       sloGoodputPerS: goodput,
       missedTypes: missed,
       tightenedUnits: tightenedUnits ?? {},
@@ -188,20 +192,27 @@ function signature(s: Solution): string {
  * Simulated metrics of a run's solution at its own rate over the loop horizon: on the workload's
  * seed, then on further seeds while every type meets its target (up to ACCEPT_SEEDS); each type
  * reports its worst seed and the sample pooled over them, which the accept rule then weighs.
- * Returns the requests per seed, the seeds run and the units of the last seed that counted (the
- * one that missed, if any); the note says why when the simulator cannot run the solution. Long
- * seeds run in pairs (PARALLEL_SEED_REQUESTS), with the same outcome as one by one: a seed's
- * result counts only when every earlier seed met every target.
+ * A solution on more than `sliceDevices` devices is simulated as a slice (slice.ts): fewer
+ * replicas of each unit at a rate that gives each of them at least its full-solution arrival
+ * rate, which meets its targets only if the full solution does, over a horizon of the slice's
+ * rate; its per-type throughput and goodput are reported at the full solution's scale.
+ * Returns the requests per seed, the seeds run, the units of the last seed that counted (the
+ * one that missed, if any) and the slice, if any; the note says why when the simulator cannot
+ * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS), with the same outcome as
+ * one by one: a seed's result counts only when every earlier seed met every target.
  */
 export async function simulateRun(
   loop: LoopContext,
   run: StrategyRun,
-): Promise<{ requests: number; seeds: number; units: UnitResult[] } | undefined> {
+): Promise<{ requests: number; seeds: number; units: UnitResult[]; slice?: SimulationSlice } | undefined> {
   const solution = run.solution;
   if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
-  const input = simInputFromSolution(loop.skeleton, solution, run.strategy);
-  const requests = loopRequests(loop.problem, solution.ratePerS, loop.minRequests);
-  const seedOptions = (k: number) => ({ requests, ratePerS: solution.ratePerS, seed: loop.skeleton.workload.seed + k });
+  const full = simInputFromSolution(loop.skeleton, solution, run.strategy);
+  const slice = sliceForSimulation(full, solution.ratePerS, loop.sliceDevices ?? SLICE_DEVICES);
+  const input = slice?.input ?? full;
+  const ratePerS = slice?.ratePerS ?? solution.ratePerS;
+  const requests = loopRequests(loop.problem, ratePerS, loop.minRequests);
+  const seedOptions = (k: number) => ({ requests, ratePerS, seed: loop.skeleton.workload.seed + k });
   const inPairs = requests >= PARALLEL_SEED_REQUESTS;
   let worst: Record<string, SimulatedType> | undefined;
   let units: UnitResult[] = [];
@@ -232,14 +243,29 @@ export async function simulateRun(
       seeds++;
       if (missing()) break;
     }
-    solution.simulated = worst;
+    solution.simulated = slice ? atFullScale(worst!, slice) : worst;
   } catch (err) {
     if (!(err instanceof SimError)) throw err;
     const words = `the simulator cannot run this solution: ${err.problems.join('; ')}`;
     solution.note = solution.note ? `${solution.note}; ${words}` : words;
     return undefined;
   }
-  return { requests, seeds, units };
+  return { requests, seeds, units, ...(slice ? { slice } : {}) };
+}
+
+/** A slice's per-type metrics with throughput and goodput divided by the type's slice rate fraction: the full solution's. */
+function atFullScale(simulated: Record<string, SimulatedType>, slice: SimulationSlice): Record<string, SimulatedType> {
+  const out: Record<string, SimulatedType> = {};
+  for (const [type, t] of Object.entries(simulated)) {
+    const f = slice.typeRateFractions[type] ?? 1;
+    out[type] = { ...t, throughputPerS: t.throughputPerS / f, goodputPerS: t.goodputPerS / f };
+  }
+  return out;
+}
+
+/** What a loop iteration records about the slice it simulated. */
+function sliceRecord(slice: SimulationSlice): NonNullable<LoopIteration['slice']> {
+  return { replicas: slice.replicas, gpus: slice.devices, ratePerS: slice.ratePerS, loadFactorMax: slice.loadFactorMax };
 }
 
 /** A seed run aside whose result no longer counts: stop the worker rather than let it finish. */

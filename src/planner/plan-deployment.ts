@@ -52,6 +52,7 @@ export async function planDeploymentDetailed(spec: DeploymentSpec, options: Plan
     simulate: options.simulate !== false,
     maxIterations: Math.max(1, Math.floor(options.maxLoopIterations ?? MAX_LOOP_ITERATIONS)),
     minRequests: Math.max(200, Math.floor(options.minLoopRequests ?? LOOP_MIN_REQUESTS)),
+    ...(options.sliceDevices !== undefined ? { sliceDevices: options.sliceDevices } : {}),
   };
   try {
     // Baselines first: they are small, and the best one bounds the free search's first solve.

@@ -38,6 +38,8 @@ export interface PlanOptions extends PrepareOptions {
   maxLoopIterations?: number;
   /** Fewest requests per loop simulation (default LOOP_MIN_REQUESTS); the horizon rule may ask for more. */
   minLoopRequests?: number;
+  /** Solutions on more devices than this are simulated in the loop on a slice of about this many (default SLICE_DEVICES, planner/slice.ts). */
+  sliceDevices?: number;
 }
 
 export interface StrategyRun {

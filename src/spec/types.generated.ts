@@ -1812,6 +1812,27 @@ export interface LoopIteration {
    */
   seeds?: number;
   /**
+   * Present when the solution was too large to simulate whole over the loop horizon and a slice of it was simulated instead: fewer replicas of each unit, routing shares reweighted per (type, component) and a rate per type such that every slice replica receives at least its arrival rate in the full solution (src/planner/slice.ts); requestsPerSeed is the slice's.
+   */
+  slice?: {
+    /**
+     * Replicas the slice keeps (every unit at least one).
+     */
+    replicas: number;
+    /**
+     * Devices the slice keeps.
+     */
+    gpus: number;
+    /**
+     * The rate the slice was simulated at (all types together).
+     */
+    ratePerS: number;
+    /**
+     * The largest factor by which a slice replica's arrival rate exceeds its rate in the full solution (1: exactly the full solution's load).
+     */
+    loadFactorMax: number;
+  };
+  /**
    * Its SLO goodput under the loop's accept rule: its rate when every request type clears its p90 target on every seed by more than the sampling noise of the window (the one-sided score test of its attainment against 90% at the accept confidence, and not saturated), else 0.
    */
   sloGoodputPerS?: number;

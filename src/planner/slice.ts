@@ -1,0 +1,182 @@
+// A representative slice of a large solution for the simulate-and-tighten loop. A solution on
+// thousands of devices is the same few unit shapes replicated hundreds of times; the loop's
+// horizon (20 × the longest latency target of arrivals) at its full rate would be millions of
+// requests per seed. The slice keeps a fraction of each unit's replicas and is simulated at the
+// rate that gives every replica of it at least the arrival rate that replica has in the full
+// solution, with the same request mix and the same work per request.
+//
+// Why a slice that meets its targets is conservative for the full solution: each of its replicas
+// sees at least the full solution's per-replica arrival rate (rates per (type, component) route,
+// below), from the same workload, with the same engine blocks; and fewer replicas pool less (a
+// queue of c servers at a given per-server load waits no longer as c grows: M/M/c, and the
+// routing policy's least-loaded pick only gains from more replicas to choose among). The
+// bench:planner row at 4096 GPUs checks it by simulating the whole plan with 200k requests.
+//
+// Rates per route. A route ρ = (request type t, component c[, phase]) splits t's invocations of c
+// over units u by shares s_u. Unit u keeps k_u of its n_u replicas (kept fraction r_u = k_u / n_u).
+// The slice sends ρ's share s_u·r_u / S_ρ to u, with S_ρ = Σ_u s_u·r_u, and runs type t at
+// φ_t = max over t's routes of S_ρ times its full rate λ·p_t; a replica of u then receives
+// φ_t·λ·p_t·s_u·r_u / (S_ρ·k_u) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u from ρ: its full-solution rate
+// times a factor ≥ 1 (exactly 1 on t's route with the largest S_ρ). With every r_u equal this is
+// the plain λ · r. A unit with few replicas keeps at least one, which raises S_ρ of the routes
+// it serves, and the kept counts are then aligned (each unit takes the largest φ of its types)
+// and balanced so no route's factor strays far above 1; a solution whose slice needs most of its
+// rate is simulated whole. Not preserved exactly: a colocated consumer follows its producer's
+// replica (plan/routing-policy.ts rule 1) whatever the reweighted shares say, as in the full
+// solution.
+import type { ExecutorUnit, Route } from '../spec/types.generated.js';
+import type { SimInput } from '../sim/model.js';
+
+/**
+ * Solutions on more devices than this are simulated in the loop on a slice of about this many
+ * (the bench:planner 256-GPU plan, and every frozen plan, is simulated whole): the pooling of a
+ * 256-GPU plan, whose own simulation the loop trusts, at 1/16 of a 4096-GPU plan's requests.
+ */
+export const SLICE_DEVICES = 256;
+/**
+ * Most a slice replica's arrival rate may exceed its full-solution rate (the routes' kept
+ * fractions differ with whole replicas: see the module comment). Above it the slice is doubled
+ * until it holds: a slice that loads some units well past the full solution's rate would have
+ * the loop tighten units that are fine.
+ */
+export const SLICE_MAX_LOAD_FACTOR = 1.25;
+/** A slice is kept only when its rate is at most this fraction of the full rate; else the solution is simulated whole. */
+export const SLICE_MAX_RATE_FRACTION = 0.75;
+
+/** A slice of a solution: what the loop simulates instead, and what it records about it. */
+export interface SimulationSlice {
+  /** The slice's units (replicas and placement cut) and routing (shares reweighted per route). */
+  input: SimInput;
+  /** λ_slice: the rate the slice is simulated at. */
+  ratePerS: number;
+  /** λ_slice ÷ λ. */
+  rateFraction: number;
+  /** Per request type of the mix, its slice rate ÷ its full rate. */
+  typeRateFractions: Record<string, number>;
+  /** The largest factor by which a slice replica's arrival rate exceeds its full-solution rate (1 on the route that sets the rate). */
+  loadFactorMax: number;
+  /** Replicas and devices the slice keeps. */
+  replicas: number;
+  devices: number;
+}
+
+/** Replicas of each unit and their devices. */
+function devicesOf(units: readonly ExecutorUnit[], replicas: (u: ExecutorUnit, i: number) => number): number {
+  return units.reduce((a, u, i) => a + replicas(u, i) * u.tp, 0);
+}
+
+/**
+ * The slice of `input` (a solution simulated at `ratePerS`) on about `sliceDevices` devices, or
+ * undefined when the solution is not sliced: it has at most `sliceDevices` devices, or its slice
+ * would run at more than SLICE_MAX_RATE_FRACTION of its rate. Routes of types outside the mix
+ * generate no requests and keep their shares; a unit that no route of the mix sends work to
+ * keeps one replica (the routes of the types outside the mix still name it).
+ */
+export function sliceForSimulation(input: SimInput, ratePerS: number, sliceDevices: number = SLICE_DEVICES): SimulationSlice | undefined {
+  const devices = devicesOf(input.units, (u) => u.replicas);
+  if (!(ratePerS > 0) || !(sliceDevices > 0)) return undefined;
+  for (let target = sliceDevices; target < devices; target *= 2) {
+    const slice = sliceOf(input, ratePerS, target / devices);
+    if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION) return undefined;
+    if (slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR) return slice;
+  }
+  return undefined;
+}
+
+/** The slice keeping about `fraction` of every unit's replicas (at least one each), balanced; undefined when no route of the mix has work. */
+export function sliceOf(input: SimInput, ratePerS: number, fraction: number): SimulationSlice | undefined {
+  const inMix = (r: Route) => (input.workload.mix[r.requestType] ?? 0) > 0;
+  const routes = input.routing.filter(inMix);
+  const index = new Map(input.units.map((u, i) => [u.id, i]));
+  const n = input.units.map((u) => u.replicas);
+  const loaded = new Set(routes.flatMap((r) => r.shares.filter((s) => s.share > 0).map((s) => index.get(s.unit)!)));
+  // Per route of the mix, (unit index, share) with positive shares.
+  const terms = routes.map((r) => {
+    const total = r.shares.reduce((a, s) => a + s.share, 0);
+    return r.shares.filter((s) => s.share > 0 && index.has(s.unit)).map((s) => [index.get(s.unit)!, s.share / total] as const);
+  });
+  const routeType = routes.map((r) => r.requestType);
+  const mixTypes = [...new Set(routeType)];
+  const weights = (k: readonly number[]) => terms.map((t) => t.reduce((a, [u, share]) => a + (share * k[u]) / n[u], 0));
+  // Per type of the mix, its rate fraction: the largest kept fraction of its routes.
+  const typeFractions = (w: readonly number[]) => {
+    const out = new Map<string, number>();
+    w.forEach((x, i) => out.set(routeType[i], Math.max(out.get(routeType[i]) ?? 0, x)));
+    return out;
+  };
+  const loadFactor = (k: readonly number[]) => {
+    const w = weights(k);
+    const phi = typeFractions(w);
+    return Math.max(...w.map((x, i) => phi.get(routeType[i])! / x));
+  };
+  const kept = n.map((count, u) => (loaded.has(u) ? Math.min(count, Math.max(1, Math.round(count * fraction))) : 1));
+  // Types of a unit whose routes run at a higher fraction (a small unit's one replica) raise the
+  // unit's kept fraction to theirs, so its other types' routes follow rather than overload it.
+  const typesOf = n.map(() => new Set<string>());
+  terms.forEach((t, i) => t.forEach(([u]) => typesOf[u].add(routeType[i])));
+  for (let round = 0; round < ALIGN_ROUNDS; round++) {
+    const phi = typeFractions(weights(kept));
+    for (const u of loaded) {
+      const target = Math.max(fraction, ...[...typesOf[u]].map((t) => phi.get(t)!));
+      kept[u] = Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
+    }
+  }
+  balance(kept, n, loaded, loadFactor);
+  const phi = typeFractions(weights(kept));
+  const mixTotal = mixTypes.reduce((a, t) => a + input.workload.mix[t], 0);
+  const rateFraction = mixTypes.reduce((a, t) => a + input.workload.mix[t] * phi.get(t)!, 0) / mixTotal;
+  if (!(rateFraction > 0)) return undefined;
+  const mix = Object.fromEntries(Object.entries(input.workload.mix).map(([t, p]) => [t, p * (phi.get(t) ?? 0)]));
+  const units = input.units.map((u, i) =>
+    kept[i] === u.replicas ? u : { ...u, replicas: kept[i], placement: u.placement.filter((p) => p.replica < kept[i]) },
+  );
+  const routing = input.routing.map((r): Route => {
+    if (!inMix(r)) return r;
+    const total = r.shares.reduce((a, s) => a + (s.share * kept[index.get(s.unit)!]) / n[index.get(s.unit)!], 0);
+    const [first, ...rest] = r.shares.map((s) => ({ ...s, share: (s.share * kept[index.get(s.unit)!]) / n[index.get(s.unit)!] / total }));
+    return { ...r, shares: [first, ...rest] };
+  });
+  return {
+    input: { ...input, units, routing, workload: { ...input.workload, mix, ratePerS: ratePerS * rateFraction } },
+    ratePerS: ratePerS * rateFraction,
+    rateFraction,
+    typeRateFractions: Object.fromEntries(phi),
+    loadFactorMax: loadFactor(kept),
+    replicas: kept.reduce((a, k) => a + k, 0),
+    devices: devicesOf(units, (u) => u.replicas),
+  };
+}
+
+/** Rounds in which each unit takes the largest rate fraction of its types. */
+const ALIGN_ROUNDS = 3;
+/** Most single-replica steps balance takes. */
+const BALANCE_STEPS = 200;
+
+/**
+ * Moves kept replica counts one at a time (each loaded unit within [1, its replicas]) while a move
+ * lowers the spread of the routes' kept fractions (largest ÷ smallest): the slice then loads every
+ * route's replicas at nearly the full solution's rate rather than some at a multiple of it.
+ */
+function balance(kept: number[], n: readonly number[], loaded: ReadonlySet<number>, spread: (k: readonly number[]) => number): void {
+  let current = spread(kept);
+  for (let step = 0; step < BALANCE_STEPS; step++) {
+    let best: [number, number] | undefined;
+    let bestSpread = current * (1 - 1e-9);
+    for (const u of loaded) {
+      for (const d of [-1, 1]) {
+        const k = kept[u] + d;
+        if (k < 1 || k > n[u]) continue;
+        kept[u] = k;
+        const s = spread(kept);
+        kept[u] -= d;
+        if (s < bestSpread) {
+          bestSpread = s;
+          best = [u, d];
+        }
+      }
+    }
+    if (!best) return;
+    kept[best[0]] += best[1];
+    current = bestSpread;
+  }
+}

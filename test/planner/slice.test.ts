@@ -1,0 +1,173 @@
+// The loop's simulation slice (src/planner/slice.ts): every replica it keeps receives at least
+// its arrival rate in the full solution, small solutions (every frozen plan) are not sliced, a
+// unit with one replica and units without work are handled, and the simulator runs a slice.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { readPlan } from '../../src/plan/io.js';
+import { simInputFromPlan } from '../../src/sim/input.js';
+import type { SimInput } from '../../src/sim/model.js';
+import { evaluate } from '../../src/sim/simulate.js';
+import { SLICE_DEVICES, SLICE_MAX_LOAD_FACTOR, sliceForSimulation } from '../../src/planner/slice.js';
+import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
+import { GlpkSolver } from '../../src/planner/glpk-solver.js';
+import { loadSpec } from './helpers.js';
+
+const solver = new GlpkSolver();
+after(() => solver.close());
+
+const QWEN3 = 'plans/qwen3-omni-16xa100-audio-third.plan.json';
+
+/** A frozen plan's planned strategy with every unit's replicas multiplied by `times` (a large plan of the same shapes). */
+function scaled(path: string, times: number): { input: SimInput; ratePerS: number } {
+  const plan = readPlan(path);
+  const input = simInputFromPlan(plan, 'planned');
+  return {
+    input: { ...input, units: input.units.map((u) => ({ ...u, replicas: u.replicas * times })) },
+    ratePerS: plan.solution.ratePerS * times,
+  };
+}
+
+/**
+ * Per (route, unit) of the mix with work: the arrival rate (invocations/s) one replica of the
+ * unit receives from that route at `ratePerS` over the input's mix, shares and replicas.
+ */
+function perReplicaRates(input: SimInput, ratePerS: number): Map<string, number> {
+  const mix = input.workload.mix;
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  const replicas = new Map(input.units.map((u) => [u.id, u.replicas]));
+  const out = new Map<string, number>();
+  for (const r of input.routing) {
+    if (!((mix[r.requestType] ?? 0) > 0)) continue;
+    const shareTotal = r.shares.reduce((a, s) => a + s.share, 0);
+    for (const s of r.shares)
+      if (s.share > 0)
+        out.set(
+          `${r.requestType}|${r.component}|${r.phase ?? ''}|${s.unit}`,
+          (ratePerS * (mix[r.requestType] / total) * (s.share / shareTotal)) / replicas.get(s.unit)!,
+        );
+  }
+  return out;
+}
+
+test('a slice loads every replica it keeps at least as much as the full solution does, at a fraction of the rate', () => {
+  const { input, ratePerS } = scaled(QWEN3, 32);
+  const devices = input.units.reduce((a, u) => a + u.replicas * u.tp, 0);
+  assert.equal(devices, 512);
+  const slice = sliceForSimulation(input, ratePerS, 64);
+  assert.ok(slice, 'a 512-GPU solution of 32 × the same units is sliced');
+  assert.ok(slice.rateFraction < 0.5 && slice.ratePerS < ratePerS / 2, `rate fraction ${slice.rateFraction}`);
+  assert.ok(slice.devices < devices / 2 && slice.devices === slice.input.units.reduce((a, u) => a + u.replicas * u.tp, 0));
+  assert.ok(slice.loadFactorMax >= 1 && slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR);
+  const full = perReplicaRates(input, ratePerS);
+  const sliced = perReplicaRates(slice.input, slice.ratePerS);
+  assert.equal(sliced.size, full.size, 'every (route, unit) with work keeps work in the slice');
+  let largest = 0;
+  for (const [key, rate] of full) {
+    const factor = sliced.get(key)! / rate;
+    assert.ok(factor >= 1 - 1e-9, `${key}: a slice replica gets ${factor.toFixed(3)} × its full-solution rate`);
+    largest = Math.max(largest, factor);
+  }
+  assert.ok(Math.abs(largest - slice.loadFactorMax) < 1e-9, `loadFactorMax ${slice.loadFactorMax} is the largest factor ${largest}`);
+  // Each type's slice rate ÷ its full rate, as recorded.
+  for (const [type, f] of Object.entries(slice.typeRateFractions)) assert.ok(f > 0 && f <= 1, `${type}: ${f}`);
+  for (const u of slice.input.units) {
+    assert.ok(u.replicas >= 1 && u.replicas <= input.units.find((x) => x.id === u.id)!.replicas);
+    assert.ok(
+      u.placement.every((p) => p.replica < u.replicas),
+      `${u.id}: placement of kept replicas only`,
+    );
+  }
+  // The simulator runs it as it runs the full solution.
+  const { result } = evaluate(slice.input, { requests: 400, ratePerS: slice.ratePerS });
+  assert.equal(result.units.length, input.units.length);
+  assert.ok(Object.values(result.perType).some((t) => t.throughputPerS > 0));
+});
+
+test('the same units replicated evenly slice exactly: one rate fraction, no extra load', () => {
+  const { input, ratePerS } = scaled('plans/whisper-tiny-1xh100.plan.json', 4);
+  const slice = sliceForSimulation(input, ratePerS, 8);
+  assert.ok(slice);
+  assert.equal(slice.input.units[0].replicas, 8);
+  assert.equal(slice.rateFraction, 0.25);
+  assert.equal(slice.loadFactorMax, 1);
+  assert.equal(slice.ratePerS, ratePerS / 4);
+});
+
+test('small solutions are simulated whole: every frozen plan, and any plan at or under the slice size', () => {
+  for (const f of readdirSync('plans').filter((x) => x.endsWith('.plan.json'))) {
+    const plan = readPlan(`plans/${f}`);
+    assert.ok(plan.solution.gpus <= SLICE_DEVICES, f);
+    assert.equal(sliceForSimulation(simInputFromPlan(plan, 'planned'), plan.solution.ratePerS), undefined, f);
+  }
+  const { input, ratePerS } = scaled(QWEN3, 4);
+  assert.equal(sliceForSimulation(input, ratePerS, 64), undefined, 'a 64-GPU solution is not sliced to 64');
+  assert.equal(sliceForSimulation(input, 0, 8), undefined, 'nothing to slice at rate 0');
+});
+
+test('a unit with one replica that carries a whole route keeps it, and a solution that cannot shrink is simulated whole', () => {
+  // tiny-whisper-local: two units of one replica each, every route on one of them.
+  const plan = readPlan('plans/tiny-whisper-local.plan.json');
+  const input = simInputFromPlan(plan, 'planned');
+  assert.ok(input.units.every((u) => u.replicas === 1));
+  assert.equal(sliceForSimulation(input, plan.solution.ratePerS, 1), undefined);
+  // In a large solution a one-replica unit keeps its replica, and its routes' rate rises with it.
+  const { input: big, ratePerS } = scaled(QWEN3, 32);
+  const lone = big.units[0];
+  const withLone = { ...big, units: big.units.map((u, i) => (i === 0 ? { ...u, replicas: 1 } : u)) };
+  const slice = sliceForSimulation(withLone, ratePerS, 64);
+  assert.ok(slice);
+  assert.equal(slice.input.units[0].replicas, 1, `${lone.id} keeps its one replica`);
+  // Its routes need 1 of its 1 replica's worth of their rate, so the slice runs above the 1/8 of the others.
+  assert.ok(slice.rateFraction > 1 / 8, `rate fraction ${slice.rateFraction}`);
+  const full = perReplicaRates(withLone, ratePerS);
+  const sliced = perReplicaRates(slice.input, slice.ratePerS);
+  for (const [key, rate] of full) assert.ok(sliced.get(key)! >= rate * (1 - 1e-9), key);
+});
+
+test('a unit no route of the mix sends work to keeps one replica and its routes are untouched', () => {
+  const { input, ratePerS } = scaled(QWEN3, 32);
+  const idle = { ...input.units[0], id: `${input.units[0].id}-idle`, replicas: 40, placement: [] };
+  // A type outside the mix routed to it, and a zero share beside the working units of a mix route.
+  const outside = input.routing.find((r) => !((input.workload.mix[r.requestType] ?? 0) > 0));
+  const mixRoute = input.routing.findIndex((r) => (input.workload.mix[r.requestType] ?? 0) > 0 && r.component === idle.components[0]);
+  assert.ok(mixRoute >= 0);
+  const routing = input.routing.map((r, i) =>
+    i === mixRoute ? { ...r, shares: [...r.shares, { unit: idle.id, share: 0 }] as typeof r.shares } : r,
+  );
+  const withIdle: SimInput = { ...input, units: [...input.units, idle], routing };
+  const slice = sliceForSimulation(withIdle, ratePerS, 64);
+  assert.ok(slice);
+  assert.equal(slice.input.units.find((u) => u.id === idle.id)!.replicas, 1);
+  assert.equal(slice.input.routing[mixRoute].shares.find((s) => s.unit === idle.id)!.share, 0);
+  if (outside) assert.deepEqual(slice.input.routing[input.routing.indexOf(outside)], outside);
+  const { result } = evaluate(slice.input, { requests: 300, ratePerS: slice.ratePerS });
+  assert.equal(result.units.find((u) => u.id === idle.id)!.replicas, 1);
+});
+
+test('the loop simulates a slice above the slice size and records it; below it the plan is as before', async () => {
+  // whisper-tiny on 8 × H100: one unit of 8 replicas; with a slice size of 2 the loop keeps 2 of them.
+  const spec = loadSpec('fixtures/deployments/whisper-tiny-1xh100.yaml');
+  const sliced = await planDeploymentDetailed(spec, { solver, baselines: false, sliceDevices: 2 });
+  const whole = await planDeploymentDetailed(spec, { solver, baselines: false });
+  const first = sliced.plan.solver.loopIterations![0];
+  assert.ok(first.slice, 'the iteration records its slice');
+  assert.deepEqual(
+    { gpus: first.slice.gpus, replicas: first.slice.replicas, loadFactorMax: first.slice.loadFactorMax },
+    {
+      gpus: 2,
+      replicas: 2,
+      loadFactorMax: 1,
+    },
+  );
+  assert.ok(
+    Math.abs(first.slice.ratePerS - first.ratePerS! / 4) < 1e-4 * first.ratePerS!,
+    'a quarter of the replicas at a quarter of the rate (the plan rounds to 6 digits)',
+  );
+  const wholeFirst = whole.plan.solver.loopIterations![0];
+  assert.equal(wholeFirst.slice, undefined);
+  assert.ok(first.requestsPerSeed! < wholeFirst.requestsPerSeed!, "the horizon is the slice rate's");
+  // Throughput is reported at the full solution's scale.
+  for (const [type, t] of Object.entries(sliced.plan.solution.simulated ?? {}))
+    assert.ok(t.throughputPerS > 0.5 * (sliced.plan.solution.perTypeRatePerS[type] ?? 0), `${type}: ${t.throughputPerS}`);
+});
