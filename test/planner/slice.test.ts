@@ -112,12 +112,16 @@ test('a unit with one replica that carries a whole route keeps it, and a solutio
   assert.ok(input.units.every((u) => u.replicas === 1));
   assert.equal(sliceForSimulation(input, plan.solution.ratePerS, 1), undefined);
   // In a large solution a one-replica unit keeps its replica, and its routes' rate rises with it.
+  // The unit made lone is the first that still leaves a slice: one carrying a large part of the
+  // mix alone pins its types near their full rate and leaves nothing to slice (undefined, above).
   const { input: big, ratePerS } = scaled(QWEN3, 32);
-  const lone = big.units[0];
-  const withLone = { ...big, units: big.units.map((u, i) => (i === 0 ? { ...u, replicas: 1 } : u)) };
-  const slice = sliceForSimulation(withLone, ratePerS, 64);
-  assert.ok(slice);
-  assert.equal(slice.input.units[0].replicas, 1, `${lone.id} keeps its one replica`);
+  const withLoneAt = (k: number) => ({ ...big, units: big.units.map((u, i) => (i === k ? { ...u, replicas: 1 } : u)) });
+  const loneIndex = big.units.findIndex((_, k) => sliceForSimulation(withLoneAt(k), ratePerS, 64) !== undefined);
+  assert.ok(loneIndex >= 0, 'some unit of the scaled plan at one replica leaves a slice');
+  const lone = big.units[loneIndex];
+  const withLone = withLoneAt(loneIndex);
+  const slice = sliceForSimulation(withLone, ratePerS, 64)!;
+  assert.equal(slice.input.units[loneIndex].replicas, 1, `${lone.id} keeps its one replica`);
   // Its routes need 1 of its 1 replica's worth of their rate, so the slice runs above the 1/8 of the others.
   assert.ok(slice.rateFraction > 1 / 8, `rate fraction ${slice.rateFraction}`);
   const full = perReplicaRates(withLone, ratePerS);
