@@ -1,7 +1,7 @@
 // npm run bench:operating-points — what offering the solver only two operating points per
 // (component group, pool, TP degree), the widest and the best-scoring (src/planner/candidates.ts),
 // costs, alone and with the points the LP relaxation's duals price in (src/planner/price-points.ts:
-// a handful, 4 a round, and every point that prices in). For each max-rate fixture, the free
+// a handful, 4 a round and one per shape, and every point that prices in). For each max-rate fixture, the free
 // search's first MILP (no simulation, no baselines) over each candidate set and over every
 // operating point (each batch cap × each set of kept types; the P/D split candidates, which have
 // one point each, in all) is solved by HiGHS to a 1e-6 relative gap, so the loss (all − set) ÷ all
@@ -41,7 +41,7 @@ function exactRate(problem: PlannerProblem, candidates: Candidate[]): number | u
 
 const PRICINGS: { name: string; limits: PricingLimits }[] = [
   { name: 'priced (4 a round)', limits: DEFAULT_PRICING_LIMITS },
-  { name: 'priced (all)', limits: { maxRounds: DEFAULT_PRICING_LIMITS.maxRounds, pointsPerRound: Infinity } },
+  { name: 'priced (all)', limits: { maxRounds: DEFAULT_PRICING_LIMITS.maxRounds, pointsPerRound: Infinity, onePerShape: false } },
 ];
 
 const solver = new GlpkSolver();

@@ -16,10 +16,12 @@ import type { GlpkSolver } from './glpk-solver.js';
 export interface PricingLimits {
   maxRounds: number;
   pointsPerRound: number;
+  /** At most one point per (pool, TP, types served, ρmax) a round: the same point hosting other encoders prices the same. */
+  onePerShape: boolean;
 }
 
 /** A handful: every point added makes the MILP larger. */
-export const DEFAULT_PRICING_LIMITS: PricingLimits = { maxRounds: 4, pointsPerRound: 4 };
+export const DEFAULT_PRICING_LIMITS: PricingLimits = { maxRounds: 4, pointsPerRound: 4, onePerShape: true };
 /** A reduced value counts as positive above this fraction of the LP's objective (float noise is not a better column). */
 const PRICE_TOLERANCE = 1e-7;
 
@@ -90,9 +92,8 @@ async function price(problem: PlannerProblem, offered: Candidate[], dropped: Can
 
 /**
  * The problem with the dropped operating points that price in added to its candidates, after the
- * offered ones in the order they priced in. Each round adds at most one point per (pool, TP, types
- * served, ρmax): the same point hosting other encoders prices the same. Deterministic: the LPs
- * are solved by the simplex, which does not depend on time.
+ * offered ones in the order they priced in. Deterministic: the LPs are solved by the simplex,
+ * which does not depend on time.
  */
 export async function priceOperatingPoints(
   problem: PlannerProblem,
@@ -106,7 +107,7 @@ export async function priceOperatingPoints(
     const chosen = (await price(problem, [...problem.candidates, ...priced], dropped, solver))
       .filter(({ c }) => {
         const key = JSON.stringify([c.pool, c.tp, c.rhoMax, [...new Set(c.loads.map((l) => l.type))]]);
-        if (shapes.has(key)) return false;
+        if (limits.onePerShape && shapes.has(key)) return false;
         shapes.add(key);
         return true;
       })
