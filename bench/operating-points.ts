@@ -1,12 +1,14 @@
 // npm run bench:operating-points — what offering the solver only two operating points per
 // (component group, pool, TP degree), the widest and the best-scoring (src/planner/candidates.ts),
-// costs. For each max-rate fixture, the free search's first MILP (no simulation, no baselines)
-// over the offered candidates and over every operating point (each batch cap × each set of kept
-// types; the P/D split candidates, which have one point each, in both) is solved by HiGHS to a
-// 1e-6 relative gap, so the loss (all − offered) ÷ all is the pruning's and not a solver's
-// stopping rule. Both MILPs apply the planner's near-dominance. The planner's own glpk.js solve
-// of the offered problem (the fixture's mipGap and time limit) is shown beside it with its wall
-// time. Every point is too many for glpk.js on the Omni models, hence HiGHS as the reference.
+// costs, alone and with the points the LP relaxation's duals price in (src/planner/price-points.ts:
+// a handful, 4 a round and one per shape, and every point that prices in). For each max-rate fixture, the free
+// search's first MILP (no simulation, no baselines) over each candidate set and over every
+// operating point (each batch cap × each set of kept types; the P/D split candidates, which have
+// one point each, in all) is solved by HiGHS to a 1e-6 relative gap, so the loss (all − set) ÷ all
+// is the pruning's and not a solver's stopping rule. Every MILP applies the planner's
+// near-dominance. glpk.js's solve of each set's MILP (the fixture's mipGap and time limit, as the
+// planner's first free solve) is shown beside it with its wall time. Every point is too many for
+// glpk.js on the Omni models, hence HiGHS as the reference.
 import { readdirSync } from 'node:fs';
 import highsNs from 'highs';
 import { loadDeployment } from '../src/spec/load.js';
@@ -17,6 +19,7 @@ import { GlpkSolver } from '../src/planner/glpk-solver.js';
 import { buildMilp } from '../src/planner/milp.js';
 import { writeLp } from '../src/planner/lp-format.js';
 import { solvePlanned } from '../src/planner/solve.js';
+import { DEFAULT_PRICING_LIMITS, priceOperatingPoints, type PricingLimits } from '../src/planner/price-points.js';
 import { formatTable } from '../src/report/text-table.js';
 import { PlanningError } from '../src/planner/errors.js';
 
@@ -36,11 +39,38 @@ function exactRate(problem: PlannerProblem, candidates: Candidate[]): number | u
   return result.Status === 'Optimal' ? result.ObjectiveValue : undefined;
 }
 
-const solver = new GlpkSolver();
-const rows = [
-  ['deployment', 'candidates offered', 'all points', 'HiGHS req/s offered', 'all points', 'loss', 'glpk.js req/s', 'glpk status', 'glpk s'],
+const PRICINGS: { name: string; limits: PricingLimits }[] = [
+  { name: 'priced (4 a round)', limits: DEFAULT_PRICING_LIMITS },
+  { name: 'priced (all)', limits: { maxRounds: DEFAULT_PRICING_LIMITS.maxRounds, pointsPerRound: Infinity, onePerShape: false } },
 ];
-let worst = 0;
+
+const solver = new GlpkSolver();
+
+/** glpk.js's first free solve over the problem's candidates: rate, status, seconds. */
+async function glpkSolve(problem: PlannerProblem): Promise<string> {
+  const started = performance.now();
+  const run = await solvePlanned({ problem, solver, options: {} }, { first: true }).catch((err: unknown) => {
+    if (err instanceof PlanningError && err.kind === 'solver') return undefined;
+    throw err;
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const outcome = run?.outcome;
+  if (!run || !outcome) return `time limit, ${seconds} s`;
+  return `${run.solution.ratePerS.toPrecision(6)} ${outcome.status}${outcome.status === 'optimal' ? '' : ` gap ${(outcome.gap * 100).toPrecision(2)}%`}, ${seconds} s`;
+}
+
+const rows = [
+  [
+    'deployment',
+    'candidates offered / all',
+    'HiGHS req/s all points',
+    'offered: loss',
+    'glpk.js',
+    ...PRICINGS.flatMap((p) => [`${p.name}: points`, 'loss', 'glpk.js', 'pricing s']),
+  ],
+];
+const worst = [0, ...PRICINGS.map(() => 0)];
+const notProven = `not proven in ${HIGHS_TIME_LIMIT_S} s`;
 try {
   for (const f of readdirSync('fixtures/deployments')
     .filter((x) => x.endsWith('.yaml'))
@@ -57,32 +87,33 @@ try {
       ).candidates,
       ...problem.candidates.filter((c) => c.role !== undefined),
     ];
-    const offered = exactRate(problem, problem.candidates);
     const full = exactRate(problem, all);
-    const loss = offered !== undefined && full !== undefined && full > 0 ? (full - offered) / full : undefined;
-    if (loss !== undefined) worst = Math.max(worst, loss);
-    const started = performance.now();
-    const glpk = await solvePlanned({ problem, solver, options: {} }, { first: true }).catch((err: unknown) => {
-      if (err instanceof PlanningError && err.kind === 'solver') return undefined;
-      throw err;
-    });
-    const glpkS = (performance.now() - started) / 1000;
-    const outcome = glpk?.outcome;
-    rows.push([
+    const loss = (k: number, candidates: Candidate[]) => {
+      const rate = exactRate(problem, candidates);
+      if (rate === undefined || full === undefined || !(full > 0)) return notProven;
+      worst[k] = Math.max(worst[k], (full - rate) / full);
+      return `${(((full - rate) / full) * 100).toFixed(2)}%`;
+    };
+    const row = [
       f.replace('.yaml', ''),
-      String(problem.candidates.length),
-      String(all.length),
-      offered?.toPrecision(6) ?? `not proven in ${HIGHS_TIME_LIMIT_S} s`,
-      full?.toPrecision(6) ?? `not proven in ${HIGHS_TIME_LIMIT_S} s`,
-      loss !== undefined ? `${(loss * 100).toFixed(2)}%` : '–',
-      glpk ? glpk.solution.ratePerS.toPrecision(6) : 'no solution',
-      outcome ? `${outcome.status}${outcome.status === 'optimal' ? '' : ` gap ${(outcome.gap * 100).toPrecision(2)}%`}` : 'time limit',
-      glpkS.toFixed(1),
-    ]);
-    console.error(`${f}: ${rows[rows.length - 1].slice(3).join(' | ')}`);
+      `${problem.candidates.length} / ${all.length}`,
+      full?.toPrecision(6) ?? notProven,
+      loss(0, problem.candidates),
+      await glpkSolve(problem),
+    ];
+    for (const [k, pricing] of PRICINGS.entries()) {
+      const started = performance.now();
+      const priced = await priceOperatingPoints(problem, solver, pricing.limits);
+      const pricingS = ((performance.now() - started) / 1000).toFixed(1);
+      row.push(String(priced.priced.length), loss(k + 1, priced.problem.candidates), await glpkSolve(priced.problem), pricingS);
+    }
+    rows.push(row);
+    console.error(`${f}: ${row.slice(1).join(' | ')}`);
   }
 } finally {
   await solver.close();
 }
 console.log(formatTable(rows));
-console.log(`largest loss from offering two operating points: ${(worst * 100).toFixed(2)}%`);
+console.log(`largest loss from offering two operating points: ${(worst[0] * 100).toFixed(2)}%`);
+for (const [k, pricing] of PRICINGS.entries())
+  console.log(`largest loss, two operating points + ${pricing.name}: ${(worst[k + 1] * 100).toFixed(2)}%`);

@@ -28,6 +28,8 @@ export interface SolveOutcome {
   values: Float64Array;
   wallS: number;
   message?: string;
+  /** An LP (no integer column) solved to optimality: each row's dual by row index. */
+  rowDuals?: Float64Array;
 }
 
 export interface SolveOptions {
@@ -158,10 +160,13 @@ export class GlpkSolver {
     const z = msg.z;
     const gapOf = (bound: number) => Math.abs(bound - z) / Math.max(1e-9, Math.abs(z));
     switch (msg.status) {
-      case 5:
-        // OPT: the search tree is empty, the incumbent is proven optimal.
-        p.resolve({ status: 'optimal', stoppedBy: 'proof', objective: z, bound: z, gap: 0, values, wallS });
+      case 5: {
+        // OPT: the search tree is empty (or the simplex is done), the incumbent is proven optimal.
+        const dual = msg.dual;
+        const rowDuals = dual ? { rowDuals: new Float64Array(p.model.rows.map((r) => dual[r.name] ?? 0)) } : {};
+        p.resolve({ status: 'optimal', stoppedBy: 'proof', objective: z, bound: z, gap: 0, values, wallS, ...rowDuals });
         return;
+      }
       case 2: {
         // FEAS: stopped on the relative gap or at the time limit; either way not proven optimal.
         const bound = parsed.bound ?? NaN;

@@ -18,7 +18,16 @@ export type WorkerMessage =
   | { kind: 'ready'; version: string }
   | { kind: 'fatal'; error: string }
   | { kind: 'progress'; line: string }
-  | { kind: 'solved'; id: number; status: number; z: number; vars: Record<string, number>; log: string[] }
+  | {
+      kind: 'solved';
+      id: number;
+      status: number;
+      z: number;
+      vars: Record<string, number>;
+      /** Row duals by row name: glpk.js returns them for an LP without integer columns (simplex). */
+      dual?: Record<string, number>;
+      log: string[];
+    }
   | { kind: 'failed'; id: number; error: string };
 
 const port = parentPort;
@@ -45,7 +54,8 @@ try {
     lines = [];
     try {
       const r = glpk.solve(request.lp, { msglev: glpk.GLP_MSG_ON, tmlim: request.tmlim, mipgap: request.mipgap, presol: true });
-      post({ kind: 'solved', id: request.id, status: r.result.status, z: r.result.z, vars: r.result.vars, log: lines });
+      const { status, z, vars, dual } = r.result;
+      post({ kind: 'solved', id: request.id, status, z, vars, ...(dual ? { dual } : {}), log: lines });
     } catch (err) {
       post({ kind: 'failed', id: request.id, error: message(err) });
     }
