@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDemoModels, type DemoComponent, type DemoModelSet } from '../../../src/models/demo.js';
+import type { LlmExecutor, LlmExecutorOptions } from '../../../src/runtime/executor/llm-executor.js';
 import { loadComponentSession, type ComponentSession, type ExecutorLogger } from '../../../src/runtime/executor/session.js';
 
 let demo: DemoModelSet | undefined;
@@ -26,4 +27,26 @@ export function tinySession(component: DemoComponent): Promise<ComponentSession>
 export function recordingLogger(): ExecutorLogger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, warn: (m) => warnings.push(m) };
+}
+
+/** An EOS id no model emits, for runs that must go to maxNewTokens. */
+export const NO_EOS = -1;
+
+/** LLM executor options for stepping by hand (autoRun off): room for 16 sequences, an unbounded cache. */
+export const MANUAL_LLM_OPTIONS: Omit<LlmExecutorOptions, 'eosToken'> = {
+  maxRunningSequences: 16,
+  maxPrefillTokensPerStep: 256,
+  kvCapacityTokens: Infinity,
+  maxContextTokens: 256,
+  autoRun: false,
+};
+
+/** The tiny LLM's embedding and decoder sessions. */
+export async function llmSessions(): Promise<[ComponentSession, ComponentSession]> {
+  return [await tinySession('llm_embed'), await tinySession('llm')];
+}
+
+/** Steps an executor by hand until it has nothing left to run. */
+export async function drain(ex: LlmExecutor): Promise<void> {
+  while (!ex.idle) await ex.step();
 }

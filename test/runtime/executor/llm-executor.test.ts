@@ -13,26 +13,9 @@ import {
 } from '../../../src/runtime/executor/llm-executor.js';
 import type { ComponentSession } from '../../../src/runtime/executor/session.js';
 import { makeTensor } from '../../../src/runtime/executor/tensor.js';
-import { tinyModels, tinySession } from './helpers.js';
+import { drain, llmSessions, MANUAL_LLM_OPTIONS, NO_EOS, tinyModels } from './helpers.js';
 
-/** An EOS id no model emits, for runs that must go to maxNewTokens. */
-const NO_EOS = -1;
-const OPTIONS: LlmExecutorOptions = {
-  maxRunningSequences: 16,
-  maxPrefillTokensPerStep: 256,
-  kvCapacityTokens: Infinity,
-  maxContextTokens: 256,
-  eosToken: EOS_ID,
-  autoRun: false,
-};
-
-async function sessions(): Promise<[ComponentSession, ComponentSession]> {
-  return [await tinySession('llm_embed'), await tinySession('llm')];
-}
-
-async function drain(ex: LlmExecutor): Promise<void> {
-  while (!ex.idle) await ex.step();
-}
+const OPTIONS: LlmExecutorOptions = { ...MANUAL_LLM_OPTIONS, eosToken: EOS_ID };
 
 async function decodeAlone(
   embed: ComponentSession,
@@ -48,7 +31,7 @@ async function decodeAlone(
 }
 
 test('greedy decoding of one sequence follows the reference model token by token', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const prompt = encodeText('Tiny models');
   const { tokens } = await decodeAlone(embed, llm, prompt, 6, NO_EOS);
   const seed = tinyModels().seed;
@@ -63,7 +46,7 @@ test('greedy decoding of one sequence follows the reference model token by token
 });
 
 test('continuous batching gives every sequence exactly the tokens it gets decoded alone', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const prompts = Array.from({ length: 18 }, (_, i) => encodeText(`${'ab'.repeat(i % 7)}request ${i}: ${'xyz'.slice(0, i % 4)}`));
   const maxNew = (i: number) => 6 + (i % 5) * 3;
   const alone: GenerationResult[] = [];
@@ -94,7 +77,7 @@ test('continuous batching gives every sequence exactly the tokens it gets decode
 });
 
 test('tokens stream through the async iterator while the executor runs by itself', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const expected = (await decodeAlone(embed, llm, encodeText('stream me'), 12)).tokens;
   const ex = new LlmExecutor(embed, llm, { ...OPTIONS, autoRun: true });
   const handle = ex.submit({ prompt: [{ tokens: encodeText('stream me') }], maxNewTokens: 12 });
@@ -107,7 +90,7 @@ test('tokens stream through the async iterator while the executor runs by itself
 });
 
 test('EOS ends a sequence without being emitted; context and cancellation end it too', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const prompt = encodeText('stop early');
   const free = (await decodeAlone(embed, llm, prompt, 8, NO_EOS)).tokens;
   // Declare the 4th generated token to be EOS: generation must stop right before it.
@@ -134,7 +117,7 @@ test('EOS ends a sequence without being emitted; context and cancellation end it
 });
 
 test('embedding parts splice into the prompt: precomputed embeddings equal their tokens', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const text = encodeText('a picture of', { bos: false });
   const image = encodeText(' a cat', { bos: false });
   const imageEmbeddings = (await embed.run({ input_ids: makeTensor('int64', [1, image.length], BigInt64Array.from(image, BigInt)) }))
@@ -158,7 +141,7 @@ test('embedding parts splice into the prompt: precomputed embeddings equal their
 });
 
 test('a failing model call rejects every sequence in flight, and the executor stays usable', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const ex = new LlmExecutor(embed, llm, { ...OPTIONS, eosToken: NO_EOS, autoRun: true });
   // Token 100000 is outside the embedding table: onnxruntime's Gather fails.
   const bad = ex.submit({ prompt: [{ tokens: [1, 100000] }], maxNewTokens: 3 });
@@ -176,7 +159,7 @@ test('a failing model call rejects every sequence in flight, and the executor st
 });
 
 test('a request cancelled before it is submitted does not stop the executor from running later ones', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const ex = new LlmExecutor(embed, llm, { ...OPTIONS, autoRun: true });
   const abort = new AbortController();
   abort.abort();

@@ -5,27 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeText } from '../../../src/models/tokenizer.js';
 import { LlmExecutor, type GenerationResult, type LlmExecutorOptions } from '../../../src/runtime/executor/llm-executor.js';
-import type { ComponentSession } from '../../../src/runtime/executor/session.js';
 import { decodeKvHandoff, encodeKvHandoff } from '../../../src/runtime/transport/kv.js';
-import { tinySession } from './helpers.js';
+import { drain, llmSessions, MANUAL_LLM_OPTIONS, NO_EOS } from './helpers.js';
 
-const NO_EOS = -1;
-const OPTIONS: LlmExecutorOptions = {
-  maxRunningSequences: 16,
-  maxPrefillTokensPerStep: 256,
-  kvCapacityTokens: Infinity,
-  maxContextTokens: 256,
-  eosToken: NO_EOS,
-  autoRun: false,
-};
-
-async function sessions(): Promise<[ComponentSession, ComponentSession]> {
-  return [await tinySession('llm_embed'), await tinySession('llm')];
-}
-
-async function drain(ex: LlmExecutor): Promise<void> {
-  while (!ex.idle) await ex.step();
-}
+const OPTIONS: LlmExecutorOptions = { ...MANUAL_LLM_OPTIONS, eosToken: NO_EOS };
 
 /** Prefill on one executor, the handoff through the wire format, decode on another. */
 async function split(prefill: LlmExecutor, decode: LlmExecutor, prompt: number[], maxNewTokens: number): Promise<GenerationResult> {
@@ -50,7 +33,7 @@ async function split(prefill: LlmExecutor, decode: LlmExecutor, prompt: number[]
 }
 
 test('prefill on one executor and decode on another give the unsplit greedy tokens', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const whole = new LlmExecutor(embed, llm, OPTIONS);
   const prefill = new LlmExecutor(embed, llm, OPTIONS);
   const decode = new LlmExecutor(embed, llm, OPTIONS);
@@ -69,7 +52,7 @@ test('prefill on one executor and decode on another give the unsplit greedy toke
 });
 
 test('decode admits prefilled sequences into a running batch; each keeps its unsplit tokens', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const prompts = ['a', 'a longer prompt of several words', 'mid length one'].map((t) => encodeText(t));
   const whole = new LlmExecutor(embed, llm, OPTIONS);
   const handles = prompts.map((p) => whole.submit({ prompt: [{ tokens: p }], maxNewTokens: 8 }));
@@ -95,7 +78,7 @@ test('decode admits prefilled sequences into a running batch; each keeps its uns
 });
 
 test('decode holds a prefilled sequence back while its KV reservation does not fit', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const prefill = new LlmExecutor(embed, llm, OPTIONS);
   const prompt = encodeText('0123456789'); // BOS + 10 tokens
   const pre = [0, 1].map(() => prefill.submit({ prompt: [{ tokens: prompt }], maxNewTokens: 10, prefillOnly: true }));
@@ -114,7 +97,7 @@ test('decode holds a prefilled sequence back while its KV reservation does not f
 });
 
 test('a prefill whose first token is EOS hands back the EOS with no generated tokens', async () => {
-  const [embed, llm] = await sessions();
+  const [embed, llm] = await llmSessions();
   const prompt = encodeText('Tiny models');
   const probe = new LlmExecutor(embed, llm, OPTIONS);
   const h = probe.submit({ prompt: [{ tokens: prompt }], maxNewTokens: 1 });
