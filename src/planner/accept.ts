@@ -7,7 +7,7 @@
 // varies by about ±1.1 points (measured over 20 seeds, close to the binomial 1.3), so 90.4% did
 // not show the type was above 90%.
 import type { SimulatedType, Solution } from '../spec/types.generated.js';
-import { meetsSlo, SLO_ATTAINMENT } from '../sim/simulate.js';
+import { meetsSlo, missedTypes, partialSloGoodput, SLO_ATTAINMENT, sloGoodput } from '../sim/simulate.js';
 
 /**
  * Standard errors by which a type's simulated attainment must clear SLO_ATTAINMENT: 2.326, the
@@ -55,10 +55,7 @@ export function acceptsSlo(t: AcceptInput): boolean {
 
 /** Request types of a simulated solution the accept rule rejects, sorted. */
 export function unacceptedTypes(solution: Pick<Solution, 'simulated'>): string[] {
-  return Object.entries(solution.simulated ?? {})
-    .filter(([, t]) => !acceptsSlo(t))
-    .map(([name]) => name)
-    .sort();
+  return missedTypes(solution, acceptsSlo);
 }
 
 /**
@@ -66,15 +63,10 @@ export function unacceptedTypes(solution: Pick<Solution, 'simulated'>): string[]
  * type is accepted, else 0; 0 as well when it was not simulated. What the planner ranks by.
  */
 export function acceptedGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>): number {
-  const simulated = solution.simulated;
-  if (!simulated || Object.keys(simulated).length === 0) return 0;
-  if (!Object.values(simulated).every(acceptsSlo)) return 0;
-  return Object.keys(simulated).reduce((sum, type) => sum + (solution.perTypeRatePerS[type] ?? 0), 0);
+  return sloGoodput(solution, acceptsSlo);
 }
 
 /** The planned rate of the request types the accept rule accepts: how the planner ranks solutions that are not accepted whole. */
 export function partialAcceptedGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>): number {
-  let total = 0;
-  for (const [type, t] of Object.entries(solution.simulated ?? {})) if (acceptsSlo(t)) total += solution.perTypeRatePerS[type] ?? 0;
-  return total;
+  return partialSloGoodput(solution, acceptsSlo);
 }

@@ -154,31 +154,35 @@ export function meetsSlo(t: { saturated?: boolean; sloAttainment: number | null 
   return t.saturated !== true && (t.sloAttainment ?? 1) >= SLO_ATTAINMENT;
 }
 
+/** A rule for whether a simulated type meets its target: meetsSlo, or the planner's stricter accept rule (planner/accept.ts). */
+export type SloRule = (t: SimulatedType) => boolean;
+
 /**
  * SLO goodput of a simulated solution, requests per second: its planned rate (Σ perTypeRatePerS)
  * when every simulated request type meets its p90 target (≥ 90% within it, not saturated), else
  * 0 — a plan meets its latency targets or it does not. 0 as well when it was not simulated. The
  * planner's loop, its comparison with the baselines, the frozen-plan test and bench:paper all use
- * this criterion; partialSloGoodput breaks ties between plans that miss.
+ * this criterion; partialSloGoodput breaks ties between plans that miss. `meets`: the rule
+ * applied to each type (the planner's decisions pass its accept rule).
  */
-export function sloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>): number {
+export function sloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>, meets: SloRule = meetsSlo): number {
   const simulated = solution.simulated;
   if (!simulated || Object.keys(simulated).length === 0) return 0;
-  if (!Object.values(simulated).every(meetsSlo)) return 0;
+  if (!Object.values(simulated).every((t) => meets(t))) return 0;
   return Object.keys(simulated).reduce((sum, type) => sum + (solution.perTypeRatePerS[type] ?? 0), 0);
 }
 
 /** The planned rate of the request types that do meet their p90 target (each type's goodput at its SLO, summed). */
-export function partialSloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>): number {
+export function partialSloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>, meets: SloRule = meetsSlo): number {
   let total = 0;
-  for (const [type, t] of Object.entries(solution.simulated ?? {})) if (meetsSlo(t)) total += solution.perTypeRatePerS[type] ?? 0;
+  for (const [type, t] of Object.entries(solution.simulated ?? {})) if (meets(t)) total += solution.perTypeRatePerS[type] ?? 0;
   return total;
 }
 
 /** Request types of a simulated solution that miss their p90 target (saturated or under 90% within it), sorted. */
-export function missedTypes(solution: Pick<Solution, 'simulated'>): string[] {
+export function missedTypes(solution: Pick<Solution, 'simulated'>, meets: SloRule = meetsSlo): string[] {
   return Object.entries(solution.simulated ?? {})
-    .filter(([, t]) => !meetsSlo(t))
+    .filter(([, t]) => !meets(t))
     .map(([name]) => name)
     .sort();
 }
