@@ -273,14 +273,7 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   );
   const best = points.reduce((a, b) => (better(b, a) ? b : a));
   const make = (point: OperatingPoint, variantId: string): Candidate => {
-    // Components no kept type runs get the configured batch limit (LLMs: also what the KV cache holds).
-    const batch: Record<string, number> = { ...point.batch };
-    for (const c of group) {
-      if (batch[c] !== undefined) continue;
-      const limit = ctx.cost.maxBatch(c);
-      const kv = memory.kvTokens.get(c);
-      batch[c] = Math.max(1, kv !== undefined ? Math.min(limit, kv) : limit);
-    }
+    const batch = withBatchLimits(ctx, group, point.batch, memory.kvTokens);
     const idleLoads = ctx.model.types
       .filter((t) => t.mix === 0)
       .flatMap((t) =>
@@ -325,6 +318,21 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
 }
 
 /** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
+/**
+ * A unit's batch per component: the operating point's, and for components no kept type runs the
+ * configured batch limit (LLMs: at most what the KV cache holds), at least 1.
+ */
+export function withBatchLimits(
+  ctx: Pick<CandidateContext, 'cost'>,
+  group: readonly string[],
+  pointBatch: Readonly<Record<string, number>>,
+  kvTokens: ReadonlyMap<string, number>,
+): Record<string, number> {
+  const batch: Record<string, number> = { ...pointBatch };
+  for (const c of group) if (batch[c] === undefined) batch[c] = Math.max(1, Math.min(ctx.cost.maxBatch(c), kvTokens.get(c) ?? Infinity));
+  return batch;
+}
+
 function sharedWeights(ctx: CandidateContext, component: string, tp: Tp): { sharedWeights?: { with: string; bytesPerGpu: number } } {
   const c = ctx.model.components.get(component)!;
   return c.sharesWeightsWith !== undefined ? { sharedWeights: { with: c.sharesWeightsWith, bytesPerGpu: c.weightBytes / tp } } : {};

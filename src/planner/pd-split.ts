@@ -21,6 +21,7 @@ import {
   MIN_UTILISATION,
   pathLatencyMs,
   unitId,
+  withBatchLimits,
   type Candidate,
   type CandidateContext,
   type CandidateLoad,
@@ -218,9 +219,7 @@ function buildSplitCandidate(ctx: CandidateContext, slot: SplitSlot): Candidate 
       ...(component === llm ? { phase: role } : {}),
     })),
   );
-  const batch: Record<string, number> = { ...chosen.batch };
-  for (const c of group)
-    if (batch[c] === undefined) batch[c] = Math.max(1, Math.min(ctx.cost.maxBatch(c), memory.kvTokens.get(c) ?? Infinity));
+  const batch = withBatchLimits(ctx, group, chosen.batch, memory.kvTokens);
   const idleLoads = ctx.model.types
     .filter((t) => t.mix === 0)
     .flatMap((t) =>
