@@ -12,6 +12,22 @@ import { engineBlock } from './engine-block.js';
 /** Routing shares below this fraction are noise and dropped. */
 export const MIN_SHARE = 1e-6;
 
+/**
+ * A route's shares from each unit's weight (flow rate, or capacity), in the order given: weights
+ * under MIN_SHARE of their total dropped, the rest normalised to sum 1, sorted by unit id;
+ * undefined when no unit has a positive weight.
+ */
+export function routeShares(weights: readonly { unit: string; weight: number }[]): Route['shares'] | undefined {
+  const positive = weights.filter((x) => x.weight > 0);
+  const total = positive.reduce((s, x) => s + x.weight, 0);
+  if (!(total > 0)) return undefined;
+  const kept = positive.filter((x) => x.weight / total >= MIN_SHARE);
+  const keptTotal = kept.reduce((s, x) => s + x.weight, 0);
+  return kept
+    .map((x) => ({ unit: x.unit, share: x.weight / keptTotal }))
+    .sort((a, b) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0)) as Route['shares'];
+}
+
 export interface DecodedSolution {
   ratePerS: number;
   /** Replicas per candidate index. */
@@ -125,26 +141,17 @@ export function buildSolution(
     });
 
   const routing: Route[] = [];
-  const byUnit = (a: { unit: string }, b: { unit: string }) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0);
   for (const t of instance.types) {
     for (const c of t.path) {
       // A split LLM gets one route per phase (its units' roles); a whole one a single route.
       for (const phase of [undefined, 'prefill', 'decode'] as const) {
-        const flows = layout.flows
-          .map((f, j) => ({ f, rate: d.flowRates[j] }))
-          .filter(({ f, rate }) => f.type === t.name && f.component === c && f.phase === phase && rate > 0);
-        const total = flows.reduce((s, x) => s + x.rate, 0);
-        if (total <= 0) continue;
-        const kept = flows.filter((x) => x.rate / total >= MIN_SHARE);
-        const keptTotal = kept.reduce((s, x) => s + x.rate, 0);
-        routing.push({
-          requestType: t.name,
-          component: c,
-          ...(phase ? { phase } : {}),
-          shares: kept
-            .map((x) => ({ unit: instance.candidates[x.f.candidate].id, share: x.rate / keptTotal }))
-            .sort(byUnit) as Route['shares'],
-        });
+        const shares = routeShares(
+          layout.flows
+            .map((f, j) => ({ f, weight: d.flowRates[j] }))
+            .filter(({ f }) => f.type === t.name && f.component === c && f.phase === phase)
+            .map(({ f, weight }) => ({ unit: instance.candidates[f.candidate].id, weight })),
+        );
+        if (shares) routing.push({ requestType: t.name, component: c, ...(phase ? { phase } : {}), shares });
       }
     }
   }
@@ -157,23 +164,16 @@ export function buildSolution(
       const holders = chosen.filter(({ u }) => u.group.includes(c));
       const splitHere = holders.some(({ u }) => u.split === c);
       for (const phase of splitHere ? (['prefill', 'decode'] as const) : [undefined]) {
-        const capacity = holders
-          .filter(({ u }) => (phase === undefined ? u.split !== c : u.split === c && u.role === phase))
-          .map(({ u, i }) => {
-            const busy = u.idleLoads.find((l) => l.type === t.name && l.component === c)?.busyS ?? 0;
-            return { unit: u.id, capacity: (d.replicas[i] * u.rhoMax) / (busy > 0 ? busy : 1) };
-          })
-          .filter((x) => x.capacity > 0 && Number.isFinite(x.capacity));
-        const total = capacity.reduce((s, x) => s + x.capacity, 0);
-        if (!(total > 0)) continue;
-        const kept = capacity.filter((x) => x.capacity / total >= MIN_SHARE);
-        const keptTotal = kept.reduce((s, x) => s + x.capacity, 0);
-        routing.push({
-          requestType: t.name,
-          component: c,
-          ...(phase ? { phase } : {}),
-          shares: kept.map((x) => ({ unit: x.unit, share: x.capacity / keptTotal })).sort(byUnit) as Route['shares'],
-        });
+        const shares = routeShares(
+          holders
+            .filter(({ u }) => (phase === undefined ? u.split !== c : u.split === c && u.role === phase))
+            .map(({ u, i }) => {
+              const busy = u.idleLoads.find((l) => l.type === t.name && l.component === c)?.busyS ?? 0;
+              return { unit: u.id, weight: (d.replicas[i] * u.rhoMax) / (busy > 0 ? busy : 1) };
+            })
+            .filter((x) => Number.isFinite(x.weight)),
+        );
+        if (shares) routing.push({ requestType: t.name, component: c, ...(phase ? { phase } : {}), shares });
       }
     }
   }

@@ -18,7 +18,7 @@ import type { Candidate } from './candidates.js';
 import { buildRobustMilp, shareKey, workloadOutcome, type RobustLayout } from './robust-milp.js';
 import type { MilpLayout, PlannerInstance } from './milp.js';
 import type { GlpkSolver, SolveOutcome } from './glpk-solver.js';
-import { buildSolution, decodeValues, emptySolution, MIN_SHARE, verifyDecoded } from './decode.js';
+import { buildSolution, decodeValues, emptySolution, routeShares, verifyDecoded } from './decode.js';
 import { RESOLVE_MIP_GAP } from './solve.js';
 import { loosen, simulateRun, tighten, type LoopContext } from './loop.js';
 import { costOf } from './rank.js';
@@ -117,7 +117,6 @@ export function sustainableRate(
 /** The routing table the joint solution's y columns give, for every type some workload asks for; the first workload's for the rest. */
 function sharedRouting(robust: RobustLayout, outcome: SolveOutcome, problem: PlannerProblem, first: Route[]): Route[] {
   const candidates = robust.layout.instance.candidates;
-  const byUnit = (a: { unit: string }, b: { unit: string }) => (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0);
   const routes: Route[] = [];
   const asked = new Set(robust.layouts.flatMap((l) => l.instance.types.map((t) => t.name)));
   for (const t of problem.model.types) {
@@ -126,18 +125,10 @@ function sharedRouting(robust: RobustLayout, outcome: SolveOutcome, problem: Pla
       continue;
     }
     for (const c of t.path) {
-      const flows = candidates
-        .map((u, i) => ({ unit: u.id, value: outcome.values[robust.shareColumns.get(shareKey(t.name, c, i)) ?? -1] ?? 0 }))
-        .filter((x) => x.value > 0);
-      const total = flows.reduce((s, x) => s + x.value, 0);
-      const kept = flows.filter((x) => x.value / total >= MIN_SHARE);
-      const keptTotal = kept.reduce((s, x) => s + x.value, 0);
-      if (!(keptTotal > 0)) continue;
-      routes.push({
-        requestType: t.name,
-        component: c,
-        shares: kept.map((x) => ({ unit: x.unit, share: x.value / keptTotal })).sort(byUnit) as Route['shares'],
-      });
+      const shares = routeShares(
+        candidates.map((u, i) => ({ unit: u.id, weight: outcome.values[robust.shareColumns.get(shareKey(t.name, c, i)) ?? -1] ?? 0 })),
+      );
+      if (shares) routes.push({ requestType: t.name, component: c, shares });
     }
   }
   return routes;
