@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate } from '../../src/sim/simulate.js';
 import type { TraceRequest } from '../../src/spec/types.generated.js';
-import { buildPlan, type ComponentSpec, type PlanSpec, type UnitSpec } from './plans.js';
+import { buildPlan, talkerVocoderPlan, type ComponentSpec, type UnitSpec } from './plans.js';
 
 const llm: ComponentSpec = {
   name: 'llm',
@@ -74,46 +74,7 @@ test('a request arriving mid decode stretch is admitted at the next step boundar
 });
 
 function audioPlan(opts: { colocated?: boolean; streaming?: boolean }) {
-  const spec: PlanSpec = {
-    components: [
-      {
-        name: 'talker',
-        kind: 'llm',
-        work: { prefillTokens: { constant: 100 }, decodeTokens: { outputAudioSeconds: 2 } },
-        prefillMs: [
-          [100, 20],
-          [200, 30],
-        ],
-        decodeMs: [
-          [1, 5],
-          [2, 6],
-        ],
-      },
-      {
-        name: 'vocoder',
-        kind: 'generator',
-        modality: 'audio',
-        work: { units: { outputAudioSeconds: 1 } },
-        serving: { maxBatch: 8, chunkUnits: 1 },
-        unitMs: [
-          [1, 3],
-          [2, 5],
-        ],
-      },
-    ],
-    edges: [{ from: 'talker', to: 'vocoder', streaming: opts.streaming ?? true }],
-    requestTypes: [{ name: 'speak', outputs: ['audio'], path: ['talker', 'vocoder'], sizes: { outputAudioSeconds: 2 } }],
-    solution: {
-      strategy: 'planned',
-      units: opts.colocated
-        ? [{ components: ['talker', 'vocoder'], replicas: 1 }]
-        : [
-            { components: ['talker'], replicas: 1 },
-            { components: ['vocoder'], replicas: 1 },
-          ],
-    },
-  };
-  return buildPlan(spec);
+  return talkerVocoderPlan({ tokensPerAudioSecond: 2, audioSeconds: 2, ...opts });
 }
 
 test('a streaming edge hands audio to the vocoder chunk by chunk', () => {

@@ -12,7 +12,7 @@ import { summariseRun } from '../../src/sim/metrics.js';
 import { compileModel, runnableStrategies } from '../../src/sim/model.js';
 import type { TraceRequest } from '../../src/spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
-import { buildPlan } from './plans.js';
+import { buildPlan, talkerVocoderPlan } from './plans.js';
 
 const PLANS = ['demo-local', 'gemma3-shared-8xa100', 'qwen25-omni-8xh100', 'qwen3-omni-16xa100-audio-third', 'tiny-whisper-local'];
 const REQUESTS = 1500;
@@ -54,37 +54,7 @@ for (const name of PLANS) {
 // A talker colocated with its vocoder (4 tokens per audio second, one-second chunks, the vocoder
 // waiting up to 12 ms for a fuller batch, 3 ms per chunk): prefill 20 ms, then 5 ms per step.
 function talkerPlan() {
-  return buildPlan({
-    components: [
-      {
-        name: 'talker',
-        kind: 'llm',
-        work: { prefillTokens: { constant: 100 }, decodeTokens: { outputAudioSeconds: 4 } },
-        prefillMs: [
-          [100, 20],
-          [200, 30],
-        ],
-        decodeMs: [
-          [1, 5],
-          [2, 6],
-        ],
-      },
-      {
-        name: 'vocoder',
-        kind: 'generator',
-        modality: 'audio',
-        work: { units: { outputAudioSeconds: 1 } },
-        serving: { maxBatch: 8, maxWaitMs: 12, chunkUnits: 1 },
-        unitMs: [
-          [1, 3],
-          [2, 5],
-        ],
-      },
-    ],
-    edges: [{ from: 'talker', to: 'vocoder', streaming: true }],
-    requestTypes: [{ name: 'speak', outputs: ['audio'], path: ['talker', 'vocoder'], sizes: { outputAudioSeconds: 3 } }],
-    solution: { strategy: 'planned', units: [{ components: ['talker', 'vocoder'], replicas: 1 }] },
-  });
+  return talkerVocoderPlan({ tokensPerAudioSecond: 4, audioSeconds: 3, vocoderMaxWaitMs: 12, colocated: true });
 }
 
 function runTalker(requests: TraceRequest[], stepByStep: boolean) {

@@ -283,6 +283,60 @@ export function singleServerPlan(opts: {
 }
 
 /**
+ * A talker (prefill 20 ms for 100 tokens, then 5 ms per decode step alone, 6 ms for two) feeding
+ * a vocoder (one-second chunks, 3 ms per chunk, batches of up to 8) for one request type, speak:
+ * `audioSeconds` of audio at `tokensPerAudioSecond` talker tokens per second; the vocoder waits
+ * `vocoderMaxWaitMs` for a fuller batch where given. Colocated on one unit, or one unit each.
+ */
+export function talkerVocoderPlan(opts: {
+  tokensPerAudioSecond: number;
+  audioSeconds: number;
+  vocoderMaxWaitMs?: number;
+  colocated?: boolean;
+  streaming?: boolean;
+}): Plan {
+  return buildPlan({
+    components: [
+      {
+        name: 'talker',
+        kind: 'llm',
+        work: { prefillTokens: { constant: 100 }, decodeTokens: { outputAudioSeconds: opts.tokensPerAudioSecond } },
+        prefillMs: [
+          [100, 20],
+          [200, 30],
+        ],
+        decodeMs: [
+          [1, 5],
+          [2, 6],
+        ],
+      },
+      {
+        name: 'vocoder',
+        kind: 'generator',
+        modality: 'audio',
+        work: { units: { outputAudioSeconds: 1 } },
+        serving: { maxBatch: 8, ...(opts.vocoderMaxWaitMs !== undefined ? { maxWaitMs: opts.vocoderMaxWaitMs } : {}), chunkUnits: 1 },
+        unitMs: [
+          [1, 3],
+          [2, 5],
+        ],
+      },
+    ],
+    edges: [{ from: 'talker', to: 'vocoder', streaming: opts.streaming ?? true }],
+    requestTypes: [{ name: 'speak', outputs: ['audio'], path: ['talker', 'vocoder'], sizes: { outputAudioSeconds: opts.audioSeconds } }],
+    solution: {
+      strategy: 'planned',
+      units: opts.colocated
+        ? [{ components: ['talker', 'vocoder'], replicas: 1 }]
+        : [
+            { components: ['talker'], replicas: 1 },
+            { components: ['vocoder'], replicas: 1 },
+          ],
+    },
+  });
+}
+
+/**
  * A Qwen3-Omni-like model (6 components: image, video and audio encoders, thinker, talker,
  * vocoder; 8 request types, text or audio out) on 16 H100s with all four strategies. Latency
  * curves are illustrative roofline-like shapes, not measurements.
