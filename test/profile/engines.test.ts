@@ -11,7 +11,7 @@ import { validator } from '../../src/spec/schemas.js';
 import type { Component, ModelGraph } from '../../src/spec/types.generated.js';
 import { referenceSteps } from '../../src/profile/engines.js';
 import { loadGraphs, ProfileError } from '../../src/profile/graphs.js';
-import { profileModel } from '../../src/profile/profile-model.js';
+import { profileModel, type ProfileModelOptions } from '../../src/profile/profile-model.js';
 
 const DEMO = resolve('fixtures/models/demo.yaml');
 const loaded = loadInput<ModelGraph>(DEMO, 'model-graph');
@@ -20,6 +20,18 @@ const graph = loaded.value;
 const component = (name: string): Component => structuredClone(graph.components.find((c) => c.name === name)!);
 const quiet = { warn: () => {} };
 const cpu = { executionProvider: 'cpu' as const, intraOpThreads: 1, logger: quiet };
+/** profileModel's settings for a quick run on one CPU thread: TP 1, one repeat, 8-token prompts. */
+const QUICK: Omit<ProfileModelOptions, 'graph' | 'graphPath' | 'components'> = {
+  tps: [1],
+  executionProvider: 'cpu',
+  threads: 1,
+  gpu: 'CPU-core',
+  batches: [1],
+  prefillTokens: [8],
+  contextTokens: 8,
+  repeats: 1,
+  logger: quiet,
+};
 
 test('the DiT amortises its decoder over the mean steps of the request types that visit it', () => {
   assert.equal(referenceSteps(graph, 'image-generator'), 8);
@@ -45,15 +57,8 @@ test('encoders, generators and the OCR stages are timed through their serving ru
       component('ocr-det'),
       rec,
     ],
-    tps: [1],
-    executionProvider: 'cpu',
-    threads: 1,
-    gpu: 'CPU-core',
+    ...QUICK,
     batches: [1, 2],
-    prefillTokens: [8],
-    contextTokens: 8,
-    repeats: 1,
-    logger: quiet,
   });
   const validate = validator('profile');
   assert.ok(validate(profile), JSON.stringify(validate.errors));
@@ -89,15 +94,7 @@ test('recognition without a detector before it has no served crops to read', asy
       graph: lone,
       graphPath: DEMO,
       components: [component('ocr-rec')],
-      tps: [1],
-      executionProvider: 'cpu',
-      threads: 1,
-      gpu: 'CPU-core',
-      batches: [1],
-      prefillTokens: [8],
-      contextTokens: 8,
-      repeats: 1,
-      logger: quiet,
+      ...QUICK,
     }),
     (err: Error) => err instanceof ProfileError && /component 'ocr-rec': no ocr-det component feeds it/.test(err.message),
   );
@@ -135,15 +132,7 @@ test('the Hugging Face vision and Whisper encoders are timed through their servi
       graph: hf.value,
       graphPath: path,
       components: hf.value.components.filter((c) => /^hf-(vision|whisper)-encoder$/.test(c.executor?.engine ?? '')),
-      tps: [1],
-      executionProvider: 'cpu',
-      threads: 1,
-      gpu: 'CPU-core',
-      batches: [1],
-      prefillTokens: [8],
-      contextTokens: 8,
-      repeats: 1,
-      logger: quiet,
+      ...QUICK,
     });
     entries.push(...profile.entries);
   }
