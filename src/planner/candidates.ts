@@ -4,7 +4,7 @@
 // near-dominated) is decided here too; the MILP still lists them.
 import { gpuTpProblem } from '../spec/engine-tp.js';
 import type { ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
-import type { TypeModel, WorkloadModel } from '../graph/model.js';
+import type { ComponentWork, TypeModel, WorkloadModel } from '../graph/model.js';
 import type { Group } from '../graph/groups.js';
 import type { CostModel } from '../cost/profiles.js';
 import type { Tp } from '../cost/roofline.js';
@@ -274,20 +274,12 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   const best = points.reduce((a, b) => (better(b, a) ? b : a));
   const make = (point: OperatingPoint, variantId: string): Candidate => {
     const batch = withBatchLimits(ctx, group, point.batch, memory.kvTokens);
-    const idleLoads = ctx.model.types
-      .filter((t) => t.mix === 0)
-      .flatMap((t) =>
-        t.path
-          .filter((c) => entries.has(c))
-          .map((c) => {
-            const work = t.work.get(c)!;
-            const entry = entries.get(c)!;
-            const cost = memory.kvTokens.has(c)
-              ? llmService(entry, work, Math.max(1, Math.min(batch[c], Math.floor(memory.kvTokens.get(c)! / sequenceTokens(work)))))
-              : unitService(entry, work, batch[c]);
-            return { type: t.name, component: c, busyS: cost.busyS };
-          }),
-      );
+    const idleLoads = idleLoadsOf(ctx, entries, (c, work) => {
+      const entry = entries.get(c)!;
+      return memory.kvTokens.has(c)
+        ? llmService(entry, work, Math.max(1, Math.min(batch[c], Math.floor(memory.kvTokens.get(c)! / sequenceTokens(work)))))
+        : unitService(entry, work, batch[c]);
+    });
     return {
       id: variantId,
       group,
@@ -318,6 +310,22 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
 }
 
 /** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
+/**
+ * Busy seconds per request of each type outside the mix on the unit's components (`entries`),
+ * each costed by `service`: what routes those types by capacity (decode.ts).
+ */
+export function idleLoadsOf(
+  ctx: Pick<CandidateContext, 'model'>,
+  entries: ReadonlyMap<string, unknown>,
+  service: (component: string, work: ComponentWork) => ServiceCost,
+): Candidate['idleLoads'] {
+  return ctx.model.types
+    .filter((t) => t.mix === 0)
+    .flatMap((t) =>
+      t.path.filter((c) => entries.has(c)).map((c) => ({ type: t.name, component: c, busyS: service(c, t.work.get(c)!).busyS })),
+    );
+}
+
 /**
  * A unit's batch per component: the operating point's, and for components no kept type runs the
  * configured batch limit (LLMs: at most what the KV cache holds), at least 1.

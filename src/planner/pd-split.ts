@@ -18,6 +18,7 @@ import {
   executesTp,
   fastestLatencies,
   gib,
+  idleLoadsOf,
   MIN_UTILISATION,
   pathLatencyMs,
   unitId,
@@ -220,22 +221,13 @@ function buildSplitCandidate(ctx: CandidateContext, slot: SplitSlot): Candidate 
     })),
   );
   const batch = withBatchLimits(ctx, group, chosen.batch, memory.kvTokens);
-  const idleLoads = ctx.model.types
-    .filter((t) => t.mix === 0)
-    .flatMap((t) =>
-      t.path
-        .filter((c) => entries.has(c))
-        .map((c) => {
-          const work = t.work.get(c)!;
-          const cost =
-            c !== llm
-              ? unitService(entries.get(c)!, work, batch[c])
-              : role === 'prefill'
-                ? prefillPhaseService(llmEntry, work)
-                : decodePhaseService(llmEntry, work, Math.max(1, Math.min(batch[c], Math.floor(kvTokens / sequenceTokens(work)))));
-          return { type: t.name, component: c, busyS: cost.busyS };
-        }),
-    );
+  const idleLoads = idleLoadsOf(ctx, entries, (c, work) =>
+    c !== llm
+      ? unitService(entries.get(c)!, work, batch[c])
+      : role === 'prefill'
+        ? prefillPhaseService(llmEntry, work)
+        : decodePhaseService(llmEntry, work, Math.max(1, Math.min(batch[c], Math.floor(kvTokens / sequenceTokens(work))))),
+  );
   return {
     id,
     group,
