@@ -1,5 +1,6 @@
 // `cornserve simulate <plan.json> [--trace T | --requests N --seed S] [--rate R]
-//  [--strategy planned|monolithic|encoder-disaggregated|pd|epd|disaggregated|all] [--sweep-rate a:b:step] [--json]`
+//  [--workload NAME] [--strategy planned|monolithic|encoder-disaggregated|pd|epd|disaggregated|all]
+//  [--sweep-rate a:b:step] [--json]`
 // replays requests against a plan's units in the discrete-event simulator and prints per-type
 // latency, goodput and SLO attainment (one block per strategy, with ratios against the planned
 // one), or, with --sweep-rate, goodput and p99 as the rate rises.
@@ -8,7 +9,7 @@ import { SimError, STRATEGIES, runnableStrategies, type Strategy } from '../sim/
 import type { SimResult } from '../sim/metrics.js';
 import { simulate, sweepRates, type SweepPoint } from '../sim/simulate.js';
 import type { Plan, TraceRequest } from '../spec/types.generated.js';
-import { generateRequests, workloadSpecFromPlan } from '../workload/generator.js';
+import { generateRequests, resolveSizes, workloadSpecFromPlan, type WorkloadSpec } from '../workload/generator.js';
 import { summariseTrace } from '../workload/summarise.js';
 import { CliError, formatTable, printJson, type GlobalOptions } from './output.js';
 import { formatResult, ms, rate } from './result-table.js';
@@ -19,6 +20,7 @@ interface SimulateCommandOptions {
   requests: number;
   seed?: number;
   rate?: number;
+  workload?: string;
   strategy: Strategy | 'all';
   sweepRate?: number[];
   skipBad?: boolean;
@@ -36,11 +38,16 @@ function parseSweep(value: string): number[] {
   return rates;
 }
 
-/** Requests at a rate: the trace stretched in time (same order, same sizes), or generated from the plan's workload. */
+/** Requests at a rate: the trace stretched in time (same order, same sizes), or generated from the plan's (or the chosen) workload. */
 function requestSource(
   plan: Plan,
   opts: SimulateCommandOptions,
-): { describe: string; at: (ratePerS: number | undefined) => Iterable<TraceRequest>; ratePerS: number } {
+): {
+  describe: string;
+  at: (ratePerS: number | undefined) => Iterable<TraceRequest>;
+  ratePerS: number;
+  latencyTargetsMs?: Record<string, number>;
+} {
   if (opts.trace) {
     const requests = readTraceOrFail(
       opts.trace,
@@ -60,12 +67,32 @@ function requestSource(
       },
     };
   }
-  const spec = workloadSpecFromPlan(plan);
+  const { spec, latencyTargetsMs } = chosenWorkload(plan, opts.workload);
   const seed = opts.seed ?? spec.seed;
   return {
-    describe: `${opts.requests} generated requests (${spec.arrival.process} arrivals, seed ${seed})`,
+    describe: `${opts.requests} generated requests${opts.workload ? ` of workload ${opts.workload}` : ''} (${spec.arrival.process} arrivals, seed ${seed})`,
     ratePerS: spec.ratePerS,
     at: (rate) => generateRequests(spec, opts.requests, { ratePerS: rate, seed }),
+    ...(latencyTargetsMs ? { latencyTargetsMs } : {}),
+  };
+}
+
+/**
+ * The workload to generate requests from: the plan's own, or one of a multi-workload plan's
+ * workloads by name, with its sizes and the p90 targets the planner held it to.
+ */
+function chosenWorkload(plan: Plan, name: string | undefined): { spec: WorkloadSpec; latencyTargetsMs?: Record<string, number> } {
+  const workloads = plan.workloads ?? [];
+  if (name === undefined || (workloads.length === 0 && name === plan.workload.name)) return { spec: workloadSpecFromPlan(plan) };
+  const chosen = workloads.find((w) => w.workload.name === name);
+  if (!chosen) {
+    const names = workloads.length > 0 ? workloads.map((w) => w.workload.name) : [plan.workload.name];
+    throw new CliError(`--workload ${name}: the plan's workloads are ${names.join(', ')}`);
+  }
+  const w = chosen.workload;
+  return {
+    spec: { ratePerS: w.ratePerS, arrival: w.arrival, mix: w.mix, sizes: resolveSizes(plan.model, chosen.sizes), seed: w.seed },
+    ...(chosen.latencyTargetsMs ? { latencyTargetsMs: { ...plan.latencyTargetsMs, ...chosen.latencyTargetsMs } } : {}),
   };
 }
 
@@ -78,6 +105,7 @@ export function registerSimulate(program: Command): void {
     .option('-n, --requests <n>', 'requests to generate when there is no trace', positiveInt('--requests'), 10000)
     .option('--seed <s>', "seed of generated requests and routing (default: the plan's workload seed)", nonNegativeInt('--seed'))
     .option('--rate <r>', "request rate, per second (default: the plan's workload rate, or the trace's)", positiveNumber('--rate'))
+    .option('--workload <name>', "generate from this workload of a multi-workload plan, held to its targets (default: the plan's first)")
     .option(
       '--strategy <name>',
       `${STRATEGIES.join(', ')} or all`,
@@ -100,18 +128,20 @@ export function registerSimulate(program: Command): void {
       const plan = readPlanArgument(planPath);
       const strategies = opts.strategy === 'all' ? runnableStrategies(plan) : [opts.strategy];
       if (strategies.length === 0) throw new CliError(`${planPath} has no strategy with units to simulate`);
+      if (opts.trace && opts.workload) throw new CliError('--workload generates requests; it cannot be combined with --trace');
       const source = requestSource(plan, opts);
       const count = opts.trace ? undefined : opts.requests;
       const warmupRequests = opts.warmup ?? Math.floor((count ?? 0) / 20);
       const seed = opts.seed ?? plan.workload.seed;
+      const options = { seed, warmupRequests, ...(source.latencyTargetsMs ? { latencyTargetsMs: source.latencyTargetsMs } : {}) };
       try {
         if (opts.sweepRate) {
-          const points = sweepRates(plan, strategies, opts.sweepRate, (rate) => source.at(rate), { seed, warmupRequests });
+          const points = sweepRates(plan, strategies, opts.sweepRate, (rate) => source.at(rate), options);
           if (global.json) printJson({ plan: plan.name, requests: source.describe, points });
           else process.stdout.write(formatSweep(plan, source.describe, strategies, opts.sweepRate, points));
           return;
         }
-        const results = strategies.map((s) => simulate(plan, s, source.at(opts.rate), { seed, warmupRequests }));
+        const results = strategies.map((s) => simulate(plan, s, source.at(opts.rate), options));
         if (global.json)
           printJson({
             plan: plan.name,

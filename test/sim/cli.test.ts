@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/run-in-process.js';
@@ -79,4 +79,23 @@ test('a malformed trace, a foreign request type, a missing strategy and a bad pl
   assert.match(invalid.stderr, /is not a valid plan/);
   const sweep = await runCli(['simulate', smallPath, '--sweep-rate', '5:1:1']);
   assert.equal(sweep.code, 1);
+});
+
+test('--workload replays one workload of a multi-workload plan with its mix, rate and targets; a wrong name is an error', async () => {
+  const robust = 'plans/internvl3-8xa100-w1-w4.plan.json';
+  const first = JSON.parse((await runCli(['simulate', robust, '-n', '400', '--json'])).stdout);
+  const third = JSON.parse((await runCli(['simulate', robust, '--workload', 'internvl3-w3', '-n', '400', '--json'])).stdout);
+  assert.match(third.requests, /400 generated requests of workload internvl3-w3/);
+  // The first workload holds i2t to 13 s, the third to 31 s (plan.workloads[].latencyTargetsMs).
+  assert.equal(first.results.planned.perType.i2t.targetMs, 13000);
+  assert.equal(third.results.planned.perType.i2t.targetMs, 31000);
+  assert.deepEqual(Object.keys(third.results.planned.perType), ['i2t']);
+  const own = await runCli(['simulate', smallPath, '--workload', JSON.parse(readFileSync(smallPath, 'utf8')).workload.name, '-n', '50']);
+  assert.equal(own.code, 0, own.stderr);
+  const unknown = await runCli(['simulate', robust, '--workload', 'internvl3-w9', '-n', '10']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /--workload internvl3-w9: the plan's workloads are internvl3-w1, internvl3-w2, internvl3-w3, internvl3-w4/);
+  const withTrace = await runCli(['simulate', robust, '--workload', 'internvl3-w3', '--trace', 'test/fixtures/traces/good.jsonl']);
+  assert.equal(withTrace.code, 1);
+  assert.match(withTrace.stderr, /cannot be combined with --trace/);
 });
