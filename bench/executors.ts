@@ -90,7 +90,7 @@ async function benchLlm(): Promise<void> {
     const sequential: number[] = [];
     const continuous: number[] = [];
     const decodeRatio: number[] = [];
-    let sizes: number[] = [];
+    let meanBatch = 0;
     // Alternate the two modes and keep medians, so load from elsewhere hits both alike.
     for (let round = 0; round < rounds; round++) {
       const one = new LlmExecutor(embed, llm, { ...options, maxRunningSequences: 1 });
@@ -105,7 +105,7 @@ async function benchLlm(): Promise<void> {
       // Decode-only: tokens after each sequence's first (which prefill produces) per decode second.
       const decodeRate = (ex: LlmExecutor) => ((tokens - concurrent) * 1000) / ex.stats.decodeMs;
       decodeRatio.push(decodeRate(many) / decodeRate(one));
-      sizes = many.stats.decodeBatchSizes;
+      meanBatch = many.stats.decodeBatches.mean;
     }
     rows.push([
       String(concurrent),
@@ -113,7 +113,7 @@ async function benchLlm(): Promise<void> {
       median(continuous).toFixed(0),
       `${(median(continuous) / median(sequential)).toFixed(2)}×`,
       `${median(decodeRatio).toFixed(2)}×`,
-      (sizes.reduce((a, b) => a + b, 0) / sizes.length).toFixed(1),
+      meanBatch.toFixed(1),
     ]);
   }
   const c = models.config.llm;

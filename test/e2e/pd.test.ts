@@ -86,6 +86,7 @@ describe('the demo served with its LLM split into prefill and decode units', { t
     const before = await (await fetch(`${pd.url}/metrics`)).text();
     assert.equal(metric(before, 'cornserve_kv_transfer_bytes_total{component="llm"}'), 0);
     let expectedBytes = 0;
+    let decoded = 0;
     const cases = [...LLM_TYPES.map((t) => demoRequest(t, 3)), demoRequest('t2t', 4, { max_tokens: 1 })];
     for (const body of cases) {
       const [a, b] = await Promise.all([chat(whole.url, body), chat(pd.url, body)]);
@@ -97,11 +98,19 @@ describe('the demo served with its LLM split into prefill and decode units', { t
       assert.ok(completion_tokens >= 1);
       // One token in all (max_tokens 1, t2i's default): the first token finished it, no cache to ship.
       expectedBytes += handoffBytes(prompt_tokens, completion_tokens > 1);
+      if (completion_tokens > 1) decoded++;
     }
     const text = await (await fetch(`${pd.url}/metrics`)).text();
     assert.equal(metric(text, 'cornserve_kv_transfers_total{component="llm"}'), cases.length);
     assert.equal(metric(text, 'cornserve_kv_transfer_bytes_total{component="llm"}'), expectedBytes);
     assert.equal(metric(text, 'cornserve_tensor_bytes_forwarded_total{edge="llm:prefill->llm:decode"}'), expectedBytes);
+    // Each side reports the batch it ran every invocation in: every prompt was prefilled, and the
+    // decode unit ran those whose first token did not finish them.
+    assert.equal(
+      metric(text, 'cornserve_batch_size_count{unit="image-encoder+audio-encoder+llm@local:tp1:prefill",component="llm"}'),
+      cases.length,
+    );
+    assert.equal(metric(text, 'cornserve_batch_size_count{unit="llm@local:tp1:decode",component="llm"}'), decoded);
     const unsplit = await (await fetch(`${whole.url}/metrics`)).text();
     assert.equal(metric(unsplit, 'cornserve_kv_transfers_total{component="llm"}'), 0, 'the unsplit plan ships no KV');
   });

@@ -15,6 +15,7 @@ import type { ComponentSession } from './session.js';
 import { makeTensor, type Tensor, type TensorMap } from './tensor.js';
 import { AsyncChannel } from './async-channel.js';
 import { finishSequence, stepUntilIdle } from './in-flight.js';
+import { BatchSizeStats } from './batch-stats.js';
 
 export interface LlmDims extends KvDims {
   hidden: number;
@@ -118,8 +119,10 @@ export interface LlmStats {
   prefillCalls: number;
   decodeCalls: number;
   tokensGenerated: number;
-  /** Sequences per decode call, in order. */
-  decodeBatchSizes: number[];
+  /** Sequences per prefill call. */
+  prefillBatches: BatchSizeStats;
+  /** Sequences per decode call. */
+  decodeBatches: BatchSizeStats;
   /** Wall time in prefill and in decode calls (embedding, cache assembly and the model run). */
   prefillMs: number;
   decodeMs: number;
@@ -132,7 +135,8 @@ export class LlmExecutor {
     prefillCalls: 0,
     decodeCalls: 0,
     tokensGenerated: 0,
-    decodeBatchSizes: [],
+    prefillBatches: new BatchSizeStats(),
+    decodeBatches: new BatchSizeStats(),
     prefillMs: 0,
     decodeMs: 0,
   };
@@ -307,6 +311,7 @@ export class LlmExecutor {
       }
     });
     this.stats.prefillCalls++;
+    this.stats.prefillBatches.record(seqs.length);
     return this.runLlm(
       seqs.map((s) => ({ cache: s.cache, newTokens: s.promptTokens })),
       embeds,
@@ -316,7 +321,7 @@ export class LlmExecutor {
   private async runDecode(seqs: Sequence[]): Promise<number[]> {
     const embeds = await this.embedTokens(seqs.map((s) => s.lastToken));
     this.stats.decodeCalls++;
-    this.stats.decodeBatchSizes.push(seqs.length);
+    this.stats.decodeBatches.record(seqs.length);
     return this.runLlm(
       seqs.map((s) => ({ cache: s.cache, newTokens: 1 })),
       embeds,

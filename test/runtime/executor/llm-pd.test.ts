@@ -63,6 +63,8 @@ test('decode admits prefilled sequences into a running batch; each keeps its uns
   const decode = new LlmExecutor(embed, llm, OPTIONS);
   const pre = prompts.map((p) => prefill.submit({ prompt: [{ tokens: p }], maxNewTokens: 8, prefillOnly: true }));
   await drain(prefill);
+  assert.equal(prefill.stats.prefillBatches.rows, prompts.length, 'every prompt was prefilled once');
+  assert.equal(prefill.stats.decodeBatches.calls, 0, 'a prefill-only executor never decodes');
   const caches = await Promise.all(pre.map((h) => h.result));
   // The first sequence decodes two steps alone; the others join it mid-flight.
   const first = decode.submitPrefilled({ cache: caches[0].prefilled!.cache, firstToken: caches[0].prefilled!.firstToken, maxNewTokens: 8 });
@@ -74,7 +76,7 @@ test('decode admits prefilled sequences into a running batch; each keeps its uns
   await drain(decode);
   const got = await Promise.all([first, ...rest].map((h) => h.result));
   got.forEach((g, i) => assert.deepEqual(g.tokens, expected[i].tokens, `sequence ${i}`));
-  assert.ok(Math.max(...decode.stats.decodeBatchSizes) === 3, 'they decoded together');
+  assert.ok(decode.stats.decodeBatches.max === 3, 'they decoded together');
 });
 
 test('decode holds a prefilled sequence back while its KV reservation does not fit', async () => {

@@ -162,7 +162,7 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
           onFirstToken: (token) => void text.push(token),
           onToken: emitTextPieces(ctx, text),
         });
-        e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
+        e.reportBatch(executor.stats.decodeBatches.last || 1);
         emitTextFinish(ctx, text, result);
         return;
       }
@@ -183,13 +183,15 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
       if (phase === 'prefill') {
         // No generator follows a Hugging Face decoder here: no pooled conditioning to hand on.
         const promptEmbeddingSum = new Float64Array(0);
-        return prefillAndHandOff(ctx, executor, {
+        await prefillAndHandOff(ctx, executor, {
           prompt,
           promptTokens,
           maxNewTokens,
           promptEmbeddingSum,
           onFirstToken: emitTextPieces(ctx, text),
         });
+        e.reportBatch(executor.stats.prefillBatches.last || 1);
+        return;
       }
       const handle = executor.submit({
         prompt,
@@ -199,7 +201,7 @@ export async function hfDecoderRunner(e: EngineContext): Promise<ComponentRunner
       });
       const result = await handle.result;
       throwIfCancelled(result, ctx.signal);
-      e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
+      e.reportBatch(executor.stats.decodeBatches.last || 1);
       emitTextFinish(ctx, text, result);
     },
     close: async () => {

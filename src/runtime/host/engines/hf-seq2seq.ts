@@ -17,6 +17,7 @@ import type { Point, PrefillPoint } from '../../../spec/types.generated.js';
 import { PastBuffers, SequenceKvCache, type KvDims } from '../../executor/kv-cache.js';
 import { argmax, type GenerationResult } from '../../executor/llm-executor.js';
 import { finishSequence, stepUntilIdle } from '../../executor/in-flight.js';
+import { BatchSizeStats } from '../../executor/batch-stats.js';
 import { ContinuousBatchScheduler, type FinishReason } from '../../executor/llm-scheduler.js';
 import { timeCalls } from '../../executor/measure.js';
 import type { ComponentSession } from '../../executor/session.js';
@@ -84,7 +85,7 @@ interface Sequence {
 export class Seq2SeqExecutor {
   readonly dims: Seq2SeqDims;
   /** Decoder calls and their batch sizes, in order. */
-  readonly callBatchSizes: number[] = [];
+  readonly callBatches = new BatchSizeStats();
   private readonly scheduler: ContinuousBatchScheduler;
   private readonly sequences = new Map<number, Sequence>();
   private readonly pastBuffers: PastBuffers;
@@ -197,7 +198,7 @@ export class Seq2SeqExecutor {
         feeds[whisperPastName(l, 'encoder', kind)] = makeTensor('float32', [batch, heads, first ? 0 : encLen, headDim], cross);
       }
     }
-    this.callBatchSizes.push(batch);
+    this.callBatches.record(batch);
     const out = await this.decoder.run(feeds);
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {

@@ -101,7 +101,7 @@ export async function hfWhisperDecoderRunner(e: EngineContext): Promise<Componen
         onToken: emitTextPieces(ctx, text),
       });
       throwIfCancelled(result, ctx.signal);
-      e.reportBatch(executor.callBatchSizes.at(-1) ?? 1);
+      e.reportBatch(executor.callBatches.last || 1);
       emitTextFinish(ctx, text, result);
     },
     close: async () => void (await decoder.release()),

@@ -317,6 +317,8 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
         if (piece) ctx.emit({ kind: 'text', text: piece });
       },
     });
+    // One sample per invocation: the prompts prefilled together with this one.
+    e.reportBatch(executor.stats.prefillBatches.last || 1);
   }
 
   /** Decode only: admits the prefilled sequence with its KV cache and generates the rest. */
@@ -327,7 +329,7 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
       onFirstToken: (token) => out.onToken(token, !ctx.emits.includes('text')),
       onToken: (token) => out.onToken(token),
     });
-    if (handoff.finished === undefined) e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
+    if (handoff.finished === undefined) e.reportBatch(executor.stats.decodeBatches.last || 1);
     out.finish(handoff.promptEmbeddingSum, handoff.promptTokens, result);
   }
 
@@ -344,7 +346,7 @@ export async function llmRunner(e: EngineContext): Promise<ComponentRunner> {
       const result = await handle.result;
       throwIfCancelled(result, ctx.signal);
       // One sample per invocation: the sequences decoding together when this one finished.
-      e.reportBatch(executor.stats.decodeBatchSizes.at(-1) ?? 1);
+      e.reportBatch(executor.stats.decodeBatches.last || 1);
       out.finish(embeddingSum(prompt, row, dims.hidden), promptTokens, result);
     },
     close: async () => {
