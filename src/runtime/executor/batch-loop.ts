@@ -8,9 +8,14 @@ export type RunBatch<In, Out> = (inputs: In[], bucket: string) => Promise<Out[]>
 export interface BatchStats {
   batches: number;
   rows: number;
-  /** Rows per run, in run order; what tests and the profiler read to see batching happen. */
+  /**
+   * Rows per run of the latest RECENT_BATCHES runs, in run order; what tests and the profiler
+   * read to see batching happen. Bounded: a serving executor runs batches for as long as it lives.
+   */
   batchRows: number[];
 }
+
+export const RECENT_BATCHES = 256;
 
 interface Pending<In, Out> {
   input: In;
@@ -61,6 +66,7 @@ export class BatchLoop<In, Out> {
     this.stats.batches++;
     this.stats.rows += decision.rows;
     this.stats.batchRows.push(decision.rows);
+    if (this.stats.batchRows.length > RECENT_BATCHES) this.stats.batchRows.shift();
     this.runBatch(
       jobs.map((j) => j.input),
       decision.bucket,
