@@ -5,6 +5,8 @@
 // (gateway in, to the executor, waiting for its input, queued, in batches, between batches,
 // after them, back, gateway out); and per stage, its queue and batch times. p50 / p90 of each,
 // each on its own (a sum of p90s is not the p90 of the sum).
+// The lowest rate's trace also gives each component's served spread (request-trace.ts
+// servedSpread), printed at the end in the shape of the profile's gateway.servedSpread.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategy <name> (planned),
 // --rates a,b (req/s, default 41.3,66: 50% and 80% of the demo's measured knee), --duration <s>
 // per rate (default 20).
@@ -16,6 +18,7 @@ import { readPlan } from '../src/plan/io.js';
 import {
   REQUEST_SEGMENT_NAMES,
   requestSegments,
+  servedSpread,
   stageName,
   stageSegments,
   STAGE_SEGMENT_NAMES,
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
   const tracePath = join(dir, 'requests.trace.jsonl');
   const { url, child } = await serve(PLAN, STRATEGY, ['--trace-requests', tracePath]);
   const out: string[] = [];
+  const llms = new Set(plan.model.components.filter((c) => c.kind === 'llm').map((c) => c.name));
+  let spread: { rate: number; perComponent: Record<string, number> } | undefined;
   try {
     for (const rate of RATES) {
       const before = readLines(tracePath).length;
@@ -73,6 +78,7 @@ async function main(): Promise<void> {
         result.bench.clientCpuMsPerRequest,
       );
       log(`${rate} req/s: ${lines.length} traced requests (load ${loadBefore} before, ${load()} after)`);
+      if (!spread || rate < spread.rate) spread = { rate, perComponent: servedSpread(lines, llms) };
       const types = Object.keys(measured.perType);
       const ofType = (t: string): RequestTraceLine[] => lines.filter((l) => l.type === t);
       out.push(
@@ -124,8 +130,11 @@ async function main(): Promise<void> {
     await stop(child);
     rmSync(dir, { recursive: true, force: true });
   }
+  const spreadLine = spread
+    ? `\nServed spread per component (p90 ÷ p50 of the served time per batch, LLM steps with their gaps; the profile's gateway.servedSpread), from the ${spread.rate} req/s run: ${JSON.stringify(spread.perComponent)}\n`
+    : '';
   process.stdout.write(
-    `Command: \`npm run bench:timeline -- --plan ${PLAN} --strategy ${STRATEGY} --rates ${RATES.join(',')} --duration ${PROBE_S}\`\n\n${out.join('\n')}`,
+    `Command: \`npm run bench:timeline -- --plan ${PLAN} --strategy ${STRATEGY} --rates ${RATES.join(',')} --duration ${PROBE_S}\`\n\n${out.join('\n')}${spreadLine}`,
   );
 }
 

@@ -7,6 +7,7 @@
 // the gateway's latency exactly; `stageSegments` does the same for every stage on its own.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { StageTrace } from '../dispatcher/dispatcher.js';
+import { quantileSorted } from '../../workload/summarise.js';
 
 export interface RequestTraceLine {
   id: string;
@@ -109,4 +110,32 @@ export class RequestTraceLog {
   close(): Promise<void> {
     return (this.closed ??= new Promise((resolve, reject) => this.out.end(() => (this.failed ? reject(this.failed) : resolve()))));
   }
+}
+
+/**
+ * Per component, p90 ÷ p50 across its traced invocations of the served time per batch: its
+ * batch time over its batches, and for an LLM (`llms`) the span from its first step's start to
+ * its last step's end over its steps — the gaps between steps (emitting each token, the event
+ * loop's other work) are part of what serving a step costs. Components with fewer than
+ * `minInvocations` invocations are left out (their p90 says little). What the profile records
+ * as gateway.servedSpread, from a lone-request run.
+ */
+export function servedSpread(lines: readonly RequestTraceLine[], llms: ReadonlySet<string>, minInvocations = 10): Record<string, number> {
+  const perBatch = new Map<string, number[]>();
+  for (const line of lines)
+    for (const s of line.stages) {
+      const t = s.timing;
+      if (t.batches === 0 || t.firstBatchStartMs === undefined || t.lastBatchEndMs === undefined) continue;
+      const ms = llms.has(s.component) ? t.lastBatchEndMs - t.firstBatchStartMs : t.batchMs;
+      const xs = perBatch.get(s.component) ?? perBatch.set(s.component, []).get(s.component)!;
+      xs.push(ms / t.batches);
+    }
+  const spread: Record<string, number> = {};
+  for (const [component, xs] of [...perBatch].sort(([a], [b]) => a.localeCompare(b))) {
+    if (xs.length < minInvocations) continue;
+    const sorted = [...xs].sort((a, b) => a - b);
+    const p50 = quantileSorted(sorted, 0.5);
+    if (p50 > 0) spread[component] = Math.round(Math.max(1, quantileSorted(sorted, 0.9) / p50) * 1000) / 1000;
+  }
+  return spread;
 }
