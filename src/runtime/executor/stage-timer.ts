@@ -7,6 +7,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 export class StageTimer {
+  /** The invocation reached the executor (the timer's creation). */
+  readonly invokeMs: number;
+  /** Its first input arrived from a producer. */
+  inputMs: number | undefined;
   firstBatchStartMs: number | undefined;
   lastBatchEndMs: number | undefined;
   /** Time inside batches this invocation took part in, ms (a waiting invocation between LLM steps adds nothing). */
@@ -14,7 +18,14 @@ export class StageTimer {
   batches = 0;
 
   /** `clockMs` is the clock every timestamp of the trace shares (protocol.ts monotonicMs). */
-  constructor(readonly clockMs: () => number) {}
+  constructor(readonly clockMs: () => number) {
+    this.invokeMs = clockMs();
+  }
+
+  /** An input chunk arrived (only the first counts). */
+  inputArrived(): void {
+    this.inputMs ??= this.clockMs();
+  }
 
   /** A batch containing this invocation ran from `startMs` to now; returns now. */
   batchRan(startMs: number, endMs = this.clockMs()): number {

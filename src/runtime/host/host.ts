@@ -68,7 +68,6 @@ export class ExecutorHost {
   }
 
   private async invoke(requestId: string, spec: InvocationSpec, payload: RequestPayload, timer?: StageTimer): Promise<void> {
-    const invokeMs = timer?.clockMs();
     const { component } = spec;
     const phase = spec.phase ? { phase: spec.phase } : {};
     const runner = this.options.runners[component];
@@ -93,13 +92,12 @@ export class ExecutorHost {
     /** Buffers handed on as outputs: still in use downstream, so never recycled here. */
     const passedOn = new Set<ArrayBufferLike>();
     const forwardedBytes: Record<string, number> = {};
-    let inputMs: number | undefined;
 
     const take = async (from: string): Promise<Chunk | undefined> => {
       const input = inputs.get(from);
       if (!input) throw new Error(`component '${component}' has no input from '${from}' in this request`);
       const r = await input.channel.next();
-      if (timer) inputMs ??= timer.clockMs();
+      timer?.inputArrived();
       if (r.done) return undefined;
       received.push(r.value.tensor);
       return r.value;
@@ -161,7 +159,7 @@ export class ExecutorHost {
         if (!out.streaming) throw new Error(`component '${component}' finished without sending its output to '${to}'`);
         deliver(to, undefined, true);
       }
-      const timing = timer && stageTiming(timer, invokeMs!, inputMs);
+      const timing = timer && stageTiming(timer);
       this.options.send({ type: 'done', requestId, component, ...phase, forwardedBytes, ...(timing ? { timing } : {}) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -224,10 +222,10 @@ export class ExecutorHost {
 }
 
 /** A traced invocation's timing for its done message, read at the moment it is done. */
-function stageTiming(timer: StageTimer, invokeMs: number, inputMs: number | undefined): StageTiming {
+function stageTiming(timer: StageTimer): StageTiming {
   return {
-    invokeMs,
-    ...(inputMs !== undefined ? { inputMs } : {}),
+    invokeMs: timer.invokeMs,
+    ...(timer.inputMs !== undefined ? { inputMs: timer.inputMs } : {}),
     ...(timer.firstBatchStartMs !== undefined ? { firstBatchStartMs: timer.firstBatchStartMs } : {}),
     ...(timer.lastBatchEndMs !== undefined ? { lastBatchEndMs: timer.lastBatchEndMs } : {}),
     batchMs: timer.batchMs,
