@@ -8,14 +8,10 @@
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
 // (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s). It runs the CLI from
-// the sources (through tsx, as the e2e tests do), not from dist/: a stale dist/ once served and
-// simulated code from before the served-latency model, and the table blamed the simulator. The
-// predictions at 50% and 80% come from this script's own sources too (loadgen/compare.ts on the
+// the sources (bench/live.ts). The predictions at 50% and 80% come from this script's own sources too (loadgen/compare.ts on the
 // requests the bench sent and saved).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
 import { compareWithSimulator } from '../src/loadgen/compare.js';
@@ -28,6 +24,7 @@ import { simulateInput } from '../src/sim/simulate.js';
 import type { Strategy } from '../src/sim/model.js';
 import { workloadSpecFromPlan } from '../src/workload/generator.js';
 import { readTraceFile } from '../src/workload/trace.js';
+import { bench as benchLive, load, log, serve as serveLive, stop } from './live.js';
 
 const arg = (name: string, fallback: string): string =>
   process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? fallback) : fallback;
@@ -36,78 +33,9 @@ const STRATEGIES = arg('--strategies', 'planned,monolithic').split(',') as Strat
 const PROBE_S = Number(arg('--duration', '10'));
 const STEPS = Number(arg('--steps', '5'));
 const LOAD_FRACTIONS = [0.5, 0.8];
-/** A probe's requests finish or fail within this; overloaded probes must not hang the sweep. */
-const REQUEST_TIMEOUT_S = 20;
-/** The CLI from the sources: what the table measures is the code it simulates. */
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(', ');
-const log = (line: string): void => void process.stderr.write(`${line}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function serve(strategy: Strategy): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...CLI, 'serve', PLAN, '--strategy', strategy, '--port', String(port), '--queue-bound', '4096'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  for (let waitedMs = 0; waitedMs < 120_000; waitedMs += 250) {
-    if (child.exitCode !== null) throw new Error(`serve --strategy ${strategy} exited (${child.exitCode}):\n${stderr}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return { url, child };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGTERM');
-  throw new Error(`serve --strategy ${strategy} was not ready within 120 s:\n${stderr}`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-interface BenchJson {
-  results: Record<string, SimResult>;
-  bench: { clientCpuMsPerRequest: number };
-}
-
-/** One `cornserve bench` run at `ratePerS` for PROBE_S seconds' worth of requests; `saveTrace` keeps the requests as sent. */
-async function bench(url: string, strategy: Strategy, ratePerS: number, saveTrace?: string): Promise<BenchJson> {
-  const requests = Math.max(20, Math.round(ratePerS * PROBE_S));
-  const args = [...CLI, 'bench', url, '--plan', PLAN, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
-  args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(saveTrace ? ['--save-trace', saveTrace] : []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  try {
-    return JSON.parse(stdout) as BenchJson;
-  } catch {
-    throw new Error(`bench at ${ratePerS.toFixed(1)}/s printed no JSON (exit ${code}):\n${stderr}`);
-  }
-}
+const serve = (strategy: Strategy) => serveLive(PLAN, strategy);
+const bench = (url: string, strategy: Strategy, ratePerS: number, saveTrace?: string) =>
+  benchLive(url, PLAN, strategy, ratePerS, PROBE_S, saveTrace);
 
 const probeOf = (r: SimResult): KneeProbe => ({
   offeredPerS: r.offeredRatePerS,

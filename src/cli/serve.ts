@@ -38,6 +38,7 @@ interface ServeFlags extends TrafficFlags {
   heartbeatTimeout: string;
   transport: string;
   tui?: boolean;
+  traceRequests?: string;
 }
 
 function positiveInt(name: string, text: string, min = 1): number {
@@ -104,6 +105,10 @@ export function registerServe(program: Command): void {
     )
     .option('--transport <kind>', 'tensor transport between executors: unix or tcp', 'unix')
     .option('--tui', 'show the live dashboard on stderr (on a terminal only)')
+    .option(
+      '--trace-requests <file.jsonl>',
+      "time every chat request through the gateway and each executor, one JSON line a request (for bench's timeline)",
+    )
     .action(async (planPath: string, flags: ServeFlags) => {
       if (flags.logFormat !== 'text' && flags.logFormat !== 'json')
         throw usageError(`--log-format must be text or json, got '${flags.logFormat}'`);
@@ -154,6 +159,7 @@ export function registerServe(program: Command): void {
             timeoutMs: positiveInt('heartbeat-timeout', flags.heartbeatTimeout),
           },
           transport: flags.transport === 'tcp' ? { kind: 'tcp', host: flags.host } : { kind: 'unix' },
+          ...(flags.traceRequests !== undefined ? { traceRequestsPath: resolve(flags.traceRequests) } : {}),
           ...traffic,
         });
       } catch (err) {

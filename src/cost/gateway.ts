@@ -89,6 +89,8 @@ export interface HostCpuLoad {
   pool: string;
   cores: number;
   others: HostCpuConsumer[];
+  /** The profile's gateway.servedSpread: per component, p90 ÷ p50 of its served time per batch. */
+  servedSpread?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -118,5 +120,6 @@ export function hostCpuLoads(
       ? [{ name, busyFraction: Math.min(MAX_GATEWAY_SHARE, (ratePerS * msPerRequest) / 1000), burstMs: msPerRequest }]
       : [];
   const others = [...consumer('gateway', gatewayMsPerRequest), ...consumer('load generator', hostCpuMsPerRequest)];
-  return cpuPools.map((p) => ({ pool: p.name, cores: p.gpusPerNode, others }));
+  const spread = gateway.servedSpread && Object.keys(gateway.servedSpread).length > 0 ? { servedSpread: gateway.servedSpread } : {};
+  return cpuPools.map((p) => ({ pool: p.name, cores: p.gpusPerNode, others, ...spread }));
 }

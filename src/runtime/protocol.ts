@@ -80,8 +80,31 @@ export interface InvocationSpec {
   emits: Modality[];
 }
 
+/**
+ * The clock of a request trace (`serve --trace-requests`), ms: CLOCK_MONOTONIC, the same in
+ * every process of the machine, so the gateway's and the executors' readings line up.
+ */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** One traced invocation inside its executor, on the monotonicMs clock (executor/stage-timer.ts). */
+export interface StageTiming {
+  /** The invoke message reached the executor. */
+  invokeMs: number;
+  /** Its first input arrived from its producer (absent for a component fed by the request alone). */
+  inputMs?: number;
+  /** The first batch (or LLM step) it took part in started, and the last one ended. */
+  firstBatchStartMs?: number;
+  lastBatchEndMs?: number;
+  /** Time inside those batches, ms, and how many there were. */
+  batchMs: number;
+  batches: number;
+  /** The invocation finished and reported done. */
+  doneMs: number;
+}
+
 export type ToHost =
-  | { type: 'invoke'; requestId: string; invocation: InvocationSpec; payload: RequestPayload }
+  /** trace: time this invocation (StageTiming on its done message). */
+  | { type: 'invoke'; requestId: string; invocation: InvocationSpec; payload: RequestPayload; trace?: true }
   /** The request failed or was abandoned: stop its invocations, drop its tensors. */
   | { type: 'cancel'; requestId: string; reason: string }
   /** The request finished: drop anything still held for it. */
@@ -95,7 +118,14 @@ export type FromHost =
   | { type: 'ready'; address: string; components: string[]; pid: number; maxPromptBytes?: Record<string, number> }
   // phase: echoed from the invocation of a split LLM, which shares its component name with the other phase.
   | { type: 'output'; requestId: string; component: string; phase?: InvocationPhase; part: OutputPart }
-  | { type: 'done'; requestId: string; component: string; phase?: InvocationPhase; forwardedBytes: Record<string, number> }
+  | {
+      type: 'done';
+      requestId: string;
+      component: string;
+      phase?: InvocationPhase;
+      forwardedBytes: Record<string, number>;
+      timing?: StageTiming;
+    }
   /** cause `input`: the request itself is unusable (a corrupt image, a prompt longer than the context): a 400, not a 500. */
   | {
       type: 'failed';

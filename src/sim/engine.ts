@@ -413,7 +413,7 @@ class Engine {
     this.queuedTotal -= count;
     rep.batchUnits = units;
     rep.batchCount = count;
-    const ms = this.onHost(rep, curveMs(st.unitCurve!, units), now);
+    const ms = this.onHost(rep, st, curveMs(st.unitCurve!, units), now);
     rep.busy = true;
     rep.activity = ACT_BATCH;
     rep.active = st;
@@ -493,7 +493,7 @@ class Engine {
     rep.generation++;
     const decodeMs = st.running > 0 ? st.decodeTable![st.running] : 0;
     if (admitted > 0) {
-      const ms = this.onHost(rep, (tokens > 0 ? curveMs(st.prefillCurve!, tokens) : 0) + decodeMs, now);
+      const ms = this.onHost(rep, st, (tokens > 0 ? curveMs(st.prefillCurve!, tokens) : 0) + decodeMs, now);
       rep.stepMs = ms;
       rep.steps = 1;
       this.events.push(now + ms, EV_DONE | (rep.index << 3), rep.generation);
@@ -501,7 +501,7 @@ class Engine {
     }
     rep.steps = this.decodeSteps(rep, st, now, decodeMs);
     // On a contended host each step is timed at the demand when it starts (host-contention.ts).
-    rep.stepMs = rep.steps === 1 ? this.onHost(rep, decodeMs, now) : decodeMs;
+    rep.stepMs = rep.steps === 1 ? this.onHost(rep, st, decodeMs, now) : decodeMs;
     const endMs = rep.steps === 1 && !this.oneByOne(rep) ? this.alternation(rep, st, now, decodeMs) : NaN;
     this.events.push(
       endMs === endMs ? endMs : this.stretchEndMs(rep, now, rep.stepMs, rep.steps),
@@ -706,9 +706,9 @@ class Engine {
     return this.stepByStep || this.contention?.covers(rep.index) === true;
   }
 
-  /** `ms` of work `rep` starts now, as long as contention for its host's cores makes it (unchanged without a contention model). */
-  private onHost(rep: Replica, ms: number, now: number): number {
-    return this.contention ? this.contention.stretch(rep, this.replicas, ms, now) : ms;
+  /** `ms` of `st`'s work `rep` starts now, as long as its host makes it (host-contention.ts; unchanged without a contention model). */
+  private onHost(rep: Replica, st: Station, ms: number, now: number): number {
+    return this.contention ? this.contention.stretch(rep, this.replicas, ms, now, st.component) : ms;
   }
 
   private done(rep: Replica, now: number): void {

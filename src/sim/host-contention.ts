@@ -11,6 +11,15 @@
 // process beyond the cores before it runs (Linux EEVDF gives a woken process the CPU in slices,
 // not in proportion: a 1 ms decode step behind a busy gateway waits its slice); work already
 // running is not re-timed when demand changes.
+//
+// Served spread: where the profile measured how much served work varies (gateway.servedSpread,
+// p90 ÷ p50 per component, from a traced lone-request run), each batch and step is also timed
+// with a lognormal factor of median 1 and that p90 ÷ p50. The factor is not drawn per batch: the
+// trace shows slow stretches of time (one request's 32 LLM steps are slow together — per step
+// its p90 ÷ p50 is as wide as per request), so one standard normal per node holds for a stretch
+// of exponential length (mean SPREAD_STRETCH_MS) and every component there scales it by its own
+// spread. A lone batch's median stays the profile's; its mean, exp(σ²/2) above, is what a
+// request's many LLM steps add up to, and the tails grow most.
 import type { HostCpuLoad } from '../cost/gateway.js';
 import { Rng } from '../workload/random.js';
 import type { SimModel } from './model.js';
@@ -41,12 +50,44 @@ class OnOff {
   }
 }
 
+/**
+ * Mean length of a stretch of time with one served-spread draw, ms: about a served request's
+ * span on the demo (13 ms for text, 60 ms for speech), so a request's steps share their draw
+ * and consecutive requests mostly do not. An assumption, not a measurement.
+ */
+export const SPREAD_STRETCH_MS = 25;
+
+/** z-score of the 90th percentile of a standard normal. */
+const Z90 = 1.2815515655446004;
+
+/** The node's served-spread draw: a standard normal held for exponential stretches of time. */
+class SpreadDraw {
+  private z: number;
+  private untilMs: number;
+
+  constructor(private readonly rng: Rng) {
+    this.z = rng.normal();
+    this.untilMs = rng.exponential() * SPREAD_STRETCH_MS;
+  }
+
+  at(nowMs: number): number {
+    while (this.untilMs <= nowMs) {
+      this.z = this.rng.normal();
+      this.untilMs += this.rng.exponential() * SPREAD_STRETCH_MS;
+    }
+    return this.z;
+  }
+}
+
 interface Host {
   cores: number;
   sliceMs: number;
   /** Replica indices on this node of the pool. */
   replicas: number[];
   others: OnOff[];
+  /** Per component index: the lognormal σ of its served spread (0: none); with the node's draw. */
+  spreadSigma: Float64Array | undefined;
+  spread: SpreadDraw | undefined;
 }
 
 /**
@@ -63,6 +104,8 @@ export class HostContention {
 
   constructor(model: SimModel, loads: readonly HostCpuLoad[], seed: number) {
     const rng = new Rng(seed, 'host-contention');
+    // Its own stream: a plan without a served spread draws exactly what it drew before.
+    const spreadRng = new Rng(seed, 'served-spread');
     const hosts = new Map<string, Host>();
     this.hostOf = Array.from(model.replicaPool, (poolIndex, r) => {
       const load = loads.find((l) => l.pool === model.pools[poolIndex].name);
@@ -71,7 +114,15 @@ export class HostContention {
       let host = hosts.get(key);
       if (!host) {
         const others = load.others.filter((o) => o.busyFraction > 0).map((o) => new OnOff(o.busyFraction, o.burstMs, rng));
-        host = { cores: load.cores, sliceMs: schedulerSliceMs(load.cores), replicas: [], others };
+        const sigma = load.servedSpread && spreadSigmas(model, load.servedSpread);
+        host = {
+          cores: load.cores,
+          sliceMs: schedulerSliceMs(load.cores),
+          replicas: [],
+          others,
+          spreadSigma: sigma,
+          spread: sigma && new SpreadDraw(spreadRng),
+        };
         hosts.set(key, host);
       }
       host.replicas.push(r);
@@ -84,14 +135,25 @@ export class HostContention {
     return this.hostOf[replica] !== undefined;
   }
 
-  /** `ms` of work `rep` starts at `nowMs`, stretched by the demand for its host's cores at that moment. */
-  stretch(rep: Replica, replicas: readonly Replica[], ms: number, nowMs: number): number {
+  /**
+   * `ms` of `component`'s work `rep` starts at `nowMs`: scaled by the served spread at that
+   * moment, then stretched by the demand for its host's cores then.
+   */
+  stretch(rep: Replica, replicas: readonly Replica[], ms: number, nowMs: number, component: number): number {
     const host = this.hostOf[rep.index];
     if (!host) return ms;
+    const sigma = host.spreadSigma?.[component] ?? 0;
+    if (sigma > 0) ms *= Math.exp(sigma * host.spread!.at(nowMs));
     let demand = 1;
     for (const r of host.replicas) if (r !== rep.index && replicas[r].busy) demand++;
     for (const o of host.others) if (o.busyAt(nowMs)) demand++;
     if (demand <= host.cores) return ms;
     return Math.max((ms * demand) / host.cores, ms + (demand - host.cores) * host.sliceMs);
   }
+}
+
+/** Per component index, the lognormal σ whose p90 ÷ p50 is the measured spread; undefined when no component has one. */
+function spreadSigmas(model: SimModel, spread: Readonly<Record<string, number>>): Float64Array | undefined {
+  const sigma = Float64Array.from(model.components, (c) => Math.log(Math.max(1, spread[c.name] ?? 1)) / Z90);
+  return sigma.some((x) => x > 0) ? sigma : undefined;
 }

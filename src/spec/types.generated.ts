@@ -1054,6 +1054,12 @@ export interface GatewayCPU {
    * One message between two processes of the serving runtime on this machine, ms: half the median round trip of a control message over the channel the supervisor gives each executor (a forked Node process, advanced serialization). Every request crosses it twice (the invocation out, the answer back); the simulator adds those and the batching waits the runtime makes a lone request take (cost/served-latency.ts).
    */
   hopMs?: number;
+  /**
+   * Component name → p90 ÷ p50 of its served time per batch (an LLM: per step, the gaps between its steps included), across invocations of a lone-request run traced by `serve --trace-requests` (`npm run bench:timeline`). Served work varies far more than a profile's back-to-back repeats (their p90 ÷ p50 is 1.0–1.3): cold caches after idle gaps, the event loop shared with the executor's other components and the IPC of every token. On a host whose contention is modelled the simulator times each batch and step with a factor of median 1 and this spread, drawn per node for stretches of time (sim/host-contention.ts).
+   */
+  servedSpread?: {
+    [k: string]: number;
+  };
 }
 /**
  * max-rate: the largest sustainable request rate within the cluster (or a GPU budget); min-cost: the cheapest placement that sustains a target rate.

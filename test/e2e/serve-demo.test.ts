@@ -12,6 +12,13 @@ import { decodePng } from '../../src/models/media.js';
 import { decodeWav } from '../../src/models/wav.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
+import {
+  REQUEST_SEGMENT_NAMES,
+  requestSegments,
+  STAGE_SEGMENT_NAMES,
+  stageSegments,
+  type RequestTraceLine,
+} from '../../src/runtime/gateway/request-trace.js';
 import { planDemo, SPLIT_GROUPS, writeRegrouped } from '../../bench/demo/plans.js';
 import {
   chat,
@@ -47,6 +54,7 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
       log: createLogger({ format: 'json', level: 'debug', write: (l) => events.push(JSON.parse(l) as Record<string, unknown>) }),
       requestTimeoutMs: 30_000,
       bodyLimitBytes: 1024 * 1024,
+      traceRequestsPath: join(dir, 'requests.trace.jsonl'),
     });
   });
   after(async () => {
@@ -188,6 +196,47 @@ describe('serving the demo plan over four executor processes', { timeout: 180_00
       ).status,
       200,
     );
+  });
+
+  it('--trace-requests: each stage of a 2-stage request timed in its own process; the segments add up to the latency', async () => {
+    const traceLine = async (id: string): Promise<RequestTraceLine> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const lines = readFileSync(join(dir, 'requests.trace.jsonl'), 'utf8').split('\n').filter(Boolean);
+        const found = lines.map((l) => JSON.parse(l) as RequestTraceLine).find((l) => l.id === id);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no trace line for ${id}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const sum = (o: object, names: readonly string[]): number => names.reduce((n, k) => n + (o as Record<string, number>)[k], 0);
+    for (const [type, stages] of [
+      ['ocr', ['ocr-det', 'ocr-rec']],
+      ['t2i', ['image-generator', 'llm']],
+    ] as const) {
+      const startedMs = performance.now();
+      const r = await chatStream(handle.url, demoRequest(type));
+      const clientMs = performance.now() - startedMs;
+      assert.equal(r.status, 200);
+      const line = await traceLine(String(r.events[0].id));
+      assert.equal(line.type, type);
+      assert.deepEqual(line.stages.map((s) => s.component).sort(), stages);
+      const latencyMs = line.sentMs - line.receiveMs;
+      assert.ok(latencyMs > 0 && latencyMs <= clientMs, `gateway ${latencyMs} ms within the client's ${clientMs} ms`);
+      const segments = requestSegments(line)!;
+      assert.ok(Math.abs(sum(segments, REQUEST_SEGMENT_NAMES) - latencyMs) < 1e-6);
+      for (const name of REQUEST_SEGMENT_NAMES) assert.ok(segments[name] >= 0, `${type} ${name} ${segments[name]} ms`);
+      for (const s of line.stages) {
+        // Every stage ran its own batches, and its timestamps (another process's clock) line up with the gateway's.
+        assert.ok(s.timing.batches >= 1 && s.timing.batchMs > 0, `${s.component} ran ${s.timing.batches} batches`);
+        const own = stageSegments(s, line.submittedMs);
+        assert.ok(Math.abs(sum(own, STAGE_SEGMENT_NAMES) - (s.receivedMs - line.submittedMs)) < 1e-6);
+        for (const name of STAGE_SEGMENT_NAMES) assert.ok(own[name] >= 0, `${type} ${s.component} ${name} ${own[name]} ms`);
+      }
+      // The consumer waited for its producer's output, which crossed processes.
+      const consumer = line.stages.find((s) => s.component === stages[type === 'ocr' ? 1 : 0])!;
+      assert.ok(consumer.timing.inputMs !== undefined);
+    }
   });
 
   it('32 concurrent requests of every type all succeed, with the answers sequential runs give', async () => {

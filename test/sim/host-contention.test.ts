@@ -73,3 +73,38 @@ test('no contention model on GPU pools or CPU plans whose profile did not measur
   assert.equal(tiny.pools[0].gpu.device, 'cpu');
   assert.equal(simInputFromPlan(tiny, 'planned').hostCpu, undefined);
 });
+
+test('a served spread widens the tail, moves medians far less; the same for a seed; nothing without one', () => {
+  const input = simInputAtRate(demo, 'planned', 40, 2.5);
+  const requests = sent(demo, 40, 600);
+  const withSpread = (servedSpread: Record<string, number> | undefined) => ({
+    ...input,
+    hostCpu: input.hostCpu!.map(({ servedSpread: _, ...h }) => (servedSpread ? { ...h, servedSpread } : h)),
+  });
+  const run = (i: typeof input, seed = 1) => simulateInput(i, requests, { seed, warmupRequests: 0 });
+  const bare = run(withSpread(undefined));
+  // Spreads of 1 (or none) draw nothing: the same run as without the field, to the bit.
+  assert.deepEqual(run(withSpread({ llm: 1, 'ocr-rec': 1 })), bare);
+  const spread = withSpread({ llm: 2, 'image-generator': 2, 'ocr-det': 1.5, 'ocr-rec': 1.5 });
+  assert.deepEqual(run(spread, 5), run(spread, 5));
+  assert.notDeepEqual(run(spread, 5).perType.t2t.latencyMs, run(spread, 6).perType.t2t.latencyMs);
+  const spreadRun = run(spread);
+  for (const type of ['t2t', 'i2t', 'a2t', 'ocr']) {
+    const b = bare.perType[type].latencyMs!;
+    const s = spreadRun.perType[type].latencyMs!;
+    assert.ok(s.p90 > b.p90 * 1.05, `${type} p90 ${s.p90} vs ${b.p90} without spread`);
+    assert.ok(s.p50 > b.p50 * 0.85 && s.p50 < b.p50 * 1.25, `${type} p50 ${s.p50} vs ${b.p50} without spread`);
+  }
+});
+
+test('a served spread in a GPU plan profile changes nothing: only contended CPU hosts take it', () => {
+  const gpu = readPlan('plans/smolvlm-256m-1xh100.plan.json');
+  const requests = () => generateRequests(workloadSpecFromPlan(gpu), 300);
+  const gateway = { source: 'measured' as const, cpuMsPerRequest: {}, hopMs: 0 };
+  assert.deepEqual(
+    simulate({ ...gpu, gateway: { ...gateway, servedSpread: { llm: 3, 'vision-encoder': 3 } } }, 'planned', requests(), {
+      warmupRequests: 0,
+    }),
+    simulate({ ...gpu, gateway }, 'planned', requests(), { warmupRequests: 0 }),
+  );
+});

@@ -7,7 +7,7 @@
 // invocations (pd-route.ts); the decode side's answer parts are held until the prefill side
 // is done, so the client reads the first token (from prefill) before the rest (from decode).
 import type { ExecutorUnit, Modality, ResolvedModel, Route } from '../../spec/types.generated.js';
-import type { FromHost, OutputPart, RequestPayload } from '../protocol.js';
+import { monotonicMs, type FromHost, type InvocationPhase, type OutputPart, type RequestPayload, type StageTiming } from '../protocol.js';
 import { Channel } from '../transport/channel.js';
 import { kvEdgeName } from '../transport/kv.js';
 import { buildRequestGraphs, classifyRequest, invocationKey, type RequestGraph } from './graph.js';
@@ -37,6 +37,18 @@ export interface DispatchRequest {
   inputs: ReadonlySet<Modality>;
   outputs: ReadonlySet<Modality>;
   payload: RequestPayload;
+  /** Time every invocation (`serve --trace-requests`): the handle's `stages` fill in as they finish. */
+  trace?: boolean;
+}
+
+/** One finished invocation of a traced request: its executor's timing and when its done message arrived. */
+export interface StageTrace {
+  component: string;
+  phase?: InvocationPhase;
+  replica: string;
+  timing: StageTiming;
+  /** The dispatcher read the done message (protocol.ts monotonicMs). */
+  receivedMs: number;
 }
 
 export interface RequestHandle {
@@ -46,6 +58,8 @@ export interface RequestHandle {
   parts: Channel<OutputPart>;
   /** Abandons the request (its client left); its invocations are cancelled. */
   cancel(reason: string): void;
+  /** A traced request's invocations in the order they finished (empty when not traced). */
+  stages: StageTrace[];
 }
 
 export interface DispatchObserver {
@@ -77,6 +91,7 @@ interface ActiveRequest {
   replicas: Set<string>;
   parts: Channel<OutputPart>;
   timer: NodeJS.Timeout;
+  stages: StageTrace[];
 }
 
 export class Dispatcher {
@@ -166,6 +181,7 @@ export class Dispatcher {
       held: new Map(),
       replicas: new Set(plan.invocations.map((i) => i.replica)),
       parts,
+      stages: [],
       timer: setTimeout(
         () => this.fail(a, new DispatchError(504, 'timeout', `request did not finish within ${this.requestTimeoutMs} ms`)),
         this.requestTimeoutMs,
@@ -189,13 +205,14 @@ export class Dispatcher {
         );
         break;
       }
-      link.send(inv.message);
+      link.send(request.trace ? { ...inv.message, trace: true } : inv.message);
     }
     return {
       requestId: request.requestId,
       requestType: plan.requestType,
       parts,
       cancel: (reason) => this.fail(a, new DispatchError(499, 'cancelled', reason)),
+      stages: a.stages,
     };
   }
 
@@ -234,6 +251,14 @@ export class Dispatcher {
     const key = invocationKey(msg.component, msg.phase);
     if (a.pending.get(key) !== replica) return;
     a.pending.delete(key);
+    if (msg.timing)
+      a.stages.push({
+        component: msg.component,
+        ...(msg.phase ? { phase: msg.phase } : {}),
+        replica,
+        timing: msg.timing,
+        receivedMs: monotonicMs(),
+      });
     this.options.replicas.addDepth(replica, -1, this.now());
     for (const [edge, bytes] of Object.entries(msg.forwardedBytes)) this.options.observer?.forwardedBytes?.(edge, bytes);
     if (msg.phase === 'prefill') {

@@ -2,6 +2,7 @@
 // run one batch at a time, settle each submission with its own result, and sleep until the
 // policy's deadline when it says wait.
 import { BatchQueue, type BatchPolicyConfig } from './batch-policy.js';
+import { batchStartMs, currentStageTimer, recordBatch, type StageTimer } from './stage-timer.js';
 
 export type RunBatch<In, Out> = (inputs: In[], bucket: string) => Promise<Out[]>;
 
@@ -21,6 +22,8 @@ interface Pending<In, Out> {
   input: In;
   resolve: (out: Out) => void;
   reject: (err: unknown) => void;
+  /** The submitting invocation's timer when it is traced (stage-timer.ts). */
+  timer: StageTimer | undefined;
 }
 
 export class BatchLoop<In, Out> {
@@ -41,7 +44,8 @@ export class BatchLoop<In, Out> {
 
   submit(input: In, bucket: string, rows = 1): Promise<Out> {
     const id = this.nextId++;
-    const result = new Promise<Out>((resolve, reject) => this.pending.set(id, { input, resolve, reject }));
+    const timer = currentStageTimer();
+    const result = new Promise<Out>((resolve, reject) => this.pending.set(id, { input, resolve, reject, timer }));
     this.queue.add({ id, bucket, rows, arrivedAtMs: this.nowMs() });
     this.pump();
     return result;
@@ -67,11 +71,14 @@ export class BatchLoop<In, Out> {
     this.stats.rows += decision.rows;
     this.stats.batchRows.push(decision.rows);
     if (this.stats.batchRows.length > RECENT_BATCHES) this.stats.batchRows.shift();
+    const timers = jobs.map((j) => j.timer);
+    const startMs = batchStartMs(timers);
     this.runBatch(
       jobs.map((j) => j.input),
       decision.bucket,
     )
       .then((outs) => {
+        recordBatch(timers, startMs);
         if (outs.length !== jobs.length) throw new Error(`batch returned ${outs.length} results for ${jobs.length} inputs`);
         jobs.forEach((j, i) => j.resolve(outs[i]));
       })

@@ -16,6 +16,7 @@ import { makeTensor, type Tensor, type TensorMap } from './tensor.js';
 import { AsyncChannel } from './async-channel.js';
 import { finishSequence, stepUntilIdle } from './in-flight.js';
 import { BatchSizeStats } from './batch-stats.js';
+import { batchStartMs, currentStageTimer, recordBatch, type StageTimer } from './stage-timer.js';
 
 export interface LlmDims extends KvDims {
   hidden: number;
@@ -112,6 +113,8 @@ interface Sequence {
   onToken?: (token: number) => void;
   resolve: (r: GenerationResult) => void;
   reject: (err: unknown) => void;
+  /** The submitting invocation's timer when it is traced: every step the sequence is in counts as a batch. */
+  timer: StageTimer | undefined;
 }
 
 export interface LlmStats {
@@ -212,6 +215,7 @@ export class LlmExecutor {
         ...seq,
         channel,
         onToken: request.onToken,
+        timer: currentStageTimer(),
         // A finished prefill hands its cache on (a cancelled one has nothing worth handing on).
         resolve: (r) =>
           resolve(
@@ -238,13 +242,19 @@ export class LlmExecutor {
     const prefill = live(plan.prefill);
     if (prefill.length > 0) {
       const start = performance.now();
+      const timers = prefill.map((s) => s.timer);
+      const startMs = batchStartMs(timers);
       (await this.runPrefill(prefill)).forEach((t, i) => produced.push([prefill[i].id, t]));
+      recordBatch(timers, startMs);
       this.stats.prefillMs += performance.now() - start;
     }
     const decode = live(plan.decode);
     if (decode.length > 0) {
       const start = performance.now();
+      const timers = decode.map((s) => s.timer);
+      const startMs = batchStartMs(timers);
       (await this.runDecode(decode)).forEach((t, i) => produced.push([decode[i].id, t]));
+      recordBatch(timers, startMs);
       this.stats.decodeMs += performance.now() - start;
     }
     for (const [id, token] of produced) {

@@ -18,6 +18,8 @@ import { checkChatRequest, parseChatRequest, type ParsedChat } from './openai.js
 import { addPart, chunkBody, completionBody, deltaFor, emptyAnswer, type Answer, type ResponseMeta } from './responses.js';
 import { RecentErrors, statusBody } from './status.js';
 import type { LiveTraffic } from './traffic.js';
+import type { RequestTraceLog } from './request-trace.js';
+import { monotonicMs } from '../protocol.js';
 import { registerAdminRoutes, type PlanControl } from './admin.js';
 
 export interface GatewayOptions {
@@ -44,10 +46,14 @@ export interface GatewayOptions {
   traffic?: LiveTraffic;
   /** The served plan and how to move to another: enables /admin/plan (see admin.ts). */
   planControl?: PlanControl;
+  /** Time every chat request and its invocations into this log (`serve --trace-requests`). */
+  requestTrace?: RequestTraceLog;
 }
 
 interface RequestState {
   startMs: number;
+  /** On the trace clock (protocol.ts monotonicMs), when the request is traced. */
+  receiveMs?: number;
   type: string;
   recorded: boolean;
 }
@@ -167,7 +173,13 @@ export class Gateway {
 
   private async guard(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const path = req.url.split('?')[0];
-    if (path === CHAT_PATH) this.states.set(req, { startMs: performance.now(), type: 'none', recorded: false });
+    if (path === CHAT_PATH)
+      this.states.set(req, {
+        startMs: performance.now(),
+        ...(this.options.requestTrace ? { receiveMs: monotonicMs() } : {}),
+        type: 'none',
+        recorded: false,
+      });
     if (!path.startsWith('/v1/')) return;
     if (this.keyDigest) {
       const header = req.headers.authorization ?? '';
@@ -226,6 +238,7 @@ export class Gateway {
     // Served without them (OCR reads the image, not the words beside it): say so, not silently.
     if (ignoredInputs.length > 0) reply.header(IGNORED_INPUTS_HEADER, ignoredInputs.join(','));
     this.checkPromptLength(graph, parsed);
+    const submittedMs = st.receiveMs !== undefined ? monotonicMs() : 0;
     const handle = this.options.dispatcher.submit({
       requestId: meta.id,
       model: body.model,
@@ -238,7 +251,21 @@ export class Gateway {
         mediaLimits: this.mediaLimits,
         params: parsed.params,
       },
+      trace: st.receiveMs !== undefined,
     });
+    const trace = (firstPartMs?: number): void => {
+      if (st.receiveMs === undefined) return;
+      this.options.requestTrace?.add({
+        id: meta.id,
+        type: st.type,
+        status: 200,
+        receiveMs: st.receiveMs,
+        submittedMs,
+        ...(firstPartMs !== undefined ? { firstPartMs } : {}),
+        sentMs: monotonicMs(),
+        stages: handle.stages,
+      });
+    };
     let finished = false;
     reply.raw.on('close', () => {
       if (!finished) handle.cancel('the client disconnected');
@@ -249,11 +276,14 @@ export class Gateway {
         for await (const part of handle.parts) addPart(answer, part);
         finished = true;
         this.served(st, parsed, answer);
-        return completionBody(meta, answer);
+        const body = completionBody(meta, answer);
+        trace();
+        return body;
       }
       // Wait for the first part before committing to 200, so early failures keep their status.
       const first = await handle.parts.next();
-      await this.stream(reply, st, meta, parsed, handle, first.done ? undefined : first.value);
+      const firstPartMs = st.receiveMs !== undefined ? monotonicMs() : undefined;
+      if (await this.stream(reply, st, meta, parsed, handle, first.done ? undefined : first.value)) trace(firstPartMs);
       finished = true;
       return reply;
     } catch (err) {
@@ -292,7 +322,7 @@ export class Gateway {
     parsed: ParsedChat,
     handle: RequestHandle,
     first: OutputPart | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     reply.hijack();
     const raw = reply.raw;
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
@@ -317,14 +347,16 @@ export class Gateway {
       await send(raw, chunkBody(meta, {}, answer.finishReason));
       if (parsed.includeUsage) await send(raw, { ...chunkBody(meta, {}), choices: [], usage: answer.usage });
       raw.write('data: [DONE]\n\n');
+      raw.end();
       this.record(st, 200);
       this.served(st, parsed, answer);
+      return true;
     } catch (err) {
       const e = toApiError(err);
       if (!raw.destroyed) raw.write(`data: ${JSON.stringify(e.body())}\n\n`);
       this.record(st, e.status, e.message);
-    } finally {
       raw.end();
+      return false;
     }
   }
 }

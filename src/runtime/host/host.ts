@@ -10,7 +10,8 @@ import { CancelledError, PeerLostError } from '../transport/errors.js';
 import { parseAddress } from '../transport/address.js';
 import type { Chunk } from '../transport/endpoint.js';
 import type { Tensor } from '../transport/tensor.js';
-import type { FromHost, InvocationSpec, RequestPayload, ToHost } from '../protocol.js';
+import { monotonicMs, type FromHost, type InvocationSpec, type RequestPayload, type StageTiming, type ToHost } from '../protocol.js';
+import { StageTimer, stageTimers } from '../executor/stage-timer.js';
 import { InvalidInputError, type ComponentRunner, type InvocationContext } from './runner.js';
 
 export interface ExecutorHostOptions {
@@ -41,7 +42,7 @@ export class ExecutorHost {
   handle(msg: ToHost): void {
     switch (msg.type) {
       case 'invoke':
-        void this.invoke(msg.requestId, msg.invocation, msg.payload);
+        void this.invoke(msg.requestId, msg.invocation, msg.payload, msg.trace ? new StageTimer(monotonicMs) : undefined);
         break;
       case 'cancel':
         this.cancel(msg.requestId, msg.reason);
@@ -66,7 +67,7 @@ export class ExecutorHost {
     await Promise.all(Object.values(this.options.runners).map((r) => r.close?.()));
   }
 
-  private async invoke(requestId: string, spec: InvocationSpec, payload: RequestPayload): Promise<void> {
+  private async invoke(requestId: string, spec: InvocationSpec, payload: RequestPayload, timer?: StageTimer): Promise<void> {
     const { component } = spec;
     const phase = spec.phase ? { phase: spec.phase } : {};
     const runner = this.options.runners[component];
@@ -96,6 +97,7 @@ export class ExecutorHost {
       const input = inputs.get(from);
       if (!input) throw new Error(`component '${component}' has no input from '${from}' in this request`);
       const r = await input.channel.next();
+      timer?.inputArrived();
       if (r.done) return undefined;
       received.push(r.value.tensor);
       return r.value;
@@ -150,14 +152,15 @@ export class ExecutorHost {
     };
 
     try {
-      await runner.run(ctx);
+      await (timer ? stageTimers.run(timer, () => runner.run(ctx)) : runner.run(ctx));
       if (entry.abort.signal.aborted) throw entry.abort.signal.reason;
       for (const [to, out] of outputs) {
         if (out.ended) continue;
         if (!out.streaming) throw new Error(`component '${component}' finished without sending its output to '${to}'`);
         deliver(to, undefined, true);
       }
-      this.options.send({ type: 'done', requestId, component, ...phase, forwardedBytes });
+      const timing = timer && stageTiming(timer);
+      this.options.send({ type: 'done', requestId, component, ...phase, forwardedBytes, ...(timing ? { timing } : {}) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       for (const out of outputs.values()) {
@@ -216,4 +219,17 @@ export class ExecutorHost {
     const cutoff = Date.now() - 60_000;
     for (const [id, at] of this.cancelled) if (at < cutoff) this.cancelled.delete(id);
   }
+}
+
+/** A traced invocation's timing for its done message, read at the moment it is done. */
+function stageTiming(timer: StageTimer): StageTiming {
+  return {
+    invokeMs: timer.invokeMs,
+    ...(timer.inputMs !== undefined ? { inputMs: timer.inputMs } : {}),
+    ...(timer.firstBatchStartMs !== undefined ? { firstBatchStartMs: timer.firstBatchStartMs } : {}),
+    ...(timer.lastBatchEndMs !== undefined ? { lastBatchEndMs: timer.lastBatchEndMs } : {}),
+    batchMs: timer.batchMs,
+    batches: timer.batches,
+    doneMs: timer.clockMs(),
+  };
 }

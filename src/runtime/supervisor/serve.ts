@@ -17,6 +17,7 @@ import type { Gateway } from '../gateway/server.js';
 import { drainAndClose } from '../gateway/drain.js';
 import { LiveTraffic } from '../gateway/traffic.js';
 import type { RecordOptions } from '../gateway/record.js';
+import { RequestTraceLog } from '../gateway/request-trace.js';
 import { ExternalEngines } from './external-engines.js';
 import type { Plan, Solution } from '../../spec/types.generated.js';
 import type { Logger } from '../log.js';
@@ -53,6 +54,8 @@ export interface ServeOptions {
   onRequestFinished?: (outcome: { type: string; status: number; durationMs: number }) => void;
   /** Write every served request to a trace file (`--record`). */
   record?: RecordOptions;
+  /** Time every chat request through gateway and executors into this JSONL file (`--trace-requests`). */
+  traceRequestsPath?: string;
   /** Length of the live workload window, seconds (`--live-window`). */
   liveWindowS?: number;
   /** How often the attainment at the live workload is predicted, ms; 0 turns it off (`--predict-interval`). */
@@ -125,6 +128,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     predictIntervalMs: options.predictIntervalMs,
     record: options.record,
   });
+  const requestTrace = options.traceRequestsPath !== undefined ? new RequestTraceLog(options.traceRequestsPath) : undefined;
   const { replicas, metrics, dispatcher } = dispatchFront(plan, options);
   traffic.registerMetrics(metrics.registry);
   const runDir = mkdtempSync(join(tmpdir(), 'cornserve-'));
@@ -155,7 +159,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   try {
     await Promise.all([supervisor.start(), externalEngines.start()]);
   } catch (err) {
-    await Promise.all([supervisor.stop(2000), externalEngines.stop(2000), traffic.close()]);
+    await Promise.all([supervisor.stop(2000), externalEngines.stop(2000), traffic.close(), requestTrace?.close()]);
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
@@ -196,11 +200,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       onFinished: options.onRequestFinished,
       traffic,
       planControl,
+      ...(requestTrace ? { requestTrace } : {}),
     },
     options.host,
     options.port,
     async () => {
-      await Promise.all([supervisor.stop(), externalEngines.stop(), traffic.close()]);
+      await Promise.all([supervisor.stop(), externalEngines.stop(), traffic.close(), requestTrace?.close()]);
       rmSync(runDir, { recursive: true, force: true });
     },
   );
@@ -217,7 +222,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const shutdown = (reason: string): Promise<void> =>
     (stopped ??= (async () => {
       await drainAndClose(gateway, dispatcher, { reason, timeoutMs: options.drainTimeoutMs, log, eventPrefix: 'serve' });
-      await Promise.all([supervisor.stop(), externalEngines.stop(), traffic.close()]);
+      await Promise.all([supervisor.stop(), externalEngines.stop(), traffic.close(), requestTrace?.close()]);
       rmSync(runDir, { recursive: true, force: true });
       log.info('serve.stopped', { reason });
     })());

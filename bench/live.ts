@@ -1,0 +1,94 @@
+// A live demo server and `cornserve bench` runs against it, both from the sources (through tsx,
+// as the e2e tests do), not from dist/: a stale dist/ once served and simulated code from before
+// the served-latency model, and the table blamed the simulator. Shared by bench:knee and
+// bench:timeline.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { createServer } from 'node:net';
+import type { SimResult } from '../src/sim/metrics.js';
+import type { Strategy } from '../src/sim/model.js';
+
+/** A probe's requests finish or fail within this; overloaded probes must not hang the sweep. */
+const REQUEST_TIMEOUT_S = 20;
+/** The CLI from the sources: what the table measures is the code it simulates. */
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+/** The load average (1, 5, 15 min), for beside every number. */
+export const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+export const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** `cornserve serve <plan> --strategy <strategy> …extraArgs` on a free port, once /readyz answers. */
+export async function serve(
+  plan: string,
+  strategy: Strategy,
+  extraArgs: readonly string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const args = [...CLI, 'serve', plan, '--strategy', strategy, '--port', String(port), '--queue-bound', '4096', ...extraArgs];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let waitedMs = 0; waitedMs < 120_000; waitedMs += 250) {
+    if (child.exitCode !== null) throw new Error(`serve --strategy ${strategy} exited (${child.exitCode}):\n${stderr}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return { url, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`serve --strategy ${strategy} was not ready within 120 s:\n${stderr}`);
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export interface BenchJson {
+  results: Record<string, SimResult>;
+  bench: { clientCpuMsPerRequest: number };
+}
+
+/** One `cornserve bench` run at `ratePerS` for `probeS` seconds' worth of requests; `saveTrace` keeps the requests as sent. */
+export async function bench(
+  url: string,
+  plan: string,
+  strategy: Strategy,
+  ratePerS: number,
+  probeS: number,
+  saveTrace?: string,
+): Promise<BenchJson> {
+  const requests = Math.max(20, Math.round(ratePerS * probeS));
+  const args = [...CLI, 'bench', url, '--plan', plan, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
+  args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(saveTrace ? ['--save-trace', saveTrace] : []));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    return JSON.parse(stdout) as BenchJson;
+  } catch {
+    throw new Error(`bench at ${ratePerS.toFixed(1)}/s printed no JSON (exit ${code}):\n${stderr}`);
+  }
+}
