@@ -13,7 +13,9 @@ import { generateRequests, workloadSpecFromPlan } from '../../src/workload/gener
 
 const plan = readPlan('plans/demo-local.plan.json');
 const type = (name: string) => plan.model.requestTypes.find((t) => t.name === name)!;
-const withHop = { ...plan.gateway!, hopMs: 0.25 };
+// The demo's gateway without its served scale: the tests below each name the scale they test.
+const { servedScale: _scale, ...measured } = plan.gateway!;
+const withHop = { ...measured, hopMs: 0.25 };
 
 test('a lone request waits where the runtime counts rows but the simulator counts units', () => {
   // Image generator: 8 units (steps) fill a maxBatch of 4 as simulated; as served it is one row of 4.
