@@ -5,25 +5,30 @@
 // (gateway in, to the executor, waiting for its input, queued, in batches, between batches,
 // after them, back, gateway out); and per stage, its queue and batch times. p50 / p90 of each,
 // each on its own (a sum of p90s is not the p90 of the sum).
-// The lowest rate's trace also gives each component's served spread (request-trace.ts
-// servedSpread), printed at the end in the shape of the profile's gateway.servedSpread.
+// The lowest rate's trace also gives each component's served spread and served scale
+// (request-trace.ts servedSpread, servedScale), printed at the end in the shape of the profile's
+// gateway.servedSpread and gateway.servedScale.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategy <name> (planned),
 // --rates a,b (req/s, default 41.3,66: 50% and 80% of the demo's measured knee), --duration <s>
 // per rate (default 20).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loneInvocationMs } from '../src/cost/served-latency.js';
 import { compareWithSimulator } from '../src/loadgen/compare.js';
 import { readPlan } from '../src/plan/io.js';
 import {
   REQUEST_SEGMENT_NAMES,
   requestSegments,
+  servedScale,
   servedSpread,
+  type LoneReference,
   stageName,
   stageSegments,
   STAGE_SEGMENT_NAMES,
   type RequestTraceLine,
 } from '../src/runtime/gateway/request-trace.js';
+import { solutionFor } from '../src/sim/input.js';
 import type { Strategy } from '../src/sim/model.js';
 import { quantileSorted } from '../src/workload/summarise.js';
 import { readTraceFile } from '../src/workload/trace.js';
@@ -60,7 +65,13 @@ async function main(): Promise<void> {
   const { url, child } = await serve(PLAN, STRATEGY, ['--trace-requests', tracePath]);
   const out: string[] = [];
   const llms = new Set(plan.model.components.filter((c) => c.kind === 'llm').map((c) => c.name));
-  let spread: { rate: number; perComponent: Record<string, number> } | undefined;
+  let spread: { rate: number; perComponent: Record<string, number>; scale: Record<string, number> } | undefined;
+  const units = solutionFor(plan, STRATEGY).units;
+  const reference: LoneReference = (component, requestType) => {
+    const unit = units.find((u) => u.engine.components[component]);
+    const type = plan.model.requestTypes.find((t) => t.name === requestType);
+    return unit && type && plan.gateway ? loneInvocationMs(plan.model, plan.gateway, unit, component, type) : undefined;
+  };
   try {
     for (const rate of RATES) {
       const before = readLines(tracePath).length;
@@ -78,7 +89,7 @@ async function main(): Promise<void> {
         result.bench.clientCpuMsPerRequest,
       );
       log(`${rate} req/s: ${lines.length} traced requests (load ${loadBefore} before, ${load()} after)`);
-      if (!spread || rate < spread.rate) spread = { rate, perComponent: servedSpread(lines, llms) };
+      if (!spread || rate < spread.rate) spread = { rate, perComponent: servedSpread(lines, llms), scale: servedScale(lines, reference) };
       const types = Object.keys(measured.perType);
       const ofType = (t: string): RequestTraceLine[] => lines.filter((l) => l.type === t);
       out.push(
@@ -131,7 +142,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const spreadLine = spread
-    ? `\nServed spread per component (p90 ÷ p50 of the served time per batch, LLM steps with their gaps; the profile's gateway.servedSpread), from the ${spread.rate} req/s run: ${JSON.stringify(spread.perComponent)}\n`
+    ? `\nServed spread per component (p90 ÷ p50 of the served time per batch, LLM steps with their gaps; the profile's gateway.servedSpread), from the ${spread.rate} req/s run: ${JSON.stringify(spread.perComponent)}\n` +
+      `Served scale per component (median of served ÷ simulated time of a lone invocation, its pre-processing included; the profile's gateway.servedScale), from the ${spread.rate} req/s run: ${JSON.stringify(spread.scale)}\n`
     : '';
   process.stdout.write(
     `Command: \`npm run bench:timeline -- --plan ${PLAN} --strategy ${STRATEGY} --rates ${RATES.join(',')} --duration ${PROBE_S}\`\n\n${out.join('\n')}${spreadLine}`,

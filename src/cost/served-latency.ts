@@ -6,11 +6,15 @@
 // stream wait together. And the simulator's units as the runtime batches them (unitsAsServed):
 // an image generator's work unit is one denoising step of one image, but the runtime batches
 // images (rows) and runs each batch's steps one after another.
+// And a component's served work where the trace measured it slower than its profile (the
+// profile's gateway.servedScale: the audio encoder's WAV decoding and log-mel on the executor's
+// event loop), which holds its process's other components as long.
 // All of this applies to plans whose profile measured the serving runtime (its gateway section
 // has `hopMs`): it describes cornserve's runtime, not an external engine.
 import type { Component, ExecutorUnit, GatewayCPU, ProfileEntry, RequestType, ResolvedModel, Route } from '../spec/types.generated.js';
 import { componentWork } from '../graph/model.js';
 import { meanSizes } from '../graph/sizes.js';
+import { interpolateMs, scaleEntry, unitCurve } from './curve.js';
 
 /** One request type's served latency beyond the simulated queues, ms, by cause. */
 export interface ServedLatency {
@@ -118,8 +122,10 @@ function unitsPerRequest(model: Pick<ResolvedModel, 'components' | 'requestTypes
  * the curve's latency for that many. With s steps (units) per request, a batch of b images is
  * b·s units taking s × ms(b): the curve is re-drawn over units and the batch bound becomes
  * maxBatch·s units. Without that, a lone 8-step image ran as one batch of 8 units at the
- * 8-image step latency (0.65 ms) where the runtime takes 8 steps of one image (1.7 ms). Plans
- * whose profile did not measure the serving runtime (no `hopMs`) keep their units as they are.
+ * 8-image step latency (0.65 ms) where the runtime takes 8 steps of one image (1.7 ms).
+ * Components with a gateway.servedScale have their curves scaled by it (its served work as
+ * traced, not as profiled). Plans whose profile did not measure the serving runtime (no
+ * `hopMs`) keep their units as they are.
  */
 export function unitsAsServed<U extends Pick<ExecutorUnit, 'profiles' | 'engine'>>(
   model: Pick<ResolvedModel, 'components' | 'requestTypes'>,
@@ -132,15 +138,44 @@ export function unitsAsServed<U extends Pick<ExecutorUnit, 'profiles' | 'engine'
     const steps = batchesImageSteps(c) ? unitsPerRequest(model, c) : 0;
     if (steps > 1) stepsOf.set(c.name, steps);
   }
-  if (stepsOf.size === 0) return units;
+  const scaleOf = new Map(Object.entries(gateway.servedScale ?? {}));
+  if (stepsOf.size === 0 && scaleOf.size === 0) return units;
   return units.map((u) => {
-    if (!Object.keys(u.engine.components).some((c) => stepsOf.has(c))) return u;
+    if (!Object.keys(u.engine.components).some((c) => stepsOf.has(c) || scaleOf.has(c))) return u;
     const components = Object.fromEntries(
       Object.entries(u.engine.components).map(([c, e]) => [c, stepsOf.has(c) ? { ...e, maxBatch: e.maxBatch * stepsOf.get(c)! } : e]),
     );
-    const profiles = u.profiles.map((e) => (stepsOf.has(e.component) ? perRowSteps(e, stepsOf.get(e.component)!) : e));
+    const profiles = u.profiles.map((e) => {
+      const scaled = scaleOf.has(e.component) && e.unitLatencyMs ? scaleEntry(e, scaleOf.get(e.component)!) : e;
+      return stepsOf.has(e.component) ? perRowSteps(scaled, stepsOf.get(e.component)!) : scaled;
+    });
     return { ...u, engine: { ...u.engine, components }, profiles };
   });
+}
+
+/**
+ * What the simulator gives one lone invocation of `type` at `component` on `unit`, before any
+ * servedScale: its one batch at the request's mean units, and the batching window a lone row
+ * waits as served (extraLoneWaits). The reference a traced invocation's served time is divided
+ * by for gateway.servedScale; undefined for an LLM, a streamed generator (a batch per chunk) or
+ * a component without a unit curve on the unit.
+ */
+export function loneInvocationMs(
+  model: Pick<ResolvedModel, 'components' | 'requestTypes'>,
+  gateway: GatewayCPU,
+  unit: Pick<ExecutorUnit, 'profiles' | 'engine'>,
+  component: string,
+  type: RequestType,
+): { batchMs: number; loneWaitMs: number } | undefined {
+  const c = model.components.find((x) => x.name === component);
+  const settings = unit.engine.components[component];
+  if (!c || c.kind === 'llm' || (c.serving?.chunkUnits ?? 0) > 0 || !settings) return undefined;
+  const { servedScale: _profiled, ...unscaled } = gateway;
+  const [served] = unitsAsServed(model, { ...unscaled, hopMs: gateway.hopMs ?? 0 }, [unit]);
+  const entry = served.profiles.find((e) => e.component === component);
+  if (!entry?.unitLatencyMs) return undefined;
+  const units = componentWork(c, meanSizes(type.sizes)).units;
+  return { batchMs: interpolateMs(unitCurve(entry), units), loneWaitMs: Math.round(settings.maxBatch) > 1 ? settings.maxWaitMs : 0 };
 }
 
 /** A per-step curve by images as a curve by units: b images at s steps each are b·s units taking s × ms(b). */

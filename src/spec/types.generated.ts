@@ -1060,6 +1060,12 @@ export interface GatewayCPU {
   servedSpread?: {
     [k: string]: number;
   };
+  /**
+   * Component name → the median, over the lone invocations of a run traced by `serve --trace-requests` (`npm run bench:timeline`), of its served time ÷ the time the simulator gives the same work from its profile: served, from the invocation's input on to the end of its one batch, less the batching window a lone row waits. Where a component's served work takes longer than its profile's repeats in a standalone process (the audio encoder's WAV decoding and log-mel run on the executor's event loop before the batch, between the other components' steps), the simulator times its batches by this factor (cost/served-latency.ts unitsAsServed), and its serial replica holds the process's other components as long. For components with one batch per invocation (not an LLM, not a streamed generator); only where the profile measured the serving runtime (`hopMs`).
+   */
+  servedScale?: {
+    [k: string]: number;
+  };
 }
 /**
  * max-rate: the largest sustainable request rate within the cluster (or a GPU budget); min-cost: the cheapest placement that sustains a target rate.

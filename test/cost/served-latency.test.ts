@@ -4,13 +4,18 @@
 // chunks one at a time).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extraLoneWaits, servedLatency, servedLatencyMsByType, unitsAsServed } from '../../src/cost/served-latency.js';
+import { extraLoneWaits, loneInvocationMs, servedLatency, servedLatencyMsByType, unitsAsServed } from '../../src/cost/served-latency.js';
+import { scheduleFromWorkload } from '../../src/loadgen/schedule.js';
 import { readPlan } from '../../src/plan/io.js';
-import { simInputFromPlan } from '../../src/sim/input.js';
+import { simInputAtRate, simInputFromPlan } from '../../src/sim/input.js';
+import { simulate, simulateInput } from '../../src/sim/simulate.js';
+import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
 
 const plan = readPlan('plans/demo-local.plan.json');
 const type = (name: string) => plan.model.requestTypes.find((t) => t.name === name)!;
-const withHop = { ...plan.gateway!, hopMs: 0.25 };
+// The demo's gateway without its served scale: the tests below each name the scale they test.
+const { servedScale: _scale, ...measured } = plan.gateway!;
+const withHop = { ...measured, hopMs: 0.25 };
 
 test('a lone request waits where the runtime counts rows but the simulator counts units', () => {
   // Image generator: 8 units (steps) fill a maxBatch of 4 as simulated; as served it is one row of 4.
@@ -75,4 +80,75 @@ test('the simulator input carries the served latency and batching of the plan it
   assert.equal(monolithic.gatewayMsByType.t2i, plan.gateway!.cpuMsPerRequest.t2i + 0.5);
   const generator = monolithic.units.find((u) => u.engine.components['image-generator'])!.engine.components['image-generator'];
   assert.ok(Math.abs(generator.maxBatch - 32) < 1e-4, String(generator.maxBatch));
+});
+
+test('a served scale times its component as traced: curves scaled, the image generator still by images, nothing else', () => {
+  const scaled = { ...withHop, servedScale: { 'audio-encoder': 1.5, 'image-generator': 2 } };
+  const plain = unitsAsServed(plan.model, { ...withHop, servedScale: {} }, plan.solution.units);
+  const served = unitsAsServed(plan.model, scaled, plan.solution.units);
+  const entry = (units: typeof served, c: string) => units.flatMap((u) => u.profiles).find((e) => e.component === c)!;
+  entry(served, 'audio-encoder').unitLatencyMs!.forEach((p, i) => {
+    const q = entry(plain, 'audio-encoder').unitLatencyMs![i];
+    assert.equal(p.ms, q.ms * 1.5);
+    assert.equal(p.p90Ms, q.p90Ms! * 1.5);
+  });
+  entry(served, 'image-generator').unitLatencyMs!.forEach((p, i) => {
+    assert.equal(p.batch, entry(plain, 'image-generator').unitLatencyMs![i].batch);
+    assert.ok(Math.abs(p.ms - 2 * entry(plain, 'image-generator').unitLatencyMs![i].ms) < 1e-9);
+  });
+  for (const c of ['llm', 'image-encoder', 'vocoder', 'ocr-det', 'ocr-rec']) assert.deepEqual(entry(served, c), entry(plain, c), c);
+  // Without a measured hop (not a profile of the serving runtime) a scale changes nothing.
+  const { hopMs: _hop, ...cpuOnly } = scaled;
+  assert.equal(unitsAsServed(plan.model, cpuOnly, plan.solution.units), plan.solution.units);
+});
+
+test('the lone invocation a traced one is divided by: its batch at the mean units, the window a lone row waits', () => {
+  const unit = plan.solution.units.find((u) => u.engine.components['audio-encoder'])!;
+  const audio =
+    unit.profiles.find((e) => e.component === 'audio-encoder' && e.tp === unit.tp) ??
+    unit.profiles.find((e) => e.component === 'audio-encoder')!;
+  const a2t = loneInvocationMs(plan.model, withHop, unit, 'audio-encoder', type('a2t'))!;
+  // The demo's a2t clip is 2 s: the curve at 2 units, and the 5 ms window (8 rows to a batch).
+  const [p1, p2] = audio.unitLatencyMs!;
+  assert.ok(Math.abs(a2t.batchMs - (p1.batch === 1 && p2.batch === 2 ? p2.ms : NaN)) < 1e-9, String(a2t.batchMs));
+  assert.equal(a2t.loneWaitMs, unit.engine.components['audio-encoder'].maxWaitMs);
+  // A recorded scale does not move the reference it was measured against.
+  assert.deepEqual(
+    loneInvocationMs(plan.model, { ...withHop, servedScale: { 'audio-encoder': 3 } }, unit, 'audio-encoder', type('a2t')),
+    a2t,
+  );
+  // The image generator: 8 steps of one image. LLMs and streamed generators have no one batch.
+  const t2i = loneInvocationMs(plan.model, withHop, unit, 'image-generator', type('t2i'))!;
+  const dit = unit.profiles.find((e) => e.component === 'image-generator')!.unitLatencyMs![0];
+  assert.ok(Math.abs(t2i.batchMs - 8 * dit.ms) < 1e-3, String(t2i.batchMs));
+  assert.equal(loneInvocationMs(plan.model, withHop, unit, 'llm', type('t2t')), undefined);
+  assert.equal(loneInvocationMs(plan.model, withHop, unit, 'vocoder', type('t2a')), undefined);
+});
+
+test("the demo simulated with a served scale: a2t pays the audio encoder's served time; one in a GPU plan changes nothing", () => {
+  const requests = scheduleFromWorkload(workloadSpecFromPlan(plan), { requests: 300 }, { ratePerS: 10 });
+  const run = (servedScale: Record<string, number>) =>
+    simulateInput(simInputAtRate({ ...plan, gateway: { ...plan.gateway!, servedScale } }, 'planned', 10, 2.5), requests, {
+      seed: 1,
+      warmupRequests: 0,
+    });
+  const bare = run({});
+  const scaled = run({ 'audio-encoder': 1.5 });
+  assert.deepEqual(run({ 'audio-encoder': 1.5 }), scaled);
+  const unit = plan.solution.units.find((u) => u.engine.components['audio-encoder'])!;
+  const lone = loneInvocationMs(plan.model, plan.gateway!, unit, 'audio-encoder', type('a2t'))!;
+  // Half the clip's encoding again, at least (the scaled batch also holds the process's other work).
+  assert.ok(
+    scaled.perType.a2t.latencyMs!.p50 > bare.perType.a2t.latencyMs!.p50 + 0.4 * lone.batchMs,
+    `${scaled.perType.a2t.latencyMs!.p50} vs ${bare.perType.a2t.latencyMs!.p50}`,
+  );
+  const gpu = readPlan('plans/smolvlm-256m-1xh100.plan.json');
+  const gpuRequests = () => generateRequests(workloadSpecFromPlan(gpu), 300);
+  const gateway = { source: 'measured' as const, cpuMsPerRequest: {} };
+  assert.deepEqual(
+    simulate({ ...gpu, gateway: { ...gateway, servedScale: { llm: 3, 'vision-encoder': 3 } } }, 'planned', gpuRequests(), {
+      warmupRequests: 0,
+    }),
+    simulate({ ...gpu, gateway }, 'planned', gpuRequests(), { warmupRequests: 0 }),
+  );
 });

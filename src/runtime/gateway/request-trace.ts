@@ -139,3 +139,39 @@ export function servedSpread(lines: readonly RequestTraceLine[], llms: ReadonlyS
   }
   return spread;
 }
+
+/** What the simulator gives one lone invocation (cost/served-latency.ts loneInvocationMs). */
+export type LoneReference = (component: string, requestType: string) => { batchMs: number; loneWaitMs: number } | undefined;
+
+/**
+ * Per component, the median across its traced one-batch invocations of served ÷ simulated time:
+ * served, from its input on to the end of its batch less the batching window a lone row waits
+ * (a component's pre-processing — decoding, log-mel, resizing — runs before its row is batched,
+ * so the trace's queue holds it); simulated, `reference`'s batch. Components `reference` does
+ * not cover (LLMs, streamed generators), and those with fewer than `minInvocations` such
+ * invocations, are left out. What the profile records as gateway.servedScale, from a
+ * lone-request run (where the queue is the window and the pre-processing, not other requests).
+ */
+export function servedScale(lines: readonly RequestTraceLine[], reference: LoneReference, minInvocations = 10): Record<string, number> {
+  const ratios = new Map<string, number[]>();
+  for (const line of lines)
+    for (const s of line.stages) {
+      const t = s.timing;
+      if (s.phase || t.batches !== 1 || t.firstBatchStartMs === undefined) continue;
+      const ref = reference(s.component, line.type);
+      if (!ref || !(ref.batchMs > 0)) continue;
+      const servedMs = t.firstBatchStartMs - (t.inputMs ?? t.invokeMs) - ref.loneWaitMs + t.batchMs;
+      const xs = ratios.get(s.component) ?? ratios.set(s.component, []).get(s.component)!;
+      xs.push(Math.max(0, servedMs) / ref.batchMs);
+    }
+  const scale: Record<string, number> = {};
+  for (const [component, xs] of [...ratios].sort(([a], [b]) => a.localeCompare(b))) {
+    if (xs.length < minInvocations) continue;
+    const median = quantileSorted(
+      [...xs].sort((a, b) => a - b),
+      0.5,
+    );
+    if (median > 0) scale[component] = Math.round(median * 1000) / 1000;
+  }
+  return scale;
+}
