@@ -75,13 +75,21 @@ try {
     return `${((ratePerS / scaled) * 100).toFixed(1)}% of ${scaled.toPrecision(4)}`;
   };
   let largest: Awaited<ReturnType<typeof planDeploymentDetailed>> | undefined;
+  // Wall seconds per strategy of the largest plan (each progress event's time since the last one, to its strategy).
+  let largestSeconds = new Map<string, number>();
   for (const gpus of SIZES) {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     const solves: number[] = [];
+    const seconds = new Map<string, number>();
+    let lastEvent = performance.now();
     const report = await planDeploymentDetailed(withGpus(base, gpus), {
       solver,
       onProgress: (e) => {
+        const now = performance.now();
+        const key = e.strategy ?? 'prepare';
+        seconds.set(key, (seconds.get(key) ?? 0) + (now - lastEvent) / 1000);
+        lastEvent = now;
         if (e.phase === 'solved' && e.strategy === 'planned' && e.seconds !== undefined) solves.push(e.seconds);
       },
     });
@@ -90,6 +98,7 @@ try {
     const loop = s.loopIterations ?? [];
     rates.set(gpus, report.plan.solution.ratePerS);
     largest = report;
+    largestSeconds = seconds;
     rows.push([
       String(gpus),
       String(report.problem.candidates.length),
@@ -132,7 +141,8 @@ try {
     for (const run of [...largest.baselines, free]) {
       const simulated = (run.iterations ?? []).reduce((a, it) => a + (it.requestsPerSeed ?? 0) * (it.seeds ?? 0), 0);
       console.log(
-        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}`,
+        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${(largestSeconds.get(run.strategy) ?? 0).toFixed(1)} s wall, ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}` +
+          (run.iterations === undefined && run.solution.note ? ` (${run.solution.note})` : ''),
       );
       for (const it of run.iterations ?? [])
         console.log(
