@@ -353,7 +353,6 @@ export function tighten(
 ): Record<string, number> | undefined {
   const rates = jobRates(solution);
   const factorOf = new Map<string, number>();
-  const slowOf = new Map<string, Set<string>>();
   for (const type of missed) {
     const sim = solution.simulated?.[type];
     const target = problem.latencyTargetsMs[type];
@@ -364,7 +363,6 @@ export function tighten(
           ? Math.min(TIGHTENING_RANGE[1], Math.max(TIGHTENING_RANGE[0], (target / sim.p90Ms) ** (missedBefore.has(type) ? 1 : 0.5)))
           : TIGHTENING_RANGE[1];
     const slow = bottlenecks(solution, type, units, rates);
-    slowOf.set(type, slow);
     for (const r of solution.routing) {
       if (r.requestType !== type || !r.shares.some((x) => slow.has(x.unit))) continue;
       const key = `${type}|${r.component}`;
@@ -380,12 +378,14 @@ export function tighten(
     };
   const trial = new Map(overrides);
   const floored = rescaleRho(problem, solution, trial, factorFor(new Set(missed)), floors) ?? {};
-  // A missed type none of whose bottleneck units moved (each held at a baseline's validated ρmax)
-  // would have the next solve route it the same way and miss again, while the other types'
-  // tightening shifts the rate by a percent (Qwen3-Omni at 4096 GPUs: t2t, i2t and v2t missed on
-  // three iterations that way): that type's candidates give way to the floors. Each candidate
-  // takes the lower of its floored and its unfloored value, never both factors.
-  const stuck = new Set(missed.filter((type) => ![...slowOf.get(type)!].some((id) => id in floored)));
+  // A missed type none of whose units moved (each held at a baseline's validated ρmax) would have
+  // the next solve route it the same way and miss again, while the other types' tightening
+  // shifts the rate by a percent (Qwen3-Omni at 4096 GPUs: t2t, i2t and v2t missed on three
+  // iterations that way): that type's candidates give way to the floors. Each candidate takes
+  // the lower of its floored and its unfloored value, never both factors.
+  const stuck = new Set(
+    missed.filter((type) => !solution.routing.some((r) => r.requestType === type && r.shares.some((x) => x.unit in floored))),
+  );
   if (stuck.size === 0) {
     for (const [id, rho] of trial) overrides.set(id, rho);
     return floored;
