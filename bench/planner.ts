@@ -13,7 +13,9 @@ import { loadavg } from 'node:os';
 import { loadDeployment, type DeploymentSpec } from '../src/spec/load.js';
 import { planDeploymentDetailed } from '../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../src/planner/glpk-solver.js';
-import { evaluatePlan, meetsSlo, sloGoodput, toSimulatedTypes } from '../src/sim/simulate.js';
+import { evaluate, meetsSlo, sloGoodput, toSimulatedTypes } from '../src/sim/simulate.js';
+import { simInputFromPlan, simInputFromSolution } from '../src/sim/input.js';
+import type { SimInput } from '../src/sim/model.js';
 import { formatTable } from '../src/report/text-table.js';
 
 const QWEN3_OMNI = process.argv[2] ?? 'fixtures/deployments/qwen3-omni-16xa100-audio-third.yaml';
@@ -153,21 +155,29 @@ try {
             (it.missedTypes.length > 0 ? `, missed ${it.missedTypes.join(', ')}` : ', every target met'),
         );
     }
-    // The largest plan at the rate it claims, on a long run of the workload (the loop's seed).
+    // The largest plan at the rate it claims, on a long run of the workload (the loop's seed);
+    // and the free search's own solution at its rate, when a baseline was adopted in its place.
     const { plan } = largest;
-    const started = performance.now();
-    const check = evaluatePlan(plan, 'planned', { requests: CHECK_REQUESTS, ratePerS: plan.solution.ratePerS });
-    const perType = toSimulatedTypes(check.result);
-    const misses = Object.entries(perType)
-      .filter(([, t]) => !meetsSlo(t))
-      .map(([name]) => name);
-    console.log(
-      `\n${plan.pools[0].nodes * plan.pools[0].gpusPerNode} GPUs at ${plan.solution.ratePerS.toPrecision(4)} req/s, ${CHECK_REQUESTS} simulated requests (${((performance.now() - started) / 1000).toFixed(1)} s): ` +
-        (misses.length === 0 ? 'every type meets its p90 target' : `misses ${misses.join(', ')}`) +
-        `${check.saturated ? ', saturated' : ''}; p90 ÷ target: ${Object.entries(perType)
-          .map(([name, t]) => `${name} ${plan.latencyTargetsMs?.[name] ? (t.p90Ms / plan.latencyTargetsMs[name]).toFixed(2) : '–'}`)
-          .join(', ')}`,
-    );
+    const gpus = plan.pools[0].nodes * plan.pools[0].gpusPerNode;
+    const checkAtRate = (label: string, input: SimInput, ratePerS: number) => {
+      const started = performance.now();
+      const check = evaluate(input, { requests: CHECK_REQUESTS, ratePerS });
+      const perType = toSimulatedTypes(check.result);
+      const misses = Object.entries(perType)
+        .filter(([, t]) => !meetsSlo(t))
+        .map(([name]) => name);
+      console.log(
+        `\n${label}: ${gpus} GPUs at ${ratePerS.toPrecision(4)} req/s, ${CHECK_REQUESTS} simulated requests (${((performance.now() - started) / 1000).toFixed(1)} s): ` +
+          (misses.length === 0 ? 'every type meets its p90 target' : `misses ${misses.join(', ')}`) +
+          `${check.saturated ? ', saturated' : ''}; p90 ÷ target: ${Object.entries(perType)
+            .map(([name, t]) => `${name} ${plan.latencyTargetsMs?.[name] ? (t.p90Ms / plan.latencyTargetsMs[name]).toFixed(2) : '–'}`)
+            .join(', ')}`,
+      );
+    };
+    checkAtRate('the plan', simInputFromPlan(plan, 'planned'), plan.solution.ratePerS);
+    const own = largest.planned.adopted?.freeSearch.solution;
+    if (own && own.units.length > 0 && own.ratePerS > 0)
+      checkAtRate("the free search's own solution", simInputFromSolution(plan, own, 'planned'), own.ratePerS);
   }
 
   const fixtures =
