@@ -13,7 +13,9 @@ import { loadavg } from 'node:os';
 import { loadDeployment, type DeploymentSpec } from '../src/spec/load.js';
 import { planDeploymentDetailed } from '../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../src/planner/glpk-solver.js';
-import { evaluatePlan, meetsSlo, sloGoodput, toSimulatedTypes } from '../src/sim/simulate.js';
+import { evaluate, meetsSlo, sloGoodput, toSimulatedTypes } from '../src/sim/simulate.js';
+import { simInputFromPlan, simInputFromSolution } from '../src/sim/input.js';
+import type { SimInput } from '../src/sim/model.js';
 import { formatTable } from '../src/report/text-table.js';
 
 const QWEN3_OMNI = process.argv[2] ?? 'fixtures/deployments/qwen3-omni-16xa100-audio-third.yaml';
@@ -75,13 +77,21 @@ try {
     return `${((ratePerS / scaled) * 100).toFixed(1)}% of ${scaled.toPrecision(4)}`;
   };
   let largest: Awaited<ReturnType<typeof planDeploymentDetailed>> | undefined;
+  // Wall seconds per strategy of the largest plan (each progress event's time since the last one, to its strategy).
+  let largestSeconds = new Map<string, number>();
   for (const gpus of SIZES) {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     const solves: number[] = [];
+    const seconds = new Map<string, number>();
+    let lastEvent = performance.now();
     const report = await planDeploymentDetailed(withGpus(base, gpus), {
       solver,
       onProgress: (e) => {
+        const now = performance.now();
+        const key = e.strategy ?? 'prepare';
+        seconds.set(key, (seconds.get(key) ?? 0) + (now - lastEvent) / 1000);
+        lastEvent = now;
         if (e.phase === 'solved' && e.strategy === 'planned' && e.seconds !== undefined) solves.push(e.seconds);
       },
     });
@@ -90,6 +100,7 @@ try {
     const loop = s.loopIterations ?? [];
     rates.set(gpus, report.plan.solution.ratePerS);
     largest = report;
+    largestSeconds = seconds;
     rows.push([
       String(gpus),
       String(report.problem.candidates.length),
@@ -132,7 +143,8 @@ try {
     for (const run of [...largest.baselines, free]) {
       const simulated = (run.iterations ?? []).reduce((a, it) => a + (it.requestsPerSeed ?? 0) * (it.seeds ?? 0), 0);
       console.log(
-        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}`,
+        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${(largestSeconds.get(run.strategy) ?? 0).toFixed(1)} s wall, ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}` +
+          (run.iterations === undefined && run.solution.note ? ` (${run.solution.note})` : ''),
       );
       for (const it of run.iterations ?? [])
         console.log(
@@ -143,21 +155,29 @@ try {
             (it.missedTypes.length > 0 ? `, missed ${it.missedTypes.join(', ')}` : ', every target met'),
         );
     }
-    // The largest plan at the rate it claims, on a long run of the workload (the loop's seed).
+    // The largest plan at the rate it claims, on a long run of the workload (the loop's seed);
+    // and the free search's own solution at its rate, when a baseline was adopted in its place.
     const { plan } = largest;
-    const started = performance.now();
-    const check = evaluatePlan(plan, 'planned', { requests: CHECK_REQUESTS, ratePerS: plan.solution.ratePerS });
-    const perType = toSimulatedTypes(check.result);
-    const misses = Object.entries(perType)
-      .filter(([, t]) => !meetsSlo(t))
-      .map(([name]) => name);
-    console.log(
-      `\n${plan.pools[0].nodes * plan.pools[0].gpusPerNode} GPUs at ${plan.solution.ratePerS.toPrecision(4)} req/s, ${CHECK_REQUESTS} simulated requests (${((performance.now() - started) / 1000).toFixed(1)} s): ` +
-        (misses.length === 0 ? 'every type meets its p90 target' : `misses ${misses.join(', ')}`) +
-        `${check.saturated ? ', saturated' : ''}; p90 ÷ target: ${Object.entries(perType)
-          .map(([name, t]) => `${name} ${plan.latencyTargetsMs?.[name] ? (t.p90Ms / plan.latencyTargetsMs[name]).toFixed(2) : '–'}`)
-          .join(', ')}`,
-    );
+    const gpus = plan.pools[0].nodes * plan.pools[0].gpusPerNode;
+    const checkAtRate = (label: string, input: SimInput, ratePerS: number) => {
+      const started = performance.now();
+      const check = evaluate(input, { requests: CHECK_REQUESTS, ratePerS });
+      const perType = toSimulatedTypes(check.result);
+      const misses = Object.entries(perType)
+        .filter(([, t]) => !meetsSlo(t))
+        .map(([name]) => name);
+      console.log(
+        `\n${label}: ${gpus} GPUs at ${ratePerS.toPrecision(4)} req/s, ${CHECK_REQUESTS} simulated requests (${((performance.now() - started) / 1000).toFixed(1)} s): ` +
+          (misses.length === 0 ? 'every type meets its p90 target' : `misses ${misses.join(', ')}`) +
+          `${check.saturated ? ', saturated' : ''}; p90 ÷ target: ${Object.entries(perType)
+            .map(([name, t]) => `${name} ${plan.latencyTargetsMs?.[name] ? (t.p90Ms / plan.latencyTargetsMs[name]).toFixed(2) : '–'}`)
+            .join(', ')}`,
+      );
+    };
+    checkAtRate('the plan', simInputFromPlan(plan, 'planned'), plan.solution.ratePerS);
+    const own = largest.planned.adopted?.freeSearch.solution;
+    if (own && own.units.length > 0 && own.ratePerS > 0)
+      checkAtRate("the free search's own solution", simInputFromSolution(plan, own, 'planned'), own.ratePerS);
   }
 
   const fixtures =

@@ -6,12 +6,12 @@
 import { dirname } from 'node:path';
 import type { DeploymentSpec } from '../spec/load.js';
 import type { Plan } from '../spec/types.generated.js';
-import { BASELINE_STRATEGIES } from '../graph/groups.js';
 import { preparePlanner, type PlannerProblem } from './prepare.js';
 import type { MilpLayout } from './milp.js';
 import { GlpkSolver, type SolveOutcome } from './glpk-solver.js';
 import { LOOP_MIN_REQUESTS, MAX_LOOP_ITERATIONS, runLoop, type LoopContext } from './loop.js';
-import { solveBaseline, solvePlanned, type SolveContext } from './solve.js';
+import { solvePlanned, type SolveContext } from './solve.js';
+import { runBaselines } from './baselines.js';
 import { adoptBetterBaseline, bestBaseline, learnedOverrides, validatedRho } from './adopt.js';
 import { assemblePlan, planSkeleton } from './assemble.js';
 import type { PlanOptions, StrategyRun } from './strategy-run.js';
@@ -56,11 +56,7 @@ export async function planDeploymentDetailed(spec: DeploymentSpec, options: Plan
   };
   try {
     // Baselines first: they are small, and the best one bounds the free search's first solve.
-    const baselines: StrategyRun[] = [];
-    if (options.baselines !== false) {
-      for (const strategy of BASELINE_STRATEGIES)
-        baselines.push(await runLoop(loop, strategy, ({ overrides }) => solveBaseline(ctx, strategy, overrides)));
-    }
+    const baselines: StrategyRun[] = options.baselines !== false ? await runBaselines(loop, ctx) : [];
     const best = bestBaseline(problem, baselines);
     const learned = learnedOverrides(problem, baselines);
     const free = await runLoop(

@@ -1,0 +1,68 @@
+// The baselines' loops at scale (src/planner/baselines.ts): a baseline whose rate ceiling (its
+// MILP with every ρmax at maxUtilisation) is below the SLO goodput another baseline was accepted
+// at keeps its first solve, unsimulated, and says so; the ceiling bounds what its loop reaches;
+// below scale every loop runs; a baseline without a solution has no ceiling and runs.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASELINE_STRATEGIES } from '../../src/graph/groups.js';
+import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
+import { GlpkSolver } from '../../src/planner/glpk-solver.js';
+import { preparePlanner } from '../../src/planner/prepare.js';
+import { baselineRateCeiling } from '../../src/planner/baselines.js';
+import { acceptedGoodput } from '../../src/planner/accept.js';
+import { loadSpec } from './helpers.js';
+
+const solver = new GlpkSolver();
+after(() => solver.close());
+
+// whisper-tiny on 8 × H100: the monolithic baseline is accepted at the highest rate; every other
+// baseline's ceiling is below it.
+const WHISPER = 'fixtures/deployments/whisper-tiny-1xh100.yaml';
+
+test('at scale a baseline whose ceiling is below an accepted goodput is not simulated; below scale every loop runs, and the plan is the same', async () => {
+  const spec = loadSpec(WHISPER);
+  const atScale = await planDeploymentDetailed(spec, { solver, sliceDevices: 2 });
+  const whole = await planDeploymentDetailed(spec, { solver });
+  const problem = preparePlanner(spec);
+  assert.deepEqual(
+    atScale.baselines.map((b) => b.strategy),
+    [...BASELINE_STRATEGIES],
+    'the plan lists the baselines in their usual order',
+  );
+  const accepted = atScale.baselines.filter((b) => acceptedGoodput(b.solution) > 0);
+  assert.deepEqual(
+    accepted.map((b) => b.strategy),
+    ['monolithic'],
+  );
+  const best = acceptedGoodput(accepted[0].solution);
+  const skipped = atScale.baselines.filter((b) => b.strategy !== 'monolithic');
+  assert.equal(skipped.length, 4);
+  for (const b of skipped) {
+    assert.equal(b.solution.simulated, undefined, `${b.strategy} is not simulated`);
+    assert.equal(b.iterations, undefined, `${b.strategy} ran no loop`);
+    assert.match(
+      b.solution.note ?? '',
+      /not simulated: its MILP bound .* req\/s \(every ρmax at 0\.8\) is below the .* req\/s the monolithic baseline met every target with/,
+    );
+    const ceiling = await baselineRateCeiling({ problem, solver, options: {} }, b.strategy as Exclude<typeof b.strategy, 'planned'>);
+    assert.ok(ceiling < best, `${b.strategy}: ceiling ${ceiling} below ${best}`);
+    // The ceiling bounds every rate its loop reaches: the loop run below scale kept no more.
+    const full = whole.baselines.find((x) => x.strategy === b.strategy)!;
+    assert.ok(full.iterations && full.iterations.length > 0 && full.solution.simulated, `${b.strategy} runs its loop below scale`);
+    for (const it of full.iterations)
+      assert.ok(it.ratePerS! <= ceiling * (1 + 1e-6), `${b.strategy} iteration ${it.iteration}: ${it.ratePerS} ≤ ${ceiling}`);
+  }
+  assert.equal(atScale.plan.solution.ratePerS, whole.plan.solution.ratePerS, 'the skipped baselines could not change the plan');
+  assert.ok(
+    whole.baselines.every((b) => b.solution.simulated !== undefined),
+    'below scale every baseline is simulated',
+  );
+});
+
+test('a baseline without a solution has no ceiling (+∞), so its loop is never skipped by one', async () => {
+  // demo-local: the disaggregated baseline has no feasible placement on one small GPU.
+  const spec = loadSpec('fixtures/deployments/demo-local.yaml');
+  const problem = preparePlanner(spec);
+  assert.equal(await baselineRateCeiling({ problem, solver, options: {} }, 'disaggregated'), Infinity);
+  assert.ok(Number.isFinite(await baselineRateCeiling({ problem, solver, options: {} }, 'monolithic')));
+});
