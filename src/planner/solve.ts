@@ -5,6 +5,7 @@ import type { Strategy } from '../graph/groups.js';
 import { strategyInstance, type PlannerProblem } from './prepare.js';
 import { buildMilp, gpuSecondsPerRequest, type MilpLayout, type PlannerInstance } from './milp.js';
 import type { GlpkSolver, SolveOutcome } from './glpk-solver.js';
+import { solveSplitBranches } from './split-branches.js';
 import { buildSolution, decodeValues, emptySolution, verifyDecoded } from './decode.js';
 import { noCapacity, targetAboveCapacity, unservableExplanation } from './explain.js';
 import { costOf } from './rank.js';
@@ -38,7 +39,7 @@ async function solveInstance(
   const strategy = instance.strategy;
   const layout = buildMilp(instance);
   options.onProgress?.({ phase: 'solving', strategy });
-  const outcome = await solver.solve(layout.model, {
+  const outcome = await solveSplitBranches(solver, layout, {
     timeLimitS: problem.timeLimitS,
     mipGap,
     onProgress: (line) => options.onProgress?.({ phase: 'progress', strategy, line }),
@@ -179,7 +180,7 @@ async function gpusNeeded(
   const pools = instance.pools.map((p) => ({ ...p, nodes: p.nodes + extraNodes(lowerBound, p.gpusPerNode) }));
   const relaxed: PlannerInstance = { ...instance, pools, objective: { ...instance.objective, costBasis: 'gpus' } };
   const layout = buildMilp(relaxed);
-  const outcome = await solver.solve(layout.model, {
+  const outcome = await solveSplitBranches(solver, layout, {
     timeLimitS: Math.min(GPUS_NEEDED_TIME_LIMIT_S, problem.timeLimitS),
     mipGap: problem.mipGap,
   });
