@@ -311,26 +311,31 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
     out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
     offered.push(best);
   }
-  // Where neither runs at full utilisation (a latency target limits both ρmax), the slot's
-  // undominated points at full utilisation too, best score first: a larger batch for a subset of
-  // the types, which the two above miss (bench/operating-points.ts: Qwen2.5-Omni lost 1.13%
-  // without them). Offered in every slot, they loosen the LP relaxation so much that glpk.js
-  // stops on its time limit (Qwen3-Omni 2/3 audio: 14% gap at 60 s).
+  // Where neither runs at full utilisation (a latency target limits both ρmax) and the unit is a
+  // single device, the slot's undominated points at full utilisation too, best score first: a
+  // larger batch for a subset of the types, which the two above miss (bench/operating-points.ts:
+  // Qwen2.5-Omni lost 1.13% without them). A fractional replica of such a point at TP4 or TP8
+  // lifts the LP relaxation by several devices' worth, which glpk.js (no cuts) cannot close:
+  // offered at every TP, loop re-solves of Qwen3-Omni 2/3 audio and on/off hit the 60 s limit.
   const front = points.filter(
     (p) => !points.some((q) => q !== p && pointDominates(q, p) && (!pointDominates(p, q) || points.indexOf(q) < points.indexOf(p))),
   );
-  const extra = offered.some((p) => p.rhoLimitedBy === undefined)
-    ? []
-    : front
-        .filter((p) => p.rhoLimitedBy === undefined)
-        .sort((a, b) => b.score - a.score || points.indexOf(a) - points.indexOf(b))
-        .slice(0, MAX_POINTS_PER_SLOT - offered.length);
+  const extra =
+    tp > MAX_EXTRA_POINT_TP || offered.some((p) => p.rhoLimitedBy === undefined)
+      ? []
+      : front
+          .filter((p) => p.rhoLimitedBy === undefined)
+          .sort((a, b) => b.score - a.score || points.indexOf(a) - points.indexOf(b))
+          .slice(0, MAX_POINTS_PER_SLOT - offered.length);
   for (const p of extra) out.push(make(p, `${id}[${p.keptTypes.join(',')}]b${p.cap}`));
   return out;
 }
 
 /** Operating points offered per (group, pool, TP): the widest, the best-scoring, then full-utilisation points of the Pareto front where neither of those two is. */
 export const MAX_POINTS_PER_SLOT = 3;
+
+/** The largest TP degree offered a third operating point (see buildCandidate). */
+const MAX_EXTRA_POINT_TP = 1;
 
 /**
  * Point `a` of a slot stands in for point `b`: it serves every (type, component) `b` serves, each
