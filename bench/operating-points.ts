@@ -1,6 +1,6 @@
-// npm run bench:operating-points — what offering the solver only two operating points per
-// (component group, pool, TP degree), the widest and the best-scoring (src/planner/candidates.ts),
-// costs, alone and with the points the LP relaxation's duals price in (src/planner/price-points.ts:
+// npm run bench:operating-points — what offering the solver only up to three operating points per
+// (component group, pool, TP degree), the widest, the best-scoring and the best full-utilisation
+// points of the slot's Pareto front (src/planner/candidates.ts), costs, alone and with the points the LP relaxation's duals price in (src/planner/price-points.ts:
 // a handful, 4 a round and one per shape, and every point that prices in). For each max-rate fixture, the free
 // search's first MILP (no simulation, no baselines) over each candidate set and over every
 // operating point (each batch cap × each set of kept types; the P/D split candidates, which have
@@ -114,6 +114,6 @@ try {
   await solver.close();
 }
 console.log(formatTable(rows));
-console.log(`largest loss from offering two operating points: ${(worst[0] * 100).toFixed(2)}%`);
+console.log(`largest loss from the offered operating points: ${(worst[0] * 100).toFixed(2)}%`);
 for (const [k, pricing] of PRICINGS.entries())
-  console.log(`largest loss, two operating points + ${pricing.name}: ${(worst[k + 1] * 100).toFixed(2)}%`);
+  console.log(`largest loss, offered operating points + ${pricing.name}: ${(worst[k + 1] * 100).toFixed(2)}%`);

@@ -15,6 +15,7 @@ import type { PlannerProblem } from './prepare.js';
 import type { PlanningWorkload } from './workloads.js';
 import { nearDominanceLoss, type MilpLayout } from './milp.js';
 import { glpkPackageVersion, type SolveOutcome } from './glpk-solver.js';
+import { splitBranchesBlock } from './split-branches.js';
 import { explainSolution } from './explain.js';
 import type { StrategyRun } from './strategy-run.js';
 
@@ -201,5 +202,6 @@ export function solverBlock(layout: MilpLayout, outcome: SolveOutcome, glpkVersi
     variables: model.columns.length,
     integerVariables: model.columns.filter((c) => c.integer).length,
     constraints: model.rows.length,
+    ...splitBranchesBlock(outcome),
   };
 }

@@ -88,8 +88,8 @@ export interface CandidateContext {
   latencyTargetsMs: Record<string, number>;
   /**
    * Offer every operating point of a (group, pool, TP) — each batch cap × each set of kept types —
-   * instead of the widest and the best-scoring: what bench/operating-points.ts measures the
-   * pruning's loss against.
+   * instead of the offered ones (at most MAX_POINTS_PER_SLOT): what bench/operating-points.ts
+   * measures the pruning's loss against.
    */
   allOperatingPoints?: boolean;
 }
@@ -151,6 +151,8 @@ export function pathLatencyMs(
 }
 
 interface OperatingPoint {
+  /** The batch cap the point was built at (BATCH_CAPS). */
+  cap: number;
   rhoMax: number;
   rhoLimitedBy?: string;
   loads: CandidateLoad[];
@@ -260,7 +262,7 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
   if (points.length === 0 && visiting.length === 0) {
     // No type of the mix visits this group: a hosting-only unit, there so that the types outside
     // the mix that need these components can still be routed somewhere.
-    points.push({ rhoMax: ctx.maxUtilisation, loads: [], batch: {}, kvBound: [], score: 0, keptMix: 0, keptTypes: [] });
+    points.push({ cap: 1, rhoMax: ctx.maxUtilisation, loads: [], batch: {}, kvBound: [], score: 0, keptMix: 0, keptTypes: [] });
   }
   if (points.length === 0) {
     return [reject('latency', `no request type visiting ${group.join('+')} meets its latency target on this unit`)];
@@ -304,9 +306,48 @@ function buildCandidate(ctx: CandidateContext, { group, pool, tp, fastest, link 
     });
     return out;
   }
-  if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(','))
+  const offered = [widest];
+  if (best !== widest && best.keptTypes.join(',') !== widest.keptTypes.join(',')) {
     out.push(make(best, `${id}[${best.keptTypes.join(',')}]`));
+    offered.push(best);
+  }
+  // Where neither runs at full utilisation (a latency target limits both ρmax) and the unit is a
+  // single device, the slot's undominated points at full utilisation too, best score first: a
+  // larger batch for a subset of the types, which the two above miss (bench/operating-points.ts:
+  // Qwen2.5-Omni lost 1.13% without them). A fractional replica of such a point at TP4 or TP8
+  // lifts the LP relaxation by several devices' worth, which glpk.js (no cuts) cannot close:
+  // offered at every TP, loop re-solves of Qwen3-Omni 2/3 audio and on/off hit the 60 s limit.
+  const front = points.filter(
+    (p) => !points.some((q) => q !== p && pointDominates(q, p) && (!pointDominates(p, q) || points.indexOf(q) < points.indexOf(p))),
+  );
+  const extra =
+    tp > MAX_EXTRA_POINT_TP || offered.some((p) => p.rhoLimitedBy === undefined)
+      ? []
+      : front
+          .filter((p) => p.rhoLimitedBy === undefined)
+          .sort((a, b) => b.score - a.score || points.indexOf(a) - points.indexOf(b))
+          .slice(0, MAX_POINTS_PER_SLOT - offered.length);
+  for (const p of extra) out.push(make(p, `${id}[${p.keptTypes.join(',')}]b${p.cap}`));
   return out;
+}
+
+/** Operating points offered per (group, pool, TP): the widest, the best-scoring, then full-utilisation points of the Pareto front where neither of those two is. */
+export const MAX_POINTS_PER_SLOT = 3;
+
+/** The largest TP degree offered a third operating point (see buildCandidate). */
+const MAX_EXTRA_POINT_TP = 1;
+
+/**
+ * Point `a` of a slot stands in for point `b`: it serves every (type, component) `b` serves, each
+ * in no more replica-seconds at its ρmax (busy ÷ ρmax), so a replica at `a` carries any mix of
+ * flows a replica at `b` carries on the same devices.
+ */
+function pointDominates(a: OperatingPoint, b: OperatingPoint): boolean {
+  const perRho = new Map(a.loads.map((l) => [`${l.type}|${l.component}`, l.busyS / a.rhoMax]));
+  return b.loads.every((l) => {
+    const x = perRho.get(`${l.type}|${l.component}`);
+    return x !== undefined && x <= (l.busyS / b.rhoMax) * (1 + 1e-12);
+  });
 }
 
 /** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
@@ -445,6 +486,7 @@ function operatingPoints(
     for (const p of kept) for (const [c, b] of p.batch) batch[c] = Math.max(batch[c] ?? 0, b);
     const kvBound = [...new Set(kept.flatMap((p) => [...p.kvBound]))].sort();
     return {
+      cap,
       rhoMax: threshold,
       ...(limiting !== undefined ? { rhoLimitedBy: limiting } : {}),
       loads,

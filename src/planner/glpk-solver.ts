@@ -30,6 +30,20 @@ export interface SolveOutcome {
   message?: string;
   /** An LP (no integer column) solved to optimality: each row's dual by row index. */
   rowDuals?: Float64Array;
+  /** An outcome combined from one solve per assignment of a MILP's split-LLM binaries (split-branches.ts): each branch's. */
+  branches?: SplitBranch[];
+}
+
+/** One assignment of a MILP's split-LLM binaries and its solve. */
+export interface SplitBranch {
+  /** The split components this branch runs on prefill and decode units (the others run whole). */
+  phased: string[];
+  status: SolveStatus;
+  /** The branch's incumbent (NaN without one). */
+  objective: number;
+  /** The branch's bound (NaN when unknown, −∞/+∞ for an infeasible max/min branch). */
+  bound: number;
+  wallS: number;
 }
 
 export interface SolveOptions {

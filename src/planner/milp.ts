@@ -403,7 +403,8 @@ export function buildMilp(instance: PlannerInstance): MilpLayout {
     ...componentNames.map((c, i) => `component ${i}: ${c}`),
     ...candidates.map((u, i) => `unit ${i}: ${u.id} (rho max ${u.rhoMax})${exclusionWords(instance.excluded?.get(i))}`),
     ...splitChoices.map(
-      (s) => `split_${componentIndex.get(s.component)}: 1 when ${s.component} runs on prefill and decode units, 0 when on full units`,
+      (s) =>
+        `split_${componentIndex.get(s.component)}: 1 when ${s.component} runs on prefill and decode units, 0 when on full units (glpk.js solves one MILP per value, split-branches.ts)`,
     ),
     ...coverageRows.map((r, i) => `cover_${i}: at least one replica hosts ${r.component} (only request types outside the mix visit it)`),
     ...(instance.baselineBound

@@ -1,7 +1,7 @@
 // Column generation over operating points, measured by bench/operating-points.ts and not used by
 // the planner (bench/RESULTS.md, "Operating points": the LP's duals miss the point the Omni MILP
 // needs, and the points they do price in raise the LP bound so glpk.js stops on its time limit).
-// The planner offers two operating points per (group, pool, TP) (candidates.ts); the free
+// The planner offers up to three operating points per (group, pool, TP) (candidates.ts); the free
 // search's optimum sometimes needs another one. Pricing: solve the LP relaxation of the free
 // search's MILP over the offered candidates, price each dropped point with the LP's row duals
 // (the best reduced value of one replica of it), add the few that price in, and repeat until none

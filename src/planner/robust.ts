@@ -19,7 +19,7 @@ import { buildRobustMilp, shareKey, workloadOutcome, type RobustLayout } from '.
 import type { MilpLayout, PlannerInstance } from './milp.js';
 import type { GlpkSolver, SolveOutcome } from './glpk-solver.js';
 import { buildSolution, decodeValues, emptySolution, routeShares, verifyDecoded } from './decode.js';
-import { RESOLVE_MIP_GAP } from './solve.js';
+import { FREE_SEARCH_MIP_GAP } from './solve.js';
 import { loosen, simulateRun, tighten, type LoopContext } from './loop.js';
 import { costOf } from './rank.js';
 import { assemblePlan, planSkeleton, resolvedWorkload, type PlanSkeleton } from './assemble.js';
@@ -157,7 +157,7 @@ async function solveRobust(
   ctx.options.onProgress?.({ phase: 'solving', strategy });
   const outcome = await ctx.solver.solve(robust.layout.model, {
     timeLimitS: primary.timeLimitS,
-    mipGap: first ? primary.mipGap : Math.max(primary.mipGap, RESOLVE_MIP_GAP),
+    mipGap: first ? primary.mipGap : Math.max(primary.mipGap, FREE_SEARCH_MIP_GAP),
     onProgress: (line) => ctx.options.onProgress?.({ phase: 'progress', strategy, line }),
   });
   ctx.options.onProgress?.({ phase: 'solved', strategy, line: outcome.status, seconds: outcome.wallS });

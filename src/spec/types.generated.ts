@@ -1278,6 +1278,27 @@ export interface Plan {
      */
     constraints: number;
     /**
+     * Present when the MILP has split-LLM binaries (an LLM that may run on full units or on prefill and decode units): glpk.js solved one MILP per assignment of them, each with the binaries fixed, and kept the best; the status, objective and bound above combine them (optimal only when the best branch is proven and no other branch's bound exceeds it). The LP --emit-lp writes keeps the binaries free.
+     */
+    splitBranches?: {
+      /**
+       * Split LLMs this branch runs on prefill and decode units; the others run on full units.
+       */
+      phased: string[];
+      /**
+       * The branch solve's status (feasible: stopped at the MIP gap or the time limit).
+       */
+      status: "optimal" | "feasible" | "infeasible" | "timeout" | "unbounded" | "error";
+      /**
+       * The branch's incumbent objective (absent without one).
+       */
+      objective?: number;
+      /**
+       * The branch's bound on its objective (absent when infeasible or unknown).
+       */
+      bound?: number;
+    }[];
+    /**
      * The planner's simulate-and-tighten loop for the free search: one entry per solve whose solution was simulated on the workload, in order (the first is the MILP's first choice). A type the accept rule rejects (it misses its p90 target, or meets it by no more than the sampling noise of the window) tightens ρmax of the units on its path; when every type is accepted with room to spare, ρmax rises; the MILP is solved again, at most a fixed number of times; the plan keeps the iteration with the highest SLO goodput under the accept rule (its rate when every type is accepted; then the rate of the types that are; then the lower cost).
      */
     loopIterations?: LoopIteration[];

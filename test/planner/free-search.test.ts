@@ -22,18 +22,6 @@ const BEHIND: Record<string, Record<string, string>> = {
       "the robust loop over four workloads tightens every workload's missed i2t at once: 1.29, 0.78, 0.47 req/s miss, 0.28 and 0.42 meet, 0.58 misses, 0.35 meets; its best is 0.42 while monolithic TP8 meets every workload's targets at 0.94 and is adopted (P/D shapes are not offered to the robust MILP yet)",
     ]),
   ),
-  'qwen25-vl-8xh200': Object.fromEntries(
-    ['monolithic', 'epd'].map((b) => [
-      b,
-      "the free search's 4 iterations (21.9, 11.5, 9.23, 7.80 req/s) each fail the accept rule on v2t (the last over 3 seeds × about 540 v2t requests), and tightening its bottleneck then left the next solve unchanged, so the loop stopped; epd's units pass at 7.80 req/s (pooled v2t 93.5%) and are adopted",
-    ]),
-  ),
-  'whisper-tiny-1xh100': Object.fromEntries(
-    ['monolithic', 'encoder-disaggregated', 'pd', 'epd', 'disaggregated'].map((b) => [
-      b,
-      "the free search mixes whole units with encoder-only ones (4 + 4 H100s): at the 41219 req/s its first solve claims a2t misses, and the loop's tightening of both shapes lands at 24731 and 30290 req/s meeting every target, 37097 missing; monolithic's 8 whole units meet every target at 41219 req/s and are adopted",
-    ]),
-  ),
 };
 
 const frozen = readdirSync('plans')
