@@ -244,10 +244,12 @@ try {
       simCell('disaggregated'),
     ]);
   }
-  console.log(
-    "\nThe free search's own result (its kept iteration: MILP rate or cost, simulated SLO goodput) and the baseline the plan adopted instead, if any; then the plan against the baselines on the same GPUs: capacity ratios from the MILP after the loop, and SLO goodput in simulation (plan ÷ baseline; ≥ 1.00× by construction, since a better baseline is adopted — the free search columns are what can regress):\n",
-  );
-  console.log(formatTable(gains));
+  if (fixtures.length > 0) {
+    console.log(
+      "\nThe free search's own result (its kept iteration: MILP rate or cost, simulated SLO goodput) and the baseline the plan adopted instead, if any; then the plan against the baselines on the same GPUs: capacity ratios from the MILP after the loop, and SLO goodput in simulation (plan ÷ baseline; ≥ 1.00× by construction, since a better baseline is adopted — the free search columns are what can regress):\n",
+    );
+    console.log(formatTable(gains));
+  }
 } finally {
   await solver.close();
 }
