@@ -3,7 +3,10 @@
 // packing rows), and compute the best rate for it with a small dense simplex (not glpk, not
 // highs). Exponential, so only for ≤ 4 components and ≤ 8 GPUs. An LLM split into prefill and
 // decode units is enumerated both ways (whole, or by phase) rather than by the MILP's binary.
-import type { PlannerInstance } from '../../src/planner/milp.js';
+import assert from 'node:assert/strict';
+import type { MilpLayout, PlannerInstance } from '../../src/planner/milp.js';
+import type { SolveOutcome } from '../../src/planner/glpk-solver.js';
+import { decodeValues, verifyDecoded, type DecodedSolution } from '../../src/planner/decode.js';
 
 /** max c·x subject to A x ≤ b, x ≥ 0, with b ≥ 0 (the origin is feasible). Bland's rule, so no cycling. */
 export function simplexMax(c: number[], A: number[][], b: number[]): number {
@@ -182,4 +185,20 @@ export function bruteForce(instance: PlannerInstance): BruteForceResult {
   };
   visit(0, 0);
   return best;
+}
+
+/** Decodes a max-rate solve, checks it against the MILP's rows, and asserts its rate is the brute-force optimum's (to 1e-6). */
+export function assertDecodesToOptimum(
+  layout: MilpLayout,
+  outcome: SolveOutcome,
+  expected: BruteForceResult,
+  label: string,
+): DecodedSolution {
+  const decoded = decodeValues(layout, outcome);
+  verifyDecoded(layout, decoded);
+  assert.ok(
+    Math.abs(decoded.ratePerS - expected.value) <= 1e-6 * expected.value,
+    `${label} ${decoded.ratePerS} req/s, brute force ${expected.value} req/s`,
+  );
+  return decoded;
 }

@@ -13,7 +13,7 @@ import { buildSolution, decodeValues, verifyDecoded } from '../../src/planner/de
 import { buildSplitCandidates } from '../../src/planner/pd-split.js';
 import { dominanceTolerance, exclusions } from '../../src/planner/candidates.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
-import { bestRate, bruteForce, splitLlms } from './brute-force.js';
+import { assertDecodesToOptimum, bestRate, bruteForce, splitLlms } from './brute-force.js';
 import { loadSpec, OMNI } from './helpers.js';
 
 const PD = 'test/fixtures/planner/pd/deployment.yaml';
@@ -50,12 +50,7 @@ test('P/D must win: the MILP optimum equals brute force over every unit shape, a
   assert.equal(layout.splitChoices.length, 1, 'one binary chooses whole or split for the llm');
   const outcome = await solver.solve(layout.model, { timeLimitS: 20, mipGap: 0 });
   assert.equal(outcome.status, 'optimal');
-  const decoded = decodeValues(layout, outcome);
-  verifyDecoded(layout, decoded);
-  assert.ok(
-    Math.abs(decoded.ratePerS - expected.value) <= 1e-6 * expected.value,
-    `MILP ${decoded.ratePerS} req/s, brute force ${expected.value} req/s`,
-  );
+  const decoded = assertDecodesToOptimum(layout, outcome, expected, 'MILP');
   assert.ok(
     bestRate(instance, decoded.replicas, new Set(['llm'])) >= decoded.ratePerS * (1 - 1e-9),
     'the oracle agrees, with the llm split',

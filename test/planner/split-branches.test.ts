@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { preparePlanner, strategyInstance } from '../../src/planner/prepare.js';
 import { buildMilp, type MilpModel, type PlannerInstance } from '../../src/planner/milp.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
-import { decodeValues, verifyDecoded } from '../../src/planner/decode.js';
 import { fixSplitBinaries, solveSplitBranches } from '../../src/planner/split-branches.js';
-import { bruteForce } from './brute-force.js';
+import { assertDecodesToOptimum, bruteForce } from './brute-force.js';
 import { cloneSpec, loadSpec } from './helpers.js';
 
 const PD = 'test/fixtures/planner/pd/deployment.yaml';
@@ -52,12 +51,7 @@ test('one solve per value of the split binary reaches the brute-force optimum, p
   assert.equal(outcome.status, 'optimal');
   assert.equal(outcome.stoppedBy, 'proof');
   assert.equal(outcome.gap, 0);
-  const decoded = decodeValues(layout, outcome);
-  verifyDecoded(layout, decoded);
-  assert.ok(
-    Math.abs(decoded.ratePerS - expected.value) <= 1e-6 * expected.value,
-    `branches ${decoded.ratePerS} req/s, brute force ${expected.value} req/s`,
-  );
+  assertDecodesToOptimum(layout, outcome, expected, 'branches');
   assert.deepEqual(
     outcome.branches!.map((b) => b.phased),
     [[], ['llm']],
