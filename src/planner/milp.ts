@@ -35,6 +35,11 @@ export interface MilpModel {
   comments: string[];
 }
 
+/** The model's LP relaxation: every integer column continuous (its optimum bounds the MILP's). */
+export function lpRelaxation(model: MilpModel): MilpModel {
+  return { ...model, columns: model.columns.map((c) => ({ ...c, integer: false })) };
+}
+
 export interface ResolvedObjective {
   kind: 'max-rate' | 'min-cost';
   costBasis: 'gpus' | 'dollars';

@@ -8,7 +8,7 @@
 // does or the rounds run out.
 import { colocatableGroups } from '../graph/groups.js';
 import { buildCandidates, type Candidate } from './candidates.js';
-import { buildMilp, type FlowColumn, type InstanceType, type MilpModel } from './milp.js';
+import { buildMilp, lpRelaxation, type FlowColumn, type InstanceType } from './milp.js';
 import { strategyInstance, type PlannerProblem } from './prepare.js';
 import type { GlpkSolver } from './glpk-solver.js';
 
@@ -47,10 +47,6 @@ export function droppedPoints(problem: PlannerProblem): Candidate[] {
   });
 }
 
-function relaxed(model: MilpModel): MilpModel {
-  return { ...model, columns: model.columns.map((c) => ({ ...c, integer: false })) };
-}
-
 /**
  * The dropped points whose best replica has a positive reduced value under the row duals of the
  * LP relaxation over `offered`, best value per GPU first (ties: build order).
@@ -59,7 +55,7 @@ async function price(problem: PlannerProblem, offered: Candidate[], dropped: Can
   const instance = strategyInstance({ ...problem, candidates: offered }, 'planned').instance;
   if (!instance) return [];
   const master = buildMilp(instance).model;
-  const lp = await solver.solve(relaxed(master), { timeLimitS: problem.timeLimitS, mipGap: 0 });
+  const lp = await solver.solve(lpRelaxation(master), { timeLimitS: problem.timeLimitS, mipGap: 0 });
   if (lp.status !== 'optimal' || !lp.rowDuals) return [];
   const dual = new Map(master.rows.map((r, i) => [r.name, lp.rowDuals![i]]));
   // The MILP over offered + dropped: the offered candidates keep their indices, so every row of

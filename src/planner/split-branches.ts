@@ -8,7 +8,7 @@
 // one model). Each branch is solved to the same gap within the shared time limit, so the best is
 // within that gap of the whole problem's optimum, and proven optimal when it is proven and no
 // other branch's bound exceeds it.
-import type { MilpLayout, MilpModel } from './milp.js';
+import { lpRelaxation, type MilpLayout, type MilpModel } from './milp.js';
 import type { Plan } from '../spec/types.generated.js';
 import type { GlpkSolver, SolveOptions, SolveOutcome, SplitBranch } from './glpk-solver.js';
 
@@ -24,6 +24,19 @@ export function fixSplitBinaries(layout: MilpLayout, assignment: number): MilpMo
   };
 }
 
+/**
+ * A branch's bound on its objective: its solve's own; ∓∞ when it is infeasible; and for a solve
+ * that stopped without a bound (no incumbent by the time limit), its LP relaxation's optimum, so
+ * the whole problem's bound, and the gap the plan states, stay known.
+ */
+export async function branchBound(solver: GlpkSolver, model: MilpModel, outcome: SolveOutcome, options: SolveOptions): Promise<number> {
+  const infeasibleBound = model.sense === 'max' ? -Infinity : Infinity;
+  if (outcome.status === 'infeasible') return infeasibleBound;
+  if (!Number.isNaN(outcome.bound)) return outcome.bound;
+  const lp = await solver.solve(lpRelaxation(model), options);
+  return lp.status === 'optimal' ? lp.objective : lp.status === 'infeasible' ? infeasibleBound : NaN;
+}
+
 const hasIncumbent = (o: SolveOutcome) => o.status === 'optimal' || o.status === 'feasible';
 
 /** Solve the layout's model: by one solve per assignment of its split binaries when it has any (and few), else as it is. */
@@ -36,18 +49,16 @@ export async function solveSplitBranches(solver: GlpkSolver, layout: MilpLayout,
   const branches: SplitBranch[] = [];
   for (let assignment = 0; assignment < 2 ** choices.length; assignment++) {
     // The branches share the time limit; a late branch still gets a second to find an incumbent.
-    const elapsedS = (performance.now() - started) / 1000;
-    const outcome = await solver.solve(fixSplitBinaries(layout, assignment), {
-      ...options,
-      timeLimitS: Math.max(1, options.timeLimitS - elapsedS),
-    });
+    const remainingS = () => Math.max(1, options.timeLimitS - (performance.now() - started) / 1000);
+    const model = fixSplitBinaries(layout, assignment);
+    const outcome = await solver.solve(model, { ...options, timeLimitS: remainingS() });
     outcomes.push(outcome);
-    const infeasibleBound = max ? -Infinity : Infinity;
+    const bound = await branchBound(solver, model, outcome, { ...options, timeLimitS: remainingS() });
     branches.push({
       phased: choices.filter((_, j) => (assignment >> j) & 1).map((s) => s.component),
       status: outcome.status,
       objective: outcome.objective,
-      bound: outcome.status === 'infeasible' ? infeasibleBound : outcome.bound,
+      bound,
       wallS: outcome.wallS,
     });
   }

@@ -6,9 +6,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { preparePlanner, strategyInstance } from '../../src/planner/prepare.js';
-import { buildMilp, type MilpModel, type PlannerInstance } from '../../src/planner/milp.js';
+import { buildMilp, lpRelaxation, type MilpModel, type PlannerInstance } from '../../src/planner/milp.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
-import { fixSplitBinaries, solveSplitBranches } from '../../src/planner/split-branches.js';
+import { branchBound, fixSplitBinaries, solveSplitBranches } from '../../src/planner/split-branches.js';
 import { assertDecodesToOptimum, bruteForce } from './brute-force.js';
 import { cloneSpec, loadSpec } from './helpers.js';
 
@@ -26,10 +26,7 @@ function freeSearch(): PlannerInstance {
 
 /** The LP relaxation's optimum: every integer column continuous. */
 async function relaxation(model: MilpModel): Promise<number> {
-  const outcome = await solver.solve(
-    { ...model, columns: model.columns.map((c) => ({ ...c, integer: false })) },
-    { timeLimitS: 20, mipGap: 0 },
-  );
+  const outcome = await solver.solve(lpRelaxation(model), { timeLimitS: 20, mipGap: 0 });
   assert.equal(outcome.status, 'optimal');
   return outcome.objective;
 }
@@ -74,4 +71,19 @@ test('a model without split binaries is solved as it is, with no branches', asyn
   assert.equal(outcome.branches, undefined);
   const plain = await solver.solve(layout.model, { timeLimitS: 20, mipGap: 0 });
   assert.equal(outcome.objective, plain.objective);
+});
+
+test("a branch that stopped without a bound is bounded by its LP relaxation; an infeasible one by ∓∞; a solve's own bound is kept", async () => {
+  const layout = buildMilp(freeSearch());
+  const model = fixSplitBinaries(layout, 0);
+  const options = { timeLimitS: 20, mipGap: 0 };
+  const proven = await solver.solve(model, options);
+  assert.equal(proven.status, 'optimal');
+  // What a solve stopped by the clock before its first incumbent returns: no objective, no bound.
+  const stopped = { ...proven, status: 'timeout' as const, objective: NaN, bound: NaN, gap: NaN };
+  const lpBound = await branchBound(solver, model, stopped, options);
+  assert.equal(lpBound, await relaxation(model));
+  assert.ok(lpBound >= proven.objective * (1 - 1e-9), `LP bound ${lpBound} below the optimum ${proven.objective}`);
+  assert.equal(await branchBound(solver, model, { ...stopped, status: 'infeasible' }, options), -Infinity);
+  assert.equal(await branchBound(solver, model, proven, options), proven.bound);
 });
