@@ -315,6 +315,7 @@ export class Gateway {
     }
   }
 
+  /** Streams the answer as server-sent events; true when it went out in full (only those are traced). */
   private async stream(
     reply: FastifyReply,
     st: RequestState,
@@ -347,7 +348,6 @@ export class Gateway {
       await send(raw, chunkBody(meta, {}, answer.finishReason));
       if (parsed.includeUsage) await send(raw, { ...chunkBody(meta, {}), choices: [], usage: answer.usage });
       raw.write('data: [DONE]\n\n');
-      raw.end();
       this.record(st, 200);
       this.served(st, parsed, answer);
       return true;
@@ -355,8 +355,9 @@ export class Gateway {
       const e = toApiError(err);
       if (!raw.destroyed) raw.write(`data: ${JSON.stringify(e.body())}\n\n`);
       this.record(st, e.status, e.message);
-      raw.end();
       return false;
+    } finally {
+      raw.end();
     }
   }
 }
