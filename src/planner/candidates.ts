@@ -350,7 +350,6 @@ function pointDominates(a: OperatingPoint, b: OperatingPoint): boolean {
   });
 }
 
-/** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
 /**
  * Busy seconds per request of each type outside the mix on the unit's components (`entries`),
  * each costed by `service`: what routes those types by capacity (decode.ts).
@@ -382,6 +381,7 @@ export function withBatchLimits(
   return batch;
 }
 
+/** The weights `component` shares with another (model graph `sharesWeightsWith`), per device at TP `tp`. */
 function sharedWeights(ctx: CandidateContext, component: string, tp: Tp): { sharedWeights?: { with: string; bytesPerGpu: number } } {
   const c = ctx.model.components.get(component)!;
   return c.sharesWeightsWith !== undefined ? { sharedWeights: { with: c.sharesWeightsWith, bytesPerGpu: c.weightBytes / tp } } : {};

@@ -60,9 +60,9 @@ export interface SimulationSlice {
   devices: number;
 }
 
-/** Replicas of each unit and their devices. */
-function devicesOf(units: readonly ExecutorUnit[], replicas: (u: ExecutorUnit, i: number) => number): number {
-  return units.reduce((a, u, i) => a + replicas(u, i) * u.tp, 0);
+/** Devices the units' replicas take. */
+function devicesOf(units: readonly ExecutorUnit[]): number {
+  return units.reduce((a, u) => a + u.replicas * u.tp, 0);
 }
 
 /**
@@ -73,7 +73,7 @@ function devicesOf(units: readonly ExecutorUnit[], replicas: (u: ExecutorUnit, i
  * keeps one replica (the routes of the types outside the mix still name it).
  */
 export function sliceForSimulation(input: SimInput, ratePerS: number, sliceDevices: number = SLICE_DEVICES): SimulationSlice | undefined {
-  const devices = devicesOf(input.units, (u) => u.replicas);
+  const devices = devicesOf(input.units);
   if (!(ratePerS > 0) || !(sliceDevices > 0)) return undefined;
   for (let target = sliceDevices; target < devices; target *= 2) {
     const slice = sliceOf(input, ratePerS, target / devices);
@@ -143,7 +143,7 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     typeRateFractions: Object.fromEntries(phi),
     loadFactorMax: loadFactor(kept),
     replicas: kept.reduce((a, k) => a + k, 0),
-    devices: devicesOf(units, (u) => u.replicas),
+    devices: devicesOf(units),
   };
 }
 
