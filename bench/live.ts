@@ -3,6 +3,7 @@
 // the served-latency model, and the table blamed the simulator. Shared by bench:knee and
 // bench:timeline.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import type { SimResult } from '../src/sim/metrics.js';
@@ -91,4 +92,45 @@ export async function bench(
   } catch {
     throw new Error(`bench at ${ratePerS.toFixed(1)}/s printed no JSON (exit ${code}):\n${stderr}`);
   }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/**
+ * CPU time, ms, that process `pid` and every live descendant of it have used so far (utime +
+ * stime from /proc/<pid>/stat): the serving process tree's CPU — gateway, dispatcher, executors.
+ */
+export function treeCpuMs(pid: number): number {
+  const stats = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        // The command name (field 2) may hold spaces and parentheses: fields follow its last ')'.
+        const text = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+        return [{ pid: Number(name), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }];
+      } catch {
+        return []; // exited while listed
+      }
+    });
+  const inTree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const s of stats)
+      if (!inTree.has(s.pid) && inTree.has(s.ppid)) {
+        inTree.add(s.pid);
+        grew = true;
+      }
+  }
+  return (stats.filter((s) => inTree.has(s.pid)).reduce((sum, s) => sum + s.ticks, 0) * 1000) / TICKS_PER_S;
+}
+
+/** The machine's CPU time so far, ms: busy (every process's, this one's and others') and total, from /proc/stat's first line. */
+export function machineCpuMs(): { busyMs: number; totalMs: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are the idle time.
+  const totalMs = (fields.reduce((a, b) => a + b, 0) * 1000) / TICKS_PER_S;
+  const idleMs = ((fields[3] + fields[4]) * 1000) / TICKS_PER_S;
+  return { busyMs: totalMs - idleMs, totalMs };
 }

@@ -11,7 +11,7 @@
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategy <name> (planned),
 // --rates a,b (req/s, default 41.3,66: 50% and 80% of the demo's measured knee), --duration <s>
 // per rate (default 20).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loneInvocationMs } from '../src/cost/served-latency.js';
@@ -32,7 +32,7 @@ import { solutionFor } from '../src/sim/input.js';
 import type { Strategy } from '../src/sim/model.js';
 import { quantileSorted } from '../src/workload/summarise.js';
 import { readTraceFile } from '../src/workload/trace.js';
-import { bench, load, log, serve, stop } from './live.js';
+import { bench, load, log, machineCpuMs, serve, stop, treeCpuMs } from './live.js';
 
 const arg = (name: string, fallback: string): string =>
   process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? fallback) : fallback;
@@ -40,6 +40,7 @@ const PLAN = arg('--plan', 'plans/demo-local.plan.json');
 const STRATEGY = arg('--strategy', 'planned') as Strategy;
 const RATES = arg('--rates', '41.3,66').split(',').map(Number);
 const PROBE_S = Number(arg('--duration', '20'));
+const KEEP = arg('--keep', '');
 
 const pct = (xs: number[], q: number): number =>
   quantileSorted(
@@ -77,23 +78,57 @@ async function main(): Promise<void> {
       const before = readLines(tracePath).length;
       const loadBefore = load();
       const sentPath = join(dir, `sent-${rate}.jsonl`);
+      const cpuBeforeMs = treeCpuMs(child.pid!);
+      const machineBefore = machineCpuMs();
       const result = await bench(url, PLAN, STRATEGY, rate, PROBE_S, sentPath);
       await new Promise((r) => setTimeout(r, 500)); // the trace's last lines reach the file
+      const serverCpuMs = treeCpuMs(child.pid!) - cpuBeforeMs;
+      const machineAfter = machineCpuMs();
+      // Every process's CPU over the probe, this bench's start-up included: foreign load too.
+      const machineBusy = (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs);
       const lines = readLines(tracePath).slice(before);
+      const sent = readTraceFile(sentPath).requests;
+      const spanS = sent.length > 1 ? sent[sent.length - 1].arrivalS - sent[0].arrivalS : PROBE_S;
+      const clientCpuMs = result.bench.clientCpuMsPerRequest * sent.length;
+      const cores = plan.pools.find((p) => p.gpu.device === 'cpu')?.gpusPerNode ?? 1;
+      const hostBusy = (serverCpuMs + clientCpuMs) / 1000 / spanS / cores;
+      if (KEEP) {
+        mkdirSync(KEEP, { recursive: true });
+        writeFileSync(join(KEEP, `trace-${rate}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+        copyFileSync(sentPath, join(KEEP, `sent-${rate}.jsonl`));
+        const clientMs = Object.fromEntries(
+          Object.entries(result.results[STRATEGY].perType).flatMap(([t, r]) => {
+            const m = r.latencyMs ?? r.observedLatencyMs;
+            return m ? [[t, [m.p50, m.p90]]] : [];
+          }),
+        );
+        writeFileSync(
+          join(KEEP, `measured-${rate}.json`),
+          JSON.stringify({ clientCpuMsPerRequest: result.bench.clientCpuMsPerRequest, latencyMs: clientMs }),
+        );
+        writeFileSync(
+          join(KEEP, `cpu-${rate}.json`),
+          JSON.stringify({
+            rate,
+            spanS,
+            requests: sent.length,
+            serverCpuMs,
+            clientCpuMs,
+            cores,
+            hostBusy,
+            machineBusy,
+            load: [loadBefore, load()],
+          }),
+        );
+      }
       const measured = result.results[STRATEGY];
-      const { simulated } = compareWithSimulator(
-        plan,
-        STRATEGY,
-        readTraceFile(sentPath).requests,
-        measured,
-        result.bench.clientCpuMsPerRequest,
-      );
+      const { simulated } = compareWithSimulator(plan, STRATEGY, sent, measured, result.bench.clientCpuMsPerRequest);
       log(`${rate} req/s: ${lines.length} traced requests (load ${loadBefore} before, ${load()} after)`);
       if (!spread || rate < spread.rate) spread = { rate, perComponent: servedSpread(lines, llms), scale: servedScale(lines, reference) };
       const types = Object.keys(measured.perType);
       const ofType = (t: string): RequestTraceLine[] => lines.filter((l) => l.type === t);
       out.push(
-        `### ${rate} req/s offered, ${PROBE_S} s, strategy ${STRATEGY}; load average ${loadBefore} before, ${load()} after; load generator ${result.bench.clientCpuMsPerRequest.toFixed(2)} ms CPU per request`,
+        `### ${rate} req/s offered, ${PROBE_S} s, strategy ${STRATEGY}; load average ${loadBefore} before, ${load()} after; load generator ${result.bench.clientCpuMsPerRequest.toFixed(2)} ms CPU per request; serving processes ${(serverCpuMs / sent.length).toFixed(2)} ms CPU per request; host ${(hostBusy * 100).toFixed(1)}% busy (serving processes and load generator, of ${cores} cores), machine ${(machineBusy * 100).toFixed(1)}% (every process)`,
         '',
         'Latency, ms, p50 / p90: the client, the gateway (receive → last byte sent), the simulator on the same requests.',
         '',

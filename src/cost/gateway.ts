@@ -5,7 +5,7 @@
 // on average. A GPU pool's executors do not share their devices with it. Where the profile
 // measured cornserve's runtime, the simulator models the moments of contention instead of that
 // mean (hostCpuLoads, sim/host-contention.ts); the planner's cost model keeps the mean.
-import type { GatewayCPU, Profile, ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
+import type { GatewayCPU, LoadStretchPoint, Profile, ProfileEntry, ResolvedPool } from '../spec/types.generated.js';
 import type { WorkloadModel } from '../graph/model.js';
 import { scaleEntry } from './curve.js';
 
@@ -77,7 +77,8 @@ export function withGatewayShare(entry: ProfileEntry, share: number): ProfileEnt
 
 /** A process other than the executors that spends CPU on the cores of a pool's node: its busy fraction of one core and its mean burst. */
 export interface HostCpuConsumer {
-  name: 'gateway' | 'load generator';
+  /** 'other processes': CPU on the node that is not cornserve's (a fit to a run on a shared machine). */
+  name: 'gateway' | 'load generator' | 'other processes';
   /** Fraction of the time it wants a core (CPU ms per second / 1000). */
   busyFraction: number;
   /** Its mean CPU per request, ms: how long one burst of it lasts. */
@@ -91,6 +92,8 @@ export interface HostCpuLoad {
   others: HostCpuConsumer[];
   /** The profile's gateway.servedSpread: per component, p90 ÷ p50 of its served time per batch. */
   servedSpread?: Readonly<Record<string, number>>;
+  /** The profile's gateway.loadStretch, by increasing busy fraction: how served work stretches with the host's load. */
+  loadStretch?: readonly LoadStretchPoint[];
 }
 
 /**
@@ -121,5 +124,6 @@ export function hostCpuLoads(
       : [];
   const others = [...consumer('gateway', gatewayMsPerRequest), ...consumer('load generator', hostCpuMsPerRequest)];
   const spread = gateway.servedSpread && Object.keys(gateway.servedSpread).length > 0 ? { servedSpread: gateway.servedSpread } : {};
-  return cpuPools.map((p) => ({ pool: p.name, cores: p.gpusPerNode, others, ...spread }));
+  const stretch = gateway.loadStretch ? { loadStretch: [...gateway.loadStretch].sort((a, b) => a.hostBusy - b.hostBusy) } : {};
+  return cpuPools.map((p) => ({ pool: p.name, cores: p.gpusPerNode, others, ...spread, ...stretch }));
 }

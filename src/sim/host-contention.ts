@@ -20,7 +20,18 @@
 // of exponential length (mean SPREAD_STRETCH_MS) and every component there scales it by its own
 // spread. A lone batch's median stays the profile's; its mean, exp(σ²/2) above, is what a
 // request's many LLM steps add up to, and the tails grow most.
+//
+// Load stretch: the served spread is measured on lone requests, and under load served work
+// stretches further than processor sharing of the simulated demand says (the executors' own
+// event loops, IPC and the kernel's scheduling on 2 cores). Where the profile records how
+// (gateway.loadStretch: a host-wide median factor and spread by the fraction of the node's cores
+// busy, fitted at traced offered rates), each batch and step is also timed at the busy fraction
+// the simulation itself produces at that moment: its executors' busy time on the node over a
+// running window (exponentially decaying, BUSY_WINDOW_MS) plus the gateway's and load
+// generator's mean. The host-wide spread adds its log-variance to the component's own, on the
+// same draw.
 import type { HostCpuLoad } from '../cost/gateway.js';
+import type { LoadStretchPoint } from '../spec/types.generated.js';
 import { Rng } from '../workload/random.js';
 import type { SimModel } from './model.js';
 import type { Replica } from './replica.js';
@@ -57,6 +68,13 @@ class OnOff {
  */
 export const SPREAD_STRETCH_MS = 25;
 
+/**
+ * Time constant of the running window over which the simulation's own busy fraction of a node is
+ * taken, ms: a few served requests' spans, so a burst of arrivals raises it while it lasts and
+ * the busy fraction over a run averages to the one a load-stretch point was fitted at.
+ */
+export const BUSY_WINDOW_MS = 100;
+
 /** z-score of the 90th percentile of a standard normal. */
 const Z90 = 1.2815515655446004;
 
@@ -88,6 +106,13 @@ interface Host {
   /** Per component index: the lognormal σ of its served spread (0: none); with the node's draw. */
   spreadSigma: Float64Array | undefined;
   spread: SpreadDraw | undefined;
+  /** The profile's load stretch (by increasing busy fraction), or undefined. */
+  loadStretch: readonly LoadStretchPoint[] | undefined;
+  /** The other processes' mean busy fraction of one core, summed. */
+  othersBusy: number;
+  /** Executor work started on the node, ms, decayed with BUSY_WINDOW_MS to busyAtMs. */
+  busyMs: number;
+  busyAtMs: number;
 }
 
 /**
@@ -115,13 +140,18 @@ export class HostContention {
       if (!host) {
         const others = load.others.filter((o) => o.busyFraction > 0).map((o) => new OnOff(o.busyFraction, o.burstMs, rng));
         const sigma = load.servedSpread && spreadSigmas(model, load.servedSpread);
+        const loadStretch = load.loadStretch && load.loadStretch.length > 0 ? load.loadStretch : undefined;
         host = {
           cores: load.cores,
           sliceMs: schedulerSliceMs(load.cores),
           replicas: [],
           others,
           spreadSigma: sigma,
-          spread: sigma && new SpreadDraw(spreadRng),
+          spread: sigma || loadStretch ? new SpreadDraw(spreadRng) : undefined,
+          loadStretch,
+          othersBusy: load.others.reduce((sum, o) => sum + o.busyFraction, 0),
+          busyMs: 0,
+          busyAtMs: 0,
         };
         hosts.set(key, host);
       }
@@ -142,14 +172,43 @@ export class HostContention {
   stretch(rep: Replica, replicas: readonly Replica[], ms: number, nowMs: number, component: number): number {
     const host = this.hostOf[rep.index];
     if (!host) return ms;
-    const sigma = host.spreadSigma?.[component] ?? 0;
+    let sigma = host.spreadSigma?.[component] ?? 0;
+    if (host.loadStretch) {
+      const at = loadStretchAt(host.loadStretch, busyFraction(host, nowMs));
+      ms *= at.median;
+      sigma = Math.hypot(sigma, Math.log(at.spread) / Z90);
+    }
     if (sigma > 0) ms *= Math.exp(sigma * host.spread!.at(nowMs));
     let demand = 1;
     for (const r of host.replicas) if (r !== rep.index && replicas[r].busy) demand++;
     for (const o of host.others) if (o.busyAt(nowMs)) demand++;
-    if (demand <= host.cores) return ms;
-    return Math.max((ms * demand) / host.cores, ms + (demand - host.cores) * host.sliceMs);
+    if (demand > host.cores) ms = Math.max((ms * demand) / host.cores, ms + (demand - host.cores) * host.sliceMs);
+    if (host.loadStretch) host.busyMs += ms;
+    return ms;
   }
+}
+
+/** The node's busy fraction at `nowMs`: its executors' work over the running window, and the other processes' mean. */
+function busyFraction(host: Host, nowMs: number): number {
+  host.busyMs *= Math.exp((host.busyAtMs - nowMs) / BUSY_WINDOW_MS);
+  host.busyAtMs = nowMs;
+  return Math.min(1, (host.busyMs / BUSY_WINDOW_MS + host.othersBusy) / host.cores);
+}
+
+/**
+ * The load stretch at busy fraction `hostBusy`: linear between the points, from a median and
+ * spread of 1 at an idle host to the first, the last's beyond it.
+ */
+export function loadStretchAt(points: readonly LoadStretchPoint[], hostBusy: number): { median: number; spread: number } {
+  let below = { hostBusy: 0, median: 1, spread: 1 };
+  for (const p of points) {
+    if (hostBusy <= p.hostBusy) {
+      const t = p.hostBusy > below.hostBusy ? (hostBusy - below.hostBusy) / (p.hostBusy - below.hostBusy) : 1;
+      return { median: below.median + t * (p.median - below.median), spread: below.spread + t * (p.spread - below.spread) };
+    }
+    below = p;
+  }
+  return { median: below.median, spread: below.spread };
 }
 
 /** Per component index, the lognormal σ whose p90 ÷ p50 is the measured spread; undefined when no component has one. */

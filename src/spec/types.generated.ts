@@ -1066,6 +1066,33 @@ export interface GatewayCPU {
   servedScale?: {
     [k: string]: number;
   };
+  /**
+   * How served work stretches with the host's own load, beyond the lone-request servedScale and servedSpread: points by the fraction of the node's cores busy (executors, gateway, load generator and any other process), in increasing order. Fitted at offered rates traced by `npm run bench:timeline` (its `--keep` files and `bench/contention-fit.ts`): at each, the host-wide factor whose median and spread make the simulated per-type p50 and p90 match the measured. On a host whose contention is modelled (only with `hopMs`) the simulator interpolates it at the busy fraction the simulation itself produces (its executors' busy time over a running window, the gateway's and load generator's mean) and times each batch and step with it, on the node's served-spread draw (sim/host-contention.ts). Below the first point it runs from a median and spread of 1 at an idle host; above the last it stays at the last.
+   *
+   * @minItems 1
+   */
+  loadStretch?: [LoadStretchPoint, ...LoadStretchPoint[]];
+}
+/**
+ * The host-wide stretch of served work at one busy fraction of the node's cores.
+ */
+export interface LoadStretchPoint {
+  /**
+   * Fraction of the node's cores busy, over the run the point was fitted on (/proc: every process on the machine).
+   */
+  hostBusy: number;
+  /**
+   * Median factor on every batch's and step's time.
+   */
+  median: number;
+  /**
+   * p90 ÷ p50 of the factor: a lognormal spread combined with each component's own servedSpread (their log-variances add), on the node's draw for stretches of time.
+   */
+  spread: number;
+  /**
+   * The offered rate it was fitted at, for the record.
+   */
+  ratePerS?: number;
 }
 /**
  * max-rate: the largest sustainable request rate within the cluster (or a GPU budget); min-cost: the cheapest placement that sustains a target rate.

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { hostCpuLoads } from '../../src/cost/gateway.js';
 import { scheduleFromWorkload } from '../../src/loadgen/schedule.js';
 import { readPlan } from '../../src/plan/io.js';
-import { schedulerSliceMs } from '../../src/sim/host-contention.js';
+import { loadStretchAt, schedulerSliceMs } from '../../src/sim/host-contention.js';
 import { simInputAtRate, simInputFromPlan } from '../../src/sim/input.js';
 import { simulate, simulateInput } from '../../src/sim/simulate.js';
-import type { Plan } from '../../src/spec/types.generated.js';
+import type { LoadStretchPoint, Plan } from '../../src/spec/types.generated.js';
 import { generateRequests, workloadSpecFromPlan } from '../../src/workload/generator.js';
 
 const demo = readPlan('plans/demo-local.plan.json');
@@ -75,8 +75,8 @@ test('no contention model on GPU pools or CPU plans whose profile did not measur
 });
 
 test('a served spread widens the tail, moves medians far less; the same for a seed; nothing without one', () => {
-  // Without the served scale, whose longer audio encoding would carry a2t's tail on its own.
-  const { servedScale: _scale, ...gateway } = demo.gateway!;
+  // Without the served scale, whose longer audio encoding would carry a2t's tail on its own, and the load stretch.
+  const { servedScale: _scale, loadStretch: _stretch, ...gateway } = demo.gateway!;
   const input = simInputAtRate({ ...demo, gateway }, 'planned', 40, 2.5);
   const requests = sent(demo, 40, 600);
   const withSpread = (servedSpread: Record<string, number> | undefined) => ({
@@ -107,6 +107,65 @@ test('a served spread in a GPU plan profile changes nothing: only contended CPU 
     simulate({ ...gpu, gateway: { ...gateway, servedSpread: { llm: 3, 'vision-encoder': 3 } } }, 'planned', requests(), {
       warmupRequests: 0,
     }),
+    simulate({ ...gpu, gateway }, 'planned', requests(), { warmupRequests: 0 }),
+  );
+});
+
+test('the load stretch is linear between its points, from 1 at an idle host, the last beyond them', () => {
+  const points = [
+    { hostBusy: 0.4, median: 1, spread: 1.2 },
+    { hostBusy: 0.8, median: 1.2, spread: 2 },
+  ];
+  assert.deepEqual(loadStretchAt(points, 0), { median: 1, spread: 1 });
+  const at = loadStretchAt(points, 0.2);
+  assert.ok(Math.abs(at.median - 1) < 1e-12 && Math.abs(at.spread - 1.1) < 1e-12, JSON.stringify(at));
+  const mid = loadStretchAt(points, 0.6);
+  assert.ok(Math.abs(mid.median - 1.1) < 1e-12 && Math.abs(mid.spread - 1.6) < 1e-12, JSON.stringify(mid));
+  assert.deepEqual(loadStretchAt(points, 1), { median: 1.2, spread: 2 });
+  // The profile's points in any order: hostCpuLoads hands them to the simulator by busy fraction.
+  const loads = hostCpuLoads({ ...demo.gateway!, loadStretch: [points[1], points[0]] }, demo.pools, demo.workload.mix, 40);
+  assert.deepEqual(loads?.[0].loadStretch, points);
+});
+
+test("the demo's load stretch lifts the tail under load, follows the simulation's own busy fraction, the same for a seed", () => {
+  const measured = demo.gateway?.loadStretch;
+  assert.ok(measured && measured.length > 0, 'the demo profile records a load stretch');
+  const at = (ratePerS: number, loadStretch: LoadStretchPoint[] | undefined) => {
+    const { loadStretch: _, ...gateway } = demo.gateway!;
+    const plan: Plan = { ...demo, gateway: loadStretch ? { ...gateway, loadStretch: loadStretch as [LoadStretchPoint] } : gateway };
+    return simulateInput(simInputAtRate(plan, 'planned', ratePerS, 2.7), sent(demo, ratePerS, Math.round(ratePerS * 12)), {
+      seed: 2,
+      warmupRequests: 0,
+    });
+  };
+  const ones = measured.map((p) => ({ ...p, median: 1, spread: 1 }));
+  // A stretch of 1 at every busy fraction is no stretch, to the bit.
+  assert.deepEqual(at(60, ones), at(60, undefined));
+  assert.deepEqual(at(60, measured), at(60, measured));
+  const busy = at(66, measured);
+  const without = at(66, undefined);
+  for (const type of ['t2t', 'i2t', 'a2t', 'ocr']) {
+    const b = busy.perType[type].latencyMs!;
+    const w = without.perType[type].latencyMs!;
+    assert.ok(b.p90 > w.p90 * 1.1, `${type} p90 at 66 req/s ${b.p90} vs ${w.p90} without the load stretch`);
+  }
+  // At a lone request's rate the host is nearly idle: the stretch there is nearly 1.
+  const lone = at(5, measured);
+  const loneWithout = at(5, undefined);
+  for (const type of ['t2t', 'ocr']) {
+    const l = lone.perType[type].latencyMs!;
+    const w = loneWithout.perType[type].latencyMs!;
+    assert.ok(Math.abs(l.p50 - w.p50) < 0.05 * w.p50, `${type} p50 at 5 req/s ${l.p50} vs ${w.p50}`);
+  }
+});
+
+test('a load stretch in a GPU plan profile changes nothing: only contended CPU hosts take it', () => {
+  const gpu = readPlan('plans/smolvlm-256m-1xh100.plan.json');
+  const requests = () => generateRequests(workloadSpecFromPlan(gpu), 300);
+  const gateway = { source: 'measured' as const, cpuMsPerRequest: {}, hopMs: 0 };
+  const loadStretch: [LoadStretchPoint] = [{ hostBusy: 0.1, median: 3, spread: 3 }];
+  assert.deepEqual(
+    simulate({ ...gpu, gateway: { ...gateway, loadStretch } }, 'planned', requests(), { warmupRequests: 0 }),
     simulate({ ...gpu, gateway }, 'planned', requests(), { warmupRequests: 0 }),
   );
 });
