@@ -11,19 +11,22 @@
 // (other agents' work on the same cores and their SMT siblings slows every rate alike), so with
 // `--reference <rate>` that rate is fitted first, its factor is kept under every other rate's,
 // and each point is the stretch beyond it: the growth with load, not the machine's state.
-// Options: --plan <file> (default plans/demo-local.plan.json), --runs <dir> (a --keep folder),
+// Options: --plan <file> (default plans/demo-local.plan.json), --runs <dir> (a --keep folder, or
+// bench/contention-runs/<run>: its measurements without the requests, regenerated),
 // --rates a,b (default every rate kept there), --seeds a,b (default 1,2,3), --strategy (planned),
 // --reference <rate> (none: absolute points), --median <x> (fit the spread alone).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostCpuLoad } from '../src/cost/gateway.js';
-import { scheduleRatePerS } from '../src/loadgen/schedule.js';
+import { withTypeSizes } from '../src/loadgen/request-body.js';
+import { scheduleFromWorkload, scheduleRatePerS } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
 import { simInputAtRate } from '../src/sim/input.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import type { Strategy } from '../src/sim/model.js';
 import { simulateInput } from '../src/sim/simulate.js';
 import type { LoadStretchPoint } from '../src/spec/types.generated.js';
+import { workloadSpecFromPlan } from '../src/workload/generator.js';
 import { readTraceFile } from '../src/workload/trace.js';
 
 const arg = (name: string, fallback: string): string =>
@@ -33,7 +36,10 @@ const RUNS = arg('--runs', '');
 const STRATEGY = arg('--strategy', 'planned') as Strategy;
 const SEEDS = arg('--seeds', '1,2,3').split(',').map(Number);
 const REFERENCE = arg('--reference', '');
-/** --median <x>: hold the median at x and fit the spread alone (a single parameter per rate is steadier on 20 s of requests). */
+/**
+ * --median <x>: hold the median of every point but the reference's at x and fit the spread alone
+ * (one parameter per rate: on two runs the spreads beyond the reference agreed, the medians did not).
+ */
 const FIXED_MEDIAN = arg('--median', '');
 if (!RUNS) throw new Error('--runs <dir>: a folder written by `npm run bench:timeline -- --keep <dir>`');
 const kept = readdirSync(RUNS)
@@ -53,6 +59,16 @@ interface Measured {
 
 const plan = readPlan(PLAN);
 
+/**
+ * The requests `cornserve bench` sent at `ratePerS`, regenerated from the plan's workload and seed
+ * where the run kept no `sent-<rate>.jsonl` (bench/contention-runs keeps only the measurements):
+ * the same types and sizes, arrivals as scheduled rather than as sent (they differ by < 1 ms).
+ */
+function regenerated(ratePerS: number, requests: number) {
+  const types = new Map(plan.model.requestTypes.map((t) => [t.name, t]));
+  return scheduleFromWorkload(workloadSpecFromPlan(plan), { requests }, { ratePerS }).map((x) => withTypeSizes(x, types.get(x.type)!));
+}
+
 /** The simulated host busy fraction of the run: executors' utilisation and the other processes' mean, of the cores. */
 function simulatedBusy(result: SimResult, loads: readonly HostCpuLoad[]): number {
   const load = loads[0];
@@ -68,8 +84,13 @@ const compose = (a: { median: number; spread: number }, b: { median: number; spr
 
 function fitRate(rate: string, under = { median: 1, spread: 1 }): { median: number; spread: number } {
   const measured = JSON.parse(readFileSync(join(RUNS, `measured-${rate}.json`), 'utf8')) as Measured;
-  const cpu = JSON.parse(readFileSync(join(RUNS, `cpu-${rate}.json`), 'utf8')) as { hostBusy: number; machineBusy?: number };
-  const requests = readTraceFile(join(RUNS, `sent-${rate}.jsonl`)).requests;
+  const cpu = JSON.parse(readFileSync(join(RUNS, `cpu-${rate}.json`), 'utf8')) as {
+    hostBusy: number;
+    machineBusy?: number;
+    requests: number;
+  };
+  const sentPath = join(RUNS, `sent-${rate}.jsonl`);
+  const requests = existsSync(sentPath) ? readTraceFile(sentPath).requests : regenerated(Number(rate), cpu.requests);
   const base = simInputAtRate(plan, STRATEGY, scheduleRatePerS(requests), measured.clientCpuMsPerRequest);
   if (!base.hostCpu) throw new Error(`${PLAN}: its profile did not measure the serving runtime (gateway.hopMs): no host contention to fit`);
   const score = (median: number, spread: number, withUnder = true): { error: number; busy: number; cells: string } => {
@@ -95,7 +116,7 @@ function fitRate(rate: string, under = { median: 1, spread: 1 }): { median: numb
   let best = { median: 1, spread: 1, ...score(1, 1) };
   const none = best;
   const search = (medians: number[], spreads: number[]): void => {
-    for (const median of FIXED_MEDIAN ? [Number(FIXED_MEDIAN)] : medians)
+    for (const median of FIXED_MEDIAN && rate !== REFERENCE ? [Number(FIXED_MEDIAN)] : medians)
       for (const spread of spreads) {
         if (spread < 1 || median <= 0) continue;
         const s = score(median, spread);
