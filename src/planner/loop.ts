@@ -4,7 +4,7 @@
 // simulator agrees with the MILP or the iterations run out.
 import type { LoopIteration, SimulatedType, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
-import { SimError } from '../sim/model.js';
+import { SimError, type SimInput } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
 import { evaluateWorker } from '../sim/evaluate-worker.js';
 import { evaluate, meetsSlo, toSimulatedTypes } from '../sim/simulate.js';
@@ -79,6 +79,19 @@ export interface LoopContext {
   floors?: ReadonlyMap<string, number>;
   /** Solutions on more devices than this are simulated on a slice of about this many (slice.ts); absent: SLICE_DEVICES. */
   sliceDevices?: number;
+  /**
+   * The SLO goodput another strategy was already accepted at (baselines.ts, at scale): a loop
+   * that is tightening (its last iteration missed a target) stops before simulating a solve whose
+   * rate is below it, since that solution's goodput, at most its rate, cannot rank above the
+   * accepted one; the note says so.
+   */
+  bar?: LoopBar;
+}
+
+/** An accepted SLO goodput and the strategy that reached it. */
+export interface LoopBar {
+  goodputPerS: number;
+  strategy: string;
 }
 
 /** One solve of the loop: with the ρmax overrides learned so far; `first` for the loop's first. */
@@ -126,7 +139,13 @@ export async function runLoop(
   let loosenedLast = false;
   let beforeRaise = new Map<string, number>();
   let previousMissed = new Set<string>();
+  let stopped: string | undefined;
   for (let k = 1; run?.decoded && k <= loop.maxIterations; k++) {
+    const tightening = (iterations.at(-1)?.missedTypes.length ?? 0) > 0;
+    if (tightening && loop.bar && run.solution.ratePerS < loop.bar.goodputPerS * (1 - 1e-9)) {
+      stopped = barWords(k, run.solution.ratePerS, loop.bar);
+      break;
+    }
     const simulated = await simulateRun(loop, run);
     // The accept rule decides (acceptsSlo: a type clears 90% by more than its window's sampling
     // noise), not the point estimate: a type just above 90% on a small window is tightened for.
@@ -177,11 +196,19 @@ export async function runLoop(
     snapshots.push(new Map(overrides));
     run = next;
   }
-  if (strategy !== 'planned' && iterations.length > 1) {
-    const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})`;
+  if (strategy !== 'planned' && (iterations.length > 1 || stopped)) {
+    const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})${stopped ? `; ${stopped}` : ''}`;
     best.solution.note = best.solution.note ? `${best.solution.note}; ${words}` : words;
   }
   return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1] };
+}
+
+/**
+ * The note of a loop stopped by its bar: the solve it did not simulate, and what that leaves
+ * unknown (an iteration that met every target after it could have raised ρmax again).
+ */
+function barWords(iteration: number, ratePerS: number, bar: LoopBar): string {
+  return `stopped before iteration ${iteration}: its solve's ${fmtRate(ratePerS)} req/s is below the ${fmtRate(bar.goodputPerS)} req/s the ${bar.strategy} baseline met every target with in simulation, and the loop was tightening (iteration ${iteration - 1} missed), so that solution could not be adopted; later iterations, which could have met every target and risen again, were not run`;
 }
 
 function signature(s: Solution): string {
@@ -206,12 +233,9 @@ export async function simulateRun(
   run: StrategyRun,
 ): Promise<{ requests: number; seeds: number; units: UnitResult[]; slice?: SimulationSlice } | undefined> {
   const solution = run.solution;
-  if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
-  const full = simInputFromSolution(loop.skeleton, solution, run.strategy);
-  const slice = sliceForSimulation(full, solution.ratePerS, loop.sliceDevices ?? SLICE_DEVICES);
-  const input = slice?.input ?? full;
-  const ratePerS = slice?.ratePerS ?? solution.ratePerS;
-  const requests = loopRequests(loop.problem, ratePerS, loop.minRequests);
+  const window = simulationWindow(loop, run);
+  if (!window) return undefined;
+  const { input, ratePerS, requests, slice } = window;
   const seedOptions = (k: number) => ({ requests, ratePerS, seed: loop.skeleton.workload.seed + k });
   const inPairs = requests >= PARALLEL_SEED_REQUESTS;
   let worst: Record<string, SimulatedType> | undefined;
@@ -251,6 +275,27 @@ export async function simulateRun(
     return undefined;
   }
   return { requests, seeds, units, ...(slice ? { slice } : {}) };
+}
+
+/**
+ * What a loop simulation of a run's solution simulates (per seed): the solution whole, or its
+ * slice (slice.ts), at which rate, over how many requests; undefined when it has no units or rate.
+ */
+export function simulationWindow(
+  loop: Pick<LoopContext, 'problem' | 'skeleton' | 'minRequests' | 'sliceDevices'>,
+  run: Pick<StrategyRun, 'solution' | 'strategy'>,
+): { input: SimInput; ratePerS: number; requests: number; slice?: SimulationSlice } | undefined {
+  const solution = run.solution;
+  if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
+  const full = simInputFromSolution(loop.skeleton, solution, run.strategy);
+  const slice = sliceForSimulation(full, solution.ratePerS, loop.sliceDevices ?? SLICE_DEVICES);
+  const ratePerS = slice?.ratePerS ?? solution.ratePerS;
+  return {
+    input: slice?.input ?? full,
+    ratePerS,
+    requests: loopRequests(loop.problem, ratePerS, loop.minRequests),
+    ...(slice ? { slice } : {}),
+  };
 }
 
 /** A slice's per-type metrics with throughput and goodput divided by the type's slice rate fraction: the full solution's. */

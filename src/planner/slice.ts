@@ -35,11 +35,19 @@ import type { SimInput } from '../sim/model.js';
 export const SLICE_DEVICES = 256;
 /**
  * Most a slice replica's arrival rate may exceed its full-solution rate (the routes' kept
- * fractions differ with whole replicas: see the module comment). Above it the slice is doubled
- * until it holds: a slice that loads some units well past the full solution's rate would have
- * the loop tighten units that are fine.
+ * fractions differ with whole replicas: see the module comment). Above it the slice grows by
+ * SLICE_GROWTH until it holds: a slice that loads some units well past the full solution's rate
+ * would have the loop tighten units that are fine.
  */
 export const SLICE_MAX_LOAD_FACTOR = 1.25;
+/**
+ * Factor by which a slice that loads some replica past SLICE_MAX_LOAD_FACTOR grows: ⁸√2, so the
+ * slice kept is the smallest that holds on a ladder of 9% steps. Doubling (before) could pass
+ * over most of an octave where one held: Qwen3-Omni's free search at 4096 GPUs (its first solve,
+ * no baselines) held at 641 devices (0.15 of the rate) from a target of 470, and doubling took
+ * 735 (0.19); the loop simulates requests in proportion to the slice's rate.
+ */
+export const SLICE_GROWTH = 2 ** 0.125;
 /** A slice is kept only when its rate is at most this fraction of the full rate; else the solution is simulated whole. */
 export const SLICE_MAX_RATE_FRACTION = 0.75;
 
@@ -75,7 +83,7 @@ function devicesOf(units: readonly ExecutorUnit[]): number {
 export function sliceForSimulation(input: SimInput, ratePerS: number, sliceDevices: number = SLICE_DEVICES): SimulationSlice | undefined {
   const devices = devicesOf(input.units);
   if (!(ratePerS > 0) || !(sliceDevices > 0)) return undefined;
-  for (let target = sliceDevices; target < devices; target *= 2) {
+  for (let target = sliceDevices; target < devices; target *= SLICE_GROWTH) {
     const slice = sliceOf(input, ratePerS, target / devices);
     if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION) return undefined;
     if (slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR) return slice;

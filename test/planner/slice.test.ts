@@ -8,7 +8,7 @@ import { readPlan } from '../../src/plan/io.js';
 import { simInputFromPlan } from '../../src/sim/input.js';
 import type { SimInput } from '../../src/sim/model.js';
 import { evaluate } from '../../src/sim/simulate.js';
-import { SLICE_DEVICES, SLICE_MAX_LOAD_FACTOR, sliceForSimulation } from '../../src/planner/slice.js';
+import { SLICE_DEVICES, SLICE_GROWTH, SLICE_MAX_LOAD_FACTOR, sliceForSimulation, sliceOf } from '../../src/planner/slice.js';
 import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
 import { loadSpec } from './helpers.js';
@@ -92,6 +92,27 @@ test('the same units replicated evenly slice exactly: one rate fraction, no extr
   assert.equal(slice.rateFraction, 0.25);
   assert.equal(slice.loadFactorMax, 1);
   assert.equal(slice.ratePerS, ratePerS / 4);
+});
+
+test('a slice that overloads some replica grows by SLICE_GROWTH: the first rung that holds, short of the next doubling', () => {
+  // The scaled Qwen3-Omni plan with one unit's replicas set to m: uneven counts, whose slice at
+  // 16 devices loads a replica past SLICE_MAX_LOAD_FACTOR for some m.
+  const { input: big, ratePerS } = scaled(QWEN3, 32);
+  const sliceDevices = 16;
+  let cases = 0;
+  for (let k = 0; k < big.units.length; k++)
+    for (let m = 2; m <= 40; m++) {
+      const input = { ...big, units: big.units.map((u, i) => (i === k ? { ...u, replicas: m } : u)) };
+      const devices = input.units.reduce((a, u) => a + u.replicas * u.tp, 0);
+      const slice = sliceForSimulation(input, ratePerS, sliceDevices);
+      if (!slice || sliceOf(input, ratePerS, sliceDevices / devices)!.loadFactorMax <= SLICE_MAX_LOAD_FACTOR) continue;
+      let target = sliceDevices;
+      while (sliceOf(input, ratePerS, target / devices)!.loadFactorMax > SLICE_MAX_LOAD_FACTOR) target *= SLICE_GROWTH;
+      assert.deepEqual(slice, sliceOf(input, ratePerS, target / devices), `unit ${k} at ${m}: the first rung that holds is kept`);
+      assert.ok(slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR);
+      if (target < 2 * sliceDevices && sliceOf(input, ratePerS, (2 * sliceDevices) / devices)!.rateFraction > slice.rateFraction) cases++;
+    }
+  assert.ok(cases > 0, 'some overloaded slice holds between 16 and 32 devices, at a smaller rate than doubling would simulate');
 });
 
 test('small solutions are simulated whole: every frozen plan, and any plan at or under the slice size', () => {
