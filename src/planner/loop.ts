@@ -310,7 +310,13 @@ function atFullScale(simulated: Record<string, SimulatedType>, slice: Simulation
 
 /** What a loop iteration records about the slice it simulated. */
 function sliceRecord(slice: SimulationSlice): NonNullable<LoopIteration['slice']> {
-  return { replicas: slice.replicas, gpus: slice.devices, ratePerS: slice.ratePerS, loadFactorMax: slice.loadFactorMax };
+  return {
+    replicas: slice.replicas,
+    gpus: slice.devices,
+    ratePerS: slice.ratePerS,
+    loadFactorMax: slice.loadFactorMax,
+    ...(slice.background ? { background: slice.background } : {}),
+  };
 }
 
 /** A seed run aside whose result no longer counts: stop the worker rather than let it finish. */

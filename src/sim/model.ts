@@ -30,7 +30,23 @@ export interface SimInput {
   gatewayMsByType: Readonly<Record<string, number>>;
   /** CPU pools whose cores the executors share with the gateway and a load generator (cost/gateway.ts hostCpuLoads); absent: no contention modelled. */
   hostCpu?: readonly HostCpuLoad[];
+  /**
+   * Per unit id, a background factor g > 1 (planner/slice.ts): each job that reaches one of the
+   * unit's replicas is joined there by g − 1 copies on average (same component and work), each
+   * arriving BACKGROUND_SHIFT_MS later than the one before, that no request waits for. A slice
+   * keeps one replica of a unit with few replicas and loads it as the full solution does. Only
+   * units whose every component batches (no LLM) may have one; absent: none.
+   */
+  background?: Readonly<Record<string, number>>;
 }
+
+/**
+ * Milliseconds between a job and its first background copy, and between successive copies: long
+ * against a batching station's service and queue relaxation times (milliseconds to a second),
+ * so the copies arrive as further independent-looking work, and short against a loop run's
+ * warm-up (two latency targets), so the load is complete before measurement starts.
+ */
+export const BACKGROUND_SHIFT_MS = 4000;
 
 /** A plan the simulator cannot run as given; `problems` lists every reason. */
 export class SimError extends Error {
@@ -136,6 +152,8 @@ export interface SimUnit {
   stations: SimStationSpec[];
   /** Global index of the unit's first replica; replicas are numbered consecutively. */
   firstReplica: number;
+  /** SimInput.background of the unit (1: none). */
+  background: number;
 }
 
 export interface SimPool {
@@ -232,9 +250,15 @@ export function compileModel(input: SimInput): SimModel {
       replicaPool.push(pool ?? 0);
       replicaNode.push(u.placement.find((p) => p.replica === r)?.node ?? 0);
     }
+    const background = input.background?.[u.id] ?? 1;
+    if (!(background >= 1) || !Number.isFinite(background))
+      problems.push(`unit ${u.id}: background factor ${background} is not a number ≥ 1`);
+    else if (background > 1 && comps.some((c) => components[c].isLlm))
+      problems.push(`unit ${u.id}: a background factor needs every component to batch, and it runs an LLM`);
     units.push({
       id: u.id,
       index: ui,
+      background,
       role: u.engine.role,
       components: comps,
       replicas: u.replicas,
