@@ -367,15 +367,27 @@ function jobRates(solution: Solution): Map<string, number> {
  * The bottleneck units of a missed type: of this solution's units on its path, the saturated
  * ones and those whose simulated mean wait (jobs waiting ÷ jobs per second) is at least
  * BOTTLENECK_SHARE of the largest; every unit on the path when the simulator reported no wait.
+ * A slice's unit waits with its kept replicas at about the full solution's per-replica load, so
+ * its jobs waiting are scaled up to the full solution's replicas before Little's law: the kept
+ * fractions differ between units (a few-replica unit keeps one replica, fed background, where
+ * the others keep 1/16).
  */
-function bottlenecks(solution: Solution, type: string, units: readonly UnitResult[], rates: ReadonlyMap<string, number>): Set<string> {
+export function bottlenecks(
+  solution: Pick<Solution, 'routing' | 'units'>,
+  type: string,
+  units: readonly UnitResult[],
+  rates: ReadonlyMap<string, number>,
+): Set<string> {
   const onPath = [...new Set(solution.routing.filter((r) => r.requestType === type).flatMap((r) => r.shares.map((x) => x.unit)))];
   const byId = new Map(units.map((u) => [u.id, u]));
+  const fullReplicas = new Map(solution.units.map((u) => [u.id, u.replicas]));
   const waitS = new Map<string, number>();
   for (const id of onPath) {
     const u = byId.get(id);
     const rate = rates.get(id) ?? 0;
-    if (u && rate > 0) waitS.set(id, u.queue.mean / rate);
+    if (!u || !(rate > 0)) continue;
+    const full = fullReplicas.get(id) ?? u.replicas;
+    waitS.set(id, u.replicas < full ? (u.queue.mean * (full / u.replicas)) / rate : u.queue.mean / rate);
   }
   const longest = Math.max(0, ...waitS.values());
   const out = new Set(
