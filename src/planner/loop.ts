@@ -4,7 +4,7 @@
 // simulator agrees with the MILP or the iterations run out.
 import type { LoopIteration, SimulatedType, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
-import { SimError, type SimInput } from '../sim/model.js';
+import { BACKGROUND_SHIFT_MS, SimError, type SimInput } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
 import { evaluateWorker } from '../sim/evaluate-worker.js';
 import { evaluate, meetsSlo, toSimulatedTypes } from '../sim/simulate.js';
@@ -290,12 +290,28 @@ export function simulationWindow(
   const full = simInputFromSolution(loop.skeleton, solution, run.strategy);
   const slice = sliceForSimulation(full, solution.ratePerS, loop.sliceDevices ?? SLICE_DEVICES);
   const ratePerS = slice?.ratePerS ?? solution.ratePerS;
+  const requests = loopRequests(loop.problem, ratePerS, loop.minRequests);
+  const input = slice?.input ?? full;
   return {
-    input: slice?.input ?? full,
+    input: slice?.background ? withBackgroundShift(input, slice.background, requests, ratePerS) : input,
     ratePerS,
-    requests: loopRequests(loop.problem, ratePerS, loop.minRequests),
+    requests,
     ...(slice ? { slice } : {}),
   };
+}
+
+/**
+ * A slice fed background (slice.ts) with its copies' spacing: BACKGROUND_SHIFT_MS, or less where
+ * the last copy of a job would otherwise start after half the run's warm-up (evaluate's tenth of
+ * the requests), so the warm-up ends with every replica at its full load (at 4096 GPUs the
+ * warm-up is two 64 s targets and the default stands). Closer copies arrive clumped, which
+ * queues more than independent arrivals would (test/sim/background.test.ts): conservative still.
+ */
+export function withBackgroundShift(input: SimInput, background: Record<string, number>, requests: number, ratePerS: number): SimInput {
+  const copies = Math.ceil(Math.max(...Object.values(background)) - 1);
+  const warmupMs = (Math.floor(requests / 10) / ratePerS) * 1000;
+  const shiftMs = Math.min(BACKGROUND_SHIFT_MS, warmupMs / (2 * copies));
+  return shiftMs < BACKGROUND_SHIFT_MS ? { ...input, backgroundShiftMs: shiftMs } : input;
 }
 
 /** A slice's per-type metrics with throughput and goodput divided by the type's slice rate fraction: the full solution's. */

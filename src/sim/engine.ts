@@ -26,7 +26,7 @@ import { evaluateForm, FEATURE_COUNT, writeFeatures } from '../workload/fields.j
 import { curveMs } from './curve.js';
 import { EventQueue } from './heap.js';
 import { HostContention } from './host-contention.js';
-import { BACKGROUND_SHIFT_MS, linkMs, SimError, type SimModel } from './model.js';
+import { linkMs, SimError, type SimModel } from './model.js';
 import { ACT_BATCH, ACT_LLM, buildReplicas, type Replica, type Station } from './replica.js';
 import { SimRouter } from './routing.js';
 import { closeRun, newRawRun, recordCompletion, recordSnapshot, SNAPSHOT_EVERY, type RawRun, type SimOptions } from './run.js';
@@ -320,7 +320,7 @@ class Engine {
   /**
    * SimInput.background: the copies of a job reaching replica `r` of a unit with background
    * factor g, g − 1 of them per job on average (the fractional part carried from job to job), the
-   * k-th BACKGROUND_SHIFT_MS × k later. A copy's slot column holds −1 − r (it belongs to no
+   * k-th SimInput.backgroundShiftMs × k later. A copy's slot column holds −1 − r (it belongs to no
    * request): it is queued, batched and served like the job, and its completion ends there.
    */
   private background(job: number, r: number, unit: number, factor: number, now: number): void {
@@ -336,7 +336,7 @@ class Engine {
       this.jobs.chunk[copy] = -1;
       this.jobs.chunks[copy] = 0;
       this.jobs.phase[copy] = PHASE_WHOLE;
-      this.events.push(now + k * BACKGROUND_SHIFT_MS, EV_BACKGROUND, copy);
+      this.events.push(now + k * this.model.backgroundShiftMs, EV_BACKGROUND, copy);
     }
   }
 

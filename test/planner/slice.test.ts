@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { readPlan } from '../../src/plan/io.js';
 import { simInputFromPlan } from '../../src/sim/input.js';
-import type { SimInput } from '../../src/sim/model.js';
 import { evaluate } from '../../src/sim/simulate.js';
 import { SLICE_DEVICES, SLICE_GROWTH, SLICE_MAX_LOAD_FACTOR, sliceForSimulation, sliceOf } from '../../src/planner/slice.js';
 import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
+import { withBackgroundShift } from '../../src/planner/loop.js';
+import { BACKGROUND_SHIFT_MS, type SimInput } from '../../src/sim/model.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
 import { loadSpec } from './helpers.js';
 
@@ -146,6 +147,16 @@ test('a few-replica batching unit keeps a fraction of a replica fed with backgro
     const p90 = sliced.result.perType[type].latencyMs!.p90;
     assert.ok(p90 >= t.latencyMs!.p90 * 0.97, `${type}: slice p90 ${p90} vs whole ${t.latencyMs!.p90}`);
   }
+});
+
+test("a slice's background copies start within half the loop run's warm-up: 4 s apart, or closer on a short run", () => {
+  const { input } = scaled(QWEN3, 1);
+  const background = { [input.units[0].id]: 16 };
+  // 3000 requests at 100 req/s: a 3 s warm-up, 15 copies per job within 1.5 s: 100 ms apart.
+  assert.equal(withBackgroundShift(input, background, 3000, 100).backgroundShiftMs, 100);
+  // At 4096 GPUs' horizon (about 176 000 requests at 137.5 req/s, a 128 s warm-up) the default stands.
+  assert.equal(withBackgroundShift(input, background, 176_000, 137.5), input);
+  assert.ok(BACKGROUND_SHIFT_MS * 15 <= 128_000 / 2);
 });
 
 test('small solutions are simulated whole: every frozen plan, and any plan at or under the slice size', () => {

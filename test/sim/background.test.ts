@@ -35,6 +35,15 @@ test('a background factor of 2 at ρ 0.4 loads a server as ρ 0.8 does: utilisat
   // A fractional factor: 1.5 copies per job on average, ρ 0.6.
   const half = run(40, 1.5);
   assert.ok(Math.abs(half.units[0].utilisation - 0.6) < 0.02, `factor 1.5: ${half.units[0].utilisation}`);
+  // Copies 50 ms apart instead of 4 s (five service times): the same load, and clumped arrivals
+  // queue more than independent ones (40 ms against M/D/1's 30 ms): never less.
+  const close = simulateInput(
+    { ...input, background: { [input.units[0].id]: 2 }, backgroundShiftMs: 50 },
+    generateRequests(workloadSpecFromPlan(plan), N, { ratePerS: 40, seed: 11 }),
+    { warmupRequests: 2000 },
+  );
+  assert.ok(Math.abs(close.units[0].utilisation - 0.8) < 0.02, `50 ms apart: ${close.units[0].utilisation}`);
+  assert.ok(close.perType.req.latencyMs!.mean >= theory, `50 ms apart: ${close.perType.req.latencyMs!.mean} ms`);
 });
 
 test("a vocoder's background leaves the talker feeding it as it was and only adds to the vocoder's queue", () => {
@@ -54,7 +63,7 @@ test("a vocoder's background leaves the talker feeding it as it was and only add
   assert.equal(fed.perType.speak.completed, alone.perType.speak.completed);
 });
 
-test('a background factor on a unit running an LLM, or one below 1, is an error naming the unit', () => {
+test('a background factor on a unit running an LLM, or one below 1, or copies 0 ms apart, is an error', () => {
   const plan = talkerVocoderPlan({ tokensPerAudioSecond: 12, audioSeconds: 4 });
   const input = simInputFromPlan(plan, 'planned');
   const talker = input.units.find((u) => u.components[0] === 'talker')!.id;
@@ -67,5 +76,9 @@ test('a background factor on a unit running an LLM, or one below 1, is an error 
   assert.throws(
     () => simulateInput({ ...input, background: { [vocoder]: 0.5 } }, requests()),
     (e: unknown) => e instanceof SimError && e.problems.some((p) => p.includes(vocoder) && p.includes('is not a number ≥ 1')),
+  );
+  assert.throws(
+    () => simulateInput({ ...input, background: { [vocoder]: 2 }, backgroundShiftMs: 0 }, requests()),
+    (e: unknown) => e instanceof SimError && e.problems.some((p) => p.includes('0 ms apart: a positive number of milliseconds is needed')),
   );
 });
