@@ -142,9 +142,11 @@ try {
     const free = largest.planned.adopted?.freeSearch ?? largest.planned;
     for (const run of [...largest.baselines, free]) {
       const simulated = (run.iterations ?? []).reduce((a, it) => a + (it.requestsPerSeed ?? 0) * (it.seeds ?? 0), 0);
+      // A baseline loop stopped by the bar of an accepted goodput (planner/loop.ts) says so last in its note.
+      const stopped = run.solution.note?.match(/stopped before iteration \d+:.*$/)?.[0];
       console.log(
         `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${(largestSeconds.get(run.strategy) ?? 0).toFixed(1)} s wall, ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}` +
-          (run.iterations === undefined && run.solution.note ? ` (${run.solution.note})` : ''),
+          (run.iterations === undefined && run.solution.note ? ` (${run.solution.note})` : stopped ? ` (${stopped})` : ''),
       );
       for (const it of run.iterations ?? [])
         console.log(

@@ -4,7 +4,7 @@
 // simulator agrees with the MILP or the iterations run out.
 import type { LoopIteration, SimulatedType, Solution } from '../spec/types.generated.js';
 import type { Strategy } from '../graph/groups.js';
-import { SimError } from '../sim/model.js';
+import { BACKGROUND_SHIFT_MS, SimError, type SimInput } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
 import { evaluateWorker } from '../sim/evaluate-worker.js';
 import { evaluate, meetsSlo, toSimulatedTypes } from '../sim/simulate.js';
@@ -79,6 +79,19 @@ export interface LoopContext {
   floors?: ReadonlyMap<string, number>;
   /** Solutions on more devices than this are simulated on a slice of about this many (slice.ts); absent: SLICE_DEVICES. */
   sliceDevices?: number;
+  /**
+   * The SLO goodput another strategy was already accepted at (baselines.ts, at scale): a loop
+   * that is tightening (its last iteration missed a target) stops before simulating a solve whose
+   * rate is below it, since that solution's goodput, at most its rate, cannot rank above the
+   * accepted one; the note says so.
+   */
+  bar?: LoopBar;
+}
+
+/** An accepted SLO goodput and the strategy that reached it. */
+export interface LoopBar {
+  goodputPerS: number;
+  strategy: string;
 }
 
 /** One solve of the loop: with the ρmax overrides learned so far; `first` for the loop's first. */
@@ -126,7 +139,13 @@ export async function runLoop(
   let loosenedLast = false;
   let beforeRaise = new Map<string, number>();
   let previousMissed = new Set<string>();
+  let stopped: string | undefined;
   for (let k = 1; run?.decoded && k <= loop.maxIterations; k++) {
+    const tightening = (iterations.at(-1)?.missedTypes.length ?? 0) > 0;
+    if (tightening && loop.bar && run.solution.ratePerS < loop.bar.goodputPerS * (1 - 1e-9)) {
+      stopped = barWords(k, run.solution.ratePerS, loop.bar);
+      break;
+    }
     const simulated = await simulateRun(loop, run);
     // The accept rule decides (acceptsSlo: a type clears 90% by more than its window's sampling
     // noise), not the point estimate: a type just above 90% on a small window is tightened for.
@@ -177,11 +196,19 @@ export async function runLoop(
     snapshots.push(new Map(overrides));
     run = next;
   }
-  if (strategy !== 'planned' && iterations.length > 1) {
-    const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})`;
+  if (strategy !== 'planned' && (iterations.length > 1 || stopped)) {
+    const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})${stopped ? `; ${stopped}` : ''}`;
     best.solution.note = best.solution.note ? `${best.solution.note}; ${words}` : words;
   }
   return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1] };
+}
+
+/**
+ * The note of a loop stopped by its bar: the solve it did not simulate, and what that leaves
+ * unknown (an iteration that met every target after it could have raised ρmax again).
+ */
+function barWords(iteration: number, ratePerS: number, bar: LoopBar): string {
+  return `stopped before iteration ${iteration}: its solve's ${fmtRate(ratePerS)} req/s is below the ${fmtRate(bar.goodputPerS)} req/s the ${bar.strategy} baseline met every target with in simulation, and the loop was tightening (iteration ${iteration - 1} missed), so that solution could not be adopted; later iterations, which could have met every target and risen again, were not run`;
 }
 
 function signature(s: Solution): string {
@@ -206,12 +233,9 @@ export async function simulateRun(
   run: StrategyRun,
 ): Promise<{ requests: number; seeds: number; units: UnitResult[]; slice?: SimulationSlice } | undefined> {
   const solution = run.solution;
-  if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
-  const full = simInputFromSolution(loop.skeleton, solution, run.strategy);
-  const slice = sliceForSimulation(full, solution.ratePerS, loop.sliceDevices ?? SLICE_DEVICES);
-  const input = slice?.input ?? full;
-  const ratePerS = slice?.ratePerS ?? solution.ratePerS;
-  const requests = loopRequests(loop.problem, ratePerS, loop.minRequests);
+  const window = simulationWindow(loop, run);
+  if (!window) return undefined;
+  const { input, ratePerS, requests, slice } = window;
   const seedOptions = (k: number) => ({ requests, ratePerS, seed: loop.skeleton.workload.seed + k });
   const inPairs = requests >= PARALLEL_SEED_REQUESTS;
   let worst: Record<string, SimulatedType> | undefined;
@@ -253,6 +277,43 @@ export async function simulateRun(
   return { requests, seeds, units, ...(slice ? { slice } : {}) };
 }
 
+/**
+ * What a loop simulation of a run's solution simulates (per seed): the solution whole, or its
+ * slice (slice.ts), at which rate, over how many requests; undefined when it has no units or rate.
+ */
+export function simulationWindow(
+  loop: Pick<LoopContext, 'problem' | 'skeleton' | 'minRequests' | 'sliceDevices'>,
+  run: Pick<StrategyRun, 'solution' | 'strategy'>,
+): { input: SimInput; ratePerS: number; requests: number; slice?: SimulationSlice } | undefined {
+  const solution = run.solution;
+  if (solution.units.length === 0 || !(solution.ratePerS > 0)) return undefined;
+  const full = simInputFromSolution(loop.skeleton, solution, run.strategy);
+  const slice = sliceForSimulation(full, solution.ratePerS, loop.sliceDevices ?? SLICE_DEVICES);
+  const ratePerS = slice?.ratePerS ?? solution.ratePerS;
+  const requests = loopRequests(loop.problem, ratePerS, loop.minRequests);
+  const input = slice?.input ?? full;
+  return {
+    input: slice?.background ? withBackgroundShift(input, slice.background, requests, ratePerS) : input,
+    ratePerS,
+    requests,
+    ...(slice ? { slice } : {}),
+  };
+}
+
+/**
+ * A slice fed background (slice.ts) with its copies' spacing: BACKGROUND_SHIFT_MS, or less where
+ * the last copy of a job would otherwise start after half the run's warm-up (evaluate's tenth of
+ * the requests), so the warm-up ends with every replica at its full load (at 4096 GPUs the
+ * warm-up is two 64 s targets and the default stands). Closer copies arrive clumped, which
+ * queues more than independent arrivals would (test/sim/background.test.ts): conservative still.
+ */
+export function withBackgroundShift(input: SimInput, background: Record<string, number>, requests: number, ratePerS: number): SimInput {
+  const copies = Math.ceil(Math.max(...Object.values(background)) - 1);
+  const warmupMs = (Math.floor(requests / 10) / ratePerS) * 1000;
+  const shiftMs = Math.min(BACKGROUND_SHIFT_MS, warmupMs / (2 * copies));
+  return shiftMs < BACKGROUND_SHIFT_MS ? { ...input, backgroundShiftMs: shiftMs } : input;
+}
+
 /** A slice's per-type metrics with throughput and goodput divided by the type's slice rate fraction: the full solution's. */
 function atFullScale(simulated: Record<string, SimulatedType>, slice: SimulationSlice): Record<string, SimulatedType> {
   const out: Record<string, SimulatedType> = {};
@@ -265,7 +326,13 @@ function atFullScale(simulated: Record<string, SimulatedType>, slice: Simulation
 
 /** What a loop iteration records about the slice it simulated. */
 function sliceRecord(slice: SimulationSlice): NonNullable<LoopIteration['slice']> {
-  return { replicas: slice.replicas, gpus: slice.devices, ratePerS: slice.ratePerS, loadFactorMax: slice.loadFactorMax };
+  return {
+    replicas: slice.replicas,
+    gpus: slice.devices,
+    ratePerS: slice.ratePerS,
+    loadFactorMax: slice.loadFactorMax,
+    ...(slice.background ? { background: slice.background } : {}),
+  };
 }
 
 /** A seed run aside whose result no longer counts: stop the worker rather than let it finish. */
@@ -316,15 +383,27 @@ function jobRates(solution: Solution): Map<string, number> {
  * The bottleneck units of a missed type: of this solution's units on its path, the saturated
  * ones and those whose simulated mean wait (jobs waiting ÷ jobs per second) is at least
  * BOTTLENECK_SHARE of the largest; every unit on the path when the simulator reported no wait.
+ * A slice's unit waits with its kept replicas at about the full solution's per-replica load, so
+ * its jobs waiting are scaled up to the full solution's replicas before Little's law: the kept
+ * fractions differ between units (a few-replica unit keeps one replica, fed background, where
+ * the others keep 1/16).
  */
-function bottlenecks(solution: Solution, type: string, units: readonly UnitResult[], rates: ReadonlyMap<string, number>): Set<string> {
+export function bottlenecks(
+  solution: Pick<Solution, 'routing' | 'units'>,
+  type: string,
+  units: readonly UnitResult[],
+  rates: ReadonlyMap<string, number>,
+): Set<string> {
   const onPath = [...new Set(solution.routing.filter((r) => r.requestType === type).flatMap((r) => r.shares.map((x) => x.unit)))];
   const byId = new Map(units.map((u) => [u.id, u]));
+  const fullReplicas = new Map(solution.units.map((u) => [u.id, u.replicas]));
   const waitS = new Map<string, number>();
   for (const id of onPath) {
     const u = byId.get(id);
     const rate = rates.get(id) ?? 0;
-    if (u && rate > 0) waitS.set(id, u.queue.mean / rate);
+    if (!u || !(rate > 0)) continue;
+    const full = fullReplicas.get(id) ?? u.replicas;
+    waitS.set(id, u.replicas < full ? (u.queue.mean * (full / u.replicas)) / rate : u.queue.mean / rate);
   }
   const longest = Math.max(0, ...waitS.values());
   const out = new Set(

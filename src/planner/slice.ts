@@ -18,12 +18,30 @@
 // φ_t = max over t's routes of S_ρ times its full rate λ·p_t; a replica of u then receives
 // φ_t·λ·p_t·s_u·r_u / (S_ρ·k_u) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u from ρ: its full-solution rate
 // times a factor ≥ 1 (exactly 1 on t's route with the largest S_ρ). With every r_u equal this is
-// the plain λ · r. A unit with few replicas keeps at least one, which raises S_ρ of the routes
-// it serves, and the kept counts are then aligned (each unit takes the largest φ of its types)
-// and balanced so no route's factor strays far above 1; a solution whose slice needs most of its
-// rate is simulated whole. Not preserved exactly: a colocated consumer follows its producer's
-// replica (plan/routing-policy.ts rule 1) whatever the reweighted shares say, as in the full
-// solution.
+// the plain λ · r. A unit with few replicas keeps at least one (unless it takes background,
+// below), which raises S_ρ of the routes it serves, and the kept counts are then aligned (each
+// unit takes the largest φ of its types) and balanced so no route's factor strays far above 1;
+// a solution whose slice needs most of its rate is simulated whole. Not preserved exactly: a
+// colocated consumer follows its producer's replica (plan/routing-policy.ts rule 1) whatever
+// the reweighted shares say, as in the full solution.
+//
+// Background for a few-replica unit. A unit of n_u replicas whose every component batches (no
+// LLM: an encoder, a vocoder) may keep a fraction k_u < 1 of a replica's worth: one replica is
+// simulated, receiving the share s_u·k_u / (n_u·S_ρ) of the slice's requests that a k_u-replica
+// unit would, and the simulator adds background copies of every job that reaches it, g = 1/k_u
+// jobs per job in all (SimInput.background: each copy BACKGROUND_SHIFT_MS after the previous
+// one, with the job's component and work, waited for by no request). Its load from route ρ is
+// then g × φ_t·λ·p_t·s_u·k_u / (n_u·S_ρ) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u, the same factor ≥ 1
+// as every other replica's. Why its queueing is no better than in the full solution: it gets
+// the full per-replica arrival rate, with the same work per job, from the same streams (the
+// requests' own jobs, and copies of them seconds later, long against the batching window and
+// the queue's relaxation, so they add like further requests' jobs); and where the full solution
+// spreads that load over n_u replicas whose least-loaded pick can only shorten waits, the slice's
+// one replica takes it alone. Without background such a unit keeps one whole replica, which pins
+// every type it serves at ≥ 1/n_u of its rate (the disaggregated baseline's vocoder of 2
+// replicas: half of every audio type and of the units those types share, about half of a
+// 4096-GPU cluster, simulated). test/planner/slice.test.ts compares a background-fed slice's
+// simulation with the whole solution's.
 import type { ExecutorUnit, Route } from '../spec/types.generated.js';
 import type { SimInput } from '../sim/model.js';
 
@@ -35,11 +53,19 @@ import type { SimInput } from '../sim/model.js';
 export const SLICE_DEVICES = 256;
 /**
  * Most a slice replica's arrival rate may exceed its full-solution rate (the routes' kept
- * fractions differ with whole replicas: see the module comment). Above it the slice is doubled
- * until it holds: a slice that loads some units well past the full solution's rate would have
- * the loop tighten units that are fine.
+ * fractions differ with whole replicas: see the module comment). Above it the slice grows by
+ * SLICE_GROWTH until it holds: a slice that loads some units well past the full solution's rate
+ * would have the loop tighten units that are fine.
  */
 export const SLICE_MAX_LOAD_FACTOR = 1.25;
+/**
+ * Factor by which a slice that loads some replica past SLICE_MAX_LOAD_FACTOR grows: ⁸√2, so the
+ * slice kept is the smallest that holds on a ladder of 9% steps. Doubling (before) could pass
+ * over most of an octave where one held: Qwen3-Omni's free search at 4096 GPUs (its first solve,
+ * no baselines) held at 641 devices (0.15 of the rate) from a target of 470, and doubling took
+ * 735 (0.19); the loop simulates requests in proportion to the slice's rate.
+ */
+export const SLICE_GROWTH = 2 ** 0.125;
 /** A slice is kept only when its rate is at most this fraction of the full rate; else the solution is simulated whole. */
 export const SLICE_MAX_RATE_FRACTION = 0.75;
 
@@ -58,6 +84,8 @@ export interface SimulationSlice {
   /** Replicas and devices the slice keeps. */
   replicas: number;
   devices: number;
+  /** Per unit kept at less than one replica's worth: its one replica's background factor (SimInput.background); absent when none. */
+  background?: Record<string, number>;
 }
 
 /** Devices the units' replicas take. */
@@ -75,7 +103,7 @@ function devicesOf(units: readonly ExecutorUnit[]): number {
 export function sliceForSimulation(input: SimInput, ratePerS: number, sliceDevices: number = SLICE_DEVICES): SimulationSlice | undefined {
   const devices = devicesOf(input.units);
   if (!(ratePerS > 0) || !(sliceDevices > 0)) return undefined;
-  for (let target = sliceDevices; target < devices; target *= 2) {
+  for (let target = sliceDevices; target < devices; target *= SLICE_GROWTH) {
     const slice = sliceOf(input, ratePerS, target / devices);
     if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION) return undefined;
     if (slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR) return slice;
@@ -109,7 +137,16 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     const phi = typeFractions(w);
     return Math.max(...w.map((x, i) => phi.get(routeType[i])! / x));
   };
-  const kept = n.map((count, u) => (loaded.has(u) ? Math.min(count, Math.max(1, Math.round(count * fraction))) : 1));
+  // A unit whose every component batches may keep less than one replica's worth (background.ts
+  // of the module comment): kept below 1 is a fraction of a replica, simulated as one replica
+  // with background copies of its jobs.
+  const llm = new Set(input.model.components.filter((c) => c.kind === 'llm').map((c) => c.name));
+  const batching = input.units.map((u) => u.components.every((c) => !llm.has(c)));
+  const keep = (u: number, target: number) =>
+    batching[u] && n[u] * target < 1
+      ? Math.max(n[u] * target, 1 / MAX_BACKGROUND_FACTOR)
+      : Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
+  const kept = n.map((_, u) => (loaded.has(u) ? keep(u, fraction) : 1));
   // Types of a unit whose routes run at a higher fraction (a small unit's one replica) raise the
   // unit's kept fraction to theirs, so its other types' routes follow rather than overload it.
   const typesOf = n.map(() => new Set<string>());
@@ -118,34 +155,51 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     const phi = typeFractions(weights(kept));
     for (const u of loaded) {
       const target = Math.max(fraction, ...[...typesOf[u]].map((t) => phi.get(t)!));
-      kept[u] = Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
+      kept[u] = keep(u, target);
     }
   }
-  balance(kept, n, loaded, loadFactor);
+  balance(kept, n, new Set([...loaded].filter((u) => kept[u] >= 1)), loadFactor);
   const phi = typeFractions(weights(kept));
   const mixTotal = mixTypes.reduce((a, t) => a + input.workload.mix[t], 0);
   const rateFraction = mixTypes.reduce((a, t) => a + input.workload.mix[t] * phi.get(t)!, 0) / mixTotal;
   if (!(rateFraction > 0)) return undefined;
   const mix = Object.fromEntries(Object.entries(input.workload.mix).map(([t, p]) => [t, p * (phi.get(t) ?? 0)]));
+  const replicas = kept.map((k) => Math.max(1, k));
   const units = input.units.map((u, i) =>
-    kept[i] === u.replicas ? u : { ...u, replicas: kept[i], placement: u.placement.filter((p) => p.replica < kept[i]) },
+    replicas[i] === u.replicas ? u : { ...u, replicas: replicas[i], placement: u.placement.filter((p) => p.replica < replicas[i]) },
   );
+  const background = Object.fromEntries(input.units.flatMap((u, i) => (kept[i] < 1 ? [[u.id, 1 / kept[i]] as const] : [])));
   const routing = input.routing.map((r): Route => {
     if (!inMix(r)) return r;
     const total = r.shares.reduce((a, s) => a + (s.share * kept[index.get(s.unit)!]) / n[index.get(s.unit)!], 0);
     const [first, ...rest] = r.shares.map((s) => ({ ...s, share: (s.share * kept[index.get(s.unit)!]) / n[index.get(s.unit)!] / total }));
     return { ...r, shares: [first, ...rest] };
   });
+  const backgroundFed = Object.keys(background).length > 0;
   return {
-    input: { ...input, units, routing, workload: { ...input.workload, mix, ratePerS: ratePerS * rateFraction } },
+    input: {
+      ...input,
+      units,
+      routing,
+      workload: { ...input.workload, mix, ratePerS: ratePerS * rateFraction },
+      ...(backgroundFed ? { background } : {}),
+    },
     ratePerS: ratePerS * rateFraction,
     rateFraction,
     typeRateFractions: Object.fromEntries(phi),
     loadFactorMax: loadFactor(kept),
-    replicas: kept.reduce((a, k) => a + k, 0),
+    replicas: replicas.reduce((a, k) => a + k, 0),
     devices: devicesOf(units),
+    ...(backgroundFed ? { background } : {}),
   };
 }
+
+/**
+ * Most background a slice gives one replica: its jobs' copies at most this many times its own
+ * jobs (a unit of 2 replicas at 1/16 of the rate: 8). Beyond it the unit keeps 1/16 of a replica's
+ * worth of requests and the slice rises with it.
+ */
+export const MAX_BACKGROUND_FACTOR = 16;
 
 /** Rounds in which each unit takes the largest rate fraction of its types. */
 const ALIGN_ROUNDS = 3;

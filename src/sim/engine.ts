@@ -37,6 +37,7 @@ const EV_DONE = 1;
 const EV_WAKE = 2;
 const EV_DELIVER_INPUT = 3;
 const EV_DELIVER_CHUNK = 4;
+const EV_BACKGROUND = 5;
 
 export function runSimulation(model: SimModel, requests: Iterable<TraceRequest>, options: SimOptions = {}): RawRun {
   return new Engine(model, options).run(requests);
@@ -64,6 +65,8 @@ class Engine {
   private run_: RawRun;
   private inSystem = 0;
   private arrivals = 0;
+  /** Per unit: the fraction of a background copy carried to its next job (background). */
+  private readonly backgroundCarry: Float64Array;
 
   constructor(
     private readonly model: SimModel,
@@ -80,6 +83,7 @@ class Engine {
     this.run_ = newRawRun(model, this.replicas.length);
     this.slots = new RequestSlots(this.C, this.E, 256);
     this.jobs = new Jobs(256);
+    this.backgroundCarry = new Float64Array(model.units.length);
   }
 
   run(requests: Iterable<TraceRequest>): RawRun {
@@ -139,6 +143,11 @@ class Engine {
         case EV_DELIVER_CHUNK: {
           const job = ev.topData;
           this.enqueue(job, this.slots.replica[this.jobs.slot[job] * this.C + this.jobs.comp[job]], now);
+          break;
+        }
+        case EV_BACKGROUND: {
+          const job = ev.topData;
+          this.enqueue(job, -1 - this.jobs.slot[job], now);
           break;
         }
       }
@@ -297,6 +306,8 @@ class Engine {
   private enqueue(job: number, r: number, now: number): void {
     const rep = this.replicas[r];
     const st = rep.stationOf[this.jobs.comp[job]]!;
+    const unit = this.model.units[this.model.replicaUnit[r]];
+    if (unit.background > 1 && this.jobs.slot[job] >= 0) this.background(job, r, unit.index, unit.background, now);
     this.jobs.enqueueMs[job] = now;
     st.queue.push(job);
     if (!st.isLlm) st.queuedUnits += this.jobs.work[job];
@@ -304,6 +315,29 @@ class Engine {
     this.queuedTotal++;
     if (rep.busy) this.truncate(rep, now);
     else this.tryStart(rep, now);
+  }
+
+  /**
+   * SimInput.background: the copies of a job reaching replica `r` of a unit with background
+   * factor g, g − 1 of them per job on average (the fractional part carried from job to job), the
+   * k-th SimInput.backgroundShiftMs × k later. A copy's slot column holds −1 − r (it belongs to no
+   * request): it is queued, batched and served like the job, and its completion ends there.
+   */
+  private background(job: number, r: number, unit: number, factor: number, now: number): void {
+    const carry = this.backgroundCarry[unit] + factor - 1;
+    const copies = Math.floor(carry + 1e-9);
+    this.backgroundCarry[unit] = carry - copies;
+    for (let k = 1; k <= copies; k++) {
+      const copy = this.jobs.alloc();
+      this.jobs.slot[copy] = -1 - r;
+      this.jobs.comp[copy] = this.jobs.comp[job];
+      this.jobs.work[copy] = this.jobs.work[job];
+      this.jobs.decode[copy] = 0;
+      this.jobs.chunk[copy] = -1;
+      this.jobs.chunks[copy] = 0;
+      this.jobs.phase[copy] = PHASE_WHOLE;
+      this.events.push(now + k * this.model.backgroundShiftMs, EV_BACKGROUND, copy);
+    }
   }
 
   /** A macro step in progress ends at the next step boundary, so new work is looked at promptly. */
@@ -884,6 +918,8 @@ class Engine {
     const c = this.jobs.comp[j];
     const chunk = this.jobs.chunk[j];
     this.jobs.release(j);
+    // A background copy (SimInput.background) ends here.
+    if (slot < 0) return;
     const type = this.model.types[this.slots.type[slot]];
     if (chunk >= 0) {
       const sc = slot * this.C + c;

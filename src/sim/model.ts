@@ -30,7 +30,26 @@ export interface SimInput {
   gatewayMsByType: Readonly<Record<string, number>>;
   /** CPU pools whose cores the executors share with the gateway and a load generator (cost/gateway.ts hostCpuLoads); absent: no contention modelled. */
   hostCpu?: readonly HostCpuLoad[];
+  /**
+   * Per unit id, a background factor g > 1 (planner/slice.ts): each job that reaches one of the
+   * unit's replicas is joined there by g − 1 copies on average (same component and work), each
+   * arriving backgroundShiftMs later than the one before, that no request waits for. A slice
+   * keeps one replica of a unit with few replicas and loads it as the full solution does. Only
+   * units whose every component batches (no LLM) may have one; absent: none.
+   */
+  background?: Readonly<Record<string, number>>;
+  /** Milliseconds between a job and its first background copy, and between successive copies (absent: BACKGROUND_SHIFT_MS). */
+  backgroundShiftMs?: number;
 }
+
+/**
+ * Default milliseconds between a job and its first background copy, and between successive
+ * copies: long against a batching station's service and queue relaxation times (milliseconds to
+ * a second), so the copies arrive as further independent-looking work. The planner's loop
+ * shortens it where the copies would not all have started within half the run's warm-up
+ * (planner/loop.ts withBackgroundShift), so the load is complete before measurement starts.
+ */
+export const BACKGROUND_SHIFT_MS = 4000;
 
 /** A plan the simulator cannot run as given; `problems` lists every reason. */
 export class SimError extends Error {
@@ -136,6 +155,8 @@ export interface SimUnit {
   stations: SimStationSpec[];
   /** Global index of the unit's first replica; replicas are numbered consecutively. */
   firstReplica: number;
+  /** SimInput.background of the unit (1: none). */
+  background: number;
 }
 
 export interface SimPool {
@@ -160,6 +181,8 @@ export interface SimModel {
   replicaNode: Int32Array;
   /** SimInput.hostCpu, for the engine's host contention (host-contention.ts). */
   hostCpu?: readonly HostCpuLoad[];
+  /** SimInput.backgroundShiftMs, or BACKGROUND_SHIFT_MS. */
+  backgroundShiftMs: number;
 }
 
 /** Strategies of the plan that have units to simulate, planned first. */
@@ -201,6 +224,9 @@ export function compileModel(input: SimInput): SimModel {
   }));
   const poolIndex = new Map(input.pools.map((p, i) => [p.name, i]));
 
+  const shiftMs = input.backgroundShiftMs;
+  if (shiftMs !== undefined && !(shiftMs > 0 && Number.isFinite(shiftMs)))
+    problems.push(`background copies ${shiftMs} ms apart: a positive number of milliseconds is needed`);
   const units: SimUnit[] = [];
   const replicaUnit: number[] = [];
   const replicaPool: number[] = [];
@@ -232,9 +258,15 @@ export function compileModel(input: SimInput): SimModel {
       replicaPool.push(pool ?? 0);
       replicaNode.push(u.placement.find((p) => p.replica === r)?.node ?? 0);
     }
+    const background = input.background?.[u.id] ?? 1;
+    if (!(background >= 1) || !Number.isFinite(background))
+      problems.push(`unit ${u.id}: background factor ${background} is not a number ≥ 1`);
+    else if (background > 1 && comps.some((c) => components[c].isLlm))
+      problems.push(`unit ${u.id}: a background factor needs every component to batch, and it runs an LLM`);
     units.push({
       id: u.id,
       index: ui,
+      background,
       role: u.engine.role,
       components: comps,
       replicas: u.replicas,
@@ -375,6 +407,7 @@ export function compileModel(input: SimInput): SimModel {
     replicaPool: Int32Array.from(replicaPool),
     replicaNode: Int32Array.from(replicaNode),
     ...(input.hostCpu && { hostCpu: input.hostCpu }),
+    backgroundShiftMs: input.backgroundShiftMs ?? BACKGROUND_SHIFT_MS,
   };
 }
 

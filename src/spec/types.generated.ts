@@ -1891,6 +1891,12 @@ export interface LoopIteration {
      * The largest factor by which a slice replica's arrival rate exceeds its rate in the full solution (1: exactly the full solution's load).
      */
     loadFactorMax: number;
+    /**
+     * Unit id → background factor, for each few-replica unit (every component batching) the slice keeps at less than one replica's worth of requests: its one simulated replica takes copies of its jobs, that many jobs per job in all, so it carries the full solution's per-replica load (src/planner/slice.ts).
+     */
+    background?: {
+      [k: string]: number;
+    };
   };
   /**
    * Its SLO goodput under the loop's accept rule: its rate when every request type clears its p90 target on every seed by more than the sampling noise of the window (the one-sided score test of its attainment against 90% at the accept confidence, and not saturated), else 0.

@@ -9,7 +9,7 @@ import type { UnitResult } from '../../src/sim/metrics.js';
 import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
 import type { PlannerProblem } from '../../src/planner/prepare.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
-import { tighten } from '../../src/planner/loop.js';
+import { bottlenecks, tighten } from '../../src/planner/loop.js';
 import { loadSpec, TINY } from './helpers.js';
 
 const solver = new GlpkSolver();
@@ -95,4 +95,34 @@ test('without floors, or with every candidate floored, tightening is the plain f
   assert.deepEqual([...plain], [...everyFloored]);
   // p90 at 4× the target on a first miss: √(1/4) = 0.5, the most one step lowers.
   assert.equal(a!['llm@l40s:tp1'], 0.4);
+});
+
+test("a slice's waits are compared at the full solution's replicas: a unit kept at 1 of 16 and one kept at 1 of 2 with equal queues wait alike", () => {
+  const solution = {
+    units: [
+      { id: 'a', replicas: 16 },
+      { id: 'b', replicas: 2 },
+    ],
+    routing: [
+      { requestType: 't', component: 'x', shares: [{ unit: 'a', share: 1 }] },
+      { requestType: 't', component: 'y', shares: [{ unit: 'b', share: 1 }] },
+    ],
+  } as unknown as Solution;
+  // One job per second per full-solution replica; the slice keeps one replica of each, each
+  // with one job waiting on average: one second of wait for both (Little's law per replica).
+  const rates = new Map([
+    ['a', 16],
+    ['b', 2],
+  ]);
+  const sliced = [
+    { ...unitResult('a', 1), replicas: 1 },
+    { ...unitResult('b', 1), replicas: 1 },
+  ] as UnitResult[];
+  assert.deepEqual([...bottlenecks(solution, 't', sliced, rates)].sort(), ['a', 'b']);
+  // Simulated whole (every replica kept), a's 16 replicas with one job waiting in all wait 1/16 s: b alone.
+  const whole = [
+    { ...unitResult('a', 1), replicas: 16 },
+    { ...unitResult('b', 1), replicas: 2 },
+  ] as UnitResult[];
+  assert.deepEqual([...bottlenecks(solution, 't', whole, rates)], ['b']);
 });
