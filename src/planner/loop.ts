@@ -221,8 +221,7 @@ export async function simulateRun(
   // A seed that misses decides: the worst seed's attainment cannot recover, while the pooled
   // margin of the accept rule may, so every seed runs until one misses.
   const missing = () => Object.values(worst!).some((t) => !meetsSlo(t));
-  const runSeeds = async (requests: number) => {
-    const inPairs = requests >= PARALLEL_SEED_REQUESTS;
+  const runSeeds = async (requests: number, inPairs: boolean) => {
     worst = undefined;
     seeds = 0;
     while (seeds < ACCEPT_SEEDS) {
@@ -250,12 +249,13 @@ export async function simulateRun(
   };
   let requests = loopRequests(loop.problem, ratePerS, loop.minRequests);
   try {
-    await runSeeds(requests);
+    await runSeeds(requests, requests >= PARALLEL_SEED_REQUESTS);
     // Every seed met every target over windows shorter than the validation window: the seeds run
     // again over validation windows, which decide (a short window's lucky draw is not accepted).
     if (requests < VALIDATION_REQUESTS && !missing()) {
       requests = VALIDATION_REQUESTS;
-      await runSeeds(requests);
+      // Validation windows run two at a time: each takes long enough to repay the worker's start.
+      await runSeeds(requests, true);
     }
     solution.simulated = slice ? atFullScale(worst!, slice) : worst;
   } catch (err) {
