@@ -16,6 +16,7 @@ import { missedTypes, sloGoodput } from '../sim/simulate.js';
 import { DEFAULT_TARGET_FACTOR } from './prepare.js';
 import { MAX_CALIBRATION_FACTOR } from '../cost/profiles.js';
 import { costOf } from './rank.js';
+import { VALIDATION_REQUESTS } from './accept.js';
 
 type Binding = Plan['reasons']['binding'][number];
 
@@ -333,7 +334,7 @@ function simulationWords(
   const loop =
     iterations.length === 1 && iterations[0].missedTypes.length === 0
       ? "The MILP's first choice met every target in simulation."
-      : `The simulate-and-tighten loop (a type that misses its target, or meets it by less than its simulated sample can show at 99% confidence, lowers ρmax of the units running its components where it queued; when every type clears its target so with room to spare, ρmax rises, and a rise that leads to a miss is taken half back; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
+      : `The simulate-and-tighten loop (a type that misses its target, or whose simulated sample does not show at 99% confidence that a window of ${VALIDATION_REQUESTS} requests will meet it, lowers ρmax of the units running its components where it queued; when every type clears its target so with room to spare, ρmax rises, and a rise that leads to a miss is taken half back; then the MILP is solved again) ran ${iterations.length} iteration${iterations.length === 1 ? '' : 's'}: ${steps}${adopted ? '' : `; the plan keeps iteration ${kept ?? 1}`}.`;
   const freeBest = adopted
     ? adopted.plannedSloGoodput > 0
       ? `met every target at ${fmtRate(adopted.plannedSloGoodput)} req/s`

@@ -14,7 +14,7 @@ import type { PlannerProblem } from './prepare.js';
 import type { PlanSkeleton } from './assemble.js';
 import type { PlanOptions, StrategyRun } from './strategy-run.js';
 import { ranksAbove } from './rank.js';
-import { acceptedGoodput, unacceptedTypes } from './accept.js';
+import { acceptedGoodput, unacceptedTypes, VALIDATION_REQUESTS } from './accept.js';
 import { fmtRate } from './explain.js';
 import { SLICE_DEVICES, sliceForSimulation, type SimulationSlice } from './slice.js';
 
@@ -219,6 +219,9 @@ function signature(s: Solution): string {
  * Simulated metrics of a run's solution at its own rate over the loop horizon: on the workload's
  * seed, then on further seeds while every type meets its target (up to ACCEPT_SEEDS); each type
  * reports its worst seed and the sample pooled over them, which the accept rule then weighs.
+ * When every seed met every target over windows shorter than the accept rule's validation window
+ * (VALIDATION_REQUESTS) and the rule still rejects a type, the seeds run again over validation
+ * windows, whose sample decides: the short windows' sample is too small for a type near its knee.
  * A solution on more than `sliceDevices` devices is simulated as a slice (slice.ts): fewer
  * replicas of each unit at a rate that gives each of them at least its full-solution arrival
  * rate, which meets its targets only if the full solution does, over a horizon of the slice's
@@ -235,20 +238,21 @@ export async function simulateRun(
   const solution = run.solution;
   const window = simulationWindow(loop, run);
   if (!window) return undefined;
-  const { input, ratePerS, requests, slice } = window;
-  const seedOptions = (k: number) => ({ requests, ratePerS, seed: loop.skeleton.workload.seed + k });
-  const inPairs = requests >= PARALLEL_SEED_REQUESTS;
+  const { input, ratePerS, slice } = window;
+  const seedOptions = (k: number, requests: number) => ({ requests, ratePerS, seed: loop.skeleton.workload.seed + k });
   let worst: Record<string, SimulatedType> | undefined;
   let units: UnitResult[] = [];
   let seeds = 0;
   // A seed that misses decides: the worst seed's attainment cannot recover, while the pooled
   // margin of the accept rule may, so every seed runs until one misses.
   const missing = () => Object.values(worst!).some((t) => !meetsSlo(t));
-  try {
+  const runSeeds = async (requests: number, inPairs: boolean) => {
+    worst = undefined;
+    seeds = 0;
     while (seeds < ACCEPT_SEEDS) {
-      const aside = inPairs && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1)) : undefined;
+      const aside = inPairs && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
       try {
-        const { result } = evaluate(input, seedOptions(seeds));
+        const { result } = evaluate(input, seedOptions(seeds, requests));
         worst = worstOf(worst, toSimulatedTypes(result));
         units = result.units;
       } catch (err) {
@@ -266,6 +270,17 @@ export async function simulateRun(
       units = other.units;
       seeds++;
       if (missing()) break;
+    }
+  };
+  let requests = window.requests;
+  try {
+    await runSeeds(requests, requests >= PARALLEL_SEED_REQUESTS);
+    // Every seed met every target over windows shorter than the validation window: the seeds run
+    // again over validation windows, which decide (a short window's lucky draw is not accepted).
+    if (requests < VALIDATION_REQUESTS && !missing()) {
+      requests = VALIDATION_REQUESTS;
+      // Validation windows run two at a time: each takes long enough to repay the worker's start.
+      await runSeeds(requests, true);
     }
     solution.simulated = slice ? atFullScale(worst!, slice) : worst;
   } catch (err) {
@@ -360,6 +375,9 @@ function worstOf(a: Record<string, SimulatedType> | undefined, b: Record<string,
         sloSample: {
           measuredRequests: x.sloSample.measuredRequests + y.sloSample.measuredRequests,
           metRequests: x.sloSample.metRequests + y.sloSample.metRequests,
+          ...(x.sloSample.metVariance !== undefined && y.sloSample.metVariance !== undefined
+            ? { metVariance: x.sloSample.metVariance + y.sloSample.metVariance }
+            : {}),
         },
       };
   }

@@ -42,6 +42,14 @@ export interface TypeResult {
   /** Fraction of offered requests completed within the target; null without a target. */
   sloAttainment: number | null;
   /**
+   * The variance of the count of requests within the target, estimated by batch means: the
+   * measurement window cut into SLO_BATCHES spans of time, each span's completions within the
+   * target against its completions at the run's attainment. Neighbouring requests queue together,
+   * so it is larger than the binomial n·p·(1 − p) by the run's own correlation; absent without a
+   * target (and from measurements of a live server).
+   */
+  metVariance?: number;
+  /**
    * End-to-end latencies of the measured requests that completed, ms, ascending (saturated or
    * not): present only when the run asked for them (SimulateOptions.collectLatencies); all of them
    * up to the limit, else a uniform random subset of that size drawn under the run's seed.
@@ -98,6 +106,37 @@ function stats(samples: Samples): LatencyStats | null {
     p99: quantileSorted(sorted, 0.99),
     max: sorted[sorted.length - 1],
   };
+}
+
+/**
+ * Spans of time a run's SLO attainment is cut into to estimate its variance (batch means): enough
+ * spans for the estimate to settle (its relative error is about √(2 ÷ (SLO_BATCHES − 1)) per seed,
+ * a third over the planner's 3 seeds), few enough that a span holds several hundred requests,
+ * longer than a busy period of a loaded unit, so neighbouring spans are nearly independent.
+ */
+export const SLO_BATCHES = 10;
+
+/**
+ * Batch-means estimate of the variance of a run's met count: the window [startMs, endMs] cut into
+ * SLO_BATCHES equal spans (the last one also takes the completions after endMs, the drain), each
+ * span's met completions against its completions × the run's attainment, squared, summed, × B ÷ (B − 1).
+ */
+function metVarianceOf(completions: Samples, met: Samples, startMs: number, endMs: number): number {
+  const done = completions.size;
+  if (done === 0) return 0;
+  const attainment = met.size / done;
+  let sum = 0;
+  let doneBefore = 0;
+  let metBefore = 0;
+  for (let b = 1; b <= SLO_BATCHES; b++) {
+    const edge = b === SLO_BATCHES ? Infinity : startMs + ((endMs - startMs) * b) / SLO_BATCHES;
+    const doneUpTo = completions.countUpTo(edge);
+    const metUpTo = met.countUpTo(edge);
+    sum += (metUpTo - metBefore - attainment * (doneUpTo - doneBefore)) ** 2;
+    doneBefore = doneUpTo;
+    metBefore = metUpTo;
+  }
+  return (sum * SLO_BATCHES) / (SLO_BATCHES - 1);
 }
 
 function meanOf(xs: number[], from: number, to: number): number {
@@ -199,6 +238,7 @@ export function summariseRun(run: RawRun): SimResult {
       targetMs: t.targetMs ?? null,
       goodputPerS,
       sloAttainment: hasTarget ? met / offered : null,
+      ...(hasTarget ? { metVariance: metVarianceOf(run.completionMs[t.index], run.metCompletionMs[t.index], startMs, windowEndMs) } : {}),
     };
     measured += offered;
     completedAll += completed;

@@ -96,6 +96,9 @@ export function evaluatePlan(plan: Plan, strategy: Strategy, options: EvaluateOp
   return evaluate(simInputFromPlan(plan, strategy), options);
 }
 
+/** The first 1 ÷ WARMUP_DIVISOR of an evaluated run's requests are warm-up, not measured. */
+export const WARMUP_DIVISOR = 10;
+
 /**
  * What the planner's loop asks after each solve: at the workload's rate, does each type meet its
  * p90 target, and is anything saturated? Runs a few thousand generated requests, stopping early
@@ -108,7 +111,7 @@ export function evaluate(input: SimInput, options: EvaluateOptions = {}): PlanEv
   const requests = generateRequests(spec, count, { ratePerS: options.ratePerS, seed });
   const result = simulateInput(input, requests, {
     seed,
-    warmupRequests: Math.floor(count / 10),
+    warmupRequests: Math.floor(count / WARMUP_DIVISOR),
     maxQueued: Math.max(200, Math.floor(count / 10)),
     latencyTargetsMs: options.latencyTargetsMs,
   });
@@ -132,7 +135,13 @@ export function toSimulatedTypes(result: SimResult): Record<string, SimulatedTyp
       goodputPerS: t.goodputPerS,
       sloAttainment: t.sloAttainment ?? 1,
       ...(t.sloAttainment !== null
-        ? { sloSample: { measuredRequests: t.offered, metRequests: Math.round(t.sloAttainment * t.offered) } }
+        ? {
+            sloSample: {
+              measuredRequests: t.offered,
+              metRequests: Math.round(t.sloAttainment * t.offered),
+              ...(t.metVariance !== undefined ? { metVariance: t.metVariance } : {}),
+            },
+          }
         : {}),
       saturated: t.saturated,
       ...(t.ttftMs ? { ttftP50Ms: t.ttftMs.p50 } : {}),
@@ -154,8 +163,8 @@ export function meetsSlo(t: { saturated?: boolean; sloAttainment: number | null 
   return t.saturated !== true && (t.sloAttainment ?? 1) >= SLO_ATTAINMENT;
 }
 
-/** A rule for whether a simulated type meets its target: meetsSlo, or the planner's stricter accept rule (planner/accept.ts). */
-export type SloRule = (t: SimulatedType) => boolean;
+/** A rule for whether a simulated type (named `type`) meets its target: meetsSlo, or the planner's stricter accept rule (planner/accept.ts). */
+export type SloRule = (t: SimulatedType, type: string) => boolean;
 
 /**
  * SLO goodput of a simulated solution, requests per second: its planned rate (Σ perTypeRatePerS)
@@ -168,21 +177,21 @@ export type SloRule = (t: SimulatedType) => boolean;
 export function sloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>, meets: SloRule = meetsSlo): number {
   const simulated = solution.simulated;
   if (!simulated || Object.keys(simulated).length === 0) return 0;
-  if (!Object.values(simulated).every((t) => meets(t))) return 0;
+  if (!Object.entries(simulated).every(([type, t]) => meets(t, type))) return 0;
   return Object.keys(simulated).reduce((sum, type) => sum + (solution.perTypeRatePerS[type] ?? 0), 0);
 }
 
 /** The planned rate of the request types that do meet their p90 target (each type's goodput at its SLO, summed). */
 export function partialSloGoodput(solution: Pick<Solution, 'simulated' | 'perTypeRatePerS'>, meets: SloRule = meetsSlo): number {
   let total = 0;
-  for (const [type, t] of Object.entries(solution.simulated ?? {})) if (meets(t)) total += solution.perTypeRatePerS[type] ?? 0;
+  for (const [type, t] of Object.entries(solution.simulated ?? {})) if (meets(t, type)) total += solution.perTypeRatePerS[type] ?? 0;
   return total;
 }
 
 /** Request types of a simulated solution that miss their p90 target (saturated or under 90% within it), sorted. */
 export function missedTypes(solution: Pick<Solution, 'simulated'>, meets: SloRule = meetsSlo): string[] {
   return Object.entries(solution.simulated ?? {})
-    .filter(([, t]) => !meets(t))
+    .filter(([type, t]) => !meets(t, type))
     .map(([name]) => name)
     .sort();
 }

@@ -1829,6 +1829,10 @@ export interface SimulatedType {
   sloSample?: {
     measuredRequests: number;
     metRequests: number;
+    /**
+     * The variance of metRequests estimated by batch means (each seed's window cut into spans of time, src/sim/metrics.ts), summed over the seeds: larger than the binomial where neighbouring requests queue together. Absent: the accept rule takes the binomial at 90%.
+     */
+    metVariance?: number;
   };
   /**
    * The type passes through a unit whose backlog grew without bound: its latencies are what the finite run observed, not a steady state.
