@@ -3,7 +3,8 @@
 // percentiles, TTFT/TPOT/time to first audio, goodput and SLO attainment, over the same window
 // the simulator uses (first to last arrival, counting what completed within it). What only a
 // real run has — failures by kind, token counts the server reported — goes beside it.
-import type { LatencyStats, SimResult, TypeResult } from '../sim/metrics.js';
+import { Samples } from '../sim/heap.js';
+import { metVarianceOf, type LatencyStats, type SimResult, type TypeResult } from '../sim/metrics.js';
 import type { Strategy } from '../sim/model.js';
 import type { RequestType } from '../spec/types.generated.js';
 import { quantileSorted } from '../workload/summarise.js';
@@ -109,6 +110,11 @@ export function summariseOutcomes(outcomes: readonly RequestOutcome[], options: 
   const windowEndMs = windowed ? lastSendMs : endMs;
   const durationS = Math.max(1e-9, (windowEndMs - startMs) / 1000);
   const inWindow = (os: RequestOutcome[]): number => (windowed ? os.filter((o) => doneAt(o) <= windowEndMs).length : os.length);
+  const completionTimes = (os: RequestOutcome[]): Samples => {
+    const samples = new Samples(Math.max(1, os.length));
+    for (const t of os.map(doneAt).sort((a, b) => a - b)) samples.push(t);
+    return samples;
+  };
 
   const perType: Record<string, TypeResult> = {};
   let completedAll = 0;
@@ -147,6 +153,7 @@ export function summariseOutcomes(outcomes: readonly RequestOutcome[], options: 
       targetMs: targetMs ?? null,
       goodputPerS: goodInWindow / durationS,
       sloAttainment: hasTarget ? met.length / mine.length : null,
+      ...(hasTarget ? { metVariance: metVarianceOf(completionTimes(done), completionTimes(met), startMs, windowEndMs) } : {}),
     };
     completedAll += done.length;
     doneAll += doneInWindow;

@@ -46,7 +46,7 @@ export interface TypeResult {
    * measurement window cut into SLO_BATCHES spans of time, each span's completions within the
    * target against its completions at the run's attainment. Neighbouring requests queue together,
    * so it is larger than the binomial n·p·(1 − p) by the run's own correlation; absent without a
-   * target (and from measurements of a live server).
+   * target. A live run measured by `cornserve bench` reports it the same way (loadgen/summary.ts).
    */
   metVariance?: number;
   /**
@@ -121,7 +121,7 @@ export const SLO_BATCHES = 10;
  * SLO_BATCHES equal spans (the last one also takes the completions after endMs, the drain), each
  * span's met completions against its completions × the run's attainment, squared, summed, × B ÷ (B − 1).
  */
-function metVarianceOf(completions: Samples, met: Samples, startMs: number, endMs: number): number {
+export function metVarianceOf(completions: Samples, met: Samples, startMs: number, endMs: number): number {
   const done = completions.size;
   if (done === 0) return 0;
   const attainment = met.size / done;
