@@ -1903,11 +1903,11 @@ export interface LoopIteration {
     };
   };
   /**
-   * Its SLO goodput under the loop's accept rule: its rate when every request type clears its p90 target on every seed by more than the sampling noise of the window (the one-sided score test of its attainment against 90% at the accept confidence, and not saturated), else 0.
+   * Its SLO goodput under the loop's accept rule: its rate when every request type clears its p90 target on every seed by more than the sampling noise (the one-sided 99% prediction bound, from its pooled sample, of a 30 000-request validation window's attainment reaches 90%, and not saturated: src/planner/accept.ts), else 0.
    */
   sloGoodputPerS?: number;
   /**
-   * Request types the loop's accept rule rejected on some seed: saturated, under 90% of requests within the target, or above 90% by no more than the sampling noise of the window.
+   * Request types the loop's accept rule rejected on some seed: saturated, under 90% of requests within the target, or above 90% by no more than the sampling noise (the accept rule, src/planner/accept.ts).
    */
   missedTypes: string[];
   /**
