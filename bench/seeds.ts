@@ -6,7 +6,8 @@
 // table shows each seed's worst type (lowest SLO attainment) and the worst p90 ÷ target, and the
 // type whose mean attainment over the seeds is lowest with the spread of its attainment from
 // window to window as a multiple of the binomial standard error of its measured requests (the
-// design effect the accept rule's WINDOW_DESIGN_EFFECT is measured by; with SEEDS_COUNT=20 its
+// window spread the accept rule's WINDOW_SPREAD_FACTOR is measured from, against the batch
+// means of the planner's runs; with SEEDS_COUNT=20 its
 // estimate is within about ±16%, with 5 seeds ±35%). Seeded: the same plans give the same table.
 import { readdirSync } from 'node:fs';
 import { readPlan } from '../src/plan/io.js';

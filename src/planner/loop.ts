@@ -7,7 +7,7 @@ import type { Strategy } from '../graph/groups.js';
 import { BACKGROUND_SHIFT_MS, SimError, type SimInput } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
 import { evaluateWorker } from '../sim/evaluate-worker.js';
-import { evaluate, meetsSlo, toSimulatedTypes } from '../sim/simulate.js';
+import { evaluate, meetsSlo, toSimulatedTypes, WARMUP_DIVISOR } from '../sim/simulate.js';
 import type { UnitResult } from '../sim/metrics.js';
 import { MIN_UTILISATION } from './candidates.js';
 import type { PlannerProblem } from './prepare.js';
@@ -220,8 +220,8 @@ function signature(s: Solution): string {
  * seed, then on further seeds while every type meets its target (up to ACCEPT_SEEDS); each type
  * reports its worst seed and the sample pooled over them, which the accept rule then weighs.
  * When every seed met every target over windows shorter than the accept rule's validation window
- * (VALIDATION_REQUESTS) and the rule still rejects a type, the seeds run again over validation
- * windows, whose sample decides: the short windows' sample is too small for a type near its knee.
+ * (VALIDATION_REQUESTS), the same seeds run again over validation windows, whose sample decides:
+ * the short windows' sample is too small for a type near its knee.
  * A solution on more than `sliceDevices` devices is simulated as a slice (slice.ts): fewer
  * replicas of each unit at a rate that gives each of them at least its full-solution arrival
  * rate, which meets its targets only if the full solution does, over a horizon of the slice's
@@ -317,14 +317,14 @@ export function simulationWindow(
 
 /**
  * A slice fed background (slice.ts) with its copies' spacing: BACKGROUND_SHIFT_MS, or less where
- * the last copy of a job would otherwise start after half the run's warm-up (evaluate's tenth of
- * the requests), so the warm-up ends with every replica at its full load (at 4096 GPUs the
+ * the last copy of a job would otherwise start after half the run's warm-up (evaluate's
+ * 1 ÷ WARMUP_DIVISOR of the requests), so the warm-up ends with every replica at its full load (at 4096 GPUs the
  * warm-up is two 64 s targets and the default stands). Closer copies arrive clumped, which
  * queues more than independent arrivals would (test/sim/background.test.ts): conservative still.
  */
 export function withBackgroundShift(input: SimInput, background: Record<string, number>, requests: number, ratePerS: number): SimInput {
   const copies = Math.ceil(Math.max(...Object.values(background)) - 1);
-  const warmupMs = (Math.floor(requests / 10) / ratePerS) * 1000;
+  const warmupMs = (Math.floor(requests / WARMUP_DIVISOR) / ratePerS) * 1000;
   const shiftMs = Math.min(BACKGROUND_SHIFT_MS, warmupMs / (2 * copies));
   return shiftMs < BACKGROUND_SHIFT_MS ? { ...input, backgroundShiftMs: shiftMs } : input;
 }
