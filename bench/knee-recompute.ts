@@ -5,7 +5,8 @@
 // requests at each recorded rate, sizes as sent) and simulated as `bench --compare-sim` does
 // (loadgen/compare.ts: the load generator's recorded CPU per request on the same cores). One
 // simulator seed gives a p90 that moves by 10–20% between seeds on 20 s of requests, so
-// `--seeds a,b,…` also prints the count of cells within 15% for each seed and their mean.
+// `--seeds a,b,…` also prints the count of cells within 15% for each seed, their mean, and the
+// count for the mean prediction over the seeds (what `bench --compare-sim` and bench:knee print).
 // Options: --plan <file> (default plans/demo-local.plan.json), --before <plan> (a second column:
 // e.g. the plan before a change, simulated by the same code), --measured <json> (default
 // bench/knee-idle.json), --seeds a,b (default the plan's workload seed).
@@ -103,11 +104,22 @@ function main(): void {
           );
       return within;
     });
+    let withinMean = 0;
+    for (const [strategy, { ratesPerS, latencyMs }] of Object.entries(table.strategies))
+      for (const [type, measured] of Object.entries(latencyMs))
+        ratesPerS.forEach((_r, r) =>
+          QUANTILES.forEach((q, k) => {
+            const runs = c.runs.get(`${strategy}/${r}/${type}`) ?? [];
+            if (runs.length < SEEDS.length) return;
+            const p = runs.reduce((a, x) => a + x[q], 0) / runs.length;
+            if (Math.abs(p - measured[r][k]) <= WITHIN * measured[r][k]) withinMean++;
+          }),
+        );
     const cellsTotal = Object.values(table.strategies).reduce((n, s) => n + Object.keys(s.latencyMs).length * s.ratesPerS.length * 2, 0);
     lines.push(
       `${c.name}: within ${WITHIN * 100}% at seed ${SEEDS[0]}: ${counts[0]} of ${cellsTotal}` +
         (SEEDS.length > 1
-          ? `; per seed ${SEEDS.join(',')}: ${counts.join(', ')} (mean ${(counts.reduce((a, b) => a + b, 0) / counts.length).toFixed(1)})`
+          ? `; per seed ${SEEDS.join(',')}: ${counts.join(', ')} (mean ${(counts.reduce((a, b) => a + b, 0) / counts.length).toFixed(1)}); the mean prediction over the seeds: ${withinMean}`
           : ''),
     );
   }

@@ -3,18 +3,22 @@
 // (`cornserve serve --strategy`), finds the goodput knee — the highest offered rate with 90% of
 // it finishing within the latency targets — by bisection, once on the simulator and once on the
 // server (`cornserve bench`, one run per probed rate), then measures per-type p50/p90 at 50% and
-// 80% of the measured knee with `bench --compare-sim` (the simulator on the requests as sent).
+// 80% of the measured knee with `bench --compare-sim` (the simulator on the requests as sent, the
+// mean over COMPARE_SIM_SEEDS seeds), in --repeats runs per rate on other request seeds, and shows
+// the median of each side: on this shared 2-core host one 20 s run's p90 of a type's ~150
+// requests moved by up to 60% between two idle runs, and a few seconds' stall decides it.
 // It prints the whole table in Markdown with the machine's load beside every run.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
-// (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s). It runs the CLI from
+// (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s), --repeats <n> runs at
+// each of 50% and 80% of the knee (default 3). It runs the CLI from
 // the sources (bench/live.ts). The predictions at 50% and 80% come from this script's own sources too (loadgen/compare.ts on the
 // requests the bench sent and saved).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
-import { compareWithSimulator } from '../src/loadgen/compare.js';
+import { COMPARE_SIM_SEEDS, compareWithSimulator, type ComparisonRow } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
 import type { Plan } from '../src/spec/types.generated.js';
@@ -32,10 +36,11 @@ const PLAN = arg('--plan', 'plans/demo-local.plan.json');
 const STRATEGIES = arg('--strategies', 'planned,monolithic').split(',') as Strategy[];
 const PROBE_S = Number(arg('--duration', '10'));
 const STEPS = Number(arg('--steps', '5'));
+const REPEATS = Number(arg('--repeats', '3'));
 const LOAD_FRACTIONS = [0.5, 0.8];
 const serve = (strategy: Strategy) => serveLive(PLAN, strategy);
-const bench = (url: string, strategy: Strategy, ratePerS: number, saveTrace?: string) =>
-  benchLive(url, PLAN, strategy, ratePerS, PROBE_S, saveTrace);
+const bench = (url: string, strategy: Strategy, ratePerS: number, saveTrace?: string, seed?: number) =>
+  benchLive(url, PLAN, strategy, ratePerS, PROBE_S, saveTrace, seed);
 
 const probeOf = (r: SimResult): KneeProbe => ({
   offeredPerS: r.offeredRatePerS,
@@ -86,15 +91,23 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
     try {
       for (const fraction of LOAD_FRACTIONS) {
         const rate = measured.kneePerS * fraction;
-        const loadBefore = load();
-        const tracePath = join(dir, `${strategy}-${fraction}.jsonl`);
-        const out = await bench(url, strategy, rate, tracePath);
-        log(
-          `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s (load ${loadBefore} before, ${load()} after)`,
-        );
-        const sent = readTraceFile(tracePath).requests;
-        const { rows } = compareWithSimulator(plan, strategy, sent, out.results[strategy], out.bench.clientCpuMsPerRequest);
-        points.push({ fraction, ratePerS: rate, rows });
+        const repeats: ComparisonRow[][] = [];
+        for (let k = 0; k < REPEATS; k++) {
+          const loadBefore = load();
+          const tracePath = join(dir, `${strategy}-${fraction}-${k}.jsonl`);
+          // The first run sends the workload's own requests, as every probe did; the others draw new ones.
+          const out = await bench(url, strategy, rate, tracePath, plan.workload.seed + k);
+          const sent = readTraceFile(tracePath).requests;
+          const { rows } = compareWithSimulator(plan, strategy, sent, out.results[strategy], out.bench.clientCpuMsPerRequest);
+          repeats.push(rows);
+          log(
+            `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s, run ${k + 1} of ${REPEATS} (load ${loadBefore} before, ${load()} after): p90 ${rows
+              .filter((r) => r.metric === 'p90Ms' && r.type !== 'all')
+              .map((r) => `${r.type} ${r.predicted?.toFixed(1) ?? '–'}/${r.measured?.toFixed(1) ?? '–'}`)
+              .join(', ')}`,
+          );
+        }
+        points.push({ fraction, ratePerS: rate, repeats });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -109,11 +122,11 @@ async function main(): Promise<void> {
   const started = load();
   const knees: StrategyKnee[] = [];
   for (const strategy of STRATEGIES) knees.push(await sweep(strategy));
-  const command = `npm run bench:knee -- --plan ${PLAN} --strategies ${STRATEGIES.join(',')} --duration ${PROBE_S} --steps ${STEPS}`;
+  const command = `npm run bench:knee -- --plan ${PLAN} --strategies ${STRATEGIES.join(',')} --duration ${PROBE_S} --steps ${STEPS} --repeats ${REPEATS}`;
   process.stdout.write(
     [
       `Command: \`${command}\`; load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
-      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 simulated on the requests as sent / measured (relative error).`,
+      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 at 50% and 80% of the knee: the median over ${REPEATS} runs of ${PROBE_S} s (request seeds ${readPlan(PLAN).workload.seed}…) of the simulated (on the requests as sent, the mean over ${COMPARE_SIM_SEEDS} simulator seeds) / the measured (relative error of the medians).`,
       '',
       kneeTables(knees),
     ].join('\n'),

@@ -69,7 +69,10 @@ export interface BenchJson {
   bench: { clientCpuMsPerRequest: number };
 }
 
-/** One `cornserve bench` run at `ratePerS` for `probeS` seconds' worth of requests; `saveTrace` keeps the requests as sent. */
+/**
+ * One `cornserve bench` run at `ratePerS` for `probeS` seconds' worth of requests; `saveTrace`
+ * keeps the requests as sent; `seed` draws other requests than the workload's seed does.
+ */
 export async function bench(
   url: string,
   plan: string,
@@ -77,10 +80,12 @@ export async function bench(
   ratePerS: number,
   probeS: number,
   saveTrace?: string,
+  seed?: number,
 ): Promise<BenchJson> {
   const requests = Math.max(20, Math.round(ratePerS * probeS));
   const args = [...CLI, 'bench', url, '--plan', plan, '--strategy', strategy, '--rate', ratePerS.toFixed(3), '-n', String(requests)];
   args.push('--timeout', String(REQUEST_TIMEOUT_S), '--json', ...(saveTrace ? ['--save-trace', saveTrace] : []));
+  if (seed !== undefined) args.push('--seed', String(seed));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -15,7 +15,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loneInvocationMs } from '../src/cost/served-latency.js';
-import { compareWithSimulator } from '../src/loadgen/compare.js';
+import { COMPARE_SIM_SEEDS, compareWithSimulator } from '../src/loadgen/compare.js';
 import { readPlan } from '../src/plan/io.js';
 import {
   REQUEST_SEGMENT_NAMES,
@@ -122,7 +122,9 @@ async function main(): Promise<void> {
         );
       }
       const measured = result.results[STRATEGY];
-      const { simulated } = compareWithSimulator(plan, STRATEGY, sent, measured, result.bench.clientCpuMsPerRequest);
+      const { rows } = compareWithSimulator(plan, STRATEGY, sent, measured, result.bench.clientCpuMsPerRequest);
+      const predicted = (type: string, metric: 'p50Ms' | 'p90Ms'): number | null =>
+        rows.find((r) => r.type === type && r.metric === metric)?.predicted ?? null;
       log(`${rate} req/s: ${lines.length} traced requests (load ${loadBefore} before, ${load()} after)`);
       if (!spread || rate < spread.rate) spread = { rate, perComponent: servedSpread(lines, llms), scale: servedScale(lines, reference) };
       const types = Object.keys(measured.perType);
@@ -130,15 +132,20 @@ async function main(): Promise<void> {
       out.push(
         `### ${rate} req/s offered, ${PROBE_S} s, strategy ${STRATEGY}; load average ${loadBefore} before, ${load()} after; load generator ${result.bench.clientCpuMsPerRequest.toFixed(2)} ms CPU per request; serving processes ${(serverCpuMs / sent.length).toFixed(2)} ms CPU per request; host ${(hostBusy * 100).toFixed(1)}% busy (serving processes and load generator, of ${cores} cores), machine ${(machineBusy * 100).toFixed(1)}% (every process)`,
         '',
-        'Latency, ms, p50 / p90: the client, the gateway (receive → last byte sent), the simulator on the same requests.',
+        `Latency, ms, p50 / p90: the client, the gateway (receive → last byte sent), the simulator on the same requests (the mean over ${COMPARE_SIM_SEEDS} seeds).`,
         '',
         markdown([
           ['type', 'client', 'gateway', 'simulated'],
           ...types.map((t) => {
             const m = measured.perType[t].latencyMs ?? measured.perType[t].observedLatencyMs;
-            const s = simulated.perType[t]?.latencyMs ?? simulated.perType[t]?.observedLatencyMs;
+            const [s50, s90] = [predicted(t, 'p50Ms'), predicted(t, 'p90Ms')];
             const fmt = (x: typeof m): string => (x ? `${x.p50.toFixed(1)} / ${x.p90.toFixed(1)}` : '–');
-            return [t, fmt(m), cell(ofType(t).map((l) => l.sentMs - l.receiveMs)), fmt(s)];
+            return [
+              t,
+              fmt(m),
+              cell(ofType(t).map((l) => l.sentMs - l.receiveMs)),
+              s50 !== null && s90 !== null ? `${s50.toFixed(1)} / ${s90.toFixed(1)}` : '–',
+            ];
           }),
         ]),
         '',

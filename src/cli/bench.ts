@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { sendChat, chatCompletionsUrl, isLoopbackUrl, type ChatClientOptions } from '../loadgen/client.js';
-import { compareWithSimulator, type ComparisonRow } from '../loadgen/compare.js';
+import { COMPARE_SIM_SEEDS, compareWithSimulator, type ComparisonRow } from '../loadgen/compare.js';
 import { MediaCache } from '../loadgen/media.js';
 import { chatBody, PROMPT_TOKENIZERS, UnsupportedRequestError, withTypeSizes, type PromptTokenizer } from '../loadgen/request-body.js';
 import { runOpenLoop, type OpenLoopResult, type Progress } from '../loadgen/run.js';
@@ -47,6 +47,7 @@ interface BenchOptions {
   maxFailures: number;
   apiKey?: string;
   compareSim?: boolean;
+  simSeeds: number;
   report?: string;
   saveTrace?: string;
 }
@@ -99,6 +100,12 @@ export function registerBench(program: Command): void {
     .option(
       '--compare-sim',
       'also simulate the requests sent (at the times they were sent) and print predicted vs measured with the relative error',
+    )
+    .option(
+      '--sim-seeds <n>',
+      "seeds --compare-sim simulates the requests sent on; each predicted metric is their mean (one seed's p90 moves with the served times it draws)",
+      positiveInt('--sim-seeds'),
+      COMPARE_SIM_SEEDS,
     )
     .option('--report <file>', 'write an HTML report: the plan with the measured latency CDFs')
     .option('--save-trace <file>', 'write the requests sent, at the times they were sent, as a trace (JSONL or CSV) for `simulate --trace`')
@@ -271,7 +278,8 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   const failures = summariseFailures(run.outcomes.filter((o) => o.failure?.kind !== 'not-sent'));
   const clientCpuMsPerRequest = sent.length > 0 ? roundMs((runCpu.user + runCpu.system) / 1000 / sent.length) : 0;
   const hostCpuMsPerRequest = isLoopbackUrl(baseUrl) ? clientCpuMsPerRequest : 0;
-  const comparison = opts.compareSim && sent.length > 0 ? simulateSent(plan, opts.strategy, sent, result, hostCpuMsPerRequest) : undefined;
+  const comparison =
+    opts.compareSim && sent.length > 0 ? simulateSent(plan, opts.strategy, sent, result, hostCpuMsPerRequest, opts.simSeeds) : undefined;
   if (opts.saveTrace) writeTrace(opts.saveTrace, sent);
   if (opts.report) writeReport(opts.report, plan, opts.strategy, ratePerS, run.outcomes, `${describe}; sent to ${baseUrl}`);
 
@@ -355,9 +363,10 @@ function simulateSent(
   sent: TraceRequest[],
   measured: SimResult,
   hostCpuMsPerRequest: number,
-): { simulated: SimResult; rows: ComparisonRow[] } {
+  seeds: number,
+): { simulated: SimResult[]; rows: ComparisonRow[] } {
   try {
-    return compareWithSimulator(plan, strategy, sent, measured, hostCpuMsPerRequest);
+    return compareWithSimulator(plan, strategy, sent, measured, hostCpuMsPerRequest, seeds);
   } catch (err) {
     if (err instanceof SimError)
       throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -410,7 +419,7 @@ function formatBench(
     failures: ReturnType<typeof summariseFailures>;
     tokens: ReturnType<typeof tokenCounts>;
   },
-  comparison: { simulated: SimResult; rows: ComparisonRow[] } | undefined,
+  comparison: { simulated: SimResult[]; rows: ComparisonRow[] } | undefined,
 ): string {
   const c = stdoutColours();
   const head = `${plan.name}: ${describe}; measured at ${bench.url} in ${bench.elapsedS.toFixed(1)} s (the load generator's CPU: ${bench.clientCpuMsPerRequest.toFixed(2)} ms per request)`;
@@ -448,7 +457,7 @@ function formatBench(
     const value = (metric: string, x: number | null): string =>
       x === null ? '-' : metric === 'sloAttainment' ? `${(x * 100).toFixed(1)}%` : num(x, 2);
     blocks.push(
-      `predicted (simulator, ${comparison.simulated.strategy}, the same ${comparison.simulated.requests.offered} requests) vs measured; error = (predicted − measured) / measured\n` +
+      `predicted (simulator, ${comparison.simulated[0].strategy}, the same ${comparison.simulated[0].requests.offered} requests, the mean over ${comparison.simulated.length} seeds) vs measured; error = (predicted − measured) / measured\n` +
         formatTable([
           ['type', 'metric', 'predicted', 'measured', 'error'],
           ...comparison.rows.map((r) => [

@@ -168,6 +168,9 @@ describe('cornserve bench against a server that is not there', () => {
     const tokenizer = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--tokenizer', 'chars']);
     assert.equal(tokenizer.code, 1);
     assert.match(tokenizer.stderr, /--tokenizer must be one of bytes, words/);
+    const seeds = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--compare-sim', '--sim-seeds', '0']);
+    assert.equal(seeds.code, 1);
+    assert.match(seeds.stderr, /--sim-seeds/);
   });
 });
 

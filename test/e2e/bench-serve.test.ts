@@ -13,6 +13,7 @@ import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { loadDeployment } from '../../src/spec/load.js';
 import type { ModelGraph, Plan } from '../../src/spec/types.generated.js';
 import { measureGateway } from '../../src/profile/gateway.js';
+import { COMPARE_SIM_SEEDS } from '../../src/loadgen/compare.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { startServe, type ServeHandle } from '../../src/runtime/supervisor/serve.js';
 import { runCli as runCliSync } from '../cli/helpers.js';
@@ -152,10 +153,11 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
     assert.deepEqual(sent.failures.byKind, {});
 
     const comparison = bench.comparison as {
-      simulated: { requests: { offered: number } };
+      simulated: { requests: { offered: number } }[];
       rows: { type: string; metric: string; predicted: number | null; measured: number | null }[];
     };
-    assert.equal(comparison.simulated.requests.offered, 24);
+    assert.equal(comparison.simulated.length, COMPARE_SIM_SEEDS);
+    for (const simulated of comparison.simulated) assert.equal(simulated.requests.offered, 24);
     for (const t of types) {
       const p50 = comparison.rows.find((row) => row.type === t.type && row.metric === 'p50Ms');
       assert.ok(p50 && p50.predicted !== null && p50.measured !== null && p50.measured > 0, `${t.type} p50 compared`);

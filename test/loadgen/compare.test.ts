@@ -5,7 +5,7 @@
 // at idle instead of 7.3 and 58) because it ran a stale build.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareWithSimulator } from '../../src/loadgen/compare.js';
+import { COMPARE_SIM_SEEDS, compareWithSimulator } from '../../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../../src/loadgen/schedule.js';
 import { servedLatency } from '../../src/cost/served-latency.js';
 import { readPlan } from '../../src/plan/io.js';
@@ -20,7 +20,10 @@ test('the demo plan predicts t2i and t2a with the served latency its profile mea
   const sent = scheduleFromWorkload(workloadSpecFromPlan(plan), { requests: 60 }, { ratePerS: 1 });
   const input = simInputAtRate(plan, 'monolithic', 1);
   const bare = simulateInput({ ...input, gatewayMsByType: {} }, sent, { seed: plan.workload.seed, warmupRequests: 0 });
-  const { simulated, rows } = compareWithSimulator(plan, 'monolithic', sent, bare);
+  const {
+    simulated: [simulated],
+    rows,
+  } = compareWithSimulator(plan, 'monolithic', sent, bare, 0, 1);
   for (const name of ['t2i', 't2a']) {
     const type = plan.model.requestTypes.find((t) => t.name === name)!;
     const served = servedLatency(plan.model, plan.gateway, input, type);
@@ -46,4 +49,22 @@ test('the demo plan predicts t2i and t2a with the served latency its profile mea
     .find((e) => e.component === 'image-generator')!;
   const lone = 5 + 8 * generator.unitLatencyMs!.find((p) => p.batch === 1)!.ms;
   assert.ok(bare.perType.t2i.latencyMs!.p50 >= lone, `t2i: ${bare.perType.t2i.latencyMs!.p50} ms < ${lone} ms`);
+});
+
+test('the prediction is the mean over seeds of the same requests, the plan’s seed first', () => {
+  const sent = scheduleFromWorkload(workloadSpecFromPlan(plan), { requests: 400 }, { ratePerS: 60 });
+  const input = simInputAtRate(plan, 'planned', 60);
+  const measured = simulateInput(input, sent, { seed: 99, warmupRequests: 0 });
+  const { simulated, rows } = compareWithSimulator(plan, 'planned', sent, measured, 0);
+  assert.equal(simulated.length, COMPARE_SIM_SEEDS);
+  const { simulated: firstOnly } = compareWithSimulator(plan, 'planned', sent, measured, 0, 1);
+  assert.deepEqual(simulated[0], firstOnly[0]);
+  for (const type of Object.keys(measured.perType)) {
+    const p90s = simulated.map((r) => r.perType[type].latencyMs!.p90);
+    // The seeds draw different served times: a mean of one seed's value would not be a test.
+    assert.ok(new Set(p90s).size > 1, `${type}: every seed gave p90 ${p90s[0]}`);
+    const row = rows.find((r) => r.type === type && r.metric === 'p90Ms')!;
+    assert.ok(Math.abs(row.predicted! - p90s.reduce((a, b) => a + b, 0) / p90s.length) < 1e-9, type);
+  }
+  assert.throws(() => compareWithSimulator(plan, 'planned', sent, measured, 0, 0), /seeds must be a positive integer/);
 });

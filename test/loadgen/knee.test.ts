@@ -63,8 +63,9 @@ test('the table has the knee row per strategy, then one row per type with p50 an
       measured,
       simulated,
       points: [
-        { fraction: 0.5, ratePerS: measured.kneePerS / 2, rows: rows(1.1) },
-        { fraction: 0.8, ratePerS: measured.kneePerS * 0.8, rows: rows(1) },
+        { fraction: 0.5, ratePerS: measured.kneePerS / 2, repeats: [rows(1.1)] },
+        // Three runs: the median of each side, whichever run it comes from, decides the cell.
+        { fraction: 0.8, ratePerS: measured.kneePerS * 0.8, repeats: [rows(3), rows(1), rows(0.9)] },
       ],
     },
   ]);
@@ -76,6 +77,8 @@ test('the table has the knee row per strategy, then one row per type with p50 an
   // ocr has no p90 row: the cell says so instead of inventing a number.
   assert.equal(typeRows[1], '| ocr | 50.0 / 50.0 (+0%) | – | 50.0 / 50.0 (+0%) | – |');
   assert.ok(!lines.some((l) => l.startsWith('| all |')));
+  // Cells within 15%: both t2t p50s and both ocr p50s; the t2t p90s are −20%.
+  assert.equal(lines.at(-1), 'Within 15%: 4 of 6 latency cells.');
   // A search that sustained nothing reports no knee, not its lower bound.
   const none = await findKnee(fakeServer(0.1).probe, { startPerS: 4, steps: 1, minPerS: 1, maxPerS: 30 });
   const noKnee = kneeTables([{ strategy: 'monolithic', measured: none, simulated, points: [] }]).split('\n')[2];

@@ -105,7 +105,7 @@ test('predicted vs measured: one row per type and metric with the relative error
     ),
     { ...options, latencyTargetsMs: plan.latencyTargetsMs ?? {} },
   );
-  const rows = compareResults(predicted, measured);
+  const rows = compareResults([predicted], measured);
   const p50 = rows.find((r) => r.type === 't2t' && r.metric === 'p50Ms')!;
   assert.ok(Math.abs(p50.relativeError! + 0.5) < 1e-9, JSON.stringify(p50));
   assert.ok(rows.some((r) => r.type === 't2t' && r.metric === 'ttftP50Ms'));
