@@ -64,9 +64,9 @@ export class EventQueue {
   }
 
   /**
-   * Queues an event on lane `lane` (0, 1, …), whose events must come in non-decreasing time
+   * Queues an event on lane `lane` (0, 1, …), meant for events that come in non-decreasing time
    * order (a fixed delay after a clock that does not go back); it is popped in the same order as
-   * one pushed with push().
+   * one pushed with push(). One earlier than the lane's last goes to the heap instead.
    */
   pushLane(lane: number, time: number, kind: number, data: number): void {
     while (this.lanes.length <= lane) {
@@ -77,7 +77,10 @@ export class EventQueue {
     let q = this.lanes[lane];
     let tail = this.laneTail[lane];
     const head = this.laneHead[lane];
-    if (tail > head && q[4 * (tail - 1)] > time) throw new RangeError(`event lane ${lane}: time ${time} pushed after ${q[4 * (tail - 1)]}`);
+    if (tail > head && q[4 * (tail - 1)] > time) {
+      this.push(time, kind, data);
+      return;
+    }
     if (4 * (tail + 1) > q.length) {
       // At the end: slide the live nodes to the front, into a lane twice as long when they fill over half of it.
       const live = tail - head;
