@@ -336,7 +336,8 @@ class Engine {
       this.jobs.chunk[copy] = -1;
       this.jobs.chunks[copy] = 0;
       this.jobs.phase[copy] = PHASE_WHOLE;
-      this.events.push(now + k * this.model.backgroundShiftMs, EV_BACKGROUND, copy);
+      // The k-th copies come k shifts after their jobs, in the order the jobs came: lane k − 1.
+      this.events.pushLane(k - 1, now + k * this.model.backgroundShiftMs, EV_BACKGROUND, copy);
     }
   }
 

@@ -12,6 +12,22 @@ export class EventQueue {
   private heap: Float64Array;
   private count = 0;
   private inserted = 0;
+  /**
+   * Lanes: events pushed in time order (pushLane), each a first-in first-out run of nodes laid
+   * out as the heap's, outside it. Events a fixed delay after the time they are pushed at come
+   * in time order, so they need no sifting; pop() takes the earliest of the heap's root and the
+   * lanes' heads by (time, insertion order), the order one heap would give. A lane's live nodes
+   * are laneHead[k] … laneTail[k] − 1.
+   */
+  private lanes: Float64Array[] = [];
+  private laneHead: number[] = [];
+  private laneTail: number[] = [];
+  /** Events waiting in the lanes, all of them together. */
+  private laned = 0;
+  /** The lane whose head comes first (−1 when the lanes are empty), and that head's time and insertion order. */
+  private firstLane = -1;
+  private firstLaneTime = Infinity;
+  private firstLaneOrder = Infinity;
   /** Fields of the event last returned by pop(). */
   topTime = 0;
   topKind = 0;
@@ -22,7 +38,7 @@ export class EventQueue {
   }
 
   get size(): number {
-    return this.count;
+    return this.count + this.laned;
   }
 
   push(time: number, kind: number, data: number): void {
@@ -47,8 +63,54 @@ export class EventQueue {
     h[4 * i + 3] = data;
   }
 
+  /**
+   * Queues an event on lane `lane` (0, 1, …), meant for events that come in non-decreasing time
+   * order (a fixed delay after a clock that does not go back); it is popped in the same order as
+   * one pushed with push(). One earlier than the lane's last goes to the heap instead.
+   */
+  pushLane(lane: number, time: number, kind: number, data: number): void {
+    while (this.lanes.length <= lane) {
+      this.lanes.push(new Float64Array(4 * 64));
+      this.laneHead.push(0);
+      this.laneTail.push(0);
+    }
+    let q = this.lanes[lane];
+    let tail = this.laneTail[lane];
+    const head = this.laneHead[lane];
+    if (tail > head && q[4 * (tail - 1)] > time) {
+      this.push(time, kind, data);
+      return;
+    }
+    if (4 * (tail + 1) > q.length) {
+      // At the end: slide the live nodes to the front, into a lane twice as long when they fill over half of it.
+      const live = tail - head;
+      if (8 * live > q.length) {
+        const longer = new Float64Array(2 * q.length);
+        longer.set(q.subarray(4 * head, 4 * tail));
+        q = longer;
+        this.lanes[lane] = q;
+      } else q.copyWithin(0, 4 * head, 4 * tail);
+      this.laneHead[lane] = 0;
+      tail = live;
+    }
+    const order = this.inserted++;
+    q[4 * tail] = time;
+    q[4 * tail + 1] = order;
+    q[4 * tail + 2] = kind;
+    q[4 * tail + 3] = data;
+    this.laneTail[lane] = tail + 1;
+    this.laned++;
+    // A new head comes first only when strictly earlier: at the same time the older event does.
+    if (tail === this.laneHead[lane] && time < this.firstLaneTime) {
+      this.firstLane = lane;
+      this.firstLaneTime = time;
+      this.firstLaneOrder = order;
+    }
+  }
+
   /** Removes the earliest event into topTime/topKind/topData; false when empty. */
   pop(): boolean {
+    if (this.laned > 0 && this.popLane()) return true;
     if (this.count === 0) return false;
     const h = this.heap;
     this.topTime = h[4];
@@ -85,6 +147,38 @@ export class EventQueue {
     h[4 * i + 1] = lastO;
     h[4 * i + 2] = lastK;
     h[4 * i + 3] = lastD;
+    return true;
+  }
+
+  /** Pops the first lane's head when it comes before the heap's root; false when the root comes first. */
+  private popLane(): boolean {
+    const h = this.heap;
+    const t = this.firstLaneTime;
+    if (this.count > 0 && (h[4] < t || (h[4] === t && h[5] < this.firstLaneOrder))) return false;
+    const lane = this.firstLane;
+    const q = this.lanes[lane];
+    const head = this.laneHead[lane];
+    this.topTime = t;
+    this.topKind = q[4 * head + 2];
+    this.topData = q[4 * head + 3];
+    // An emptied lane starts again at its front.
+    if (head + 1 === this.laneTail[lane]) this.laneHead[lane] = this.laneTail[lane] = 0;
+    else this.laneHead[lane] = head + 1;
+    this.laned--;
+    this.firstLane = -1;
+    this.firstLaneTime = Infinity;
+    this.firstLaneOrder = Infinity;
+    for (let k = 0; k < this.lanes.length; k++) {
+      const at = this.laneHead[k];
+      if (at === this.laneTail[k]) continue;
+      const lt = this.lanes[k][4 * at];
+      const lo = this.lanes[k][4 * at + 1];
+      if (lt < this.firstLaneTime || (lt === this.firstLaneTime && lo < this.firstLaneOrder)) {
+        this.firstLane = k;
+        this.firstLaneTime = lt;
+        this.firstLaneOrder = lo;
+      }
+    }
     return true;
   }
 
