@@ -6,7 +6,7 @@ import type { LoopIteration, SimulatedType, Solution } from '../spec/types.gener
 import type { Strategy } from '../graph/groups.js';
 import { BACKGROUND_SHIFT_MS, SimError, type SimInput } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
-import { evaluateWorker } from '../sim/evaluate-worker.js';
+import { evaluateWorker, type EvaluateWorker, type SeedResult } from '../sim/evaluate-worker.js';
 import { evaluate, meetsSlo, toSimulatedTypes, WARMUP_DIVISOR } from '../sim/simulate.js';
 import type { UnitResult } from '../sim/metrics.js';
 import { MIN_UTILISATION } from './candidates.js';
@@ -86,6 +86,19 @@ export interface LoopContext {
    * accepted one; the note says so.
    */
   bar?: LoopBar;
+  /** Where this loop's seeds run when it runs beside other loops (baselines.ts, at scale); absent: this thread, with the long seeds' partners in the process's shared worker. */
+  lane?: SeedLane;
+}
+
+/**
+ * The threads of a loop run beside other loops: each seed in `worker`, the loop's own thread,
+ * so this thread stays free to serve the other loops' solves; with `aside`, long seeds two at
+ * a time (PARALLEL_SEED_REQUESTS), the second there; without, one after another. The seeds and
+ * so the decisions are the same on any thread (the simulator is deterministic).
+ */
+export interface SeedLane {
+  worker: EvaluateWorker;
+  aside?: EvaluateWorker;
 }
 
 /** An accepted SLO goodput and the strategy that reached it. */
@@ -123,6 +136,7 @@ export async function runLoop(
   solve: LoopSolve,
   initial?: ReadonlyMap<string, number>,
 ): Promise<StrategyRun> {
+  const started = performance.now();
   const overrides = new Map<string, number>(loop.simulate ? (initial ?? []) : []);
   const first = await solve({ overrides: overrides.size > 0 ? new Map(overrides) : undefined, first: true });
   if (!loop.simulate || !first.decoded) return first;
@@ -200,7 +214,7 @@ export async function runLoop(
     const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})${stopped ? `; ${stopped}` : ''}`;
     best.solution.note = best.solution.note ? `${best.solution.note}; ${words}` : words;
   }
-  return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1] };
+  return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1], loopSeconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -228,8 +242,9 @@ function signature(s: Solution): string {
  * rate; its per-type throughput and goodput are reported at the full solution's scale.
  * Returns the requests per seed, the seeds run, the units of the last seed that counted (the
  * one that missed, if any) and the slice, if any; the note says why when the simulator cannot
- * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS), with the same outcome as
- * one by one: a seed's result counts only when every earlier seed met every target.
+ * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS; in a lane only with its
+ * aside worker), with the same outcome as one by one: a seed's result counts only when every
+ * earlier seed met every target.
  */
 export async function simulateRun(
   loop: LoopContext,
@@ -246,22 +261,30 @@ export async function simulateRun(
   // A seed that misses decides: the worst seed's attainment cannot recover, while the pooled
   // margin of the accept rule may, so every seed runs until one misses.
   const missing = () => Object.values(worst!).some((t) => !meetsSlo(t));
+  const lane = loop.lane;
+  const asideWorker = lane ? lane.aside : evaluateWorker;
+  const runSeed = async (k: number, requests: number): Promise<SeedResult> => {
+    if (lane) return lane.worker.evaluate(input, seedOptions(k, requests));
+    const { result } = evaluate(input, seedOptions(k, requests));
+    return { simulated: toSimulatedTypes(result), units: result.units };
+  };
   const runSeeds = async (requests: number, inPairs: boolean) => {
     worst = undefined;
     seeds = 0;
     while (seeds < ACCEPT_SEEDS) {
-      const aside = inPairs && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
+      const aside =
+        inPairs && asideWorker && seeds + 1 < ACCEPT_SEEDS ? asideWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
       try {
-        const { result } = evaluate(input, seedOptions(seeds, requests));
-        worst = worstOf(worst, toSimulatedTypes(result));
-        units = result.units;
+        const own = await runSeed(seeds, requests);
+        worst = worstOf(worst, own.simulated);
+        units = own.units;
       } catch (err) {
-        if (aside) discard(aside);
+        if (aside) discard(asideWorker!, aside);
         throw err;
       }
       seeds++;
       if (missing()) {
-        if (aside) discard(aside);
+        if (aside) discard(asideWorker!, aside);
         break;
       }
       if (!aside) continue;
@@ -350,10 +373,10 @@ function sliceRecord(slice: SimulationSlice): NonNullable<LoopIteration['slice']
   };
 }
 
-/** A seed run aside whose result no longer counts: stop the worker rather than let it finish. */
-function discard(aside: Promise<unknown>): void {
+/** A seed run aside whose result no longer counts: stop its worker rather than let it finish. */
+function discard(worker: EvaluateWorker, aside: Promise<unknown>): void {
   aside.catch(() => undefined);
-  evaluateWorker.discard();
+  worker.discard();
 }
 
 /**
