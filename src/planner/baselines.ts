@@ -2,13 +2,13 @@
 // loop simulates whole) a baseline's loop costs up to minutes of simulation, so two rules cut
 // what cannot change the plan, and the cheapest loop runs first, alone, so that its accepted
 // goodput bounds the costlier ones, which then run side by side (one worker thread each: a
-// loop's seeds run one after another, and a tightening loop's single missed seed, most of the
-// free search's and the disaggregated loop's iterations, left the second core idle or busy
-// with a partner seed it then discarded):
+// loop's seeds run one after another, and a tightening loop's single missed seed, as in the
+// disaggregated loop's first iterations, left the second core idle or busy with a partner seed
+// it then discarded):
 // - A baseline that cannot beat a baseline already accepted in simulation is not run: its MILP
 //   bound with every ρmax at the planner's maxUtilisation (the most any loosening may set) is an
 //   upper bound on the rate of every solution its loop could reach, so when that bound is below
-//   the SLO goodput another baseline met every target with, it can neither be adopted nor become
+//   the SLO goodput the cheapest baseline met every target with, it can neither be adopted nor become
 //   the best baseline. Its first solve is kept, not simulated, and its note says so with both
 //   numbers (a bound, not a measurement).
 // - A loop that is tightening (its last iteration missed a target) stops before simulating a
@@ -21,8 +21,9 @@
 // times one sliced at 1/16). The loops side by side are bounded by the cheapest's goodput only,
 // not by each other's (which one ends first is a matter of timing, and plans are byte-identical
 // for identical inputs): at 4096 GPUs the bars between them cut nothing (pd and epd climb, and
-// the disaggregated loop stays above pd's 848 req/s), while running them one after another left
-// a core idle for about 30 s. Below that scale every baseline's loop runs in full, one after
+// the disaggregated loop stays above pd's 848 req/s), while run one after another they kept 1.6
+// of the 2 cores busy on average, counting the discarded partner seeds (153 CPU s in 95 s wall,
+// an idle run of the whole planner). Below that scale every baseline's loop runs in full, one after
 // another, in BASELINE_STRATEGIES order, so small plans keep every column.
 import { BASELINE_STRATEGIES, type Strategy } from '../graph/groups.js';
 import { runLoop, simulationWindow, type LoopBar, type LoopContext, type LoopSolve } from './loop.js';
