@@ -1,10 +1,10 @@
 // The fixed strategies' simulate-and-tighten loops. At scale (a cluster of more devices than the
 // loop simulates whole) a baseline's loop costs up to minutes of simulation, so two rules cut
 // what cannot change the plan, and the cheapest loop runs first, alone, so that its accepted
-// goodput bounds the costlier ones, which then run side by side (one worker thread each: a
-// loop's seeds run one after another, and a tightening loop's single missed seed, as in the
-// disaggregated loop's first iterations, left the second core idle or busy with a partner seed
-// it then discarded):
+// goodput bounds the costlier ones, which then run side by side, their seeds on a pool of one
+// worker thread per core (one after another, a loop's seeds left the second core idle in the
+// tail of a 3-seed iteration, or busy with a partner seed it then discarded behind a missed
+// one, as in the disaggregated loop's first iterations):
 // - A baseline that cannot beat a baseline already accepted in simulation is not run: its MILP
 //   bound with every ρmax at the planner's maxUtilisation (the most any loosening may set) is an
 //   upper bound on the rate of every solution its loop could reach, so when that bound is below
@@ -27,6 +27,7 @@
 // another, in BASELINE_STRATEGIES order, so small plans keep every column.
 import { BASELINE_STRATEGIES, type Strategy } from '../graph/groups.js';
 import { runLoop, simulationWindow, type LoopBar, type LoopContext, type LoopSolve } from './loop.js';
+import { availableParallelism } from 'node:os';
 import { EvaluateWorker } from '../sim/evaluate-worker.js';
 import { solveBaseline, type SolveContext } from './solve.js';
 import { acceptedGoodput } from './accept.js';
@@ -113,26 +114,46 @@ export async function runBaselines(loop: LoopContext, ctx: SolveContext): Promis
   runs.set(lead, leadRun);
   const leadGoodput = acceptedGoodput(leadRun.solution);
   const bar: LoopBar | undefined = leadGoodput > 0 ? { goodputPerS: leadGoodput, strategy: lead } : undefined;
-  // The others side by side, each simulating in its own worker thread (the costliest with a
-  // second for its long seeds' partners), the bar and the ceiling test the lead's: what another
-  // of them accepts is known only when it ends, and a decision must not depend on which ends
-  // first. Their solves share the one solver, one at a time.
+  // The others side by side, their seeds on one pool of worker threads, the bar and the ceiling
+  // test the lead's: what another of them accepts is known only when it ends, and a decision
+  // must not depend on which ends first. Their solves share the one solver, one at a time.
   const solveInTurn = inTurn();
-  const lanes = rest.map((_, i) => ({ worker: new EvaluateWorker(), ...(i === rest.length - 1 ? { aside: new EvaluateWorker() } : {}) }));
+  const pool = seedPool(Math.max(2, availableParallelism()));
   try {
     const beside = await Promise.all(
-      rest.map((strategy, i) =>
-        runAgainst(strategy, bar, { ...loop, lane: lanes[i] }, (request) => solveInTurn(() => solveFrom(strategy)(request))),
+      rest.map((strategy) =>
+        runAgainst(strategy, bar, { ...loop, lane: { worker: pool } }, (request) => solveInTurn(() => solveFrom(strategy)(request))),
       ),
     );
     rest.forEach((strategy, i) => runs.set(strategy, beside[i]));
   } finally {
-    for (const lane of lanes) {
-      lane.worker.discard();
-      lane.aside?.discard();
-    }
+    pool.close();
   }
   return BASELINE_STRATEGIES.map((s) => runs.get(s)!);
+}
+
+/**
+ * `size` worker threads that run the seeds handed to them, each on the first one free, in the
+ * order handed: one per core, so no loop's seed waits while a core is idle, and no more, so
+ * the simulations do not take turns on a core (each holds a large working set).
+ */
+function seedPool(size: number): Pick<EvaluateWorker, 'evaluate'> & { close: () => void } {
+  const workers = Array.from({ length: size }, () => new EvaluateWorker());
+  const idle = [...workers];
+  const waiting: (() => void)[] = [];
+  return {
+    async evaluate(input, options) {
+      while (idle.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+      const worker = idle.pop()!;
+      try {
+        return await worker.evaluate(input, options);
+      } finally {
+        idle.push(worker);
+        waiting.shift()?.();
+      }
+    },
+    close: () => workers.forEach((w) => w.discard()),
+  };
 }
 
 /** Runs the tasks handed to it one at a time, in the order handed (the solver solves one model at a time). */

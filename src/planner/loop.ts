@@ -91,13 +91,13 @@ export interface LoopContext {
 }
 
 /**
- * The threads of a loop run beside other loops: each seed in `worker`, the loop's own thread,
- * so this thread stays free to serve the other loops' solves; with `aside`, long seeds two at
- * a time (PARALLEL_SEED_REQUESTS), the second there; without, one after another. The seeds and
- * so the decisions are the same on any thread (the simulator is deterministic).
+ * Where a loop run beside other loops simulates: each seed in `worker` (a worker thread, or a
+ * pool of them), so this thread stays free to serve the loops' solves; with `aside`, long seeds
+ * two at a time (PARALLEL_SEED_REQUESTS), the second there; without, one after another. The
+ * seeds and so the decisions are the same on any thread (the simulator is deterministic).
  */
 export interface SeedLane {
-  worker: EvaluateWorker;
+  worker: Pick<EvaluateWorker, 'evaluate'>;
   aside?: EvaluateWorker;
 }
 
