@@ -2,7 +2,7 @@
 // a loop that is tightening (its last iteration missed a target) stops before simulating a solve
 // whose rate is below the SLO goodput another strategy was accepted at, and says so; a loop that
 // has met every target so far (climbing) is never stopped; at scale the cheapest loop runs first,
-// then the others side by side, each in its own worker thread.
+// then the others side by side, their seeds on a pool of worker threads.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
@@ -108,7 +108,7 @@ test("at scale the cheapest baseline loops first, alone; the others side by side
   assert.ok(leadIterations > 0);
   assert.deepEqual(order.slice(0, leadIterations), Array(leadIterations).fill(cheapest));
   assert.ok(!order.slice(leadIterations).includes(cheapest));
-  // Each of the others, run beside the rest in its own worker thread, is what its loop gives
+  // Each of the others, run beside the rest with its seeds on the pool's worker threads, is what its loop gives
   // alone on this thread with the cheapest's goodput as its bar: nothing depends on which ends first.
   const lead = report.baselines.find((b) => b.strategy === cheapest)!;
   const bar = { goodputPerS: acceptedGoodput(lead.solution), strategy: cheapest };
