@@ -92,13 +92,11 @@ export interface LoopContext {
 
 /**
  * Where a loop run beside other loops simulates: each seed in `worker` (a worker thread, or a
- * pool of them), so this thread stays free to serve the loops' solves; with `aside`, long seeds
- * two at a time (PARALLEL_SEED_REQUESTS), the second there; without, one after another. The
+ * pool of them), one after another, so this thread stays free to serve the loops' solves. The
  * seeds and so the decisions are the same on any thread (the simulator is deterministic).
  */
 export interface SeedLane {
   worker: Pick<EvaluateWorker, 'evaluate'>;
-  aside?: EvaluateWorker;
 }
 
 /** An accepted SLO goodput and the strategy that reached it. */
@@ -242,9 +240,8 @@ function signature(s: Solution): string {
  * rate; its per-type throughput and goodput are reported at the full solution's scale.
  * Returns the requests per seed, the seeds run, the units of the last seed that counted (the
  * one that missed, if any) and the slice, if any; the note says why when the simulator cannot
- * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS; in a lane only with its
- * aside worker), with the same outcome as one by one: a seed's result counts only when every
- * earlier seed met every target.
+ * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS; not in a lane), with the
+ * same outcome as one by one: a seed's result counts only when every earlier seed met every target.
  */
 export async function simulateRun(
   loop: LoopContext,
@@ -262,7 +259,6 @@ export async function simulateRun(
   // margin of the accept rule may, so every seed runs until one misses.
   const missing = () => Object.values(worst!).some((t) => !meetsSlo(t));
   const lane = loop.lane;
-  const asideWorker = lane ? lane.aside : evaluateWorker;
   const runSeed = async (k: number, requests: number): Promise<SeedResult> => {
     if (lane) return lane.worker.evaluate(input, seedOptions(k, requests));
     const { result } = evaluate(input, seedOptions(k, requests));
@@ -272,19 +268,20 @@ export async function simulateRun(
     worst = undefined;
     seeds = 0;
     while (seeds < ACCEPT_SEEDS) {
+      // In a lane, beside other loops, the pool's threads are the cores' work: no partner seeds.
       const aside =
-        inPairs && asideWorker && seeds + 1 < ACCEPT_SEEDS ? asideWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
+        inPairs && !lane && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
       try {
         const own = await runSeed(seeds, requests);
         worst = worstOf(worst, own.simulated);
         units = own.units;
       } catch (err) {
-        if (aside) discard(asideWorker!, aside);
+        if (aside) discard(aside);
         throw err;
       }
       seeds++;
       if (missing()) {
-        if (aside) discard(asideWorker!, aside);
+        if (aside) discard(aside);
         break;
       }
       if (!aside) continue;
@@ -373,10 +370,10 @@ function sliceRecord(slice: SimulationSlice): NonNullable<LoopIteration['slice']
   };
 }
 
-/** A seed run aside whose result no longer counts: stop its worker rather than let it finish. */
-function discard(worker: EvaluateWorker, aside: Promise<unknown>): void {
+/** A seed run aside whose result no longer counts: stop the worker rather than let it finish. */
+function discard(aside: Promise<unknown>): void {
   aside.catch(() => undefined);
-  worker.discard();
+  evaluateWorker.discard();
 }
 
 /**

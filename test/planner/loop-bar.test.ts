@@ -130,17 +130,17 @@ test("at scale the cheapest baseline loops first, alone; the others side by side
 });
 
 test('a loop whose seeds run in a lane of worker threads decides as it does on this thread', async () => {
-  // Its climbing iterations run 3 seeds of 3000 requests one after another in the lane's worker,
-  // then 3 validation windows of 30 000, two at a time with the aside worker.
+  // Its climbing iterations run 3 seeds of 3000 requests, then 3 validation windows of 30 000
+  // (here two at a time), one after another in the lane's worker.
   const here = await epdUnbarred();
-  const lane = { worker: new EvaluateWorker(), aside: new EvaluateWorker() };
+  const worker = new EvaluateWorker();
+  const lane = { worker };
   try {
     const there = await runLoop({ ...loop, lane }, 'epd', ({ overrides }) => solveBaseline(ctx, 'epd', overrides));
     assert.ok(there.iterations!.some((it) => it.requestsPerSeed === VALIDATION_REQUESTS && it.seeds === ACCEPT_SEEDS));
     assert.deepEqual(there.iterations, here.iterations);
     assert.deepEqual(there.solution, here.solution);
   } finally {
-    lane.worker.discard();
-    lane.aside.discard();
+    worker.discard();
   }
 });
