@@ -77,21 +77,13 @@ try {
     return `${((ratePerS / scaled) * 100).toFixed(1)}% of ${scaled.toPrecision(4)}`;
   };
   let largest: Awaited<ReturnType<typeof planDeploymentDetailed>> | undefined;
-  // Wall seconds per strategy of the largest plan (each progress event's time since the last one, to its strategy).
-  let largestSeconds = new Map<string, number>();
   for (const gpus of SIZES) {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
     const solves: number[] = [];
-    const seconds = new Map<string, number>();
-    let lastEvent = performance.now();
     const report = await planDeploymentDetailed(withGpus(base, gpus), {
       solver,
       onProgress: (e) => {
-        const now = performance.now();
-        const key = e.strategy ?? 'prepare';
-        seconds.set(key, (seconds.get(key) ?? 0) + (now - lastEvent) / 1000);
-        lastEvent = now;
         if (e.phase === 'solved' && e.strategy === 'planned' && e.seconds !== undefined) solves.push(e.seconds);
       },
     });
@@ -100,7 +92,6 @@ try {
     const loop = s.loopIterations ?? [];
     rates.set(gpus, report.plan.solution.ratePerS);
     largest = report;
-    largestSeconds = seconds;
     rows.push([
       String(gpus),
       String(report.problem.candidates.length),
@@ -138,14 +129,15 @@ try {
   console.log(formatTable(rows));
   if (largest) {
     // The largest plan's loops, strategy by strategy and iteration by iteration: the requests
-    // each simulated (where the planner's time goes) and what the slice showed.
+    // each simulated (where the planner's time goes) and what the slice showed. A loop's wall
+    // seconds: from its start to its end, while the loops run beside it ran too (baselines.ts).
     const free = largest.planned.adopted?.freeSearch ?? largest.planned;
     for (const run of [...largest.baselines, free]) {
       const simulated = (run.iterations ?? []).reduce((a, it) => a + (it.requestsPerSeed ?? 0) * (it.seeds ?? 0), 0);
       // A baseline loop stopped by the bar of an accepted goodput (planner/loop.ts) says so last in its note.
       const stopped = run.solution.note?.match(/stopped before iteration \d+:.*$/)?.[0];
       console.log(
-        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${(largestSeconds.get(run.strategy) ?? 0).toFixed(1)} s wall, ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}` +
+        `${run.strategy === 'planned' ? 'free search' : run.strategy}: ${(run.loopSeconds ?? 0).toFixed(1)} s wall, ${simulated} simulated requests in ${run.iterations?.length ?? 0} iterations, kept ${run.kept ?? 1}` +
           (run.iterations === undefined && run.solution.note ? ` (${run.solution.note})` : stopped ? ` (${stopped})` : ''),
       );
       for (const it of run.iterations ?? [])

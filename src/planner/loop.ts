@@ -6,7 +6,7 @@ import type { LoopIteration, SimulatedType, Solution } from '../spec/types.gener
 import type { Strategy } from '../graph/groups.js';
 import { BACKGROUND_SHIFT_MS, SimError, type SimInput } from '../sim/model.js';
 import { simInputFromSolution } from '../sim/input.js';
-import { evaluateWorker } from '../sim/evaluate-worker.js';
+import { evaluateWorker, type EvaluateWorker, type SeedResult } from '../sim/evaluate-worker.js';
 import { evaluate, meetsSlo, toSimulatedTypes, WARMUP_DIVISOR } from '../sim/simulate.js';
 import type { UnitResult } from '../sim/metrics.js';
 import { MIN_UTILISATION } from './candidates.js';
@@ -86,6 +86,17 @@ export interface LoopContext {
    * accepted one; the note says so.
    */
   bar?: LoopBar;
+  /** Where this loop's seeds run when it runs beside other loops (baselines.ts, at scale); absent: this thread, with the long seeds' partners in the process's shared worker. */
+  lane?: SeedLane;
+}
+
+/**
+ * Where a loop run beside other loops simulates: each seed in `worker` (a worker thread, or a
+ * pool of them), one after another, so this thread stays free to serve the loops' solves. The
+ * seeds and so the decisions are the same on any thread (the simulator is deterministic).
+ */
+export interface SeedLane {
+  worker: Pick<EvaluateWorker, 'evaluate'>;
 }
 
 /** An accepted SLO goodput and the strategy that reached it. */
@@ -123,6 +134,7 @@ export async function runLoop(
   solve: LoopSolve,
   initial?: ReadonlyMap<string, number>,
 ): Promise<StrategyRun> {
+  const started = performance.now();
   const overrides = new Map<string, number>(loop.simulate ? (initial ?? []) : []);
   const first = await solve({ overrides: overrides.size > 0 ? new Map(overrides) : undefined, first: true });
   if (!loop.simulate || !first.decoded) return first;
@@ -200,7 +212,7 @@ export async function runLoop(
     const words = `simulate-and-tighten: ${iterations.length} iterations, kept iteration ${bestIndex} (${iterations.map((it) => `${fmtRate(it.ratePerS ?? 0)} req/s${it.missedTypes.length > 0 ? ` missing ${it.missedTypes.join(', ')}` : ' meeting every target'}`).join('; ')})${stopped ? `; ${stopped}` : ''}`;
     best.solution.note = best.solution.note ? `${best.solution.note}; ${words}` : words;
   }
-  return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1] };
+  return { ...best, iterations, kept: bestIndex, overrides: snapshots[bestIndex - 1], loopSeconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -228,8 +240,8 @@ function signature(s: Solution): string {
  * rate; its per-type throughput and goodput are reported at the full solution's scale.
  * Returns the requests per seed, the seeds run, the units of the last seed that counted (the
  * one that missed, if any) and the slice, if any; the note says why when the simulator cannot
- * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS), with the same outcome as
- * one by one: a seed's result counts only when every earlier seed met every target.
+ * run the solution. Long seeds run in pairs (PARALLEL_SEED_REQUESTS; not in a lane), with the
+ * same outcome as one by one: a seed's result counts only when every earlier seed met every target.
  */
 export async function simulateRun(
   loop: LoopContext,
@@ -246,15 +258,23 @@ export async function simulateRun(
   // A seed that misses decides: the worst seed's attainment cannot recover, while the pooled
   // margin of the accept rule may, so every seed runs until one misses.
   const missing = () => Object.values(worst!).some((t) => !meetsSlo(t));
+  const lane = loop.lane;
+  const runSeed = async (k: number, requests: number): Promise<SeedResult> => {
+    if (lane) return lane.worker.evaluate(input, seedOptions(k, requests));
+    const { result } = evaluate(input, seedOptions(k, requests));
+    return { simulated: toSimulatedTypes(result), units: result.units };
+  };
   const runSeeds = async (requests: number, inPairs: boolean) => {
     worst = undefined;
     seeds = 0;
     while (seeds < ACCEPT_SEEDS) {
-      const aside = inPairs && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
+      // In a lane, beside other loops, the pool's threads are the cores' work: no partner seeds.
+      const aside =
+        inPairs && !lane && seeds + 1 < ACCEPT_SEEDS ? evaluateWorker.evaluate(input, seedOptions(seeds + 1, requests)) : undefined;
       try {
-        const { result } = evaluate(input, seedOptions(seeds, requests));
-        worst = worstOf(worst, toSimulatedTypes(result));
-        units = result.units;
+        const own = await runSeed(seeds, requests);
+        worst = worstOf(worst, own.simulated);
+        units = own.units;
       } catch (err) {
         if (aside) discard(aside);
         throw err;

@@ -55,6 +55,8 @@ export interface StrategyRun {
   kept?: number;
   /** The ρmax overrides (candidate id → ρmax) the kept iteration was solved with. */
   overrides?: ReadonlyMap<string, number>;
+  /** Wall seconds of its simulate-and-tighten loop (solves and simulations; for a loop run beside others, while they ran too). */
+  loopSeconds?: number;
   /** Set when this run is a baseline's units adopted as the plan: the baseline, and the free search's own run it replaced. */
   adopted?: { strategy: Exclude<Strategy, 'planned'>; freeSearch: StrategyRun };
 }

@@ -45,11 +45,11 @@ interface Pending {
 }
 
 /**
- * One worker, started on first use and shared by the process; it holds the process open only
- * while an evaluation is pending. `discard()` stops it (and anything it was running): a result
+ * One worker, started on first use (the process shares `evaluateWorker`; a planner loop run beside
+ * others has its own); it holds the process open only while an evaluation is pending. `discard()` stops it (and anything it was running): a result
  * nobody will read should not keep a core busy, nor delay the next request.
  */
-class EvaluateWorker {
+export class EvaluateWorker {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;

@@ -1,7 +1,8 @@
 // The bar of the baselines' loops at scale (src/planner/loop.ts LoopContext.bar, baselines.ts):
 // a loop that is tightening (its last iteration missed a target) stops before simulating a solve
 // whose rate is below the SLO goodput another strategy was accepted at, and says so; a loop that
-// has met every target so far (climbing) is never stopped; at scale the loops run cheapest first.
+// has met every target so far (climbing) is never stopped; at scale the cheapest loop runs first,
+// then the others side by side, their seeds on a pool of worker threads.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
@@ -12,6 +13,7 @@ import { planSkeleton } from '../../src/planner/assemble.js';
 import { solveBaseline } from '../../src/planner/solve.js';
 import { planDeploymentDetailed } from '../../src/planner/plan-deployment.js';
 import {
+  ACCEPT_SEEDS,
   LOOP_MIN_REQUESTS,
   MAX_LOOP_ITERATIONS,
   runLoop,
@@ -19,6 +21,8 @@ import {
   type LoopBar,
   type LoopContext,
 } from '../../src/planner/loop.js';
+import { acceptedGoodput, VALIDATION_REQUESTS } from '../../src/planner/accept.js';
+import { EvaluateWorker } from '../../src/sim/evaluate-worker.js';
 import { loadSpec } from './helpers.js';
 
 const solver = new GlpkSolver();
@@ -64,22 +68,26 @@ test('a tightening loop stops before a solve below the bar, keeps what it simula
   assert.doesNotMatch(low.solution.note ?? '', /stopped/);
 });
 
+// The epd loop with no bar, on this thread: two tests compare with it.
+let epdAlone: ReturnType<typeof baselineLoop> | undefined;
+const epdUnbarred = () => (epdAlone ??= baselineLoop('epd'));
+
 test('a loop that has met every target so far is climbing and is not stopped by a bar above all its rates', async () => {
-  const free = await baselineLoop('epd');
+  const free = await epdUnbarred();
   assert.ok(free.iterations!.length > 2 && free.iterations!.every((it) => it.missedTypes.length === 0));
   const barred = await baselineLoop('epd', { goodputPerS: 1e6, strategy: 'monolithic' });
   assert.deepEqual(summary(barred), summary(free));
   assert.doesNotMatch(barred.solution.note ?? '', /stopped/);
 });
 
-test('at scale the baselines loop cheapest first: in order of the requests their first solve simulates', async () => {
+test("at scale the cheapest baseline loops first, alone; the others side by side, each as it runs alone against the cheapest one's goodput", async () => {
   const sliceDevices = 2;
   const order: string[] = [];
   const report = await planDeploymentDetailed(spec, {
     solver,
     sliceDevices,
     onProgress: (e) => {
-      if (e.phase === 'simulated' && e.strategy !== 'planned' && e.strategy && !order.includes(e.strategy)) order.push(e.strategy);
+      if (e.phase === 'simulated' && e.strategy !== 'planned' && e.strategy) order.push(e.strategy);
     },
   });
   const cost = new Map<string, number>();
@@ -87,17 +95,52 @@ test('at scale the baselines loop cheapest first: in order of the requests their
     const first = await solveBaseline(ctx, strategy, undefined);
     cost.set(strategy, simulationWindow({ ...loop, sliceDevices }, first)?.requests ?? 0);
   }
-  const simulated = report.baselines.filter((b) => b.iterations && b.iterations.length > 0).map((b) => b.strategy);
   const byCost = (a: string, b: string) =>
     cost.get(a)! - cost.get(b)! || BASELINE_STRATEGIES.indexOf(a as never) - BASELINE_STRATEGIES.indexOf(b as never);
-  assert.ok(simulated.length >= 2, `several baselines simulated: ${simulated.join(', ')}`);
-  assert.deepEqual(order, [...simulated].sort(byCost));
   // The cheapest baseline with a solution (epd here, 3000 requests) loops first, ahead of
-  // monolithic, the first in the usual order.
+  // monolithic, the first in the usual order, and every one of its iterations comes before any other's.
   const cheapest = BASELINE_STRATEGIES.filter((s) => cost.get(s)! > 0).sort(byCost)[0];
-  assert.equal(order[0], cheapest);
   assert.notEqual(
     cheapest,
     BASELINE_STRATEGIES.find((s) => cost.get(s)! > 0),
   );
+  const leadIterations = report.baselines.find((b) => b.strategy === cheapest)!.iterations!.length;
+  assert.ok(leadIterations > 0);
+  assert.deepEqual(order.slice(0, leadIterations), Array(leadIterations).fill(cheapest));
+  assert.ok(!order.slice(leadIterations).includes(cheapest));
+  // Each of the others, run beside the rest with its seeds on the pool's worker threads, is what its loop gives
+  // alone on this thread with the cheapest's goodput as its bar: nothing depends on which ends first.
+  const lead = report.baselines.find((b) => b.strategy === cheapest)!;
+  const bar = { goodputPerS: acceptedGoodput(lead.solution), strategy: cheapest };
+  assert.ok(bar.goodputPerS > 0, 'the cheapest loop was accepted');
+  const beside = report.baselines.filter((b) => b.strategy !== cheapest && b.iterations && b.iterations.length > 0);
+  assert.ok(beside.length >= 2, `several baselines simulated beside each other: ${beside.map((b) => b.strategy).join(', ')}`);
+  for (const run of report.baselines) {
+    if (run.strategy === cheapest) continue;
+    const strategy = run.strategy as Exclude<Strategy, 'planned'>;
+    if (!run.iterations?.length) {
+      if (cost.get(strategy) === 0) continue; // no solution: nothing to simulate
+      assert.match(run.solution.note ?? '', new RegExp(`not simulated: .* below the [\\d.]+ req/s the ${cheapest} baseline`));
+      continue;
+    }
+    const alone = await runLoop({ ...loop, sliceDevices, bar }, strategy, ({ overrides }) => solveBaseline(ctx, strategy, overrides));
+    assert.deepEqual(run.iterations, alone.iterations, strategy);
+    assert.deepEqual(run.solution, alone.solution, strategy);
+  }
+});
+
+test('a loop whose seeds run in a lane of worker threads decides as it does on this thread', async () => {
+  // Its climbing iterations run 3 seeds of 3000 requests, then 3 validation windows of 30 000
+  // (here two at a time), one after another in the lane's worker.
+  const here = await epdUnbarred();
+  const worker = new EvaluateWorker();
+  const lane = { worker };
+  try {
+    const there = await runLoop({ ...loop, lane }, 'epd', ({ overrides }) => solveBaseline(ctx, 'epd', overrides));
+    assert.ok(there.iterations!.some((it) => it.requestsPerSeed === VALIDATION_REQUESTS && it.seeds === ACCEPT_SEEDS));
+    assert.deepEqual(there.iterations, here.iterations);
+    assert.deepEqual(there.solution, here.solution);
+  } finally {
+    worker.discard();
+  }
 });
