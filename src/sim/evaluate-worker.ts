@@ -45,9 +45,10 @@ interface Pending {
 }
 
 /**
- * One worker, started on first use (the process shares `evaluateWorker`; a planner loop run beside
- * others has its own); it holds the process open only while an evaluation is pending. `discard()` stops it (and anything it was running): a result
- * nobody will read should not keep a core busy, nor delay the next request.
+ * One worker, started on first use (the process shares `evaluateWorker`; the baselines' loops run
+ * side by side at scale share a pool of their own); it holds the process open only while an
+ * evaluation is pending. `discard()` stops it (and anything it was running): a result nobody will
+ * read should not keep a core busy, nor delay the next request.
  */
 export class EvaluateWorker {
   private worker: Worker | undefined;

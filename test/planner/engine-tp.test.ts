@@ -28,7 +28,8 @@ function tpsOf(plan: Plan, component: string): number[] {
 async function planWith(extras: Partial<Component>): Promise<Plan> {
   const spec = cloneSpec(loadSpec(OMNI));
   for (const c of spec.modelGraph.components) if (c.name === 'thinker') Object.assign(c, extras);
-  return planDeployment(spec, { solver, planDir: 'plans' });
+  // The TP degrees offered are the candidates' business: the MILP's own choice shows them, no simulation needed.
+  return planDeployment(spec, { solver, planDir: 'plans', simulate: false });
 }
 
 test('an ONNX engine is planned at TP 1 only on GPUs; without an executor, or on an external engine, TP>1 stays', async () => {
