@@ -20,9 +20,10 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-// Tests of the pure core (no servers, no child processes, no timing) run two files at a time:
-// they are CPU-bound planning and simulation, and on a 2-core machine one at a time leaves a core
-// idle (node's default is one fewer than the cores). The rest run one at a time, as before:
+// Tests of the pure core (no servers, no timing; a few run the CLI as a child process, which plans
+// or simulates like the rest) run two files at a time: they are CPU-bound planning and
+// simulation, and on a 2-core machine one at a time leaves a core idle (node's default is one
+// fewer than the cores). The rest run one at a time, as before:
 // servers, executors and load generators share the machine's cores, and a second file beside
 // them would only slow them down.
 const PURE = ['cost', 'graph', 'k8s', 'plan', 'planner', 'report', 'sim', 'spec', 'workload'].map((d) => join('test', d) + '/');

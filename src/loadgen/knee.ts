@@ -2,6 +2,7 @@
 // latency targets met, found by bisection over the rate with one probe (a run at that rate) per
 // step; and the measured-vs-simulated table issue 11's acceptance asks for. Pure: the probes
 // are passed in, so the same search runs against a live server (bench/knee.ts) and the simulator.
+import { quantileSorted } from '../workload/summarise.js';
 import { relativeError, type ComparisonRow } from './compare.js';
 
 /** A rate is sustained when at least this fraction of the offered rate finishes within its target. */
@@ -86,12 +87,13 @@ export interface KneeLoadPoint {
 /** A relative error counts as agreement within this (issue 11's acceptance). */
 export const KNEE_AGREEMENT = 0.15;
 
-const median = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const median = (xs: number[]): number | null =>
+  xs.length > 0
+    ? quantileSorted(
+        [...xs].sort((a, b) => a - b),
+        0.5,
+      )
+    : null;
 
 /**
  * Per (type, metric), the median over repeated runs at one rate of the predicted and of the

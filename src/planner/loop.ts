@@ -338,9 +338,10 @@ export function simulationWindow(
 /**
  * A slice fed background (slice.ts) with its copies' spacing: BACKGROUND_SHIFT_MS, or less where
  * the last copy of a job would otherwise start after half the run's warm-up (evaluate's
- * 1 ÷ WARMUP_DIVISOR of the requests), so the warm-up ends with every replica at its full load (at 4096 GPUs the
- * warm-up is two 64 s targets and the default stands). Closer copies arrive clumped, which
- * queues more than independent arrivals would (test/sim/background.test.ts): conservative still.
+ * 1 ÷ WARMUP_DIVISOR of the requests), so the warm-up ends with every replica at its full load
+ * (at 4096 GPUs the warm-up is two 64 s targets and the default stands). Closer copies arrive
+ * clumped, which queues more than independent arrivals would (test/sim/background.test.ts):
+ * conservative still.
  */
 export function withBackgroundShift(input: SimInput, background: Record<string, number>, requests: number, ratePerS: number): SimInput {
   const copies = Math.ceil(Math.max(...Object.values(background)) - 1);

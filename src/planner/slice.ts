@@ -138,8 +138,8 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     return Math.max(...w.map((x, i) => phi.get(routeType[i])! / x));
   };
   // A unit whose every component batches may keep less than one replica's worth ("Background
-  // for a few-replica unit" in the module comment): kept below 1 is a fraction of a replica, simulated as one replica
-  // with background copies of its jobs.
+  // for a few-replica unit" in the module comment): kept below 1 is a fraction of a replica,
+  // simulated as one replica with background copies of its jobs.
   const llm = new Set(input.model.components.filter((c) => c.kind === 'llm').map((c) => c.name));
   const batching = input.units.map((u) => u.components.every((c) => !llm.has(c)));
   const keep = (u: number, target: number) =>
