@@ -7,6 +7,11 @@
 // mean over COMPARE_SIM_SEEDS seeds), in --repeats runs per rate on other request seeds, and shows
 // the median of each side: on this shared 2-core host one 20 s run's p90 of a type's ~150
 // requests moved by up to 60% between two idle runs, and a few seconds' stall decides it.
+// Before each strategy's runs a host probe (`cornserve profile` of lone batches at a few of the
+// profile's points, bench/live.ts probeHost) measures how much slower or faster this host runs
+// each component now than when the plan's profile was taken (loadgen/host-speed.ts); every
+// prediction is made twice, with the profile scaled by the probe and with it as frozen, and both
+// tables are printed. The probe is repeated after the runs, to show the drift during them.
 // It prints the whole table in Markdown with the machine's load beside every run.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
@@ -16,19 +21,22 @@
 // requests the bench sent and saved).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
 import { COMPARE_SIM_SEEDS, compareWithSimulator, type ComparisonRow } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
-import type { Plan } from '../src/spec/types.generated.js';
+import { recordedProfiles } from '../src/plan/provenance.js';
+import type { Plan, Profile } from '../src/spec/types.generated.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import { simInputAtRate } from '../src/sim/input.js';
 import { simulateInput } from '../src/sim/simulate.js';
 import type { Strategy } from '../src/sim/model.js';
 import { workloadSpecFromPlan } from '../src/workload/generator.js';
 import { readTraceFile } from '../src/workload/trace.js';
-import { bench as benchLive, load, log, serve as serveLive, stop } from './live.js';
+import { describeHostSpeed, hostSpeedFactors, planAtHostSpeed, type HostSpeedFactor } from '../src/loadgen/host-speed.js';
+import { loadInput } from '../src/spec/load.js';
+import { bench as benchLive, load, log, probeHost, serve as serveLive, stop } from './live.js';
 
 const arg = (name: string, fallback: string): string =>
   process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? fallback) : fallback;
@@ -61,11 +69,39 @@ async function simulatedKnee(plan: Plan, strategy: Strategy, hostCpuMsPerRequest
   );
 }
 
-async function sweep(strategy: Strategy): Promise<StrategyKnee> {
+/** A profile file written by the host probe. */
+function readProbe(path: string): Profile {
+  const loaded = loadInput<Profile>(path, 'profile');
+  if (!loaded.ok)
+    throw new Error(`the host probe wrote an invalid profile ${path}: ${loaded.diagnostics.map((d) => d.message).join('; ')}`);
+  return loaded.value;
+}
+
+/** One strategy's knees and cells, predicted with the profile scaled by the probe and as frozen. */
+interface Sweep {
+  probed: StrategyKnee;
+  frozen: StrategyKnee;
+  /** The probe's factors before the strategy's runs (used) and after them (the drift). */
+  before: HostSpeedFactor[];
+  after: HostSpeedFactor[];
+}
+
+async function sweep(strategy: Strategy, dir: string): Promise<Sweep> {
   const plan = readPlan(PLAN);
+  const profiles = recordedProfiles(plan, dirname(resolve(PLAN)));
+  const probe = async (when: string): Promise<HostSpeedFactor[]> => {
+    const path = join(dir, `${strategy}-probe-${when}.yaml`);
+    await probeHost(PLAN, path);
+    const factors = hostSpeedFactors(profiles, readProbe(path));
+    log(`${strategy}: host probe ${when} the runs (load ${load()}): ${describeHostSpeed(factors)}`);
+    return factors;
+  };
+  const before = await probe('before');
+  const probed = planAtHostSpeed(plan, before);
   // Where to start measuring: the simulated knee before the load generator's CPU is known.
-  const start = (await simulatedKnee(plan, strategy, 0)).kneePerS;
+  const start = (await simulatedKnee(probed, strategy, 0)).kneePerS;
   const { url, child } = await serve(strategy);
+  let result: Omit<Sweep, 'after'>;
   try {
     const clientCpuMs: number[] = [];
     const measured = await findKnee(
@@ -80,55 +116,77 @@ async function sweep(strategy: Strategy): Promise<StrategyKnee> {
       },
       { startPerS: start, steps: STEPS, minPerS: 0.5, maxPerS: start * 4 },
     );
-    // The simulated knee with the load generator on the same cores, as measured across the probes.
+    // The simulated knees with the load generator on the same cores, as measured across the probes.
     const hostCpuMsPerRequest = clientCpuMs.reduce((a, b) => a + b, 0) / clientCpuMs.length;
-    const simulated = await simulatedKnee(plan, strategy, hostCpuMsPerRequest);
+    const simulated = {
+      probed: await simulatedKnee(probed, strategy, hostCpuMsPerRequest),
+      frozen: await simulatedKnee(plan, strategy, hostCpuMsPerRequest),
+    };
     log(
-      `${strategy}: simulated knee ${simulated.kneePerS.toFixed(1)} req/s (load generator ${hostCpuMsPerRequest.toFixed(2)} ms CPU per request)`,
+      `${strategy}: simulated knee ${simulated.probed.kneePerS.toFixed(1)} req/s with the probe's profile, ${simulated.frozen.kneePerS.toFixed(1)} with the frozen one (load generator ${hostCpuMsPerRequest.toFixed(2)} ms CPU per request)`,
     );
-    const points: KneeLoadPoint[] = [];
-    const dir = mkdtempSync(join(tmpdir(), 'cornserve-knee-'));
-    try {
-      for (const fraction of LOAD_FRACTIONS) {
-        const rate = measured.kneePerS * fraction;
-        const repeats: ComparisonRow[][] = [];
-        for (let k = 0; k < REPEATS; k++) {
-          const loadBefore = load();
-          const tracePath = join(dir, `${strategy}-${fraction}-${k}.jsonl`);
-          // The first run sends the workload's own requests, as every probe did; the others draw new ones.
-          const out = await bench(url, strategy, rate, tracePath, plan.workload.seed + k);
-          const sent = readTraceFile(tracePath).requests;
-          const { rows } = compareWithSimulator(plan, strategy, sent, out.results[strategy], out.bench.clientCpuMsPerRequest);
-          repeats.push(rows);
-          log(
-            `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s, run ${k + 1} of ${REPEATS} (load ${loadBefore} before, ${load()} after): p90 ${rows
-              .filter((r) => r.metric === 'p90Ms' && r.type !== 'all')
-              .map((r) => `${r.type} ${r.predicted?.toFixed(1) ?? '–'}/${r.measured?.toFixed(1) ?? '–'}`)
-              .join(', ')}`,
-          );
-        }
-        points.push({ fraction, ratePerS: rate, repeats });
+    const points = { probed: [] as KneeLoadPoint[], frozen: [] as KneeLoadPoint[] };
+    for (const fraction of LOAD_FRACTIONS) {
+      const rate = measured.kneePerS * fraction;
+      const repeats = { probed: [] as ComparisonRow[][], frozen: [] as ComparisonRow[][] };
+      for (let k = 0; k < REPEATS; k++) {
+        const loadBefore = load();
+        const tracePath = join(dir, `${strategy}-${fraction}-${k}.jsonl`);
+        // The first run sends the workload's own requests, as every probe did; the others draw new ones.
+        const out = await bench(url, strategy, rate, tracePath, plan.workload.seed + k);
+        const sent = readTraceFile(tracePath).requests;
+        const compare = (p: Plan) => compareWithSimulator(p, strategy, sent, out.results[strategy], out.bench.clientCpuMsPerRequest).rows;
+        const rows = compare(probed);
+        repeats.probed.push(rows);
+        repeats.frozen.push(compare(plan));
+        log(
+          `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s, run ${k + 1} of ${REPEATS} (load ${loadBefore} before, ${load()} after): p90 ${rows
+            .filter((r) => r.metric === 'p90Ms' && r.type !== 'all')
+            .map((r) => `${r.type} ${r.predicted?.toFixed(1) ?? '–'}/${r.measured?.toFixed(1) ?? '–'}`)
+            .join(', ')}`,
+        );
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      points.probed.push({ fraction, ratePerS: rate, repeats: repeats.probed });
+      points.frozen.push({ fraction, ratePerS: rate, repeats: repeats.frozen });
     }
-    return { strategy, measured, simulated, points };
+    result = {
+      probed: { strategy, measured, simulated: simulated.probed, points: points.probed },
+      frozen: { strategy, measured, simulated: simulated.frozen, points: points.frozen },
+      before,
+    };
   } finally {
     await stop(child);
   }
+  return { ...result, after: await probe('after') };
 }
 
 async function main(): Promise<void> {
   const started = load();
-  const knees: StrategyKnee[] = [];
-  for (const strategy of STRATEGIES) knees.push(await sweep(strategy));
+  const sweeps: Sweep[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'cornserve-knee-'));
+  try {
+    for (const strategy of STRATEGIES) sweeps.push(await sweep(strategy, dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const command = `npm run bench:knee -- --plan ${PLAN} --strategies ${STRATEGIES.join(',')} --duration ${PROBE_S} --steps ${STEPS} --repeats ${REPEATS}`;
   process.stdout.write(
     [
       `Command: \`${command}\`; load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
       `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 at 50% and 80% of the knee: the median over ${REPEATS} runs of ${PROBE_S} s (request seeds ${readPlan(PLAN).workload.seed}…) of the simulated (on the requests as sent, the mean over ${COMPARE_SIM_SEEDS} simulator seeds) / the measured (relative error of the medians).`,
       '',
-      kneeTables(knees),
+      "Host probe (`cornserve profile` of lone batches at batch 1 and 4 and a 64-token prefill, against the profile the plan was made from; time now ÷ then), before and after each strategy's runs:",
+      ...sweeps.flatMap((s) => [
+        `- ${s.probed.strategy}, before: ${describeHostSpeed(s.before)}`,
+        `- ${s.probed.strategy}, after: ${describeHostSpeed(s.after)}`,
+      ]),
+      '',
+      "**Predicted with the plan's profile scaled by the probe before the strategy's runs:**",
+      '',
+      kneeTables(sweeps.map((s) => s.probed)),
+      "**Predicted with the plan's profile as frozen:**",
+      '',
+      kneeTables(sweeps.map((s) => s.frozen)),
     ].join('\n'),
   );
 }

@@ -6,6 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { readPlan } from '../src/plan/io.js';
+import { recordedInputPath } from '../src/spec/builtin-inputs.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import type { Strategy } from '../src/sim/model.js';
 
@@ -97,6 +100,32 @@ export async function bench(
   } catch {
     throw new Error(`bench at ${ratePerS.toFixed(1)}/s printed no JSON (exit ${code}):\n${stderr}`);
   }
+}
+
+/**
+ * Sizes the host probe times (bench:knee): a lone batch and a batch of four work units or
+ * sequences, and one 64-token prefill step, points the demo's profile has; 20 repeats each.
+ */
+const PROBE_ARGS = ['--batch', '1,4', '--prefill-tokens', '64', '--repeats', '20'];
+
+/**
+ * `cornserve profile` of the plan's model graph, the components and TP degrees its solutions
+ * run, written to `out`: the host's speed now (loadgen/host-speed.ts).
+ */
+export async function probeHost(planPath: string, out: string): Promise<void> {
+  const plan = readPlan(planPath);
+  const graph = plan.provenance.inputs.find((i) => i.role === 'model-graph');
+  if (!graph) throw new Error(`${planPath} records no model graph to probe`);
+  const units = [plan.solution, ...plan.baselines].flatMap((s) => s.units);
+  const components = [...new Set(units.flatMap((u) => u.components))];
+  const tps = [...new Set(units.map((u) => u.tp))].sort((a, b) => a - b);
+  const args = [...CLI, 'profile', recordedInputPath(graph, dirname(resolve(planPath))), '--component', ...components];
+  args.push('--tp', tps.join(','), ...PROBE_ARGS, '-o', out);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`the host probe (cornserve profile) exited ${code}:\n${stderr}`);
 }
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */

@@ -1,19 +1,21 @@
 // `cornserve bench <base-url> --plan P [--workload W | --trace T] [--rate R] [--requests N |
-//  --duration S] [--seed S] [--compare-sim] [--report out.html] [--json]`: an open-loop load
+//  --duration S] [--seed S] [--compare-sim [--probe-profile P]] [--report out.html] [--json]`: an open-loop load
 // generator against a live OpenAI-compatible server (cornserve, vLLM, SGLang, …). It sends each
 // request type of the plan with media synthesised at the request's sizes, streams every answer
 // to time the first token, the tokens after it and the first audio chunk, and reports per type
 // in the simulator's result shape, so `bench --json` and `simulate --json` diff directly.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { sendChat, chatCompletionsUrl, isLoopbackUrl, type ChatClientOptions } from '../loadgen/client.js';
 import { COMPARE_SIM_SEEDS, compareWithSimulator, type ComparisonRow } from '../loadgen/compare.js';
+import { describeHostSpeed, hostSpeedFactors, HostSpeedError, planAtHostSpeed, type HostSpeedFactor } from '../loadgen/host-speed.js';
 import { MediaCache } from '../loadgen/media.js';
 import { chatBody, PROMPT_TOKENIZERS, UnsupportedRequestError, withTypeSizes, type PromptTokenizer } from '../loadgen/request-body.js';
 import { runOpenLoop, type OpenLoopResult, type Progress } from '../loadgen/run.js';
 import { scheduleFromTrace, scheduleFromWorkload, scheduleRatePerS, sentRequests } from '../loadgen/schedule.js';
 import { summariseFailures, summariseOutcomes, tokenCounts, type RequestOutcome } from '../loadgen/summary.js';
+import { recordedProfiles, RecordedInputError } from '../plan/provenance.js';
 import { cdfFromSamples, renderReport } from '../report/index.js';
 import type { SimResult } from '../sim/metrics.js';
 import { solutionFor } from '../sim/input.js';
@@ -22,7 +24,7 @@ import { formatDiagnostic } from '../spec/diagnostics.js';
 import { detectKind, loadDeployment, loadInput } from '../spec/load.js';
 import { servedModelOf } from '../spec/served-model.js';
 import { readYamlFile } from '../spec/source-file.js';
-import type { Plan, TraceRequest, Workload } from '../spec/types.generated.js';
+import type { Plan, Profile, TraceRequest, Workload } from '../spec/types.generated.js';
 import { workloadSpecFromPlan, workloadSpecFromWorkload, type WorkloadSpec } from '../workload/generator.js';
 import { writeTrace } from '../workload/trace.js';
 import { CliError, EXIT_ERROR, usageError, formatTable, printJson, stdoutColours, type GlobalOptions } from './output.js';
@@ -48,6 +50,7 @@ interface BenchOptions {
   apiKey?: string;
   compareSim?: boolean;
   simSeeds: number;
+  probeProfile?: string;
   report?: string;
   saveTrace?: string;
 }
@@ -107,6 +110,10 @@ export function registerBench(program: Command): void {
       positiveInt('--sim-seeds'),
       COMPARE_SIM_SEEDS,
     )
+    .option(
+      '--probe-profile <file>',
+      "with --compare-sim: a profile of this machine taken just before (`cornserve profile` at some of the plan's profile points); the prediction scales the plan's latency curves by the probe's time ÷ the plan's, per component",
+    )
     .option('--report <file>', 'write an HTML report: the plan with the measured latency CDFs')
     .option('--save-trace <file>', 'write the requests sent, at the times they were sent, as a trace (JSONL or CSV) for `simulate --trace`')
     .action(async (baseUrl: string, opts: BenchOptions, cmd: Command) => {
@@ -139,6 +146,19 @@ function readWorkloadSpec(path: string, plan: Plan): WorkloadSpec {
     );
   // Sizes default to the plan's request types (the model graph the plan was made from).
   return workloadSpecFromWorkload(workload, plan.model);
+}
+
+/** The probe profile's factors against the profile the plan was made from (bench --probe-profile), before anything is sent. */
+function readHostSpeed(path: string, plan: Plan, planPath: string): HostSpeedFactor[] {
+  const loaded = loadInput<Profile>(path, 'profile');
+  if (!loaded.ok)
+    throw new CliError(`${path} is not a valid profile:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+  try {
+    return hostSpeedFactors(recordedProfiles(plan, dirname(resolve(planPath))), loaded.value);
+  } catch (err) {
+    if (err instanceof HostSpeedError || err instanceof RecordedInputError) throw new CliError(`--probe-profile ${path}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The requests to send, in arrival order, with every size their type defines filled in. */
@@ -205,6 +225,8 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
     throw usageError((err as Error).message);
   }
   const plan = readPlanArgument(opts.plan);
+  if (opts.probeProfile && !opts.compareSim) throw usageError('--probe-profile scales the prediction of --compare-sim: pass both');
+  const hostSpeed = opts.probeProfile ? readHostSpeed(opts.probeProfile, plan, opts.plan) : undefined;
   if (opts.compareSim) {
     try {
       solutionFor(plan, opts.strategy);
@@ -279,7 +301,9 @@ async function runBench(baseUrl: string, opts: BenchOptions, global: GlobalOptio
   const clientCpuMsPerRequest = sent.length > 0 ? roundMs((runCpu.user + runCpu.system) / 1000 / sent.length) : 0;
   const hostCpuMsPerRequest = isLoopbackUrl(baseUrl) ? clientCpuMsPerRequest : 0;
   const comparison =
-    opts.compareSim && sent.length > 0 ? simulateSent(plan, opts.strategy, sent, result, hostCpuMsPerRequest, opts.simSeeds) : undefined;
+    opts.compareSim && sent.length > 0
+      ? simulateSent(plan, opts.strategy, sent, result, hostCpuMsPerRequest, opts.simSeeds, hostSpeed)
+      : undefined;
   if (opts.saveTrace) writeTrace(opts.saveTrace, sent);
   if (opts.report) writeReport(opts.report, plan, opts.strategy, ratePerS, run.outcomes, `${describe}; sent to ${baseUrl}`);
 
@@ -357,6 +381,9 @@ async function warmUp(
 
 const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
+/** --compare-sim's result; hostSpeed: the probe's factors the prediction was scaled by (--probe-profile). */
+type Comparison = { simulated: SimResult[]; rows: ComparisonRow[]; hostSpeed?: HostSpeedFactor[] };
+
 function simulateSent(
   plan: Plan,
   strategy: Strategy,
@@ -364,9 +391,14 @@ function simulateSent(
   measured: SimResult,
   hostCpuMsPerRequest: number,
   seeds: number,
-): { simulated: SimResult[]; rows: ComparisonRow[] } {
+  hostSpeed: HostSpeedFactor[] | undefined,
+): Comparison {
   try {
-    return compareWithSimulator(plan, strategy, sent, measured, hostCpuMsPerRequest, seeds);
+    const predicted = hostSpeed ? planAtHostSpeed(plan, hostSpeed) : plan;
+    return {
+      ...compareWithSimulator(predicted, strategy, sent, measured, hostCpuMsPerRequest, seeds),
+      ...(hostSpeed ? { hostSpeed } : {}),
+    };
   } catch (err) {
     if (err instanceof SimError)
       throw new CliError(`--compare-sim cannot simulate the requests sent:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -419,7 +451,7 @@ function formatBench(
     failures: ReturnType<typeof summariseFailures>;
     tokens: ReturnType<typeof tokenCounts>;
   },
-  comparison: { simulated: SimResult[]; rows: ComparisonRow[] } | undefined,
+  comparison: Comparison | undefined,
 ): string {
   const c = stdoutColours();
   const head = `${plan.name}: ${describe}; measured at ${bench.url} in ${bench.elapsedS.toFixed(1)} s (the load generator's CPU: ${bench.clientCpuMsPerRequest.toFixed(2)} ms per request)`;
@@ -458,6 +490,7 @@ function formatBench(
       x === null ? '-' : metric === 'sloAttainment' ? `${(x * 100).toFixed(1)}%` : num(x, 2);
     blocks.push(
       `predicted (simulator, ${comparison.simulated[0].strategy}, the same ${comparison.simulated[0].requests.offered} requests, the mean over ${comparison.simulated.length} seeds) vs measured; error = (predicted − measured) / measured\n` +
+        (comparison.hostSpeed ? `the plan's profile scaled to this host by the probe: ${describeHostSpeed(comparison.hostSpeed)}\n` : '') +
         formatTable([
           ['type', 'metric', 'predicted', 'measured', 'error'],
           ...comparison.rows.map((r) => [

@@ -171,6 +171,39 @@ describe('cornserve bench against a server that is not there', () => {
     const seeds = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--compare-sim', '--sim-seeds', '0']);
     assert.equal(seeds.code, 1);
     assert.match(seeds.stderr, /--sim-seeds/);
+    const probe = 'fixtures/profiles/demo-local-cpu.yaml';
+    const alone = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--probe-profile', probe]);
+    assert.equal(alone.code, 1);
+    assert.match(alone.stderr, /--probe-profile scales the prediction of --compare-sim: pass both/);
+  });
+
+  it('refuses a probe profile that is invalid or shares no point with the plan’s, before sending anything', async () => {
+    const invalid = await runCli([
+      'bench',
+      'http://127.0.0.1:1',
+      '--plan',
+      PLAN,
+      '--compare-sim',
+      '--probe-profile',
+      'test/fixtures/bad/39-profile-unsorted.yaml',
+    ]);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /39-profile-unsorted\.yaml is not a valid profile:\n.*39-profile-unsorted\.yaml:9:20/);
+    // The demo's own profile, as if measured on an A100: no entry of the plan's GPU type.
+    const dir = mkdtempSync(join(tmpdir(), 'cs-bench-probe-'));
+    try {
+      const other = join(dir, 'a100.yaml');
+      writeFileSync(other, readFileSync('fixtures/profiles/demo-local-cpu.yaml', 'utf8').replaceAll('gpu: CPU-core', 'gpu: A100-80GB'));
+      const r = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--compare-sim', '--probe-profile', other]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /a100\.yaml: the probe profile shares no measured point with the plan's profile \(its entries: image-encoder on CPU-core tp 1/,
+      );
+      assert.doesNotMatch(r.stderr, /warm-up|stopped early/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

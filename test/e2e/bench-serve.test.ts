@@ -4,14 +4,15 @@
 // solution is regrouped into four units first, so serving the wrong solution would show.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writePlan } from '../../src/plan/io.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { loadDeployment } from '../../src/spec/load.js';
-import type { ModelGraph, Plan } from '../../src/spec/types.generated.js';
+import { parse, stringify } from 'yaml';
+import type { ModelGraph, Plan, Profile } from '../../src/spec/types.generated.js';
 import { measureGateway } from '../../src/profile/gateway.js';
 import { COMPARE_SIM_SEEDS } from '../../src/loadgen/compare.js';
 import { createLogger } from '../../src/runtime/log.js';
@@ -85,6 +86,12 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
 
   it('bench --json has simulate --json’s shape, its per-type counts add up, and --compare-sim compares every type', async () => {
     const report = join(dir, 'bench.html');
+    // A host probe that timed everything twice as long as the plan's profile did.
+    const probe = join(dir, 'probe.yaml');
+    const doubled = (points?: { ms: number; p90Ms?: number }[]) => points?.forEach((p) => ((p.ms *= 2), p.p90Ms && (p.p90Ms *= 2)));
+    const profile = parse(readFileSync('fixtures/profiles/demo-local-cpu.yaml', 'utf8')) as Profile;
+    for (const e of profile.entries) [e.unitLatencyMs, e.prefillLatencyMs, e.decodeLatencyMs].forEach(doubled);
+    writeFileSync(probe, stringify(profile));
     const r = await runCli([
       '--json',
       'bench',
@@ -100,6 +107,8 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
       '--seed',
       '7',
       '--compare-sim',
+      '--probe-profile',
+      probe,
       '--report',
       report,
     ]);
@@ -153,10 +162,13 @@ describe('serve --strategy monolithic, measured by cornserve bench', { timeout: 
     assert.deepEqual(sent.failures.byKind, {});
 
     const comparison = bench.comparison as {
+      hostSpeed: { component: string; factor: number }[];
       simulated: { requests: { offered: number } }[];
       rows: { type: string; metric: string; predicted: number | null; measured: number | null }[];
     };
     assert.equal(comparison.simulated.length, COMPARE_SIM_SEEDS);
+    assert.deepEqual(new Set(comparison.hostSpeed.map((f) => f.component)), new Set(plan.solution.units.flatMap((u) => u.components)));
+    for (const f of comparison.hostSpeed) assert.ok(Math.abs(f.factor - 2) < 1e-9, `${f.component}: ×${f.factor}`);
     for (const simulated of comparison.simulated) assert.equal(simulated.requests.offered, 24);
     for (const t of types) {
       const p50 = comparison.rows.find((row) => row.type === t.type && row.metric === 'p50Ms');
