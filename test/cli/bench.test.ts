@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import { readTraceFile } from '../../src/workload/trace.js';
+import { runCli as runCliInProcess } from './run-in-process.js';
 
 const PLAN = 'plans/demo-local.plan.json';
 
@@ -172,13 +173,13 @@ describe('cornserve bench against a server that is not there', () => {
     assert.equal(seeds.code, 1);
     assert.match(seeds.stderr, /--sim-seeds/);
     const probe = 'fixtures/profiles/demo-local-cpu.yaml';
-    const alone = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--probe-profile', probe]);
+    const alone = await runCliInProcess(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--probe-profile', probe]);
     assert.equal(alone.code, 1);
     assert.match(alone.stderr, /--probe-profile scales the prediction of --compare-sim: pass both/);
   });
 
   it('refuses a probe profile that is invalid or shares no point with the plan’s, before sending anything', async () => {
-    const invalid = await runCli([
+    const invalid = await runCliInProcess([
       'bench',
       'http://127.0.0.1:1',
       '--plan',
@@ -194,7 +195,7 @@ describe('cornserve bench against a server that is not there', () => {
     try {
       const other = join(dir, 'a100.yaml');
       writeFileSync(other, readFileSync('fixtures/profiles/demo-local-cpu.yaml', 'utf8').replaceAll('gpu: CPU-core', 'gpu: A100-80GB'));
-      const r = await runCli(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--compare-sim', '--probe-profile', other]);
+      const r = await runCliInProcess(['bench', 'http://127.0.0.1:1', '--plan', PLAN, '--compare-sim', '--probe-profile', other]);
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
