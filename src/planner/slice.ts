@@ -25,9 +25,8 @@
 // colocated consumer follows its producer's replica (plan/routing-policy.ts rule 1) whatever
 // the reweighted shares say, as in the full solution.
 //
-// Background for a few-replica unit. A unit of n_u replicas whose every component batches (no
-// LLM: an encoder, a vocoder) may keep a fraction k_u < 1 of a replica's worth: one replica is
-// simulated, receiving the share s_u·k_u / (n_u·S_ρ) of the slice's requests that a k_u-replica
+// Background for a few-replica unit. A unit of n_u replicas may keep a fraction k_u < 1 of a
+// replica's worth: one replica is simulated, receiving the share s_u·k_u / (n_u·S_ρ) of the slice's requests that a k_u-replica
 // unit would, and the simulator adds background copies of every job that reaches it, g = 1/k_u
 // jobs per job in all (SimInput.background: each copy BACKGROUND_SHIFT_MS after the previous
 // one, with the job's component and work, waited for by no request). Its load from route ρ is
@@ -42,6 +41,20 @@
 // replicas: half of every audio type and of the units those types share, about half of a
 // 4096-GPU cluster, simulated). test/planner/slice.test.ts compares a background-fed slice's
 // simulation with the whole solution's.
+//
+// LLM units take background the same way (sim/engine.ts): a copy of a sequence has its prompt
+// and decode tokens and phase, reserves the same KV, takes a batch slot and prefill-chunk room,
+// decodes its tokens and ends; and it counts in the load the routing policy reads. So KV and
+// batch slots are shared by the copies exactly as by further requests' sequences, and the step
+// times follow the batch they make. What is not exact: the copies repeat their jobs' sizes, so a
+// replica's load over a minute (15 copies 4 s apart) is burstier than as many independent
+// requests' (batches and KV peaks come out larger, not smaller: the slice test's twin thinker;
+// conservative); a copy's first token starts no consumer, and it streams no chunks and ships no
+// KV (the units downstream take their own share of the slice, and their own background; the
+// simulator's links carry transfers without contention). Not preserved either, in neither direction for certain, as with
+// whole replicas: a spill between units (routing-policy rule 2) compares each unit's
+// least-loaded replica, which a unit kept at fewer replicas has deeper; and the load the policy
+// sees of a copy starts when it reaches the replica, of a request's invocation at its arrival.
 import type { ExecutorUnit, Route } from '../spec/types.generated.js';
 import type { SimInput } from '../sim/model.js';
 
@@ -105,7 +118,8 @@ export function sliceForSimulation(input: SimInput, ratePerS: number, sliceDevic
   if (!(ratePerS > 0) || !(sliceDevices > 0)) return undefined;
   for (let target = sliceDevices; target < devices; target *= SLICE_GROWTH) {
     const slice = sliceOf(input, ratePerS, target / devices);
-    if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION) return undefined;
+    // A slice keeping every device (one-replica units fed background) simulates the same jobs, less exactly.
+    if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION || slice.devices >= devices) return undefined;
     if (slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR) return slice;
   }
   return undefined;
@@ -137,15 +151,11 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     const phi = typeFractions(w);
     return Math.max(...w.map((x, i) => phi.get(routeType[i])! / x));
   };
-  // A unit whose every component batches may keep less than one replica's worth ("Background
-  // for a few-replica unit" in the module comment): kept below 1 is a fraction of a replica,
-  // simulated as one replica with background copies of its jobs.
-  const llm = new Set(input.model.components.filter((c) => c.kind === 'llm').map((c) => c.name));
-  const batching = input.units.map((u) => u.components.every((c) => !llm.has(c)));
+  // A unit may keep less than one replica's worth ("Background for a few-replica unit" in the
+  // module comment): kept below 1 is a fraction of a replica, simulated as one replica with
+  // background copies of its jobs.
   const keep = (u: number, target: number) =>
-    batching[u] && n[u] * target < 1
-      ? Math.max(n[u] * target, 1 / MAX_BACKGROUND_FACTOR)
-      : Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
+    n[u] * target < 1 ? Math.max(n[u] * target, 1 / MAX_BACKGROUND_FACTOR) : Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
   const kept = n.map((_, u) => (loaded.has(u) ? keep(u, fraction) : 1));
   // Types of a unit whose routes run at a higher fraction (a small unit's one replica) raise the
   // unit's kept fraction to theirs, so its other types' routes follow rather than overload it.
