@@ -34,8 +34,8 @@ export interface SimInput {
    * Per unit id, a background factor g > 1 (planner/slice.ts): each job that reaches one of the
    * unit's replicas is joined there by g − 1 copies on average (same component and work; an LLM
    * sequence's copies also its decode tokens and phase), each arriving backgroundShiftMs later
-   * than the one before, that no request waits for. A slice keeps one replica of a unit with few
-   * replicas and loads it as the full solution does. Absent: none.
+   * than the one before, that no request waits for. A slice keeps ⌈share⌉ replicas of a unit whose
+   * share of it is under two replicas and loads them as the full solution does. Absent: none.
    */
   background?: Readonly<Record<string, number>>;
   /** Milliseconds between a job and its first background copy, and between successive copies (absent: BACKGROUND_SHIFT_MS). */
