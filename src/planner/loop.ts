@@ -424,8 +424,8 @@ function jobRates(solution: Solution): Map<string, number> {
  * BOTTLENECK_SHARE of the largest; every unit on the path when the simulator reported no wait.
  * A slice's unit waits with its kept replicas at about the full solution's per-replica load, so
  * its jobs waiting are scaled up to the full solution's replicas before Little's law: the kept
- * fractions differ between units (a few-replica unit keeps one replica, fed background, where
- * the others keep 1/16).
+ * fractions differ between units (a unit whose share is under two replicas keeps ⌈share⌉ of them,
+ * fed background, where the others keep about 1/16).
  */
 export function bottlenecks(
   solution: Pick<Solution, 'routing' | 'units'>,

@@ -18,30 +18,46 @@
 // φ_t = max over t's routes of S_ρ times its full rate λ·p_t; a replica of u then receives
 // φ_t·λ·p_t·s_u·r_u / (S_ρ·k_u) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u from ρ: its full-solution rate
 // times a factor ≥ 1 (exactly 1 on t's route with the largest S_ρ). With every r_u equal this is
-// the plain λ · r. A unit with few replicas keeps at least one (unless it takes background,
-// below), which raises S_ρ of the routes it serves, and the kept counts are then aligned (each
-// unit takes the largest φ of its types) and balanced so no route's factor strays far above 1;
-// a solution whose slice needs most of its rate is simulated whole. Not preserved exactly: a
-// colocated consumer follows its producer's replica (plan/routing-policy.ts rule 1) whatever
-// the reweighted shares say, as in the full solution.
+// the plain λ · r. A unit whose share n_u × r is FRACTIONAL_BELOW replicas or more keeps a whole
+// number of them, which raises or lowers S_ρ of the routes it serves, and the kept counts are
+// then aligned (each unit takes the largest φ of its types) and balanced so no route's factor
+// strays far above 1; a solution whose slice needs most of its rate is simulated whole. Not
+// preserved exactly: a colocated consumer follows its producer's replica (plan/routing-policy.ts
+// rule 1) whatever the reweighted shares say, as in the full solution.
 //
-// Background for a few-replica unit. A unit of n_u replicas whose every component batches (no
-// LLM: an encoder, a vocoder) may keep a fraction k_u < 1 of a replica's worth: one replica is
-// simulated, receiving the share s_u·k_u / (n_u·S_ρ) of the slice's requests that a k_u-replica
-// unit would, and the simulator adds background copies of every job that reaches it, g = 1/k_u
-// jobs per job in all (SimInput.background: each copy BACKGROUND_SHIFT_MS after the previous
-// one, with the job's component and work, waited for by no request). Its load from route ρ is
-// then g × φ_t·λ·p_t·s_u·k_u / (n_u·S_ρ) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u, the same factor ≥ 1
-// as every other replica's. Why its queueing is no better than in the full solution: it gets
-// the full per-replica arrival rate, with the same work per job, from the same streams (the
+// Background for a few-replica unit. A unit whose share is under FRACTIONAL_BELOW replicas keeps
+// it exactly, a real k_u (at least 1/MAX_BACKGROUND_FACTOR): ⌈k_u⌉ replicas are simulated,
+// receiving the share s_u·k_u / (n_u·S_ρ) of the slice's requests that a k_u-replica unit would,
+// and the simulator adds background copies of every job that reaches them, g = ⌈k_u⌉ / k_u jobs
+// per job in all (SimInput.background: each copy BACKGROUND_SHIFT_MS after the previous one, with
+// the job's component and work, waited for by no request). A replica's load from route ρ is then
+// g × φ_t·λ·p_t·s_u·k_u / (n_u·S_ρ·⌈k_u⌉) = (φ_t ÷ S_ρ) × λ·p_t·s_u / n_u, the same factor ≥ 1 as
+// every other replica's. Why its queueing is no better than in the full solution: it gets the
+// full per-replica arrival rate, with the same work per job, from the same streams (the
 // requests' own jobs, and copies of them seconds later, long against the batching window and
 // the queue's relaxation, so they add like further requests' jobs); and where the full solution
 // spreads that load over n_u replicas whose least-loaded pick can only shorten waits, the slice's
-// one replica takes it alone. Without background such a unit keeps one whole replica, which pins
-// every type it serves at ≥ 1/n_u of its rate (the disaggregated baseline's vocoder of 2
-// replicas: half of every audio type and of the units those types share, about half of a
-// 4096-GPU cluster, simulated). test/planner/slice.test.ts compares a background-fed slice's
-// simulation with the whole solution's.
+// ⌈k_u⌉ take it alone. Rounded to whole replicas instead, a unit under one replica keeps one,
+// which pins every type it serves at ≥ 1/n_u of its rate (the disaggregated baseline's vocoder of
+// 2 replicas: half of every audio type and of the units those types share, about half of a
+// 4096-GPU cluster, simulated), and one of 1–2 replicas' share loads its replicas up to 4/3 of
+// their full rate (1.5 kept as 2), past SLICE_MAX_LOAD_FACTOR, so the slice grew.
+// test/planner/slice.test.ts compares a background-fed slice's simulation with the whole
+// solution's.
+//
+// LLM units take background the same way (sim/engine.ts): a copy of a sequence has its prompt
+// and decode tokens and phase, reserves the same KV, takes a batch slot and prefill-chunk room,
+// decodes its tokens and ends; and it counts in the load the routing policy reads. So KV and
+// batch slots are shared by the copies exactly as by further requests' sequences, and the step
+// times follow the batch they make. What is not exact: the copies repeat their jobs' sizes, so a
+// replica's load over a minute (15 copies 4 s apart) is burstier than as many independent
+// requests' (batches and KV peaks come out larger, not smaller: the slice test's twin thinker;
+// conservative); a copy's first token starts no consumer, and it streams no chunks and ships no
+// KV (the units downstream take their own share of the slice, and their own background; the
+// simulator's links carry transfers without contention). Not preserved either, in neither direction for certain, as with
+// whole replicas: a spill between units (routing-policy rule 2) compares each unit's
+// least-loaded replica, which a unit kept at fewer replicas has deeper; and the load the policy
+// sees of a copy starts when it reaches the replica, of a request's invocation at its arrival.
 import type { ExecutorUnit, Route } from '../spec/types.generated.js';
 import type { SimInput } from '../sim/model.js';
 
@@ -84,7 +100,7 @@ export interface SimulationSlice {
   /** Replicas and devices the slice keeps. */
   replicas: number;
   devices: number;
-  /** Per unit kept at less than one replica's worth: its one replica's background factor (SimInput.background); absent when none. */
+  /** Per unit kept at a fractional share (under FRACTIONAL_BELOW replicas): its replicas' background factor (SimInput.background); absent when none. */
   background?: Record<string, number>;
 }
 
@@ -105,13 +121,14 @@ export function sliceForSimulation(input: SimInput, ratePerS: number, sliceDevic
   if (!(ratePerS > 0) || !(sliceDevices > 0)) return undefined;
   for (let target = sliceDevices; target < devices; target *= SLICE_GROWTH) {
     const slice = sliceOf(input, ratePerS, target / devices);
-    if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION) return undefined;
+    // A slice keeping every device (one-replica units fed background) simulates the same jobs, less exactly.
+    if (!slice || slice.rateFraction > SLICE_MAX_RATE_FRACTION || slice.devices >= devices) return undefined;
     if (slice.loadFactorMax <= SLICE_MAX_LOAD_FACTOR) return slice;
   }
   return undefined;
 }
 
-/** The slice keeping about `fraction` of every unit's replicas (at least one each), balanced; undefined when no route of the mix has work. */
+/** The slice keeping about `fraction` of every unit's replicas (at least 1/MAX_BACKGROUND_FACTOR of one each), balanced; undefined when no route of the mix has work. */
 export function sliceOf(input: SimInput, ratePerS: number, fraction: number): SimulationSlice | undefined {
   const inMix = (r: Route) => (input.workload.mix[r.requestType] ?? 0) > 0;
   const routes = input.routing.filter(inMix);
@@ -137,15 +154,12 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
     const phi = typeFractions(w);
     return Math.max(...w.map((x, i) => phi.get(routeType[i])! / x));
   };
-  // A unit whose every component batches may keep less than one replica's worth ("Background
-  // for a few-replica unit" in the module comment): kept below 1 is a fraction of a replica,
-  // simulated as one replica with background copies of its jobs.
-  const llm = new Set(input.model.components.filter((c) => c.kind === 'llm').map((c) => c.name));
-  const batching = input.units.map((u) => u.components.every((c) => !llm.has(c)));
+  // A unit whose share of the slice is under FRACTIONAL_BELOW replicas keeps it exactly
+  // ("Background for a few-replica unit" in the module comment): ⌈kept⌉ replicas fed background.
   const keep = (u: number, target: number) =>
-    batching[u] && n[u] * target < 1
-      ? Math.max(n[u] * target, 1 / MAX_BACKGROUND_FACTOR)
-      : Math.min(n[u], Math.max(1, Math.round(n[u] * target)));
+    n[u] * target < FRACTIONAL_BELOW
+      ? Math.min(n[u], Math.max(n[u] * target, 1 / MAX_BACKGROUND_FACTOR))
+      : Math.min(n[u], Math.round(n[u] * target));
   const kept = n.map((_, u) => (loaded.has(u) ? keep(u, fraction) : 1));
   // Types of a unit whose routes run at a higher fraction (a small unit's one replica) raise the
   // unit's kept fraction to theirs, so its other types' routes follow rather than overload it.
@@ -158,17 +172,19 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
       kept[u] = keep(u, target);
     }
   }
-  balance(kept, n, new Set([...loaded].filter((u) => kept[u] >= 1)), loadFactor);
+  balance(kept, n, new Set([...loaded].filter((u) => kept[u] >= 1 && Number.isInteger(kept[u]))), loadFactor);
   const phi = typeFractions(weights(kept));
   const mixTotal = mixTypes.reduce((a, t) => a + input.workload.mix[t], 0);
   const rateFraction = mixTypes.reduce((a, t) => a + input.workload.mix[t] * phi.get(t)!, 0) / mixTotal;
   if (!(rateFraction > 0)) return undefined;
   const mix = Object.fromEntries(Object.entries(input.workload.mix).map(([t, p]) => [t, p * (phi.get(t) ?? 0)]));
-  const replicas = kept.map((k) => Math.max(1, k));
+  const replicas = kept.map((k) => Math.max(1, Math.ceil(k - 1e-9)));
   const units = input.units.map((u, i) =>
     replicas[i] === u.replicas ? u : { ...u, replicas: replicas[i], placement: u.placement.filter((p) => p.replica < replicas[i]) },
   );
-  const background = Object.fromEntries(input.units.flatMap((u, i) => (kept[i] < 1 ? [[u.id, 1 / kept[i]] as const] : [])));
+  const background = Object.fromEntries(
+    input.units.flatMap((u, i) => (kept[i] < replicas[i] - 1e-9 ? [[u.id, replicas[i] / kept[i]] as const] : [])),
+  );
   const routing = input.routing.map((r): Route => {
     if (!inMix(r)) return r;
     const total = r.shares.reduce((a, s) => a + (s.share * kept[index.get(s.unit)!]) / n[index.get(s.unit)!], 0);
@@ -200,6 +216,15 @@ export function sliceOf(input: SimInput, ratePerS: number, fraction: number): Si
  * worth of requests and the slice rises with it.
  */
 export const MAX_BACKGROUND_FACTOR = 16;
+
+/**
+ * A unit whose share of a slice is under this many replicas keeps it exactly, fractional, as ⌈kept⌉
+ * replicas fed background; above, its kept count is rounded. Rounding a share under 2 replicas
+ * loads them up to 4/3 of the full solution's rate (1.5 kept as 2), past SLICE_MAX_LOAD_FACTOR, and
+ * the slice then grew to the next size at which every such unit rounded closely (at 4096 GPUs the
+ * disaggregated baseline's slices stayed at 627–704 GPUs for a few such units).
+ */
+export const FRACTIONAL_BELOW = 2;
 
 /** Rounds in which each unit takes the largest rate fraction of its types. */
 const ALIGN_ROUNDS = 3;

@@ -67,6 +67,8 @@ class Engine {
   private arrivals = 0;
   /** Per unit: the fraction of a background copy carried to its next job (background). */
   private readonly backgroundCarry: Float64Array;
+  /** Per replica: 1 when its unit has a background factor (SimInput.background). */
+  private readonly backgroundFed: Uint8Array;
 
   constructor(
     private readonly model: SimModel,
@@ -84,6 +86,7 @@ class Engine {
     this.slots = new RequestSlots(this.C, this.E, 256);
     this.jobs = new Jobs(256);
     this.backgroundCarry = new Float64Array(model.units.length);
+    this.backgroundFed = Uint8Array.from(model.replicaUnit, (u) => (model.units[u].background > 1 ? 1 : 0));
   }
 
   run(requests: Iterable<TraceRequest>): RawRun {
@@ -147,7 +150,10 @@ class Engine {
         }
         case EV_BACKGROUND: {
           const job = ev.topData;
-          this.enqueue(job, -1 - this.jobs.slot[job], now);
+          const r = -1 - this.jobs.slot[job];
+          // An LLM's copy is a sequence the routing policy sees, as the one routed there in the full solution would be.
+          if (this.model.components[this.jobs.comp[job]].isLlm) this.router.acquire(r);
+          this.enqueue(job, r, now);
           break;
         }
       }
@@ -321,21 +327,28 @@ class Engine {
    * SimInput.background: the copies of a job reaching replica `r` of a unit with background
    * factor g, g − 1 of them per job on average (the fractional part carried from job to job), the
    * k-th SimInput.backgroundShiftMs × k later. A copy's slot column holds −1 − r (it belongs to no
-   * request): it is queued, batched and served like the job, and its completion ends there.
+   * request): it is queued, batched and served like the job, and its completion ends there. A
+   * copy of an LLM sequence has the job's prompt tokens, decode tokens and phase: it reserves the
+   * same KV, takes a batch slot and prefill-chunk room, decodes its tokens and ends, with no
+   * first token, no chunks downstream and, after a split LLM's prefill, no KV shipped on; from
+   * its arrival to its end it counts in the replica's load the routing policy reads (a batching
+   * job's copy does not: a chunk's copy stands for no whole invocation).
    */
   private background(job: number, r: number, unit: number, factor: number, now: number): void {
     const carry = this.backgroundCarry[unit] + factor - 1;
     const copies = Math.floor(carry + 1e-9);
     this.backgroundCarry[unit] = carry - copies;
+    const llm = this.model.components[this.jobs.comp[job]].isLlm;
     for (let k = 1; k <= copies; k++) {
       const copy = this.jobs.alloc();
       this.jobs.slot[copy] = -1 - r;
       this.jobs.comp[copy] = this.jobs.comp[job];
       this.jobs.work[copy] = this.jobs.work[job];
-      this.jobs.decode[copy] = 0;
+      this.jobs.decode[copy] = llm ? this.jobs.decode[job] : 0;
       this.jobs.chunk[copy] = -1;
       this.jobs.chunks[copy] = 0;
-      this.jobs.phase[copy] = PHASE_WHOLE;
+      this.jobs.nextChunk[copy] = 0;
+      this.jobs.phase[copy] = llm ? this.jobs.phase[job] : PHASE_WHOLE;
       // The k-th copies come k shifts after their jobs, in the order the jobs came: lane k − 1.
       this.events.pushLane(k - 1, now + k * this.model.backgroundShiftMs, EV_BACKGROUND, copy);
     }
@@ -674,7 +687,7 @@ class Engine {
       if (rep.wakeAt < Infinity && steps > 1) steps = Math.max(1, Math.min(steps, Math.ceil((rep.wakeAt - now) / decodeMs)));
     }
     if (!(steps >= 1)) steps = 1;
-    const more = this.oneByOne(rep) ? 0 : this.stepsPastHandOff(rep, st, now, decodeMs, steps);
+    const more = this.oneByOne(rep) || this.backgroundFed[rep.index] === 1 ? 0 : this.stepsPastHandOff(rep, st, now, decodeMs, steps);
     if (more > 0) {
       rep.handOffMs = now + steps * decodeMs;
       rep.handOffStep = steps;
@@ -691,6 +704,8 @@ class Engine {
    * the LLM decodes on until the window is due, its next sequence of interest or another
    * station's window, whichever comes first. Those steps join this stretch; done() enqueues the
    * chunk dated back to its step (Replica.handOffMs). 0 where the hand-off is not that simple.
+   * Not on a replica fed background (decodeSteps): a copy reaching the station after the
+   * hand-off would queue ahead of the chunk that done() enqueues dated back.
    */
   private stepsPastHandOff(rep: Replica, st: Station, now: number, decodeMs: number, steps: number): number {
     const S = st.steps + steps;
@@ -799,8 +814,8 @@ class Engine {
       st.running++;
       this.jobs.admitStep[j] = S;
       this.jobs.finishStep[j] = S + this.jobs.decode[j] - 1;
-      // The first token of a split LLM came from its prefill step.
-      if (this.jobs.phase[j] !== PHASE_DECODE) this.firstToken(j, now);
+      // The first token of a split LLM came from its prefill step; a background copy has none.
+      if (this.jobs.phase[j] !== PHASE_DECODE && this.jobs.slot[j] >= 0) this.firstToken(j, now);
       this.sequenceNotable(rep, st, j, now, S);
     }
   }
@@ -835,11 +850,17 @@ class Engine {
       st.running--;
       st.kv.reserved -= this.jobs.work[j] + this.jobs.decode[j];
       rep.kvHeld -= this.jobs.work[j] + this.jobs.decode[j];
+      const slot = this.jobs.slot[j];
+      if (slot < 0) {
+        // A background copy (SimInput.background) ends here: it streamed no chunks (it has none) and ships no KV.
+        this.router.release(-1 - slot);
+        this.jobs.release(j);
+        return;
+      }
       if (this.jobs.phase[j] === PHASE_PREFILL) {
         this.handOverKv(j, now);
         return;
       }
-      const slot = this.jobs.slot[j];
       const c = this.jobs.comp[j];
       const type = this.model.types[this.slots.type[slot]];
       if (c === type.textLlm) {

@@ -32,10 +32,10 @@ export interface SimInput {
   hostCpu?: readonly HostCpuLoad[];
   /**
    * Per unit id, a background factor g > 1 (planner/slice.ts): each job that reaches one of the
-   * unit's replicas is joined there by g − 1 copies on average (same component and work), each
-   * arriving backgroundShiftMs later than the one before, that no request waits for. A slice
-   * keeps one replica of a unit with few replicas and loads it as the full solution does. Only
-   * units whose every component batches (no LLM) may have one; absent: none.
+   * unit's replicas is joined there by g − 1 copies on average (same component and work; an LLM
+   * sequence's copies also its decode tokens and phase), each arriving backgroundShiftMs later
+   * than the one before, that no request waits for. A slice keeps ⌈share⌉ replicas of a unit whose
+   * share of it is under two replicas and loads them as the full solution does. Absent: none.
    */
   background?: Readonly<Record<string, number>>;
   /** Milliseconds between a job and its first background copy, and between successive copies (absent: BACKGROUND_SHIFT_MS). */
@@ -261,8 +261,6 @@ export function compileModel(input: SimInput): SimModel {
     const background = input.background?.[u.id] ?? 1;
     if (!(background >= 1) || !Number.isFinite(background))
       problems.push(`unit ${u.id}: background factor ${background} is not a number ≥ 1`);
-    else if (background > 1 && comps.some((c) => components[c].isLlm))
-      problems.push(`unit ${u.id}: a background factor needs every component to batch, and it runs an LLM`);
     units.push({
       id: u.id,
       index: ui,

@@ -120,6 +120,12 @@ export class SimRouter {
     }
   }
 
+  /** An invocation reached the replica without being routed (an LLM's background copy, SimInput.background): its load rises by one. */
+  acquire(replica: number): void {
+    const unit = this.model.replicaUnit[replica];
+    this.loads.add(unit, replica - this.model.units[unit].firstReplica, 1);
+  }
+
   /** An invocation on the replica finished: its load falls by one. */
   release(replica: number): void {
     const unit = this.model.replicaUnit[replica];

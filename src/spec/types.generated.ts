@@ -1896,7 +1896,7 @@ export interface LoopIteration {
      */
     loadFactorMax: number;
     /**
-     * Unit id → background factor, for each few-replica unit (every component batching) the slice keeps at less than one replica's worth of requests: its one simulated replica takes copies of its jobs, that many jobs per job in all, so it carries the full solution's per-replica load (src/planner/slice.ts).
+     * Unit id → background factor, for each unit whose share of the slice is under two replicas, kept exactly: its ⌈share⌉ simulated replicas take copies of their jobs (an LLM's: sequences with their tokens and KV), that many jobs per job in all, so they carry the full solution's per-replica load (src/planner/slice.ts).
      */
     background?: {
       [k: string]: number;

@@ -16,14 +16,14 @@ import { loadSpec } from './helpers.js';
 const solver = new GlpkSolver();
 after(() => solver.close());
 
-// whisper-tiny on 8 × H100 with a slice size of 2 (so at scale): pd's first solve simulates the
-// fewest requests, so its loop runs first, alone; epd's ceiling is below the goodput pd is
-// accepted at, the others' above it, and they run side by side.
+// whisper-tiny on 8 × H100 with a slice size of 1 (so at scale): every first solve simulates the
+// loop's minimum of requests, so monolithic, first in the usual order, loops first, alone; the
+// others' ceilings are below the goodput it is accepted at.
 const WHISPER = 'fixtures/deployments/whisper-tiny-1xh100.yaml';
 
 test('at scale a baseline whose ceiling is below an accepted goodput is not simulated; below scale every loop runs, and the plan is the same', async () => {
   const spec = loadSpec(WHISPER);
-  const atScale = await planDeploymentDetailed(spec, { solver, sliceDevices: 2 });
+  const atScale = await planDeploymentDetailed(spec, { solver, sliceDevices: 1 });
   const whole = await planDeploymentDetailed(spec, { solver });
   const problem = preparePlanner(spec);
   assert.deepEqual(
@@ -31,18 +31,18 @@ test('at scale a baseline whose ceiling is below an accepted goodput is not simu
     [...BASELINE_STRATEGIES],
     'the plan lists the baselines in their usual order',
   );
-  const best = acceptedGoodput(atScale.baselines.find((b) => b.strategy === 'pd')!.solution);
-  assert.ok(best > 0, 'pd is accepted');
+  const best = acceptedGoodput(atScale.baselines.find((b) => b.strategy === 'monolithic')!.solution);
+  assert.ok(best > 0, 'monolithic is accepted');
   const skipped = atScale.baselines.filter((b) => b.iterations === undefined);
   assert.deepEqual(
     skipped.map((b) => b.strategy),
-    ['epd'],
+    ['encoder-disaggregated', 'pd', 'epd', 'disaggregated'],
   );
   for (const b of skipped) {
     assert.equal(b.solution.simulated, undefined, `${b.strategy} is not simulated`);
     assert.match(
       b.solution.note ?? '',
-      /not simulated: its MILP bound .* req\/s \(every ρmax at 0\.8\) is below the .* req\/s the pd baseline met every target with/,
+      /not simulated: its MILP bound .* req\/s \(every ρmax at 0\.8\) is below the .* req\/s the monolithic baseline met every target with/,
     );
     const ceiling = await baselineRateCeiling({ problem, solver, options: {} }, b.strategy as Exclude<typeof b.strategy, 'planned'>);
     assert.ok(ceiling < best, `${b.strategy}: ceiling ${ceiling} below ${best}`);
@@ -52,7 +52,7 @@ test('at scale a baseline whose ceiling is below an accepted goodput is not simu
     for (const it of full.iterations)
       assert.ok(it.ratePerS! <= ceiling * (1 + 1e-6), `${b.strategy} iteration ${it.iteration}: ${it.ratePerS} ≤ ${ceiling}`);
   }
-  assert.equal(atScale.plan.solution.ratePerS, whole.plan.solution.ratePerS, 'the skipped baseline could not change the plan');
+  assert.equal(atScale.plan.solution.ratePerS, whole.plan.solution.ratePerS, 'the skipped baselines could not change the plan');
   assert.ok(
     whole.baselines.every((b) => b.solution.simulated !== undefined),
     'below scale every baseline is simulated',

@@ -81,7 +81,7 @@ test('a loop that has met every target so far is climbing and is not stopped by 
 });
 
 test("at scale the cheapest baseline loops first, alone; the others side by side, each as it runs alone against the cheapest one's goodput", async () => {
-  const sliceDevices = 2;
+  const sliceDevices = 4;
   const order: string[] = [];
   const report = await planDeploymentDetailed(spec, {
     solver,
