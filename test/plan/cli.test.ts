@@ -69,6 +69,33 @@ test('plan prints the summary table; diff and --check report a change with exit 
   assert.match(check.stdout, /workload rate 2 → 5 req\/s/);
 });
 
+test('plan --no-simulate: the MILP alone, and the plan, the summary and --json say it was not simulated; --check re-solves it the same way', () => {
+  const planPath = join(dir, 'first-look.plan.json');
+  const run = runCli(['plan', join(dir, 'inputs', 'deployment.yaml'), '-o', planPath, '--no-simulate']);
+  assert.equal(run.status, 0, run.stderr);
+  const plan = readPlan(planPath);
+  for (const s of [plan.solution, ...plan.baselines]) assert.equal(s.simulated, undefined, `${s.strategy} was simulated`);
+  assert.equal(plan.solver.loopIterations, undefined);
+  assert.doesNotMatch(run.stderr, /simulated at/, 'no loop iteration ran');
+  assert.match(plan.reasons.summary, /Not simulated \(planned with simulation off\)/);
+  assert.doesNotMatch(plan.reasons.summary, /validated|meets? (its|their|every)|targets? met/i);
+  assert.match(run.stdout, /^not simulated \(--no-simulate\): .*nothing checked the p90 latency targets/m);
+  assert.match(run.stdout, /^strategy +status +req\/s +GPUs +\$\/h +planned ÷ it$/m, 'no simulated columns');
+  assert.doesNotMatch(run.stdout, /validated|targets met|all$/m);
+  const json = runCli(['--json', 'plan', join(dir, 'inputs', 'deployment.yaml'), '-o', planPath, '--no-simulate']);
+  assert.equal(json.status, 0, json.stderr);
+  const summary = JSON.parse(json.stdout) as { planSimulated: boolean; simulated: object };
+  assert.equal(summary.planSimulated, false);
+  assert.deepEqual(summary.simulated, {});
+
+  const check = runCli(['plan', '--check', planPath]);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /up to date/);
+  const both = runCli(['plan', '--check', planPath, '--no-simulate']);
+  assert.equal(both.status, 1);
+  assert.match(both.stderr, /--check re-solves a plan the way it was made .*--no-simulate goes with a deployment/);
+});
+
 test('an impossible target and a missing plan exit 1 with an explanation', () => {
   const run = runCli([
     'plan',
