@@ -47,10 +47,11 @@ test('plan writes the plan, the LP file and a JSON summary; --check agrees', () 
 });
 
 test('plan prints the summary table; diff and --check report a change with exit 2', async () => {
+  // In-process: the child process's side (exit status, stderr) is the first test's.
   const a = join(dir, 'a.plan.json');
   const b = join(dir, 'b.plan.json');
-  const run = runCli(['plan', join(dir, 'inputs', 'deployment.yaml'), '-o', a]);
-  assert.equal(run.status, 0, run.stderr);
+  const run = await runInProcess(['plan', join(dir, 'inputs', 'deployment.yaml'), '-o', a]);
+  assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /planned: [\d.]+ req\/s on 4 of 4 GPUs/);
   assert.match(run.stdout, /^strategy +status +req\/s +GPUs +\$\/h +planned ÷ it +sim SLO goodput +p90 targets met$/m);
   assert.match(run.stdout, /^planned +optimal +[\d.]+ +4 +[\d.]+ +1\.00× +[\d.]+ +all$/m);
@@ -60,14 +61,14 @@ test('plan prints the summary table; diff and --check report a change with exit 
   assert.ok(loaded.ok);
   // b only has to differ in its objective: the MILP's choice is enough.
   writePlan(await planDeployment(loaded.spec, { planDir: dir, objective: { gpuBudget: 2 }, simulate: false }), b);
-  const diff = runCli(['diff', a, b]);
-  assert.equal(diff.status, 2, diff.stderr);
+  const diff = await runInProcess(['diff', a, b]);
+  assert.equal(diff.code, 2, diff.stderr);
   assert.match(diff.stdout, /objective max-rate → max-rate within 2 GPUs/);
   assert.match(diff.stdout, /Δ GPUs -2/);
   const workload = join(dir, 'inputs', 'workload.yaml');
   writeFileSync(workload, readFileSync(workload, 'utf8').replace('ratePerS: 2', 'ratePerS: 5'));
-  const check = runCli(['plan', '--check', a]);
-  assert.equal(check.status, 2, check.stdout + check.stderr);
+  const check = await runInProcess(['plan', '--check', a]);
+  assert.equal(check.code, 2, check.stdout + check.stderr);
   assert.match(check.stdout, /workload rate 2 → 5 req\/s/);
 });
 
@@ -99,8 +100,8 @@ test('plan --no-simulate: the MILP alone, and the plan, the summary and --json s
   assert.match(both.stderr, /--check re-solves a plan the way it was made .*--no-simulate goes with a deployment/);
 });
 
-test('an impossible target and a missing plan exit 1 with an explanation', () => {
-  const run = runCli([
+test('an impossible target and a missing plan exit 1 with an explanation', async () => {
+  const run = await runInProcess([
     'plan',
     'test/fixtures/planner/tiny/deployment.yaml',
     '-o',
@@ -110,12 +111,12 @@ test('an impossible target and a missing plan exit 1 with an explanation', () =>
     '--rate',
     '100',
   ]);
-  assert.equal(run.status, 1);
+  assert.equal(run.code, 1);
   assert.match(
     run.stderr,
     /^error: cannot plan tiny: needs ≥ \d+ GPUs of L40S for 100 req\/s; the cluster has 4 L40S\. .*Lower the target rate/m,
   );
-  const missing = runCli(['plan', '--check', join(dir, 'nope.plan.json')]);
-  assert.equal(missing.status, 1);
+  const missing = await runInProcess(['plan', '--check', join(dir, 'nope.plan.json')]);
+  assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no such file/);
 });

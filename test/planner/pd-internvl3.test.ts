@@ -8,17 +8,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../cli/helpers.js';
+import { runCli } from '../cli/run-in-process.js';
 import { readPlan } from '../../src/plan/io.js';
 import type { Plan } from '../../src/spec/types.generated.js';
 
 let dir: string;
 let plan: Plan;
 let stdout: string;
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cornserve-pd-'));
-  const run = runCli(['plan', 'fixtures/deployments/internvl3-8xa100-w1.yaml', '-o', join(dir, 'w1.plan.json'), '--no-simulate']);
-  assert.equal(run.status, 0, run.stderr);
+  const run = await runCli(['plan', 'fixtures/deployments/internvl3-8xa100-w1.yaml', '-o', join(dir, 'w1.plan.json'), '--no-simulate']);
+  assert.equal(run.code, 0, run.stderr);
   stdout = run.stdout;
   plan = readPlan('plans/internvl3-8xa100-w1.plan.json');
 });
