@@ -1,8 +1,10 @@
 // Runs every test/**/*.test.ts with node:test through tsx. Node 20's --test does not expand
 // globs itself, so the file list is collected here; extra arguments narrow it by substring.
-import { spawnSync } from 'node:child_process';
+import { Buffer } from 'node:buffer';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 function collect(dir) {
   return readdirSync(dir)
@@ -20,23 +22,41 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-// Tests of the pure core (no servers, no timing; a few run the CLI as a child process, which plans
-// or simulates like the rest) run two files at a time: they are CPU-bound planning and
-// simulation, and on a 2-core machine one at a time leaves a core idle (node's default is one
-// fewer than the cores). The rest run one at a time, as before:
-// servers, executors and load generators share the machine's cores, and a second file beside
-// them would only slow them down.
-const PURE = ['cost', 'graph', 'k8s', 'plan', 'planner', 'report', 'sim', 'spec', 'workload'].map((d) => join('test', d) + '/');
-const groups = [
-  { files: files.filter((f) => PURE.some((d) => f.startsWith(d))), concurrency: 2 },
-  { files: files.filter((f) => !PURE.some((d) => f.startsWith(d))), concurrency: 1 },
+// Tests of the pure core (no servers, nothing timed; a few run the CLI in-process or as a child
+// process, which plans, validates or simulates like the rest) are CPU-bound planning and
+// simulation: they run two files at a time. The rest start servers, executors and load
+// generators, which share the machine's cores; they run one file at a time, as a second file
+// beside them would only slow them down. The two groups run side by side: one server file keeps
+// about one and a half of two cores busy, and the pure files take what it leaves instead of
+// waiting for the whole group to end (nothing in either group asserts on time).
+const PURE = [
+  ...['cost', 'graph', 'k8s', 'plan', 'planner', 'report', 'sim', 'spec', 'workload'].map((d) => join('test', d) + '/'),
+  ...['contract', 'main', 'relocated', 'cannot-plan'].map((f) => join('test', 'cli', `${f}.test.ts`)),
 ];
-let status = 0;
-for (const { files: group, concurrency } of groups) {
-  if (group.length === 0) continue;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...group], {
-    stdio: 'inherit',
-  });
-  if (result.status !== 0) status = result.status ?? 1;
+const isPure = (f) => PURE.some((p) => f.startsWith(p));
+const groups = [
+  { name: 'pure core', files: files.filter(isPure), concurrency: 2 },
+  { name: 'servers and the rest', files: files.filter((f) => !isPure(f)), concurrency: 1 },
+].filter((g) => g.files.length > 0);
+// node:test picks spec on a terminal and TAP otherwise; a captured group asks for the same.
+const reporter = process.stdout.isTTY ? 'spec' : 'tap';
+
+/** Runs one group; all but the last stream into a buffer that is printed once the last is done, so the two never interleave. */
+function runGroup({ files: group, concurrency }, captured) {
+  const started = performance.now();
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, ...group];
+  const child = spawn(process.execPath, args, { stdio: captured ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+  const output = [];
+  if (captured) for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => output.push(chunk));
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ status: code ?? (signal ? 1 : 0), output: Buffer.concat(output), seconds: (performance.now() - started) / 1000 }),
+    ),
+  );
 }
-process.exit(status);
+
+const results = await Promise.all(groups.map((g, i) => runGroup(g, i < groups.length - 1)));
+for (const r of results) process.stdout.write(r.output);
+for (const [i, g] of groups.entries())
+  console.log(`# ${g.name}: ${g.files.length} files, ${results[i].seconds.toFixed(1)} s, ${results[i].status === 0 ? 'passed' : 'FAILED'}`);
+process.exit(results.some((r) => r.status !== 0) ? 1 : 0);

@@ -1,5 +1,6 @@
 // `cornserve plan <deployment>`: solve the placement MILP, write the frozen plan and print a
-// summary; `cornserve plan --check <plan>` re-solves from the plan's recorded inputs and exits
+// summary (`--no-simulate`: the MILP's choice alone, for a fast first look);
+// `cornserve plan --check <plan>` re-solves from the plan's recorded inputs and exits
 // 0 (identical), 2 (different, with the diff) or 1 (error); `cornserve plan --reseal <plan>
 // --reason "…"` seals a hand-edited plan again, recording who and why.
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { writeLp } from '../planner/lp-format.js';
 import { fmtRate } from '../planner/explain.js';
 import { PlanFileError, planDigest, planText, readPlan, writePlan } from '../plan/io.js';
 import { resealPlan, sealProblem } from '../plan/seal.js';
-import { checkPlan } from '../planner/check.js';
+import { checkPlan, planWasSimulated } from '../planner/check.js';
 import { formatPlanDiff } from '../plan/diff.js';
 import { defaultLivePlanPath, fetchLiveWorkload, writeLiveDeployment } from './plan-from-server.js';
 import { formatInputChanges } from '../plan/provenance.js';
@@ -47,6 +48,8 @@ interface PlanCliOptions {
   reason?: string;
   fromServer?: string;
   apiKey?: string;
+  /** false with --no-simulate (commander's negated flag defaults to true). */
+  simulate: boolean;
 }
 
 export function registerPlan(program: Command): void {
@@ -62,6 +65,10 @@ export function registerPlan(program: Command): void {
     .option('--gpus <n>', 'max-rate: use at most this many GPUs')
     .option('--time-limit <seconds>', 'hard limit on each solve')
     .option('--emit-lp <file>', 'also write the MILP in CPLEX LP format')
+    .option(
+      '--no-simulate',
+      "a fast first look: the MILP's choice alone, without the simulate-and-tighten loop; nothing checks the latency targets, and the plan and summary say so",
+    )
     .option('--check <plan>', 're-solve from the inputs recorded in a plan and compare')
     .option('--reseal <plan>', 'seal a hand-edited plan again so serve accepts it (needs --reason; records $USER and the reason)')
     .option('--reason <text>', 'with --reseal: why the plan was edited')
@@ -73,7 +80,8 @@ export function registerPlan(program: Command): void {
     .action(async (deployment: string | undefined, opts: PlanCliOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       if (opts.reseal) {
-        if (deployment || opts.check) throw new CliError('give --reseal <plan> on its own, not with a deployment or --check');
+        if (deployment || opts.check || !opts.simulate)
+          throw new CliError('give --reseal <plan> on its own, not with a deployment, --check or --no-simulate');
         runReseal(opts.reseal, opts.reason, global);
         return;
       }
@@ -87,6 +95,8 @@ export function registerPlan(program: Command): void {
       if (opts.apiKey !== undefined) throw usageError('--api-key goes with --from-server <url>');
       if (opts.check) {
         if (deployment) throw usageError('give either a deployment to plan or --check <plan>, not both');
+        if (!opts.simulate)
+          throw usageError('--check re-solves a plan the way it was made (simulated or not); --no-simulate goes with a deployment to plan');
         process.exitCode = await runCheck(opts, global);
         return;
       }
@@ -128,6 +138,7 @@ async function runPlan(deploymentPath: string, opts: PlanCliOptions, global: Glo
       },
       ...(rate !== undefined && traced ? { traceRatePerS: rate } : {}),
       ...(opts.timeLimit !== undefined ? { timeLimitS: positive(opts.timeLimit, '--time-limit') } : {}),
+      ...(opts.simulate ? {} : { simulate: false }),
       onProgress: progress.update,
     });
   } catch (err) {
@@ -306,6 +317,12 @@ function summaryText(report: PlanReport, output: string): string {
       ]),
     ]),
   );
+  if (!planWasSimulated(plan))
+    lines.push(
+      c.yellow(
+        "not simulated (--no-simulate): the MILP's choice at each unit's ρmax; nothing checked the p90 latency targets (plan without --no-simulate to check them)",
+      ),
+    );
   if (plan.workloads) lines.push('', workloadTable(plan.workloads));
   const loop = plan.solver.loopIterations ?? [];
   if (loop.length > 1)
@@ -382,6 +399,7 @@ function summaryJson(report: PlanReport, output: string) {
         }
       : {}),
     bottleneck: plan.reasons.bottleneck,
+    planSimulated: planWasSimulated(plan),
     solver: { ...plan.solver, seconds: report.solveSeconds, totalSeconds: report.totalSeconds },
     simulated: Object.fromEntries(
       [plan.solution, ...plan.baselines]

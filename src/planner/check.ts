@@ -42,6 +42,11 @@ export function recordedOverrides(plan: Plan, deployment: Deployment): Objective
   };
 }
 
+/** Whether the planner simulated the plan's solution: its loop records an iteration for every solve it simulates, and none with simulation off (`plan --no-simulate`). */
+export function planWasSimulated(plan: Plan): boolean {
+  return (plan.solver.loopIterations ?? []).length > 0;
+}
+
 export async function checkPlan(
   planPath: string,
   options: Pick<PlanOptions, 'solver' | 'onProgress' | 'timeLimitS'> = {},
@@ -78,6 +83,8 @@ export async function checkPlan(
       ...options,
       planDir,
       objective: recordedOverrides(plan, loaded.spec.deployment),
+      // A plan made without simulation is re-solved without it: the same question, asked again.
+      ...(planWasSimulated(plan) ? {} : { simulate: false }),
       ...(scaled !== undefined ? { traceRatePerS: scaled } : {}),
     });
   } catch (err) {

@@ -310,7 +310,7 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
   return { summary, bottleneck, gpuShare, binding, ...(calibration.length > 0 ? { calibration } : {}) };
 }
 
-/** The simulate-and-tighten loop and the simulated SLO goodput against the baselines', in words. */
+/** The simulate-and-tighten loop and the simulated SLO goodput against the baselines', in words (or that there was none). */
 function simulationWords(
   s: Solution,
   baselines: readonly Solution[],
@@ -318,7 +318,10 @@ function simulationWords(
   kept: number | undefined,
   adopted: ExplainInput['adopted'],
 ): string {
-  if (!s.simulated || !iterations || iterations.length === 0) return '';
+  // The loop records an iteration for every solve it simulates: none means simulation was off.
+  if (!iterations || iterations.length === 0)
+    return "Not simulated (planned with simulation off): the MILP's choice at each unit's ρmax, with no check of the p90 latency targets.";
+  if (!s.simulated) return '';
   const missed = missedTypes(s);
   const goodput = sloGoodput(s);
   const verdict =

@@ -19,12 +19,13 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const at = (...parts: string[]) => join(root, ...parts);
 
 before(async () => {
-  // Two copies of the tiny deployment, each planned; the second's workload changes afterwards.
+  // Two copies of the tiny deployment, each planned (MILP only: the contract is exit codes and
+  // JSON, and plan --check re-solves such a plan the same way); the second's workload changes afterwards.
   for (const name of ['same', 'changed']) {
     cpSync('test/fixtures/planner/tiny', at(name), { recursive: true });
     const loaded = loadDeployment(at(name, 'deployment.yaml'));
     assert.ok(loaded.ok);
-    writePlan(await planDeployment(loaded.spec, { planDir: root }), at(`${name}.plan.json`));
+    writePlan(await planDeployment(loaded.spec, { planDir: root, simulate: false }), at(`${name}.plan.json`));
   }
   const workload = at('changed', 'workload.yaml');
   writeFileSync(workload, readFileSync(workload, 'utf8').replace('ratePerS: 2', 'ratePerS: 5'));
@@ -84,6 +85,17 @@ const CASES: Case[] = [
   },
   // plan and plan --check
   { name: 'plan: written', args: () => ['plan', at('same', 'deployment.yaml'), '-o', at('fresh.plan.json')], code: 0 },
+  {
+    name: 'plan --no-simulate: written',
+    args: () => ['plan', at('same', 'deployment.yaml'), '-o', at('first-look.plan.json'), '--no-simulate'],
+    code: 0,
+  },
+  {
+    name: 'plan --check --no-simulate: a usage mistake',
+    args: () => ['plan', '--check', at('same.plan.json'), '--no-simulate'],
+    code: 1,
+    error: /^usage\.invalid-value$/,
+  },
   {
     name: 'plan: invalid input',
     args: () => ['plan', 'test/fixtures/bad/33-deployment-missing-model.yaml', '-o', at('x.plan.json')],

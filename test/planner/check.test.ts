@@ -1,5 +1,6 @@
 // plan --check semantics on a copy of the tiny fixture: identical → 0, a changed workload rate or
-// mix → 2 with the change named, a missing input → 1.
+// mix → 2 with the change named, a missing input → 1. The plan is the MILP's alone (simulate:
+// false), which --check re-solves the same way; test/plan/frozen.test.ts checks simulated plans.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { loadDeployment } from '../../src/spec/load.js';
 import { planDeployment } from '../../src/planner/plan-deployment.js';
 import { GlpkSolver } from '../../src/planner/glpk-solver.js';
-import { checkPlan } from '../../src/planner/check.js';
+import { checkPlan, planWasSimulated } from '../../src/planner/check.js';
 import { diffPlans, formatPlanDiff } from '../../src/plan/diff.js';
 import { readPlan, writePlan } from '../../src/plan/io.js';
 
@@ -22,7 +23,7 @@ before(async () => {
   planPath = join(dir, 'plans', 'tiny.plan.json');
   const loaded = loadDeployment(join(dir, 'inputs', 'deployment.yaml'));
   assert.ok(loaded.ok);
-  writePlan(await planDeployment(loaded.spec, { solver, planDir: join(dir, 'plans') }), planPath);
+  writePlan(await planDeployment(loaded.spec, { solver, planDir: join(dir, 'plans'), simulate: false }), planPath);
 });
 after(async () => {
   await solver.close();
@@ -38,8 +39,9 @@ function editWorkload(from: string, to: string): () => void {
 }
 
 test('an up-to-date plan checks identical', async () => {
+  assert.equal(planWasSimulated(readPlan(planPath)), false);
   const r = await checkPlan(planPath, { solver });
-  assert.equal(r.status, 'identical');
+  assert.equal(r.status, 'identical', 'a plan made without simulation is re-solved without it');
   assert.deepEqual(readPlan(planPath).provenance.inputs[0], {
     role: 'deployment',
     path: '../inputs/deployment.yaml',
@@ -99,7 +101,7 @@ test('diff names unit, routing and throughput changes', async () => {
   const loaded = loadDeployment(join(dir, 'inputs', 'deployment.yaml'));
   assert.ok(loaded.ok);
   const a = readPlan(planPath);
-  const b = await planDeployment(loaded.spec, { solver, planDir: join(dir, 'plans'), objective: { gpuBudget: 2 } });
+  const b = await planDeployment(loaded.spec, { solver, planDir: join(dir, 'plans'), objective: { gpuBudget: 2 }, simulate: false });
   const d = diffPlans(a, b);
   assert.equal(d.identical, false);
   assert.ok(d.changes.some((c) => c.kind === 'objective'));
