@@ -7,11 +7,12 @@
 // mean over COMPARE_SIM_SEEDS seeds), in --repeats runs per rate on other request seeds, and shows
 // the median of each side: on this shared 2-core host one 20 s run's p90 of a type's ~150
 // requests moved by up to 60% between two idle runs, and a few seconds' stall decides it.
-// Before each strategy's runs a host probe (`cornserve profile` of lone batches at a few of the
-// profile's points, bench/live.ts probeHost) measures how much slower or faster this host runs
-// each component now than when the plan's profile was taken (loadgen/host-speed.ts); every
-// prediction is made twice, with the profile scaled by the probe and with it as frozen, and both
-// tables are printed. The probe is repeated after the runs, to show the drift during them.
+// Before and after each strategy's runs, host probes (`cornserve profile` of lone batches at a few
+// of the profile's points, three back to back, bench/live.ts probeHost) measure how much slower
+// or faster this host runs each component than when the plan's profile was taken
+// (loadgen/host-speed.ts: per curve, the median over the probes). Every prediction is made twice,
+// with the profile scaled by the six probes around the strategy's runs and with it as frozen, and
+// both tables are printed; the bisection starts from the knee simulated on the probes before.
 // It prints the whole table in Markdown with the machine's load beside every run.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
@@ -22,12 +23,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { findKnee, kneeTables, type KneeLoadPoint, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
-import { COMPARE_SIM_SEEDS, compareWithSimulator, type ComparisonRow } from '../src/loadgen/compare.js';
+import { findKnee, kneeTables, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
+import { COMPARE_SIM_SEEDS, compareWithSimulator } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
 import { recordedProfiles } from '../src/plan/provenance.js';
-import type { Plan, Profile } from '../src/spec/types.generated.js';
+import type { Plan, Profile, TraceRequest } from '../src/spec/types.generated.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import { simInputAtRate } from '../src/sim/input.js';
 import { simulateInput } from '../src/sim/simulate.js';
@@ -77,34 +78,50 @@ function readProbe(path: string): Profile {
   return loaded.value;
 }
 
-/** One strategy's knees and cells, predicted with the profile scaled by the probe and as frozen. */
+/** Probes (`cornserve profile` runs) back to back before and after each strategy's runs. */
+const PROBE_ROUNDS = 3;
+
+/** One strategy's knees and cells, predicted with the profile scaled by the probes and as frozen. */
 interface Sweep {
   probed: StrategyKnee;
   frozen: StrategyKnee;
-  /** The probe's factors before the strategy's runs (used) and after them (the drift). */
+  /** The probes' factors before the strategy's runs, after them, and over both (the prediction's). */
   before: HostSpeedFactor[];
   after: HostSpeedFactor[];
+  both: HostSpeedFactor[];
+}
+
+/** One measured run at a load point, kept until the probes after the runs give the prediction's profile. */
+interface MeasuredRun {
+  fraction: number;
+  ratePerS: number;
+  sent: TraceRequest[];
+  measured: SimResult;
+  clientCpuMsPerRequest: number;
 }
 
 async function sweep(strategy: Strategy, dir: string): Promise<Sweep> {
   const plan = readPlan(PLAN);
   const profiles = recordedProfiles(plan, dirname(resolve(PLAN)));
-  const probe = async (when: string): Promise<HostSpeedFactor[]> => {
-    const path = join(dir, `${strategy}-probe-${when}.yaml`);
-    await probeHost(PLAN, path);
-    const factors = hostSpeedFactors(profiles, readProbe(path));
-    log(`${strategy}: host probe ${when} the runs (load ${load()}): ${describeHostSpeed(factors)}`);
-    return factors;
+  const probe = async (when: string): Promise<Profile[]> => {
+    const probes: Profile[] = [];
+    for (let k = 0; k < PROBE_ROUNDS; k++) {
+      const path = join(dir, `${strategy}-probe-${when}-${k}.yaml`);
+      await probeHost(PLAN, path);
+      probes.push(readProbe(path));
+    }
+    log(`${strategy}: host probes ${when} the runs (load ${load()}): ${describeHostSpeed(hostSpeedFactors(profiles, probes))}`);
+    return probes;
   };
-  const before = await probe('before');
-  const probed = planAtHostSpeed(plan, before);
-  // Where to start measuring: the simulated knee before the load generator's CPU is known.
-  const start = (await simulatedKnee(probed, strategy, 0)).kneePerS;
+  const probesBefore = await probe('before');
+  // Where to start measuring: the simulated knee on the probes before, without the load generator's CPU.
+  const start = (await simulatedKnee(planAtHostSpeed(plan, hostSpeedFactors(profiles, probesBefore)), strategy, 0)).kneePerS;
   const { url, child } = await serve(strategy);
-  let result: Omit<Sweep, 'after'>;
+  const clientCpuMs: number[] = [];
+  const runs: MeasuredRun[] = [];
+  let measured: KneeResult;
   try {
-    const clientCpuMs: number[] = [];
-    const measured = await findKnee(
+    measured = await findKnee(
       async (rate) => {
         const out = await bench(url, strategy, rate);
         const r = out.results[strategy];
@@ -116,48 +133,56 @@ async function sweep(strategy: Strategy, dir: string): Promise<Sweep> {
       },
       { startPerS: start, steps: STEPS, minPerS: 0.5, maxPerS: start * 4 },
     );
-    // The simulated knees with the load generator on the same cores, as measured across the probes.
-    const hostCpuMsPerRequest = clientCpuMs.reduce((a, b) => a + b, 0) / clientCpuMs.length;
-    const simulated = {
-      probed: await simulatedKnee(probed, strategy, hostCpuMsPerRequest),
-      frozen: await simulatedKnee(plan, strategy, hostCpuMsPerRequest),
-    };
-    log(
-      `${strategy}: simulated knee ${simulated.probed.kneePerS.toFixed(1)} req/s with the probe's profile, ${simulated.frozen.kneePerS.toFixed(1)} with the frozen one (load generator ${hostCpuMsPerRequest.toFixed(2)} ms CPU per request)`,
-    );
-    const points = { probed: [] as KneeLoadPoint[], frozen: [] as KneeLoadPoint[] };
     for (const fraction of LOAD_FRACTIONS) {
-      const rate = measured.kneePerS * fraction;
-      const repeats = { probed: [] as ComparisonRow[][], frozen: [] as ComparisonRow[][] };
+      const ratePerS = measured.kneePerS * fraction;
       for (let k = 0; k < REPEATS; k++) {
         const loadBefore = load();
         const tracePath = join(dir, `${strategy}-${fraction}-${k}.jsonl`);
         // The first run sends the workload's own requests, as every probe did; the others draw new ones.
-        const out = await bench(url, strategy, rate, tracePath, plan.workload.seed + k);
-        const sent = readTraceFile(tracePath).requests;
-        const compare = (p: Plan) => compareWithSimulator(p, strategy, sent, out.results[strategy], out.bench.clientCpuMsPerRequest).rows;
-        const rows = compare(probed);
-        repeats.probed.push(rows);
-        repeats.frozen.push(compare(plan));
+        const out = await bench(url, strategy, ratePerS, tracePath, plan.workload.seed + k);
+        const r = out.results[strategy];
+        runs.push({
+          fraction,
+          ratePerS,
+          sent: readTraceFile(tracePath).requests,
+          measured: r,
+          clientCpuMsPerRequest: out.bench.clientCpuMsPerRequest,
+        });
         log(
-          `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${rate.toFixed(1)} req/s, run ${k + 1} of ${REPEATS} (load ${loadBefore} before, ${load()} after): p90 ${rows
-            .filter((r) => r.metric === 'p90Ms' && r.type !== 'all')
-            .map((r) => `${r.type} ${r.predicted?.toFixed(1) ?? '–'}/${r.measured?.toFixed(1) ?? '–'}`)
+          `${strategy}: ${Math.round(fraction * 100)}% of the knee, ${ratePerS.toFixed(1)} req/s, run ${k + 1} of ${REPEATS} (load ${loadBefore} before, ${load()} after): measured p90 ${Object.entries(
+            r.perType,
+          )
+            .map(([type, t]) => `${type} ${(t.latencyMs ?? t.observedLatencyMs)?.p90.toFixed(1) ?? '–'}`)
             .join(', ')}`,
         );
       }
-      points.probed.push({ fraction, ratePerS: rate, repeats: repeats.probed });
-      points.frozen.push({ fraction, ratePerS: rate, repeats: repeats.frozen });
     }
-    result = {
-      probed: { strategy, measured, simulated: simulated.probed, points: points.probed },
-      frozen: { strategy, measured, simulated: simulated.frozen, points: points.frozen },
-      before,
-    };
   } finally {
     await stop(child);
   }
-  return { ...result, after: await probe('after') };
+  const probesAfter = await probe('after');
+  // The prediction's profile: the probes on both sides of the runs, which took place between them.
+  const both = hostSpeedFactors(profiles, [...probesBefore, ...probesAfter]);
+  // The simulated knees with the load generator on the same cores, as measured across the knee's probes.
+  const hostCpuMsPerRequest = clientCpuMs.reduce((a, b) => a + b, 0) / clientCpuMs.length;
+  const predicted = async (p: Plan): Promise<StrategyKnee> => ({
+    strategy,
+    measured,
+    simulated: await simulatedKnee(p, strategy, hostCpuMsPerRequest),
+    points: LOAD_FRACTIONS.map((fraction) => {
+      const atPoint = runs.filter((r) => r.fraction === fraction);
+      return {
+        fraction,
+        ratePerS: atPoint[0].ratePerS,
+        repeats: atPoint.map((r) => compareWithSimulator(p, strategy, r.sent, r.measured, r.clientCpuMsPerRequest).rows),
+      };
+    }),
+  });
+  const result = { probed: await predicted(planAtHostSpeed(plan, both)), frozen: await predicted(plan) };
+  log(
+    `${strategy}: simulated knee ${result.probed.simulated.kneePerS.toFixed(1)} req/s with the probes' profile, ${result.frozen.simulated.kneePerS.toFixed(1)} with the frozen one (load generator ${hostCpuMsPerRequest.toFixed(2)} ms CPU per request)`,
+  );
+  return { ...result, before: hostSpeedFactors(profiles, probesBefore), after: hostSpeedFactors(profiles, probesAfter), both };
 }
 
 async function main(): Promise<void> {
@@ -175,13 +200,14 @@ async function main(): Promise<void> {
       `Command: \`${command}\`; load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
       `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 at 50% and 80% of the knee: the median over ${REPEATS} runs of ${PROBE_S} s (request seeds ${readPlan(PLAN).workload.seed}…) of the simulated (on the requests as sent, the mean over ${COMPARE_SIM_SEEDS} simulator seeds) / the measured (relative error of the medians).`,
       '',
-      "Host probe (`cornserve profile` of lone batches at batch 1 and 4 and a 64-token prefill, against the profile the plan was made from; time now ÷ then), before and after each strategy's runs:",
+      `Host probes (\`cornserve profile\` of lone batches at batch 1 and 4 and a 64-token prefill, ${PROBE_ROUNDS} back to back, against the profile the plan was made from; time now ÷ then, the median over the probes), before and after each strategy's runs, and over both (the prediction's):`,
       ...sweeps.flatMap((s) => [
         `- ${s.probed.strategy}, before: ${describeHostSpeed(s.before)}`,
         `- ${s.probed.strategy}, after: ${describeHostSpeed(s.after)}`,
+        `- ${s.probed.strategy}, both: ${describeHostSpeed(s.both)}`,
       ]),
       '',
-      "**Predicted with the plan's profile scaled by the probe before the strategy's runs:**",
+      "**Predicted with the plan's profile scaled by the probes before and after the strategy's runs:**",
       '',
       kneeTables(sweeps.map((s) => s.probed)),
       "**Predicted with the plan's profile as frozen:**",

@@ -1,5 +1,5 @@
 // `cornserve bench <base-url> --plan P [--workload W | --trace T] [--rate R] [--requests N |
-//  --duration S] [--seed S] [--compare-sim [--probe-profile P]] [--report out.html] [--json]`: an open-loop load
+//  --duration S] [--seed S] [--compare-sim [--probe-profile P…]] [--report out.html] [--json]`: an open-loop load
 // generator against a live OpenAI-compatible server (cornserve, vLLM, SGLang, …). It sends each
 // request type of the plan with media synthesised at the request's sizes, streams every answer
 // to time the first token, the tokens after it and the first audio chunk, and reports per type
@@ -50,7 +50,7 @@ interface BenchOptions {
   apiKey?: string;
   compareSim?: boolean;
   simSeeds: number;
-  probeProfile?: string;
+  probeProfile?: string[];
   report?: string;
   saveTrace?: string;
 }
@@ -111,8 +111,8 @@ export function registerBench(program: Command): void {
       COMPARE_SIM_SEEDS,
     )
     .option(
-      '--probe-profile <file>',
-      "with --compare-sim: a profile of this machine taken just before (`cornserve profile` at some of the plan's profile points); the prediction scales the plan's latency curves by the probe's time ÷ the plan's, per component",
+      '--probe-profile <files...>',
+      "with --compare-sim: profiles of this machine taken just before (`cornserve profile` at some of the points of the plan's profile, a few times back to back); the prediction scales the plan's latency curves by the probes' time ÷ the profile's, per component, the median over the probes",
     )
     .option('--report <file>', 'write an HTML report: the plan with the measured latency CDFs')
     .option('--save-trace <file>', 'write the requests sent, at the times they were sent, as a trace (JSONL or CSV) for `simulate --trace`')
@@ -148,15 +148,19 @@ function readWorkloadSpec(path: string, plan: Plan): WorkloadSpec {
   return workloadSpecFromWorkload(workload, plan.model);
 }
 
-/** The probe profile's factors against the profile the plan was made from (bench --probe-profile), before anything is sent. */
-function readHostSpeed(path: string, plan: Plan, planPath: string): HostSpeedFactor[] {
-  const loaded = loadInput<Profile>(path, 'profile');
-  if (!loaded.ok)
-    throw new CliError(`${path} is not a valid profile:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+/** The probe profiles' factors against the profile the plan was made from (bench --probe-profile), before anything is sent. */
+function readHostSpeed(paths: readonly string[], plan: Plan, planPath: string): HostSpeedFactor[] {
+  const probes = paths.map((path) => {
+    const loaded = loadInput<Profile>(path, 'profile');
+    if (!loaded.ok)
+      throw new CliError(`${path} is not a valid profile:\n${loaded.diagnostics.map((d) => formatDiagnostic(d, true)).join('\n')}`);
+    return loaded.value;
+  });
   try {
-    return hostSpeedFactors(recordedProfiles(plan, dirname(resolve(planPath))), loaded.value);
+    return hostSpeedFactors(recordedProfiles(plan, dirname(resolve(planPath))), probes);
   } catch (err) {
-    if (err instanceof HostSpeedError || err instanceof RecordedInputError) throw new CliError(`--probe-profile ${path}: ${err.message}`);
+    if (err instanceof HostSpeedError || err instanceof RecordedInputError)
+      throw new CliError(`--probe-profile ${paths.join(' ')}: ${err.message}`);
     throw err;
   }
 }

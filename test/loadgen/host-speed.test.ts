@@ -39,38 +39,60 @@ const msAt = (points: readonly { batch?: number; tokens?: number; ms: number }[]
 test("each curve's factor is the geometric mean of probe ÷ plan over the points both have", () => {
   const ocr = entry('ocr-rec');
   const llm = entry('llm');
-  const factors = hostSpeedFactors(references, {
-    entries: [
-      ...probeOf(ocr, {
-        // ×1.1 at batch 1, ×1.4 at batch 4, and a size the plan's profile never measured (ignored).
-        unitLatencyMs: [
-          { size: 1, ms: msAt(ocr.unitLatencyMs, 1) * 1.1 },
-          { size: 4, ms: msAt(ocr.unitLatencyMs, 4) * 1.4 },
-          { size: 3, ms: 999 },
-        ],
-      }).entries,
-      ...probeOf(llm, {
-        prefillLatencyMs: [{ size: 64, ms: msAt(llm.prefillLatencyMs, 64) * 2 }],
-        decodeLatencyMs: [{ size: 1, ms: msAt(llm.decodeLatencyMs, 1) * 0.9 }],
-      }).entries,
-      // A component the plan does not run: left out.
-      { ...probeOf(ocr, { unitLatencyMs: [{ size: 1, ms: 1 }] }).entries[0], component: 'not-in-the-plan' },
-    ] as Profile['entries'],
-  });
+  const factors = hostSpeedFactors(references, [
+    {
+      entries: [
+        ...probeOf(ocr, {
+          // ×1.1 at batch 1, ×1.4 at batch 4, and a size the plan's profile never measured (ignored).
+          unitLatencyMs: [
+            { size: 1, ms: msAt(ocr.unitLatencyMs, 1) * 1.1 },
+            { size: 4, ms: msAt(ocr.unitLatencyMs, 4) * 1.4 },
+            { size: 3, ms: 999 },
+          ],
+        }).entries,
+        ...probeOf(llm, {
+          prefillLatencyMs: [{ size: 64, ms: msAt(llm.prefillLatencyMs, 64) * 2 }],
+          decodeLatencyMs: [{ size: 1, ms: msAt(llm.decodeLatencyMs, 1) * 0.9 }],
+        }).entries,
+        // A component the plan does not run: left out.
+        { ...probeOf(ocr, { unitLatencyMs: [{ size: 1, ms: 1 }] }).entries[0], component: 'not-in-the-plan' },
+      ] as Profile['entries'],
+    },
+  ]);
   const by = (c: string, curve: string) => factors.find((f) => f.component === c && f.curve === curve);
   assert.equal(factors.length, 3);
   assert.ok(Math.abs(by('ocr-rec', 'unitLatencyMs')!.factor - Math.sqrt(1.1 * 1.4)) < 1e-6);
   assert.equal(by('ocr-rec', 'unitLatencyMs')!.points, 2);
   assert.ok(Math.abs(by('llm', 'prefillLatencyMs')!.factor - 2) < 1e-6);
   assert.ok(Math.abs(by('llm', 'decodeLatencyMs')!.factor - 0.9) < 1e-6);
-  assert.match(
-    describeHostSpeed(factors),
-    /ocr-rec unit ×1\.24 \(2 points\), llm prefill ×2\.00 \(1 point\), llm decode ×0\.90 \(1 point\)/,
-  );
+  assert.equal(describeHostSpeed(factors), 'ocr-rec unit ×1.24, llm prefill ×2.00, llm decode ×0.90 (one probe, 4 points)');
+});
+
+test("several probes give each curve the median of their factors, each probe's over its own points", () => {
+  const ocr = entry('ocr-rec');
+  const llm = entry('llm');
+  const probe = (ocrFactor: number, decodeFactor?: number): Profile => ({
+    entries: [
+      ...probeOf(ocr, { unitLatencyMs: [1, 4].map((size) => ({ size, ms: msAt(ocr.unitLatencyMs, size) * ocrFactor })) }).entries,
+      ...(decodeFactor === undefined
+        ? []
+        : probeOf(llm, { decodeLatencyMs: [{ size: 1, ms: msAt(llm.decodeLatencyMs, 1) * decodeFactor }] }).entries),
+    ] as Profile['entries'],
+  });
+  // OCR timed ×1.1, ×1.5 (a stall while it ran) and ×1.2: the median is 1.2, not the mean 1.27. The decode
+  // step was timed in two of the probes: the median of two is their mean.
+  const factors = hostSpeedFactors(references, [probe(1.1, 1.0), probe(1.5), probe(1.2, 1.4)]);
+  const ocrFactor = factors.find((f) => f.component === 'ocr-rec')!;
+  assert.ok(Math.abs(ocrFactor.factor - 1.2) < 1e-6);
+  assert.deepEqual([ocrFactor.probes, ocrFactor.points], [3, 6]);
+  const decode = factors.find((f) => f.curve === 'decodeLatencyMs')!;
+  assert.ok(Math.abs(decode.factor - 1.2) < 1e-6);
+  assert.deepEqual([decode.probes, decode.points], [2, 2]);
+  assert.equal(describeHostSpeed(factors), 'ocr-rec unit ×1.20, llm decode ×1.20 (the median of 3 probes, 8 points)');
 });
 
 test("the plan's own profile as the probe gives a factor of 1 on every curve of every component", () => {
-  const factors = hostSpeedFactors(references, references[0]);
+  const factors = hostSpeedFactors(references, references);
   const components = new Set(plan.solution.units.flatMap((u) => u.components));
   assert.deepEqual(new Set(factors.map((f) => f.component)), components);
   for (const f of factors) assert.ok(Math.abs(f.factor - 1) < 1e-9, `${f.component} ${f.curve}: ${f.factor}`);
@@ -80,7 +102,7 @@ test('a probe that shares no point with the plan is an error that names what the
   const ocr = entry('ocr-rec');
   const otherTp = { ...probeOf(ocr, { unitLatencyMs: [{ size: 1, ms: 1 }] }).entries[0], tp: 8 as const };
   assert.throws(
-    () => hostSpeedFactors(references, { entries: [otherTp] }),
+    () => hostSpeedFactors(references, [{ entries: [otherTp] }]),
     (err: Error) => {
       assert.ok(err instanceof HostSpeedError);
       assert.match(err.message, /shares no measured point/);
@@ -89,13 +111,13 @@ test('a probe that shares no point with the plan is an error that names what the
     },
   );
   const otherSizes = probeOf(ocr, { unitLatencyMs: [{ size: 3, ms: 1 }] });
-  assert.throws(() => hostSpeedFactors(references, otherSizes), HostSpeedError);
+  assert.throws(() => hostSpeedFactors(references, [otherSizes]), HostSpeedError);
 });
 
 test("only the probed curves of every solution's units are scaled, p90 included", () => {
   const untouched = structuredClone(plan);
   const ocr = entry('ocr-rec');
-  const factors = hostSpeedFactors(references, probeOf(ocr, { unitLatencyMs: [{ size: 1, ms: msAt(ocr.unitLatencyMs, 1) * 1.5 }] }));
+  const factors = hostSpeedFactors(references, [probeOf(ocr, { unitLatencyMs: [{ size: 1, ms: msAt(ocr.unitLatencyMs, 1) * 1.5 }] })]);
   const scaled = planAtHostSpeed(plan, factors);
   for (const [before, after] of [[plan.solution, scaled.solution], ...plan.baselines.map((b, i) => [b, scaled.baselines[i]] as const)]) {
     before.units.forEach((u, i) =>
@@ -118,7 +140,10 @@ test('the scaled profile reaches the simulator: OCR alone at 1 req/s takes longe
   const det = entry('ocr-det');
   const doubled = (e: ProfileEntry) =>
     probeOf(e, { unitLatencyMs: e.unitLatencyMs!.map((p) => ({ size: p.batch, ms: p.ms * 2 })) }).entries;
-  const scaled = planAtHostSpeed(plan, hostSpeedFactors(references, { entries: [...doubled(ocr), ...doubled(det)] as Profile['entries'] }));
+  const scaled = planAtHostSpeed(
+    plan,
+    hostSpeedFactors(references, [{ entries: [...doubled(ocr), ...doubled(det)] as Profile['entries'] }]),
+  );
   const sent = scheduleFromWorkload(workloadSpecFromPlan(plan), { requests: 80 }, { ratePerS: 1 });
   const p50 = (p: typeof plan, type: string) =>
     simulateInput(simInputAtRate(p, 'planned', 1), sent, { seed: 1, warmupRequests: 0 }).perType[type].latencyMs!.p50;
