@@ -385,7 +385,7 @@ async function warmUp(
 
 const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-/** --compare-sim's result; hostSpeed: the probe's factors the prediction was scaled by (--probe-profile). */
+/** --compare-sim's result; hostSpeed: the probes' factors the prediction was scaled by (--probe-profile). */
 type Comparison = { simulated: SimResult[]; rows: ComparisonRow[]; hostSpeed?: HostSpeedFactor[] };
 
 function simulateSent(
@@ -494,7 +494,7 @@ function formatBench(
       x === null ? '-' : metric === 'sloAttainment' ? `${(x * 100).toFixed(1)}%` : num(x, 2);
     blocks.push(
       `predicted (simulator, ${comparison.simulated[0].strategy}, the same ${comparison.simulated[0].requests.offered} requests, the mean over ${comparison.simulated.length} seeds) vs measured; error = (predicted − measured) / measured\n` +
-        (comparison.hostSpeed ? `the plan's profile scaled to this host by the probe: ${describeHostSpeed(comparison.hostSpeed)}\n` : '') +
+        (comparison.hostSpeed ? `the plan's profile scaled to this host by the probes: ${describeHostSpeed(comparison.hostSpeed)}\n` : '') +
         formatTable([
           ['type', 'metric', 'predicted', 'measured', 'error'],
           ...comparison.rows.map((r) => [
