@@ -107,7 +107,7 @@ async function sweep(strategy: Strategy, dir: string): Promise<Sweep> {
     const probes: Profile[] = [];
     for (let k = 0; k < PROBE_ROUNDS; k++) {
       const path = join(dir, `${strategy}-probe-${when}-${k}.yaml`);
-      await probeHost(PLAN, path);
+      await probeHost(plan, PLAN, path);
       probes.push(readProbe(path));
     }
     log(`${strategy}: host probes ${when} the runs (load ${load()}): ${describeHostSpeed(hostSpeedFactors(profiles, probes))}`);

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { readPlan } from '../src/plan/io.js';
+import type { Plan } from '../src/spec/types.generated.js';
 import { recordedInputPath } from '../src/spec/builtin-inputs.js';
 import type { SimResult } from '../src/sim/metrics.js';
 import type { Strategy } from '../src/sim/model.js';
@@ -110,10 +110,10 @@ const PROBE_ARGS = ['--batch', '1,4', '--prefill-tokens', '64', '--repeats', '20
 
 /**
  * `cornserve profile` of the plan's model graph, the components and TP degrees its solutions
- * run, written to `out`: the host's speed now (loadgen/host-speed.ts).
+ * run (the graph found where the plan at `planPath` records it), written to `out`: the host's
+ * speed now (loadgen/host-speed.ts).
  */
-export async function probeHost(planPath: string, out: string): Promise<void> {
-  const plan = readPlan(planPath);
+export async function probeHost(plan: Plan, planPath: string, out: string): Promise<void> {
   const graph = plan.provenance.inputs.find((i) => i.role === 'model-graph');
   if (!graph) throw new Error(`${planPath} records no model graph to probe`);
   const units = [plan.solution, ...plan.baselines].flatMap((s) => s.units);

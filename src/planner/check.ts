@@ -10,6 +10,7 @@ import type { Deployment, Plan } from '../spec/types.generated.js';
 import type { ObjectiveOverrides } from './objective.js';
 import { planDeployment, type PlanOptions } from './plan-deployment.js';
 import { PlanningError } from './errors.js';
+import { loopSimulated } from './explain.js';
 import { diffPlans, type PlanDiff } from '../plan/diff.js';
 import { planText, readPlan, PlanFileError } from '../plan/io.js';
 import { withoutSeal } from '../plan/seal.js';
@@ -42,9 +43,9 @@ export function recordedOverrides(plan: Plan, deployment: Deployment): Objective
   };
 }
 
-/** Whether the planner simulated the plan's solution: its loop records an iteration for every solve it simulates, and none with simulation off (`plan --no-simulate`). */
+/** Whether the planner simulated the plan's solution (explain.ts loopSimulated on its recorded loop). */
 export function planWasSimulated(plan: Plan): boolean {
-  return (plan.solver.loopIterations ?? []).length > 0;
+  return loopSimulated(plan.solver.loopIterations);
 }
 
 export async function checkPlan(

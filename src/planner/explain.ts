@@ -310,6 +310,14 @@ export function explainSolution({ problem, layout, decoded, parts, baselines, it
   return { summary, bottleneck, gpuShare, binding, ...(calibration.length > 0 ? { calibration } : {}) };
 }
 
+/**
+ * Whether the simulate-and-tighten loop ran: it records an iteration for every solve it
+ * simulates, and none with simulation off (`plan --no-simulate`).
+ */
+export function loopSimulated(iterations: readonly LoopIteration[] | undefined): iterations is readonly LoopIteration[] {
+  return (iterations ?? []).length > 0;
+}
+
 /** The simulate-and-tighten loop and the simulated SLO goodput against the baselines', in words (or that there was none). */
 function simulationWords(
   s: Solution,
@@ -318,8 +326,7 @@ function simulationWords(
   kept: number | undefined,
   adopted: ExplainInput['adopted'],
 ): string {
-  // The loop records an iteration for every solve it simulates: none means simulation was off.
-  if (!iterations || iterations.length === 0)
+  if (!loopSimulated(iterations))
     return "Not simulated (planned with simulation off): the MILP's choice at each unit's ρmax, with no check of the p90 latency targets.";
   if (!s.simulated) return '';
   const missed = missedTypes(s);

@@ -54,10 +54,11 @@
 // requests' (batches and KV peaks come out larger, not smaller: the slice test's twin thinker;
 // conservative); a copy's first token starts no consumer, and it streams no chunks and ships no
 // KV (the units downstream take their own share of the slice, and their own background; the
-// simulator's links carry transfers without contention). Not preserved either, in neither direction for certain, as with
-// whole replicas: a spill between units (routing-policy rule 2) compares each unit's
-// least-loaded replica, which a unit kept at fewer replicas has deeper; and the load the policy
-// sees of a copy starts when it reaches the replica, of a request's invocation at its arrival.
+// simulator's links carry transfers without contention). Not preserved either, in neither
+// direction for certain, as with whole replicas: a spill between units (routing-policy rule 2)
+// compares each unit's least-loaded replica, which a unit kept at fewer replicas has deeper; and
+// the load the policy sees of a copy starts when it reaches the replica, of a request's
+// invocation at its arrival.
 import type { ExecutorUnit, Route } from '../spec/types.generated.js';
 import type { SimInput } from '../sim/model.js';
 
