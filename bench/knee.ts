@@ -14,16 +14,20 @@
 // with the profile scaled by the six probes around the strategy's runs and with it as frozen, and
 // both tables are printed; the bisection starts from the knee simulated on the probes before.
 // It prints the whole table in Markdown with the machine's load beside every run.
+// With an even number of repeats the second half of the runs at a rate sends the same requests as
+// the first, and a last table sets the two halves' measurements against each other
+// (loadgen/knee.ts repeatabilityTables): how well the measurement repeats bounds how well any
+// prediction can agree with it.
 // Options: --plan <file> (default plans/demo-local.plan.json), --strategies a,b (default
 // planned,monolithic), --duration <s> per probe (default 10), --steps <n> bisection steps
 // (default 5: the demo's bracket of 80–160 req/s resolved to 2.5 req/s), --repeats <n> runs at
-// each of 50% and 80% of the knee (default 3). It runs the CLI from
+// each of 50% and 80% of the knee (default 6). It runs the CLI from
 // the sources (bench/live.ts). The predictions at 50% and 80% come from this script's own sources too (loadgen/compare.ts on the
 // requests the bench sent and saved).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { findKnee, kneeTables, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
+import { findKnee, kneeTables, repeatabilityTables, type KneeProbe, type KneeResult, type StrategyKnee } from '../src/loadgen/knee.js';
 import { COMPARE_SIM_SEEDS, compareWithSimulator } from '../src/loadgen/compare.js';
 import { scheduleFromWorkload } from '../src/loadgen/schedule.js';
 import { readPlan } from '../src/plan/io.js';
@@ -45,7 +49,9 @@ const PLAN = arg('--plan', 'plans/demo-local.plan.json');
 const STRATEGIES = arg('--strategies', 'planned,monolithic').split(',') as Strategy[];
 const PROBE_S = Number(arg('--duration', '10'));
 const STEPS = Number(arg('--steps', '5'));
-const REPEATS = Number(arg('--repeats', '3'));
+const REPEATS = Number(arg('--repeats', '6'));
+/** Request sets per rate: an even number of runs sends each set twice, once in each half. */
+const REQUEST_SETS = REPEATS % 2 === 0 ? REPEATS / 2 : REPEATS;
 const LOAD_FRACTIONS = [0.5, 0.8];
 const serve = (strategy: Strategy) => serveLive(PLAN, strategy);
 const bench = (url: string, strategy: Strategy, ratePerS: number, saveTrace?: string, seed?: number) =>
@@ -138,8 +144,9 @@ async function sweep(strategy: Strategy, dir: string): Promise<Sweep> {
       for (let k = 0; k < REPEATS; k++) {
         const loadBefore = load();
         const tracePath = join(dir, `${strategy}-${fraction}-${k}.jsonl`);
-        // The first run sends the workload's own requests, as every probe did; the others draw new ones.
-        const out = await bench(url, strategy, ratePerS, tracePath, plan.workload.seed + k);
+        // The first run sends the workload's own requests, as every probe did; the others draw new
+        // ones, and the second half repeats the first half's.
+        const out = await bench(url, strategy, ratePerS, tracePath, plan.workload.seed + (k % REQUEST_SETS));
         const r = out.results[strategy];
         runs.push({
           fraction,
@@ -198,7 +205,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `Command: \`${command}\`; load average (1, 5, 15 min) ${started} at the start, ${load()} at the end.`,
-      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 at 50% and 80% of the knee: the median over ${REPEATS} runs of ${PROBE_S} s (request seeds ${readPlan(PLAN).workload.seed}…) of the simulated (on the requests as sent, the mean over ${COMPARE_SIM_SEEDS} simulator seeds) / the measured (relative error of the medians).`,
+      `Goodput knee: the highest offered rate with ≥ 90% of it within the plan's p90 targets, bisected (${STEPS} steps measured, ${STEPS + 3} simulated) with ${PROBE_S} s of requests per probe; the simulator counts the load generator's measured CPU per request as CPU the executors lack; p50/p90 at 50% and 80% of the knee: the median over ${REPEATS} runs of ${PROBE_S} s (request seeds ${readPlan(PLAN).workload.seed}…${readPlan(PLAN).workload.seed + REQUEST_SETS - 1}${REQUEST_SETS < REPEATS ? ', twice' : ''}) of the simulated (on the requests as sent, the mean over ${COMPARE_SIM_SEEDS} simulator seeds) / the measured (relative error of the medians).`,
       '',
       `Host probes (\`cornserve profile\` of lone batches at batch 1 and 4 and a 64-token prefill, ${PROBE_ROUNDS} back to back, against the profile the plan was made from; time now ÷ then, the median over the probes), before and after each strategy's runs, and over both (the prediction's):`,
       ...sweeps.flatMap((s) => [
@@ -213,6 +220,13 @@ async function main(): Promise<void> {
       "**Predicted with the plan's profile as frozen:**",
       '',
       kneeTables(sweeps.map((s) => s.frozen)),
+      ...(REQUEST_SETS < REPEATS
+        ? [
+            `**The measurement against itself:** at each rate, the median of runs 1–${REQUEST_SETS} / of runs ${REQUEST_SETS + 1}–${REPEATS}, which sent the same requests (the relative difference):`,
+            '',
+            repeatabilityTables(sweeps.map((s) => s.frozen)),
+          ]
+        : []),
     ].join('\n'),
   );
 }

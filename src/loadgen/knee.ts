@@ -166,3 +166,59 @@ export function kneeTables(knees: readonly StrategyKnee[]): string {
   if (compared > 0) lines.push('', `Within ${KNEE_AGREEMENT * 100}%: ${agreeing} of ${compared} latency cells.`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * Two measurements whose ratio is above this have no value within KNEE_AGREEMENT of both
+ * (1.15 · low < 0.85 · high): no prediction, however made, agrees with both.
+ */
+export const KNEE_DISJOINT_RATIO = (1 + KNEE_AGREEMENT) / (1 - KNEE_AGREEMENT);
+
+/**
+ * The measurement against itself: at each load point with an even number of runs, the median of
+ * the first half of the runs against the median of the second half (bench/knee.ts sends the same
+ * requests in both halves, so they differ only by when they ran), per type and metric, with
+ * (first − second) ÷ second. A cell whose halves are further apart than KNEE_DISJOINT_RATIO is
+ * marked †: there the acceptance's 15% is finer than the measurement repeats on this host.
+ * Points with an odd number of runs have no halves and are left out.
+ */
+export function repeatabilityTables(knees: readonly StrategyKnee[]): string {
+  const lines: string[] = [];
+  let [compared, agreeing, disjoint] = [0, 0, 0];
+  for (const k of knees) {
+    const points = k.points.filter((p) => p.repeats.length >= 2 && p.repeats.length % 2 === 0);
+    if (points.length === 0) continue;
+    const header = points.flatMap((p) =>
+      KNEE_LATENCY_METRICS.map((m) => `${m.replace('Ms', '')} at ${Math.round(p.fraction * 100)}% (${num(p.ratePerS)}/s)`),
+    );
+    lines.push(`| ${k.strategy}: type, runs 1–${points[0].repeats.length / 2} / the rest | ${header.join(' | ')} |`);
+    lines.push(`|---|${header.map(() => '---|').join('')}`);
+    const halves = points.map((p) => {
+      const half = p.repeats.length / 2;
+      return [medianRows(p.repeats.slice(0, half)), medianRows(p.repeats.slice(half))] as const;
+    });
+    const types = [...new Set(halves.flatMap(([first]) => first.map((r) => r.type)))].filter((t) => t !== 'all');
+    for (const type of types) {
+      const cells = halves.flatMap(([first, second]) =>
+        KNEE_LATENCY_METRICS.map((metric) => {
+          const find = (rows: ComparisonRow[]) => rows.find((r) => r.type === type && r.metric === metric)?.measured ?? null;
+          const [a, b] = [find(first), find(second)];
+          const difference = relativeError(a, b);
+          if (a === null || b === null || difference === null) return '–';
+          compared++;
+          if (Math.abs(difference) <= KNEE_AGREEMENT) agreeing++;
+          const apart = Math.max(a, b) / Math.min(a, b) > KNEE_DISJOINT_RATIO;
+          if (apart) disjoint++;
+          return `${num(a)} / ${num(b)} (${pct(difference)})${apart ? ' †' : ''}`;
+        }),
+      );
+      lines.push(`| ${type} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  if (compared === 0) return '';
+  lines.push(
+    `Halves within ${KNEE_AGREEMENT * 100}% of each other: ${agreeing} of ${compared} latency cells. ` +
+      `Further apart than ×${KNEE_DISJOINT_RATIO.toFixed(2)} (†, no prediction within ${KNEE_AGREEMENT * 100}% of both): ${disjoint} of ${compared}.`,
+  );
+  return `${lines.join('\n')}\n`;
+}

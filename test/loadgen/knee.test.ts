@@ -2,7 +2,7 @@
 // to a true knee and none above it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findKnee, kneeTables, sustains, type KneeProbe } from '../../src/loadgen/knee.js';
+import { findKnee, KNEE_DISJOINT_RATIO, kneeTables, repeatabilityTables, sustains, type KneeProbe } from '../../src/loadgen/knee.js';
 
 /** A server whose goodput follows the offered rate up to `kneePerS` and collapses above it. */
 function fakeServer(kneePerS: number): { probe: (rate: number) => Promise<KneeProbe>; rates: number[] } {
@@ -99,4 +99,35 @@ test('a short run that offers less than asked is judged against what it offered,
   // 20, 40 sustained, 80 not; then 60 (not), 50 (sustained), 55 (not).
   assert.equal(knee.kneePerS, 50);
   assert.equal(knee.atKnee?.offeredPerS, 40);
+});
+
+test('the measurement against itself: the first half of the runs at a point against the second, and cells no prediction can meet', async () => {
+  const knee = await findKnee(fakeServer(80).probe, { startPerS: 40, steps: 2, minPerS: 1, maxPerS: 200 });
+  // One run's measured t2t p50 and p90; the prediction plays no part.
+  const run = (p50: number, p90: number) => [
+    { type: 't2t', metric: 'p50Ms' as const, predicted: 1, measured: p50, relativeError: null },
+    { type: 't2t', metric: 'p90Ms' as const, predicted: 1, measured: p90, relativeError: null },
+    { type: 'all', metric: 'goodputPerS' as const, predicted: 1, measured: 1, relativeError: null },
+  ];
+  const text = repeatabilityTables([
+    {
+      strategy: 'planned',
+      measured: knee,
+      simulated: knee,
+      points: [
+        // Halves: p50 medians 11 and 10 (+10%); p90 medians 40 and 20 (+100%, beyond ×1.35).
+        { fraction: 0.5, ratePerS: 40, repeats: [run(10, 40), run(11, 90), run(12, 30), run(10, 20), run(9, 20), run(30, 10)] },
+        // Three runs have no halves: the point is left out.
+        { fraction: 0.8, ratePerS: 64, repeats: [run(1, 1), run(2, 2), run(3, 3)] },
+      ],
+    },
+  ]);
+  const lines = text.trimEnd().split('\n');
+  assert.equal(lines[0], '| planned: type, runs 1–3 / the rest | p50 at 50% (40.0/s) | p90 at 50% (40.0/s) |');
+  assert.equal(lines[2], '| t2t | 11.0 / 10.0 (+10%) | 40.0 / 20.0 (+100%) † |');
+  assert.equal(lines.at(-1), 'Halves within 15% of each other: 1 of 2 latency cells. Further apart than ×1.35 (†, no prediction within 15% of both): 1 of 2.');
+  // ×1.35 is the edge: 1.15 × the low value reaches 0.85 × the high one there.
+  assert.ok(Math.abs(1.15 * 100 - 0.85 * 100 * KNEE_DISJOINT_RATIO) < 1e-9);
+  // Nothing to compare: no text at all.
+  assert.equal(repeatabilityTables([{ strategy: 'planned', measured: knee, simulated: knee, points: [] }]), '');
 });
