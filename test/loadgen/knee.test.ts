@@ -125,7 +125,10 @@ test('the measurement against itself: the first half of the runs at a point agai
   const lines = text.trimEnd().split('\n');
   assert.equal(lines[0], '| planned: type, runs 1–3 / the rest | p50 at 50% (40.0/s) | p90 at 50% (40.0/s) |');
   assert.equal(lines[2], '| t2t | 11.0 / 10.0 (+10%) | 40.0 / 20.0 (+100%) † |');
-  assert.equal(lines.at(-1), 'Halves within 15% of each other: 1 of 2 latency cells. Further apart than ×1.35 (†, no prediction within 15% of both): 1 of 2.');
+  assert.equal(
+    lines.at(-1),
+    'Halves within 15% of each other: 1 of 2 latency cells. Further apart than ×1.35 (†, no prediction within 15% of both): 1 of 2.',
+  );
   // ×1.35 is the edge: 1.15 × the low value reaches 0.85 × the high one there.
   assert.ok(Math.abs(1.15 * 100 - 0.85 * 100 * KNEE_DISJOINT_RATIO) < 1e-9);
   // Nothing to compare: no text at all.
