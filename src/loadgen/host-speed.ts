@@ -40,6 +40,8 @@ type Point = { ms: number; p90Ms?: number; batch?: number; tokens?: number };
 const pointsOf = (e: ProfileEntry, curve: LatencyCurve): readonly Point[] => (e[curve] as Point[] | undefined) ?? [];
 const size = (p: Point): number => p.batch ?? p.tokens ?? NaN;
 const entryKey = (e: Pick<ProfileEntry, 'component' | 'gpu' | 'tp'>): string => `${e.component}\u0000${e.gpu}\u0000${e.tp}`;
+/** One latency curve of one profile entry: what a factor scales. */
+const curveKey = (e: Pick<ProfileEntry, 'component' | 'gpu' | 'tp'>, curve: LatencyCurve): string => `${entryKey(e)}\u0000${curve}`;
 
 /**
  * Per curve of a probe entry that the reference profiles (the ones the plan was made from:
@@ -60,7 +62,7 @@ export function hostSpeedFactors(references: readonly Profile[], probes: readonl
         const refPoints = new Map(pointsOf(ref, curve).map((p) => [size(p), p.ms]));
         const logs = pointsOf(e, curve).flatMap((p) => (refPoints.has(size(p)) ? [Math.log(p.ms / refPoints.get(size(p))!)] : []));
         if (logs.length === 0) continue;
-        const key = `${entryKey(e)}\u0000${curve}`;
+        const key = curveKey(e, curve);
         const acc = byCurve.get(key) ?? { curve: { component: e.component, gpu: e.gpu, tp: e.tp, curve }, factors: [], points: 0 };
         acc.factors.push(Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length));
         acc.points += logs.length;
@@ -91,11 +93,11 @@ export function hostSpeedFactors(references: readonly Profile[], probes: readonl
  * every baseline's) scaled by its factor, p90 included; curves the probe did not time are kept.
  */
 export function planAtHostSpeed(plan: Plan, factors: readonly HostSpeedFactor[]): Plan {
-  const byCurve = new Map(factors.map((f) => [`${entryKey(f)}\u0000${f.curve}`, f.factor]));
+  const byCurve = new Map(factors.map((f) => [curveKey(f, f.curve), f.factor]));
   const scaleEntry = (e: ProfileEntry): ProfileEntry => {
     const out = { ...e };
     for (const curve of LATENCY_CURVES) {
-      const k = byCurve.get(`${entryKey(e)}\u0000${curve}`);
+      const k = byCurve.get(curveKey(e, curve));
       if (k === undefined || !e[curve]) continue;
       (out as Record<LatencyCurve, Point[]>)[curve] = pointsOf(e, curve).map((p) => ({
         ...p,

@@ -131,6 +131,16 @@ test('the measurement against itself: the first half of the runs at a point agai
   );
   // ×1.35 is the edge: 1.15 × the low value reaches 0.85 × the high one there.
   assert.ok(Math.abs(1.15 * 100 - 0.85 * 100 * KNEE_DISJOINT_RATIO) < 1e-9);
+  // At the edge: halves ×1.35 apart still leave 115 within 15% of both (unmarked); ×1.36 apart do not (marked).
+  const edge = repeatabilityTables([
+    {
+      strategy: 'planned',
+      measured: knee,
+      simulated: knee,
+      points: [{ fraction: 0.5, ratePerS: 40, repeats: [run(100, 100), run(136, 135)] }],
+    },
+  ]);
+  assert.match(edge, /\| t2t \| 100\.0 \/ 136\.0 \(−26%\) † \| 100\.0 \/ 135\.0 \(−26%\) \|/);
   // Nothing to compare: no text at all.
   assert.equal(repeatabilityTables([{ strategy: 'planned', measured: knee, simulated: knee, points: [] }]), '');
 });
